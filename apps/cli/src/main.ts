@@ -1,0 +1,2 @@
+import { hello } from "@neural/dataset";
+console.log(hello());
