@@ -1,1 +1,8 @@
-export {};
+export * from "./io.js";
+export * from "./dtype.js";
+export * from "./reader.js";
+export * from "./writer.js";
+// Node-only (node:fs): file sources/sinks, directories, sharded checkpoints.
+export * from "./node.js";
+export * from "./checkpoint.js";
+export * from "./save.js";
