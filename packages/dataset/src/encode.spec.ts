@@ -1,0 +1,79 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { encodeExample, IGNORE_INDEX } from "./encode.js";
+import type { Example, Message } from "./formats.js";
+import { createTemplate } from "./templates.js";
+import { testTokenizer } from "./fixtures.spec-helper.js";
+
+const text = fc.string({ unit: "binary", minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== "");
+const conversation = fc
+  .record({
+    system: fc.option(text, { nil: undefined }),
+    turns: fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 4 }),
+  })
+  .map(({ system, turns }): Example => {
+    const messages: Message[] = system ? [{ role: "system", content: system }] : [];
+    for (const [user, assistant] of turns) messages.push({ role: "user", content: user }, { role: "assistant", content: assistant });
+    return { format: "chat", kind: "chat", messages };
+  });
+
+/** Maximal runs of learned positions, decoded. */
+function learnedRuns(ids: Int32Array, labels: Int32Array, decode: (ids: number[]) => string): string[] {
+  const runs: string[] = [];
+  let run: number[] = [];
+  for (let i = 0; i <= ids.length; i++) {
+    if (i < ids.length && labels[i] !== IGNORE_INDEX) {
+      expect(labels[i]).toBe(ids[i]);
+      run.push(ids[i]!);
+    } else if (run.length) {
+      runs.push(decode(run));
+      run = [];
+    }
+  }
+  return runs;
+}
+
+describe("labels", () => {
+  it("are -100 exactly outside each assistant answer and its <|im_end|> (ChatML)", async () => {
+    const tokenizer = await testTokenizer();
+    const template = createTemplate("chatml");
+    await fc.assert(
+      fc.asyncProperty(conversation, async (example) => {
+        const result = encodeExample(example, { template, tokenizer, maxLength: 100_000 });
+        const { inputIds, labels } = result.example!;
+        expect(tokenizer.decode(Array.from(inputIds))).toBe(template.render(example).map((s) => s.text).join(""));
+        const answers = example.kind === "chat" ? example.messages.filter((m) => m.role === "assistant").map((m) => `${m.content}<|im_end|>`) : [];
+        expect(learnedRuns(inputIds, labels, tokenizer.decode)).toEqual(answers);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("cover every token but BOS with trainOnInputs, and the answer plus EOS under Alpaca", async () => {
+    const tokenizer = await testTokenizer();
+    const example: Example = {
+      format: "instruction",
+      kind: "chat",
+      messages: [
+        { role: "user", content: "Classify this" },
+        { role: "assistant", content: "TLP:GREEN" },
+      ],
+    };
+    const all = encodeExample(example, { template: createTemplate("chatml"), tokenizer, maxLength: 512, trainOnInputs: true }).example!;
+    expect(Array.from(all.labels)).toEqual(Array.from(all.inputIds));
+    const alpaca = createTemplate("alpaca", { eos: tokenizer.eos!.text });
+    const encoded = encodeExample(example, { template: alpaca, tokenizer, maxLength: 512 }).example!;
+    expect(learnedRuns(encoded.inputIds, encoded.labels, tokenizer.decode)).toEqual(["TLP:GREEN<|im_end|>"]);
+  });
+
+  it("drops or truncates over-long examples by policy, and drops examples with nothing to learn", async () => {
+    const tokenizer = await testTokenizer();
+    const template = createTemplate("chatml");
+    const long: Example = { format: "chat", kind: "chat", messages: [{ role: "user", content: "word ".repeat(50) }, { role: "assistant", content: "ok" }] };
+    expect(encodeExample(long, { template, tokenizer, maxLength: 20 })).toMatchObject({ dropped: "too_long" });
+    const cut = encodeExample(long, { template, tokenizer, maxLength: 20, overlong: "truncate" });
+    expect(cut).toMatchObject({ dropped: "nothing_to_learn" }); // the answer was cut off entirely
+    const kept = encodeExample(long, { template, tokenizer, maxLength: 1000, overlong: "truncate" });
+    expect(kept.example!.inputIds.length).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,64 @@
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { formatSchemas, toExample } from "./formats.js";
+
+const convert = (record: unknown) => toExample(record, "d.jsonl", 7);
+
+describe("toExample", () => {
+  it("detects the format per record, never from the first one", () => {
+    const rows = [
+      { instruction: "Classify", input: "salary data", output: "TLP:RED", category: "hr" },
+      { messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "hello" }] },
+      { prompt: "2+2=", completion: "4" },
+      { text: "plain text" },
+      { conversations: [{ from: "human", value: "hi" }, { from: "gpt", value: "hello" }] },
+    ];
+    expect(rows.map((r) => ("example" in convert(r) ? (convert(r) as { example: { format: string } }).example.format : "issue"))).toEqual([
+      "instruction",
+      "chat",
+      "prompt_completion",
+      "completion",
+      "chat",
+    ]);
+  });
+
+  it("turns instruction rows into system?/user/assistant turns (user = instruction + blank line + input)", () => {
+    expect(convert({ system: "Be terse.", instruction: "Classify", input: "salary data", output: "TLP:RED", category: "hr" })).toEqual({
+      example: {
+        format: "instruction",
+        category: "hr",
+        kind: "chat",
+        messages: [
+          { role: "system", content: "Be terse." },
+          { role: "user", content: "Classify\n\nsalary data", instruction: { instruction: "Classify", input: "salary data" } },
+          { role: "assistant", content: "TLP:RED" },
+        ],
+      },
+    });
+    const noInput = convert({ instruction: "Say hi", input: "  ", output: "hi" });
+    expect("example" in noInput && noInput.example.kind === "chat" && noInput.example.messages[0]!.content).toBe("Say hi");
+  });
+
+  it("names the file, line and field of a bad record", () => {
+    expect(convert({ instruction: "x" })).toEqual({ issue: { file: "d.jsonl", line: 7, field: "output", message: 'missing required field "output"' } });
+    expect(convert({ instruction: "x", output: "   " })).toEqual({ issue: { file: "d.jsonl", line: 7, field: "output", message: "must not be empty or only whitespace" } });
+    expect(convert({ messages: [{ role: "user", content: "a" }, { role: "bot", content: "b" }] })).toMatchObject({
+      issue: { field: "messages[1].role", message: "must be one of system, user, assistant" },
+    });
+    expect(convert({ messages: [{ role: "user", content: 5 }] })).toMatchObject({ issue: { field: "messages[0].content", message: "must be string" } });
+    expect(convert({ messages: [{ role: "user", content: "only a question" }] })).toMatchObject({ issue: { field: "messages", message: /no assistant/ } });
+    expect(convert({ messages: [{ role: "user", content: "q" }, { role: "system", content: "s" }, { role: "assistant", content: "a" }] })).toMatchObject({
+      issue: { field: "messages[1].role" },
+    });
+    expect(convert({ foo: 1, bar: 2 })).toMatchObject({ issue: { message: /unknown record format \(keys: foo, bar\)/ } });
+    expect(convert([1, 2])).toMatchObject({ issue: { message: "expected a JSON object, got an array" } });
+  });
+
+  it("exports standard JSON Schemas that ajv compiles and that accept the documented examples", () => {
+    const ajv = new Ajv({ strict: true });
+    expect(ajv.validate(formatSchemas.instruction, { instruction: "a", output: "b" })).toBe(true);
+    expect(ajv.validate(formatSchemas.chat, { messages: [{ role: "assistant", content: "b" }] })).toBe(true);
+    expect(ajv.validate(formatSchemas.prompt_completion, { prompt: "a" })).toBe(false);
+    expect(ajv.validate(formatSchemas.completion, { text: "" })).toBe(false);
+  });
+});
