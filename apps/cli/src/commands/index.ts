@@ -1,4 +1,6 @@
 import type { Command } from "../command.js";
+import { tokenizerTrain } from "./tokenizer.js";
+import { validate } from "./validate.js";
 
 // One line per command; each lives in its own file in this folder.
-export const commands: Command[] = [];
+export const commands: Command[] = [validate, tokenizerTrain];
