@@ -8,7 +8,7 @@ import type { TextTokenizer } from "./tokenizer.js";
 
 export interface CypherCheck {
   ok: boolean;
-  diagnostics: { message: string; line: number; column: number }[];
+  diagnostics: { message: string; line: number; column: number; severity?: "error" | "warning" }[];
 }
 
 export interface ValidateOptions {
@@ -122,7 +122,7 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
       if (!result.ok) {
         cypherFailed++;
         if (cypherShown.length < maxShown) {
-          const d = result.diagnostics[0];
+          const d = result.diagnostics.find((x) => x.severity !== "warning");
           cypherShown.push({
             file,
             line: event.line,

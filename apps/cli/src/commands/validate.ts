@@ -5,10 +5,10 @@ import {
   loadTokenizer,
   TokenizerError,
   validateFile,
-  type CypherCheck,
   type TemplateName,
   type ValidationReport,
 } from "@neural/dataset";
+import { checkCypher } from "@neural/cypher";
 import { EXIT, type Command, type Io } from "../command.js";
 
 export const validate: Command = {
@@ -46,7 +46,7 @@ export const validate: Command = {
         ...(o.max_category_ratio !== undefined ? { maxCategoryRatio: o.max_category_ratio as number } : {}),
         ...(o.max_overlong_ratio !== undefined ? { maxOverlongRatio: o.max_overlong_ratio as number } : {}),
         maxShown: o.max_shown as number,
-        ...(o.check_cypher ? { checkCypher: await cypherChecker() } : {}),
+        ...(o.check_cypher ? { checkCypher: (query: string) => checkCypher(query) } : {}),
         onProgress: (n) => io.status(`validate: ${n.toLocaleString("en-US")} records`),
       });
       io.status("");
@@ -62,12 +62,6 @@ export const validate: Command = {
     return report.ok ? EXIT.ok : EXIT.problems;
   },
 };
-
-async function cypherChecker(): Promise<(query: string) => CypherCheck | Promise<CypherCheck>> {
-  const cypher = (await import("@neural/cypher")) as { checkCypher?: (query: string) => CypherCheck | Promise<CypherCheck> };
-  if (!cypher.checkCypher) throw new Error("@neural/cypher does not export checkCypher");
-  return cypher.checkCypher;
-}
 
 function printReport(r: ValidationReport, io: Io): void {
   const lines: string[] = [];
