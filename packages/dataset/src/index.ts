@@ -16,7 +16,7 @@ export { CHATML_JINJA, CHATML_STOP, createTemplate, type ChatTemplate, type Segm
 export { createTokenizer, type SpecialToken, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
 export { loadTokenizer, readTokenizerFiles, saveTokenizer } from "./tokenizer-file.js";
 export { encodeExample, IGNORE_INDEX, tokenLength, type DropReason, type EncodedExample, type EncodeOptions, type EncodeResult, type OverlongPolicy } from "./encode.js";
-export { attentionMask, batches, pack, packingEfficiency, toBatch, unpacked, type Batch, type BatchOptions, type Sequence } from "./pack.js";
+export { attentionMask, batches, pack, packingEfficiency, packStream, toBatch, unpacked, type Batch, type BatchOptions, type Sequence } from "./pack.js";
 export { epochOrder, splitIndices, type SplitOptions } from "./split.js";
 export { hash53, Random } from "./random.js";
 export { stripCodeFence, validateRecords, type CypherCheck, type DuplicateReport, type LengthReport, type ValidateOptions, type ValidationReport } from "./validate.js";

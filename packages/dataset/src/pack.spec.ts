@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { IGNORE_INDEX, type EncodedExample } from "./encode.js";
-import { attentionMask, batches, pack, packingEfficiency, unpacked } from "./pack.js";
+import { attentionMask, batches, pack, packingEfficiency, packStream, unpacked } from "./pack.js";
 
 /** Example k is k+1000 repeated: every token says which example it came from. */
 const examplesOf = (lengths: number[]): EncodedExample[] =>
@@ -53,5 +53,16 @@ describe("packing", () => {
     expect(Array.from(batch!.labels.subarray(16))).toEqual(new Array(8).fill(IGNORE_INDEX));
     expect(batch!.tokens).toBe(8);
     expect(batch!.learnedTokens).toBe(6);
+  });
+});
+
+describe("packStream", () => {
+  it("packs a stream window by window and loses nothing", async () => {
+    const lengths = Array.from({ length: 100 }, (_, i) => 1 + ((i * 37) % 60));
+    const sequences = [];
+    for await (const s of packStream(examplesOf(lengths), 64, 16)) sequences.push(s);
+    const total = sequences.reduce((n, s) => n + s.inputIds.length, 0);
+    expect(total).toBe(lengths.reduce((a, b) => a + b, 0));
+    expect(sequences.every((s) => s.inputIds.length <= 64)).toBe(true);
   });
 });

@@ -151,3 +151,19 @@ export function packingEfficiency(all: readonly Batch[]): number {
   }
   return slots === 0 ? 0 : used / slots;
 }
+
+/**
+ * Packs a stream of examples in constant memory: best-fit decreasing within windows of `window` examples.
+ * For datasets too large to hold; `pack` over a whole epoch packs a little tighter.
+ */
+export async function* packStream(examples: AsyncIterable<EncodedExample> | Iterable<EncodedExample>, maxLength: number, window = 2048): AsyncGenerator<Sequence> {
+  let buffer: EncodedExample[] = [];
+  for await (const example of examples) {
+    buffer.push(example);
+    if (buffer.length >= window) {
+      yield* pack(buffer, maxLength);
+      buffer = [];
+    }
+  }
+  if (buffer.length) yield* pack(buffer, maxLength);
+}

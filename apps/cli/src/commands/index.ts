@@ -1,6 +1,7 @@
 import type { Command } from "../command.js";
+import { prepare } from "./prepare.js";
 import { tokenizerTrain } from "./tokenizer.js";
 import { validate } from "./validate.js";
 
 // One line per command; each lives in its own file in this folder.
-export const commands: Command[] = [validate, tokenizerTrain];
+export const commands: Command[] = [validate, tokenizerTrain, prepare];

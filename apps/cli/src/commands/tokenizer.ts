@@ -19,7 +19,7 @@ export const tokenizerTrain: Command = {
     }
     try {
       const t0 = performance.now();
-      const trained = await trainTokenizer(textsOf(o.dataset as string), {
+      const trained = await trainTokenizer(datasetTexts(o.dataset as string), {
         vocabSize: o.vocab_size as number,
         pretokenizer: o.pretokenizer as PreTokenizerName,
         minFrequency: o.min_frequency as number,
@@ -43,7 +43,7 @@ export const tokenizerTrain: Command = {
 };
 
 /** The texts a tokenizer should learn: every turn's content, the role names, and plain-text records. */
-async function* textsOf(file: string): AsyncGenerator<string> {
+export async function* datasetTexts(file: string): AsyncGenerator<string> {
   yield "system\nuser\nassistant\n";
   for await (const event of readRecordsFromFile(file)) {
     if (event.issue) continue;
