@@ -1,0 +1,73 @@
+// Node.js adapter: onnxruntime-node sessions, writing a model and its external data to disk, and conversions
+// between typed arrays and ORT tensors. The core (index.ts) imports nothing from node: so it also runs in browsers.
+
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import * as ort from "onnxruntime-node";
+import type { DType, TypedArray } from "./dtype.js";
+import type { Graph } from "./graph.js";
+import { type SerializeOptions, type SerializedModel, serialize } from "./onnx.js";
+import { type CreatedSession, type FallbackOptions, createSessionWithFallback } from "./session.js";
+
+export type { CreatedSession, FallbackOptions } from "./session.js";
+
+/**
+ * Create an onnxruntime-node InferenceSession from model bytes or a model file path, trying the execution providers
+ * in order (default ["cpu"]). Load models with external data by path (`saveModel` first).
+ */
+export function createSession(model: Uint8Array | string, options: FallbackOptions = {}): Promise<CreatedSession<ort.InferenceSession>> {
+  return createSessionWithFallback(ort.InferenceSession, model, options);
+}
+
+/** Write `model.model` to `path` and its external data (if any) next to it. Weights are written one at a time. */
+export function saveModel(path: string, model: SerializedModel): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, model.model);
+  if (!model.externalLocation) return;
+  const fd = openSync(join(dirname(path), model.externalLocation), "w");
+  try {
+    for (const chunk of model.external) {
+      const bytes = chunk.data();
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, chunk.offset + done);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Serialize with external data into `dir` (model.onnx + model.onnx.data) and return the model path. */
+export function saveGraph(graph: Graph, dir: string, options: SerializeOptions & { fileName?: string } = {}): string {
+  const fileName = options.fileName ?? "model.onnx";
+  const serialized = serialize(graph, { externalData: { location: `${fileName}.data` }, ...options });
+  const path = join(dir, fileName);
+  saveModel(path, serialized);
+  return path;
+}
+
+/** An ORT tensor over a typed array. */
+export function toOrt(dtype: DType, shape: readonly number[], data: TypedArray): ort.Tensor {
+  return new ort.Tensor(dtype as any, data as any, shape as number[]);
+}
+
+export type Feeds = Record<string, ort.Tensor>;
+
+/** Build, serialize (inline weights), run once and return every output's data: for tests and small graphs. */
+export async function runGraph(graph: Graph, feeds: Record<string, TypedArray>, options: FallbackOptions = {}): Promise<Record<string, TypedArray>> {
+  const { session } = await createSession(serialize(graph).model, { intraOpNumThreads: 1, ...options });
+  try {
+    const ortFeeds: Feeds = {};
+    for (const t of graph.inputs) {
+      const name = (t.source as { name: string }).name;
+      const data = feeds[name];
+      if (!data) throw new Error(`runGraph: no feed for input ${name}`);
+      ortFeeds[name] = toOrt(t.dtype, t.shape, data);
+    }
+    const out = await session.run(ortFeeds);
+    const result: Record<string, TypedArray> = {};
+    for (const [k, v] of Object.entries(out)) result[k] = (v as ort.Tensor).data as TypedArray;
+    return result;
+  } finally {
+    await session.release();
+  }
+}
