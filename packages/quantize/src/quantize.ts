@@ -1,0 +1,186 @@
+// quantizeRows / dequantizeRows: the dispatch over ggml types, with argument checks and the non-finite weight check.
+import {
+  BLOCK_BYTES,
+  BLOCK_SIZE,
+  GgmlType,
+  NonFiniteWeightError,
+  QuantizeError,
+  TYPE_NAME,
+  isSupportedType,
+  rowBytes,
+  type SupportedType,
+} from "./types.js";
+import { f32BitsToBf16, f32BitsToF16 } from "./half.js";
+import { quantizeQ4_0, quantizeQ5_0, quantizeQ5_1, quantizeQ8_0 } from "./legacy.js";
+import { quantizeQ4_K, quantizeQ5_K, quantizeQ6_K } from "./kquants.js";
+import {
+  dequantizeBF16,
+  dequantizeF16,
+  dequantizeF32,
+  dequantizeQ4_0,
+  dequantizeQ4_K,
+  dequantizeQ5_0,
+  dequantizeQ5_1,
+  dequantizeQ5_K,
+  dequantizeQ6_K,
+  dequantizeQ8_0,
+} from "./dequantize.js";
+
+export interface QuantizeOptions {
+  /** The tensor's name, quoted in errors (a NaN weight names its tensor). */
+  name?: string;
+}
+
+type BlockKernel = (x: Float32Array, xOff: number, nBlocks: number, out: Uint8Array, oOff: number) => void;
+
+const KERNELS: Partial<Record<SupportedType, BlockKernel>> = {
+  [GgmlType.Q8_0]: quantizeQ8_0,
+  [GgmlType.Q4_0]: quantizeQ4_0,
+  [GgmlType.Q5_0]: quantizeQ5_0,
+  [GgmlType.Q5_1]: quantizeQ5_1,
+  [GgmlType.Q4_K]: quantizeQ4_K,
+  [GgmlType.Q5_K]: quantizeQ5_K,
+  [GgmlType.Q6_K]: quantizeQ6_K,
+};
+
+function checkType(type: number): asserts type is SupportedType {
+  if (!isSupportedType(type)) throw new QuantizeError(`unsupported ggml type ${type}`);
+}
+
+function checkRows(type: SupportedType, length: number, nPerRow: number): number {
+  const perRow = rowBytes(type, nPerRow);
+  if (nPerRow === 0) {
+    if (length !== 0) throw new QuantizeError(`row length 0 with ${length} values`);
+    return 0;
+  }
+  if (length % nPerRow !== 0) {
+    throw new QuantizeError(`${length} values are not whole rows of ${nPerRow}`);
+  }
+  return (length / nPerRow) * perRow;
+}
+
+/** Throws NonFiniteWeightError at the first NaN or ±Infinity. */
+export function assertFinite(data: Float32Array, name = "(unnamed)", indexBase = 0): void {
+  // branch-free scan of the exponent bits: an all-ones exponent (inf or NaN) carries into bit 31
+  const u = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const n = u.length;
+  let acc = 0;
+  for (let i = 0; i < n; i++) acc |= (u[i]! & 0x7f800000) + 0x00800000;
+  if (acc >= 0) return;
+  for (let i = 0; i < n; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) throw new NonFiniteWeightError(name, indexBase + i, v);
+  }
+}
+
+/**
+ * Quantizes whole rows of float32 values to ggml `type`, byte for byte what ggml_quantize_chunk(type, …, imatrix
+ * = NULL) writes. `data.length` must be a multiple of `nPerRow`, and `nPerRow` a multiple of the type's block size.
+ * NaN or infinite values throw NonFiniteWeightError (with options.name).
+ */
+export function quantizeRows(
+  type: SupportedType,
+  data: Float32Array,
+  nPerRow: number,
+  options: QuantizeOptions = {},
+): Uint8Array {
+  checkType(type);
+  const out = new Uint8Array(checkRows(type, data.length, nPerRow));
+  quantizeRowsInto(type, data, nPerRow, out, 0, options);
+  return out;
+}
+
+/** quantizeRows into `out` at byte offset `outOffset` (no allocation). Returns the number of bytes written. */
+export function quantizeRowsInto(
+  type: SupportedType,
+  data: Float32Array,
+  nPerRow: number,
+  out: Uint8Array,
+  outOffset = 0,
+  options: QuantizeOptions = {},
+): number {
+  checkType(type);
+  const bytes = checkRows(type, data.length, nPerRow);
+  if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + bytes > out.length) {
+    throw new QuantizeError(`output buffer too small: need ${bytes} bytes at offset ${outOffset}, have ${out.length}`);
+  }
+  assertFinite(data, options.name);
+  const n = data.length;
+  switch (type) {
+    case GgmlType.F32:
+      new Uint8Array(out.buffer, out.byteOffset + outOffset, bytes).set(
+        new Uint8Array(data.buffer, data.byteOffset, bytes),
+      );
+      break;
+    case GgmlType.F16: {
+      const u = new Uint32Array(data.buffer, data.byteOffset, n);
+      for (let i = 0, o = outOffset; i < n; i++, o += 2) {
+        const h = f32BitsToF16(u[i]!);
+        out[o] = h & 0xff;
+        out[o + 1] = h >>> 8;
+      }
+      break;
+    }
+    case GgmlType.BF16: {
+      const u = new Uint32Array(data.buffer, data.byteOffset, n);
+      for (let i = 0, o = outOffset; i < n; i++, o += 2) {
+        const h = f32BitsToBf16(u[i]!);
+        out[o] = h & 0xff;
+        out[o + 1] = h >>> 8;
+      }
+      break;
+    }
+    default:
+      KERNELS[type]!(data, 0, n / BLOCK_SIZE[type], out, outOffset);
+  }
+  return bytes;
+}
+
+/**
+ * Dequantizes `count` values of ggml `type` from `bytes` (count must be a whole number of blocks), equal bit for
+ * bit to ggml's type_traits[type].to_float.
+ */
+export function dequantizeRows(type: SupportedType, bytes: Uint8Array, count: number): Float32Array {
+  checkType(type);
+  const bs = BLOCK_SIZE[type];
+  if (!Number.isSafeInteger(count) || count < 0 || count % bs !== 0) {
+    throw new QuantizeError(`count ${count} is not a multiple of ${TYPE_NAME[type]}'s block size ${bs}`);
+  }
+  const nBlocks = count / bs;
+  const need = nBlocks * BLOCK_BYTES[type];
+  if (bytes.length < need) throw new QuantizeError(`${bytes.length} bytes hold fewer than ${count} ${TYPE_NAME[type]} values`);
+  const out = new Float32Array(count);
+  switch (type) {
+    case GgmlType.F32:
+      dequantizeF32(bytes, 0, count, out);
+      break;
+    case GgmlType.F16:
+      dequantizeF16(bytes, 0, count, out);
+      break;
+    case GgmlType.BF16:
+      dequantizeBF16(bytes, 0, count, out);
+      break;
+    case GgmlType.Q8_0:
+      dequantizeQ8_0(bytes, 0, nBlocks, out);
+      break;
+    case GgmlType.Q4_0:
+      dequantizeQ4_0(bytes, 0, nBlocks, out);
+      break;
+    case GgmlType.Q5_0:
+      dequantizeQ5_0(bytes, 0, nBlocks, out);
+      break;
+    case GgmlType.Q5_1:
+      dequantizeQ5_1(bytes, 0, nBlocks, out);
+      break;
+    case GgmlType.Q4_K:
+      dequantizeQ4_K(bytes, 0, nBlocks, out);
+      break;
+    case GgmlType.Q5_K:
+      dequantizeQ5_K(bytes, 0, nBlocks, out);
+      break;
+    case GgmlType.Q6_K:
+      dequantizeQ6_K(bytes, 0, nBlocks, out);
+      break;
+  }
+  return out;
+}
