@@ -21,7 +21,7 @@ export { epochOrder, splitIndices, type SplitOptions } from "./split.js";
 export { hash53, Random } from "./random.js";
 export { stripCodeFence, validateRecords, type CypherCheck, type DuplicateReport, type LengthReport, type ValidateOptions, type ValidationReport } from "./validate.js";
 export { validationReportSchema } from "./report-schema.js";
-export { prepareDataset, type PrepareOptions, type PreparedDataset, type PreparedExample } from "./prepare.js";
+export { encodeRecords, prepareDataset, resolveTemplate, type EncodeStats, type PrepareOptions, type PreparedDataset, type PreparedExample } from "./prepare.js";
 export {
   byteToUnicode,
   CHATML_SPECIAL_TOKENS,

@@ -1,4 +1,4 @@
-import { encodeExample, type EncodedExample, type OverlongPolicy, type DropReason } from "./encode.js";
+import { encodeExample, IGNORE_INDEX, type EncodedExample, type OverlongPolicy, type DropReason } from "./encode.js";
 import { DatasetError, formatIssue, type RecordIssue } from "./errors.js";
 import { exampleKey, toExample, type Example } from "./formats.js";
 import type { ReadEvent } from "./read.js";
@@ -33,15 +33,62 @@ export interface PreparedDataset {
   template: ChatTemplate;
   train: PreparedExample[];
   eval: PreparedExample[];
-  stats: {
-    records: number;
-    valid: number;
-    invalid: number;
-    issues: RecordIssue[];
-    dropped: Record<DropReason, number>;
+  stats: EncodeStats & {
     trainTokens: number;
     trainLearnedTokens: number;
   };
+}
+
+export interface EncodeStats {
+  records: number;
+  valid: number;
+  invalid: number;
+  /** The first `maxShown` record issues. */
+  issues: RecordIssue[];
+  dropped: Record<DropReason, number>;
+}
+
+/** A template by name, using the tokenizer's EOS/BOS and its own chat_template where it has them. */
+export function resolveTemplate(template: TemplateName | ChatTemplate | undefined, tokenizer?: TextTokenizer): ChatTemplate {
+  if (typeof template === "object") return template;
+  return createTemplate(template ?? "chatml", {
+    ...(tokenizer?.eos ? { eos: tokenizer.eos.text } : {}),
+    ...(tokenizer?.bos ? { bos: tokenizer.bos.text } : {}),
+    ...(tokenizer?.chatTemplate ? { chatTemplate: tokenizer.chatTemplate } : {}),
+  });
+}
+
+/**
+ * Streams tokenized examples from records in constant memory; `stats` (updated as it goes) counts bad records and
+ * every dropped example by reason.
+ */
+export async function* encodeRecords(
+  events: AsyncIterable<ReadEvent>,
+  file: string,
+  options: Omit<PrepareOptions, "validationSplit" | "seed">,
+  stats: EncodeStats = { records: 0, valid: 0, invalid: 0, issues: [], dropped: { too_long: 0, nothing_to_learn: 0 } },
+): AsyncGenerator<PreparedExample> {
+  const template = resolveTemplate(options.template, options.tokenizer);
+  const maxShown = options.maxShown ?? 50;
+  for await (const event of events) {
+    if (options.maxSamples !== undefined && stats.valid >= options.maxSamples) break;
+    stats.records++;
+    const converted = event.issue ? { issue: event.issue } : toExample(event.value, file, event.line);
+    if ("issue" in converted) {
+      if (stats.invalid++ < maxShown) stats.issues.push(converted.issue!);
+      continue;
+    }
+    stats.valid++;
+    const result = encodeExample(converted.example, {
+      template,
+      tokenizer: options.tokenizer,
+      maxLength: options.maxLength,
+      trainOnInputs: options.trainOnInputs ?? false,
+      overlong: options.overlong ?? "drop",
+    });
+    if (result.dropped) stats.dropped[result.dropped]++;
+    else yield { line: event.line, example: converted.example, encoded: result.example };
+  }
 }
 
 /**
@@ -49,44 +96,11 @@ export interface PreparedDataset {
  * and kept as issues; every dropped example is counted by reason. Throws DatasetError when nothing is usable.
  */
 export async function prepareDataset(events: AsyncIterable<ReadEvent>, file: string, options: PrepareOptions): Promise<PreparedDataset> {
-  const tokenizer = options.tokenizer;
-  const template =
-    typeof options.template === "object"
-      ? options.template
-      : createTemplate(options.template ?? "chatml", {
-          ...(tokenizer.eos ? { eos: tokenizer.eos.text } : {}),
-          ...(tokenizer.bos ? { bos: tokenizer.bos.text } : {}),
-          ...(tokenizer.chatTemplate ? { chatTemplate: tokenizer.chatTemplate } : {}),
-        });
-  const maxShown = options.maxShown ?? 50;
-  const issues: RecordIssue[] = [];
-  const dropped: Record<DropReason, number> = { too_long: 0, nothing_to_learn: 0 };
+  const template = resolveTemplate(options.template, options.tokenizer);
+  const stats: EncodeStats = { records: 0, valid: 0, invalid: 0, issues: [], dropped: { too_long: 0, nothing_to_learn: 0 } };
   const kept: PreparedExample[] = [];
-  let records = 0;
-  let invalid = 0;
-  let valid = 0;
-  for await (const event of events) {
-    if (options.maxSamples !== undefined && valid >= options.maxSamples) break;
-    records++;
-    const converted = event.issue ? { issue: event.issue } : toExample(event.value, file, event.line);
-    if ("issue" in converted) {
-      if (invalid++ < maxShown) issues.push(converted.issue!);
-      continue;
-    }
-    valid++;
-    const result = encodeExample(converted.example, {
-      template,
-      tokenizer,
-      maxLength: options.maxLength,
-      trainOnInputs: options.trainOnInputs ?? false,
-      overlong: options.overlong ?? "drop",
-    });
-    if (result.dropped) {
-      dropped[result.dropped]++;
-      continue;
-    }
-    kept.push({ line: event.line, example: converted.example, encoded: result.example });
-  }
+  for await (const prepared of encodeRecords(events, file, { ...options, template }, stats)) kept.push(prepared);
+  const { records, invalid, issues, dropped } = stats;
   if (kept.length === 0) {
     const why = [
       records === 0 ? "the file has no records" : undefined,
@@ -105,12 +119,12 @@ export async function prepareDataset(events: AsyncIterable<ReadEvent>, file: str
   let trainLearnedTokens = 0;
   for (const t of train) {
     trainTokens += t.encoded.inputIds.length;
-    for (const label of t.encoded.labels) if (label !== -100) trainLearnedTokens++;
+    for (const label of t.encoded.labels) if (label !== IGNORE_INDEX) trainLearnedTokens++;
   }
   return {
     template,
     train,
     eval: split.eval.map((i) => kept[i]!),
-    stats: { records, valid, invalid, issues, dropped, trainTokens, trainLearnedTokens },
+    stats: { ...stats, trainTokens, trainLearnedTokens },
   };
 }

@@ -2,7 +2,8 @@ import { answerOf, exampleKey, toExample, type FormatName } from "./formats.js";
 import type { RecordIssue } from "./errors.js";
 import type { ReadEvent } from "./read.js";
 import { hash53 } from "./random.js";
-import { createTemplate, type ChatTemplate } from "./templates.js";
+import type { ChatTemplate } from "./templates.js";
+import { resolveTemplate } from "./prepare.js";
 import { tokenLength } from "./encode.js";
 import type { TextTokenizer } from "./tokenizer.js";
 
@@ -73,7 +74,7 @@ export interface ValidationReport {
 /** Checks a dataset record by record (streaming) and reports formats, errors, duplicates, lengths and balance. */
 export async function validateRecords(events: AsyncIterable<ReadEvent>, file: string, options: ValidateOptions = {}): Promise<ValidationReport> {
   const maxShown = options.maxShown ?? 50;
-  const template = options.template ?? createTemplate("chatml", { ...(options.tokenizer?.eos ? { eos: options.tokenizer.eos.text } : {}) });
+  const template = options.template ?? resolveTemplate("chatml", options.tokenizer);
   const formats: Record<FormatName, number> = { instruction: 0, chat: 0, prompt_completion: 0, completion: 0 };
   const categories = new Map<string, number>();
   let uncategorized = 0;

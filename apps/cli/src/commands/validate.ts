@@ -1,8 +1,9 @@
 import {
-  createTemplate,
   DatasetError,
   formatIssue,
   loadTokenizer,
+  resolveTemplate,
+  TemplateError,
   TokenizerError,
   validateFile,
   type TemplateName,
@@ -32,12 +33,7 @@ export const validate: Command = {
     let report: ValidationReport;
     try {
       const tokenizer = o.tokenizer !== undefined ? await loadTokenizer(o.tokenizer as string) : undefined;
-      const templateName = o.template as TemplateName;
-      const template = createTemplate(templateName, {
-        ...(tokenizer?.eos ? { eos: tokenizer.eos.text } : {}),
-        ...(tokenizer?.bos ? { bos: tokenizer.bos.text } : {}),
-        ...(tokenizer?.chatTemplate ? { chatTemplate: tokenizer.chatTemplate } : {}),
-      });
+      const template = resolveTemplate(o.template as TemplateName, tokenizer);
       report = await validateFile(file, {
         template,
         ...(tokenizer ? { tokenizer } : {}),
@@ -51,7 +47,7 @@ export const validate: Command = {
       });
       io.status("");
     } catch (error) {
-      if (error instanceof DatasetError || error instanceof TokenizerError) {
+      if (error instanceof DatasetError || error instanceof TokenizerError || error instanceof TemplateError) {
         io.err(`neural validate: ${error.message}`);
         return EXIT.usage;
       }
