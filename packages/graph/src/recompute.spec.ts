@@ -30,9 +30,9 @@ function stack(dtype: "float32" | "float64", layers: number, recompute: boolean)
 }
 
 function feeds(dtype: "float32" | "float64", layers: number) {
-  const Arr = dtype === "float32" ? Float32Array : Float64Array;
-  const f: Record<string, ReturnType<typeof toOrt>> = { x: toOrt(dtype, [4, 8], Arr.from({ length: 32 }, (_, i) => Math.sin(i))) };
-  for (let i = 0; i < layers; i++) f[`w${i}`] = toOrt(dtype, [8, 8], Arr.from({ length: 64 }, (_, j) => Math.cos(j * (i + 1)) * 0.3));
+  const arr = (n: number, v: (i: number) => number) => (dtype === "float32" ? Float32Array.from({ length: n }, (_, i) => v(i)) : Float64Array.from({ length: n }, (_, i) => v(i)));
+  const f: Record<string, ReturnType<typeof toOrt>> = { x: toOrt(dtype, [4, 8], arr(32, (i) => Math.sin(i))) };
+  for (let i = 0; i < layers; i++) f[`w${i}`] = toOrt(dtype, [8, 8], arr(64, (j) => Math.cos(j * (i + 1)) * 0.3));
   return f;
 }
 
