@@ -6,7 +6,6 @@ import { createWriteStream, existsSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  createTokenizer,
   encodeRecords,
   loadTokenizer,
   packStream,
@@ -47,7 +46,7 @@ async function generate(file: string, rows: number): Promise<void> {
       i % 5 < 3
         ? { instruction: question, input: rng.int(2) ? sentence(rng, 10 + rng.int(30)) : "", output: answer, category: `c${i % 7}` }
         : { messages: [{ role: "system", content: "Answer briefly." }, { role: "user", content: question }, { role: "assistant", content: answer }] };
-    if (!stream.write(JSON.stringify(record) + "\n")) await new Promise((r) => stream.once("drain", r));
+    if (!stream.write(JSON.stringify(record) + "\n")) await new Promise<void>((r) => stream.once("drain", () => r()));
   }
   await new Promise<void>((resolve, reject) => stream.end((error?: Error) => (error ? reject(error) : resolve())));
 }
@@ -109,7 +108,6 @@ async function main(): Promise<void> {
       for await (const e of readRecordsFromFile(sample)) if (!e.issue) yield JSON.stringify(e.value);
     }
     const trained = await trainTokenizer(texts(), { vocabSize: 4096 });
-    createTokenizer({ tokenizer: trained.tokenizerJson, config: trained.tokenizerConfig });
     await saveTokenizer(tokenizerDir, trained);
   }
   const lines: string[] = [];
