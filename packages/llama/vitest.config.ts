@@ -1,4 +1,5 @@
 import { defineProject } from "vitest/config";
 import { sourceConditions } from "../../vitest.shared.js";
 
-export default defineProject({ ...sourceConditions, test: { name: "llama" } });
+// Tests that load GGUF files in llama.cpp child processes take seconds each.
+export default defineProject({ ...sourceConditions, test: { name: "llama", testTimeout: 120_000, hookTimeout: 120_000 } });

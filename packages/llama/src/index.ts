@@ -1,1 +1,2 @@
-export {};
+export * from "./runner.js";
+export * from "./ggml.js";

@@ -1,1 +1,4 @@
-export {};
+export * from "./rng.js";
+export * from "./tokenizers.js";
+export * from "./models.js";
+export * from "./reference.js";

@@ -1,0 +1,36 @@
+// Turning float32 rows into the bytes of a ggml type: @neural/quantize's job (byte-identical to ggml). Plain F32 and
+// F16 are also done here when @neural/quantize is not available (they need no quantizer).
+import * as quantize from "@neural/quantize";
+import { f32ToF16Bits } from "@neural/safetensors";
+import { GGML_TYPES, type GgmlTypeName } from "../types.js";
+import { GgufConvertError } from "./errors.js";
+
+type QuantizeRows = (type: number, data: Float32Array, nPerRow: number, options?: { name?: string }) => Uint8Array;
+
+function quantizer(): QuantizeRows | undefined {
+  return (quantize as unknown as { quantizeRows?: QuantizeRows }).quantizeRows;
+}
+
+function checkFinite(data: Float32Array, name: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) throw new GgufConvertError(`weight ${i} is ${v}`, name);
+  }
+}
+
+/** Encodes whole rows (`nPerRow` values each) of tensor `name` as ggml `type`. NaN/Inf weights are rejected. */
+export function encodeRows(type: GgmlTypeName, data: Float32Array, nPerRow: number, name: string): Uint8Array {
+  const q = quantizer();
+  if (q) return q(GGML_TYPES[type].id, data, nPerRow, { name });
+  if (type === "F32") {
+    checkFinite(data, name);
+    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  }
+  if (type === "F16") {
+    checkFinite(data, name);
+    const out = new Uint16Array(data.length);
+    for (let i = 0; i < data.length; i++) out[i] = f32ToF16Bits(data[i]!);
+    return new Uint8Array(out.buffer);
+  }
+  throw new GgufConvertError(`@neural/quantize does not provide quantizeRows (needed for ${type})`, name);
+}
