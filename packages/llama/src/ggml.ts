@@ -8,7 +8,10 @@
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import koffi from "koffi";
+import koffi, { type KoffiFunc, type TypeObject } from "koffi";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type KoffiFunction = KoffiFunc<(...args: any[]) => any>;
 
 /** A problem with the ggml oracle: library not found, a bad argument, or a failed native call. */
 export class GgmlError extends Error {
@@ -56,21 +59,21 @@ export interface GgmlModelQuantizeResult {
 }
 
 interface Bindings {
-  quantizeChunk: koffi.KoffiFunction;
-  quantizeInit: koffi.KoffiFunction;
-  rowSize: koffi.KoffiFunction;
-  getTypeTraits: koffi.KoffiFunction;
-  toFloatProto: koffi.TypeObject;
-  traitsType: koffi.TypeObject;
+  quantizeChunk: KoffiFunction;
+  quantizeInit: KoffiFunction;
+  rowSize: KoffiFunction;
+  getTypeTraits: KoffiFunction;
+  toFloatProto: TypeObject;
+  traitsType: TypeObject;
 }
 
 interface LlamaBindings {
-  modelQuantize: koffi.KoffiFunction;
-  defaultParams: koffi.KoffiFunction;
-  logSet: koffi.KoffiFunction;
-  ggmlLogSet: koffi.KoffiFunction;
-  logCallbackType: koffi.TypeObject;
-  paramsType: koffi.TypeObject;
+  modelQuantize: KoffiFunction;
+  defaultParams: KoffiFunction;
+  logSet: KoffiFunction;
+  ggmlLogSet: KoffiFunction;
+  logCallbackType: TypeObject;
+  paramsType: TypeObject;
 }
 
 let bindings: Bindings | undefined;
@@ -316,3 +319,12 @@ export function ggmlModelQuantize(
   }
   return { log };
 }
+
+// A tiny GGUF writer/reader for oracle tests (model files for llama_model_quantize, reading back its output).
+export {
+  readMiniGguf,
+  writeMiniGguf,
+  type MiniGgufFile,
+  type MiniGgufTensor,
+  type MiniGgufValue,
+} from "./ggml-gguf.js";
