@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { parseArgs, UsageError, type OptionSpec } from "./args.js";
+
+const specs: OptionSpec[] = [
+  { name: "max_length", type: "number", description: "", default: 512 },
+  { name: "learning_rate", type: "number", description: "" },
+  { name: "packing", type: "boolean", description: "", default: true },
+  { name: "template", type: "string", description: "", choices: ["chatml", "alpaca"] },
+  { name: "targets", type: "string[]", description: "" },
+];
+
+describe("parseArgs", () => {
+  it("accepts the seed's underscore names, kebab-case and --flag=value", () => {
+    const a = parseArgs(["--max_length", "128", "--learning-rate=2e-4", "--template", "alpaca", "file.jsonl"], specs, [{ name: "file", description: "" }]);
+    expect(a.options).toMatchObject({ max_length: 128, learning_rate: 2e-4, template: "alpaca", packing: true });
+    expect(a.positionals).toEqual(["file.jsonl"]);
+    expect([...a.given].sort()).toEqual(["learning_rate", "max_length", "template"]);
+  });
+
+  it("treats zero as a value, not as unset", () => {
+    const a = parseArgs(["--learning_rate", "0", "--max-length", "0"], specs);
+    expect(a.options.learning_rate).toBe(0);
+    expect(a.options.max_length).toBe(0);
+    expect(a.given.has("learning_rate")).toBe(true);
+  });
+
+  it("handles booleans, --no- negation and lists", () => {
+    expect(parseArgs(["--no-packing"], specs).options.packing).toBe(false);
+    expect(parseArgs(["--packing=false"], specs).options.packing).toBe(false);
+    expect(parseArgs(["--targets", "q_proj,v_proj", "--targets", "o_proj"], specs).options.targets).toEqual(["q_proj", "v_proj", "o_proj"]);
+  });
+
+  it("rejects unknown flags with a suggestion, bad numbers, bad choices and missing values", () => {
+    expect(() => parseArgs(["--max-lenght", "5"], specs)).toThrow(/unknown option --max-lenght \(did you mean --max_length\?\)/);
+    expect(() => parseArgs(["--max_length", "abc"], specs)).toThrow(UsageError);
+    expect(() => parseArgs(["--template", "vicuna"], specs)).toThrow(/one of chatml, alpaca/);
+    expect(() => parseArgs(["--max_length"], specs)).toThrow(/needs a value/);
+    expect(() => parseArgs(["a", "b"], specs, [{ name: "file", description: "" }])).toThrow(/unexpected argument "b"/);
+  });
+
+  it("accepts negative numbers as values", () => {
+    expect(parseArgs(["--learning_rate", "-1"], specs).options.learning_rate).toBe(-1);
+  });
+});
