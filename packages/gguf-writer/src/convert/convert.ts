@@ -7,7 +7,7 @@ import { openCheckpoint, openFileSink, type ByteSink, type TensorReader } from "
 import { GgufStreamWriter, type GgufTensorSpec } from "../writer.js";
 import { gv, tensorBytes, type GgmlTypeName, type GgufValue } from "../types.js";
 import { archMetadata, archOf, hparamsOf, llama3RopeFactors, mapTensorName, permuteRows, type ArchInfo, type Hparams } from "./arch.js";
-import { encodeRows } from "./encode.js";
+import { encodeRows, quantizeMixPolicy } from "./encode.js";
 import { GgufConvertError } from "./errors.js";
 import { FILE_TYPE_OF, floatTensorType, isFloatOutType, type OutType, type TensorTypeQuery } from "./types-policy.js";
 import { buildVocab } from "./vocab.js";
@@ -20,8 +20,8 @@ export interface ConvertProgress {
   totalBytes: number;
 }
 
-/** Chooses the ggml type of each tensor for a quantized mix (llama-quantize's policy, from @neural/quantize). */
-export type MixPolicy = (query: TensorTypeQuery, context: { mix: OutType; nLayers: number; hasOutput: boolean; arch: string }) => GgmlTypeName;
+/** Chooses the ggml type of every tensor for a quantized mix (llama-quantize's policy, from @neural/quantize). */
+export type MixPolicy = (mix: OutType, tensors: readonly TensorTypeQuery[], model: { arch: string; nLayer: number; nHead: number; nHeadKv: number }) => GgmlTypeName[];
 
 export interface ConvertOptions {
   /** HF model directory: config.json, safetensors (single or sharded), tokenizer.json, tokenizer_config.json. */
@@ -202,25 +202,11 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
   return planned;
 }
 
-let defaultMixPolicy: MixPolicy | undefined;
-/** Registers the default policy for quantized mixes (done by the package index from @neural/quantize). */
-export function setDefaultMixPolicy(policy: MixPolicy | undefined): void {
-  defaultMixPolicy = policy;
-}
-
-/** Assigns ggml types: converter rules for float outputs, the mix policy for quantized ones. */
-export function assignTypes(planned: ReadonlyArray<Omit<PlannedTensor, "type">>, outType: OutType, arch: string, nLayers: number, policy?: MixPolicy): PlannedTensor[] {
-  const hasOutput = planned.some((p) => p.name === "output.weight");
-  return planned.map((p) => {
-    let type: GgmlTypeName;
-    if (isFloatOutType(outType)) type = floatTensorType(outType, p);
-    else {
-      const mix = policy ?? defaultMixPolicy;
-      if (!mix) throw new GgufConvertError(`no type policy for ${outType} is available (@neural/quantize)`, p.name);
-      type = mix(p, { mix: outType, nLayers, hasOutput, arch });
-    }
-    return { ...p, type } as PlannedTensor;
-  });
+/** Assigns ggml types: converter rules for float outputs, llama-quantize's mix policy for quantized ones. */
+export function assignTypes(planned: ReadonlyArray<Omit<PlannedTensor, "type">>, outType: OutType, model: { arch: string; nLayer: number; nHead: number; nHeadKv: number }, policy: MixPolicy = quantizeMixPolicy): PlannedTensor[] {
+  if (isFloatOutType(outType)) return planned.map((p) => ({ ...p, type: floatTensorType(outType, p) }) as PlannedTensor);
+  const types = policy(outType, planned, model);
+  return planned.map((p, i) => ({ ...p, type: types[i]! }) as PlannedTensor);
 }
 
 /** The metadata of a converted model, in the converter's order. */
@@ -286,7 +272,7 @@ export async function convertHfToGguf(options: ConvertOptions): Promise<ConvertR
   const model = await openHfModel(options.modelDir);
   try {
     const planned = planTensors(model, { skipQkPermutation: options.skipQkPermutation });
-    const tensors = assignTypes(planned, outType, model.info.arch, model.hp.layers, options.mixPolicy);
+    const tensors = assignTypes(planned, outType, { arch: model.info.arch, nLayer: model.hp.layers, nHead: model.hp.heads, nHeadKv: model.hp.kvHeads }, options.mixPolicy);
     for (const t of tensors) {
       try {
         tensorBytes(t.type, t.ne);

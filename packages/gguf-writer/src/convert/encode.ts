@@ -2,8 +2,9 @@
 // F16 are also done here when @neural/quantize is not available (they need no quantizer).
 import * as quantize from "@neural/quantize";
 import { f32ToF16Bits } from "@neural/safetensors";
-import { GGML_TYPES, type GgmlTypeName } from "../types.js";
+import { GGML_TYPES, GGML_TYPE_BY_ID, type GgmlTypeName } from "../types.js";
 import { GgufConvertError } from "./errors.js";
+import type { OutType, TensorTypeQuery } from "./types-policy.js";
 
 type QuantizeRows = (type: number, data: Float32Array, nPerRow: number, options?: { name?: string }) => Uint8Array;
 
@@ -33,4 +34,17 @@ export function encodeRows(type: GgmlTypeName, data: Float32Array, nPerRow: numb
     return new Uint8Array(out.buffer);
   }
   throw new GgufConvertError(`@neural/quantize does not provide quantizeRows (needed for ${type})`, name);
+}
+
+type PlanTensorTypes = (mix: string, tensors: ReadonlyArray<{ name: string; shape: readonly number[] }>, model: { arch: string; nLayer: number; nHead?: number; nHeadKv?: number }) => number[];
+
+/** llama-quantize's per-tensor types for a mix (llama_tensor_get_type), from @neural/quantize. */
+export function quantizeMixPolicy(mix: OutType, tensors: readonly TensorTypeQuery[], model: { arch: string; nLayer: number; nHead: number; nHeadKv: number }): GgmlTypeName[] {
+  const plan = (quantize as unknown as { planTensorTypes?: PlanTensorTypes }).planTensorTypes;
+  if (!plan) throw new GgufConvertError(`@neural/quantize does not provide planTensorTypes (needed for ${mix})`, "@neural/quantize");
+  return plan(mix, tensors.map((t) => ({ name: t.name, shape: t.ne })), model).map((id) => {
+    const name = GGML_TYPE_BY_ID.get(id);
+    if (!name) throw new GgufConvertError(`policy chose unknown ggml type ${id}`, "@neural/quantize");
+    return name;
+  });
 }
