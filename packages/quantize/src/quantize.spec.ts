@@ -1,0 +1,111 @@
+// Byte-for-byte against ggml itself: ggml_quantize_chunk and type_traits.to_float of the libggml-base.so that
+// node-llama-cpp 3.21.1 ships, called through koffi (@neural/llama's ggml oracle).
+import { describe, expect, it } from "vitest";
+import { ggmlDequantize, ggmlQuantize, ggmlRowSize, ggmlTypeInfo } from "@neural/llama";
+import {
+  BLOCK_BYTES,
+  BLOCK_SIZE,
+  GgmlType,
+  NonFiniteWeightError,
+  QuantizeError,
+  SUPPORTED_TYPES,
+  TYPE_NAME,
+  dequantizeRows,
+  quantizeRows,
+  quantizeRowsInto,
+  rowBytes,
+  type SupportedType,
+} from "./index.js";
+import { edgeCases, randomValues, sameBytes, sameFloats } from "./spec-data.js";
+
+const random = randomValues(2024);
+const edges = edgeCases();
+
+describe.each(SUPPORTED_TYPES.map((t) => [TYPE_NAME[t], t] as const))("%s", (_name, type: SupportedType) => {
+  it("has ggml's block size and bytes per block", () => {
+    const info = ggmlTypeInfo(type);
+    expect(BLOCK_SIZE[type]).toBe(info.blockSize);
+    expect(BLOCK_BYTES[type]).toBe(info.typeSize);
+    expect(rowBytes(type, 4096)).toBe(ggmlRowSize(type, 4096));
+  });
+
+  it("quantizes 1,048,576 random values (4 distributions) byte for byte like ggml_quantize_chunk", () => {
+    const ours = quantizeRows(type, random, 4096);
+    const theirs = ggmlQuantize(type, random, 4096);
+    expect(sameBytes(ours, theirs)).toEqual({ equal: true, first: -1 });
+  });
+
+  it("quantizes the edge cases like ggml (zeros, constants, outliers, denormals, f16 and f32 limits)", () => {
+    const ours = quantizeRows(type, edges, 256);
+    const theirs = ggmlQuantize(type, edges, 256);
+    const cmp = sameBytes(ours, theirs);
+    const block = Math.floor(cmp.first / rowBytes(type, 256));
+    expect({ ...cmp, block }).toEqual({ equal: true, first: -1, block: -1 });
+  });
+
+  it("dequantizes like ggml's to_float, bit for bit", () => {
+    for (const x of [random, edges]) {
+      const q = ggmlQuantize(type, x, 256);
+      expect(sameFloats(dequantizeRows(type, q, x.length), ggmlDequantize(type, q, x.length))).toEqual({
+        equal: true,
+        first: -1,
+      });
+    }
+  });
+
+  it("dequantizes arbitrary bytes like ggml (any block bit pattern)", () => {
+    if (BLOCK_SIZE[type] === 1 && type !== GgmlType.F32) return; // every pattern is covered by half.spec.ts
+    const bytes = new Uint8Array(BLOCK_BYTES[type] * 512);
+    let s = 12345;
+    for (let i = 0; i < bytes.length; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      bytes[i] = s >>> 24;
+    }
+    const count = BLOCK_SIZE[type] * 512;
+    expect(sameFloats(dequantizeRows(type, bytes, count), ggmlDequantize(type, bytes, count))).toEqual({
+      equal: true,
+      first: -1,
+    });
+  });
+
+  it("writes into a buffer at an offset, and rows split anywhere give the same bytes", () => {
+    const x = random.subarray(0, 2048);
+    const whole = quantizeRows(type, x, 256);
+    const buf = new Uint8Array(whole.length + 7);
+    expect(quantizeRowsInto(type, x.subarray(0, 1024), 256, buf, 7)).toBe(whole.length / 2);
+    quantizeRowsInto(type, x.subarray(1024), 256, buf, 7 + whole.length / 2);
+    expect(sameBytes(buf.subarray(7), whole).equal).toBe(true);
+  });
+});
+
+describe("argument checks", () => {
+  it("rejects NaN and infinite weights, naming the tensor", () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      for (const type of SUPPORTED_TYPES) {
+        const x = new Float32Array(512).fill(0.1);
+        x[300] = bad;
+        let err: unknown;
+        try {
+          quantizeRows(type, x, 256, { name: "blk.7.ffn_down.weight" });
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(NonFiniteWeightError);
+        const e = err as NonFiniteWeightError;
+        expect(e.name).toBe("NonFiniteWeightError");
+        expect(e.tensor).toBe("blk.7.ffn_down.weight");
+        expect(e.index).toBe(300);
+        expect(e.message).toContain("blk.7.ffn_down.weight");
+      }
+    }
+  });
+
+  it("rejects rows that are not whole blocks, partial rows, unknown types", () => {
+    expect(() => quantizeRows(GgmlType.Q4_K, new Float32Array(288), 288)).toThrow(QuantizeError);
+    expect(() => quantizeRows(GgmlType.Q8_0, new Float32Array(40), 32)).toThrow(/whole rows/);
+    expect(() => quantizeRows(3 as SupportedType, new Float32Array(32), 32)).toThrow(/unsupported/);
+    expect(() => dequantizeRows(GgmlType.Q6_K, new Uint8Array(209), 256)).toThrow(QuantizeError);
+    expect(() => quantizeRowsInto(GgmlType.Q8_0, new Float32Array(64), 32, new Uint8Array(67), 0)).toThrow(/too small/);
+    expect(quantizeRows(GgmlType.Q8_0, new Float32Array(0), 32)).toHaveLength(0);
+  });
+});

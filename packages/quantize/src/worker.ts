@@ -1,0 +1,42 @@
+// Worker-thread side of QuantizePool (./parallel.ts): quantizes one row range per message.
+import { parentPort } from "node:worker_threads";
+import { assertFinite, quantizeRowsInto } from "./quantize.js";
+import { NonFiniteWeightError, rowBytes, type SupportedType } from "./types.js";
+
+export interface QuantizeJob {
+  id: number;
+  type: SupportedType;
+  nPerRow: number;
+  data: Float32Array;
+  name: string;
+  /** Index of data[0] within its tensor, for error messages. */
+  indexBase: number;
+}
+
+export type QuantizeReply =
+  | { id: number; ok: true; bytes: Uint8Array }
+  | { id: number; ok: false; error: { name: string; message: string; tensor?: string; index?: number; value?: number } };
+
+const port = parentPort;
+if (port) {
+  port.on("message", (job: QuantizeJob) => {
+    try {
+      assertFinite(job.data, job.name, job.indexBase);
+      const bytes = new Uint8Array((job.data.length / job.nPerRow) * rowBytes(job.type, job.nPerRow));
+      quantizeRowsInto(job.type, job.data, job.nPerRow, bytes, 0, { name: job.name });
+      const reply: QuantizeReply = { id: job.id, ok: true, bytes };
+      port.postMessage(reply, [bytes.buffer]);
+    } catch (err) {
+      const e = err as Error;
+      const reply: QuantizeReply = {
+        id: job.id,
+        ok: false,
+        error:
+          e instanceof NonFiniteWeightError
+            ? { name: e.name, message: e.message, tensor: e.tensor, index: e.index, value: e.value }
+            : { name: e.name, message: e.message },
+      };
+      port.postMessage(reply);
+    }
+  });
+}
