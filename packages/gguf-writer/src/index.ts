@@ -8,3 +8,4 @@ export * from "./convert/vocab.js";
 export * from "./convert/types-policy.js";
 export * from "./convert/encode.js";
 export * from "./convert/convert.js";
+export * from "./convert/lora.js";
