@@ -9,9 +9,9 @@ import type { Emitter } from "./onnx.js";
 
 export type Shape = readonly number[];
 
-/** Raw element data of an initializer or constant: a typed array of the dtype (int4/uint4: packed bytes), or a
- * function producing it on demand, so that weights are read one at a time while a model file is written. */
-export type TensorData = TypedArray | (() => TypedArray);
+/** Raw element data of an initializer: a typed array of the dtype (int4/uint4: packed bytes), or a function
+ * producing it on demand (possibly async), so that weights are read one at a time while a model file is written. */
+export type TensorData = TypedArray | (() => TypedArray | Promise<TypedArray>);
 
 export type Source =
   | { readonly kind: "node"; readonly node: Node; readonly index: number }

@@ -20,14 +20,14 @@ export function createSession(model: Uint8Array | string, options: FallbackOptio
 }
 
 /** Write `model.model` to `path` and its external data (if any) next to it. Weights are written one at a time. */
-export function saveModel(path: string, model: SerializedModel): void {
+export async function saveModel(path: string, model: SerializedModel): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, model.model);
   if (!model.externalLocation) return;
   const fd = openSync(join(dirname(path), model.externalLocation), "w");
   try {
     for (const chunk of model.external) {
-      const bytes = chunk.data();
+      const bytes = await chunk.data();
       let done = 0;
       while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, chunk.offset + done);
     }
@@ -37,11 +37,11 @@ export function saveModel(path: string, model: SerializedModel): void {
 }
 
 /** Serialize with external data into `dir` (model.onnx + model.onnx.data) and return the model path. */
-export function saveGraph(graph: Graph, dir: string, options: SerializeOptions & { fileName?: string } = {}): string {
+export async function saveGraph(graph: Graph, dir: string, options: SerializeOptions & { fileName?: string } = {}): Promise<string> {
   const fileName = options.fileName ?? "model.onnx";
   const serialized = serialize(graph, { externalData: { location: `${fileName}.data` }, ...options });
   const path = join(dir, fileName);
-  saveModel(path, serialized);
+  await saveModel(path, serialized);
   return path;
 }
 

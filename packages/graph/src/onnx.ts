@@ -49,7 +49,7 @@ interface OnnxInitializer {
   name: string;
   dtype: DType;
   shape: readonly number[];
-  data: TypedArray | (() => TypedArray);
+  data: TypedArray | (() => TypedArray | Promise<TypedArray>);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -159,9 +159,9 @@ export interface SerializeOptions {
   /** ai.onnx opset, 21 to 23 (default 21). */
   opset?: number;
   /**
-   * Store initializers of at least `threshold` bytes (default 1024) in an external file named `location`, each at
-   * an offset aligned to `align` bytes (default 4096, so ORT can memory-map it). Without this option every
-   * initializer is stored inside the model (which must then stay under 2 GB).
+   * Store initializers given as functions, and others of at least `threshold` bytes (default 1024), in an external
+   * file named `location`, each at an offset aligned to `align` bytes (default 4096, so ORT can memory-map it).
+   * Without this option every initializer is stored inside the model (which must then stay under 2 GB).
    */
   externalData?: { location: string; threshold?: number; align?: number };
   /** Serialize only these outputs (by name; default all), dropping what only the others need. */
@@ -177,7 +177,7 @@ export interface ExternalChunk {
   offset: number;
   length: number;
   /** Produces the bytes (weights given as functions are read only now). */
-  data(): Uint8Array;
+  data(): Uint8Array | Promise<Uint8Array>;
 }
 
 export interface SerializedModel {
@@ -252,7 +252,8 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
     const align = options.externalData.align ?? 4096;
     for (const init of inits) {
       const length = byteLength(init.dtype, init.shape.reduce((a, b) => a * b, 1));
-      if (length < threshold || length === 0) continue;
+      // Lazily given weights always go external: they are read only while the data file is written.
+      if (length === 0 || (length < threshold && typeof init.data !== "function")) continue;
       const offset = Math.ceil(size / align) * align;
       size = offset + length;
       place.set(init.name, { offset, length });
@@ -262,9 +263,12 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
         offset,
         length,
         data: () => {
+          const check = (arr: TypedArray): Uint8Array => {
+            if (arr.byteLength !== length) throw new SerializeError(`initializer ${init.name}: got ${arr.byteLength} bytes for ${init.dtype}${fmtShape(init.shape)}, expected ${length}`);
+            return bytesOf(arr);
+          };
           const arr = typeof source === "function" ? source() : source;
-          if (arr.byteLength !== length) throw new SerializeError(`initializer ${init.name}: got ${arr.byteLength} bytes for ${init.dtype}${fmtShape(init.shape)}, expected ${length}`);
-          return bytesOf(arr);
+          return arr instanceof Promise ? arr.then(check) : check(arr);
         },
       });
     }
@@ -341,6 +345,7 @@ function writeTensor(w: ProtoWriter, t: OnnxInitializer, ext: { offset: number; 
     w.int(14, 1);
   } else {
     const arr = typeof t.data === "function" ? t.data() : t.data;
+    if (arr instanceof Promise) throw new SerializeError(`initializer ${t.name} has asynchronous data: serialize with externalData`);
     const expected = byteLength(t.dtype, t.shape.reduce((a, b) => a * b, 1));
     if (arr.byteLength !== expected) throw new SerializeError(`initializer ${t.name}: got ${arr.byteLength} bytes for ${t.dtype}${fmtShape(t.shape)}, expected ${expected}`);
     w.bytes(9, bytesOf(arr));

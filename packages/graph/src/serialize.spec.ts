@@ -27,7 +27,7 @@ describe("serialize", () => {
     const inline = await createSession(G.serialize(linear()).model, { intraOpNumThreads: 1 });
     const expected = Array.from((await inline.session.run(xFeed())).y!.data as Float32Array);
     for (const opset of [21, 22, 23]) {
-      const path = saveGraph(linear({ lazy: true }), join(dir, `ext${opset}`), { opset });
+      const path = await saveGraph(linear({ lazy: true }), join(dir, `ext${opset}`), { opset });
       expect(statSync(`${path}.data`).size).toBe(300 * 4 * 4); // only w is large enough to go external
       const { session } = await createSession(path, { intraOpNumThreads: 1 });
       expect(Array.from((await session.run(xFeed())).y!.data as Float32Array)).toEqual(expected);
@@ -77,11 +77,21 @@ describe("serialize", () => {
     expect(() => G.serialize(h)).toThrow(/reserved/);
   });
 
-  it("a lazy initializer of the wrong size fails when written, naming it", () => {
+  it("a lazy initializer of the wrong size fails when written, naming it", async () => {
     const g = new G.Graph();
     const w = g.initializer("w", "float32", [1024], () => new Float32Array(3));
     g.output("y", G.exp(w));
-    expect(() => saveModel(join(dir, "bad.onnx"), G.serialize(g, { externalData: { location: "bad.onnx.data" } }))).toThrow(/initializer w: got 12 bytes/);
+    await expect(saveModel(join(dir, "bad.onnx"), G.serialize(g, { externalData: { location: "bad.onnx.data" } }))).rejects.toThrow(/initializer w: got 12 bytes/);
+  });
+
+  it("async weights are written as external data and refused inline", async () => {
+    const g = new G.Graph();
+    const w = g.initializer("w", "float32", [1024], async () => new Float32Array(1024).fill(2));
+    g.output("y", G.exp(w));
+    expect(() => G.serialize(g)).toThrow(/asynchronous data: serialize with externalData/);
+    const { session } = await createSession(await saveGraph(g, join(dir, "async")));
+    expect((await session.run({})).y!.data[0]).toBeCloseTo(Math.exp(2), 5);
+    await session.release();
   });
 
   // A small tensor placed past 2^31 in a sparse data file (only the referenced bytes are read): fast, always on.
@@ -128,7 +138,7 @@ function writeSparse(path: string, m: G.SerializedModel, skipFirst: boolean): vo
   writeFileSync(path, m.model);
   const fd = openSync(`${path.slice(0, path.lastIndexOf("/"))}/${m.externalLocation}`, "w");
   ftruncateSync(fd, m.externalSize);
-  for (const c of m.external.slice(skipFirst ? 1 : 0)) writeSync(fd, c.data(), 0, c.length, c.offset);
+  for (const c of m.external.slice(skipFirst ? 1 : 0)) writeSync(fd, c.data() as Uint8Array, 0, c.length, c.offset);
   closeSync(fd);
 }
 
