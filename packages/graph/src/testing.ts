@@ -25,6 +25,8 @@ export interface GradCheckResult {
   tensors: { name: string; checked: number; maxAbsError: number; maxAbs: number; relError: number }[];
   /** The largest relError. */
   relError: number;
+  /** The analytic gradients (grad()'s outputs), one per wrt tensor. */
+  gradients: Float64Array[];
 }
 
 /**
@@ -99,7 +101,8 @@ export async function gradCheck(loss: Tensor, wrt: readonly Tensor[], feeds: Rec
       }
       tensors.push({ name, checked: idx.length, maxAbsError, maxAbs, relError: maxAbsError / Math.max(maxAbs, 1e-12) });
     }
-    return { loss: lossValue, tensors, relError: Math.max(0, ...tensors.map((t) => t.relError)) };
+    const gradients = wrt.map((_, w) => out[`gradcheck.d${w}`]!.data as Float64Array);
+    return { loss: lossValue, tensors, relError: Math.max(0, ...tensors.map((t) => t.relError)), gradients };
   } finally {
     await full.session.release();
     await lossOnly.session.release();
