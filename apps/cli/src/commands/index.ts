@@ -1,7 +1,9 @@
 import type { Command } from "../command.js";
+import { exportCommand } from "./export.js";
+import { inspect } from "./inspect.js";
 import { prepare } from "./prepare.js";
 import { tokenizerTrain } from "./tokenizer.js";
 import { validate } from "./validate.js";
 
 // One line per command; each lives in its own file in this folder.
-export const commands: Command[] = [validate, tokenizerTrain, prepare];
+export const commands: Command[] = [validate, tokenizerTrain, prepare, exportCommand, inspect];

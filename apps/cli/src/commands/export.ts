@@ -1,0 +1,201 @@
+import { stat } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import {
+  OUT_TYPES,
+  convertHfToGguf,
+  convertLoraToGguf,
+  isAdapterDir,
+  openGguf,
+  readAdapterConfig,
+  type ConvertProgress,
+  type ConvertResult,
+  type OutType,
+} from "@neural/gguf-writer";
+import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
+import { EXIT, type Command, type Io } from "../command.js";
+
+/** The seed's list, so its scripts keep working; the ones we cannot write fail with a clear message. */
+const SEED_CHOICES = [...OUT_TYPES, "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+export const exportCommand: Command = {
+  name: "export",
+  summary: "Convert a Hugging Face model directory to GGUF for llama.cpp (quantized natively, no llama.cpp build)",
+  options: [
+    { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), or a LoRA adapter directory" },
+    { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)" },
+    { name: "quantization", type: "string", description: "tensor type mix", choices: SEED_CHOICES, default: "Q4_K_M" },
+    { name: "no_quantize", type: "boolean", description: "write F16 (same as --quantization F16)" },
+    { name: "base_model", type: "string", description: "base model directory for an adapter (default: adapter_config.json's base_model_name_or_path)" },
+    { name: "lora_adapter", type: "boolean", description: "write a LoRA adapter directory as a GGUF adapter that llama.cpp applies at load time" },
+    { name: "name", type: "string", description: "general.name (default: the directory name)" },
+    { name: "threads", type: "number", description: "quantization worker threads (0: all cores)", default: 0 },
+    { name: "verify", type: "boolean", description: "load the result in llama.cpp (child process), generate from a ChatML prompt, report" },
+    { name: "verify_prompt", type: "string", description: "user message for --verify", default: "Hello! In one sentence, what are you?" },
+    { name: "json", type: "boolean", description: "print the result as JSON" },
+  ],
+  async run(args, io) {
+    const o = args.options;
+    const modelDir = o.model_dir as string | undefined;
+    const output = o.output as string | undefined;
+    if (!modelDir || !output) {
+      io.err("neural export: --model_dir and --output are required\n(see neural export --help)");
+      return EXIT.usage;
+    }
+    if (!output.endsWith(".gguf")) {
+      io.err(`neural export: --output must end in .gguf (got "${output}")`);
+      return EXIT.usage;
+    }
+    let quantization = o.quantization as string;
+    if (o.no_quantize) {
+      if (args.given.has("quantization") && quantization !== "F16") {
+        io.err(`neural export: --no_quantize writes F16 but --quantization ${quantization} was given`);
+        return EXIT.usage;
+      }
+      quantization = "F16";
+    }
+    if (!(OUT_TYPES as readonly string[]).includes(quantization)) {
+      io.err(`neural export: ${quantization} is not supported; choose one of ${OUT_TYPES.join(", ")}`);
+      return EXIT.usage;
+    }
+    const started = Date.now();
+    const onProgress = (p: ConvertProgress) => io.status(`export: [${p.index + 1}/${p.total}] ${p.tensor}  ${mb(p.bytesWritten)} / ${mb(p.totalBytes)}`);
+
+    let result: ConvertResult;
+    if (await isAdapterDir(modelDir)) {
+      const cfg = await readAdapterConfig(modelDir);
+      const base = (o.base_model as string | undefined) ?? (typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined);
+      const baseOk = base !== undefined && (await stat(join(base, "config.json")).catch(() => undefined)) !== undefined;
+      if (!o.lora_adapter) {
+        io.err(
+          `neural export: ${modelDir} is a LoRA adapter. Merging it into its base model before export comes with the trainer and is not available yet.\n` +
+            `Export it as a GGUF adapter instead (llama.cpp applies it at load time, next to the base GGUF):\n` +
+            `  neural export --model_dir ${modelDir} --base_model ${base ?? "BASE_DIR"} --lora_adapter --output adapter.gguf`,
+        );
+        return EXIT.problems;
+      }
+      if (!baseOk) {
+        io.err(`neural export: the adapter's base model ${base === undefined ? "is unknown" : `"${base}" is not a local model directory`}; give it with --base_model DIR`);
+        return EXIT.usage;
+      }
+      if (quantization !== "F32" && quantization !== "F16") {
+        if (args.given.has("quantization")) io.err(`neural export: adapters are written as F32 or F16; writing F32 instead of ${quantization}`);
+        quantization = "F32";
+      }
+      io.err(`export: LoRA adapter ${modelDir} (base ${base}) -> ${output} (${quantization})`);
+      result = await convertLoraToGguf({ adapterDir: modelDir, baseModelDir: base!, output, outType: quantization as "F32" | "F16", onProgress, ...(o.name ? { name: o.name as string } : {}) });
+    } else {
+      if (o.lora_adapter) {
+        io.err(`neural export: --lora_adapter needs an adapter directory (adapter_config.json) but ${modelDir} has none`);
+        return EXIT.usage;
+      }
+      io.err(`export: ${modelDir} -> ${output} (${quantization})`);
+      const pool = await makePool(quantization as OutType, o.threads as number);
+      try {
+        result = await convertHfToGguf({ modelDir, output, outType: quantization as OutType, onProgress, ...(pool ? { pool } : {}), ...(o.name ? { name: o.name as string } : {}) });
+      } finally {
+        await pool?.close();
+      }
+    }
+    io.status("");
+    const seconds = (Date.now() - started) / 1000;
+    const counts = new Map<string, number>();
+    for (const t of result.tensors) counts.set(t.type, (counts.get(t.type) ?? 0) + 1);
+    const summary = {
+      output: isAbsolute(result.output) ? result.output : result.output,
+      architecture: result.arch,
+      quantization: result.outType,
+      bytes: result.fileSize,
+      tensors: result.tensors.length,
+      types: Object.fromEntries(counts),
+      seconds,
+    } as Record<string, unknown>;
+    let ok = true;
+    if (o.verify) {
+      if (await isAdapterDir(modelDir)) {
+        io.err("export: --verify loads models; an adapter is checked by loading it with its base GGUF (skipped)");
+      } else {
+        const v = await verify(output, o.verify_prompt as string, io);
+        summary.verify = v;
+        ok = v.ok;
+      }
+    }
+    if (o.json) io.out(JSON.stringify(summary, null, 2));
+    else {
+      io.out(`${result.output}: ${mb(result.fileSize)}, ${result.tensors.length} tensors (${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}), ${result.arch}, ${result.outType}, ${seconds.toFixed(1)} s`);
+      const v = summary.verify as VerifyReport | undefined;
+      if (v) {
+        io.out(`verify: ${v.ok ? "ok" : "FAILED"}: ${v.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.what}`).join("; ")}`);
+        if (v.generation !== undefined) io.out(`verify: ${v.tokens} tokens in ${v.seconds.toFixed(2)} s, stopped by ${v.stoppedBy}: ${JSON.stringify(v.generation)}`);
+        if (v.error) io.out(`verify: ${v.error}`);
+      }
+    }
+    return ok ? EXIT.ok : EXIT.problems;
+  },
+};
+
+interface PoolLike {
+  quantizeRows(type: number, data: Float32Array, nPerRow: number, options?: { name?: string }): Promise<Uint8Array>;
+  close(): Promise<void> | void;
+}
+
+/** Worker threads for the quantized mixes, when @neural/quantize ships its parallel pool. */
+async function makePool(mix: OutType, threads: number): Promise<PoolLike | undefined> {
+  if (mix === "F32" || threads === 1) return undefined;
+  let mod: { QuantizePool?: new (o: { threads?: number }) => PoolLike };
+  try {
+    mod = (await import("@neural/quantize/parallel" as string)) as typeof mod;
+  } catch {
+    return undefined;
+  }
+  if (!mod.QuantizePool) return undefined;
+  return new mod.QuantizePool(threads > 0 ? { threads } : {});
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  checks: Array<{ what: string; ok: boolean }>;
+  generation?: string;
+  tokens: number;
+  seconds: number;
+  stoppedBy?: string;
+  error?: string;
+}
+
+/** Loads the file in llama.cpp (child process), checks the serving essentials, generates from a ChatML prompt. */
+export async function verify(path: string, prompt: string, io: Io): Promise<VerifyReport> {
+  const checks: VerifyReport["checks"] = [];
+  const r = await openGguf(path);
+  try {
+    const tokens = (r.get("tokenizer.ggml.tokens") ?? []) as string[];
+    const types = (r.get("tokenizer.ggml.token_type") ?? []) as number[];
+    const control = (t: string) => {
+      const i = tokens.indexOf(t);
+      return i >= 0 && types[i] === 3;
+    };
+    checks.push({ what: `architecture ${String(r.get("general.architecture"))}`, ok: ["llama", "qwen2", "phi3"].includes(String(r.get("general.architecture"))) });
+    checks.push({ what: "chat template", ok: typeof r.get("tokenizer.chat_template") === "string" });
+    checks.push({ what: "<|im_start|>/<|im_end|> are control tokens", ok: control("<|im_start|>") && control("<|im_end|>") });
+    checks.push({ what: "eos id", ok: r.get("tokenizer.ggml.eos_token_id") !== undefined });
+  } finally {
+    await r.close();
+  }
+  io.status("verify: loading in llama.cpp...");
+  const started = Date.now();
+  let model: LlamaModelProcess | undefined;
+  try {
+    model = await LlamaModelProcess.load(path, { contextSize: 512 });
+    checks.push({ what: "llama.cpp loads it", ok: true });
+    const gen = await model.generate(chatmlPrompt([{ role: "user", content: prompt }]), { maxTokens: 32, stop: CHATML_STOP });
+    checks.push({ what: "generates", ok: gen.tokens.length > 0 });
+    io.status("");
+    return { ok: checks.every((c) => c.ok), checks, generation: gen.text, tokens: gen.tokens.length, seconds: (Date.now() - started) / 1000, stoppedBy: gen.stoppedBy };
+  } catch (error) {
+    io.status("");
+    checks.push({ what: "llama.cpp loads it", ok: false });
+    return { ok: false, checks, tokens: 0, seconds: (Date.now() - started) / 1000, error: (error as Error).message };
+  } finally {
+    await model?.close();
+  }
+}

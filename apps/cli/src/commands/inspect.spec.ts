@@ -1,0 +1,44 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { convertHfToGguf } from "@neural/gguf-writer";
+import { writeTinyModel } from "@neural/testkit";
+import { afterAll, expect, it } from "vitest";
+import type { Io } from "../command.js";
+import { runCli } from "../run.js";
+import { commands } from "./index.js";
+
+const root = await mkdtemp(join(tmpdir(), "cli-inspect-"));
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+function capture(): Io & { stdout: string; stderr: string } {
+  const io = { stdout: "", stderr: "", isTTY: false, out: (t: string) => { io.stdout += t + "\n"; }, err: (t: string) => { io.stderr += t + "\n"; }, status: () => {} };
+  return io;
+}
+
+it("prints metadata and the tensor table, as text and as JSON (long arrays summarised unless --full)", async () => {
+  const m = await writeTinyModel(join(root, "m"), { family: "phi3", seed: 1 });
+  const out = join(root, "m.gguf");
+  await convertHfToGguf({ modelDir: m.dir, output: out, outType: "F32" });
+  const text = capture();
+  expect(await runCli(["inspect", out], commands, text)).toBe(0);
+  expect(text.stdout).toMatch(/general\.architecture\s+string "phi3"/);
+  expect(text.stdout).toMatch(/phi3\.attention\.head_count_kv\s+u32\s+2/);
+  expect(text.stdout).toMatch(/blk\.1\.attn_qkv\.weight\s+F32\s+\[256, 512\]\s+524288/);
+  const json = capture();
+  expect(await runCli(["inspect", out, "--json"], commands, json)).toBe(0);
+  const info = JSON.parse(json.stdout);
+  expect(info.metadata["tokenizer.ggml.tokens"].value.length).toBe(m.config.vocab_size);
+  expect(info.metadata["tokenizer.ggml.scores"].type).toBe("ARRAY<F32>");
+  const full = capture();
+  await runCli(["inspect", out, "--json", "--full"], commands, full);
+  expect(JSON.parse(full.stdout).metadata["tokenizer.ggml.scores"].value.length).toBe(m.config.vocab_size);
+});
+
+it("a truncated file is a clean error (exit 1), not a crash", async () => {
+  const bad = join(root, "trunc.gguf");
+  await writeFile(bad, Buffer.from("GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\x7f\x00\x00\x00\x00\x00\x00\x00\x00", "latin1"));
+  const io = capture();
+  expect(await runCli(["inspect", bad], commands, io)).toBe(1);
+  expect(io.stderr).toMatch(/tensor_count/);
+});
