@@ -5,7 +5,7 @@ import { readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { openCheckpoint, openFileSink, type ByteSink, type TensorReader } from "@neural/safetensors";
 import { GgufStreamWriter, type GgufTensorSpec } from "../writer.js";
-import { gv, tensorBytes, type GgmlTypeName, type GgufValue } from "../types.js";
+import { GGML_TYPES, gv, tensorBytes, type GgmlTypeName, type GgufValue } from "../types.js";
 import { archMetadata, archOf, hparamsOf, llama3RopeFactors, mapTensorName, permuteRows, type ArchInfo, type Hparams } from "./arch.js";
 import { encodeRows, quantizeMixPolicy } from "./encode.js";
 import { GgufConvertError } from "./errors.js";
@@ -40,6 +40,8 @@ export interface ConvertOptions {
   /** Values per chunk read, encoded and written at once (default 8 Mi). */
   chunkElements?: number;
   onProgress?: (p: ConvertProgress) => void;
+  /** Quantize on worker threads (e.g. `new QuantizePool()` from @neural/quantize/parallel). */
+  pool?: RowQuantizer;
   /** Extra metadata appended after the generated keys (same key: replaced). */
   metadata?: ReadonlyArray<readonly [string, GgufValue]>;
   /** TEST ONLY: leave out the q/k permutation, producing a file that loads but computes the wrong thing. */
@@ -240,28 +242,51 @@ export function modelMetadata(model: HfModel, outType: OutType, options: { name?
   return kv;
 }
 
-/** Streams planned tensors into a GGUF writer, chunk by chunk. */
-export async function streamTensors(
-  writer: GgufStreamWriter,
-  tensors: readonly PlannedTensor[],
-  options: { chunkElements?: number; onProgress?: (p: ConvertProgress) => void; encode?: typeof encodeRows } = {},
-): Promise<void> {
+/** Something that quantizes rows on other threads: @neural/quantize/parallel's QuantizePool fits. */
+export interface RowQuantizer {
+  quantizeRows(type: number, data: Float32Array, nPerRow: number, options?: { name?: string }): Promise<Uint8Array>;
+}
+
+export interface StreamOptions {
+  /** Values per chunk read, encoded and written at once (default 8 Mi). */
+  chunkElements?: number;
+  onProgress?: (p: ConvertProgress) => void;
+  /** Encode on these worker threads instead of the calling thread. */
+  pool?: RowQuantizer;
+}
+
+/**
+ * Streams planned tensors into a GGUF writer, chunk by chunk of rows. The next chunk is read while the current one
+ * is encoded (on `pool`'s threads when given), so disk reads, quantization and writes overlap.
+ */
+export async function streamTensors(writer: GgufStreamWriter, tensors: readonly PlannedTensor[], options: StreamOptions = {}): Promise<void> {
   const target = options.chunkElements ?? 8 * 1024 * 1024;
-  const encode = options.encode ?? encodeRows;
   const totalBytes = writer.layout.fileSize;
   let written = writer.layout.dataOffset;
-  for (let i = 0; i < tensors.length; i++) {
-    const t = tensors[i]!;
+  const encode = (t: PlannedTensor, values: Float32Array): Promise<Uint8Array> | Uint8Array =>
+    options.pool ? options.pool.quantizeRows(GGML_TYPES[t.type].id, values, t.cols, { name: t.name }) : encodeRows(t.type, values, t.cols, t.name);
+  // All chunks of all tensors, in order.
+  const chunks: Array<{ t: PlannedTensor; index: number; start: number; count: number; last: boolean }> = [];
+  tensors.forEach((t, index) => {
     let per = Math.max(t.rowGroup, Math.floor(target / Math.max(t.cols, 1) / t.rowGroup) * t.rowGroup);
     if (t.rows === 1) per = 1;
     for (let start = 0; start < t.rows; start += per) {
       const count = Math.min(per, t.rows - start);
-      const values = await t.read(start, count);
-      const bytes = encode(t.type, values, t.cols, t.name);
-      await writer.writeTensor(t.name, bytes);
-      written += bytes.byteLength;
+      chunks.push({ t, index, start, count, last: start + count >= t.rows });
     }
-    options.onProgress?.({ tensor: t.name, index: i, total: tensors.length, bytesWritten: written, totalBytes });
+  });
+  let next: Promise<Float32Array> | undefined = chunks[0] ? chunks[0].t.read(chunks[0].start, chunks[0].count) : undefined;
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i]!;
+    const values = await next!;
+    const following = chunks[i + 1];
+    next = following ? following.t.read(following.start, following.count) : undefined;
+    // Keep an unhandled rejection of the prefetch from escaping if encoding fails first.
+    next?.catch(() => {});
+    const bytes = await encode(c.t, values);
+    await writer.writeTensor(c.t.name, bytes);
+    written += bytes.byteLength;
+    if (c.last) options.onProgress?.({ tensor: c.t.name, index: c.index, total: tensors.length, bytesWritten: written, totalBytes });
   }
 }
 
