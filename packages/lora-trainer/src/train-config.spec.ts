@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { PRESETS, resolveTrainConfig, TRAIN_DEFAULTS } from "./train-config.js";
+
+describe("resolveTrainConfig", () => {
+  it("layers defaults < preset < config file < flags, and zero is a value", () => {
+    const { config } = resolveTrainConfig({
+      preset: "heimdall",
+      file: { epochs: 2, learning_rate: 1e-4, warmup_steps: 10 },
+      flags: { learning_rate: 0, warmup_steps: 0 },
+    });
+    expect(config).toMatchObject({ base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 1, epochs: 2, learning_rate: 0, warmup_steps: 0, max_length: 1024 });
+    expect(config.weight_decay).toBe(TRAIN_DEFAULTS.weight_decay);
+  });
+
+  it("knows every preset of the Python system, including tinyllama_1b (which crashed there)", () => {
+    expect(Object.keys(PRESETS)).toEqual(["tinyllama_1b", "qwen_0_5b", "qwen_1_5b", "phi3_mini", "phi3_5_mini", "heimdall", "heimdall_mit"]);
+    expect(resolveTrainConfig({ preset: "tinyllama_1b" }).config.base_model).toBe("TinyLlama/TinyLlama-1.1B-Chat-v1.0");
+    expect(resolveTrainConfig({ preset: "tiny_llama_1b" }).config.preset).toBe("tinyllama_1b");
+    expect(resolveTrainConfig({ preset: "heimdall_mit" }).config).toMatchObject({ lora_r: 32, lora_alpha: 64, use_qlora: true });
+  });
+
+  it("lists the valid presets when the name is unknown", () => {
+    expect(() => resolveTrainConfig({ preset: "llama_70b" })).toThrow(
+      'unknown preset "llama_70b"; valid presets: tinyllama_1b, qwen_0_5b, qwen_1_5b, phi3_mini, phi3_5_mini, heimdall, heimdall_mit',
+    );
+  });
+
+  it("uses the default preset only when nothing names a model", () => {
+    const implicit = resolveTrainConfig({});
+    expect(implicit.config.preset).toBe("qwen_1_5b");
+    expect(implicit.notes[0]).toMatch(/default preset qwen_1_5b/);
+    expect(resolveTrainConfig({ flags: { base_model: "./my-model" } }).config.preset).toBeUndefined();
+  });
+
+  it("reads the Python system's YAML keys and says which ones it ignores", () => {
+    const { config, notes } = resolveTrainConfig({
+      fileName: "old.yaml",
+      file: { base_model: "x/y", per_device_train_batch_size: 2, gradient_accumulation_steps: 3, num_train_epochs: 4, fp16: true, target_modules: ["q_proj"] },
+    });
+    expect(config).toMatchObject({ batch_size: 2, gradient_accumulation: 3, epochs: 4, lora_target_modules: ["q_proj"] });
+    expect(notes).toEqual([expect.stringMatching(/^old\.yaml: fp16 is ignored: precision is chosen per device/)]);
+  });
+
+  it("names the bad setting and where it came from", () => {
+    expect(() => resolveTrainConfig({ fileName: "c.yaml", file: { base_model: "x/y", lora_rank: 8 } })).toThrow('c.yaml: unknown setting "lora_rank"');
+    expect(() => resolveTrainConfig({ flags: { base_model: "x/y", batch_size: 0 } })).toThrow("--batch_size must be >= 1");
+    expect(() => resolveTrainConfig({ fileName: "c.yaml", file: { base_model: "x/y", lr_scheduler: "step" } })).toThrow(/c\.yaml: lr_scheduler must be equal to one of the allowed values/);
+  });
+
+  it("checks the from-scratch size flags and turns LoRA off", () => {
+    expect(() => resolveTrainConfig({ flags: { from_scratch: true, hidden_size: 64 } })).toThrow("--from_scratch needs --num_hidden_layers, --num_attention_heads, --intermediate_size");
+    const { config } = resolveTrainConfig({ flags: { from_scratch: true, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 128 } });
+    expect(config).toMatchObject({ use_lora: false, from_scratch: true });
+    expect(config.base_model).toBeUndefined();
+    expect(() => resolveTrainConfig({ flags: { from_scratch: true, hidden_size: 66, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 128 } })).toThrow(/not a multiple/);
+  });
+});
