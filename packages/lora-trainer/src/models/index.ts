@@ -3,3 +3,5 @@ export * from "./config.js";
 export * from "./weights.js";
 export * from "./transformer.js";
 export * from "./load.js";
+export * from "./decode.js";
+export * from "./decoder.js";

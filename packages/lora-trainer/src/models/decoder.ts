@@ -1,0 +1,85 @@
+// The decoder on onnxruntime-node: build the decode graph, write it (weights as external data), open a session, and
+// generate. Graph inputs other than the decode ones (e.g. LoRA weights being trained) are set with setInputs().
+
+import type { Graph, TypedArray } from "@neural/graph";
+import { type FallbackOptions, createSession, saveGraph, toOrt } from "@neural/graph/node";
+import { GraphError } from "@neural/graph";
+import type { ModelConfig } from "./config.js";
+import { type DecodeGraphOptions, type GenerateOptions, buildDecodeGraph, decodeNames, generate } from "./decode.js";
+import type { Weights } from "./weights.js";
+
+export interface DecoderOptions extends DecodeGraphOptions {
+  config: ModelConfig;
+  /** The model's weights in the decode graph (e.g. `g => graphWeights(g, source)`). */
+  weights: (g: Graph) => Weights;
+  /** Directory for the decode model file and its external data. */
+  dir: string;
+  /** Session options: execution providers (tried in order), threads, ... */
+  session?: FallbackOptions;
+}
+
+export interface Decoder {
+  /** The execution provider that runs the session, and why others fell back (if they did). */
+  readonly provider: string;
+  readonly message?: string;
+  readonly graph: Graph;
+  /** Values of extra graph inputs (by name), used by every step until changed. */
+  setInputs(values: Record<string, TypedArray>): void;
+  /** Continue each prompt; see generate() in decode.ts. At most `batch` prompts per call. */
+  generate(prompts: readonly (readonly number[])[], options: GenerateOptions): Promise<number[][]>;
+  release(): Promise<void>;
+}
+
+export async function createDecoder(options: DecoderOptions): Promise<Decoder> {
+  const { config } = options;
+  const batch = options.batch ?? 1;
+  if ((options.chunk ?? 1) !== 1) throw new GraphError("createDecoder: generation feeds one token per step (chunk 1)");
+  const graph = buildDecodeGraph(config, options.weights, { ...options, batch, chunk: 1 });
+  const path = await saveGraph(graph, options.dir, { fileName: "decode.onnx" });
+  const created = await createSession(path, { intraOpNumThreads: 1, ...options.session });
+  const { session } = created;
+  const extra = new Map<string, ReturnType<typeof toOrt>>();
+  const decodeInputs = new Set<string>([decodeNames.inputIds, decodeNames.positionIds]);
+  for (let l = 0; l < config.numLayers; l++) for (const k of ["key", "value"] as const) decodeInputs.add(decodeNames.past(l, k));
+  const cacheShape = [batch, config.numKvHeads, options.slots, config.headDim];
+  return {
+    provider: created.provider,
+    message: created.message,
+    graph,
+    setInputs(values) {
+      for (const [name, data] of Object.entries(values)) {
+        const t = graph.inputs.find((i) => i.source.kind === "input" && i.source.name === name);
+        if (!t || decodeInputs.has(name)) throw new GraphError(`decoder: no extra input named ${name}`);
+        extra.set(name, toOrt(t.dtype, t.shape, data));
+      }
+    },
+    generate(prompts, genOptions) {
+      for (const t of graph.inputs) {
+        const name = (t.source as { name: string }).name;
+        if (!decodeInputs.has(name) && !extra.has(name)) throw new GraphError(`decoder: input ${name} has no value (setInputs)`);
+      }
+      return generate(
+        {
+          async run(ids, positions, keys, values) {
+            const feeds: Record<string, ReturnType<typeof toOrt>> = Object.fromEntries(extra);
+            feeds[decodeNames.inputIds] = toOrt("int64", [batch, 1], ids);
+            feeds[decodeNames.positionIds] = toOrt("int64", [batch, 1], positions);
+            keys.forEach((k, l) => (feeds[decodeNames.past(l, "key")] = toOrt("float32", cacheShape, k)));
+            values.forEach((v, l) => (feeds[decodeNames.past(l, "value")] = toOrt("float32", cacheShape, v)));
+            const out = await session.run(feeds);
+            return {
+              logits: out[decodeNames.logits]!.data as Float32Array,
+              keys: keys.map((_, l) => out[decodeNames.present(l, "key")]!.data as Float32Array),
+              values: values.map((_, l) => out[decodeNames.present(l, "value")]!.data as Float32Array),
+            };
+          },
+        },
+        config,
+        { batch, slots: options.slots },
+        prompts,
+        genOptions,
+      );
+    },
+    release: () => session.release(),
+  };
+}
