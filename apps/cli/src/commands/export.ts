@@ -12,6 +12,7 @@ import {
   type OutType,
 } from "@neural/gguf-writer";
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
+import { QuantizePool } from "@neural/quantize/parallel";
 import { EXIT, type Command, type Io } from "../command.js";
 
 /** The seed's list, so its scripts keep working; the ones we cannot write fail with a clear message. */
@@ -91,7 +92,7 @@ export const exportCommand: Command = {
         return EXIT.usage;
       }
       io.err(`export: ${modelDir} -> ${output} (${quantization})`);
-      const pool = await makePool(quantization as OutType, o.threads as number);
+      const pool = makePool(quantization as OutType, o.threads as number);
       try {
         result = await convertHfToGguf({ modelDir, output, outType: quantization as OutType, onProgress, ...(pool ? { pool } : {}), ...(o.name ? { name: o.name as string } : {}) });
       } finally {
@@ -135,22 +136,10 @@ export const exportCommand: Command = {
   },
 };
 
-interface PoolLike {
-  quantizeRows(type: number, data: Float32Array, nPerRow: number, options?: { name?: string }): Promise<Uint8Array>;
-  close(): Promise<void> | void;
-}
-
-/** Worker threads for the quantized mixes, when @neural/quantize ships its parallel pool. */
-async function makePool(mix: OutType, threads: number): Promise<PoolLike | undefined> {
+/** Worker threads for the quantized mixes (@neural/quantize/parallel). */
+function makePool(mix: OutType, threads: number): QuantizePool | undefined {
   if (mix === "F32" || threads === 1) return undefined;
-  let mod: { QuantizePool?: new (o: { threads?: number }) => PoolLike };
-  try {
-    mod = (await import("@neural/quantize/parallel" as string)) as typeof mod;
-  } catch {
-    return undefined;
-  }
-  if (!mod.QuantizePool) return undefined;
-  return new mod.QuantizePool(threads > 0 ? { threads } : {});
+  return new QuantizePool(threads > 0 ? { threads } : {});
 }
 
 export interface VerifyReport {
