@@ -1,0 +1,76 @@
+// Fixtures for the trainer's specs: tiny random models held in memory, and batches.
+import { parseConfig, type ModelConfig } from "./models/config.js";
+import { memorySource, type WeightSource } from "./models/weights.js";
+
+export function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+}
+
+export const TINY = { hidden_size: 8, intermediate_size: 6, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, vocab_size: 13, max_position_embeddings: 64, rms_norm_eps: 1e-5 };
+
+export function tinyConfig(architecture: "LlamaForCausalLM" | "Qwen2ForCausalLM" | "Phi3ForCausalLM", extra: Record<string, unknown> = {}): ModelConfig {
+  return parseConfig({ ...TINY, architectures: [architecture], rope_theta: 10000, ...(architecture === "Qwen2ForCausalLM" ? { tie_word_embeddings: true } : {}), ...extra });
+}
+
+/** Random HF-named tensors for a config (norms near 1, Qwen2 biases, Phi-3 fused projections). */
+export function randomModel(config: ModelConfig, seed: number): { source: WeightSource; tensors: Map<string, { shape: number[]; data: Float32Array }> } {
+  const r = uniform(seed);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  const add = (name: string, shape: number[], scale = 0.5, offset = 0) =>
+    tensors.set(name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => offset + r() * scale) });
+  const { hiddenSize: H, vocabSize: V, numHeads: nh, numKvHeads: nkv, headDim: hd, intermediateSize: ff } = config;
+  add("model.embed_tokens.weight", [V, H], 2);
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `model.layers.${l}`;
+    add(`${p}.input_layernorm.weight`, [H], 0.4, 1);
+    add(`${p}.post_attention_layernorm.weight`, [H], 0.4, 1);
+    if (config.fused) {
+      add(`${p}.self_attn.qkv_proj.weight`, [(nh + 2 * nkv) * hd, H]);
+      add(`${p}.mlp.gate_up_proj.weight`, [2 * ff, H]);
+    } else {
+      for (const m of ["q", "k", "v"]) add(`${p}.self_attn.${m}_proj.weight`, [(m === "q" ? nh : nkv) * hd, H]);
+      if (config.family === "qwen2") for (const m of ["q", "k", "v"]) add(`${p}.self_attn.${m}_proj.bias`, [(m === "q" ? nh : nkv) * hd], 0.2);
+      add(`${p}.mlp.gate_proj.weight`, [ff, H]);
+      add(`${p}.mlp.up_proj.weight`, [ff, H]);
+    }
+    add(`${p}.self_attn.o_proj.weight`, [H, nh * hd]);
+    add(`${p}.mlp.down_proj.weight`, [H, ff]);
+  }
+  add("model.norm.weight", [H], 0.4, 1);
+  if (!config.tieEmbeddings) add("lm_head.weight", [V, H]);
+  return { source: memorySource(tensors), tensors };
+}
+
+/** A packed batch of two rows: row 0 holds two examples, row 1 one example and padding. */
+export function packedBatch(vocab: number, seq: number, seed: number) {
+  const r = uniform(seed);
+  const n = 2 * seq;
+  const inputIds = new BigInt64Array(n);
+  const positionIds = new BigInt64Array(n);
+  const segmentIds = new BigInt64Array(n);
+  const targets = new BigInt64Array(n).fill(-100n);
+  const split = Math.floor(seq / 2);
+  for (let b = 0; b < 2; b++) {
+    for (let i = 0; i < seq; i++) {
+      const k = b * seq + i;
+      const padding = b === 1 && i >= seq - 2;
+      const segment = padding ? 0 : b === 0 && i >= split ? 2 : 1;
+      inputIds[k] = BigInt(Math.floor((r() + 0.5) * vocab));
+      segmentIds[k] = BigInt(segment);
+      positionIds[k] = BigInt(padding ? 0 : b === 0 && i >= split ? i - split : i);
+    }
+    for (let i = 0; i + 1 < seq; i++) {
+      const k = b * seq + i;
+      // learn the next token when it is in the same example, and skip a few to exercise the mask
+      if (segmentIds[k] !== 0n && segmentIds[k + 1] === segmentIds[k] && i % 3 !== 1) targets[k] = inputIds[k + 1]!;
+    }
+  }
+  const count = targets.reduce((c, t) => c + (t === -100n ? 0 : 1), 0);
+  return { inputIds, positionIds, segmentIds, targets, count };
+}
