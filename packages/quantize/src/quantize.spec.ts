@@ -1,6 +1,6 @@
 // Byte-for-byte against ggml itself: ggml_quantize_chunk and type_traits.to_float of the libggml-base.so that
 // node-llama-cpp 3.21.1 ships, called through koffi (@neural/llama's ggml oracle).
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ggmlDequantize, ggmlQuantize, ggmlRowSize, ggmlTypeInfo } from "@neural/llama";
 import {
   BLOCK_BYTES,
@@ -12,8 +12,10 @@ import {
   TYPE_NAME,
   dequantizeRows,
   quantizeRows,
+  quantizeBackend,
   quantizeRowsInto,
   rowBytes,
+  setQuantizeBackend,
   type SupportedType,
 } from "./index.js";
 import { edgeCases, randomValues, sameBytes, sameFloats } from "./spec-data.js";
@@ -29,18 +31,48 @@ describe.each(SUPPORTED_TYPES.map((t) => [TYPE_NAME[t], t] as const))("%s", (_na
     expect(rowBytes(type, 4096)).toBe(ggmlRowSize(type, 4096));
   });
 
-  it("quantizes 1,048,576 random values (4 distributions) byte for byte like ggml_quantize_chunk", () => {
-    const ours = quantizeRows(type, random, 4096);
-    const theirs = ggmlQuantize(type, random, 4096);
-    expect(sameBytes(ours, theirs)).toEqual({ equal: true, first: -1 });
-  });
+  // both kernels: WebAssembly (the default where it compiles) and the JavaScript fallback
+  describe.each([["wasm"], ["js"]] as const)("%s kernels", (backend) => {
+    afterAll(() => setQuantizeBackend("auto"));
 
-  it("quantizes the edge cases like ggml (zeros, constants, outliers, denormals, f16 and f32 limits)", () => {
-    const ours = quantizeRows(type, edges, 256);
-    const theirs = ggmlQuantize(type, edges, 256);
-    const cmp = sameBytes(ours, theirs);
-    const block = Math.floor(cmp.first / rowBytes(type, 256));
-    expect({ ...cmp, block }).toEqual({ equal: true, first: -1, block: -1 });
+    it("quantizes 1,048,576 random values (4 distributions) byte for byte like ggml_quantize_chunk", () => {
+      setQuantizeBackend(backend);
+      const ours = quantizeRows(type, random, 4096);
+      setQuantizeBackend("auto");
+      const theirs = ggmlQuantize(type, random, 4096);
+      expect(sameBytes(ours, theirs)).toEqual({ equal: true, first: -1 });
+    });
+
+    it("quantizes the edge cases like ggml (zeros, constants, outliers, denormals, f16 and f32 limits)", () => {
+      setQuantizeBackend(backend);
+      const ours = quantizeRows(type, edges, 256);
+      setQuantizeBackend("auto");
+      const theirs = ggmlQuantize(type, edges, 256);
+      const cmp = sameBytes(ours, theirs);
+      const block = Math.floor(cmp.first / rowBytes(type, 256));
+      expect({ ...cmp, block }).toEqual({ equal: true, first: -1, block: -1 });
+    });
+
+    it("rejects NaN and infinite weights, naming the tensor", () => {
+      setQuantizeBackend(backend);
+      for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        const x = new Float32Array(512).fill(0.1);
+        x[300] = bad;
+        let err: unknown;
+        try {
+          quantizeRows(type, x, 256, { name: "blk.7.ffn_down.weight" });
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(NonFiniteWeightError);
+        const e = err as NonFiniteWeightError;
+        expect(e.name).toBe("NonFiniteWeightError");
+        expect(e.tensor).toBe("blk.7.ffn_down.weight");
+        expect(e.index).toBe(300);
+        expect(e.message).toContain("blk.7.ffn_down.weight");
+      }
+      setQuantizeBackend("auto");
+    });
   });
 
   it("dequantizes like ggml's to_float, bit for bit", () => {
@@ -79,25 +111,8 @@ describe.each(SUPPORTED_TYPES.map((t) => [TYPE_NAME[t], t] as const))("%s", (_na
 });
 
 describe("argument checks", () => {
-  it("rejects NaN and infinite weights, naming the tensor", () => {
-    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
-      for (const type of SUPPORTED_TYPES) {
-        const x = new Float32Array(512).fill(0.1);
-        x[300] = bad;
-        let err: unknown;
-        try {
-          quantizeRows(type, x, 256, { name: "blk.7.ffn_down.weight" });
-        } catch (e) {
-          err = e;
-        }
-        expect(err).toBeInstanceOf(NonFiniteWeightError);
-        const e = err as NonFiniteWeightError;
-        expect(e.name).toBe("NonFiniteWeightError");
-        expect(e.tensor).toBe("blk.7.ffn_down.weight");
-        expect(e.index).toBe(300);
-        expect(e.message).toContain("blk.7.ffn_down.weight");
-      }
-    }
+  it("runs the WebAssembly kernels by default here", () => {
+    expect(quantizeBackend()).toBe("wasm");
   });
 
   it("rejects rows that are not whole blocks, partial rows, unknown types", () => {

@@ -11,6 +11,7 @@ import {
   type SupportedType,
 } from "./types.js";
 import { f32BitsToBf16, f32BitsToF16 } from "./half.js";
+import { wasmQuantize } from "./wasm.js";
 import { quantizeQ4_0, quantizeQ5_0, quantizeQ5_1, quantizeQ8_0 } from "./legacy.js";
 import { quantizeQ4_K, quantizeQ5_K, quantizeQ6_K } from "./kquants.js";
 import {
@@ -104,8 +105,11 @@ export function quantizeRowsInto(
   if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + bytes > out.length) {
     throw new QuantizeError(`output buffer too small: need ${bytes} bytes at offset ${outOffset}, have ${out.length}`);
   }
-  assertFinite(data, options.name);
   const n = data.length;
+  const name = options.name ?? "(unnamed)";
+  // the WebAssembly kernels check for NaN and infinities themselves, on the copy they work on
+  if (wasmQuantize(type, data, out, outOffset, name)) return bytes;
+  assertFinite(data, name);
   switch (type) {
     case GgmlType.F32:
       new Uint8Array(out.buffer, out.byteOffset + outOffset, bytes).set(

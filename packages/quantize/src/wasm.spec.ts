@@ -1,0 +1,13 @@
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+describe("the embedded WebAssembly", () => {
+  it("is what asm/kernels.ts compiles to (src/wasm-kernels.ts is not stale)", () => {
+    const script = join(dirname(fileURLToPath(import.meta.url)), "..", "scripts", "build-wasm.mjs");
+    const r = spawnSync(process.execPath, [script, "--check"], { encoding: "utf8" });
+    expect(r.stderr + r.stdout).toContain("up to date");
+    expect(r.status).toBe(0);
+  }, 60_000);
+});
