@@ -402,6 +402,9 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
     throw new ShapeError("Transpose", `perm [${p.join(",")}] is not a permutation of the axes of ${fmtShape(x.shape)}`);
   }
   if (p.every((v, i) => v === i)) return x;
+  // Transpose of a transpose: one transpose (or none) of the original.
+  const inner = x.node;
+  if (inner && inner.op === Transpose) return transpose(inner.inputs[0]!, p.map((i) => (inner.attrs as { perm: number[] }).perm[i]!));
   return one(x.graph.apply(Transpose, [x], { perm: p }));
 }
 
@@ -631,6 +634,29 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = lift("Where", [a, b]);
   return one(cond.graph.apply(Where, [cond, x!, y!], {}));
 }
+
+/**
+ * ONNX DequantizeLinear (opset 21): (x − zero_point) · scale, per axis or in blocks of `blockSize` along `axis`.
+ * x is int4/uint4/int8/uint8 (e.g. 4-bit base weights for QLoRA); the output has the scale's dtype. No gradient
+ * rule (quantized weights are frozen); the gradient flows through the ops that use its output.
+ */
+export const DequantizeLinear: OpDef<{ axis: number; blockSize: number }> = {
+  name: "DequantizeLinear",
+  infer: ([x, scale, zp], { axis, blockSize }) => {
+    if (!["int4", "uint4", "int8", "uint8"].includes(x!.dtype)) throw new ShapeError("DequantizeLinear", `x must be int4/uint4/int8/uint8, got ${x!.dtype}`);
+    requireFloat("DequantizeLinear", scale!);
+    const expected = blockSize > 0 ? x!.shape.map((d, i) => (i === axis ? Math.ceil(d / blockSize) : d)) : [x!.shape[axis]!];
+    if (!sameShape(scale!.shape, expected)) {
+      throw new ShapeError("DequantizeLinear", `scale ${fmtShape(scale!.shape)} does not fit x ${fmtShape(x!.shape)} (axis ${axis}, block ${blockSize}); expected ${fmtShape(expected)}`);
+    }
+    if (zp && (zp.dtype !== x!.dtype || !sameShape(zp.shape, scale!.shape))) throw new ShapeError("DequantizeLinear", `zero point ${zp} must match x's dtype and the scale's shape`);
+    return [{ dtype: scale!.dtype, shape: x!.shape }];
+  },
+  lower: (e, ins, [y], { axis, blockSize }) =>
+    void e.node("DequantizeLinear", ins, blockSize > 0 ? { axis: attr.int(axis), block_size: attr.int(blockSize) } : { axis: attr.int(axis) }, [y!]),
+};
+export const dequantizeLinear = (x: Tensor, scale: Tensor, options: { zeroPoint?: Tensor; axis?: number; blockSize?: number } = {}): Tensor =>
+  one(x.graph.apply(DequantizeLinear, options.zeroPoint ? [x, scale, options.zeroPoint] : [x, scale], { axis: normAxis("DequantizeLinear", options.axis ?? 0, x.rank), blockSize: options.blockSize ?? 0 }));
 
 // ---------------------------------------------------------------------------------------------------------------
 // composites with their own gradient rule

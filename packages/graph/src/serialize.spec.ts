@@ -142,6 +142,29 @@ function writeSparse(path: string, m: G.SerializedModel, skipFirst: boolean): vo
   closeSync(fd);
 }
 
+describe("quantized weights", () => {
+  it("DequantizeLinear of blocked int4 weights feeds a MatMul (and its input gradient)", async () => {
+    const g = new G.Graph();
+    // W [4, 2] int4, blocks of 2 along axis 0: values −8..7 packed two per byte, low nibble first.
+    const q = [1, -2, 3, -4, 5, -6, 7, -8];
+    const packed = Uint8Array.from({ length: 4 }, (_, i) => (q[2 * i]! & 15) | ((q[2 * i + 1]! & 15) << 4));
+    const w = g.initializer("w", "int4", [4, 2], packed);
+    const scale = g.initializer("scale", "float32", [2, 2], Float32Array.from([0.5, 1, 2, 4]));
+    const x = g.input("x", "float32", [1, 4]);
+    const y = G.matmul(x, G.dequantizeLinear(w, scale, { axis: 0, blockSize: 2 }));
+    const [dx] = G.grad(G.reduceSum(y), [x]);
+    g.output("y", y);
+    g.output("dx", dx!);
+    const { session } = await createSession(G.serialize(g).model);
+    const out = await session.run({ x: toOrt("float32", [1, 4], Float32Array.from([1, 1, 1, 1])) });
+    // Dequantized W rows: [0.5,-2], [1.5,-4], [10,-24], [14,-32].
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([26, -62]);
+    expect(Array.from(out.dx!.data as Float32Array)).toEqual([-1.5, -2.5, -14, -18]);
+    await session.release();
+    expect(() => G.dequantizeLinear(w, scale, { axis: 0, blockSize: 4 })).toThrow(/DequantizeLinear: scale \[2,2\] does not fit x \[4,2\]/);
+  });
+});
+
 describe("session helper", () => {
   it("falls back from an unavailable provider to the CPU and says why", async () => {
     const m = G.serialize(linear()).model;
