@@ -3,7 +3,8 @@
 
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { FAMILIES, klDivergence, loadReferenceModel, referenceGreedy, softmax, writeTinyModel } from "@neural/testkit";
+import { FAMILIES, klDivergence, loadReferenceModel, referenceGreedy, softmax, writeTinyLoraAdapter, writeTinyModel } from "@neural/testkit";
+import { openCheckpoint } from "@neural/safetensors";
 import { createDecoder } from "./decoder.js";
 import { sampleToken, seededRandom } from "./decode.js";
 import { openModel } from "./load.js";
@@ -36,6 +37,48 @@ describe.each(FAMILIES)("%s KV-cache decoder", (family) => {
 });
 
 describe("decoder batching and sampling", () => {
+  it("with LoRA weights as graph inputs (set between generations) its logits equal the LoRA forward's", async () => {
+    const tiny = await writeTinyModel(`${root}/lora`, { family: "phi3", seed: 8, weightStd: 0.15 });
+    const targets = ["qkv_proj", "o_proj", "gate_up_proj"];
+    const adapter = await writeTinyLoraAdapter(`${root}/lora-adapter`, tiny, { r: 4, alpha: 8, targets });
+    const model = await openModel(tiny.dir);
+    const ckpt = await openCheckpoint(`${adapter.dir}/adapter_model.safetensors`);
+    try {
+      const name = (module: string, w: "A" | "B") => `base_model.model.${module}.lora_${w}.weight`;
+      const lora = (make: (n: string, shape: number[]) => import("@neural/graph").Tensor) => ({
+        targets,
+        rank: 4,
+        alpha: 8,
+        weights: (module: string) => ({ a: make(name(module, "A"), ckpt.info(name(module, "A")).shape), b: make(name(module, "B"), ckpt.info(name(module, "B")).shape) }),
+      });
+      const decoder = await createDecoder({
+        config: model.config,
+        weights: (g) => graphWeights(g, model.source),
+        forward: (g) => ({ lora: lora((n, shape) => g.input(n, "float32", shape)) }),
+        slots: 16,
+        dir: `${root}/lora-decode`,
+      });
+      const prompt = [1, 30, 31, 32, 33, 34];
+      await expect(decoder.generate([prompt], { maxNewTokens: 1 })).rejects.toThrow(/has no value \(setInputs\)/);
+      const values: Record<string, Float32Array> = {};
+      for (const n of ckpt.names) values[n] = await ckpt.readFloat32(n);
+      decoder.setInputs(values);
+      const seen: Float32Array[] = [];
+      await decoder.generate([prompt], { maxNewTokens: 1, onLogits: (_, pos, l) => (seen[pos] = l.slice()) });
+      await decoder.release();
+      const [forward] = await forwardLogits(model.config, model.source, [{ ids: prompt }], {
+        forward: (g) => ({ lora: lora((n, shape) => g.initializer(n, "float32", shape, () => values[n]!)) }),
+      });
+      for (let i = 0; i < prompt.length; i++) expect(klDivergence(softmax(forward![i]!), softmax(seen[i]!))).toBeLessThan(1e-6);
+      // And the adapter matters: without it the logits differ.
+      const [plain] = await forwardLogits(model.config, model.source, [{ ids: prompt }]);
+      expect(klDivergence(softmax(plain![5]!), softmax(seen[5]!))).toBeGreaterThan(1e-4);
+    } finally {
+      await model.close();
+      await ckpt.close();
+    }
+  });
+
   it("rows of different lengths decode independently, and the cache limit is checked", async () => {
     const tiny = await writeTinyModel(`${root}/batch`, { family: "qwen2", seed: 3, weightStd: 0.15 });
     const model = await openModel(tiny.dir);

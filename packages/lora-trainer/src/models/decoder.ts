@@ -53,7 +53,7 @@ export async function createDecoder(options: DecoderOptions): Promise<Decoder> {
         extra.set(name, toOrt(t.dtype, t.shape, data));
       }
     },
-    generate(prompts, genOptions) {
+    async generate(prompts, genOptions) {
       for (const t of graph.inputs) {
         const name = (t.source as { name: string }).name;
         if (!decodeInputs.has(name) && !extra.has(name)) throw new GraphError(`decoder: input ${name} has no value (setInputs)`);
