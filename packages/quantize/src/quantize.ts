@@ -30,6 +30,8 @@ import {
 export interface QuantizeOptions {
   /** The tensor's name, quoted in errors (a NaN weight names its tensor). */
   name?: string;
+  /** Index of data[0] within its tensor, for error messages when quantizing a row range (default 0). */
+  indexBase?: number;
 }
 
 type BlockKernel = (x: Float32Array, xOff: number, nBlocks: number, out: Uint8Array, oOff: number) => void;
@@ -107,9 +109,10 @@ export function quantizeRowsInto(
   }
   const n = data.length;
   const name = options.name ?? "(unnamed)";
+  const indexBase = options.indexBase ?? 0;
   // the WebAssembly kernels check for NaN and infinities themselves, on the copy they work on
-  if (wasmQuantize(type, data, out, outOffset, name)) return bytes;
-  assertFinite(data, name);
+  if (wasmQuantize(type, data, out, outOffset, name, indexBase)) return bytes;
+  assertFinite(data, name, indexBase);
   switch (type) {
     case GgmlType.F32:
       new Uint8Array(out.buffer, out.byteOffset + outOffset, bytes).set(

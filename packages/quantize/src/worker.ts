@@ -1,6 +1,6 @@
 // Worker-thread side of QuantizePool (./parallel.ts): quantizes one row range per message.
 import { parentPort } from "node:worker_threads";
-import { assertFinite, quantizeRowsInto } from "./quantize.js";
+import { quantizeRowsInto } from "./quantize.js";
 import { NonFiniteWeightError, rowBytes, type SupportedType } from "./types.js";
 
 export interface QuantizeJob {
@@ -21,9 +21,8 @@ const port = parentPort;
 if (port) {
   port.on("message", (job: QuantizeJob) => {
     try {
-      assertFinite(job.data, job.name, job.indexBase);
       const bytes = new Uint8Array((job.data.length / job.nPerRow) * rowBytes(job.type, job.nPerRow));
-      quantizeRowsInto(job.type, job.data, job.nPerRow, bytes, 0, { name: job.name });
+      quantizeRowsInto(job.type, job.data, job.nPerRow, bytes, 0, { name: job.name, indexBase: job.indexBase });
       const reply: QuantizeReply = { id: job.id, ok: true, bytes };
       port.postMessage(reply, [bytes.buffer]);
     } catch (err) {
