@@ -32,6 +32,7 @@ import {
   slice,
   softmax,
   split,
+  squeeze,
   sub,
   transpose,
   transposeLast2,
@@ -177,10 +178,13 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
       presentKeys.push(k);
       presentValues.push(v);
     }
-    // Grouped-query attention without copying K/V: query heads [B, nkv, group, S, hd] against K/V [B, nkv, 1, T, hd].
-    const qg = reshape(q, [B, nkv, nh / nkv, S, hd]);
-    const scores = add(matmul(qg, transposeLast2(unsqueeze(k, 2))), mask);
-    const out = matmul(softmax(scores, -1), unsqueeze(v, 2));
+    // Grouped-query attention without copying K/V: query heads [B, nkv, group, S, hd] against K/V [B, nkv, 1, T, hd]
+    // (plain [B, nh, S, hd] against [B, nh, T, hd] when every head has its own K/V).
+    const group = nh / nkv;
+    const qg = group === 1 ? q : reshape(q, [B, nkv, group, S, hd]);
+    const [kg, vg] = group === 1 ? [k, v] : [unsqueeze(k, 2), unsqueeze(v, 2)];
+    const scores = add(matmul(qg, transposeLast2(kg)), group === 1 ? squeeze(mask, 2) : mask);
+    const out = matmul(softmax(scores, -1), vg);
     const merged = reshape(transpose(reshape(out, [B, nh, S, hd]), [0, 2, 1, 3]), [B, S, nh * hd]);
     return linear(merged, `${p}.o_proj`);
   };
