@@ -25,7 +25,7 @@ interface Slot {
 }
 
 interface Pending {
-  resolve: (b: Uint8Array) => void;
+  resolve: (b: Uint8Array | undefined) => void;
   reject: (e: Error) => void;
 }
 
@@ -107,16 +107,19 @@ export class QuantizePool {
     if (this.pending.size === 0) for (const s of this.slots) s.worker.unref();
   }
 
-  private submit(job: QuantizeJob): Promise<Uint8Array> {
+  private submit(job: QuantizeJob): Promise<Uint8Array | undefined> {
     if (this.closed) return Promise.reject(new QuantizeError("the pool is closed"));
     return new Promise((resolve, reject) => {
       this.pending.set(job.id, { resolve, reject });
-      this.queue.push({ job, transfer: [job.data.buffer as ArrayBuffer] });
+      this.queue.push({ job, transfer: job.data instanceof Float32Array ? [job.data.buffer as ArrayBuffer] : [] });
       this.pump();
     });
   }
 
-  /** Quantizes rows [first, first + count) of a tensor given as `data` (whole rows). Copies its input. */
+  /**
+   * Quantizes one row range of a tensor (`data`: whole rows; `indexBase`: the index of data[0] in the tensor, for
+   * error messages) as one job. Copies its input.
+   */
   quantizeRange(
     type: SupportedType,
     data: Float32Array,
@@ -133,7 +136,7 @@ export class QuantizePool {
     if (nPerRow === 0 || data.length % nPerRow !== 0) {
       return Promise.reject(new QuantizeError(`${data.length} values are not whole rows of ${nPerRow}`));
     }
-    return this.submit({ id: this.nextId++, type, nPerRow, data: data.slice(), name, indexBase });
+    return this.submit({ id: this.nextId++, type, nPerRow, data: data.slice(), name, indexBase }) as Promise<Uint8Array>;
   }
 
   /** quantizeRows on the pool: the tensor is split into row ranges, one job per range. */
@@ -149,18 +152,30 @@ export class QuantizePool {
       throw new QuantizeError(`${data.length} values are not whole rows of ${nPerRow}`);
     }
     const rows = data.length / nPerRow;
-    const out = new Uint8Array(rows * perRow);
-    if (rows === 0) return out;
+    if (rows === 0) return new Uint8Array(0);
     const rowsPerJob = options.rowsPerJob ?? Math.max(1, Math.ceil(rows / this.threads));
     const name = options.name ?? "(unnamed)";
-    const jobs: Promise<void>[] = [];
+    // the rows go to the workers through one shared copy, and they write their bytes into one shared output
+    const input = new SharedArrayBuffer(data.length * 4);
+    new Float32Array(input).set(data);
+    const output = new SharedArrayBuffer(rows * perRow);
+    const jobs: Promise<unknown>[] = [];
     for (let r = 0; r < rows; r += rowsPerJob) {
       const n = Math.min(rowsPerJob, rows - r);
-      const slice = data.subarray(r * nPerRow, (r + n) * nPerRow);
-      jobs.push(this.quantizeRange(type, slice, nPerRow, name, r * nPerRow).then((b) => out.set(b, r * perRow)));
+      jobs.push(
+        this.submit({
+          id: this.nextId++,
+          type,
+          nPerRow,
+          data: { buffer: input, start: r * nPerRow, length: n * nPerRow },
+          output: { buffer: output, offset: r * perRow },
+          name,
+          indexBase: r * nPerRow,
+        }),
+      );
     }
     await Promise.all(jobs);
-    return out;
+    return new Uint8Array(output).slice();
   }
 
   /**
