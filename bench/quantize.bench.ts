@@ -6,6 +6,7 @@
 import { ggmlQuantize, ggmlQuantizeAsync } from "@neural/llama";
 import { GgmlType, TYPE_NAME, quantizeRows, setQuantizeBackend, type SupportedType } from "@neural/quantize";
 import { QuantizePool } from "@neural/quantize/parallel";
+import { loadavg } from "node:os";
 import { machine, writeSection } from "./results.js";
 
 const arg = (name: string, dflt: number): number => {
@@ -119,7 +120,8 @@ async function main(): Promise<void> {
     await pool.close();
   }
   const rssMiB = process.resourceUsage().maxRSS / 1024;
-  console.log(`peak RSS ${rssMiB.toFixed(0)} MiB`);
+  const load = loadavg().map((l) => l.toFixed(1)).join(" / ");
+  console.log(`peak RSS ${rssMiB.toFixed(0)} MiB; load average (1/5/15 min) at the end: ${load}`);
 
   if (process.argv.includes("--no-write")) return;
   const table = rows
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
     .join("\n");
   writeSection(
     "Quantize throughput",
-    `Machine: ${machine()}, **2 cores shared with other sessions** (figures move by ±20 % between runs; the ratio is what counts, both sides are measured alternately in the same process). ` +
+    `Machine: ${machine()}, **2 cores shared with other sessions** (load average ${load} at the end of this run; absolute figures move a lot between runs, the ratio is what counts: both sides are measured alternately in the same process). ` +
       `Command: \`npx tsx --conditions=source bench/quantize.bench.ts\` (bench/quantize.bench.ts). Measured ${new Date().toISOString().slice(0, 10)}.\n\n` +
       `Input: ${N.toLocaleString("en-US")} f32 values (${MB.toFixed(1)} MB, gaussian weights, rows of ${N_PER_ROW}); MB/s of f32 input, median of ${REPEATS} runs (3 for the JS kernels), runs alternating ours/ggml; every output checked byte-identical to ggml's. ` +
       `Anchor: ggml's ggml_quantize_chunk (libggml-base.so of @node-llama-cpp/linux-x64 3.21.1, via koffi, no imatrix — the path llama-quantize takes). ` +
