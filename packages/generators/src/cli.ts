@@ -32,6 +32,8 @@ export function commonOptions(definition: Pick<GeneratorDefinition, "defaultCoun
   ];
 }
 
+const KIT_ERRORS = new Set(["GeneratorError", "GeneratorOptionsError", "CapacityError", "CypherCheckerError"]);
+
 const canonical = (flag: string) => flag.replace(/-/g, "_");
 
 /** A small flag parser for the bins (the CLI uses its own, with the same specs). */
@@ -132,12 +134,14 @@ export async function executeGenerator(definition: GeneratorDefinition, values: 
     else io.out(text);
     return 0;
   } catch (error) {
-    if (error instanceof GeneratorUsageError) {
-      io.err(`${definition.name}: ${error.message}`);
+    // By name as well as by class: a bundled generator carries its own copy of this kit.
+    const name = error instanceof Error ? error.name : "";
+    if (error instanceof GeneratorUsageError || name === "GeneratorUsageError") {
+      io.err(`${definition.name}: ${(error as Error).message}`);
       return 2;
     }
-    if (error instanceof CapacityError || error instanceof GeneratorError) {
-      io.err(`${definition.name}: ${error.message}`);
+    if (error instanceof CapacityError || error instanceof GeneratorError || KIT_ERRORS.has(name)) {
+      io.err(`${definition.name}: ${(error as Error).message}`);
       return 1;
     }
     throw error;
