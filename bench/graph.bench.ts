@@ -8,6 +8,7 @@
 //   pnpm bench graph [-- --runs 5]
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Graph, matmul, type Tensor } from "@neural/graph";
@@ -167,7 +168,7 @@ async function stepChild(recompute: boolean, runs: number): Promise<object> {
   const tr = random(5);
   feeds.targets = toOrt("int64", [BATCH, SEQ], BigInt64Array.from({ length: BATCH * SEQ }, (_, i) => (i % 7 === 0 ? -100n : BigInt(Math.floor((tr() + 0.5) * c.vocabSize)))));
   const times: number[] = [];
-  let result: Record<string, { data: unknown }> = {};
+  let result: Record<string, { data: unknown }> = await session.run(feeds); // warm-up: ORT plans its memory on the first run
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     result = await session.run(feeds);
@@ -203,6 +204,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(res));
     return;
   }
+  const loadStart = os.loadavg()[0]!.toFixed(1);
   const c = benchSmall();
   const tokens = BATCH * SEQ;
   const perLayer = 4 * c.hiddenSize * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize;
@@ -226,7 +228,7 @@ async function main(): Promise<void> {
   writeSection(
     "Graph",
     `Machine: ${machine()}. Command: \`pnpm bench graph\` (bench/graph.bench.ts), onnxruntime-node 1.30.0 CPU, float32.
-Measured ${new Date().toISOString().slice(0, 10)} while other sessions shared the 2 cores: times are a ceiling, ratios to the in-run anchor are the comparable figure.
+Measured ${new Date().toISOString().slice(0, 10)} while other sessions shared the 2 cores (load average ${loadStart} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end): times vary up to 2× between runs; ratios to the in-run anchor are the comparable figure.
 Model: bench-small (vocab 8192, hidden 512, 8 layers, 8 heads / 8 KV heads, ffn 1408), random weights as initializers (external data), batch ${BATCH} × seq ${SEQ} = ${tokens} tokens.
 
 **Forward throughput** (logits at every position; ${(flopsPerToken / 1e6).toFixed(1)} MFLOP per token; median of ${runs} runs after 2 warm-up runs). Anchor: ORT's own MatMul [1024,512]×[512,1408] with the weight as an initializer, same thread count, same process.
@@ -235,7 +237,7 @@ Model: bench-small (vocab 8192, hidden 512, 8 layers, 8 heads / 8 KV heads, ffn 
 |---|---|---|---|---|---|---|
 ${rows.join("\n")}
 
-**Recomputation** (training step = forward + cross-entropy + gradients of LoRA r${RANK} on ${TARGETS.join(", ")}; 1 thread; each in its own process; peak RSS = the process's max RSS, which includes ORT's session creation).
+**Recomputation** (training step = forward + cross-entropy + gradients of LoRA r${RANK} on ${TARGETS.join(", ")}; 1 thread; each in its own process; median step time after a warm-up run; peak RSS = the process's max RSS, which includes ORT's session creation).
 
 | | peak RSS | RSS before the session | step time | loss | sum of abs(gradients) |
 |---|---|---|---|---|---|
