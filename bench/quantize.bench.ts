@@ -2,7 +2,7 @@
 // the libggml-base.so that node-llama-cpp ships, through koffi) in the same process, same data, same thread count.
 // 1 thread: quantizeRows vs ggmlQuantize. 2 threads: QuantizePool(2) vs ggml called on 2 row ranges at once from
 // 2 koffi worker threads. Runs alternate ours/ggml; figures are medians. Every result is checked byte for byte.
-//   npx tsx --conditions=source bench/quantize.bench.ts [--values 4194304] [--repeats 7] [--no-write]
+//   npx tsx --conditions=source bench/quantize.bench.ts [--values 4194304] [--repeats 7] [--types q8_0,q4_k] [--no-write]
 import { ggmlQuantize, ggmlQuantizeAsync } from "@neural/llama";
 import { GgmlType, TYPE_NAME, quantizeRows, setQuantizeBackend, type SupportedType } from "@neural/quantize";
 import { QuantizePool } from "@neural/quantize/parallel";
@@ -16,7 +16,12 @@ const arg = (name: string, dflt: number): number => {
 const N = arg("values", 1 << 22);
 const REPEATS = arg("repeats", 7);
 const N_PER_ROW = 4096;
-const TYPES: SupportedType[] = [GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+const ALL_TYPES: SupportedType[] = [GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+const typesArg = process.argv.indexOf("--types");
+const TYPES =
+  typesArg >= 0
+    ? ALL_TYPES.filter((t) => process.argv[typesArg + 1]!.toLowerCase().split(",").includes(TYPE_NAME[t].toLowerCase()))
+    : ALL_TYPES;
 
 // weight-like data: gaussian, σ = 0.02, with a few heavier rows
 let s = 0x2545f491;

@@ -25,7 +25,7 @@ interface Slot {
 }
 
 interface Pending {
-  resolve: (b: Uint8Array | undefined) => void;
+  resolve: (b: Uint8Array) => void;
   reject: (e: Error) => void;
 }
 
@@ -107,11 +107,11 @@ export class QuantizePool {
     if (this.pending.size === 0) for (const s of this.slots) s.worker.unref();
   }
 
-  private submit(job: QuantizeJob): Promise<Uint8Array | undefined> {
+  private submit(job: QuantizeJob): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new QuantizeError("the pool is closed"));
     return new Promise((resolve, reject) => {
       this.pending.set(job.id, { resolve, reject });
-      this.queue.push({ job, transfer: job.data instanceof Float32Array ? [job.data.buffer as ArrayBuffer] : [] });
+      this.queue.push({ job, transfer: [job.data.buffer as ArrayBuffer] });
       this.pump();
     });
   }
@@ -136,7 +136,7 @@ export class QuantizePool {
     if (nPerRow === 0 || data.length % nPerRow !== 0) {
       return Promise.reject(new QuantizeError(`${data.length} values are not whole rows of ${nPerRow}`));
     }
-    return this.submit({ id: this.nextId++, type, nPerRow, data: data.slice(), name, indexBase }) as Promise<Uint8Array>;
+    return this.submit({ id: this.nextId++, type, nPerRow, data: data.slice(), name, indexBase });
   }
 
   /** quantizeRows on the pool: the tensor is split into row ranges, one job per range. */
@@ -155,27 +155,16 @@ export class QuantizePool {
     if (rows === 0) return new Uint8Array(0);
     const rowsPerJob = options.rowsPerJob ?? Math.max(1, Math.ceil(rows / this.threads));
     const name = options.name ?? "(unnamed)";
-    // the rows go to the workers through one shared copy, and they write their bytes into one shared output
-    const input = new SharedArrayBuffer(data.length * 4);
-    new Float32Array(input).set(data);
-    const output = new SharedArrayBuffer(rows * perRow);
-    const jobs: Promise<unknown>[] = [];
+    // each range is copied once and transferred (V8 copies into and out of SharedArrayBuffers far more slowly)
+    const out = new Uint8Array(rows * perRow);
+    const jobs: Promise<void>[] = [];
     for (let r = 0; r < rows; r += rowsPerJob) {
       const n = Math.min(rowsPerJob, rows - r);
-      jobs.push(
-        this.submit({
-          id: this.nextId++,
-          type,
-          nPerRow,
-          data: { buffer: input, start: r * nPerRow, length: n * nPerRow },
-          output: { buffer: output, offset: r * perRow },
-          name,
-          indexBase: r * nPerRow,
-        }),
-      );
+      const slice = data.subarray(r * nPerRow, (r + n) * nPerRow);
+      jobs.push(this.quantizeRange(type, slice, nPerRow, name, r * nPerRow).then((b) => out.set(b, r * perRow)));
     }
     await Promise.all(jobs);
-    return new Uint8Array(output).slice();
+    return out;
   }
 
   /**
