@@ -5,7 +5,7 @@
 //   pnpm bench export [-- --threads 2,1 --layers 28]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlamaModelProcess, chatmlPrompt } from "@neural/llama";
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   writeSection(
     "GGUF export",
     [
-      `Machine: ${machine()}. Command: \`pnpm bench export\` (bench/export.bench.ts). Measured ${new Date().toISOString().slice(0, 10)}; other sessions may share the cores, so times are a ceiling.`,
+      `Machine: ${machine()}. Command: \`pnpm bench export\` (bench/export.bench.ts). Measured ${new Date().toISOString().slice(0, 10)}; load average ${loadavg()[1]!.toFixed(1)} (5 min) at the end of the run: other sessions shared the cores, so times are a ceiling.`,
       `Model: Qwen2.5-1.5B's shapes (hidden 1536, ffn 8960, ${layers} layers, 12 heads / 2 KV heads, vocab 151,936, tied embeddings, q/k/v biases), ${(params / 1e9).toFixed(3)} B random bf16 parameters written by the bench as ${Math.ceil(bytes / 1e9)} safetensors shards (${(bytes / 1e9).toFixed(2)} GB).`,
       `Export = \`neural export --quantization Q4_K_M --threads N\` (tsx on the sources): stream rows from the shards, rename/permute, quantize on @neural/quantize's worker pool (byte-identical to llama_model_quantize), write the GGUF through a temp file. Peak RSS from /usr/bin/time -v of the whole process tree's largest process.`,
       `Anchor = reading and decoding every tensor of the same checkpoint (bf16 → f32, 8 Mi-value chunks) in its own process: ${anchor.seconds.toFixed(1)} s, peak RSS ${anchor.maxRssMiB.toFixed(0)} MiB. llama.cpp loads the exported file: ${loads}.`,
