@@ -1,8 +1,7 @@
 // Test helpers (not exported): run a GGUF in llama.cpp (child process) and compare it with the float64 forward pass.
 import { LlamaModelProcess, type LoadOptions } from "@neural/llama";
-import { dequantizeRows } from "@neural/quantize";
 import { argmax, familyOf, klDivergence, referenceGreedy, referenceLogits, softmax, type HfConfig, type ReferenceModel, type ReferenceTensor } from "@neural/testkit";
-import { GGML_TYPES, openGguf } from "./index.js";
+import { openGguf } from "./index.js";
 
 export interface OracleReport {
   /** Max over positions of KL(reference ‖ llama.cpp). */
@@ -52,9 +51,7 @@ export async function referenceFromGguf(path: string, config: HfConfig): Promise
   try {
     for (const t of r.tensors) {
       if (t.name === "rope_freqs.weight") continue;
-      const bytes = await r.readTensorBytes(t.name);
-      const count = t.ne.reduce((a, b) => a * b, 1);
-      let values = dequantizeRows(GGML_TYPES[t.type].id as never, bytes, count);
+      let values = await r.readTensorF32(t.name);
       const hfName = hfNameOf(t.name, arch);
       const shape = t.ne.length === 2 ? [t.ne[1]!, t.ne[0]!] : [t.ne[0]!];
       const perm = arch === "llama" ? (t.name.includes(".attn_q.") ? heads : t.name.includes(".attn_k.") ? kvHeads : 0) : 0;

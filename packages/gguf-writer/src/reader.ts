@@ -1,6 +1,7 @@
 // GGUF reader that treats every file as hostile: each count and length is checked against the bytes left in the
 // file before anything is allocated, every tensor's range must lie inside the file, offsets must be laid out as
 // llama.cpp demands, and every failure is a GgufError naming the file and the field.
+import { dequantizeRows, isSupportedType } from "@neural/quantize";
 import { decodeFloats, type ByteSource } from "@neural/safetensors";
 import {
   GGML_TYPES,
@@ -264,16 +265,20 @@ export class GgufReader {
     return this.source.read(t.offset, t.bytes);
   }
 
-  /** A F32, F16 or BF16 tensor as float32 values (quantized types: dequantize the bytes with @neural/quantize). */
+  /** A tensor as float32 values: F32/F16/BF16 widened, quantized types dequantized exactly as ggml does. */
   async readTensorF32(name: string): Promise<Float32Array> {
     const t = this.tensor(name);
     const bytes = await this.readTensorBytes(name);
-    const n = t.bytes / GGML_TYPES[t.type].typeSize;
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-    if (t.type === "F32") return new Float32Array(aligned.buffer, aligned.byteOffset, n).slice();
+    const count = t.ne.reduce((a, b) => a * b, 1);
+    if (t.type === "F32") {
+      const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+      return new Float32Array(aligned.buffer, aligned.byteOffset, count).slice();
+    }
     if (t.type === "F16") return decodeFloats(bytes, "F16");
     if (t.type === "BF16") return decodeFloats(bytes, "BF16");
-    throw new GgufError(`tensor type ${t.type} needs dequantization`, this.gguf.file, name);
+    const id = GGML_TYPES[t.type].id;
+    if (!isSupportedType(id)) throw new GgufError(`cannot dequantize tensor type ${t.type}`, this.gguf.file, name);
+    return dequantizeRows(id, bytes, count);
   }
 
   async close(): Promise<void> {
