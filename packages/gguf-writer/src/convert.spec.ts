@@ -124,6 +124,26 @@ describe("metadata", () => {
   });
 });
 
+describe("BF16", () => {
+  // The weights are exact (the checkpoint is bf16), but ggml's CPU matmul rounds the activations to bf16 as well
+  // (vec_dot_type of BF16 is BF16), so the bound is 1e-3 instead of F32/F16's 1e-4.
+  it("loads and matches the float64 forward within bf16 activation rounding", async () => {
+    const m = await writeTinyModel(join(root, "bf16-llama"), { family: "llama", seed: 13 });
+    const out = join(root, "bf16.gguf");
+    const res = await convertHfToGguf({ modelDir: m.dir, output: out, outType: "BF16" });
+    expect(res.tensors.find((t) => t.name === "blk.0.attn_q.weight")?.type).toBe("BF16");
+    const ref = await loadReferenceModel(m.dir);
+    const lm = await LlamaModelProcess.load(out);
+    try {
+      const report = await compareWithReference(out, ref, await lm.tokenize(PROMPT, { addBos: true }), { model: lm, greedyTokens: 4 });
+      expect(report.maxKl).toBeLessThan(1e-3);
+      expect(report.greedyLlama).toEqual(report.greedyReference);
+    } finally {
+      await lm.close();
+    }
+  });
+});
+
 describe("the q/k permutation", () => {
   it("a file converted without it loads but is caught by the same distribution test", async () => {
     const m = await writeTinyModel(join(root, "noperm"), { family: "llama", seed: 11 });
