@@ -260,19 +260,48 @@ const LM = memory.data(8);
   return i32x4.max_s(i32x4.min_s(l, hi), lo);
 }
 
-// 32 levels of XM at iscale into LA; returns the mask of lanes that differ from LP
-function levels32(iscale: f32, nmax: i32): u32 {
+// mask of the lanes of 16 levels at p that differ from those at q (bit i = element i)
+function diffMask16(p: usize, q: usize): u32 {
+  const a = <u32>i32x4.bitmask(v128.not(i32x4.eq(v128.load(p), v128.load(q))));
+  const b = <u32>i32x4.bitmask(v128.not(i32x4.eq(v128.load(p, 16), v128.load(q, 16))));
+  const c = <u32>i32x4.bitmask(v128.not(i32x4.eq(v128.load(p, 32), v128.load(q, 32))));
+  const d = <u32>i32x4.bitmask(v128.not(i32x4.eq(v128.load(p, 48), v128.load(q, 48))));
+  return a | (b << 4) | (c << 8) | (d << 12);
+}
+
+// 32 levels of XM at iscale into LA; returns the mask of lanes that differ from LP (0 when none)
+@inline function levels32(iscale: f32, nmax: i32): u32 {
   const is4 = f32x4.splat(iscale);
   const lo = i32x4.splat(0);
   const hi = i32x4.splat(nmax);
-  let mask: u32 = 0;
-  for (let k = 0; k < 8; k++) {
-    const off = <usize>k << 4;
-    const l = levels4(is4, v128.load(XM + off), lo, hi);
-    v128.store(LA + off, l);
-    mask |= <u32>i32x4.bitmask(v128.not(i32x4.eq(l, v128.load(LP + off)))) << (<u32>k << 2);
-  }
-  return mask;
+  const l0 = levels4(is4, v128.load(XM), lo, hi);
+  const l1 = levels4(is4, v128.load(XM, 16), lo, hi);
+  const l2 = levels4(is4, v128.load(XM, 32), lo, hi);
+  const l3 = levels4(is4, v128.load(XM, 48), lo, hi);
+  const l4 = levels4(is4, v128.load(XM, 64), lo, hi);
+  const l5 = levels4(is4, v128.load(XM, 80), lo, hi);
+  const l6 = levels4(is4, v128.load(XM, 96), lo, hi);
+  const l7 = levels4(is4, v128.load(XM, 112), lo, hi);
+  v128.store(LA, l0);
+  v128.store(LA, l1, 16);
+  v128.store(LA, l2, 32);
+  v128.store(LA, l3, 48);
+  v128.store(LA, l4, 64);
+  v128.store(LA, l5, 80);
+  v128.store(LA, l6, 96);
+  v128.store(LA, l7, 112);
+  const d = v128.or(
+    v128.or(
+      v128.or(v128.xor(l0, v128.load(LP)), v128.xor(l1, v128.load(LP, 16))),
+      v128.or(v128.xor(l2, v128.load(LP, 32)), v128.xor(l3, v128.load(LP, 48))),
+    ),
+    v128.or(
+      v128.or(v128.xor(l4, v128.load(LP, 64)), v128.xor(l5, v128.load(LP, 80))),
+      v128.or(v128.xor(l6, v128.load(LP, 96)), v128.xor(l7, v128.load(LP, 112))),
+    ),
+  );
+  if (!v128.any_true(d)) return 0;
+  return diffMask16(LA, LP) | (diffMask16(LA + 64, LP + 64) << 16);
 }
 
 // make_qkx2_quants(n = 32, nmax, x, W, L + lOff, &MINS[j], Laux, rmin, rdelta, nstep, use_mad = false), with the
@@ -512,24 +541,30 @@ const PQ1 = memory.data(16 * 4, 16); // its running sums (f32)
 const PQ2 = memory.data(16 * 4, 16);
 
 // 16 levels clamp(nearest_int(iscale · x), -32, 31) into LC; returns the mask of lanes that differ from LPQ
-function levels16(x: usize, iscale: f32): u32 {
+@inline function levels16(x: usize, iscale: f32): u32 {
   const is4 = f32x4.splat(iscale);
   const lo = i32x4.splat(-32);
   const hi = i32x4.splat(31);
-  let mask: u32 = 0;
-  for (let k = 0; k < 4; k++) {
-    const off = <usize>k << 4;
-    const l = levels4(is4, v128.load(x + off), lo, hi);
-    v128.store(LC + off, l);
-    mask |= <u32>i32x4.bitmask(v128.not(i32x4.eq(l, v128.load(LPQ + off)))) << (<u32>k << 2);
-  }
-  return mask;
+  const l0 = levels4(is4, v128.load(x), lo, hi);
+  const l1 = levels4(is4, v128.load(x, 16), lo, hi);
+  const l2 = levels4(is4, v128.load(x, 32), lo, hi);
+  const l3 = levels4(is4, v128.load(x, 48), lo, hi);
+  v128.store(LC, l0);
+  v128.store(LC, l1, 16);
+  v128.store(LC, l2, 32);
+  v128.store(LC, l3, 48);
+  const d = v128.or(
+    v128.or(v128.xor(l0, v128.load(LPQ)), v128.xor(l1, v128.load(LPQ, 16))),
+    v128.or(v128.xor(l2, v128.load(LPQ, 32)), v128.xor(l3, v128.load(LPQ, 48))),
+  );
+  if (!v128.any_true(d)) return 0;
+  return diffMask16(LC, LPQ);
 }
 
 // the sums of make_qx_quants from element `first` on, in order, continuing the previous step's running sums;
 // leaves LPQ = LC. Returns suml2 (sumlx in SUMLX).
 let SUMLX: f32 = 0;
-function qxSums(first: i32): f32 {
+@inline function qxSums(first: i32): f32 {
   for (let k = first >> 2; k < 4; k++) {
     const off = <usize>k << 4;
     const lc = v128.load(LC + off);
