@@ -2,13 +2,17 @@
 // random shapes (including broadcasting) and random values: relative error < 1e-6.
 
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import * as G from "./index.js";
 import { Graph, type Tensor } from "./index.js";
 import { gradCheck } from "./testing.js";
 
 const RUNS = 10;
 const TOL = 1e-6;
+let worst = 0;
+afterAll(() => {
+  if (process.env.NEURAL_REPORT) console.log(`largest relative error over every gradient check: ${worst.toExponential(2)}`);
+});
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -22,7 +26,7 @@ function rng(seed: number): () => number {
 }
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-type Range = "any" | "positive" | "nonzero" | "separated" | "separated-shifted";
+type Range = "any" | "positive" | "nonzero" | "separated" | "separated-shifted" | "f32-exact";
 interface In {
   shape: number[];
   range?: Range;
@@ -34,7 +38,7 @@ function values(shape: readonly number[], range: Range, rand: () => number): Flo
     // Values on a grid of step 0.05 (+ up to 0.01 of noise), in random order: no near-ties for max/min. The shifted
     // grid sits halfway between, so two tensors never tie with each other either.
     const shift = range === "separated-shifted" ? 0.025 : 0;
-    const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.05 + shift + rand() * 0.01);
+    const v = Array.from({ length: n }, (_, i) => (i - Math.floor(n / 2)) * 0.05 + shift + rand() * 0.01);
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [v[i], v[j]] = [v[j]!, v[i]!];
@@ -43,6 +47,8 @@ function values(shape: readonly number[], range: Range, rand: () => number): Flo
   }
   return Float64Array.from({ length: n }, () => {
     const u = rand() * 2 - 1;
+    // Multiples of 2^-16: x ± h stays exact in float32 for the power-of-two steps of the Cast check.
+    if (range === "f32-exact") return Math.round(u * 1.5 * 65536) / 65536;
     if (range === "positive") return 0.5 + rand() * 1.5;
     if (range === "nonzero") return (u < 0 ? -1 : 1) * (0.5 + rand() * 1.5);
     return u * 1.5;
@@ -68,6 +74,7 @@ async function check(seed: number, inputs: In[], build: (...xs: Tensor[]) => Ten
   const wrt = (options.wrt ?? xs.map((_, i) => i)).map((i) => xs[i]!);
   const result = await gradCheck(loss, wrt, feeds, { h: options.h });
   expect(result.relError, JSON.stringify(result.tensors)).toBeLessThan(TOL);
+  worst = Math.max(worst, result.relError);
   return result.relError;
 }
 
@@ -187,7 +194,7 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
       }),
     ));
   it("Cast float64 → float32 → float64 (linear, so a large step)", () =>
-    prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) => check(seed, [{ shape: s }], (x) => G.cast(G.cast(x, "float32"), "float64"), { h: 0.25 })));
+    prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) => check(seed, [{ shape: s, range: "f32-exact" }], (x) => G.cast(G.cast(x, "float32"), "float64"), { h: 0.25 })));
   it("Expand", () =>
     prop(fc.tuple(seedArb, broadcastPairArb), ([seed, [a, b]]) => check(seed, [{ shape: [...a] }], (x) => G.expand(x, G.broadcastShapes("t", a, b)))));
   it("Squeeze and Unsqueeze", () =>
@@ -200,8 +207,9 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
   it("Sum of several tensors (fan-out accumulation)", () =>
     prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) => check(seed, [{ shape: s }, { shape: s }], (x, y) => G.sum([x, G.mul(x, y), y, G.exp(x)]))));
 
+  // D ≥ 2: over one element RMSNorm is sign(x)·w, whose x-gradient (~eps/|x|³) is below what differences resolve.
   it("RMSNorm", () =>
-    prop(fc.tuple(seedArb, shapeArb(0, 2), fc.integer({ min: 1, max: 6 }), fc.constantFrom(1e-6, 1e-5, 0.1)), ([seed, lead, d, eps]) =>
+    prop(fc.tuple(seedArb, shapeArb(0, 2), fc.integer({ min: 2, max: 6 }), fc.constantFrom(1e-6, 1e-5, 0.1)), ([seed, lead, d, eps]) =>
       check(seed, [{ shape: [...lead, d] }, { shape: [d] }], (x, w) => G.rmsNorm(x, w, eps)),
     ));
   it("Rotary embedding, rotate-half and interleaved, with broadcast cos/sin", () =>
