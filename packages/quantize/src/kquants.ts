@@ -30,6 +30,7 @@ const LP = new Float64Array(32); // levels of the previous evaluated step (same 
 const PS1 = new Float64Array(32); // running sums of the previous evaluated step, after each element
 const PS2 = new Float64Array(32);
 const PS3 = new Float64Array(32);
+const ERR = new Float64Array(32); // error terms of the current step
 const DMAGIC = 6755399441055744; // 1.5 · 2^52: (v + DMAGIC) - DMAGIC rounds a double to an integer, ties to even
 
 // Per type: [nmax, then (rmin + rdelta·is + nmax) in float32 for each step is = 0..nstep of make_qkx2_quants].
@@ -53,7 +54,8 @@ const Q5K_STEPS = stepNumerators(31, -0.5, 0.1, 15);
  *   same error, which cannot beat the best error, so it is skipped;
  * - the running sums are sequential, so a step that shares its first k levels with the previous evaluated step
  *   starts from that step's running sums after k elements;
- * - the error is a sum of non-negative terms: once it reaches the best error, the step cannot win.
+ * - the error is a sum of non-negative terms: once it reaches the best error, the step cannot win; and when a
+ *   more precise sum of the same terms exceeds the best error by far more than rounding can explain, neither.
  */
 function makeQkx2(steps: Float64Array, lOff: number, j: number): number {
   const nmax = steps[0]!;
@@ -141,11 +143,22 @@ function makeQkx2(steps: Float64Array, lOff: number, j: number): number {
       thisMin = 0;
       thisScale = fr(sumXL / sumL2);
     }
+    // the error terms, and their sum in double precision (within 32·2^-53 of the exact sum; C's float32 sum in
+    // order is within 31·2^-24 of it): when that sum exceeds the best error by 1e-5 (relative), C's cannot be
+    // below it and this step cannot win
+    const e = ERR;
+    let approx = 0;
+    for (let k = 0; k < 32; k++) {
+      const diff = fr(fr(fr(thisScale * la[k]!) + thisMin) - x[k]!);
+      const t = fr(w[k]! * fr(diff * diff));
+      e[k] = t;
+      approx += t;
+    }
+    if (approx > bestError * 1.00001 && approx < 1e30) continue;
     let curError = 0;
     let i = 0;
     for (; i < 32; i++) {
-      const diff = fr(fr(fr(thisScale * la[i]!) + thisMin) - x[i]!);
-      curError = fr(curError + fr(w[i]! * fr(diff * diff)));
+      curError = fr(curError + e[i]!);
       if (!(curError < bestError)) break;
     }
     if (i < 32) continue;
