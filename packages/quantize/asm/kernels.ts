@@ -544,61 +544,27 @@ export function q5_K(x: usize, nb: i32, y: usize): void {
 const GROUP_MAX_EPS: f32 = 1e-15;
 const WQ = memory.data(16 * 4, 16); // w = x² (f32)
 const WX = memory.data(16 * 4, 16); // w·x (f32)
-const LC = memory.data(16 * 4, 16); // levels of the current step (i32)
-const LPQ = memory.data(16 * 4, 16); // levels of the previous evaluated step (i32)
-const PQ1 = memory.data(16 * 4, 16); // its running sums (f32)
-const PQ2 = memory.data(16 * 4, 16);
+const NC = 20; // candidate slots: the first guess, is = -9..-1, 1..9, and one padding slot
+const ISC = memory.data(NC * 4, 16); // iscale of each candidate (f32)
+const LV = memory.data(16 * NC * 4, 16); // levels, element-major: LV[i·NC + c] (i32)
+const SX = memory.data(NC * 4, 16); // sumlx of each candidate (f32)
+const S2 = memory.data(NC * 4, 16); // suml2 of each candidate (f32)
+const LC = memory.data(16 * 4, 16); // re-quantized levels of a sub-block (i32)
 
-// 16 levels clamp(nearest_int(iscale · x), -32, 31) into LC; returns the mask of lanes that differ from LPQ
-@inline function levels16(x: usize, iscale: f32): u32 {
-  const is4 = f32x4.splat(iscale);
-  const lo = i32x4.splat(-32);
-  const hi = i32x4.splat(31);
-  const l0 = levels4(is4, v128.load(x), lo, hi);
-  const l1 = levels4(is4, v128.load(x, 16), lo, hi);
-  const l2 = levels4(is4, v128.load(x, 32), lo, hi);
-  const l3 = levels4(is4, v128.load(x, 48), lo, hi);
-  v128.store(LC, l0);
-  v128.store(LC, l1, 16);
-  v128.store(LC, l2, 32);
-  v128.store(LC, l3, 48);
-  const d = v128.or(
-    v128.or(v128.xor(l0, v128.load(LPQ)), v128.xor(l1, v128.load(LPQ, 16))),
-    v128.or(v128.xor(l2, v128.load(LPQ, 32)), v128.xor(l3, v128.load(LPQ, 48))),
-  );
-  if (!v128.any_true(d)) return 0;
-  return diffMask16(LC, LPQ);
+// the levels of candidate c (+ 32) as the 16 bytes of L at lOff
+function takeLevels(c: i32, lOff: i32): void {
+  for (let i = 0; i < 16; i++) store<u8>(L + lOff + i, <u8>(load<i32>(LV + (<usize>(i * NC + c) << 2)) + 32));
 }
 
-// the sums of make_qx_quants from element `first` on, in order, continuing the previous step's running sums;
-// leaves LPQ = LC. Returns suml2 (sumlx in SUMLX).
-let SUMLX: f32 = 0;
-@inline function qxSums(first: i32): f32 {
-  for (let k = first >> 2; k < 4; k++) {
-    const off = <usize>k << 4;
-    const lc = v128.load(LC + off);
-    v128.store(LPQ + off, lc);
-    const fl = f32x4.convert_i32x4_s(lc);
-    v128.store(T1 + off, f32x4.mul(v128.load(WX + off), fl));
-    v128.store(T2 + off, f32x4.mul(f32x4.mul(v128.load(WQ + off), fl), fl));
-  }
-  let sumlx: f32 = first > 0 ? ld(PQ1, first - 1) : 0;
-  let suml2: f32 = first > 0 ? ld(PQ2, first - 1) : 0;
-  for (let i = first; i < 16; i++) {
-    sumlx += ld(T1, i);
-    suml2 += ld(T2, i);
-    stf(PQ1, i, sumlx);
-    stf(PQ2, i, suml2);
-  }
-  SUMLX = sumlx;
-  return suml2;
-}
-
-// make_qx_quants(n = 16, nmax = 32, x, L + lOff, rmse_type = 1, qw = NULL)
+// make_qx_quants(n = 16, nmax = 32, x, L + lOff, rmse_type = 1, qw = NULL).
+// Its 19 candidate scales do not depend on each other, only the choice among them does: the levels and the two
+// sums of every candidate are computed first, in f32x4 lanes across candidates (each lane adds its candidate's
+// terms in C's order, element 0 to 15, so each lane's sum is C's sum bit for bit); then the candidates are
+// compared one after another exactly as C does.
 function makeQx(x: usize, lOff: i32): f32 {
   const m4 = f32x4.max(
-    f32x4.max(f32x4.abs(v128.load(x)), f32x4.abs(v128.load(x + 16))),
-    f32x4.max(f32x4.abs(v128.load(x + 32)), f32x4.abs(v128.load(x + 48))),
+    f32x4.max(f32x4.abs(v128.load(x)), f32x4.abs(v128.load(x, 16))),
+    f32x4.max(f32x4.abs(v128.load(x, 32)), f32x4.abs(v128.load(x, 48))),
   );
   const ma = f32x4.extract_lane(m4, 0);
   const mb = f32x4.extract_lane(m4, 1);
@@ -626,20 +592,52 @@ function makeQx(x: usize, lOff: i32): f32 {
     v128.store(WQ + off, w);
     v128.store(WX + off, f32x4.mul(w, v));
   }
-  levels16(x, <f32>-32 / max);
-  let suml2 = qxSums(0);
-  let sumlx = SUMLX;
-  storeLevels16(L + lOff, LC, 32);
+  // candidate 0: iscale = -nmax/max; then is = -9..-1, 1..9: iscale = -(nmax + 0.1f·is)/max
+  const i0: f32 = <f32>-32 / max;
+  stf(ISC, 0, i0);
+  for (let k = 1; k < 19; k++) {
+    const is = k <= 9 ? k - 10 : k - 9;
+    stf(ISC, k, -(<f32>32 + <f32>0.1 * <f32>is) / max);
+  }
+  stf(ISC, 19, i0);
+  const lo = i32x4.splat(-32);
+  const hi = i32x4.splat(31);
+  const c0 = v128.load(ISC);
+  const c1 = v128.load(ISC, 16);
+  const c2 = v128.load(ISC, 32);
+  const c3 = v128.load(ISC, 48);
+  const c4 = v128.load(ISC, 64);
+  for (let i = 0; i < 16; i++) {
+    const xv = f32x4.splat(ld(x, i));
+    const row = LV + (<usize>(i * NC) << 2);
+    v128.store(row, levels4(c0, xv, lo, hi));
+    v128.store(row, levels4(c1, xv, lo, hi), 16);
+    v128.store(row, levels4(c2, xv, lo, hi), 32);
+    v128.store(row, levels4(c3, xv, lo, hi), 48);
+    v128.store(row, levels4(c4, xv, lo, hi), 64);
+  }
+  for (let g = 0; g < 5; g++) {
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    const col = LV + (<usize>g << 4);
+    for (let i = 0; i < 16; i++) {
+      const fl = f32x4.convert_i32x4_s(v128.load(col + (<usize>(i * NC) << 2)));
+      a1 = f32x4.add(a1, f32x4.mul(f32x4.splat(ld(WX, i)), fl));
+      a2 = f32x4.add(a2, f32x4.mul(f32x4.mul(f32x4.splat(ld(WQ, i)), fl), fl));
+    }
+    v128.store(SX + (<usize>g << 4), a1);
+    v128.store(S2 + (<usize>g << 4), a2);
+  }
+  let sumlx = ld(SX, 0);
+  let suml2 = ld(S2, 0);
+  takeLevels(0, lOff);
   let scale: f32 = suml2 != 0 ? sumlx / suml2 : 0;
   let best: f32 = scale * sumlx;
-  for (let is = -9; is <= 9; is++) {
-    if (is == 0) continue;
-    const mask = levels16(x, -(<f32>32 + <f32>0.1 * <f32>is) / max);
-    if (mask == 0) continue; // the same levels as the step before: the same sums, nothing would change
-    suml2 = qxSums(<i32>ctz(mask));
-    sumlx = SUMLX;
+  for (let k = 1; k < 19; k++) {
+    sumlx = ld(SX, k);
+    suml2 = ld(S2, k);
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      storeLevels16(L + lOff, LC, 32);
+      takeLevels(k, lOff);
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
