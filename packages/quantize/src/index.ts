@@ -18,7 +18,7 @@ export {
 } from "./types.js";
 export { assertFinite, dequantizeRows, quantizeRows, quantizeRowsInto, type QuantizeOptions } from "./quantize.js";
 export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./half.js";
-export { quantizeBackend, setQuantizeBackend, type QuantizeBackend } from "./wasm.js";
+export { loadWasmKernels, quantizeBackend, setQuantizeBackend, type QuantizeBackend } from "./wasm.js";
 export {
   MIX_DEFAULT_TYPE,
   MIX_FILE_TYPE,

@@ -12,6 +12,7 @@ import {
   TYPE_NAME,
   dequantizeRows,
   quantizeRows,
+  loadWasmKernels,
   quantizeBackend,
   quantizeRowsInto,
   rowBytes,
@@ -111,8 +112,9 @@ describe.each(SUPPORTED_TYPES.map((t) => [TYPE_NAME[t], t] as const))("%s", (_na
 });
 
 describe("argument checks", () => {
-  it("runs the WebAssembly kernels by default here", () => {
+  it("runs the WebAssembly kernels by default here", async () => {
     expect(quantizeBackend()).toBe("wasm");
+    expect(await loadWasmKernels()).toBe(true);
   });
 
   it("rejects rows that are not whole blocks, partial rows, unknown types", () => {

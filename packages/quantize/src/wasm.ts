@@ -9,6 +9,8 @@ import { GgmlType, NonFiniteWeightError } from "./types.js";
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<{ exports: unknown }>;
 };
 
 type Kernel = (x: number, nBlocks: number, y: number) => void;
@@ -48,26 +50,46 @@ function decode(b64: string): Uint8Array {
   return out;
 }
 
+const IMPORTS = {
+  env: {
+    abort: () => {
+      throw new Error("wasm kernel abort");
+    },
+  },
+};
+
+function ready(inst: { exports: unknown }): Exports {
+  const e = inst.exports as Exports;
+  const need = e.heapBase() + CHUNK_VALUES * 4 + CHUNK_VALUES * 2 + 64;
+  const have = e.memory.buffer.byteLength;
+  if (need > have) e.memory.grow(Math.ceil((need - have) / 65536));
+  return e;
+}
+
 function load(): Exports | null {
   if (instance !== undefined) return instance;
   try {
-    const module = new WebAssembly.Module(decode(WASM_KERNELS));
-    const inst = new WebAssembly.Instance(module, {
-      env: {
-        abort: () => {
-          throw new Error("wasm kernel abort");
-        },
-      },
-    });
-    const e = inst.exports as unknown as Exports;
-    const need = e.heapBase() + CHUNK_VALUES * 4 + CHUNK_VALUES * 2 + 64;
-    const have = e.memory.buffer.byteLength;
-    if (need > have) e.memory.grow(Math.ceil((need - have) / 65536));
-    instance = e;
+    instance = ready(new WebAssembly.Instance(new WebAssembly.Module(decode(WASM_KERNELS)), IMPORTS));
+  } catch {
+    instance = null; // no WebAssembly, or synchronous compilation refused: the JavaScript kernels run
+  }
+  return instance;
+}
+
+/**
+ * Compiles the WebAssembly kernels asynchronously. Only needed where synchronous compilation is refused (a
+ * browser's main thread limits it to small modules): call it once before quantizing there. Resolves to whether
+ * the WebAssembly kernels are in use.
+ */
+export async function loadWasmKernels(): Promise<boolean> {
+  if (instance) return true;
+  try {
+    const module = await WebAssembly.compile(decode(WASM_KERNELS));
+    instance = ready(await WebAssembly.instantiate(module, IMPORTS));
   } catch {
     instance = null;
   }
-  return instance;
+  return instance !== null;
 }
 
 export type QuantizeBackend = "auto" | "wasm" | "js";
