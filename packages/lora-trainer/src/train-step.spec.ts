@@ -57,7 +57,7 @@ async function checkGradients(config: ModelConfig, lora: LoraSpec | undefined) {
   const { source } = randomModel(config, 11);
   const batch = packedBatch(config.vocabSize, SEQ, 5);
   const step = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer: noMomentum, kind: "step" });
-  const feeds = {
+  const feeds: Record<string, TypedArray> = {
     ...initialFeeds(step.params, source, lora, batch.count, 7),
     [stepNames.inputIds]: batch.inputIds,
     [stepNames.positionIds]: batch.positionIds,
@@ -128,7 +128,7 @@ describe("optimizer and accumulation", () => {
     const batch = packedBatch(config.vocabSize, SEQ, 5);
     const gradientOnly = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer: noMomentum, kind: "step" });
     const adamw = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer, kind: "step" });
-    const feeds = {
+    const feeds: Record<string, TypedArray> = {
       ...initialFeeds(adamw.params, source, lora, batch.count, 7),
       [stepNames.inputIds]: batch.inputIds,
       [stepNames.positionIds]: batch.positionIds,

@@ -3,7 +3,8 @@ import { exportCommand } from "./export.js";
 import { inspect } from "./inspect.js";
 import { prepare } from "./prepare.js";
 import { tokenizerTrain } from "./tokenizer.js";
+import { trainCommand } from "./train.js";
 import { validate } from "./validate.js";
 
 // One line per command; each lives in its own file in this folder.
-export const commands: Command[] = [validate, tokenizerTrain, prepare, exportCommand, inspect];
+export const commands: Command[] = [validate, tokenizerTrain, prepare, trainCommand, exportCommand, inspect];

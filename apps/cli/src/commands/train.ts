@@ -1,0 +1,224 @@
+import { readFile } from "node:fs/promises";
+import { Worker } from "node:worker_threads";
+import {
+  presetNames,
+  resolveTrainConfig,
+  trainConfigSchema,
+  TrainConfigError,
+  type TrainConfig,
+  type TrainEvent,
+  type TrainResult,
+} from "@neural/lora-trainer";
+import { parse as parseYaml } from "yaml";
+import type { OptionSpec } from "../args.js";
+import { EXIT, type Command, type Io } from "../command.js";
+
+const HELP: Partial<Record<keyof TrainConfig, string>> = {
+  preset: `a preset of the Python system: ${presetNames().join(", ")}`,
+  base_model: "a Hugging Face model id (from the HF cache, or downloaded) or a local model directory",
+  dataset: "JSONL (or JSON array) dataset",
+  output_dir: "where the adapter or model, checkpoints, metrics and the loss curve go",
+  tokenizer: "tokenizer directory (default: the model's; from scratch: one is trained on the dataset)",
+  template: "prompt format: chatml (NornicDB's), alpaca, or the model's own chat_template",
+  max_length: "longest sequence in tokens",
+  packing: "pack several examples per sequence (--no-packing: one per row)",
+  train_on_inputs: "learn the prompts too, not only the answers",
+  validation_split: "share of the data held out for evaluation",
+  max_samples: "use only the first N valid records",
+  batch_size: "sequences per micro-batch",
+  eval_batch_size: "sequences per evaluation batch",
+  gradient_accumulation: "micro-batches per optimizer step",
+  epochs: "passes over the data (fractions allowed)",
+  max_steps: "stop after this many optimizer steps (overrides --epochs)",
+  learning_rate: "peak learning rate",
+  lr_scheduler: "cosine, linear or constant after warmup",
+  warmup_steps: "linear warmup steps",
+  weight_decay: "AdamW decoupled weight decay",
+  max_grad_norm: "clip the global gradient norm (0: off)",
+  use_lora: "train LoRA adapters (--no-use_lora: full fine-tuning)",
+  lora_r: "LoRA rank",
+  lora_alpha: "LoRA alpha (scale alpha/r)",
+  lora_dropout: "dropout on the LoRA branch",
+  lora_target_modules: "comma-separated modules (default: every linear layer of the family)",
+  use_rslora: "scale alpha/sqrt(r) (rank-stabilized LoRA)",
+  use_qlora: "4-bit base weights",
+  gradient_checkpointing: "recompute activations in the backward to save memory",
+  logging_steps: "write metrics every N steps",
+  eval_steps: "evaluate every N steps",
+  save_steps: "checkpoint every N steps",
+  save_total_limit: "checkpoints to keep (the best is always kept)",
+  early_stopping_patience: "stop after N evaluations without a better eval loss",
+  eval_generate: "score exact match of generated answers on the eval split",
+  max_new_tokens: "longest generated answer during evaluation",
+  seed: "seed of the split, shuffling, initialization and dropout",
+  device: "auto, cpu, cuda, coreml or webgpu",
+  threads: "CPU threads for ONNX Runtime",
+  from_scratch: "train a new model (with the size flags)",
+  model_family: "architecture of a new model",
+  hidden_size: "new model: hidden size",
+  num_hidden_layers: "new model: layers",
+  num_attention_heads: "new model: attention heads",
+  num_key_value_heads: "new model: key/value heads (GQA)",
+  intermediate_size: "new model: MLP size",
+  vocab_size: "new model: vocabulary size (also the size of the tokenizer trained for it)",
+  resume: "a checkpoint directory, or auto: the latest in --output_dir",
+};
+
+/** One flag per config key, typed from the config's JSON Schema: flags and config files mirror each other. */
+function configOptions(): OptionSpec[] {
+  return Object.entries(trainConfigSchema.properties).map(([name, schema]) => {
+    const s = schema as { type?: string; enum?: readonly string[] };
+    const type = s.type === "boolean" ? "boolean" : s.type === "number" || s.type === "integer" ? "number" : s.type === "array" ? "string[]" : "string";
+    return { name, type, description: HELP[name as keyof TrainConfig] ?? name, ...(s.enum ? { choices: s.enum } : {}) } as OptionSpec;
+  });
+}
+
+export const trainCommand: Command = {
+  name: "train",
+  summary: "Fine-tune (LoRA or full) or train from scratch on a JSONL dataset",
+  options: [
+    { name: "config", type: "string", description: "YAML or JSON config file (keys are these flags' names)" },
+    ...configOptions(),
+    { name: "eval_only", type: "boolean", description: "evaluate the model on the eval split and exit" },
+    { name: "estimate_memory", type: "boolean", description: "print the memory the run would need and exit" },
+  ],
+  async run(args, io) {
+    const o = args.options;
+    let file: Record<string, unknown> | undefined;
+    const fileName = o.config as string | undefined;
+    if (fileName !== undefined) {
+      try {
+        const text = await readFile(fileName, "utf8");
+        const parsed = fileName.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("expected a mapping of settings");
+        file = parsed as Record<string, unknown>;
+      } catch (error) {
+        io.err(`neural train: --config ${fileName}: ${(error as Error).message}`);
+        return EXIT.usage;
+      }
+    }
+    const flags: Partial<TrainConfig> = {};
+    for (const name of args.given) if (name in trainConfigSchema.properties) (flags as Record<string, unknown>)[name] = o[name];
+    let config: TrainConfig;
+    try {
+      const resolved = resolveTrainConfig({ ...(file ? { file, fileName } : {}), flags });
+      config = resolved.config;
+      for (const note of resolved.notes) io.err(`note: ${note}`);
+    } catch (error) {
+      if (error instanceof TrainConfigError) {
+        io.err(`neural train: ${error.message}`);
+        return EXIT.usage;
+      }
+      throw error;
+    }
+    if (o.estimate_memory || o.eval_only) {
+      io.err(`neural train: --${o.estimate_memory ? "estimate_memory" : "eval_only"} is not implemented yet`);
+      return EXIT.usage;
+    }
+    return runInWorker(config, io);
+  },
+};
+
+async function runInWorker(config: TrainConfig, io: Io): Promise<number> {
+  // From the TypeScript sources (pnpm neural ...), the worker needs tsx's loader too; the built CLI runs plain JS.
+  const fromSources = import.meta.url.endsWith(".ts");
+  const worker = fromSources
+    ? new Worker(new URL("../dev-worker.mjs", import.meta.url), {
+        workerData: { config, module: new URL("../train-worker.ts", import.meta.url).href },
+        execArgv: ["--conditions=source"],
+      })
+    : new Worker(new URL("./train-worker.js", import.meta.url), { workerData: { config } });
+  const progress = new Progress(io, config.logging_steps);
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.status("");
+      io.err("stopping: saving a checkpoint (Ctrl-C again to quit at once)");
+      worker.postMessage({ type: "stop" });
+    } else void worker.terminate();
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const outcome = await new Promise<{ result?: TrainResult; error?: { name: string; message: string; stack?: string } }>((resolve) => {
+      worker.on("message", (message: TrainEvent | { type: "result"; result: TrainResult } | { type: "error"; name: string; message: string; stack?: string }) => {
+        if (message.type === "result") resolve({ result: message.result });
+        else if (message.type === "error") resolve({ error: message });
+        else progress.event(message);
+      });
+      worker.on("error", (error) => resolve({ error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } }));
+      worker.on("exit", (code) => resolve({ error: { name: "WorkerExit", message: `training stopped (exit code ${code})` } }));
+    });
+    io.status("");
+    if (outcome.error) {
+      const builtin = ["Error", "TypeError", "RangeError", "ReferenceError"].includes(outcome.error.name);
+      io.err(`neural train: ${builtin ? (outcome.error.stack ?? outcome.error.message) : outcome.error.message}`);
+      return EXIT.problems;
+    }
+    const r = outcome.result!;
+    const e = r.lastEval;
+    io.out(
+      `${r.stopped === "completed" ? "done" : r.stopped.replace("_", " ")} after ${r.steps} steps` +
+        (e ? `; eval loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}, token accuracy ${(100 * e.accuracy).toFixed(1)}%${e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""}` : ""),
+    );
+    io.out(`wrote ${r.files.map((f) => `${r.outputDir}/${f}`).join(", ")}`);
+    return r.stopped === "diverged" ? EXIT.problems : EXIT.ok;
+  } finally {
+    process.off("SIGINT", onSigint);
+    await worker.terminate();
+  }
+}
+
+class Progress {
+  constructor(
+    private io: Io,
+    private every: number,
+  ) {}
+
+  event(e: TrainEvent): void {
+    switch (e.type) {
+      case "info":
+        this.line(e.message);
+        break;
+      case "warning":
+        this.line(`warning: ${e.message}`);
+        break;
+      case "start":
+        this.line(
+          `training ${e.mode === "lora" ? "LoRA adapters" : "all weights"}: ${e.trainableParameters.toLocaleString("en-US")} of ${e.totalParameters.toLocaleString("en-US")} parameters; ` +
+            `${e.trainExamples} train / ${e.evalExamples} eval examples; ${e.totalSteps} steps${e.startStep ? ` (resuming at ${e.startStep})` : ""}`,
+        );
+        break;
+      case "step": {
+        const text = `step ${e.step}/${e.totalSteps} ${bar(e.step / e.totalSteps)} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} ${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s ETA ${duration(e.etaSeconds)}`;
+        if (this.io.isTTY) this.io.status(text);
+        else if (e.step % this.every === 0 || e.step === e.totalSteps) this.io.err(text);
+        break;
+      }
+      case "eval":
+        this.line(
+          `eval @ ${e.step}: loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}, token accuracy ${(100 * e.accuracy).toFixed(1)}%` +
+            (e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""),
+        );
+        break;
+      case "checkpoint":
+        break;
+    }
+  }
+
+  private line(text: string): void {
+    this.io.status("");
+    this.io.err(text);
+  }
+}
+
+function bar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}

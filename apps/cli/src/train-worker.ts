@@ -1,0 +1,14 @@
+// Runs training off the main thread (session.run blocks its thread), so the progress display stays live and Ctrl-C
+// is heard. Messages: in {type: "stop"}; out TrainEvent | {type: "result"} | {type: "error"}.
+import { parentPort, workerData } from "node:worker_threads";
+import { train, type TrainConfig, type TrainEvent } from "@neural/lora-trainer";
+
+const controller = new AbortController();
+parentPort!.on("message", (message: { type: string }) => {
+  if (message.type === "stop") controller.abort();
+});
+const { config } = workerData as { config: TrainConfig };
+train(config, { signal: controller.signal, onEvent: (event: TrainEvent) => parentPort!.postMessage(event) }).then(
+  (result) => parentPort!.postMessage({ type: "result", result }),
+  (error: Error) => parentPort!.postMessage({ type: "error", name: error.name, message: error.message, stack: error.stack }),
+);

@@ -1,0 +1,56 @@
+// Choosing the execution provider. `auto` tries the GPU provider of the platform first (CUDA on Linux x64, CoreML on
+// macOS arm64), then the CPU; the caller is told which runs and why the others did not. CUDA is skipped without a
+// noisy failed attempt when onnxruntime-node's CUDA libraries were never installed.
+import type { FallbackOptions } from "@neural/graph/node";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { Device } from "./train-config.js";
+
+export interface ProviderChoice {
+  providers: string[];
+  /** Providers `auto` did not try, and why. */
+  skipped: { provider: string; reason: string }[];
+}
+
+/** Where onnxruntime-node keeps its native libraries for this platform. */
+function ortBinDir(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url).resolve("onnxruntime-node/package.json");
+    return path.join(path.dirname(pkg), "bin", "napi-v6", process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
+
+export function cudaLibrariesInstalled(): boolean {
+  const dir = ortBinDir();
+  return dir !== undefined && existsSync(path.join(dir, "libonnxruntime_providers_cuda.so"));
+}
+
+export function chooseProviders(device: Device, platform: string = process.platform, arch: string = process.arch): ProviderChoice {
+  if (device !== "auto") return { providers: [device], skipped: [] };
+  if (platform === "linux" && arch === "x64") {
+    if (cudaLibrariesInstalled()) return { providers: ["cuda", "cpu"], skipped: [] };
+    return {
+      providers: ["cpu"],
+      skipped: [
+        {
+          provider: "cuda",
+          reason:
+            "onnxruntime-node's CUDA libraries are not installed; on a machine with an NVIDIA GPU, CUDA 12 and cuDNN 9, reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 (see docs/training.md)",
+        },
+      ],
+    };
+  }
+  if (platform === "darwin" && arch === "arm64") return { providers: ["coreml", "cpu"], skipped: [] };
+  return { providers: ["cpu"], skipped: [] };
+}
+
+export function sessionOptions(providers: readonly string[], threads: number | undefined): FallbackOptions {
+  return {
+    executionProviders: providers,
+    ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    graphOptimizationLevel: "all",
+  };
+}

@@ -1,0 +1,714 @@
+// The training loop. Everything that can be wrong with the inputs is checked before the first step; then each
+// optimizer step is one session.run (plus one per extra accumulated micro-batch), evaluation runs every eval_steps,
+// checkpoints are written atomically every save_steps, and a resumed run continues bit for bit where it stopped.
+import {
+  batches,
+  createTokenizer,
+  DatasetError,
+  epochOrder,
+  hash53,
+  IGNORE_INDEX,
+  pack,
+  prepareDatasetFile,
+  Random,
+  readRecordsFromFile,
+  readTokenizerFiles,
+  saveTokenizer,
+  toExample,
+  trainTokenizer,
+  unpacked,
+  type Batch,
+  type ChatTemplate,
+  type PreparedExample,
+  type TextTokenizer,
+  type TokenizerFiles,
+} from "@neural/dataset";
+import type { Graph, TypedArray } from "@neural/graph";
+import { createSession, saveGraph, toOrt } from "@neural/graph/node";
+import { saveSafetensors } from "@neural/safetensors";
+import { appendFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type * as ort from "onnxruntime-node";
+import { findResume, loadCheckpoint, pruneCheckpoints, saveCheckpoint, writeDurable, type LoopState } from "./checkpoint.js";
+import { resolveModel, type ResolveModelOptions } from "./model-source.js";
+import { type ModelConfig } from "./models/config.js";
+import { createDecoder, type Decoder } from "./models/decoder.js";
+import { linearModules } from "./models/transformer.js";
+import { graphWeights, readAll, type WeightSource } from "./models/weights.js";
+import { openModel } from "./models/load.js";
+import { savePeftAdapter, type LoraAdapter } from "./peft.js";
+import { lossCurveSvg } from "./plot.js";
+import { chooseProviders, sessionOptions } from "./runtime.js";
+import { learningRateAt } from "./schedule.js";
+import { createScratchModel, scratchConfig } from "./scratch-model.js";
+import { buildEvalGraph, buildStepGraph, stepNames, trainableParams, type LoraSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
+import { TrainConfigError, type TrainConfig } from "./train-config.js";
+
+export class TrainingError extends Error {
+  override name = "TrainingError";
+}
+
+export type TrainEvent =
+  | { type: "info" | "warning"; message: string }
+  | {
+      type: "start";
+      mode: "lora" | "full";
+      trainableParameters: number;
+      totalParameters: number;
+      trainExamples: number;
+      evalExamples: number;
+      totalSteps: number;
+      startStep: number;
+    }
+  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number }
+  | { type: "eval"; step: number; loss: number; perplexity: number; accuracy: number; exactMatch?: number; samples: EvalSample[] }
+  | { type: "checkpoint"; step: number; dir: string };
+
+export interface EvalSample {
+  prompt: string;
+  expected: string;
+  generated: string;
+}
+
+export interface TrainOptions {
+  signal?: AbortSignal;
+  onEvent?: (event: TrainEvent) => void;
+  /** Where base models come from (cache dir, offline, hub address). */
+  modelSource?: ResolveModelOptions;
+  /** How many eval examples get an exact-match generation (default 64). */
+  exactMatchSamples?: number;
+}
+
+export interface TrainResult {
+  outputDir: string;
+  steps: number;
+  stopped: "completed" | "early_stopping" | "interrupted" | "diverged";
+  lastEval?: { loss: number; perplexity: number; accuracy: number; exactMatch?: number };
+  bestEvalLoss: number | null;
+  bestStep: number | null;
+  files: string[];
+}
+
+/** A model, tokenizer and data ready to train: the result of every check that runs before the first step. */
+interface Setup {
+  config: TrainConfig;
+  model: ModelConfig;
+  rawModelConfig: Record<string, unknown>;
+  source: WeightSource;
+  tokenizer: TextTokenizer;
+  tokenizerFiles: TokenizerFiles;
+  template: ChatTemplate;
+  train: PreparedExample[];
+  eval: PreparedExample[];
+  lora?: LoraSpec;
+  close(): Promise<void>;
+}
+
+export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const emit = options.onEvent ?? (() => {});
+  const setup = await prepare(config, emit, options);
+  try {
+    return await run(setup, emit, options);
+  } finally {
+    await setup.close();
+  }
+}
+
+async function prepare(config: TrainConfig, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<Setup> {
+  if (config.use_qlora) {
+    throw new TrainConfigError("--use_qlora: 4-bit base weights are not implemented yet; train LoRA on the full-precision base with --no-use_qlora");
+  }
+  // The model and its tokenizer.
+  let rawModelConfig: Record<string, unknown>;
+  let model: ModelConfig;
+  let source: WeightSource;
+  let tokenizerFiles: TokenizerFiles;
+  let close = async () => {};
+  if (config.from_scratch) {
+    if (config.tokenizer) tokenizerFiles = await readTokenizerFiles(config.tokenizer);
+    else {
+      const vocab = config.vocab_size ?? 4096;
+      emit({ type: "info", message: `training a ${vocab}-token BPE tokenizer on ${config.dataset}` });
+      const trained = await trainTokenizer(datasetTexts(config.dataset), { vocabSize: vocab, modelMaxLength: config.max_length });
+      tokenizerFiles = { tokenizer: trained.tokenizerJson, config: trained.tokenizerConfig };
+    }
+    const tokenizer = createTokenizer(tokenizerFiles, "tokenizer");
+    if (config.vocab_size !== undefined && config.vocab_size < tokenizer.vocabSize) {
+      throw new TrainConfigError(`--vocab_size ${config.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
+    }
+    rawModelConfig = scratchConfig({ ...config, vocab_size: config.vocab_size ?? tokenizer.vocabSize }, tokenizer.vocabSize, {
+      ...(tokenizer.bos ? { bos: tokenizer.bos.id } : {}),
+      ...(tokenizer.eos ? { eos: tokenizer.eos.id } : {}),
+      ...(tokenizer.pad ? { pad: tokenizer.pad.id } : {}),
+    });
+    const scratch = createScratchModel(rawModelConfig, config.seed);
+    model = scratch.config;
+    source = scratch.source;
+  } else {
+    const resolved = await resolveModel(config.base_model!, {
+      ...options.modelSource,
+      onProgress: (p) => emit({ type: "info", message: `downloading ${p.file}: ${(p.bytes / 2 ** 20).toFixed(0)} of ${(p.totalBytes / 2 ** 20).toFixed(0)} MiB` }),
+    });
+    emit({ type: "info", message: `base model: ${resolved.dir}${resolved.source === "download" ? " (downloaded)" : ""}` });
+    const opened = await openModel(resolved.dir);
+    rawModelConfig = opened.rawConfig;
+    model = opened.config;
+    source = opened.source;
+    close = opened.close;
+    tokenizerFiles = await readTokenizerFiles(config.tokenizer ?? resolved.dir);
+  }
+  const tokenizer = createTokenizer(tokenizerFiles, config.tokenizer ?? "tokenizer");
+  if (tokenizer.vocabSize > model.vocabSize) {
+    throw new TrainConfigError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's embedding has only ${model.vocabSize} rows`);
+  }
+  if (config.max_length > model.maxPositions) {
+    throw new TrainConfigError(`--max_length ${config.max_length} exceeds the model's context (max_position_embeddings ${model.maxPositions})`);
+  }
+
+  // The data: every bad row reported, nothing dropped silently.
+  const data = await prepareDatasetFile(config.dataset, {
+    tokenizer,
+    template: config.template,
+    maxLength: config.max_length,
+    trainOnInputs: config.train_on_inputs,
+    validationSplit: config.validation_split,
+    seed: config.seed,
+    ...(config.max_samples !== undefined ? { maxSamples: config.max_samples } : {}),
+  });
+  const s = data.stats;
+  if (s.invalid) emit({ type: "warning", message: `${s.invalid} invalid record${s.invalid === 1 ? "" : "s"} skipped (run neural validate ${config.dataset})` });
+  for (const [reason, n] of Object.entries(s.dropped)) {
+    if (n) emit({ type: "warning", message: `${n} example${n === 1 ? "" : "s"} dropped: ${reason.replace(/_/g, " ")}` });
+  }
+  if (data.train.length === 0) throw new DatasetError("no training examples left after the eval split", config.dataset);
+  const endOfTurn = tokenizer.tokenToId(data.template.endOfTurn);
+  if (endOfTurn === undefined) {
+    emit({ type: "warning", message: `the tokenizer has no "${data.template.endOfTurn}" token: the end of a turn is learned as text` });
+  }
+
+  let lora: LoraSpec | undefined;
+  if (config.use_lora) {
+    const available = linearModules(model).map((m) => m.slice(m.indexOf(".") + 1));
+    const targets = resolveTargets(config.lora_target_modules, available, model.family);
+    lora = { rank: config.lora_r, alpha: config.lora_alpha, rsLora: config.use_rslora, targets, dropout: config.lora_dropout };
+  }
+  return { config, model, rawModelConfig, source, tokenizer, tokenizerFiles, template: data.template, train: data.train, eval: data.eval, ...(lora ? { lora } : {}), close };
+}
+
+/** LoRA targets for a family: all linear layers by default; Phi-3's fused layers stand in for the names they fuse. */
+function resolveTargets(requested: readonly string[] | undefined, available: string[], family: string): string[] {
+  if (!requested || requested.length === 0 || requested.includes("all-linear")) return available;
+  const fused: Record<string, string> = { q_proj: "qkv_proj", k_proj: "qkv_proj", v_proj: "qkv_proj", gate_proj: "gate_up_proj", up_proj: "gate_up_proj" };
+  const out = new Set<string>();
+  for (const name of requested) {
+    const short = name.slice(name.lastIndexOf(".") + 1);
+    const mapped = available.includes(short) ? short : available.includes(fused[short] ?? "") ? fused[short]! : undefined;
+    if (!mapped) throw new TrainConfigError(`LoRA target ${name}: a ${family} model's linear layers are ${available.join(", ")}`);
+    out.add(mapped);
+  }
+  return available.filter((a) => out.has(a));
+}
+
+async function* datasetTexts(file: string): AsyncGenerator<string> {
+  yield "system\nuser\nassistant\n";
+  for await (const event of readRecordsFromFile(file)) {
+    if (event.issue) continue;
+    const converted = toExample(event.value, file, event.line);
+    if (!("example" in converted)) continue;
+    const e = converted.example;
+    if (e.kind === "text") yield e.text;
+    else for (const m of e.messages) yield m.content;
+  }
+}
+
+/** Sessions per graph kind and shape bucket, built on first use. */
+class Engine {
+  private sessions = new Map<string, Promise<{ session: ort.InferenceSession; graph: Graph }>>();
+  /** The provider the first session got; later sessions use it directly (no more failed attempts). */
+  provider = "";
+  private candidates: string[];
+
+  constructor(
+    private setup: Setup,
+    private workDir: string,
+    private emit: (e: TrainEvent) => void,
+  ) {
+    const choice = chooseProviders(setup.config.device);
+    for (const s of choice.skipped) emit({ type: "info", message: `not using ${s.provider}: ${s.reason}` });
+    this.candidates = choice.providers;
+  }
+
+  /** Session options for any session of this run (the decoder's too). */
+  options() {
+    return sessionOptions(this.provider ? [this.provider] : this.candidates, this.setup.config.threads);
+  }
+
+  private spec(batch: number, seq: number): Omit<StepGraphSpec, "kind" | "optimizer"> {
+    const c = this.setup.config;
+    return {
+      config: this.setup.model,
+      source: this.setup.source,
+      batch,
+      seq,
+      ...(this.setup.lora ? { lora: this.setup.lora } : {}),
+      recompute: c.gradient_checkpointing,
+    };
+  }
+
+  private open(key: string, build: () => Graph): Promise<{ session: ort.InferenceSession; graph: Graph }> {
+    let entry = this.sessions.get(key);
+    if (!entry) {
+      entry = (async () => {
+        const graph = build();
+        const file = await saveGraph(graph, path.join(this.workDir, key));
+        const created = await createSession(file, this.options());
+        if (!this.provider) {
+          this.provider = created.provider;
+          if (created.message) this.emit({ type: "warning", message: created.message });
+          this.emit({ type: "info", message: `running on ONNX Runtime's ${created.provider} execution provider` });
+        }
+        return { session: created.session, graph };
+      })();
+      this.sessions.set(key, entry);
+    }
+    return entry;
+  }
+
+  async run(kind: "step" | "accumulate" | "step-acc" | "eval", batch: number, seq: number, feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
+    const c = this.setup.config;
+    const optimizer = { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay, maxGradNorm: c.max_grad_norm };
+    const { session, graph } = await this.open(`${kind}-${batch}x${seq}`, () =>
+      kind === "eval"
+        ? buildEvalGraph(this.spec(batch, seq))
+        : buildStepGraph({ ...this.spec(batch, seq), optimizer, kind: kind === "accumulate" ? "accumulate" : "step", withAccumulators: kind === "step-acc" }).graph,
+    );
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const t of graph.inputs) {
+      const name = (t.source as { name: string }).name;
+      const data = feeds[name];
+      if (!data) throw new TrainingError(`internal: no value for graph input ${name}`);
+      ortFeeds[name] = toOrt(t.dtype, t.shape, data);
+    }
+    const out = await session.run(ortFeeds);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as TypedArray]));
+  }
+
+  async release(): Promise<void> {
+    for (const entry of this.sessions.values()) await (await entry).session.release();
+    this.sessions.clear();
+  }
+}
+
+/** The micro-batches of one epoch, in the epoch's seeded order. */
+function epochBatches(setup: Setup, epoch: number): Batch[] {
+  const { config, tokenizer } = setup;
+  const order = epochOrder(setup.train.length, config.seed, epoch).map((i) => setup.train[i]!.encoded);
+  const sequences = config.packing ? pack(order, config.max_length) : unpacked(order);
+  return batches(sequences, { batchSize: config.batch_size, padId: padId(tokenizer), buckets: buckets(config.max_length) });
+}
+
+const padId = (t: TextTokenizer) => t.pad?.id ?? t.eos?.id ?? 0;
+
+/** Shape buckets: powers of two from 64, and max_length itself. */
+function buckets(maxLength: number): number[] {
+  const out: number[] = [];
+  for (let n = 64; n < maxLength; n *= 2) out.push(n);
+  out.push(maxLength);
+  return out;
+}
+
+/** Graph feeds for a batch: ids, positions, segments, and labels shifted into next-token targets. */
+function batchFeeds(batch: Batch): Record<string, TypedArray> {
+  const { batchSize: B, seqLen: S } = batch;
+  const targets = new BigInt64Array(B * S).fill(BigInt(IGNORE_INDEX));
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i + 1 < S; i++) {
+      const label = batch.labels[b * S + i + 1]!;
+      if (label !== IGNORE_INDEX) targets[b * S + i] = BigInt(label);
+    }
+  }
+  return {
+    [stepNames.inputIds]: BigInt64Array.from(batch.inputIds, BigInt),
+    [stepNames.positionIds]: BigInt64Array.from(batch.positionIds, BigInt),
+    [stepNames.segmentIds]: BigInt64Array.from(batch.segmentIds, BigInt),
+    [stepNames.targets]: targets,
+  };
+}
+
+function countTargets(batch: Batch): number {
+  // learned labels not at a row's first position (those are never predicted)
+  let n = 0;
+  for (let i = 0; i < batch.labels.length; i++) if (batch.labels[i] !== IGNORE_INDEX && i % batch.seqLen !== 0) n++;
+  return n;
+}
+
+/** Settings a resumed run must share with the checkpoint. */
+function resumeKey(c: TrainConfig): string {
+  const keys: (keyof TrainConfig)[] = [
+    "base_model", "dataset", "template", "max_length", "packing", "train_on_inputs", "validation_split", "max_samples", "batch_size",
+    "gradient_accumulation", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_steps", "weight_decay", "max_grad_norm",
+    "adam_beta1", "adam_beta2", "adam_epsilon", "use_lora", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "use_rslora",
+    "seed", "from_scratch", "model_family", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+    "intermediate_size", "vocab_size",
+  ];
+  return hash53(JSON.stringify(keys.map((k) => [k, c[k] ?? null]))).toString(36);
+}
+
+async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<TrainResult> {
+  const { config, model } = setup;
+  const outputDir = config.output_dir;
+  await mkdir(outputDir, { recursive: true });
+  const workDir = path.join(outputDir, ".graphs");
+  await rm(workDir, { recursive: true, force: true });
+  const metricsFile = path.join(outputDir, "metrics.jsonl");
+
+  // Trainable tensors: LoRA adapters (A random, B zero, as PEFT initializes them), or every weight.
+  const params: TrainableParam[] = trainableParams(model, setup.source, setup.lora);
+  let values = new Map<string, Float32Array>();
+  let m = new Map<string, Float32Array>();
+  let v = new Map<string, Float32Array>();
+  if (setup.lora) {
+    const random = new Random(hash53("lora-init", config.seed));
+    for (const p of params) {
+      const n = p.shape[0]! * p.shape[1]!;
+      const bound = 1 / Math.sqrt(p.shape[1]!);
+      values.set(p.name, p.name.endsWith(".lora_A") ? Float32Array.from({ length: n }, () => (random.next() * 2 - 1) * bound) : new Float32Array(n));
+    }
+  } else values = await readAll(setup.source, params.map((p) => p.name));
+  for (const p of params) {
+    m.set(p.name, new Float32Array(values.get(p.name)!.length));
+    v.set(p.name, new Float32Array(values.get(p.name)!.length));
+  }
+
+  const stepsPerEpoch = Math.ceil(Math.ceil(epochBatches(setup, 0).length) / config.gradient_accumulation);
+  const totalSteps = config.max_steps ?? Math.max(1, Math.ceil(config.epochs * stepsPerEpoch));
+  let state: LoopState = {
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    tokensSeen: 0,
+    bestEvalLoss: null,
+    bestStep: null,
+    evalsWithoutImprovement: 0,
+    configHash: resumeKey(config),
+    elapsedSeconds: 0,
+  };
+  if (config.resume) {
+    const dir = await findResume(outputDir, config.resume);
+    if (!dir) emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });
+    else {
+      const loaded = await loadCheckpoint(dir);
+      if (loaded.state.configHash !== state.configHash) {
+        throw new TrainConfigError(`${dir} was made with other settings (model, data, batch shape, optimizer or seed changed); resume with the same settings or start a new --output_dir`);
+      }
+      for (const p of params) {
+        const saved = loaded.tensors.params.get(p.name);
+        if (!saved || saved.data.length !== values.get(p.name)!.length) throw new TrainingError(`${dir}: no tensor ${p.name} of the expected size`);
+        values.set(p.name, saved.data);
+        m.set(p.name, loaded.tensors.m.get(p.name)!);
+        v.set(p.name, loaded.tensors.v.get(p.name)!);
+      }
+      state = loaded.state;
+      emit({ type: "info", message: `resumed from ${dir} (step ${state.step}, epoch ${state.epoch + 1}, batch ${state.batchInEpoch})` });
+      await truncateMetrics(metricsFile, state.step);
+    }
+  } else await rm(metricsFile, { force: true });
+
+  const engine = new Engine(setup, workDir, emit);
+  let decoder: Decoder | undefined;
+  const totalParameters = setup.source.names.reduce((n, name) => n + setup.source.shape(name).reduce((a, b) => a * b, 1), 0);
+  const log = (record: Record<string, unknown>) => appendFile(metricsFile, JSON.stringify(record) + "\n");
+
+  const paramFeeds = (): Record<string, TypedArray> => {
+    const feeds: Record<string, TypedArray> = {};
+    for (const p of params) {
+      feeds[p.name] = values.get(p.name)!;
+      feeds[stepNames.m(p.name)] = m.get(p.name)!;
+      feeds[stepNames.v(p.name)] = v.get(p.name)!;
+    }
+    return feeds;
+  };
+
+  const evaluate = async (): Promise<{ loss: number; perplexity: number; accuracy: number; exactMatch?: number; samples: EvalSample[] }> => {
+    let lossSum = 0;
+    let count = 0;
+    let correct = 0;
+    const sequences = config.packing ? pack(setup.eval.map((e) => e.encoded), config.max_length) : unpacked(setup.eval.map((e) => e.encoded));
+    for (const batch of batches(sequences, { batchSize: config.eval_batch_size, padId: padId(setup.tokenizer), buckets: buckets(config.max_length) })) {
+      const out = await engine.run("eval", batch.batchSize, batch.seqLen, { ...batchFeeds(batch), ...Object.fromEntries(params.map((p) => [p.name, values.get(p.name)!])) });
+      lossSum += out.loss_sum![0] as number;
+      count += Number(out.count![0]);
+      correct += Number(out.correct![0]);
+    }
+    const loss = count ? lossSum / count : Number.NaN;
+    const result: { loss: number; perplexity: number; accuracy: number; exactMatch?: number; samples: EvalSample[] } = {
+      loss,
+      perplexity: Math.exp(loss),
+      accuracy: count ? correct / count : Number.NaN,
+      samples: [],
+    };
+    if (config.eval_generate) {
+      decoder ??= await openDecoder();
+      const scored = await exactMatch(setup, decoder, values, options.exactMatchSamples ?? 64);
+      if (scored) {
+        result.exactMatch = scored.exactMatch;
+        result.samples = scored.samples;
+      }
+    }
+    return result;
+  };
+
+  const openDecoder = async (): Promise<Decoder> => {
+    const chats = setup.eval.filter((e) => e.example.kind === "chat");
+    const longestPrompt = Math.max(1, ...chats.map((e) => setup.tokenizer.encode(promptOf(setup.template, e)).length + 1));
+    const slots = Math.min(model.maxPositions, longestPrompt + config.max_new_tokens);
+    const lora = setup.lora;
+    return createDecoder({
+      config: model,
+      dir: path.join(workDir, "decode"),
+      batch: Math.max(1, Math.min(config.eval_batch_size, chats.length)),
+      slots,
+      session: engine.options(),
+      weights: (g) => graphWeights(g, setup.source, lora ? {} : { asInput: () => true }),
+      ...(lora
+        ? {
+            forward: (g) => ({
+              lora: {
+                targets: lora.targets,
+                rank: lora.rank,
+                alpha: lora.alpha,
+                rsLora: lora.rsLora,
+                weights: (module: string, shape: { in: number; out: number; rank: number }) => ({
+                  a: g.input(`${module}.lora_A`, "float32", [shape.rank, shape.in]),
+                  b: g.input(`${module}.lora_B`, "float32", [shape.out, shape.rank]),
+                }),
+              },
+            }),
+          }
+        : {}),
+    });
+  };
+
+  const checkpoint = async () => {
+    const dir = await saveCheckpoint(outputDir, state, {
+      params: new Map(params.map((p) => [p.name, { shape: p.shape, data: values.get(p.name)! }])),
+      m,
+      v,
+    });
+    await pruneCheckpoints(outputDir, config.save_total_limit, state.bestStep);
+    emit({ type: "checkpoint", step: state.step, dir });
+  };
+
+  emit({
+    type: "start",
+    mode: setup.lora ? "lora" : "full",
+    trainableParameters: params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
+    totalParameters,
+    trainExamples: setup.train.length,
+    evalExamples: setup.eval.length,
+    totalSteps,
+    startStep: state.step,
+  });
+
+  let stopped: TrainResult["stopped"] = "completed";
+  let lastEval: TrainResult["lastEval"];
+  let epochData = epochBatches(setup, state.epoch);
+  let windowLoss = 0;
+  let windowSteps = 0;
+  let stepSeconds = 0;
+  const runStart = performance.now() - state.elapsedSeconds * 1000;
+  try {
+    while (state.step < totalSteps) {
+      if (options.signal?.aborted) {
+        stopped = "interrupted";
+        break;
+      }
+      // The micro-batches of this optimizer step (an epoch's last step may have fewer).
+      if (state.batchInEpoch >= epochData.length) {
+        state.epoch++;
+        state.batchInEpoch = 0;
+        epochData = epochBatches(setup, state.epoch);
+      }
+      const group = epochData.slice(state.batchInEpoch, state.batchInEpoch + config.gradient_accumulation);
+      const learned = group.reduce((n, b) => n + countTargets(b), 0);
+      const t0 = performance.now();
+      const lr = learningRateAt(state.step, { learningRate: config.learning_rate, warmupSteps: config.warmup_steps, totalSteps, kind: config.lr_scheduler });
+      const shared: Record<string, TypedArray> = {
+        ...paramFeeds(),
+        [stepNames.invCount]: Float32Array.of(1 / Math.max(1, learned)),
+        [stepNames.lr]: Float32Array.of(lr),
+        [stepNames.biasCorrection1]: Float32Array.of(1 - config.adam_beta1 ** (state.step + 1)),
+        [stepNames.biasCorrection2]: Float32Array.of(1 - config.adam_beta2 ** (state.step + 1)),
+      };
+      let acc: Record<string, TypedArray> | undefined;
+      let loss = 0;
+      let out: Record<string, TypedArray> = {};
+      for (let k = 0; k < group.length; k++) {
+        const batch = group[k]!;
+        const feeds = { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: Float32Array.of(hash53(`dropout:${state.step}:${k}`, config.seed) % 100_000) };
+        const last = k === group.length - 1;
+        if (!last || acc) {
+          acc ??= Object.fromEntries(params.map((p) => [stepNames.acc(p.name), new Float32Array(values.get(p.name)!.length)]));
+          Object.assign(feeds, acc);
+        }
+        out = await engine.run(last ? (acc ? "step-acc" : "step") : "accumulate", batch.batchSize, batch.seqLen, feeds);
+        loss += out[stepNames.loss]![0] as number;
+        if (!last) acc = Object.fromEntries(params.map((p) => [stepNames.acc(p.name), out[stepNames.newAcc(p.name)]!]));
+        state.tokensSeen += batch.tokens;
+      }
+      const gradNorm = out[stepNames.gradNorm]![0] as number;
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        emit({ type: "warning", message: `step ${state.step + 1}: loss ${loss}, gradient norm ${gradNorm}: stopping; the weights before this step are kept` });
+        stopped = "diverged";
+        break;
+      }
+      for (const p of params) {
+        values.set(p.name, out[stepNames.newParam(p.name)] as Float32Array);
+        m.set(p.name, out[stepNames.newM(p.name)] as Float32Array);
+        v.set(p.name, out[stepNames.newV(p.name)] as Float32Array);
+      }
+      state.step++;
+      state.batchInEpoch += group.length;
+      const seconds = (performance.now() - t0) / 1000;
+      stepSeconds = stepSeconds === 0 ? seconds : 0.9 * stepSeconds + 0.1 * seconds;
+      state.elapsedSeconds = (performance.now() - runStart) / 1000;
+      windowLoss += loss;
+      windowSteps++;
+      const tokens = group.reduce((n, b) => n + b.tokens, 0);
+      const epochFloat = state.epoch + state.batchInEpoch / Math.max(1, epochData.length);
+      emit({
+        type: "step",
+        step: state.step,
+        totalSteps,
+        epoch: epochFloat,
+        loss,
+        lr,
+        gradNorm,
+        tokensPerSecond: tokens / seconds,
+        etaSeconds: (totalSteps - state.step) * stepSeconds,
+      });
+      if (state.step % config.logging_steps === 0 || state.step === totalSteps) {
+        await log({ type: "train", step: state.step, epoch: round(epochFloat), loss: windowLoss / windowSteps, lr, grad_norm: gradNorm, tokens_per_second: Math.round(tokens / seconds), elapsed_seconds: round(state.elapsedSeconds) });
+        windowLoss = 0;
+        windowSteps = 0;
+      }
+      const evalNow = setup.eval.length > 0 && (state.step % config.eval_steps === 0 || state.step === totalSteps);
+      if (evalNow) {
+        const e = await evaluate();
+        lastEval = { loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exactMatch: e.exactMatch } : {}) };
+        emit({ type: "eval", step: state.step, ...e });
+        await log({ type: "eval", step: state.step, epoch: round(epochFloat), loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
+        if (state.bestEvalLoss === null || e.loss < state.bestEvalLoss) {
+          state.bestEvalLoss = e.loss;
+          state.bestStep = state.step;
+          state.evalsWithoutImprovement = 0;
+        } else state.evalsWithoutImprovement++;
+      }
+      if (state.step % config.save_steps === 0 || state.step === totalSteps) await checkpoint();
+      if (config.early_stopping_patience !== undefined && state.evalsWithoutImprovement >= config.early_stopping_patience) {
+        emit({ type: "info", message: `early stopping: eval loss has not improved for ${state.evalsWithoutImprovement} evaluations (best ${state.bestEvalLoss} at step ${state.bestStep})` });
+        stopped = "early_stopping";
+        break;
+      }
+    }
+    if (stopped !== "completed" && state.step > 0) await checkpoint();
+  } finally {
+    await engine.release();
+    await decoder?.release();
+  }
+
+  const files = await writeOutputs(setup, params, values, metricsFile);
+  await rm(workDir, { recursive: true, force: true });
+  return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+function promptOf(template: ChatTemplate, e: PreparedExample): string {
+  if (e.example.kind !== "chat") return "";
+  const messages = e.example.messages;
+  const last = messages.map((m) => m.role).lastIndexOf("assistant");
+  return template.prompt(messages.slice(0, last));
+}
+
+/** Greedy answers to the eval prompts, compared with the expected answers (trimmed, exact). */
+async function exactMatch(setup: Setup, decoder: Decoder, values: Map<string, Float32Array>, limit: number): Promise<{ exactMatch: number; samples: EvalSample[] } | undefined> {
+  const chats = setup.eval.filter((e) => e.example.kind === "chat").slice(0, limit);
+  if (chats.length === 0) return undefined;
+  decoder.setInputs(Object.fromEntries([...values].filter(([name]) => decoder.graph.inputs.some((t) => (t.source as { name: string }).name === name))));
+  const { tokenizer, template } = setup;
+  const stop = [tokenizer.tokenToId(template.endOfTurn), tokenizer.eos?.id].filter((x): x is number => x !== undefined);
+  const samples: EvalSample[] = [];
+  let hits = 0;
+  const batchSize = decoder.graph.dim("batch");
+  for (let start = 0; start < chats.length; start += batchSize) {
+    const slice = chats.slice(start, start + batchSize);
+    const prompts = slice.map((e) => {
+      const ids = tokenizer.encode(promptOf(template, e));
+      return tokenizer.addBos && tokenizer.bos ? [tokenizer.bos.id, ...ids] : ids;
+    });
+    const outputs = await decoder.generate(prompts, { maxNewTokens: setup.config.max_new_tokens, temperature: 0, stopTokens: stop });
+    slice.forEach((e, i) => {
+      const ids = outputs[i]!.filter((id) => !stop.includes(id));
+      const generated = tokenizer.decode(ids).trim();
+      const messages = e.example.kind === "chat" ? e.example.messages : [];
+      const expected = messages.filter((m) => m.role === "assistant").at(-1)!.content.trim();
+      if (generated === expected) hits++;
+      samples.push({ prompt: messages.filter((m) => m.role === "user").at(-1)?.content ?? "", expected, generated });
+    });
+  }
+  return { exactMatch: hits / chats.length, samples };
+}
+
+async function truncateMetrics(file: string, step: number): Promise<void> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  const kept = text.split("\n").filter((line) => line && (JSON.parse(line) as { step: number }).step <= step);
+  await writeFile(file, kept.map((l) => l + "\n").join(""));
+}
+
+/** The adapter (PEFT) or the full model (HF directory), the tokenizer, the resolved config and the loss curve. */
+async function writeOutputs(setup: Setup, params: TrainableParam[], values: Map<string, Float32Array>, metricsFile: string): Promise<string[]> {
+  const { config } = setup;
+  const out = config.output_dir;
+  const files: string[] = [];
+  if (setup.lora) {
+    const modules: LoraAdapter["modules"] = new Map();
+    for (const p of params) {
+      if (!p.name.endsWith(".lora_A")) continue;
+      const module = p.name.slice(0, -".lora_A".length);
+      const b = params.find((q) => q.name === `${module}.lora_B`)!;
+      modules.set(module, { a: values.get(p.name)!, b: values.get(b.name)!, in: p.shape[1]!, out: b.shape[0]! });
+    }
+    await savePeftAdapter(out, {
+      modules,
+      rank: setup.lora.rank,
+      alpha: setup.lora.alpha,
+      dropout: setup.lora.dropout,
+      rsLora: setup.lora.rsLora,
+      targetModules: [...setup.lora.targets],
+      ...(config.base_model ? { baseModel: config.base_model } : {}),
+    });
+    files.push("adapter_config.json", "adapter_model.safetensors");
+  } else {
+    await saveSafetensors(
+      path.join(out, "model.safetensors"),
+      params.map((p) => ({ name: p.name, dtype: "F32" as const, shape: p.shape, data: values.get(p.name)! })),
+      { metadata: { format: "pt" } },
+    );
+    await writeDurable(path.join(out, "config.json"), JSON.stringify(setup.rawModelConfig, null, 2) + "\n");
+    files.push("config.json", "model.safetensors");
+  }
+  await saveTokenizer(out, { tokenizerJson: setup.tokenizerFiles.tokenizer, tokenizerConfig: setup.tokenizerFiles.config });
+  files.push("tokenizer.json", "tokenizer_config.json");
+  await writeDurable(path.join(out, "train_config.json"), JSON.stringify(config, null, 2) + "\n");
+  files.push("train_config.json");
+
+  const lines = (await readFile(metricsFile, "utf8").catch(() => "")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>);
+  const series = [
+    { name: "train loss", color: "#1f77b4", points: lines.filter((l) => l.type === "train").map((l) => ({ step: l.step as number, value: l.loss as number })) },
+    { name: "eval loss", color: "#d62728", points: lines.filter((l) => l.type === "eval").map((l) => ({ step: l.step as number, value: l.loss as number })) },
+  ];
+  await writeFile(path.join(out, "loss_curve.svg"), lossCurveSvg(series, `loss — ${path.basename(path.resolve(out))}`));
+  files.push("metrics.jsonl", "loss_curve.svg");
+  return files;
+}
