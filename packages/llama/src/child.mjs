@@ -14,7 +14,7 @@ function send(message) {
   if (process.send) process.send(message);
 }
 
-async function load({ path, contextSize, threads, lora, gpu }) {
+async function load({ path, contextSize, threads, lora, gpu, kvCacheType, flashAttention }) {
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   llama = await getLlama({
     gpu: gpu ?? false,
@@ -33,6 +33,9 @@ async function load({ path, contextSize, threads, lora, gpu }) {
     batchSize: contextSize,
     threads,
     sequences: 1,
+    // undefined keeps llama.cpp's defaults (F16 KV cache, flash attention "auto")
+    ...(kvCacheType ? { experimentalKvCacheKeyType: kvCacheType, experimentalKvCacheValueType: kvCacheType } : {}),
+    ...(flashAttention !== undefined ? { flashAttention } : {}),
     ...(lora && lora.length ? { lora: { adapters: lora.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) } } : {}),
   });
   sequence = context.getSequence();
@@ -42,12 +45,20 @@ async function load({ path, contextSize, threads, lora, gpu }) {
     bos: t.bos,
     eos: t.eos,
     eot: t.eot,
+    eog: eogTokens(),
     nl: t.nl,
     shouldPrependBos: t.shouldPrependBosToken,
     trainContextSize: model.trainContextSize,
     vocabularyType: model.vocabularyType,
     contextSize: context.contextSize,
   };
+}
+
+function eogTokens() {
+  const n = vocabSizeOf() ?? 0;
+  const eog = [];
+  for (let token = 0; token < n; token++) if (model.isEogToken(token)) eog.push(token);
+  return eog;
 }
 
 function vocabSizeOf() {

@@ -58,6 +58,7 @@ describe("LlamaModelProcess", () => {
     try {
       expect(m.info.vocabSize).toBe(259);
       expect(m.info.bos).toBe(1);
+      expect(m.info.eog).toContain(2); // </s>
       const tokens = await m.tokenize("hi", { addBos: true });
       expect(tokens[0]).toBe(1);
       const d = await m.distributions(tokens);

@@ -52,6 +52,16 @@ export interface LoadOptions {
   /** Milliseconds allowed for the load; each later call gets `opTimeoutMs`. Defaults 120 s / 300 s. */
   loadTimeoutMs?: number;
   opTimeoutMs?: number;
+  /**
+   * Element type of the KV cache (keys and values). llama.cpp's default is F16, which rounds every cached key and
+   * value; F32 keeps them exact (what a float32 reference forward computes). Default: llama.cpp's (F16).
+   */
+  kvCacheType?: "F16" | "F32";
+  /**
+   * Flash attention on or off. llama.cpp's default ("auto") may enable it, and on CPU it rounds Q to F16.
+   * Default: llama.cpp's ("auto").
+   */
+  flashAttention?: boolean;
 }
 
 export interface ModelInfo {
@@ -59,6 +69,8 @@ export interface ModelInfo {
   bos: number | null;
   eos: number | null;
   eot: number | null;
+  /** Every token llama.cpp ends generation at (eos, eot and the tokens its vocab loader marks as EOG, e.g. `</s>`, `<|im_end|>`). */
+  eog: number[];
   nl: number | null;
   shouldPrependBos: boolean;
   trainContextSize: number;
@@ -168,6 +180,8 @@ export class LlamaModelProcess {
         contextSize: options.contextSize ?? 256,
         threads: options.threads ?? 1,
         lora: options.lora?.map((a) => ({ path: a.path, scale: a.scale ?? 1 })),
+        kvCacheType: options.kvCacheType,
+        flashAttention: options.flashAttention,
       }, options.loadTimeoutMs ?? 120_000)) as ModelInfo;
     } catch (error) {
       proc.kill();

@@ -9,8 +9,7 @@
 // first near-tie (top-2 logit gap < 0.1: F16 rounding moves logits by up to a few hundredths), where the pick may
 // legitimately flip.
 
-import { readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { convertHfToGguf } from "@neural/gguf-writer";
 import { type LoadOptions, withLlamaModel } from "@neural/llama";
@@ -23,10 +22,7 @@ import { graphWeights } from "./weights.js";
 const root = scratch();
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-// Whether @neural/llama forwards the KV cache type and flash-attention switch to node-llama-cpp's context.
-const runnerSource = readFileSync(createRequire(import.meta.url).resolve("@neural/llama/package.json").replace(/package\.json$/, "src/child.mjs"), "utf8");
-const exactContext = runnerSource.includes("experimentalKvCacheKeyType");
-const EXACT: LoadOptions = Object.assign({ contextSize: 256 }, { kvCacheType: "F32", flashAttention: false });
+const EXACT: LoadOptions = { contextSize: 256, kvCacheType: "F32", flashAttention: false };
 const MAX_TOKENS = 24;
 
 async function compare(family: Family, load: LoadOptions) {
@@ -40,10 +36,12 @@ async function compare(family: Family, load: LoadOptions) {
       const gen = await m.generate(prompt, { maxTokens: MAX_TOKENS });
       // Their distributions along their own greedy path: the prompt's positions, then each generated step.
       const dist = await m.distributions([...prompt, ...gen.tokens]);
-      return { dist: dist.probabilities, gen: gen.tokens, eog: [m.info.eos, m.info.eot].filter((t): t is number => t !== null) };
+      return { dist: dist.probabilities, gen: gen.tokens, eog: m.info.eog };
     });
-    const [ours] = await forwardLogits(model.config, model.source, [{ ids: prompt }]);
-    const kls = prompt.map((_, i) => klDivergence(theirs.dist[i]!, softmax(ours![i]!)));
+    // Our forward over the same tokens: every prompt position and every step of llama.cpp's generation.
+    const path = [...prompt, ...theirs.gen];
+    const [ours] = await forwardLogits(model.config, model.source, [{ ids: path }]);
+    const kls = path.map((_, i) => klDivergence(theirs.dist[i]!, softmax(ours![i]!)));
     const decoder = await createDecoder({ config: model.config, weights: (g) => graphWeights(g, model.source), slots: prompt.length + MAX_TOKENS, dir: `${root}/${family}-decode` });
     const [generated] = await decoder.generate([prompt], { maxNewTokens: MAX_TOKENS, stopTokens: theirs.eog });
     await decoder.release();
@@ -60,7 +58,7 @@ async function compare(family: Family, load: LoadOptions) {
 }
 
 describe.each(FAMILIES)("%s against llama.cpp (F32 GGUF)", (family) => {
-  it.skipIf(!exactContext)(
+  it(
     "with an F32 KV cache: KL < 1e-5 at every position, greedy generation token for token",
     async () => {
       const r = await compare(family, EXACT);
