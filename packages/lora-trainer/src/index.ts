@@ -9,3 +9,4 @@ export * from "./runtime.js";
 export * from "./scratch-model.js";
 export * from "./train-step.js";
 export * from "./trainer.js";
+export * from "./merge.js";

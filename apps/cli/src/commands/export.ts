@@ -1,5 +1,7 @@
-import { stat } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, isAbsolute, join, resolve } from "node:path";
+import { AdapterError, mergeAdapter, ModelSourceError } from "@neural/lora-trainer";
 import {
   OUT_TYPES,
   convertHfToGguf,
@@ -64,18 +66,33 @@ export const exportCommand: Command = {
     const onProgress = (p: ConvertProgress) => io.status(`export: [${p.index + 1}/${p.total}] ${p.tensor}  ${mb(p.bytesWritten)} / ${mb(p.totalBytes)}`);
 
     let result: ConvertResult;
-    if (await isAdapterDir(modelDir)) {
+    let temp: string | undefined;
+    if ((await isAdapterDir(modelDir)) && !o.lora_adapter) {
+      // An adapter is merged into its base first (W + scale·B·A), then exported like any model.
+      const cfg = await readAdapterConfig(modelDir);
+      const base = (o.base_model as string | undefined) ?? (typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined);
+      if (base === undefined) {
+        io.err(`neural export: ${modelDir} is a LoRA adapter and names no base model; give it with --base_model DIR`);
+        return EXIT.usage;
+      }
+      temp = await mkdtemp(join(tmpdir(), "neural-merge-"));
+      io.err(`export: merging the LoRA adapter ${modelDir} into ${base}`);
+      try {
+        await mergeAdapter({ adapterDir: modelDir, baseModel: base, outputDir: temp, onProgress: (i, n, t) => io.status(`merge: [${i + 1}/${n}] ${t}`) });
+      } catch (error) {
+        await rm(temp, { recursive: true, force: true });
+        if (error instanceof AdapterError || error instanceof ModelSourceError) {
+          io.err(`neural export: ${error.message}`);
+          return EXIT.problems;
+        }
+        throw error;
+      }
+    }
+    const sourceDir = temp ?? modelDir;
+    if (!temp && (await isAdapterDir(modelDir))) {
       const cfg = await readAdapterConfig(modelDir);
       const base = (o.base_model as string | undefined) ?? (typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined);
       const baseOk = base !== undefined && (await stat(join(base, "config.json")).catch(() => undefined)) !== undefined;
-      if (!o.lora_adapter) {
-        io.err(
-          `neural export: ${modelDir} is a LoRA adapter. Merging it into its base model before export comes with the trainer and is not available yet.\n` +
-            `Export it as a GGUF adapter instead (llama.cpp applies it at load time, next to the base GGUF):\n` +
-            `  neural export --model_dir ${modelDir} --base_model ${base ?? "BASE_DIR"} --lora_adapter --output adapter.gguf`,
-        );
-        return EXIT.problems;
-      }
       if (!baseOk) {
         io.err(`neural export: the adapter's base model ${base === undefined ? "is unknown" : `"${base}" is not a local model directory`}; give it with --base_model DIR`);
         return EXIT.usage;
@@ -94,9 +111,17 @@ export const exportCommand: Command = {
       io.err(`export: ${modelDir} -> ${output} (${quantization})`);
       const pool = makePool(quantization as OutType, o.threads as number);
       try {
-        result = await convertHfToGguf({ modelDir, output, outType: quantization as OutType, onProgress, ...(pool ? { pool } : {}), ...(o.name ? { name: o.name as string } : {}) });
+        result = await convertHfToGguf({
+          modelDir: sourceDir,
+          output,
+          outType: quantization as OutType,
+          onProgress,
+          ...(pool ? { pool } : {}),
+          name: (o.name as string | undefined) ?? basename(resolve(modelDir)),
+        });
       } finally {
         await pool?.close();
+        if (temp) await rm(temp, { recursive: true, force: true });
       }
     }
     io.status("");
@@ -114,7 +139,7 @@ export const exportCommand: Command = {
     } as Record<string, unknown>;
     let ok = true;
     if (o.verify) {
-      if (await isAdapterDir(modelDir)) {
+      if (o.lora_adapter) {
         io.err("export: --verify loads models; an adapter is checked by loading it with its base GGUF (skipped)");
       } else {
         const v = await verify(output, o.verify_prompt as string, io);

@@ -1,0 +1,64 @@
+// Folding a LoRA adapter into its base model: W' = W + scale·B·A for each adapted module, written as a Hugging Face
+// model directory (one tensor in memory at a time) that @neural/gguf-writer converts like any other model.
+import { openCheckpoint, saveSafetensors, type TensorToWrite } from "@neural/safetensors";
+import { copyFile, mkdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { writeDurable } from "./checkpoint.js";
+import { resolveModel, type ResolveModelOptions } from "./model-source.js";
+import { AdapterError, loadPeftAdapter, loraScale, mergeLoraWeight } from "./peft.js";
+
+export interface MergeOptions {
+  adapterDir: string;
+  /** Base model (a directory or a Hugging Face id); default: the adapter's base_model_name_or_path. */
+  baseModel?: string;
+  outputDir: string;
+  /** Element type of the merged weights. Default F32 (no rounding of the merged update). */
+  dtype?: "F32" | "F16" | "BF16";
+  modelSource?: ResolveModelOptions;
+  onProgress?: (done: number, total: number, tensor: string) => void;
+}
+
+const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model", "generation_config.json"];
+
+export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: string; baseDir: string; merged: number }> {
+  const adapter = await loadPeftAdapter(options.adapterDir);
+  const baseSpec = options.baseModel ?? adapter.baseModel;
+  if (!baseSpec) throw new AdapterError(`${options.adapterDir}: adapter_config.json names no base model; give one (--base_model)`);
+  const base = await resolveModel(baseSpec, options.modelSource);
+  const checkpoint = await openCheckpoint(base.dir);
+  try {
+    const scale = loraScale(adapter);
+    const unused = new Set(adapter.modules.keys());
+    const tensors: TensorToWrite[] = checkpoint.names.map((name, index) => {
+      const module = name.endsWith(".weight") ? name.slice(0, -".weight".length) : undefined;
+      const lora = module !== undefined ? adapter.modules.get(module) : undefined;
+      if (module !== undefined && lora) unused.delete(module);
+      const info = checkpoint.info(name);
+      return {
+        name,
+        dtype: options.dtype ?? "F32",
+        shape: info.shape,
+        data: async () => {
+          options.onProgress?.(index, checkpoint.names.length, name);
+          const w = await checkpoint.readFloat32(name);
+          return lora ? mergeLoraWeight(w, lora, adapter.rank, scale) : w;
+        },
+      };
+    });
+    if (unused.size) throw new AdapterError(`${options.adapterDir}: the base model ${base.dir} has no weight for ${[...unused][0]} (is it the right base?)`);
+    await mkdir(options.outputDir, { recursive: true });
+    await saveSafetensors(path.join(options.outputDir, "model.safetensors"), tensors, { metadata: { format: "pt" } });
+    const config = JSON.parse(await readFile(path.join(base.dir, "config.json"), "utf8")) as Record<string, unknown>;
+    await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...config, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");
+    // The adapter directory's tokenizer (what training used) wins over the base's.
+    for (const file of TOKENIZER_FILES) {
+      const from = (await exists(path.join(options.adapterDir, file))) ? path.join(options.adapterDir, file) : path.join(base.dir, file);
+      if (await exists(from)) await copyFile(from, path.join(options.outputDir, file));
+    }
+    return { outputDir: options.outputDir, baseDir: base.dir, merged: adapter.modules.size };
+  } finally {
+    await checkpoint.close();
+  }
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
