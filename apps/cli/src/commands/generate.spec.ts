@@ -82,4 +82,18 @@ describe("neural generate", () => {
     expect(r.stdout.trimEnd().split("\n")).toHaveLength(3);
     expect(r.stderr).toMatch(/tlp: 3 rows/);
   });
+
+  it("the samples in datasets/generated are current (same seed, same bytes) and pass the validator", async () => {
+    const samples = path.join(repoRoot, "datasets", "generated");
+    for (const name of ["cypher", "mtg", "coding", "tlp"]) {
+      const out = path.join(dir, `sample-${name}.jsonl`);
+      expect((await neural("generate", name, "--count", "50", "--seed", "42", "--output", out)).code).toBe(0);
+      expect({ name, same: (await readFile(out, "utf8")) === (await readFile(path.join(samples, `${name}.jsonl`), "utf8")) }).toEqual({ name, same: true });
+    }
+    for (const name of ["cypher", "mtg", "coding", "tlp", "repo-patterns"]) {
+      const r = await neural("validate", path.join(samples, `${name}.jsonl`), "--json", ...(name === "cypher" ? ["--check-cypher"] : []));
+      const report = JSON.parse(r.stdout) as { records: number; invalid: number; ok: boolean; duplicates: { normalized: { rows: number } }; cypher: { failed: number } | null };
+      expect({ name, code: r.code, records: report.records, invalid: report.invalid, dups: report.duplicates.normalized.rows, cypherFailed: report.cypher?.failed ?? 0 }).toEqual({ name, code: 0, records: 50, invalid: 0, dups: 0, cypherFailed: 0 });
+    }
+  });
 });
