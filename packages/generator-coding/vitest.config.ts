@@ -1,4 +1,4 @@
 import { defineProject } from "vitest/config";
 import { sourceConditions } from "../../vitest.shared.js";
 
-export default defineProject({ ...sourceConditions, test: { name: "generator-coding" } });
+export default defineProject({ ...sourceConditions, test: { name: "generator-coding", testTimeout: 120_000 } });

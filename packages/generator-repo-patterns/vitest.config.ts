@@ -1,4 +1,4 @@
 import { defineProject } from "vitest/config";
 import { sourceConditions } from "../../vitest.shared.js";
 
-export default defineProject({ ...sourceConditions, test: { name: "generator-repo-patterns" } });
+export default defineProject({ ...sourceConditions, test: { name: "generator-repo-patterns", testTimeout: 120_000 } });

@@ -1,4 +1,4 @@
 import { defineProject } from "vitest/config";
 import { sourceConditions } from "../../vitest.shared.js";
 
-export default defineProject({ ...sourceConditions, test: { name: "generator-tlp" } });
+export default defineProject({ ...sourceConditions, test: { name: "generator-tlp", testTimeout: 120_000 } });
