@@ -48,6 +48,7 @@ async function load({ path, contextSize, threads, lora, gpu, kvCacheType, flashA
     eog: eogTokens(),
     nl: t.nl,
     shouldPrependBos: t.shouldPrependBosToken,
+    shouldAppendEos: t.shouldAppendEosToken,
     trainContextSize: model.trainContextSize,
     vocabularyType: model.vocabularyType,
     contextSize: context.contextSize,
@@ -65,9 +66,12 @@ function vocabSizeOf() {
   return model.fileInfo?.metadata?.tokenizer?.ggml?.tokens?.length;
 }
 
-async function distributions({ tokens }) {
+async function distributions({ tokens, from = 0 }) {
   await sequence.clearHistory();
-  const res = await sequence.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true, token: true } }]));
+  // Distributions only from position `from` on (the others are evaluated without output).
+  const res = (
+    await sequence.controlledEvaluate(tokens.map((t, i) => (i >= from ? [t, { generateNext: { probabilities: true, token: true } }] : t)))
+  ).slice(from);
   let n = vocabSizeOf() ?? 0;
   for (const r of res) for (const tok of r.next.probabilities.keys()) if (tok >= n) n = tok + 1;
   const out = [];
@@ -82,19 +86,22 @@ async function distributions({ tokens }) {
   return { probabilities: out, greedy };
 }
 
-async function generate({ tokens, maxTokens, stop }) {
+async function generate({ tokens, maxTokens, stop, special, temperature, topK, topP, seed }) {
   await sequence.clearHistory();
   const generated = [];
   let text = "";
   let stoppedBy = "maxTokens";
+  const sampling = temperature > 0 ? { temperature, topK, topP, seed } : { temperature: 0 };
   if (maxTokens > 0) {
-    for await (const token of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
+    for await (const token of sequence.evaluate(tokens, { ...sampling, yieldEogToken: true })) {
       generated.push(token);
       if (model.isEogToken(token)) {
         stoppedBy = "eog";
         break;
       }
-      text = model.detokenize(generated, false);
+      // special: each token's piece as llama_token_to_piece(special = true) writes it after the prompt (control
+      // tokens as text, no leading-space strip on the first token); otherwise llama_detokenize of the answer alone.
+      text = special ? model.detokenize(generated, true, tokens) : model.detokenize(generated, false);
       const hit = (stop ?? []).find((s) => text.includes(s));
       if (hit !== undefined) {
         text = text.slice(0, text.indexOf(hit));

@@ -1,2 +1,3 @@
 export * from "./runner.js";
 export * from "./ggml.js";
+export * from "./nornicdb.js";

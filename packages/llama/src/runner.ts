@@ -73,6 +73,8 @@ export interface ModelInfo {
   eog: number[];
   nl: number | null;
   shouldPrependBos: boolean;
+  /** Whether llama_tokenize(add_special = true) appends EOS (tokenizer.ggml.add_eos_token). */
+  shouldAppendEos: boolean;
   trainContextSize: number;
   vocabularyType: string;
   contextSize: number;
@@ -97,6 +99,16 @@ export interface GenerateOptions {
   maxTokens: number;
   /** Stop strings (e.g. ChatML's "<|im_end|>"); the text is cut before the first one. */
   stop?: readonly string[];
+  /**
+   * Write control tokens into the text (llama_token_to_piece with special = true, piece by piece after the prompt),
+   * as NornicDB does, so stop strings such as `</s>` match them. Default false: llama_detokenize of the answer.
+   */
+  special?: boolean;
+  /** 0 (default): greedy. Above 0: llama.cpp's sampler with `topK` (40), `topP` (0.95) and `seed`. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
 }
 
 /** The serving prompt of NornicDB: ChatML, generation after `<|im_start|>assistant\n`. */
@@ -204,26 +216,46 @@ export class LlamaModelProcess {
     });
   }
 
-  /** Tokenizes like llama.cpp does (no BOS added); `special` parses control tokens such as `<|im_start|>`. */
-  async tokenize(text: string, options: { special?: boolean; addBos?: boolean } = {}): Promise<number[]> {
+  /**
+   * Tokenizes like llama.cpp does; `special` parses control tokens such as `<|im_start|>`. Nothing is added unless
+   * `addBos` (BOS when the vocabulary wants one) or `addSpecial` (llama_tokenize's add_special: BOS and EOS when the
+   * vocabulary wants them, what llama.cpp's tools and NornicDB do with a prompt).
+   */
+  async tokenize(text: string, options: { special?: boolean; addBos?: boolean; addSpecial?: boolean } = {}): Promise<number[]> {
     const tokens = (await this.call("tokenize", { text, special: options.special ?? true })) as number[];
-    if (options.addBos && this.info.shouldPrependBos && this.info.bos !== null) return [this.info.bos, ...tokens];
-    return tokens;
+    const bos = (options.addBos || options.addSpecial) && this.info.shouldPrependBos && this.info.bos !== null;
+    const eos = options.addSpecial && this.info.shouldAppendEos && this.info.eos !== null;
+    return [...(bos ? [this.info.bos!] : []), ...tokens, ...(eos ? [this.info.eos!] : [])];
   }
 
   async detokenize(tokens: readonly number[], options: { special?: boolean } = {}): Promise<string> {
     return (await this.call("detokenize", { tokens: [...tokens], special: options.special ?? false })) as string;
   }
 
-  /** Full next-token distributions after every position of `tokens` (controlledEvaluate at temperature 0). */
-  async distributions(tokens: readonly number[]): Promise<Distributions> {
-    return (await this.call("distributions", { tokens: [...tokens] })) as Distributions;
+  /**
+   * Full next-token distributions after every position of `tokens` (controlledEvaluate at temperature 0), or only
+   * after positions `from` and later (the result then starts at position `from`).
+   */
+  async distributions(tokens: readonly number[], options: { from?: number } = {}): Promise<Distributions> {
+    return (await this.call("distributions", { tokens: [...tokens], from: options.from ?? 0 })) as Distributions;
   }
 
-  /** Greedy generation from tokens, or from a prompt string tokenized with special tokens and BOS. */
+  /**
+   * Generation (greedy unless `temperature` > 0) from tokens, or from a prompt string tokenized as llama.cpp's tools
+   * do it: control tokens parsed, BOS/EOS added as the vocabulary asks (llama_tokenize's add_special).
+   */
   async generate(input: readonly number[] | string, options: GenerateOptions): Promise<Generation> {
-    const tokens = typeof input === "string" ? await this.tokenize(input, { special: true, addBos: true }) : [...input];
-    return (await this.call("generate", { tokens, maxTokens: options.maxTokens, stop: options.stop ? [...options.stop] : [] })) as Generation;
+    const tokens = typeof input === "string" ? await this.tokenize(input, { special: true, addSpecial: true }) : [...input];
+    return (await this.call("generate", {
+      tokens,
+      maxTokens: options.maxTokens,
+      stop: options.stop ? [...options.stop] : [],
+      special: options.special ?? false,
+      temperature: options.temperature ?? 0,
+      topK: options.topK ?? 40,
+      topP: options.topP ?? 0.95,
+      seed: options.seed,
+    })) as Generation;
   }
 
   /** node-llama-cpp's log lines (warnings and errors) captured in the child. */
