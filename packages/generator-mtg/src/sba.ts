@@ -45,7 +45,12 @@ export const CONDITIONS: readonly Condition[] = [
     id: "counters",
     // p encodes (+1/+1 counters, -1/-1 counters) on a 2/2: tens digit and units digit
     options: [2, 3, 11, 12, 13, 21, 23, 32],
-    describe: (p) => `A 2/2 creature has ${Math.floor(p / 10)} +1/+1 counter${Math.floor(p / 10) === 1 ? "" : "s"} and ${p % 10} -1/-1 counter${p % 10 === 1 ? "" : "s"} on it.`,
+    describe: (p) => {
+      const plus = Math.floor(p / 10);
+      const minus = p % 10;
+      const counters = [plus ? `${plus} +1/+1 counter${plus === 1 ? "" : "s"}` : "", `${minus} -1/-1 counter${minus === 1 ? "" : "s"}`].filter(Boolean).join(" and ");
+      return `A 2/2 creature has ${counters} on it.`;
+    },
     judge: (p) => {
       const plus = Math.floor(p / 10);
       const minus = p % 10;

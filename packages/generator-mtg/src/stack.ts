@@ -37,12 +37,26 @@ const CREATURE_SPELLS: readonly Omit<SpellSpec, "target">[] = [
   { kind: "bounce", n: 0 },
 ];
 
-/** Choices for one spell: a creature spell and a target, or (not first) a counterspell. */
-const FIRST_CHOICES: SpellSpec[] = CREATURE_SPELLS.flatMap((s) => [0, 1].map((target) => ({ ...s, target: target as 0 | 1 })));
-const LATER_CHOICES: SpellSpec[] = [...FIRST_CHOICES, { kind: "counter", n: 0, target: 0 }];
+/**
+ * Choices for the k-th spell (cast by player k % 2): harmful spells (damage, -N/-N, destroy) target the opponent's
+ * creature, a pump targets the caster's own, a bounce either (saving one's own creature or removing the other);
+ * after the first spell, a counterspell aimed at the spell just below is also possible.
+ */
+function choices(k: number): SpellSpec[] {
+  const caster = (k % 2) as 0 | 1;
+  const opponent = (1 - caster) as 0 | 1;
+  const out: SpellSpec[] = [];
+  for (const s of CREATURE_SPELLS) {
+    if (s.kind === "bounce") out.push({ ...s, target: caster }, { ...s, target: opponent });
+    else out.push({ ...s, target: s.kind === "pump" ? caster : opponent });
+  }
+  if (k > 0) out.push({ kind: "counter", n: 0, target: 0 });
+  return out;
+}
 
 export function stackSpace(): { size: number; at(index: number): StackScenario } {
-  const shapes = [2, 3].map((k) => [STATS.length, STATS.length, FIRST_CHOICES.length, ...Array.from({ length: k - 1 }, () => LATER_CHOICES.length)]);
+  const perSpell = [0, 1, 2].map(choices);
+  const shapes = [2, 3].map((k) => [STATS.length, STATS.length, ...Array.from({ length: k }, (_, i) => perSpell[i]!.length)]);
   const sizes = shapes.map(product);
   return {
     size: sizes.reduce((a, b) => a + b, 0),
@@ -51,7 +65,7 @@ export function stackSpace(): { size: number; at(index: number): StackScenario }
       while (index >= sizes[shape]!) index -= sizes[shape++]!;
       const d = digits(index, shapes[shape]!);
       const [a, b] = [STATS[d[0]!]!, STATS[d[1]!]!];
-      const spells = [FIRST_CHOICES[d[2]!]!, ...d.slice(3).map((x) => LATER_CHOICES[x]!)];
+      const spells = d.slice(2).map((x, i) => perSpell[i]![x]!);
       return { creatures: [{ power: a[0], toughness: a[1] }, { power: b[0], toughness: b[1] }], spells };
     },
   };
