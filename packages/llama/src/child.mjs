@@ -15,7 +15,15 @@ function send(message) {
 }
 
 async function load({ path, contextSize, threads, lora, gpu, kvCacheType, flashAttention }) {
-  const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
+  let nodeLlamaCpp;
+  try {
+    nodeLlamaCpp = await import("node-llama-cpp");
+  } catch (error) {
+    throw new Error(
+      `node-llama-cpp is not installed (an optional dependency of @neural/llama; install node-llama-cpp@3.21.1): ${error?.message ?? error}`,
+    );
+  }
+  const { getLlama, LlamaLogLevel } = nodeLlamaCpp;
   llama = await getLlama({
     gpu: gpu ?? false,
     build: "never",
