@@ -83,7 +83,8 @@ export interface TrainResult {
   outputDir: string;
   steps: number;
   stopped: "completed" | "early_stopping" | "interrupted" | "diverged";
-  lastEval?: { loss: number; perplexity: number; accuracy: number; exactMatch?: number };
+  /** The last evaluation, with our engine's greedy answers to the held-out prompts (up to exactMatchSamples). */
+  lastEval?: { loss: number; perplexity: number; accuracy: number; exactMatch?: number; samples: EvalSample[] };
   bestEvalLoss: number | null;
   bestStep: number | null;
   files: string[];
@@ -361,6 +362,11 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
   const workDir = path.join(outputDir, ".graphs");
   await rm(workDir, { recursive: true, force: true });
   const metricsFile = path.join(outputDir, "metrics.jsonl");
+  // The held-out examples, so they can be scored again later (neural eval model.gguf --dataset eval_split.jsonl).
+  await writeFile(
+    path.join(outputDir, "eval_split.jsonl"),
+    setup.eval.map((e) => JSON.stringify(e.example.kind === "chat" ? { messages: e.example.messages.map(({ role, content }) => ({ role, content })), ...(e.example.category !== undefined ? { category: e.example.category } : {}) } : { text: e.example.text })).join("\n") + (setup.eval.length ? "\n" : ""),
+  );
 
   // Trainable tensors: LoRA adapters (A random, B zero, as PEFT initializes them), or every weight.
   const params: TrainableParam[] = trainableParams(model, setup.source, setup.lora);
@@ -595,7 +601,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       const evalNow = setup.eval.length > 0 && (state.step % config.eval_steps === 0 || state.step === totalSteps);
       if (evalNow) {
         const e = await evaluate();
-        lastEval = { loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exactMatch: e.exactMatch } : {}) };
+        lastEval = { loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exactMatch: e.exactMatch } : {}), samples: e.samples };
         emit({ type: "eval", step: state.step, ...e });
         await log({ type: "eval", step: state.step, epoch: round(epochFloat), loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
         if (state.bestEvalLoss === null || e.loss < state.bestEvalLoss) {
@@ -709,6 +715,6 @@ async function writeOutputs(setup: Setup, params: TrainableParam[], values: Map<
     { name: "eval loss", color: "#d62728", points: lines.filter((l) => l.type === "eval").map((l) => ({ step: l.step as number, value: l.loss as number })) },
   ];
   await writeFile(path.join(out, "loss_curve.svg"), lossCurveSvg(series, `loss — ${path.basename(path.resolve(out))}`));
-  files.push("metrics.jsonl", "loss_curve.svg");
+  files.push("metrics.jsonl", "loss_curve.svg", "eval_split.jsonl");
   return files;
 }

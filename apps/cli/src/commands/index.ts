@@ -5,10 +5,11 @@ import { generateCommands } from "./generate.js";
 import { inspect } from "./inspect.js";
 import { mergeCommand } from "./merge.js";
 import { prepare } from "./prepare.js";
+import { quickstart } from "./quickstart.js";
 import { runCommand } from "./run.js";
 import { tokenizerTrain } from "./tokenizer.js";
 import { trainCommand } from "./train.js";
 import { validate } from "./validate.js";
 
 // One line per command; each lives in its own file in this folder.
-export const commands: Command[] = [validate, tokenizerTrain, prepare, trainCommand, mergeCommand, exportCommand, inspect, runCommand, evalCommand, ...generateCommands];
+export const commands: Command[] = [quickstart, validate, tokenizerTrain, prepare, trainCommand, mergeCommand, exportCommand, inspect, runCommand, evalCommand, ...generateCommands];

@@ -115,11 +115,13 @@ export const trainCommand: Command = {
       io.err(`neural train: --${o.estimate_memory ? "estimate_memory" : "eval_only"} is not implemented yet`);
       return EXIT.usage;
     }
-    return runInWorker(config, io);
+    const { code } = await trainInWorker(config, io);
+    return code;
   },
 };
 
-async function runInWorker(config: TrainConfig, io: Io): Promise<number> {
+/** Trains in a worker thread with a live progress display; Ctrl-C stops after a checkpoint. */
+export async function trainInWorker(config: TrainConfig, io: Io): Promise<{ code: number; result?: TrainResult }> {
   // From the TypeScript sources (pnpm neural ...), the worker needs tsx's loader too; the built CLI runs plain JS.
   const fromSources = import.meta.url.endsWith(".ts");
   const worker = fromSources
@@ -153,7 +155,7 @@ async function runInWorker(config: TrainConfig, io: Io): Promise<number> {
     if (outcome.error) {
       const builtin = ["Error", "TypeError", "RangeError", "ReferenceError"].includes(outcome.error.name);
       io.err(`neural train: ${builtin ? (outcome.error.stack ?? outcome.error.message) : outcome.error.message}`);
-      return EXIT.problems;
+      return { code: EXIT.problems };
     }
     const r = outcome.result!;
     const e = r.lastEval;
@@ -162,7 +164,7 @@ async function runInWorker(config: TrainConfig, io: Io): Promise<number> {
         (e ? `; eval loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}, token accuracy ${(100 * e.accuracy).toFixed(1)}%${e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""}` : ""),
     );
     io.out(`wrote ${r.files.map((f) => `${r.outputDir}/${f}`).join(", ")}`);
-    return r.stopped === "diverged" ? EXIT.problems : EXIT.ok;
+    return { code: r.stopped === "diverged" ? EXIT.problems : EXIT.ok, result: r };
   } finally {
     process.off("SIGINT", onSigint);
     await worker.terminate();
