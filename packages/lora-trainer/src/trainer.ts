@@ -65,7 +65,10 @@ export type TrainEvent =
   | { type: "checkpoint"; step: number; dir: string };
 
 export interface EvalSample {
+  /** The last user message (for display). */
   prompt: string;
+  /** The conversation up to the answer, as the model saw it. */
+  messages: { role: string; content: string }[];
   expected: string;
   generated: string;
 }
@@ -623,7 +626,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
     await decoder?.release();
   }
 
-  const files = await writeOutputs(setup, params, values, metricsFile);
+  const files = await writeOutputs(setup, params, values, metricsFile, lastEval?.samples ?? []);
   await rm(workDir, { recursive: true, force: true });
   return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files };
 }
@@ -660,7 +663,13 @@ async function exactMatch(setup: Setup, decoder: Decoder, values: Map<string, Fl
       const messages = e.example.kind === "chat" ? e.example.messages : [];
       const expected = messages.filter((m) => m.role === "assistant").at(-1)!.content.trim();
       if (generated === expected) hits++;
-      samples.push({ prompt: messages.filter((m) => m.role === "user").at(-1)?.content ?? "", expected, generated });
+      const last = messages.map((m) => m.role).lastIndexOf("assistant");
+      samples.push({
+        prompt: messages.filter((m) => m.role === "user").at(-1)?.content ?? "",
+        messages: messages.slice(0, last).map(({ role, content }) => ({ role, content })),
+        expected,
+        generated,
+      });
     });
   }
   return { exactMatch: hits / chats.length, samples };
@@ -673,7 +682,7 @@ async function truncateMetrics(file: string, step: number): Promise<void> {
 }
 
 /** The adapter (PEFT) or the full model (HF directory), the tokenizer, the resolved config and the loss curve. */
-async function writeOutputs(setup: Setup, params: TrainableParam[], values: Map<string, Float32Array>, metricsFile: string): Promise<string[]> {
+async function writeOutputs(setup: Setup, params: TrainableParam[], values: Map<string, Float32Array>, metricsFile: string, lastSamples: EvalSample[]): Promise<string[]> {
   const { config } = setup;
   const out = config.output_dir;
   const files: string[] = [];
@@ -716,5 +725,10 @@ async function writeOutputs(setup: Setup, params: TrainableParam[], values: Map<
   ];
   await writeFile(path.join(out, "loss_curve.svg"), lossCurveSvg(series, `loss — ${path.basename(path.resolve(out))}`));
   files.push("metrics.jsonl", "loss_curve.svg", "eval_split.jsonl");
+  if (lastSamples.length) {
+    // Our engine's greedy answers to held-out prompts: what an exported GGUF should answer too.
+    await writeFile(path.join(out, "eval_answers.jsonl"), lastSamples.map((s) => JSON.stringify(s)).join("\n") + "\n");
+    files.push("eval_answers.jsonl");
+  }
   return files;
 }
