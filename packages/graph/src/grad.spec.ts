@@ -151,6 +151,17 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
       check(seed, [{ shape: [...batch, 3, k] }, { shape: [k, n] }], (a, w) => G.matmul(a, G.transposeLast2(G.transposeLast2(w)))),
     ));
 
+  it("Gemm with every transpose combination and a scale, and linear (x·wᵀ)", () =>
+    fc.assert(
+      fc.asyncProperty(fc.integer(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), async (seed, m, k, n) => {
+        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+          await check(seed, [{ shape: ta ? [k, m] : [m, k] }, { shape: tb ? [n, k] : [k, n] }], (a, b) => G.gemm(a, b, { transA: ta, transB: tb, alpha: 0.7 }));
+        }
+        await check(seed, [{ shape: [2, m, k] }, { shape: [n, k] }], (x, w) => G.linear(x, w, 1.3));
+      }),
+      { numRuns: 4 },
+    ));
+
   it("Reshape", () =>
     prop(fc.tuple(seedArb, shapeArb(1)), ([seed, s]) =>
       check(seed, [{ shape: s }], (x) => G.reshape(x, size(s) % 2 === 0 ? [2, -1] : [-1, 1])),

@@ -8,6 +8,7 @@ export * from "./ops.js";
 export { grad, type GradOptions } from "./autodiff.js";
 export {
   serialize,
+  externalKey,
   flatten,
   attr,
   IR_VERSION,

@@ -36,6 +36,70 @@ export async function saveModel(path: string, model: SerializedModel): Promise<v
   }
 }
 
+/**
+ * One external data file shared by the models saved through it (all in one directory): each weight is written once,
+ * at the first save of a model that uses it; later models reference the same bytes. Training writes its step, eval
+ * and decode graphs this way, so the frozen base weights exist once on disk (and ORT maps one file).
+ * Weights are matched by name, dtype and shape.
+ */
+export class SharedWeights {
+  private readonly placed = new Map<string, { offset: number; length: number }>();
+  private size = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly dir: string,
+    readonly fileName = "weights.bin",
+  ) {}
+
+  /** Bytes in the shared data file so far. */
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** How many distinct weights the file holds. */
+  get count(): number {
+    return this.placed.size;
+  }
+
+  /** Serialize `graph` to dir/modelFile, appending the weights the file does not hold yet; returns the model path. */
+  save(graph: Graph, modelFile: string, options: Omit<SerializeOptions, "externalData"> & { threshold?: number; align?: number } = {}): Promise<string> {
+    const run = this.queue.then(() => this.write(graph, modelFile, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(graph: Graph, modelFile: string, options: Omit<SerializeOptions, "externalData"> & { threshold?: number; align?: number }): Promise<string> {
+    const { threshold, align, ...rest } = options;
+    const serialized = serialize(graph, {
+      ...rest,
+      externalData: {
+        location: this.fileName,
+        baseOffset: this.size,
+        placed: this.placed,
+        ...(threshold !== undefined ? { threshold } : {}),
+        ...(align !== undefined ? { align } : {}),
+      },
+    });
+    mkdirSync(this.dir, { recursive: true });
+    const fd = openSync(join(this.dir, this.fileName), this.size === 0 ? "w" : "r+");
+    try {
+      for (const chunk of serialized.external) {
+        const bytes = await chunk.data();
+        let done = 0;
+        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, chunk.offset + done);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    for (const chunk of serialized.external) if (chunk.key !== undefined) this.placed.set(chunk.key, { offset: chunk.offset, length: chunk.length });
+    this.size = Math.max(this.size, serialized.externalSize);
+    const path = join(this.dir, modelFile);
+    writeFileSync(path, serialized.model);
+    return path;
+  }
+}
+
 /** Serialize with external data into `dir` (model.onnx + model.onnx.data) and return the model path. */
 export async function saveGraph(graph: Graph, dir: string, options: SerializeOptions & { fileName?: string } = {}): Promise<string> {
   const fileName = options.fileName ?? "model.onnx";

@@ -163,7 +163,18 @@ export interface SerializeOptions {
    * file named `location`, each at an offset aligned to `align` bytes (default 4096, so ORT can memory-map it).
    * Without this option every initializer is stored inside the model (which must then stay under 2 GB).
    */
-  externalData?: { location: string; threshold?: number; align?: number };
+  externalData?: {
+    location: string;
+    threshold?: number;
+    align?: number;
+    /** Where this file's new chunks start (default 0): set it to the size of a data file shared with other models. */
+    baseOffset?: number;
+    /**
+     * Initializers already stored in the data file (by a model written earlier), keyed by `externalKey`: they are
+     * referenced at their offsets and not written again, so several models share one copy of their weights.
+     */
+    placed?: ReadonlyMap<string, { offset: number; length: number }>;
+  };
   /** Serialize only these outputs (by name; default all), dropping what only the others need. */
   outputs?: readonly string[];
   producerName?: string;
@@ -171,9 +182,14 @@ export interface SerializeOptions {
   metadata?: Record<string, string>;
 }
 
+/** The key of an initializer in a shared external data file: its name, dtype and shape. */
+export const externalKey = (name: string, dtype: DType, shape: readonly number[]): string => `${name}|${dtype}|${shape.join(",")}`;
+
 /** One initializer's bytes in the external data file. */
 export interface ExternalChunk {
   name: string;
+  /** externalKey(name, dtype, shape); undefined for generated constants (never shared). */
+  key?: string;
   offset: number;
   length: number;
   /** Produces the bytes (weights given as functions are read only now). */
@@ -185,7 +201,8 @@ export interface SerializedModel {
   model: Uint8Array;
   /** What to write into the external data file, in offset order (empty without `externalData`). */
   external: ExternalChunk[];
-  /** The external data file's name (relative to the model file) and its total size in bytes. */
+  /** The external data file's name (relative to the model file) and its total size in bytes (with a shared file:
+   * its size once this model's new chunks are appended). */
   externalLocation?: string;
   externalSize: number;
   /** The graph's input and output names, in order. */
@@ -210,6 +227,7 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
   const names = new Map<number, string>();
   const e = new OnnxEmitter();
   const initializers: OnnxInitializer[] = [];
+  const shareable = new Set<string>();
   const nameOf = (t: Tensor): string => {
     let n = names.get(t.id);
     if (n !== undefined) return n;
@@ -228,7 +246,10 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
     else aliases.push({ name, from: tensor });
   }
   for (const t of g.initializers) {
-    if (t.source.kind === "initializer") initializers.push({ name: nameOf(t), dtype: t.dtype, shape: t.shape, data: t.source.data });
+    if (t.source.kind === "initializer") {
+      initializers.push({ name: nameOf(t), dtype: t.dtype, shape: t.shape, data: t.source.data });
+      shareable.add(t.source.name);
+    }
   }
   for (const node of g.nodes) {
     const ins = node.inputs.map(nameOf);
@@ -246,20 +267,30 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
   // External data layout.
   const external: ExternalChunk[] = [];
   const place = new Map<string, { offset: number; length: number }>();
-  let size = 0;
+  const base = options.externalData?.baseOffset ?? 0;
+  let size = base;
   if (options.externalData) {
     const threshold = options.externalData.threshold ?? 1024;
     const align = options.externalData.align ?? 4096;
+    const placed = options.externalData.placed;
     for (const init of inits) {
       const length = byteLength(init.dtype, init.shape.reduce((a, b) => a * b, 1));
       // Lazily given weights always go external: they are read only while the data file is written.
       if (length === 0 || (length < threshold && typeof init.data !== "function")) continue;
+      const key = shareable.has(init.name) ? externalKey(init.name, init.dtype, init.shape) : undefined;
+      const already = key !== undefined ? placed?.get(key) : undefined;
+      if (already) {
+        if (already.length !== length) throw new SerializeError(`initializer ${init.name}: the shared data file holds ${already.length} bytes, ${length} expected`);
+        place.set(init.name, already);
+        continue;
+      }
       const offset = Math.ceil(size / align) * align;
       size = offset + length;
       place.set(init.name, { offset, length });
       const source = init.data;
       external.push({
         name: init.name,
+        ...(key !== undefined ? { key } : {}),
         offset,
         length,
         data: () => {
@@ -295,7 +326,7 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
     model: w.finish(),
     external,
     externalLocation: options.externalData?.location,
-    externalSize: size,
+    externalSize: options.externalData ? size : 0,
     inputNames: g.inputs.map(nameOf),
     outputNames: g.outputs.map((o) => o.name),
   };

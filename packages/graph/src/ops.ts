@@ -358,6 +358,47 @@ export const MatMul: OpDef = {
 };
 export const matmul = (a: Tensor, b: Tensor): Tensor => one(a.graph.apply(MatMul, [a, b], {}));
 
+interface GemmAttrs {
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+}
+/**
+ * ONNX Gemm without bias: alpha · op(A) · op(B) of two matrices, op = transpose where transA/transB say so. It reads
+ * a weight stored as [out, in] as it is (transB), so ONNX Runtime neither folds a transposed copy of it nor needs
+ * one per session, and its gradients are Gemms with transposes too (no Transpose nodes).
+ */
+export const Gemm: OpDef<GemmAttrs> = {
+  name: "Gemm",
+  infer: ([a, b], { transA, transB }) => {
+    const dtype = sameDtype("Gemm", [a!, b!]);
+    if (a!.rank !== 2 || b!.rank !== 2) throw new ShapeError("Gemm", `needs matrices, got ${fmtShape(a!.shape)} and ${fmtShape(b!.shape)}`);
+    const [m, k] = transA ? [a!.shape[1]!, a!.shape[0]!] : [a!.shape[0]!, a!.shape[1]!];
+    const [k2, n] = transB ? [b!.shape[1]!, b!.shape[0]!] : [b!.shape[0]!, b!.shape[1]!];
+    if (k !== k2) throw new ShapeError("Gemm", `inner dimensions differ: ${fmtShape(a!.shape)}${transA ? "ᵀ" : ""} × ${fmtShape(b!.shape)}${transB ? "ᵀ" : ""}`);
+    return [{ dtype, shape: [m, n] }];
+  },
+  lower: (e, [a, b], [y], { transA, transB, alpha }) =>
+    void e.node("Gemm", [a!, b!], { ...(transA ? { transA: attr.int(1) } : {}), ...(transB ? { transB: attr.int(1) } : {}), ...(alpha !== 1 ? { alpha: attr.float(alpha) } : {}) }, [y!]),
+  // Y = α·op(A)·op(B): dA = α·dY·op(B)ᵀ (transposed back when transA), dB = α·op(A)ᵀ·dY (transposed back when transB).
+  grad: ([d], { inputs: [a, b], attrs: { transA, transB, alpha }, needs }) => [
+    needs[0] ? (transA ? gemm(b!, d!, { transA: transB, transB: true, alpha }) : gemm(d!, b!, { transB: !transB, alpha })) : undefined,
+    needs[1] ? (transB ? gemm(d!, a!, { transA: true, transB: transA, alpha }) : gemm(a!, d!, { transA: !transA, alpha })) : undefined,
+  ],
+};
+export const gemm = (a: Tensor, b: Tensor, options: { transA?: boolean; transB?: boolean; alpha?: number } = {}): Tensor =>
+  one(a.graph.apply(Gemm, [a, b], { transA: options.transA ?? false, transB: options.transB ?? false, alpha: options.alpha ?? 1 }));
+
+/**
+ * x · wᵀ for x [..., in] and a weight w [out, in] (the layout of Hugging Face checkpoints): the leading axes are
+ * folded into rows and one Gemm with transB runs.
+ */
+export function linear(x: Tensor, w: Tensor, alpha = 1): Tensor {
+  if (w.rank !== 2 || x.shape[x.rank - 1] !== w.shape[1]) throw new ShapeError("Gemm", `linear: ${fmtShape(x.shape)} × ${fmtShape(w.shape)}ᵀ`);
+  const rows = reshape(x, [-1, w.shape[1]!]);
+  return reshape(gemm(rows, w, { transB: true, alpha }), [...x.shape.slice(0, -1), w.shape[0]!]);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // shape ops
 

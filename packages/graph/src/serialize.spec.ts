@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as G from "./index.js";
-import { createSession, saveGraph, saveModel, toOrt } from "./node.js";
+import { SharedWeights, createSession, saveGraph, saveModel, toOrt } from "./node.js";
 import { readModelNodes } from "./testing.js";
 
 const dir = mkdtempSync(join(tmpdir(), "graph-serialize-"));
@@ -33,6 +33,41 @@ describe("serialize", () => {
       expect(Array.from((await session.run(xFeed())).y!.data as Float32Array)).toEqual(expected);
       await session.release();
     }
+  });
+
+  it("models saved through SharedWeights store each weight once and read it back right", async () => {
+    const shared = new SharedWeights(join(dir, "shared"));
+    const wData = Float32Array.from({ length: 300 * 4 }, (_, i) => Math.sin(i));
+    const build = (extra: boolean) => {
+      const g = new G.Graph({ dims: { batch: 2, hidden: 300 } });
+      const x = g.input("x", "float32", ["batch", "hidden"]);
+      let reads = 0;
+      const w = g.initializer("w", "float32", [300, 4], () => (reads++, wData));
+      let y = G.matmul(x, w);
+      if (extra) y = G.add(y, G.matmul(x, g.initializer("w2", "float32", [300, 4], Float32Array.from(wData, (v) => 2 * v))));
+      g.output("y", y);
+      return { g, reads: () => reads };
+    };
+    const a = build(false);
+    const b = build(true);
+    const pa = await shared.save(a.g, "a.onnx");
+    const pb = await shared.save(b.g, "b.onnx");
+    expect(a.reads()).toBe(1);
+    expect(b.reads()).toBe(0); // w is already in the file: not read again
+    expect(shared.count).toBe(2);
+    expect(statSync(join(dir, "shared", "weights.bin")).size).toBe(shared.bytes);
+    expect(shared.bytes).toBe(8192 + 300 * 4 * 4); // w (4800 bytes) at 0, w2 at the next 4 KiB boundary
+    const ya = (await (await createSession(pa, { intraOpNumThreads: 1 })).session.run(xFeed())).y!.data as Float32Array;
+    const yb = (await (await createSession(pb, { intraOpNumThreads: 1 })).session.run(xFeed())).y!.data as Float32Array;
+    const ref = (await (await createSession(G.serialize(linear()).model, { intraOpNumThreads: 1 })).session.run(xFeed())).y!.data as Float32Array;
+    ya.forEach((v, i) => expect(v).toBeCloseTo(ref[i]! - [1, 2, 3, 4][i % 4]!, 4));
+    yb.forEach((v, i) => expect(v).toBeCloseTo(3 * ya[i]!, 3));
+    // the same name with another shape is another weight
+    const c = new G.Graph();
+    const xc = c.input("x", "float32", [1, 8]);
+    c.output("y", G.matmul(xc, c.initializer("w", "float32", [8, 300], () => new Float32Array(2400).fill(1))));
+    await shared.save(c, "c.onnx");
+    expect(shared.count).toBe(3);
   });
 
   it("names ONNX nodes after their scope", () => {

@@ -20,6 +20,7 @@ import {
   equal,
   gather,
   lessEqual,
+  linear as gemmLinear,
   less,
   matmul,
   mul,
@@ -128,7 +129,7 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
     const w = need(`${module}.weight`);
     const [outF, inF] = w.shape as [number, number];
     const dense = (v: Tensor): Tensor => {
-      const y = matmul(v, transpose(w));
+      const y = gemmLinear(v, w); // x·Wᵀ as one Gemm(transB): no transposed copy of W
       const b = weights.get(`${module}.bias`);
       return b ? add(y, b) : y;
     };
@@ -139,7 +140,7 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
         throw new GraphError(`LoRA ${module}: A ${a} and B ${b} must be [${lora.rank},${inF}] and [${outF},${lora.rank}]`);
       }
       const xin = lora.dropout ? lora.dropout(x, module) : x;
-      y = add(y, matmul(mul(matmul(xin, transpose(a)), loraScale), transpose(b)));
+      y = add(y, gemmLinear(gemmLinear(xin, a, loraScale), b));
     }
     return y;
   };
@@ -216,7 +217,7 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
   if (which !== "none") {
     const head = weights.get("lm_head.weight") ?? (config.tieEmbeddings ? embed : need("lm_head.weight"));
     const x = which === "last" ? slice(hidden, [S - 1], [S], [1]) : hidden;
-    logits = g.scope("lm_head", () => matmul(x, transpose(head)));
+    logits = g.scope("lm_head", () => gemmLinear(x, head));
   }
   return options.cache ? { logits, hidden, presentKeys, presentValues } : { logits, hidden };
 }
