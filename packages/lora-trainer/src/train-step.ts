@@ -93,6 +93,8 @@ export const stepNames = {
   biasCorrection2: "bias_correction2",
   loss: "loss",
   gradNorm: "grad_norm",
+  /** Sum of every updated parameter: not finite if any new value is not (cheaper than scanning them in JS). */
+  paramSum: "param_sum",
   m: (p: string) => `m.${p}`,
   v: (p: string) => `v.${p}`,
   acc: (p: string) => `acc.${p}`,
@@ -180,6 +182,7 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
   const lr = g.input(stepNames.lr, dtype, []);
   const bc1 = g.input(stepNames.biasCorrection1, dtype, []);
   const bc2 = g.input(stepNames.biasCorrection2, dtype, []);
+  const sums: Tensor[] = [];
   params.forEach((p, i) => {
     const param = trainable.get(p.name)!;
     const gradient = clip ? mul(total[i]!, clip) : total[i]!;
@@ -187,10 +190,13 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
     const v = add(mul(g.input(stepNames.v(p.name), dtype, p.shape), o.beta2), mul(mul(gradient, gradient), 1 - o.beta2));
     let update = div(div(m, bc1), add(sqrt(div(v, bc2)), o.epsilon));
     if (p.decay && o.weightDecay > 0) update = add(update, mul(param, o.weightDecay));
-    g.output(stepNames.newParam(p.name), sub(param, mul(update, lr)));
+    const updated = sub(param, mul(update, lr));
+    g.output(stepNames.newParam(p.name), updated);
     g.output(stepNames.newM(p.name), m);
     g.output(stepNames.newV(p.name), v);
+    sums.push(reduceSum(updated));
   });
+  g.output(stepNames.paramSum, sum(sums));
   return { graph: g, params };
 }
 

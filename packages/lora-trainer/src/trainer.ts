@@ -566,8 +566,10 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
         state.tokensSeen += batch.tokens;
       }
       const gradNorm = out[stepNames.gradNorm]![0] as number;
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        emit({ type: "warning", message: `step ${state.step + 1}: loss ${loss}, gradient norm ${gradNorm}: stopping; the weights before this step are kept` });
+      const updateFinite = Number.isFinite(out[stepNames.paramSum]![0] as number);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !updateFinite) {
+        const what = updateFinite ? `loss ${loss}, gradient norm ${gradNorm}` : "the update made some weights infinite or NaN";
+        emit({ type: "warning", message: `step ${state.step + 1}: ${what}: stopping; the weights before this step are kept` });
         stopped = "diverged";
         break;
       }
