@@ -24,9 +24,9 @@ import {
   type TokenizerFiles,
 } from "@neural/dataset";
 import type { Graph, TypedArray } from "@neural/graph";
-import { createSession, saveGraph, toOrt } from "@neural/graph/node";
+import { SharedWeights, createSession, toOrt } from "@neural/graph/node";
 import { saveSafetensors } from "@neural/safetensors";
-import { appendFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type * as ort from "onnxruntime-node";
 import { findResume, loadCheckpoint, pruneCheckpoints, saveCheckpoint, writeDurable, type LoopState } from "./checkpoint.js";
@@ -36,7 +36,7 @@ import { createDecoder, type Decoder } from "./models/decoder.js";
 import { linearModules } from "./models/transformer.js";
 import { graphWeights, readAll, type WeightSource } from "./models/weights.js";
 import { openModel } from "./models/load.js";
-import { savePeftAdapter, type LoraAdapter } from "./peft.js";
+import { loadPeftAdapter, savePeftAdapter, type LoraAdapter } from "./peft.js";
 import { lossCurveSvg } from "./plot.js";
 import { chooseProviders, sessionOptions } from "./runtime.js";
 import { learningRateAt } from "./schedule.js";
@@ -80,6 +80,8 @@ export interface TrainOptions {
   modelSource?: ResolveModelOptions;
   /** How many eval examples get an exact-match generation (default 64). */
   exactMatchSamples?: number;
+  /** Evaluate the model (base_model, or an adapter directory) on the eval split and return, without training. */
+  evalOnly?: boolean;
 }
 
 export interface TrainResult {
@@ -105,6 +107,8 @@ interface Setup {
   train: PreparedExample[];
   eval: PreparedExample[];
   lora?: LoraSpec;
+  /** Starting LoRA weights (base_model was an adapter directory). */
+  adapter?: LoraAdapter;
   close(): Promise<void>;
 }
 
@@ -118,7 +122,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   }
 }
 
-async function prepare(config: TrainConfig, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<Setup> {
+async function prepare(requested: TrainConfig, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<Setup> {
+  let config = requested;
   if (config.use_qlora) {
     throw new TrainConfigError("--use_qlora: 4-bit base weights are not implemented yet; train LoRA on the full-precision base with --no-use_qlora");
   }
@@ -128,6 +133,8 @@ async function prepare(config: TrainConfig, emit: (e: TrainEvent) => void, optio
   let source: WeightSource;
   let tokenizerFiles: TokenizerFiles;
   let close = async () => {};
+  let adapter: LoraAdapter | undefined;
+  let tokenizerFromAdapter: string | undefined;
   if (config.from_scratch) {
     if (config.tokenizer) tokenizerFiles = await readTokenizerFiles(config.tokenizer);
     else {
@@ -149,6 +156,15 @@ async function prepare(config: TrainConfig, emit: (e: TrainEvent) => void, optio
     model = scratch.config;
     source = scratch.source;
   } else {
+    // A PEFT adapter directory stands for its base model plus the adapter (to evaluate it, or train it further).
+    if (await isAdapterDirectory(config.base_model!)) {
+      adapter = await loadPeftAdapter(config.base_model!);
+      const baseSpec = adapter.baseModel;
+      if (!baseSpec) throw new TrainConfigError(`${config.base_model}: adapter_config.json names no base model (base_model_name_or_path)`);
+      emit({ type: "info", message: `adapter ${config.base_model} (r ${adapter.rank}, alpha ${adapter.alpha}) on ${baseSpec}` });
+      tokenizerFromAdapter = (await isFile(path.join(config.base_model!, "tokenizer.json"))) ? config.base_model! : undefined;
+      config = { ...config, base_model: baseSpec, use_lora: true, lora_r: adapter.rank, lora_alpha: adapter.alpha, use_rslora: adapter.rsLora, lora_target_modules: adapter.targetModules };
+    }
     const resolved = await resolveModel(config.base_model!, {
       ...options.modelSource,
       onProgress: (p) => emit({ type: "info", message: `downloading ${p.file}: ${(p.bytes / 2 ** 20).toFixed(0)} of ${(p.totalBytes / 2 ** 20).toFixed(0)} MiB` }),
@@ -159,7 +175,7 @@ async function prepare(config: TrainConfig, emit: (e: TrainEvent) => void, optio
     model = opened.config;
     source = opened.source;
     close = opened.close;
-    tokenizerFiles = await readTokenizerFiles(config.tokenizer ?? resolved.dir);
+    tokenizerFiles = await readTokenizerFiles(config.tokenizer ?? tokenizerFromAdapter ?? resolved.dir);
   }
   const tokenizer = createTokenizer(tokenizerFiles, config.tokenizer ?? "tokenizer");
   if (tokenizer.vocabSize > model.vocabSize) {
@@ -196,8 +212,24 @@ async function prepare(config: TrainConfig, emit: (e: TrainEvent) => void, optio
     const targets = resolveTargets(config.lora_target_modules, available, model.family);
     lora = { rank: config.lora_r, alpha: config.lora_alpha, rsLora: config.use_rslora, targets, dropout: config.lora_dropout };
   }
-  return { config, model, rawModelConfig, source, tokenizer, tokenizerFiles, template: data.template, train: data.train, eval: data.eval, ...(lora ? { lora } : {}), close };
+  return {
+    config,
+    model,
+    rawModelConfig,
+    source,
+    tokenizer,
+    tokenizerFiles,
+    template: data.template,
+    train: data.train,
+    eval: data.eval,
+    ...(lora ? { lora } : {}),
+    ...(adapter ? { adapter } : {}),
+    close,
+  };
 }
+
+const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+const isAdapterDirectory = (dir: string) => isFile(path.join(dir, "adapter_config.json"));
 
 /** LoRA targets for a family: all linear layers by default; Phi-3's fused layers stand in for the names they fuse. */
 function resolveTargets(requested: readonly string[] | undefined, available: string[], family: string): string[] {
@@ -231,6 +263,8 @@ class Engine {
   /** The provider the first session got; later sessions use it directly (no more failed attempts). */
   provider = "";
   private candidates: string[];
+  /** One external data file for every graph of the run: the frozen weights are written (and mapped) once. */
+  readonly weights: SharedWeights;
 
   constructor(
     private setup: Setup,
@@ -240,6 +274,7 @@ class Engine {
     const choice = chooseProviders(setup.config.device);
     for (const s of choice.skipped) emit({ type: "info", message: `not using ${s.provider}: ${s.reason}` });
     this.candidates = choice.providers;
+    this.weights = new SharedWeights(workDir);
   }
 
   /** Session options for any session of this run (the decoder's too). */
@@ -264,7 +299,7 @@ class Engine {
     if (!entry) {
       entry = (async () => {
         const graph = build();
-        const file = await saveGraph(graph, path.join(this.workDir, key));
+        const file = await this.weights.save(graph, `${key}.onnx`);
         const created = await createSession(file, this.options());
         if (!this.provider) {
           this.provider = created.provider;
@@ -376,7 +411,13 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
   let values = new Map<string, Float32Array>();
   let m = new Map<string, Float32Array>();
   let v = new Map<string, Float32Array>();
-  if (setup.lora) {
+  if (setup.adapter) {
+    for (const p of params) {
+      const module = setup.adapter.modules.get(p.name.replace(/\.lora_[AB]$/, ""));
+      if (!module) throw new TrainingError(`the adapter has no weights for ${p.name}`);
+      values.set(p.name, Float32Array.from(p.name.endsWith(".lora_A") ? module.a : module.b));
+    }
+  } else if (setup.lora) {
     const random = new Random(hash53("lora-init", config.seed));
     for (const p of params) {
       const n = p.shape[0]! * p.shape[1]!;
@@ -421,7 +462,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       emit({ type: "info", message: `resumed from ${dir} (step ${state.step}, epoch ${state.epoch + 1}, batch ${state.batchInEpoch})` });
       await truncateMetrics(metricsFile, state.step);
     }
-  } else await rm(metricsFile, { force: true });
+  } else if (!options.evalOnly) await rm(metricsFile, { force: true });
 
   const engine = new Engine(setup, workDir, emit);
   let decoder: Decoder | undefined;
@@ -474,7 +515,8 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
     const lora = setup.lora;
     return createDecoder({
       config: model,
-      dir: path.join(workDir, "decode"),
+      dir: workDir,
+      shared: engine.weights,
       batch: Math.max(1, Math.min(config.eval_batch_size, chats.length)),
       slots,
       session: engine.options(),
@@ -521,6 +563,26 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
 
   let stopped: TrainResult["stopped"] = "completed";
   let lastEval: TrainResult["lastEval"];
+  if (options.evalOnly) {
+    if (setup.eval.length === 0) throw new TrainConfigError("--eval_only needs an eval split: --validation_split is 0");
+    try {
+      const e = await evaluate();
+      emit({ type: "eval", step: state.step, ...e });
+      return {
+        outputDir,
+        steps: state.step,
+        stopped,
+        lastEval: { loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exactMatch: e.exactMatch } : {}), samples: e.samples },
+        bestEvalLoss: null,
+        bestStep: null,
+        files: [],
+      };
+    } finally {
+      await engine.release();
+      await decoder?.release();
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
   let epochData = epochBatches(setup, state.epoch);
   let windowLoss = 0;
   let windowSteps = 0;

@@ -2,7 +2,7 @@
 // generate. Graph inputs other than the decode ones (e.g. LoRA weights being trained) are set with setInputs().
 
 import type { Graph, TypedArray } from "@neural/graph";
-import { type FallbackOptions, createSession, saveGraph, toOrt } from "@neural/graph/node";
+import { type FallbackOptions, type SharedWeights, createSession, saveGraph, toOrt } from "@neural/graph/node";
 import { GraphError } from "@neural/graph";
 import type { ModelConfig } from "./config.js";
 import { type DecodeGraphOptions, type GenerateOptions, buildDecodeGraph, decodeNames, generate } from "./decode.js";
@@ -14,6 +14,8 @@ export interface DecoderOptions extends DecodeGraphOptions {
   weights: (g: Graph) => Weights;
   /** Directory for the decode model file and its external data. */
   dir: string;
+  /** Save the decode model through this shared weights file instead (its weights written once for several models). */
+  shared?: SharedWeights;
   /** Session options: execution providers (tried in order), threads, ... */
   session?: FallbackOptions;
 }
@@ -35,7 +37,7 @@ export async function createDecoder(options: DecoderOptions): Promise<Decoder> {
   const batch = options.batch ?? 1;
   if ((options.chunk ?? 1) !== 1) throw new GraphError("createDecoder: generation feeds one token per step (chunk 1)");
   const graph = buildDecodeGraph(config, options.weights, { ...options, batch, chunk: 1 });
-  const path = await saveGraph(graph, options.dir, { fileName: "decode.onnx" });
+  const path = options.shared ? await options.shared.save(graph, "decode.onnx") : await saveGraph(graph, options.dir, { fileName: "decode.onnx" });
   const created = await createSession(path, { intraOpNumThreads: 1, ...options.session });
   const { session } = created;
   const extra = new Map<string, ReturnType<typeof toOrt>>();
