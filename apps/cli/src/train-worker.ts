@@ -7,8 +7,8 @@ const controller = new AbortController();
 parentPort!.on("message", (message: { type: string }) => {
   if (message.type === "stop") controller.abort();
 });
-const { config } = workerData as { config: TrainConfig };
-train(config, { signal: controller.signal, onEvent: (event: TrainEvent) => parentPort!.postMessage(event) }).then(
+const { config, evalOnly } = workerData as { config: TrainConfig; evalOnly?: boolean };
+train(config, { signal: controller.signal, evalOnly: evalOnly === true, onEvent: (event: TrainEvent) => parentPort!.postMessage(event) }).then(
   (result) => parentPort!.postMessage({ type: "result", result }),
   (error: Error) => parentPort!.postMessage({ type: "error", name: error.name, message: error.message, stack: error.stack }),
 );

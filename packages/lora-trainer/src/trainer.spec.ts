@@ -101,6 +101,16 @@ describe("training learns, end to end, with no download", () => {
     expect(metrics.find((m) => m.type === "train")).toMatchObject({ step: 10, lr: expect.any(Number), loss: expect.any(Number), grad_norm: expect.any(Number) });
   });
 
+  it("evaluates a trained adapter directory on its own (--eval_only), with the numbers training reported", async () => {
+    const { config } = resolveTrainConfig({ flags: { ...common, base_model: path.join(dir, "lora"), dataset: path.join(dir, "reverse.jsonl"), output_dir: path.join(dir, "eval-only") } });
+    const events: TrainEvent[] = [];
+    const result = await train(config, { evalOnly: true, onEvent: (e) => events.push(e) });
+    expect(result.steps).toBe(0);
+    expect(result.lastEval!.exactMatch).toBe(lora.evals.at(-1)!.exactMatch);
+    expect(result.lastEval!.loss).toBeCloseTo(lora.evals.at(-1)!.loss, 4);
+    expect(events.some((e) => e.type === "info" && /adapter .* \(r 16, alpha 16\)/.test(e.message))).toBe(true);
+  });
+
   it("writes a PEFT adapter whose merge into the base gives the logits of training-time LoRA", async () => {
     const base = await openModel(path.join(dir, "scratch"));
     const adapter = await loadPeftAdapter(path.join(dir, "lora"));

@@ -60,13 +60,15 @@ describe("neural export / inspect", () => {
     expect(io2.stderr).toMatch(/not a GGUF/);
   });
 
-  it("an adapter directory: a clear error without --lora_adapter, a GGUF adapter with it", async () => {
+  it("an adapter directory: merged into its base and exported, or a GGUF adapter with --lora_adapter", async () => {
     const m = await writeTinyModel(join(root, "base"), { family: "llama", seed: 4 });
     const a = await writeTinyLoraAdapter(join(root, "adapter"), m, {});
     const io = capture();
-    expect(await runCli(["export", "--model_dir", a.dir, "--output", join(root, "a.gguf")], commands, io)).toBe(1);
-    expect(io.stderr).toMatch(/LoRA adapter.*not available yet/s);
-    expect(io.stderr).toMatch(/--lora_adapter/);
+    expect(await runCli(["export", "--model_dir", a.dir, "--base_model", m.dir, "--quantization", "F32", "--output", join(root, "merged.gguf")], commands, io), io.stderr).toBe(0);
+    expect(io.stderr).toMatch(/merging the LoRA adapter/);
+    const merged = capture();
+    await runCli(["inspect", join(root, "merged.gguf"), "--json"], commands, merged);
+    expect(JSON.parse(merged.stdout).metadata["general.type"]?.value ?? "model").toBe("model");
     const io2 = capture();
     expect(await runCli(["export", "--model_dir", a.dir, "--base_model", m.dir, "--lora_adapter", "--output", join(root, "a.gguf")], commands, io2), io2.stderr).toBe(0);
     const io3 = capture();

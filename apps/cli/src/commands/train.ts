@@ -111,25 +111,25 @@ export const trainCommand: Command = {
       }
       throw error;
     }
-    if (o.estimate_memory || o.eval_only) {
-      io.err(`neural train: --${o.estimate_memory ? "estimate_memory" : "eval_only"} is not implemented yet`);
+    if (o.estimate_memory) {
+      io.err("neural train: --estimate_memory is not implemented yet");
       return EXIT.usage;
     }
-    const { code } = await trainInWorker(config, io);
+    const { code } = await trainInWorker(config, io, { evalOnly: o.eval_only === true });
     return code;
   },
 };
 
 /** Trains in a worker thread with a live progress display; Ctrl-C stops after a checkpoint. */
-export async function trainInWorker(config: TrainConfig, io: Io): Promise<{ code: number; result?: TrainResult }> {
+export async function trainInWorker(config: TrainConfig, io: Io, options: { evalOnly?: boolean } = {}): Promise<{ code: number; result?: TrainResult }> {
   // From the TypeScript sources (pnpm neural ...), the worker needs tsx's loader too; the built CLI runs plain JS.
   const fromSources = import.meta.url.endsWith(".ts");
   const worker = fromSources
     ? new Worker(new URL("../dev-worker.mjs", import.meta.url), {
-        workerData: { config, module: new URL("../train-worker.ts", import.meta.url).href },
+        workerData: { config, evalOnly: options.evalOnly, module: new URL("../train-worker.ts", import.meta.url).href },
         execArgv: ["--conditions=source"],
       })
-    : new Worker(new URL("./train-worker.js", import.meta.url), { workerData: { config } });
+    : new Worker(new URL("./train-worker.js", import.meta.url), { workerData: { config, evalOnly: options.evalOnly } });
   const progress = new Progress(io, config.logging_steps);
   let interrupts = 0;
   const onSigint = () => {
@@ -160,10 +160,10 @@ export async function trainInWorker(config: TrainConfig, io: Io): Promise<{ code
     const r = outcome.result!;
     const e = r.lastEval;
     io.out(
-      `${r.stopped === "completed" ? "done" : r.stopped.replace("_", " ")} after ${r.steps} steps` +
+      `${options.evalOnly ? "evaluated" : r.stopped === "completed" ? "done" : r.stopped.replace("_", " ")}${options.evalOnly ? "" : ` after ${r.steps} steps`}` +
         (e ? `; eval loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}, token accuracy ${(100 * e.accuracy).toFixed(1)}%${e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""}` : ""),
     );
-    io.out(`wrote ${r.files.map((f) => `${r.outputDir}/${f}`).join(", ")}`);
+    if (r.files.length) io.out(`wrote ${r.files.map((f) => `${r.outputDir}/${f}`).join(", ")}`);
     return { code: r.stopped === "diverged" ? EXIT.problems : EXIT.ok, result: r };
   } finally {
     process.off("SIGINT", onSigint);
