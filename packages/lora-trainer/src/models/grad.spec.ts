@@ -7,16 +7,7 @@ import { gradCheck } from "@neural/graph/testing";
 import { parseConfig } from "./config.js";
 import { buildForward, linearModules, nextTokenLoss } from "./transformer.js";
 import { graphWeights, memorySource } from "./weights.js";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
+import { randomModel, uniform } from "../test-fixtures.js";
 
 const base = { hidden_size: 8, intermediate_size: 6, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, vocab_size: 13, max_position_embeddings: 64, rms_norm_eps: 1e-5 };
 const configs = {
@@ -27,39 +18,10 @@ const configs = {
   phi3: { ...base, num_key_value_heads: 2, architectures: ["Phi3ForCausalLM"], rope_theta: 10000, partial_rotary_factor: 0.5 },
 };
 
-/** Random HF tensors for a config. */
-function randomWeights(config: ReturnType<typeof parseConfig>, seed: number) {
-  const r = rng(seed);
-  const t = new Map<string, { shape: number[]; data: Float32Array }>();
-  const add = (name: string, shape: number[], scale = 0.5, offset = 0) =>
-    t.set(name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => offset + r() * scale) });
-  const { hiddenSize: H, vocabSize: V, numHeads: nh, numKvHeads: nkv, headDim: hd, intermediateSize: ff } = config;
-  add("model.embed_tokens.weight", [V, H], 2);
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    add(`${p}.input_layernorm.weight`, [H], 0.4, 1);
-    add(`${p}.post_attention_layernorm.weight`, [H], 0.4, 1);
-    if (config.fused) {
-      add(`${p}.self_attn.qkv_proj.weight`, [(nh + 2 * nkv) * hd, H]);
-      add(`${p}.mlp.gate_up_proj.weight`, [2 * ff, H]);
-    } else {
-      for (const m of ["q", "k", "v"]) add(`${p}.self_attn.${m}_proj.weight`, [(m === "q" ? nh : nkv) * hd, H]);
-      if (config.family === "qwen2") for (const m of ["q", "k", "v"]) add(`${p}.self_attn.${m}_proj.bias`, [(m === "q" ? nh : nkv) * hd], 0.2);
-      add(`${p}.mlp.gate_proj.weight`, [ff, H]);
-      add(`${p}.mlp.up_proj.weight`, [ff, H]);
-    }
-    add(`${p}.self_attn.o_proj.weight`, [H, nh * hd]);
-    add(`${p}.mlp.down_proj.weight`, [H, ff]);
-  }
-  add("model.norm.weight", [H], 0.4, 1);
-  if (!config.tieEmbeddings) add("lm_head.weight", [V, H]);
-  return t;
-}
-
 /** The tiny model's loss on a packed batch, LoRA on every linear layer, every weight a graph input. */
 function build(family: keyof typeof configs, recompute: boolean) {
   const config = parseConfig(configs[family]);
-  const tensors = randomWeights(config, 3);
+  const { tensors } = randomModel(config, 3);
   const feeds: Record<string, Float64Array | BigInt64Array> = {};
   for (const [name, { data }] of tensors) feeds[name] = Float64Array.from(data);
   const g = new Graph({ dims: { batch: 2, seq: 6 } });
@@ -73,7 +35,7 @@ function build(family: keyof typeof configs, recompute: boolean) {
   feeds.segment_ids = BigInt64Array.from([1, 1, 1, 2, 2, 0, 1, 1, 1, 1, 1, 1], BigInt);
   feeds.targets = BigInt64Array.from([5, 7, -100, 9, -100, -100, -100, 12, 6, 11, 8, -100], BigInt);
   const weights = graphWeights(g, memorySource(tensors), { dtype: "float64", asInput: () => true });
-  const r = rng(17);
+  const r = uniform(17);
   const lora: Tensor[] = [];
   const targetsList = linearModules(config).map((m) => m.split(".")[1]!);
   const { logits } = buildForward(
