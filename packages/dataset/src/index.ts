@@ -1,33 +1,4 @@
-export { DatasetError, TemplateError, TokenizerError, formatIssue, type Location, type RecordIssue } from "./errors.js";
-export { readRecords, type ReadEvent, type ReadOptions } from "./read.js";
-export { prepareDatasetFile, readRecordsFromFile, validateFile } from "./read-file.js";
-export {
-  answerOf,
-  detectFormat,
-  exampleKey,
-  formatSchemas,
-  toExample,
-  type Example,
-  type FormatName,
-  type Message,
-  type Role,
-} from "./formats.js";
-export { CHATML_JINJA, CHATML_STOP, createTemplate, type ChatTemplate, type Segment, type TemplateName, type TemplateOptions } from "./templates.js";
-export { createTokenizer, type SpecialToken, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
-export { loadTokenizer, readTokenizerFiles, saveTokenizer } from "./tokenizer-file.js";
-export { encodeExample, IGNORE_INDEX, tokenLength, type DropReason, type EncodedExample, type EncodeOptions, type EncodeResult, type OverlongPolicy } from "./encode.js";
-export { attentionMask, batches, pack, packingEfficiency, packStream, toBatch, unpacked, type Batch, type BatchOptions, type Sequence } from "./pack.js";
-export { epochOrder, splitIndices, type SplitOptions } from "./split.js";
-export { hash53, Random } from "./random.js";
-export { stripCodeFence, validateRecords, type CypherCheck, type DuplicateReport, type LengthReport, type ValidateOptions, type ValidationReport } from "./validate.js";
-export { validationReportSchema } from "./report-schema.js";
-export { encodeRecords, prepareDataset, resolveTemplate, type EncodeStats, type PrepareOptions, type PreparedDataset, type PreparedExample } from "./prepare.js";
-export {
-  byteToUnicode,
-  CHATML_SPECIAL_TOKENS,
-  PRETOKENIZER_PATTERNS,
-  trainTokenizer,
-  type PreTokenizerName,
-  type TrainedTokenizer,
-  type TrainTokenizerOptions,
-} from "./bpe.js";
+// @neural/dataset: the browser-safe core (browser.ts) plus the Node-only file helpers.
+export * from "./browser.js";
+export * from "./read-file.js";
+export * from "./tokenizer-file.js";

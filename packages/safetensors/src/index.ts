@@ -1,7 +1,4 @@
-export * from "./io.js";
-export * from "./dtype.js";
-export * from "./reader.js";
-export * from "./writer.js";
+export * from "./browser.js";
 // Node-only (node:fs): file sources/sinks, directories, sharded checkpoints.
 export * from "./node.js";
 export * from "./checkpoint.js";

@@ -1,88 +1,23 @@
 // Hugging Face model directory -> GGUF, streamed: tensors are read from the (possibly sharded) safetensors one range
 // of rows at a time, renamed, permuted where the architecture needs it, encoded to their ggml type and written in
-// order, so peak memory is one chunk of rows, not a tensor and never the model.
+// order, so peak memory is one chunk of rows, not a tensor and never the model. The work is model.ts's (browser-safe);
+// this file opens directories and files (Node).
 import { readFile, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
-import { openCheckpoint, openFileSink, type ByteSink, type TensorReader } from "@neural/safetensors";
-import { GgufStreamWriter, type GgufTensorSpec } from "../writer.js";
-import { GGML_TYPES, gv, tensorBytes, type GgmlTypeName, type GgufValue } from "../types.js";
-import { archMetadata, archOf, hparamsOf, llama3RopeFactors, mapTensorName, permuteRows, type ArchInfo, type Hparams } from "./arch.js";
-import { encodeRows, quantizeMixPolicy } from "./encode.js";
+import { join } from "node:path";
+import { openCheckpoint, openFileSink, type ByteSink } from "@neural/safetensors";
 import { GgufConvertError } from "./errors.js";
-import { FILE_TYPE_OF, floatTensorType, isFloatOutType, type OutType, type TensorTypeQuery } from "./types-policy.js";
-import { buildVocab } from "./vocab.js";
+import { archOf, hparamsOf } from "./arch.js";
+import { convertModel, type ConvertResult, type HfModel, type ModelConvertOptions } from "./model.js";
+import { FILE_TYPE_OF } from "./types-policy.js";
 
-export interface ConvertProgress {
-  tensor: string;
-  index: number;
-  total: number;
-  bytesWritten: number;
-  totalBytes: number;
-}
+export * from "./model.js";
 
-/** Chooses the ggml type of every tensor for a quantized mix (llama-quantize's policy, from @neural/quantize). */
-export type MixPolicy = (mix: OutType, tensors: readonly TensorTypeQuery[], model: { arch: string; nLayer: number; nHead: number; nHeadKv: number }) => GgmlTypeName[];
-
-export interface ConvertOptions {
+export interface ConvertOptions extends ModelConvertOptions {
   /** HF model directory: config.json, safetensors (single or sharded), tokenizer.json, tokenizer_config.json. */
   modelDir: string;
   /** Output .gguf path (written to a temp file, renamed when complete). Ignored when `sink` is given. */
   output?: string;
   sink?: ByteSink;
-  /** Default F16. */
-  outType?: OutType;
-  /** general.name (default: the directory name). */
-  name?: string;
-  /** Override llama.cpp's pre-tokenizer name for byte-level BPE tokenizers. */
-  pre?: string;
-  /** The type policy of quantized mixes; default: @neural/quantize's llama-quantize policy. */
-  mixPolicy?: MixPolicy;
-  /** Values per chunk read, encoded and written at once (default 8 Mi). */
-  chunkElements?: number;
-  onProgress?: (p: ConvertProgress) => void;
-  /** Quantize on worker threads (e.g. `new QuantizePool()` from @neural/quantize/parallel). */
-  pool?: RowQuantizer;
-  /** Extra metadata appended after the generated keys (same key: replaced). */
-  metadata?: ReadonlyArray<readonly [string, GgufValue]>;
-  /** TEST ONLY: leave out the q/k permutation, producing a file that loads but computes the wrong thing. */
-  skipQkPermutation?: boolean;
-}
-
-export interface ConvertedTensor {
-  name: string;
-  type: GgmlTypeName;
-  ne: number[];
-  bytes: number;
-}
-
-export interface ConvertResult {
-  output: string;
-  arch: string;
-  outType: OutType;
-  tensors: ConvertedTensor[];
-  fileSize: number;
-}
-
-/** One GGUF tensor to produce: where its rows come from and how. */
-export interface PlannedTensor extends GgufTensorSpec {
-  /** Rows x cols view of the data (1-D: 1 x n). */
-  rows: number;
-  cols: number;
-  /** Chunks must hold a multiple of this many rows (head_dim for permuted tensors). */
-  rowGroup: number;
-  /** Produces rows [start, start + count) as float32, transformed. */
-  read(start: number, count: number): Promise<Float32Array>;
-}
-
-export interface HfModel {
-  dir: string;
-  config: Record<string, any>;
-  info: ArchInfo;
-  hp: Hparams;
-  checkpoint: TensorReader;
-  tokenizer?: Record<string, any>;
-  tokenizerConfig?: Record<string, any>;
-  chatTemplateFile?: string;
 }
 
 async function readJson(path: string, required: boolean): Promise<Record<string, any> | undefined> {
@@ -120,215 +55,16 @@ export async function openHfModel(dir: string): Promise<HfModel> {
   return { dir, config, info, hp, checkpoint, tokenizer, tokenizerConfig, chatTemplateFile };
 }
 
-/** Expected GGUF tensors for an architecture (to report a missing HF tensor before llama.cpp does). */
-function requiredTensors(info: ArchInfo, hp: Hparams): string[] {
-  const names = ["token_embd.weight", "output_norm.weight"];
-  for (let i = 0; i < hp.layers; i++) {
-    const p = `blk.${i}`;
-    names.push(`${p}.attn_norm.weight`, `${p}.attn_output.weight`, `${p}.ffn_norm.weight`, `${p}.ffn_down.weight`, `${p}.ffn_up.weight`);
-    if (info.arch === "phi3") names.push(`${p}.attn_qkv.weight`);
-    else names.push(`${p}.attn_q.weight`, `${p}.attn_k.weight`, `${p}.attn_v.weight`, `${p}.ffn_gate.weight`);
-    if (info.arch === "qwen2") names.push(`${p}.attn_q.bias`, `${p}.attn_k.bias`, `${p}.attn_v.bias`);
-  }
-  return names;
-}
-
-/** Sort key: token_embd, rope_freqs, blocks in order, then output_norm and output (the converter's order). */
-function orderKey(name: string): [number, number, string] {
-  const m = /^blk\.(\d+)\./.exec(name);
-  if (m) return [1, Number(m[1]), name];
-  if (name === "output_norm.weight") return [2, 0, name];
-  if (name === "output.weight") return [3, 0, name];
-  return [0, name === "token_embd.weight" ? 0 : 1, name];
-}
-
-/** Plans every GGUF tensor of a HF model (names, shapes, row sources); types are assigned by the caller. */
-export function planTensors(model: HfModel, options: { skipQkPermutation?: boolean } = {}): Array<Omit<PlannedTensor, "type">> {
-  const { info, hp, checkpoint } = model;
-  const planned: Array<Omit<PlannedTensor, "type">> = [];
-  const file = model.dir;
-  const factors = info.arch === "llama" ? llama3RopeFactors(model.config, hp) : undefined;
-  if (factors) {
-    planned.push({ name: "rope_freqs.weight", ne: [factors.length], rows: 1, cols: factors.length, rowGroup: 1, read: async () => factors });
-  }
-  for (const hfName of checkpoint.names) {
-    const mapping = mapTensorName(hfName, info, hp, file);
-    if (!mapping) continue;
-    const tinfo = checkpoint.info(hfName);
-    const shape = tinfo.shape;
-    if (shape.length < 1 || shape.length > 2) throw new GgufConvertError(`unexpected ${shape.length}-D shape [${shape.join(", ")}]`, file, hfName);
-    if (hfName === "model.embed_tokens.weight" && shape[0] !== hp.vocab) {
-      throw new GgufConvertError(`embedding has ${shape[0]} rows but vocab_size is ${hp.vocab}`, file, hfName);
-    }
-    const rows = shape.length === 2 ? shape[0]! : 1;
-    const cols = shape.length === 2 ? shape[1]! : shape[0]!;
-    const heads = options.skipQkPermutation ? undefined : mapping.permuteHeads;
-    const hd = hp.headDim;
-    if (heads !== undefined) {
-      const n = shape[0]!;
-      if (n !== heads * hd) throw new GgufConvertError(`${n} rows are not ${heads} heads of ${hd}`, file, hfName);
-    }
-    let read: PlannedTensor["read"];
-    if (heads !== undefined && shape.length === 1) {
-      // A q/k bias: permute its elements like rows.
-      read = async () => permuteRows(await checkpoint.readFloat32(hfName), shape[0]!, 1, hd);
-    } else if (heads !== undefined) {
-      read = async (start, count) => permuteRows(await checkpoint.readFloat32(hfName, { start, count }), count, cols, hd);
-    } else if (shape.length === 2) {
-      read = (start, count) => checkpoint.readFloat32(hfName, { start, count });
-    } else {
-      read = () => checkpoint.readFloat32(hfName);
-    }
-    planned.push({
-      name: mapping.name,
-      ne: shape.length === 2 ? [cols, rows] : [cols],
-      rows,
-      cols,
-      rowGroup: heads !== undefined && shape.length === 2 ? hd : 1,
-      read,
-    });
-  }
-  const have = new Set(planned.map((p) => p.name));
-  for (const dup of planned.map((p) => p.name).filter((n, i, a) => a.indexOf(n) !== i)) {
-    throw new GgufConvertError("two HF tensors map to the same GGUF tensor", file, dup);
-  }
-  for (const req of requiredTensors(info, hp)) {
-    if (!have.has(req)) throw new GgufConvertError(`the checkpoint lacks the tensor that becomes ${req}`, file, req);
-  }
-  if (!hp.tie && !have.has("output.weight")) throw new GgufConvertError("no lm_head.weight and tie_word_embeddings is not true", file, "lm_head.weight");
-  planned.sort((a, b) => {
-    const ka = orderKey(a.name);
-    const kb = orderKey(b.name);
-    return ka[0] - kb[0] || ka[1] - kb[1] || (ka[2] < kb[2] ? -1 : ka[2] > kb[2] ? 1 : 0);
-  });
-  return planned;
-}
-
-/** Assigns ggml types: converter rules for float outputs, llama-quantize's mix policy for quantized ones. */
-export function assignTypes(planned: ReadonlyArray<Omit<PlannedTensor, "type">>, outType: OutType, model: { arch: string; nLayer: number; nHead: number; nHeadKv: number }, policy: MixPolicy = quantizeMixPolicy): PlannedTensor[] {
-  if (isFloatOutType(outType)) return planned.map((p) => ({ ...p, type: floatTensorType(outType, p) }) as PlannedTensor);
-  const types = policy(outType, planned, model);
-  return planned.map((p, i) => ({ ...p, type: types[i]! }) as PlannedTensor);
-}
-
-/** The metadata of a converted model, in the converter's order. */
-export function modelMetadata(model: HfModel, outType: OutType, options: { name?: string; pre?: string; metadata?: ReadonlyArray<readonly [string, GgufValue]> } = {}): Array<[string, GgufValue]> {
-  const { info, hp, config } = model;
-  const configPath = join(model.dir, "config.json");
-  const kv: Array<[string, GgufValue]> = [
-    ["general.architecture", gv.str(info.arch)],
-    ["general.type", gv.str("model")],
-    ["general.name", gv.str(options.name ?? basename(model.dir))],
-    ...archMetadata(info, config, hp, configPath),
-    ["general.file_type", gv.u32(FILE_TYPE_OF[outType])],
-    ["general.quantization_version", gv.u32(2)],
-  ];
-  if (!model.tokenizer) throw new GgufConvertError("tokenizer.json is required (llama.cpp needs the vocabulary)", join(model.dir, "tokenizer.json"));
-  const vocab = buildVocab({
-    tokenizer: model.tokenizer,
-    tokenizerConfig: model.tokenizerConfig,
-    config,
-    chatTemplateFile: model.chatTemplateFile,
-    vocabSize: hp.vocab,
-    file: join(model.dir, "tokenizer.json"),
-    pre: options.pre,
-  });
-  kv.push(...vocab.kvs);
-  for (const [k, v] of options.metadata ?? []) {
-    const at = kv.findIndex(([key]) => key === k);
-    if (at >= 0) kv[at] = [k, v];
-    else kv.push([k, v]);
-  }
-  return kv;
-}
-
-/** Something that quantizes rows on other threads: @neural/quantize/parallel's QuantizePool fits. */
-export interface RowQuantizer {
-  quantizeRows(type: number, data: Float32Array, nPerRow: number, options?: { name?: string }): Promise<Uint8Array>;
-}
-
-export interface StreamOptions {
-  /** Values per chunk read, encoded and written at once (default 8 Mi). */
-  chunkElements?: number;
-  onProgress?: (p: ConvertProgress) => void;
-  /** Encode on these worker threads instead of the calling thread. */
-  pool?: RowQuantizer;
-}
-
-/**
- * Streams planned tensors into a GGUF writer, chunk by chunk of rows. The next chunk is read while the current one
- * is encoded (on `pool`'s threads when given), so disk reads, quantization and writes overlap.
- */
-export async function streamTensors(writer: GgufStreamWriter, tensors: readonly PlannedTensor[], options: StreamOptions = {}): Promise<void> {
-  const target = options.chunkElements ?? 8 * 1024 * 1024;
-  const totalBytes = writer.layout.fileSize;
-  let written = writer.layout.dataOffset;
-  const encode = (t: PlannedTensor, values: Float32Array): Promise<Uint8Array> | Uint8Array =>
-    options.pool ? options.pool.quantizeRows(GGML_TYPES[t.type].id, values, t.cols, { name: t.name }) : encodeRows(t.type, values, t.cols, t.name);
-  // All chunks of all tensors, in order.
-  const chunks: Array<{ t: PlannedTensor; index: number; start: number; count: number; last: boolean }> = [];
-  tensors.forEach((t, index) => {
-    let per = Math.max(t.rowGroup, Math.floor(target / Math.max(t.cols, 1) / t.rowGroup) * t.rowGroup);
-    if (t.rows === 1) per = 1;
-    for (let start = 0; start < t.rows; start += per) {
-      const count = Math.min(per, t.rows - start);
-      chunks.push({ t, index, start, count, last: start + count >= t.rows });
-    }
-  });
-  let next: Promise<Float32Array> | undefined = chunks[0] ? chunks[0].t.read(chunks[0].start, chunks[0].count) : undefined;
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i]!;
-    const values = await next!;
-    const following = chunks[i + 1];
-    next = following ? following.t.read(following.start, following.count) : undefined;
-    // Keep an unhandled rejection of the prefetch from escaping if encoding fails first.
-    next?.catch(() => {});
-    const bytes = await encode(c.t, values);
-    await writer.writeTensor(c.t.name, bytes);
-    written += bytes.byteLength;
-    if (c.last) options.onProgress?.({ tensor: c.t.name, index: c.index, total: tensors.length, bytesWritten: written, totalBytes });
-  }
-}
-
 /** Converts a HF model directory to a GGUF file. */
 export async function convertHfToGguf(options: ConvertOptions): Promise<ConvertResult> {
   const outType = options.outType ?? "F16";
   if (!(outType in FILE_TYPE_OF)) throw new GgufConvertError(`unknown output type ${outType}`, options.modelDir, "outType");
+  if (!options.sink && !options.output) throw new GgufConvertError("no output path or sink given", options.modelDir, "output");
   const model = await openHfModel(options.modelDir);
   try {
-    const planned = planTensors(model, { skipQkPermutation: options.skipQkPermutation });
-    const tensors = assignTypes(planned, outType, { arch: model.info.arch, nLayer: model.hp.layers, nHead: model.hp.heads, nHeadKv: model.hp.kvHeads }, options.mixPolicy);
-    for (const t of tensors) {
-      try {
-        tensorBytes(t.type, t.ne);
-      } catch (error) {
-        throw new GgufConvertError((error as Error).message, model.dir, t.name);
-      }
-    }
-    const metadata = modelMetadata(model, outType, options);
-    if (!options.sink && !options.output) throw new GgufConvertError("no output path or sink given", options.modelDir, "output");
     const sink = options.sink ?? (await openFileSink(options.output!));
-    let writer: GgufStreamWriter;
-    try {
-      writer = new GgufStreamWriter(sink, metadata, tensors);
-    } catch (error) {
-      await sink.abort();
-      throw error;
-    }
-    try {
-      await streamTensors(writer, tensors, options);
-      await writer.finish();
-    } catch (error) {
-      await writer.abort();
-      throw error;
-    }
-    return {
-      output: options.output ?? sink.name,
-      arch: model.info.arch,
-      outType,
-      tensors: writer.layout.tensors.map((t) => ({ name: t.name, type: t.type, ne: [...t.ne], bytes: t.bytes })),
-      fileSize: writer.layout.fileSize,
-    };
+    const result = await convertModel(model, sink, options);
+    return { ...result, output: options.output ?? sink.name };
   } finally {
     await model.checkpoint.close();
   }
