@@ -10,3 +10,4 @@ export * from "./scratch-model.js";
 export * from "./train-step.js";
 export * from "./trainer.js";
 export * from "./merge.js";
+export * from "./qlora.js";

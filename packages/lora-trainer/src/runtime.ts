@@ -54,6 +54,7 @@ export function chooseProviders(device: Device, platform: string = process.platf
  * - no prepacking: the frozen weights stay in the memory-mapped external data file, shared by every session of
  *   the run (step, eval, decode) instead of one packed private copy per consumer per session; Gemm with transB
  *   runs as fast on unpacked weights here.
+ * - QLoRA's fused 4-bit kernel computes in float32 (accuracy level 1).
  */
 export function sessionOptions(providers: readonly string[], threads: number | undefined): FallbackOptions {
   return {
@@ -61,6 +62,7 @@ export function sessionOptions(providers: readonly string[], threads: number | u
     ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     graphOptimizationLevel: "all",
     enableMemPattern: false,
-    extra: { session: { disable_prepacking: "1" } },
+    // QLoRA: the fused 4-bit MatMulNBits computes in float32 (ORT's default, level 4, rounds activations to int8).
+    extra: { session: { disable_prepacking: "1", qdq_matmulnbits_accuracy_level: "1" } },
   };
 }

@@ -77,8 +77,11 @@ export interface ForwardOptions {
   lora?: LoraOptions;
   /** Recompute each decoder layer in the backward instead of keeping its activations (gradient checkpointing). */
   recompute?: boolean;
-  /** Replace how a linear layer's base weight is applied (e.g. 4-bit weights); `dense(x)` is the default x·Wᵀ (+ b). */
-  linear?(x: Tensor, module: string, dense: (x: Tensor) => Tensor): Tensor;
+  /**
+   * Replace how a linear layer's base weight is applied (e.g. 4-bit weights); `dense(x)` is the default x·Wᵀ (+ b),
+   * `base` its weight [out, in] and bias (a replacement that does not use `base.weight` leaves it out of the file).
+   */
+  linear?(x: Tensor, module: string, dense: (x: Tensor) => Tensor, base: { weight: Tensor; bias?: Tensor }): Tensor;
   /** Which positions get logits: all (default), the last one of each row, or none (only `hidden`). */
   logits?: "all" | "last" | "none";
   /** Decode with a KV cache: the new keys/values are written at their positions and attention reads the cache. */
@@ -133,7 +136,8 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
       const b = weights.get(`${module}.bias`);
       return b ? add(y, b) : y;
     };
-    let y = options.linear ? options.linear(x, module, dense) : dense(x);
+    const bias = weights.get(`${module}.bias`);
+    let y = options.linear ? options.linear(x, module, dense, { weight: w, ...(bias ? { bias } : {}) }) : dense(x);
     if (lora && lora.targets.includes(module.slice(module.lastIndexOf(".") + 1))) {
       const { a, b } = lora.weights(module, { in: inF, out: outF, rank: lora.rank });
       if (a.shape.join() !== `${lora.rank},${inF}` || b.shape.join() !== `${outF},${lora.rank}`) {
