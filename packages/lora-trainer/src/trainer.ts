@@ -38,6 +38,7 @@ import { graphWeights, readAll, type WeightSource } from "./models/weights.js";
 import { openModel } from "./models/load.js";
 import { loadPeftAdapter, savePeftAdapter, type LoraAdapter } from "./peft.js";
 import { lossCurveSvg } from "./plot.js";
+import { qloraLinear } from "./qlora.js";
 import { chooseProviders, sessionOptions } from "./runtime.js";
 import { learningRateAt } from "./schedule.js";
 import { createScratchModel, scratchConfig } from "./scratch-model.js";
@@ -124,9 +125,6 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
 async function prepare(requested: TrainConfig, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<Setup> {
   let config = requested;
-  if (config.use_qlora) {
-    throw new TrainConfigError("--use_qlora: 4-bit base weights are not implemented yet; train LoRA on the full-precision base with --no-use_qlora");
-  }
   // The model and its tokenizer.
   let rawModelConfig: Record<string, unknown>;
   let model: ModelConfig;
@@ -275,7 +273,11 @@ class Engine {
     for (const s of choice.skipped) emit({ type: "info", message: `not using ${s.provider}: ${s.reason}` });
     this.candidates = choice.providers;
     this.weights = new SharedWeights(workDir);
+    if (setup.config.use_qlora) this.qlora = qloraLinear(setup.source);
   }
+
+  /** QLoRA: how every graph of the run applies the 4-bit base weights (qlora.ts). */
+  readonly qlora?: ReturnType<typeof qloraLinear>;
 
   /** Session options for any session of this run (the decoder's too). */
   options() {
@@ -291,6 +293,7 @@ class Engine {
       seq,
       ...(this.setup.lora ? { lora: this.setup.lora } : {}),
       recompute: c.gradient_checkpointing,
+      ...(this.qlora ? { linear: this.qlora } : {}),
     };
   }
 
@@ -524,6 +527,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       ...(lora
         ? {
             forward: (g) => ({
+              ...(engine.qlora ? { linear: engine.qlora } : {}),
               lora: {
                 targets: lora.targets,
                 rank: lora.rank,
