@@ -54,6 +54,7 @@ describe("training learns, end to end, with no download", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "trainer-"));
   let scratch: Awaited<ReturnType<typeof run>>;
   let lora: Awaited<ReturnType<typeof run>>;
+  let qlora: Awaited<ReturnType<typeof run>>;
 
   beforeAll(async () => {
     const upper = taskFile(dir, "upper.jsonl", 1, 1500, (w) => ({ instruction: `Uppercase: ${w.join(" ")}`, output: w.join(" ").toUpperCase() }));
@@ -80,7 +81,19 @@ describe("training learns, end to end, with no download", () => {
       epochs: 12,
       learning_rate: 2e-3,
     });
-  }, 600_000);
+    // the same fine-tune on the 4-bit base
+    qlora = await run({
+      base_model: path.join(dir, "scratch"),
+      dataset: reverse,
+      output_dir: path.join(dir, "qlora"),
+      use_qlora: true,
+      lora_r: 16,
+      lora_alpha: 16,
+      lora_dropout: 0,
+      epochs: 12,
+      learning_rate: 2e-3,
+    });
+  }, 900_000);
 
   it("trains a model from scratch (with a tokenizer trained on the data) to ≥ 95 % exact match on held-out prompts", () => {
     const last = scratch.evals.at(-1)!;
@@ -99,6 +112,14 @@ describe("training learns, end to end, with no download", () => {
     const metrics = readFileSync(path.join(dir, "lora", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(metrics.filter((m) => m.type === "eval").map((m) => m.step)).toEqual(lora.evals.map((e) => e.step));
     expect(metrics.find((m) => m.type === "train")).toMatchObject({ step: 10, lr: expect.any(Number), loss: expect.any(Number), grad_norm: expect.any(Number) });
+  });
+
+  it("fine-tunes the same model with QLoRA (4-bit base weights, forward and backward) to ≥ 90 % exact match", () => {
+    const last = qlora.evals.at(-1)!;
+    expect(qlora.evals[0]!.exactMatch ?? 0).toBeLessThan(0.5);
+    expect(last.exactMatch).toBeGreaterThanOrEqual(0.9);
+    expect(qlora.evals[0]!.loss).toBeGreaterThan(2 * last.loss);
+    expect(qlora.result.files).toEqual(expect.arrayContaining(["adapter_config.json", "adapter_model.safetensors"]));
   });
 
   it("evaluates a trained adapter directory on its own (--eval_only), with the numbers training reported", async () => {
