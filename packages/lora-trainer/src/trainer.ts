@@ -4,6 +4,7 @@
 import {
   batches,
   createTokenizer,
+  datasetTexts,
   DatasetError,
   epochOrder,
   hash53,
@@ -241,18 +242,6 @@ function resolveTargets(requested: readonly string[] | undefined, available: str
     out.add(mapped);
   }
   return available.filter((a) => out.has(a));
-}
-
-async function* datasetTexts(file: string): AsyncGenerator<string> {
-  yield "system\nuser\nassistant\n";
-  for await (const event of readRecordsFromFile(file)) {
-    if (event.issue) continue;
-    const converted = toExample(event.value, file, event.line);
-    if (!("example" in converted)) continue;
-    const e = converted.example;
-    if (e.kind === "text") yield e.text;
-    else for (const m of e.messages) yield m.content;
-  }
 }
 
 /** Sessions per graph kind and shape bucket, built on first use. */

@@ -2,6 +2,7 @@ import {
   batches,
   createTokenizer,
   DatasetError,
+  datasetTexts,
   epochOrder,
   formatIssue,
   IGNORE_INDEX,
@@ -17,7 +18,6 @@ import {
   type TextTokenizer,
 } from "@neural/dataset";
 import { EXIT, type Command } from "../command.js";
-import { datasetTexts } from "./tokenizer.js";
 
 export const prepare: Command = {
   name: "prepare",

@@ -1,4 +1,4 @@
-import { DatasetError, readRecordsFromFile, saveTokenizer, toExample, trainTokenizer, type Example, type PreTokenizerName } from "@neural/dataset";
+import { DatasetError, datasetTexts, saveTokenizer, trainTokenizer, type PreTokenizerName } from "@neural/dataset";
 import { EXIT, type Command } from "../command.js";
 
 export const tokenizerTrain: Command = {
@@ -41,16 +41,3 @@ export const tokenizerTrain: Command = {
     }
   },
 };
-
-/** The texts a tokenizer should learn: every turn's content, the role names, and plain-text records. */
-export async function* datasetTexts(file: string): AsyncGenerator<string> {
-  yield "system\nuser\nassistant\n";
-  for await (const event of readRecordsFromFile(file)) {
-    if (event.issue) continue;
-    const converted = toExample(event.value, file, event.line);
-    if (!("example" in converted)) continue;
-    const example: Example = converted.example;
-    if (example.kind === "text") yield example.text;
-    else for (const m of example.messages) yield m.content;
-  }
-}
