@@ -85,11 +85,13 @@ describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same trainin
     expect(Math.abs(lossWeb - lossNode) / lossNode).toBeLessThan(1e-5);
     expect(Math.abs(Number(b[stepNames.gradNorm]![0]) - Number(a[stepNames.gradNorm]![0])) / Number(a[stepNames.gradNorm]![0])).toBeLessThan(1e-4);
     for (const p of params) {
-      // The step moves each weight by about lr; the two runtimes agree far more closely than that.
-      const delta = maxRelDiff(a[stepNames.newParam(p.name)]!, feeds[p.name]!);
-      expect(delta, p.name).toBeGreaterThan(1e-5);
-      expect(maxRelDiff(a[stepNames.newParam(p.name)]!, b[stepNames.newParam(p.name)]!), p.name).toBeLessThan(1e-5);
-      expect(maxRelDiff(a[stepNames.newM(p.name)]!, b[stepNames.newM(p.name)]!), p.name).toBeLessThan(1e-3);
+      // The step moves each weight by about lr; where the runtimes differ, it is by a small fraction of that move
+      // (AdamW divides by sqrt(v), which magnifies float32 rounding where gradients are tiny).
+      const step = maxRelDiff(a[stepNames.newParam(p.name)]!, feeds[p.name]!);
+      const apart = maxRelDiff(a[stepNames.newParam(p.name)]!, b[stepNames.newParam(p.name)]!);
+      expect(step, p.name).toBeGreaterThan(1e-4);
+      expect(apart, p.name).toBeLessThan(step / 20);
+      expect(maxRelDiff(a[stepNames.newM(p.name)]!, b[stepNames.newM(p.name)]!), p.name).toBeLessThan(1e-4);
     }
   });
 
