@@ -110,6 +110,7 @@ Same trainer everywhere (@neural/web-trainer: the one-graph step of @neural/lora
 
 ${table.join("\n")}
 
+In this run the page trains at ${(rows[0]!.tokensPerSecond / rows[4]!.tokensPerSecond).toFixed(2)}× the speed of the same WASM engine in Node, and WASM at ${(rows[0]!.tokensPerSecond / anchor).toFixed(2)}× onnxruntime-node's native CPU kernels (1 thread each); a second thread slows both down here (2 shared vCPUs, small matrices).
 Other sessions share this machine's 2 cores, so absolute figures move between runs; the ratios within one run are the comparison. The same model and data give the same losses on every runtime (last column: float32 differences).`;
 console.log(`\n${body}`);
 writeSection("Browser training", body);
