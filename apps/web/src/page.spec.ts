@@ -1,6 +1,7 @@
 // The page end to end in Debian's Chromium (headless, driven by playwright-core): served as static files on localhost,
 // it trains on the bundled example in a Web Worker (multi-threaded WASM), the loss falls, the GGUF it offers is
-// downloaded and llama.cpp (a child process) loads it and gives the trained answers to the held-out prompts. A bad
+// downloaded and llama.cpp (a child process) loads it and gives the trained answers to the held-out prompts. LoRA on
+// the downloaded model, picked as a folder, gives the PEFT adapter and a merged GGUF llama.cpp agrees with. A bad
 // file gets the same line-numbered errors as `neural validate`. The page after training is kept as a screenshot:
 // apps/web/test-results/after-training.png.
 import { CHATML_STOP, chatmlPrompt, LlamaModelProcess } from "@neural/llama";
@@ -29,6 +30,8 @@ interface PageState {
 const RESULTS = join(APP, "test-results");
 const work = mkdtempSync(join(tmpdir(), "neural-web-test-"));
 let server: StaticServer;
+/** The page after the from-scratch run (the LoRA test starts from its downloads). */
+let trained: Page | undefined;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
 
 beforeAll(async () => {
@@ -105,6 +108,42 @@ describe("the web page", () => {
     expect(answers).toEqual(s.samples.map((x) => x.generated));
     const right = answers.filter((a, i) => a === s.samples[i]!.expected).length;
     expect(right / answers.length).toBeGreaterThanOrEqual(0.9);
+    trained = page;
+  });
+
+  it("trains LoRA on a model folder (the downloaded model) and offers the adapter and the merged GGUF", async () => {
+    expect(trained).toBeDefined();
+    const folder = join(work, "routing-base");
+    mkdirSync(folder, { recursive: true });
+    for (const name of ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"]) {
+      const [download] = await Promise.all([trained!.waitForEvent("download"), trained!.click(`a[data-file="${name}"]`)]);
+      await download.saveAs(join(folder, name));
+    }
+    await trained!.close();
+    const page = await openPage("?threads=2");
+    await page.setInputFiles("#model-folder", folder);
+    expect(await page.isChecked('input[name="mode"][value="lora"]')).toBe(true);
+    for (const [id, value] of Object.entries({ lora_r: "4", lora_alpha: "8", max_steps: "10", learning_rate: "0.001", eval_steps: "10" })) await page.fill(`#${id}`, value);
+    await page.click("#train");
+    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state ?? ""), undefined, { timeout: 240_000 });
+    const s = await state(page);
+    expect(s.error).toBeUndefined();
+    expect(s.files).toEqual(["routing-base-f16.gguf", "adapter_model.safetensors", "adapter_config.json", "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "train_config.json"]);
+    expect(await page.textContent("#log")).toContain("training LoRA adapters");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click('a[data-file="adapter_config.json"]')]);
+    const adapterConfig = join(work, "adapter_config.json");
+    await download.saveAs(adapterConfig);
+    expect(JSON.parse(readFileSync(adapterConfig, "utf8"))).toMatchObject({ peft_type: "LORA", r: 4, lora_alpha: 8, base_model_name_or_path: "routing-base" });
+    // The merged GGUF: llama.cpp gives the answers the base + adapter gave in the browser.
+    const [gguf] = await Promise.all([page.waitForEvent("download"), page.click('a[data-file="routing-base-f16.gguf"]')]);
+    const merged = join(work, "merged.gguf");
+    await gguf.saveAs(merged);
+    const model = await LlamaModelProcess.load(merged, { contextSize: 256 });
+    try {
+      for (const sample of s.samples) expect((await model.generate(chatmlPrompt(sample.messages), { maxTokens: 8, stop: CHATML_STOP })).text.trim()).toBe(sample.generated);
+    } finally {
+      await model.close();
+    }
     await page.close();
   });
 
