@@ -14,6 +14,8 @@ function browserOnly(): Plugin {
     name: "neural-browser-only",
     enforce: "pre",
     resolveId(source, importer) {
+      // Packages from npm may guard Node paths at run time (onnxruntime-web's WASM glue imports worker_threads in Node).
+      if (importer?.includes("/node_modules/")) return null;
       if (/^node:|^onnxruntime-node$/.test(source) || ["fs", "path", "os", "worker_threads", "child_process"].includes(source)) {
         this.error(`${source} imported by ${importer ?? "?"}: the browser build must not reach Node-only code`);
       }
