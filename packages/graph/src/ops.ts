@@ -286,6 +286,10 @@ function unreduce(d: Tensor, x: Tensor, axes: number[]): Tensor {
 }
 
 export const ReduceSum = reduceOp("ReduceSum", ([d], { inputs: [x], attrs: { axes } }) => [unreduce(d!, x!, axes)]);
+/** log Σ exp(x) over the axes (ONNX Runtime subtracts the maximum first); the gradient is d·softmax(x). */
+export const ReduceLogSumExp = reduceOp("ReduceLogSumExp", ([d], { inputs: [x], outputs: [y], attrs: { axes } }) => [
+  mul(unreduce(d!, x!, axes), exp(sub(x!, unreduce(y!, x!, axes)))),
+]);
 export const ReduceMean = reduceOp("ReduceMean", ([d], { inputs: [x], attrs: { axes } }) => [
   div(unreduce(d!, x!, axes), axes.reduce((n, a) => n * x!.shape[a]!, 1)),
 ]);
@@ -301,6 +305,7 @@ function reduce(op: OpDef<ReduceAttrs>, x: Tensor, axes: number[] | number | und
 }
 /** Sum over `axes` (all axes when omitted). */
 export const reduceSum = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor => reduce(ReduceSum, x, axes, keepdims);
+export const reduceLogSumExp = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor => reduce(ReduceLogSumExp, x, axes, keepdims);
 export const reduceMean = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor => reduce(ReduceMean, x, axes, keepdims);
 export const reduceMax = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor => reduce(ReduceMax, x, axes, keepdims);
 
@@ -626,8 +631,8 @@ export const ScatterNDAdd: OpDef = {
 export const scatterNDAdd = (data: Tensor, indices: Tensor, updates: Tensor): Tensor =>
   one(data.graph.apply(ScatterNDAdd, [data, indices, updates], {}));
 
-/** ONNX ScatterElements (no reduction): writes `updates` into `data` at `indices` along `axis`. No gradient rule. */
-export const ScatterElements: OpDef<{ axis: number }> = {
+/** ONNX ScatterElements: writes (or with reduction "add", adds) `updates` into `data` at `indices` along `axis`. No gradient rule. */
+export const ScatterElements: OpDef<{ axis: number; reduction?: "add" }> = {
   name: "ScatterElements",
   infer: ([data, idx, upd], { axis }) => {
     if (!sameShape(idx!.shape, upd!.shape) || idx!.rank !== data!.rank) {
@@ -636,10 +641,11 @@ export const ScatterElements: OpDef<{ axis: number }> = {
     sameDtype("ScatterElements", [data!, upd!]);
     return [{ dtype: data!.dtype, shape: data!.shape }];
   },
-  lower: (e, [data, idx, upd], [y], { axis }) => void e.node("ScatterElements", [data!, idx!, upd!], { axis: attr.int(axis) }, [y!]),
+  lower: (e, [data, idx, upd], [y], { axis, reduction }) =>
+    void e.node("ScatterElements", [data!, idx!, upd!], { axis: attr.int(axis), ...(reduction ? { reduction: attr.string(reduction) } : {}) }, [y!]),
 };
-export const scatterElements = (data: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor =>
-  one(data.graph.apply(ScatterElements, [data, indices, updates], { axis: normAxis("ScatterElements", axis, data.rank) }));
+export const scatterElements = (data: Tensor, indices: Tensor, updates: Tensor, axis: number, options: { reduction?: "add" } = {}): Tensor =>
+  one(data.graph.apply(ScatterElements, [data, indices, updates], { axis: normAxis("ScatterElements", axis, data.rank), ...(options.reduction ? { reduction: options.reduction } : {}) }));
 
 /** ONNX GatherElements. No gradient rule (used inside expansions). */
 export const GatherElements: OpDef<{ axis: number }> = {
@@ -800,21 +806,25 @@ export const CrossEntropy: OpDef<CrossEntropyAttrs> = {
     }
     return [{ dtype: logits!.dtype, shape: [] }];
   },
+  // loss_i = logsumexp(logits_i) − logits_i[label_i]: no [N, C] tensor besides the logits themselves (vocabularies
+  // of 150k tokens make every [N, C] copy as large as the rest of a step's activations).
   expand: ([logits, labels], { ignoreIndex, reduction }) => {
     const valid = not(equal(labels!, ignoreIndex));
-    const safe = where(valid, labels!, 0);
-    const picked = squeeze(gatherElements(logSoftmax(logits!, 1), unsqueeze(safe, 1), 1), 1);
-    const total = reduceSum(where(valid, neg(picked), 0));
+    const safe = unsqueeze(where(valid, labels!, 0), 1);
+    const nll = squeeze(sub(reduceLogSumExp(logits!, 1, true), gatherElements(logits!, safe, 1)), 1);
+    const total = reduceSum(where(valid, nll, 0));
     return [reduction === "sum" ? total : div(total, denominator(valid, logits!.dtype))];
   },
-  // dlogits = (softmax(logits) − onehot(labels)) · d / count, rows with ignored labels zero.
+  // dlogits = (softmax(logits) − onehot(labels)) · d / count, rows with ignored labels zero. The one-hot is not
+  // built: 1 is subtracted at each row's label in place of it (ScatterElements with reduction add).
   grad: ([d], { inputs: [logits, labels], attrs: { ignoreIndex, reduction } }) => {
-    const [, C] = logits!.shape as [number, number];
+    const [N] = logits!.shape as [number, number];
     const valid = not(equal(labels!, ignoreIndex));
-    const onehot = cast(equal(unsqueeze(labels!, 1), arange(logits!.graph, C)), logits!.dtype);
+    const safe = unsqueeze(where(valid, labels!, 0), 1);
+    const minusOne = full(logits!.graph, [N, 1], -1, logits!.dtype);
     const scale = reduction === "sum" ? d! : div(d!, denominator(valid, logits!.dtype));
     const rowScale = unsqueeze(where(valid, expand(scale, labels!.shape), 0), 1);
-    return [mul(sub(softmax(logits!, 1), onehot), rowScale), undefined];
+    return [mul(scatterElements(softmax(logits!, 1), safe, minusOne, 1, { reduction: "add" }), rowScale), undefined];
   },
 };
 const denominator = (valid: Tensor, dtype: DType): Tensor => maximum(reduceSum(cast(valid, dtype)), 1);

@@ -75,8 +75,8 @@ describe("bad input is refused before training starts", () => {
     expect(error.message).toMatch(/--max_length 100000 exceeds the model's context \(max_position_embeddings \d+\)/);
   });
 
-  it("QLoRA on a device that cannot run it", async () => {
+  it("QLoRA (which runs on every provider, the CPU included) on a device this machine lacks names the device", async () => {
     const { error } = await attempt({ use_qlora: true, device: "webgpu" });
-    expect(error.message).toMatch(/qlora/i);
+    expect(error.message).toMatch(/webgpu/i);
   });
 });

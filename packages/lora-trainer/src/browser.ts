@@ -12,3 +12,5 @@ export * from "./plot.js";
 export * from "./scratch-model.js";
 export * from "./train-step.js";
 export * from "./peft-format.js";
+export * from "./qlora.js";
+export * from "./memory.js";

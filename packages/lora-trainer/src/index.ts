@@ -11,3 +11,5 @@ export * from "./train-step.js";
 export * from "./trainer.js";
 export * from "./merge.js";
 export * from "./qlora.js";
+export * from "./memory.js";
+export * from "./memory-config.js";

@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import {
+  estimateTrainingMemory,
+  formatMemoryEstimate,
   presetNames,
   resolveTrainConfig,
   trainConfigSchema,
@@ -112,8 +114,11 @@ export const trainCommand: Command = {
       throw error;
     }
     if (o.estimate_memory) {
-      io.err("neural train: --estimate_memory is not implemented yet");
-      return EXIT.usage;
+      const e = await estimateTrainingMemory(config);
+      io.out(`estimated peak memory of this run (${e.device === "cpu" ? "RAM, CPU" : `${config.device}: the CPU figure, unmeasured on GPUs`}): ${(e.peakBytes / 2 ** 30).toFixed(2)} GiB`);
+      io.out(formatMemoryEstimate(e));
+      for (const note of e.notes) io.out(`note: ${note}`);
+      return EXIT.ok;
     }
     const { code } = await trainInWorker(config, io, { evalOnly: o.eval_only === true });
     return code;

@@ -1,0 +1,91 @@
+// `neural train --estimate_memory`: the memory estimate for a training config, with the model's shapes read from
+// its config.json and checkpoint header (no weights are read; a model not on disk has only its config.json fetched).
+import { downloadFile } from "@huggingface/hub";
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { parseConfig, type ModelConfig } from "./models/config.js";
+import { openModel } from "./models/load.js";
+import { linearModules } from "./models/transformer.js";
+import type { WeightSource } from "./models/weights.js";
+import { configWeights, estimateMemory, type MemoryEstimate } from "./memory.js";
+import { resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
+import { scratchConfig } from "./scratch-model.js";
+import { TrainConfigError, type TrainConfig } from "./train-config.js";
+import type { LoraSpec } from "./train-step.js";
+
+export interface TrainingMemoryEstimate extends MemoryEstimate {
+  model: ModelConfig;
+  /** The largest shape bucket, which the estimate is for. */
+  batch: number;
+  seq: number;
+  /** Which memory the figure is: the process's RAM (CPU) or, with a GPU provider, device memory (not measured). */
+  device: "cpu" | "gpu";
+  notes: string[];
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+async function modelShapes(config: TrainConfig, options: ResolveModelOptions): Promise<{ model: ModelConfig; weights: Pick<WeightSource, "names" | "shape">; notes: string[] }> {
+  if (config.from_scratch) {
+    const vocab = config.vocab_size ?? 4096;
+    const model = parseConfig(scratchConfig({ ...config, vocab_size: vocab }, vocab, {}));
+    return { model, weights: configWeights(model), notes: [`a new ${config.model_family} model with a ${vocab}-token vocabulary`] };
+  }
+  let spec = config.base_model!;
+  if (await exists(path.join(spec, "adapter_config.json"))) {
+    const adapter = JSON.parse(await readFile(path.join(spec, "adapter_config.json"), "utf8")) as { base_model_name_or_path?: string };
+    if (!adapter.base_model_name_or_path) throw new TrainConfigError(`${spec}: adapter_config.json names no base model`);
+    spec = adapter.base_model_name_or_path;
+  }
+  try {
+    const resolved = await resolveModel(spec, { ...options, offline: true });
+    const opened = await openModel(resolved.dir);
+    const weights = { names: [...opened.source.names], shape: (n: string) => opened.source.shape(n) };
+    await opened.close();
+    return { model: opened.config, weights, notes: [`shapes from ${resolved.dir}`] };
+  } catch (error) {
+    if (!(error instanceof ModelSourceError) || /^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE ?? "") || options.offline) throw error;
+    // Not on disk: its config.json alone says every shape.
+    const [repo, revision] = spec.split("@") as [string, string | undefined];
+    const response = await downloadFile({ repo, path: "config.json", revision: revision ?? options.revision ?? "main", ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}), ...(options.accessToken ? { accessToken: options.accessToken } : {}) });
+    if (!response) throw new ModelSourceError(`${repo} has no config.json on the hub`);
+    const model = parseConfig(JSON.parse(await response.text()));
+    return { model, weights: configWeights(model), notes: [`shapes from ${repo}'s config.json (hub)`] };
+  }
+}
+
+/** LoRA targets as the trainer resolves them (all linear layers by default; Phi-3's fused names stand in). */
+function loraSpec(config: TrainConfig, model: ModelConfig): LoraSpec {
+  const available = linearModules(model).map((m) => m.slice(m.indexOf(".") + 1));
+  const requested = config.lora_target_modules;
+  let targets = available;
+  if (requested && requested.length && !requested.includes("all-linear")) {
+    const fused: Record<string, string> = { q_proj: "qkv_proj", k_proj: "qkv_proj", v_proj: "qkv_proj", gate_proj: "gate_up_proj", up_proj: "gate_up_proj" };
+    const want = new Set(requested.map((r) => r.slice(r.lastIndexOf(".") + 1)).map((r) => (available.includes(r) ? r : fused[r] ?? r)));
+    targets = available.filter((a) => want.has(a));
+  }
+  return { rank: config.lora_r, alpha: config.lora_alpha, rsLora: config.use_rslora, targets, dropout: config.lora_dropout };
+}
+
+/** Predict the peak memory of `neural train` with this config, before reading any weights or data. */
+export async function estimateTrainingMemory(config: TrainConfig, options: { modelSource?: ResolveModelOptions } = {}): Promise<TrainingMemoryEstimate> {
+  const { model, weights, notes } = await modelShapes(config, options.modelSource ?? {});
+  const seq = Math.min(config.max_length, model.maxPositions);
+  const lora = config.use_lora ? loraSpec(config, model) : undefined;
+  const estimate = estimateMemory({
+    model,
+    weights,
+    batch: config.batch_size,
+    seq,
+    ...(lora ? { lora } : {}),
+    qlora: config.use_qlora,
+    recompute: config.gradient_checkpointing,
+    gradientAccumulation: config.gradient_accumulation,
+    evalBatch: config.validation_split > 0 ? config.eval_batch_size : 0,
+  });
+  const gpu = config.device === "cuda" || config.device === "webgpu" || config.device === "coreml";
+  notes.push(`for the largest shape bucket: batch ${config.batch_size} × ${seq} tokens (packing fills rows; shorter buckets need less)`);
+  if (gpu) notes.push(`${config.device}: weights and activations would sit in device memory; this is the CPU figure, not measured on a GPU`);
+  if (config.device === "auto") notes.push("device auto: this is the CPU figure (the GPU providers are not measured)");
+  return { ...estimate, model, batch: config.batch_size, seq, device: gpu ? "gpu" : "cpu", notes };
+}

@@ -1,0 +1,227 @@
+// Predicting the peak memory of a training run before it starts (`neural train --estimate_memory`).
+//
+// The prediction adds up what the process holds at its busiest moment, the optimizer step:
+//   runtime      Node.js, ONNX Runtime's library and the JavaScript side of the trainer (a measured constant);
+//   graphs       the JavaScript objects of the step graph while it is built and written (per node, measured);
+//   weights      the frozen base weights as ONNX Runtime reads them: float32 from the memory-mapped weights file
+//                (4 bytes each), QLoRA's two 4-bit copies of every linear layer (1.25 bytes at block 32);
+//   trainable    the trainable tensors, their AdamW moments and the step's new values (6 × 4 bytes each: the step
+//                reads params, m, v and returns new ones), plus gradient accumulators;
+//   activations  the largest sum of intermediate tensors alive at once when the step graph runs in order: every
+//                node's outputs live from the node to their last reader (reshapes share their input's buffer).
+//                This is simulated on the very graph the trainer builds, so recomputation, the vocabulary's logits
+//                and attention's seq² scores are all accounted for.
+// The constants were fitted on CPU runs and the prediction checked against measured peaks (bench/RESULTS.md,
+// "Training speed and memory"). GPU providers keep weights and activations in device memory instead; the same
+// numbers are reported as a device-memory estimate there, unmeasured.
+
+import { flatten, byteLength, type Graph } from "@neural/graph";
+import type { ModelConfig } from "./models/config.js";
+import type { WeightSource } from "./models/weights.js";
+import { DEFAULT_QLORA_BLOCK, qloraBytes, qloraLinear } from "./qlora.js";
+import { buildEvalGraph, buildStepGraph, type LoraSpec } from "./train-step.js";
+import { linearModules } from "./models/transformer.js";
+
+export interface MemoryEstimateInput {
+  model: ModelConfig;
+  /** Weight names and shapes (a checkpoint's header is enough); derived from the config when omitted. */
+  weights?: Pick<WeightSource, "names" | "shape">;
+  batch: number;
+  seq: number;
+  /** LoRA adapters on a frozen base; omitted: full fine-tuning. */
+  lora?: LoraSpec;
+  qlora?: boolean;
+  recompute: boolean;
+  gradientAccumulation?: number;
+  /** Sequences per evaluation batch (evaluation runs a forward of eval batch × seq; 0: no evaluation). */
+  evalBatch?: number;
+}
+
+export interface MemoryPart {
+  name: "runtime" | "graphs" | "weights" | "trainable" | "activations";
+  bytes: number;
+  note: string;
+}
+
+export interface MemoryEstimate {
+  /** Predicted peak resident memory of the training process, in bytes. */
+  peakBytes: number;
+  parts: MemoryPart[];
+  /** The step graph's size and where its activation peak is. */
+  graph: { nodes: number; activationPeakAt: string };
+}
+
+/** Fitted on measured CPU runs (bench/train.bench.ts): the process before any graph, and JS bytes per graph node. */
+export const MEMORY_MODEL = {
+  runtimeBytes: 190 * 2 ** 20,
+  bytesPerGraphNode: 6_000,
+  /** ORT's allocator rounding and what it keeps beyond the simulated live set. */
+  activationFactor: 1.1,
+};
+
+/** The Hugging Face weight names and shapes a config implies (what createScratchModel makes). */
+export function configWeights(config: ModelConfig): Pick<WeightSource, "names" | "shape"> {
+  const shapes = new Map<string, number[]>();
+  const { hiddenSize: H, vocabSize: V, numHeads: nh, numKvHeads: nkv, headDim: hd, intermediateSize: ff } = config;
+  shapes.set("model.embed_tokens.weight", [V, H]);
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `model.layers.${l}`;
+    shapes.set(`${p}.input_layernorm.weight`, [H]);
+    if (config.fused) shapes.set(`${p}.self_attn.qkv_proj.weight`, [(nh + 2 * nkv) * hd, H]);
+    else {
+      shapes.set(`${p}.self_attn.q_proj.weight`, [nh * hd, H]);
+      shapes.set(`${p}.self_attn.k_proj.weight`, [nkv * hd, H]);
+      shapes.set(`${p}.self_attn.v_proj.weight`, [nkv * hd, H]);
+      if (config.family === "qwen2") {
+        shapes.set(`${p}.self_attn.q_proj.bias`, [nh * hd]);
+        shapes.set(`${p}.self_attn.k_proj.bias`, [nkv * hd]);
+        shapes.set(`${p}.self_attn.v_proj.bias`, [nkv * hd]);
+      }
+    }
+    shapes.set(`${p}.self_attn.o_proj.weight`, [H, nh * hd]);
+    shapes.set(`${p}.post_attention_layernorm.weight`, [H]);
+    if (config.fused) shapes.set(`${p}.mlp.gate_up_proj.weight`, [2 * ff, H]);
+    else {
+      shapes.set(`${p}.mlp.gate_proj.weight`, [ff, H]);
+      shapes.set(`${p}.mlp.up_proj.weight`, [ff, H]);
+    }
+    shapes.set(`${p}.mlp.down_proj.weight`, [H, ff]);
+  }
+  shapes.set("model.norm.weight", [H]);
+  if (!config.tieEmbeddings) shapes.set("lm_head.weight", [V, H]);
+  return { names: [...shapes.keys()], shape: (n) => shapes.get(n)! };
+}
+
+const ALIASES = new Set(["Reshape", "Squeeze", "Unsqueeze", "StopGradient"]);
+
+/**
+ * The largest total size of intermediate tensors alive at once when `graph` runs node by node in its order (after
+ * composite ops are expanded): outputs live from their node to their last reader (graph outputs to the end);
+ * inputs, weights and constants are not counted; reshapes share their input's buffer.
+ */
+export function activationPeak(graph: Graph): { bytes: number; at: string; nodes: number } {
+  const g = flatten(graph);
+  const lastUse = new Map<number, number>();
+  g.nodes.forEach((n, i) => n.inputs.forEach((t) => lastUse.set(t.id, i)));
+  for (const o of g.outputs) lastUse.set(o.tensor.id, Infinity);
+  // buffer of each tensor (aliases share their input's), its size and how many tensors still hold it
+  const bufferOf = new Map<number, number>();
+  const size = new Map<number, number>();
+  const holders = new Map<number, number>();
+  let live = 0;
+  let peak = 0;
+  let at = "";
+  const release = (tensorId: number) => {
+    const b = bufferOf.get(tensorId);
+    if (b === undefined) return;
+    const left = holders.get(b)! - 1;
+    holders.set(b, left);
+    if (left === 0) live -= size.get(b)!;
+  };
+  g.nodes.forEach((node, i) => {
+    for (const o of node.outputs) {
+      const src = node.inputs[0];
+      if (ALIASES.has(node.op.name) && src && bufferOf.has(src.id)) {
+        const b = bufferOf.get(src.id)!;
+        bufferOf.set(o.id, b);
+        holders.set(b, holders.get(b)! + 1);
+      } else {
+        bufferOf.set(o.id, o.id);
+        holders.set(o.id, 1);
+        const bytes = byteLength(o.dtype, o.size);
+        size.set(o.id, bytes);
+        live += bytes;
+      }
+      if (!lastUse.has(o.id)) release(o.id); // never read
+    }
+    if (live > peak) {
+      peak = live;
+      at = `${node.scope ? `${node.scope}/` : ""}${node.op.name}`;
+    }
+    for (const t of new Set(node.inputs)) if (lastUse.get(t.id) === i) release(t.id);
+  });
+  return { bytes: peak, at, nodes: g.nodes.length };
+}
+
+/** Predict the peak memory of training one shape bucket (the largest: batch × seq) with these settings. */
+export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
+  const { model, batch, seq, lora } = input;
+  const shapes = input.weights ?? configWeights(model);
+  const size = (name: string) => shapes.shape(name).reduce((a, b) => a * b, 1);
+  const source: WeightSource = {
+    names: shapes.names,
+    shape: (n) => shapes.shape(n),
+    read: () => {
+      throw new Error("estimateMemory reads no weights");
+    },
+  };
+  const qlora = Boolean(input.qlora && lora);
+  const { graph, params } = buildStepGraph({
+    config: model,
+    source,
+    batch,
+    seq,
+    ...(lora ? { lora } : {}),
+    recompute: input.recompute,
+    optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 1 },
+    kind: "step",
+    withAccumulators: (input.gradientAccumulation ?? 1) > 1,
+    ...(qlora ? { linear: qloraLinear(source) } : {}),
+  });
+  const stepPeak = activationPeak(graph);
+  // Evaluation runs its own forward (no arena: the step's activations are gone by then); the larger peak counts.
+  const evalPeak = input.evalBatch
+    ? activationPeak(buildEvalGraph({ config: model, source, batch: input.evalBatch, seq, ...(lora ? { lora } : {}), recompute: false, ...(qlora ? { linear: qloraLinear(source) } : {}) }))
+    : undefined;
+  const act = evalPeak && evalPeak.bytes > stepPeak.bytes ? { ...evalPeak, at: `evaluation: ${evalPeak.at}`, nodes: stepPeak.nodes } : stepPeak;
+
+  // Frozen weights: everything but the trainable tensors (full fine-tuning trains them all).
+  const trainableNames = new Set(lora ? [] : params.map((p) => p.name));
+  const quantized = new Set<string>();
+  if (qlora) {
+    for (let l = 0; l < model.numLayers; l++) for (const m of linearModules(model)) quantized.add(`model.layers.${l}.${m}.weight`);
+  }
+  let weightBytes = 0;
+  for (const name of shapes.names) {
+    if (trainableNames.has(name)) continue;
+    if (quantized.has(name)) {
+      const [out, inp] = shapes.shape(name) as [number, number];
+      weightBytes += qloraBytes(out, inp, DEFAULT_QLORA_BLOCK);
+    } else weightBytes += 4 * size(name);
+  }
+  const trainableCount = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const accumulators = (input.gradientAccumulation ?? 1) > 1 ? 2 : 0;
+  // params, m, v in; the step's outputs (new params, m, v) are graph outputs, counted with the activations
+  const trainableBytes = 4 * trainableCount * (3 + accumulators);
+  const activationBytes = act.bytes * MEMORY_MODEL.activationFactor;
+  const graphBytes = act.nodes * MEMORY_MODEL.bytesPerGraphNode;
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const parts: MemoryPart[] = [
+    { name: "runtime", bytes: MEMORY_MODEL.runtimeBytes, note: "Node.js, ONNX Runtime and the trainer before any graph" },
+    { name: "graphs", bytes: graphBytes, note: `the step graph's ${act.nodes} nodes while built and written` },
+    {
+      name: "weights",
+      bytes: weightBytes,
+      note: qlora ? `frozen weights: linear layers in 4 bits (two copies), the rest float32` : lora ? "frozen base weights, float32, memory-mapped" : "none frozen (full fine-tuning)",
+    },
+    {
+      name: "trainable",
+      bytes: trainableBytes,
+      note: `${(trainableCount / 1e6).toFixed(2)} M trainable values × (params, m, v${accumulators ? ", accumulators in and out" : ""})`,
+    },
+    {
+      name: "activations",
+      bytes: activationBytes,
+      note: `peak of live intermediate tensors (${mib(act.bytes)} at ${act.at}${input.recompute ? ", layers recomputed" : ""}), × ${MEMORY_MODEL.activationFactor}`,
+    },
+  ];
+  return { peakBytes: parts.reduce((n, p) => n + p.bytes, 0), parts, graph: { nodes: act.nodes, activationPeakAt: act.at } };
+}
+
+/** A one-screen table of an estimate, for people. */
+export function formatMemoryEstimate(e: MemoryEstimate): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0).padStart(7)} MiB`;
+  const lines = e.parts.map((p) => `  ${p.name.padEnd(12)}${mib(p.bytes)}  ${p.note}`);
+  return [...lines, `  ${"peak".padEnd(12)}${mib(e.peakBytes)}`].join("\n");
+}
+
