@@ -115,3 +115,22 @@ export function float16Bits(value: number): number {
   }
   return sign | (e << 10) | m;
 }
+
+/** float32 values as IEEE half-precision bits (round to nearest even). */
+export function toFloat16(values: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = float16Bits(values[i]!);
+  return out;
+}
+
+/** float32 values as bfloat16 bits (the upper half of the float32, rounded to nearest even; NaN stays NaN). */
+export function toBFloat16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i]!;
+    if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) out[i] = (x >>> 16) | 0x40;
+    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}

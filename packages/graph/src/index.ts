@@ -1,7 +1,7 @@
 // @neural/graph: a tensor-graph IR with shape inference, reverse-mode autodiff, recomputation and ONNX
 // serialization. No node: imports here (the Node adapter is "@neural/graph/node").
 
-export { type DType, type TypedArray, isFloat, isInteger, onnxDataType, byteLength, typedArrayOf, float16Bits } from "./dtype.js";
+export { type DType, type TypedArray, isFloat, isInteger, onnxDataType, byteLength, typedArrayOf, float16Bits, toFloat16, toBFloat16 } from "./dtype.js";
 export { GraphError, ShapeError, GradError, SerializeError, SessionError } from "./errors.js";
 export { Graph, Tensor, Node, Segment, type Shape, type TensorData, type OpDef, type NodeView, type OutSpec, type GraphOptions, bytesOf } from "./graph.js";
 export * from "./ops.js";

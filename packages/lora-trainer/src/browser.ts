@@ -14,3 +14,4 @@ export * from "./train-step.js";
 export * from "./peft-format.js";
 export * from "./qlora.js";
 export * from "./memory.js";
+export * from "./precision.js";

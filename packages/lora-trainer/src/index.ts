@@ -13,3 +13,4 @@ export * from "./merge.js";
 export * from "./qlora.js";
 export * from "./memory.js";
 export * from "./memory-config.js";
+export * from "./precision.js";

@@ -11,7 +11,7 @@
 //     (cosine 0.99; qlora.spec.ts). Not faster on the CPU at bench-small's sizes, hence not the default.
 // Either way 2 × (½ + 4/blockSize) bytes per weight: 1.25 bytes at block 32 against 4 in float32.
 
-import { GraphError, type Graph, type OpDef, type Tensor, add, attr, type TypedArray } from "@neural/graph";
+import { GraphError, type Graph, type OpDef, type Tensor, add, attr, toBFloat16, toFloat16, type TypedArray } from "@neural/graph";
 import type { ForwardOptions } from "./models/transformer.js";
 import type { WeightSource } from "./models/weights.js";
 
@@ -158,6 +158,9 @@ export function qloraLinear(source: WeightSource, options: QloraOptions = {}): N
     return last.values;
   };
   return (x, module, _dense, base) => {
+    if (x.dtype === "float64") throw new GraphError(`QLoRA computes in float32 or 16 bits (ONNX DequantizeLinear has no float64 scales), got ${x}`);
+    // the scales take the compute type: float32, or float16/bfloat16 under mixed precision
+    const scaleType = x.dtype as "float32" | "float16" | "bfloat16";
     const g = x.graph;
     let perGraph = made.get(g);
     if (!perGraph) made.set(g, (perGraph = new Map()));
@@ -171,6 +174,7 @@ export function qloraLinear(source: WeightSource, options: QloraOptions = {}): N
         let memo: Promise<Int4Matrix> | undefined;
         const taken = new Set<string>();
         return (part: "data" | "scales") => async (): Promise<TypedArray> => {
+          const convert = (m: Int4Matrix): TypedArray => (part === "data" ? m.data : scaleType === "float16" ? toFloat16(m.scales) : scaleType === "bfloat16" ? toBFloat16(m.scales) : m.scales);
           memo ??= Promise.resolve(read(name)).then((v) => (transpose ? quantizeInt4(v, inp, out, blockSize, true) : quantizeInt4(v, out, inp, blockSize)));
           const m = await memo;
           taken.add(part);
@@ -178,23 +182,22 @@ export function qloraLinear(source: WeightSource, options: QloraOptions = {}): N
             memo = undefined;
             taken.clear();
           }
-          return m[part];
+          return convert(m);
         };
       };
       const fwd = lazy(true);
       const scalesShape = (rows: number, cols: number) => [Math.ceil(rows / blockSize), cols];
-      t = [g.initializer(n.forward, "int4", [inp, out], fwd("data")), g.initializer(n.forwardScales, "float32", scalesShape(inp, out), fwd("scales"))];
+      t = [g.initializer(n.forward, "int4", [inp, out], fwd("data")), g.initializer(n.forwardScales, scaleType, scalesShape(inp, out), fwd("scales"))];
       if (exact) {
         // the same codes under another name: ORT fuses a 4-bit weight only when nothing else reads it
         const again = lazy(true);
-        t.push(g.initializer(n.exactBackward, "int4", [inp, out], again("data")), g.initializer(n.exactBackwardScales, "float32", scalesShape(inp, out), again("scales")));
+        t.push(g.initializer(n.exactBackward, "int4", [inp, out], again("data")), g.initializer(n.exactBackwardScales, scaleType, scalesShape(inp, out), again("scales")));
       } else {
         const bwd = lazy(false);
-        t.push(g.initializer(n.backward, "int4", [out, inp], bwd("data")), g.initializer(n.backwardScales, "float32", scalesShape(out, inp), bwd("scales")));
+        t.push(g.initializer(n.backward, "int4", [out, inp], bwd("data")), g.initializer(n.backwardScales, scaleType, scalesShape(out, inp), bwd("scales")));
       }
       perGraph.set(module, t);
     }
-    if (x.dtype !== "float32") throw new GraphError(`QLoRA computes in float32 (ONNX DequantizeLinear has no float64 scales), got ${x}`);
     const y = qmatmul(x, t[0]!, t[1]!, t[2]!, t[3]!, blockSize, exact);
     return base.bias ? add(y, base.bias) : y;
   };

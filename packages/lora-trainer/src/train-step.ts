@@ -17,6 +17,7 @@ import {
   equal,
   argMax,
   Graph,
+  where,
   greaterEqual,
   grad,
   minimum,
@@ -69,6 +70,13 @@ export interface StepGraphSpec {
   withAccumulators?: boolean;
   /** Replace how frozen base weights are applied (QLoRA). */
   linear?: ForwardOptions["linear"];
+  /**
+   * Mixed precision (GPU providers): compute in float16 or bfloat16 with the frozen weights stored so, while the
+   * trainable tensors, their gradients, AdamW and the loss stay float32 (precision.ts). float16 adds loss scaling:
+   * an input `loss_scale` multiplies the loss before the backward and divides the gradients after it, and a step
+   * whose gradients overflow leaves the parameters and moments unchanged (grad_norm comes back non-finite).
+   */
+  precision?: "float16" | "bfloat16";
 }
 
 export interface TrainableParam {
@@ -91,6 +99,7 @@ export const stepNames = {
   lr: "lr",
   biasCorrection1: "bias_correction1",
   biasCorrection2: "bias_correction2",
+  lossScale: "loss_scale",
   loss: "loss",
   gradNorm: "grad_norm",
   /** Sum of every updated parameter: not finite if any new value is not (cheaper than scanning them in JS). */
@@ -126,10 +135,12 @@ export function trainableParams(config: ModelConfig, source: WeightSource, lora?
 function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind" | "withAccumulators" | "optimizer">, withDropout: boolean) {
   const { config, lora } = spec;
   const dtype: DType = spec.dtype ?? "float32";
+  // the compute type: float32/64, or 16-bit with float32 master weights
+  const compute: DType = spec.precision ?? dtype;
   const params = trainableParams(config, spec.source, lora);
   const trainable = new Map(params.map((p) => [p.name, g.input(p.name, dtype, p.shape)]));
-  const frozen = graphWeights(g, spec.source, { dtype });
-  const weights = lora ? frozen : { get: (name: string) => trainable.get(name) ?? frozen.get(name) };
+  const frozen = graphWeights(g, spec.source, { dtype: compute as "float32" });
+  const weights = lora ? frozen : { get: (name: string) => (trainable.has(name) ? cast(trainable.get(name)!, compute) : frozen.get(name)) };
   const ids = (name: string) => g.input(name, "int64", ["batch", "seq"]);
   const inputIds = ids(stepNames.inputIds);
   const positionIds = ids(stepNames.positionIds);
@@ -140,7 +151,7 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind" | "withAccumulat
   if (withDropout && lora && lora.dropout > 0) {
     const seed = g.input(stepNames.dropoutSeed, dtype, []);
     let salt = 0;
-    dropout = (x) => mul(x, dropoutMask(x, lora.dropout, seed, ++salt));
+    dropout = (x) => mul(x, cast(dropoutMask(cast(x, dtype), lora.dropout, seed, ++salt), x.dtype));
   }
   const forward = buildForward(g, config, weights, { inputIds, positionIds, segmentIds }, {
     ...(spec.recompute ? { recompute: true } : {}),
@@ -152,13 +163,14 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind" | "withAccumulat
             rank: lora.rank,
             alpha: lora.alpha,
             rsLora: lora.rsLora,
-            weights: (module: string) => ({ a: trainable.get(`${module}.lora_A`)!, b: trainable.get(`${module}.lora_B`)! }),
+            weights: (module: string) => ({ a: cast(trainable.get(`${module}.lora_A`)!, compute), b: cast(trainable.get(`${module}.lora_B`)!, compute) }),
             ...(dropout ? { dropout } : {}),
           },
         }
       : {}),
   });
-  const logits = reshape(forward.logits!, [-1, config.vocabSize]);
+  // the loss in float32 whatever the compute type
+  const logits = cast(reshape(forward.logits!, [-1, config.vocabSize]), dtype);
   return { dtype, params, trainable, logits, targets: reshape(targets, [-1]) };
 }
 
@@ -169,7 +181,10 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
   const loss = mul(crossEntropy(logits, targets, { reduction: "sum" }), invCount);
   g.output(stepNames.loss, loss);
 
-  const grads = grad(loss, params.map((p) => trainable.get(p.name)!));
+  // float16: the backward runs on loss × scale so that small gradients do not flush to zero; unscaled after.
+  const scale = spec.precision === "float16" ? g.input(stepNames.lossScale, dtype, []) : undefined;
+  const raw = grad(scale ? mul(loss, scale) : loss, params.map((p) => trainable.get(p.name)!));
+  const grads = scale ? raw.map((d) => div(d, scale)) : raw;
   if (spec.kind === "accumulate") {
     params.forEach((p, i) => g.output(stepNames.newAcc(p.name), add(g.input(stepNames.acc(p.name), dtype, p.shape), grads[i]!)));
     return { graph: g, params };
@@ -182,15 +197,20 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
   const lr = g.input(stepNames.lr, dtype, []);
   const bc1 = g.input(stepNames.biasCorrection1, dtype, []);
   const bc2 = g.input(stepNames.biasCorrection2, dtype, []);
+  // a float16 step whose gradients overflowed changes nothing (inf − inf is NaN, so this tests finiteness)
+  const finite = scale ? equal(sub(norm, norm), g.scalar(0, dtype)) : undefined;
+  const keep = (updated: Tensor, old: Tensor) => (finite ? where(finite, updated, old) : updated);
   const sums: Tensor[] = [];
   params.forEach((p, i) => {
     const param = trainable.get(p.name)!;
     const gradient = clip ? mul(total[i]!, clip) : total[i]!;
-    const m = add(mul(g.input(stepNames.m(p.name), dtype, p.shape), o.beta1), mul(gradient, 1 - o.beta1));
-    const v = add(mul(g.input(stepNames.v(p.name), dtype, p.shape), o.beta2), mul(mul(gradient, gradient), 1 - o.beta2));
+    const mIn = g.input(stepNames.m(p.name), dtype, p.shape);
+    const vIn = g.input(stepNames.v(p.name), dtype, p.shape);
+    const m = keep(add(mul(mIn, o.beta1), mul(gradient, 1 - o.beta1)), mIn);
+    const v = keep(add(mul(vIn, o.beta2), mul(mul(gradient, gradient), 1 - o.beta2)), vIn);
     let update = div(div(m, bc1), add(sqrt(div(v, bc2)), o.epsilon));
     if (p.decay && o.weightDecay > 0) update = add(update, mul(param, o.weightDecay));
-    const updated = sub(param, mul(update, lr));
+    const updated = keep(sub(param, mul(update, lr)), param);
     g.output(stepNames.newParam(p.name), updated);
     g.output(stepNames.newM(p.name), m);
     g.output(stepNames.newV(p.name), v);

@@ -40,6 +40,7 @@ import { openModel } from "./models/load.js";
 import { loadPeftAdapter, savePeftAdapter, type LoraAdapter } from "./peft.js";
 import { lossCurveSvg } from "./plot.js";
 import { qloraLinear } from "./qlora.js";
+import { LossScaler, precisionFor, type Precision } from "./precision.js";
 import { chooseProviders, sessionOptions } from "./runtime.js";
 import { learningRateAt } from "./schedule.js";
 import { createScratchModel, scratchConfig } from "./scratch-model.js";
@@ -263,7 +264,11 @@ class Engine {
     this.candidates = choice.providers;
     this.weights = new SharedWeights(workDir);
     if (setup.config.use_qlora) this.qlora = qloraLinear(setup.source);
+    this.precision = precisionFor(this.candidates[0] ?? "cpu");
   }
+
+  /** The compute precision of the training graphs: float32 on the CPU, float16 on GPU providers (precision.ts). */
+  precision: Precision;
 
   /** QLoRA: how every graph of the run applies the 4-bit base weights (qlora.ts). */
   readonly qlora?: ReturnType<typeof qloraLinear>;
@@ -283,6 +288,7 @@ class Engine {
       ...(this.setup.lora ? { lora: this.setup.lora } : {}),
       recompute: c.gradient_checkpointing,
       ...(this.qlora ? { linear: this.qlora } : {}),
+      ...(this.precision !== "float32" ? { precision: this.precision } : {}),
     };
   }
 
@@ -290,13 +296,24 @@ class Engine {
     let entry = this.sessions.get(key);
     if (!entry) {
       entry = (async () => {
-        const graph = build();
+        let graph = build();
         const file = await this.weights.save(graph, `${key}.onnx`);
-        const created = await createSession(file, this.options());
+        let created = await createSession(file, this.options());
         if (!this.provider) {
           this.provider = created.provider;
           if (created.message) this.emit({ type: "warning", message: created.message });
           this.emit({ type: "info", message: `running on ONNX Runtime's ${created.provider} execution provider` });
+          const wanted = precisionFor(created.provider);
+          if (wanted !== this.precision) {
+            // fell back to a provider that computes in another precision: this graph again, for it
+            await created.session.release();
+            this.precision = wanted;
+            graph = build();
+            created = await createSession(await this.weights.save(graph, `${key}.${wanted}.onnx`), this.options());
+          }
+          if (this.precision !== "float32") {
+            this.emit({ type: "info", message: `mixed precision: ${this.precision} compute, float32 trainable weights, AdamW and loss${this.precision === "float16" ? ", dynamic loss scaling" : ""}` });
+          }
         }
         return { session: created.session, graph };
       })();
@@ -457,6 +474,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
   } else if (!options.evalOnly) await rm(metricsFile, { force: true });
 
   const engine = new Engine(setup, workDir, emit);
+  const scaler = new LossScaler();
   let decoder: Decoder | undefined;
   const totalParameters = setup.source.names.reduce((n, name) => n + setup.source.shape(name).reduce((a, b) => a * b, 1), 0);
   const log = (record: Record<string, unknown>) => appendFile(metricsFile, JSON.stringify(record) + "\n");
@@ -603,6 +621,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
         [stepNames.lr]: Float32Array.of(lr),
         [stepNames.biasCorrection1]: Float32Array.of(1 - config.adam_beta1 ** (state.step + 1)),
         [stepNames.biasCorrection2]: Float32Array.of(1 - config.adam_beta2 ** (state.step + 1)),
+        [stepNames.lossScale]: Float32Array.of(scaler.scale), // read by float16 graphs only
       };
       let acc: Record<string, TypedArray> | undefined;
       let loss = 0;
@@ -621,6 +640,14 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
         state.tokensSeen += batch.tokens;
       }
       const gradNorm = out[stepNames.gradNorm]![0] as number;
+      if (engine.precision === "float16" && Number.isFinite(loss) && !Number.isFinite(gradNorm) && !scaler.exhausted) {
+        // float16 gradients overflowed: the graph changed nothing; the same batches again at half the scale
+        scaler.update(false);
+        state.tokensSeen -= group.reduce((n, b) => n + b.tokens, 0);
+        emit({ type: "warning", message: `step ${state.step + 1}: float16 gradients overflowed; retrying with loss scale ${scaler.scale}` });
+        continue;
+      }
+      if (engine.precision === "float16") scaler.update(Number.isFinite(gradNorm));
       const updateFinite = Number.isFinite(out[stepNames.paramSum]![0] as number);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !updateFinite) {
         const what = updateFinite ? `loss ${loss}, gradient norm ${gradNorm}` : "the update made some weights infinite or NaN";

@@ -151,9 +151,14 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
 
   // Rotary tables for these positions: cos/sin [batch, 1, seq, rotaryDim/2] (longrope also scales them).
   const { invFreq, scale } = ropeFrequencies(config, options.cache ? options.cache.keys[0]!.shape[2]! : S);
-  const angles = mul(unsqueeze(cast(inputs.positionIds, dtype), -1), g.constant(invFreq, dtype, [invFreq.length]));
-  const ropeCos = unsqueeze(scale === 1 ? cos(angles) : mul(cos(angles), scale), 1);
-  const ropeSin = unsqueeze(scale === 1 ? sin(angles) : mul(sin(angles), scale), 1);
+  // 16-bit compute (mixed precision on GPUs): positions and angles in float32, the tables cast down.
+  const half = dtype === "float16" || dtype === "bfloat16";
+  const angleType = half ? "float32" : dtype;
+  const angles = mul(unsqueeze(cast(inputs.positionIds, angleType), -1), g.constant(invFreq, angleType, [invFreq.length]));
+  const ropeCos = cast(unsqueeze(scale === 1 ? cos(angles) : mul(cos(angles), scale), 1), dtype);
+  const ropeSin = cast(unsqueeze(scale === 1 ? sin(angles) : mul(sin(angles), scale), 1), dtype);
+  // RMSNorm's mean of squares overflows float16 for activations above 256: normalize in float32.
+  const norm = (x: Tensor, w: Tensor): Tensor => (half ? cast(rmsNorm(cast(x, "float32"), cast(w, "float32"), eps), dtype) : rmsNorm(x, w, eps));
   const applyRope = (t: Tensor): Tensor => {
     if (config.rotaryDim === hd) return rotary(t, ropeCos, ropeSin);
     const [r, pass] = split(t, [config.rotaryDim, hd - config.rotaryDim], -1);
@@ -207,14 +212,14 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
     const layer = (): Tensor => {
       const p = `model.layers.${l}`;
       const x = h;
-      const a = g.scope("attn", () => attention(rmsNorm(x, need(`${p}.input_layernorm.weight`), eps), l));
+      const a = g.scope("attn", () => attention(norm(x, need(`${p}.input_layernorm.weight`)), l));
       const r = add(x, a);
-      const m = g.scope("mlp", () => mlp(rmsNorm(r, need(`${p}.post_attention_layernorm.weight`), eps), l));
+      const m = g.scope("mlp", () => mlp(norm(r, need(`${p}.post_attention_layernorm.weight`)), l));
       return add(r, m);
     };
     h = g.scope(`layers.${l}`, () => (options.recompute ? g.recompute(layer, `layers.${l}`) : layer()));
   }
-  const hidden = g.scope("norm", () => rmsNorm(h, need("model.norm.weight"), eps));
+  const hidden = g.scope("norm", () => norm(h, need("model.norm.weight")));
 
   let logits: Tensor | undefined;
   const which = options.logits ?? "all";

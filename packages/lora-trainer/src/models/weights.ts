@@ -2,7 +2,7 @@
 // ("model.layers.0.self_attn.q_proj.weight"); the caller decides what each becomes: an initializer (frozen, stored
 // as external data and read from the checkpoint only when the model file is written) or a graph input (trainable).
 
-import { type Graph, GraphError, type Tensor } from "@neural/graph";
+import { type Graph, GraphError, type Tensor, toBFloat16, toFloat16 } from "@neural/graph";
 
 /** The model's view of its weights. */
 export interface Weights {
@@ -36,8 +36,9 @@ export function memorySource(tensors: ReadonlyMap<string, { shape: readonly numb
 }
 
 export interface GraphWeightsOptions {
-  /** Element type of the graph's weights (default float32; float64 for gradient checks). */
-  dtype?: "float32" | "float64";
+  /** Element type of the graph's weights (default float32; float64 for gradient checks; float16/bfloat16 for
+   * mixed precision on GPUs, converted from float32 when the model file is written). */
+  dtype?: "float32" | "float64" | "float16" | "bfloat16";
   /** Names that become graph inputs (fed each run: trainable weights) instead of initializers. */
   asInput?: (name: string) => boolean;
 }
@@ -58,6 +59,8 @@ export function graphWeights(g: Graph, source: WeightSource, options: GraphWeigh
       const shape = source.shape(name);
       if (options.asInput?.(name)) t = g.input(name, dtype, shape);
       else if (dtype === "float32") t = g.initializer(name, dtype, shape, () => source.read(name));
+      else if (dtype === "float16") t = g.initializer(name, dtype, shape, async () => toFloat16(await source.read(name)));
+      else if (dtype === "bfloat16") t = g.initializer(name, dtype, shape, async () => toBFloat16(await source.read(name)));
       else t = g.initializer(name, dtype, shape, async () => Float64Array.from(await source.read(name)));
       made.set(name, t);
       return t;
