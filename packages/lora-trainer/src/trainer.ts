@@ -292,12 +292,38 @@ class Engine {
     };
   }
 
+  /** Graphs whose session was released by suspend(): their model file is reopened when needed again. */
+  private parked = new Map<string, { file: string; graph: Graph }>();
+  private files = new Map<string, string>();
+
+  /**
+   * Release the sessions of these graph kinds ("step", "accumulate", "step-acc", "eval"), keeping their model
+   * files. Each session maps the weights file on its own, and process RSS counts every mapping: evaluating with
+   * the training sessions suspended keeps the peak at the larger of the two, not their sum.
+   */
+  async suspend(kinds: readonly string[]): Promise<void> {
+    for (const [key, entry] of this.sessions) {
+      if (!kinds.includes(key.slice(0, key.lastIndexOf("-")))) continue;
+      const { session, graph } = await entry;
+      await session.release();
+      this.sessions.delete(key);
+      this.parked.set(key, { file: this.files.get(key)!, graph });
+    }
+  }
+
   private open(key: string, build: () => Graph): Promise<{ session: ort.InferenceSession; graph: Graph }> {
     let entry = this.sessions.get(key);
+    const parked = this.parked.get(key);
+    if (!entry && parked) {
+      this.parked.delete(key);
+      entry = createSession(parked.file, this.options()).then((created) => ({ session: created.session, graph: parked.graph }));
+      this.sessions.set(key, entry);
+    }
     if (!entry) {
       entry = (async () => {
         let graph = build();
         const file = await this.weights.save(graph, `${key}.onnx`);
+        this.files.set(key, file);
         let created = await createSession(file, this.options());
         if (!this.provider) {
           this.provider = created.provider;
@@ -309,7 +335,9 @@ class Engine {
             await created.session.release();
             this.precision = wanted;
             graph = build();
-            created = await createSession(await this.weights.save(graph, `${key}.${wanted}.onnx`), this.options());
+            const again = await this.weights.save(graph, `${key}.${wanted}.onnx`);
+            this.files.set(key, again);
+            created = await createSession(again, this.options());
           }
           if (this.precision !== "float32") {
             this.emit({ type: "info", message: `mixed precision: ${this.precision} compute, float32 trainable weights, AdamW and loss${this.precision === "float16" ? ", dynamic loss scaling" : ""}` });
@@ -494,12 +522,15 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
     let count = 0;
     let correct = 0;
     const sequences = config.packing ? pack(setup.eval.map((e) => e.encoded), config.max_length) : unpacked(setup.eval.map((e) => e.encoded));
+    // one set of sessions at a time (each maps the weights): training's are reopened by the next step
+    await engine.suspend(["step", "accumulate", "step-acc"]);
     for (const batch of batches(sequences, { batchSize: config.eval_batch_size, padId: padId(setup.tokenizer), buckets: buckets(config.max_length) })) {
       const out = await engine.run("eval", batch.batchSize, batch.seqLen, { ...batchFeeds(batch), ...Object.fromEntries(params.map((p) => [p.name, values.get(p.name)!])) });
       lossSum += out.loss_sum![0] as number;
       count += Number(out.count![0]);
       correct += Number(out.correct![0]);
     }
+    await engine.suspend(["eval"]);
     const loss = count ? lossSum / count : Number.NaN;
     const result: { loss: number; perplexity: number; accuracy: number; exactMatch?: number; samples: EvalSample[] } = {
       loss,
@@ -510,6 +541,8 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
     if (config.eval_generate) {
       decoder ??= await openDecoder();
       const scored = await exactMatch(setup, decoder, values, options.exactMatchSamples ?? 64);
+      await decoder.release();
+      decoder = undefined;
       if (scored) {
         result.exactMatch = scored.exactMatch;
         result.samples = scored.samples;
