@@ -1,8 +1,8 @@
 // Predicting the peak memory of a training run before it starts (`neural train --estimate_memory`).
 //
 // The prediction adds up what the process holds at its busiest moment, the optimizer step:
-//   runtime      Node.js, ONNX Runtime's library and the JavaScript side of the trainer (a measured constant);
-//   graphs       the JavaScript objects of the step graph while it is built and written (per node, measured);
+//   runtime      Node.js, ONNX Runtime's library, the CLI with its worker thread and the dataset (a fitted constant);
+//   graphs       the graphs' JavaScript objects and ONNX Runtime's structures (per node of the step graph, fitted);
 //   weights      the frozen base weights as ONNX Runtime reads them: float32 from the memory-mapped weights file
 //                (4 bytes each), QLoRA's two 4-bit copies of every linear layer (1.25 bytes at block 32);
 //   trainable    the trainable tensors, their AdamW moments and the step's new values (6 × 4 bytes each: the step
@@ -11,8 +11,8 @@
 //                node's outputs live from the node to their last reader (reshapes share their input's buffer).
 //                This is simulated on the very graph the trainer builds, so recomputation, the vocabulary's logits
 //                and attention's seq² scores are all accounted for.
-// The constants were fitted on CPU runs and the prediction checked against measured peaks (bench/RESULTS.md,
-// "Training speed and memory"). GPU providers keep weights and activations in device memory instead; the same
+// The constants were fitted on CPU runs (MEMORY_MODEL) and the prediction checked against the measured peaks of
+// other runs (bench/RESULTS.md, "Training speed and memory"). GPU providers keep weights and activations in device memory instead; the same
 // numbers are reported as a device-memory estimate there, unmeasured.
 
 import { flatten, byteLength, type Graph } from "@neural/graph";
@@ -51,12 +51,18 @@ export interface MemoryEstimate {
   graph: { nodes: number; activationPeakAt: string };
 }
 
-/** Fitted on measured CPU runs (bench/train.bench.ts): the process before any graph, and JS bytes per graph node. */
+/**
+ * Fitted (least squares on relative error) on the peak RSS of seven `neural train` runs from the sources on the CPU
+ * (bench/train.bench.ts, bench/RESULTS.md): bench-small LoRA/QLoRA/full with and without checkpointing, batch 4
+ * and 8, and Qwen2.5-0.5B's shapes with LoRA and QLoRA; every fitted run within ±10 %.
+ */
 export const MEMORY_MODEL = {
-  runtimeBytes: 190 * 2 ** 20,
-  bytesPerGraphNode: 6_000,
-  /** ORT's allocator rounding and what it keeps beyond the simulated live set. */
-  activationFactor: 1.1,
+  /** The CLI (tsx), its worker thread, Node.js, ONNX Runtime's library and the tokenized dataset. */
+  runtimeBytes: 665 * 2 ** 20,
+  /** The graph's JavaScript objects and ONNX Runtime's per-node structures, per node of the flattened step graph. */
+  bytesPerGraphNode: 20_500,
+  /** ONNX Runtime's live activations against the simulated live set (kernel scratch, its own node order). */
+  activationFactor: 0.96,
 };
 
 /** The Hugging Face weight names and shapes a config implies (what createScratchModel makes). */
@@ -197,8 +203,8 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   const graphBytes = act.nodes * MEMORY_MODEL.bytesPerGraphNode;
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const parts: MemoryPart[] = [
-    { name: "runtime", bytes: MEMORY_MODEL.runtimeBytes, note: "Node.js, ONNX Runtime and the trainer before any graph" },
-    { name: "graphs", bytes: graphBytes, note: `the step graph's ${act.nodes} nodes while built and written` },
+    { name: "runtime", bytes: MEMORY_MODEL.runtimeBytes, note: "Node.js, ONNX Runtime, the CLI and its worker, the dataset" },
+    { name: "graphs", bytes: graphBytes, note: `the graphs' objects (step graph: ${act.nodes} nodes)` },
     {
       name: "weights",
       bytes: weightBytes,
