@@ -58,11 +58,11 @@ export interface MemoryEstimate {
  */
 export const MEMORY_MODEL = {
   /** The CLI (tsx), its worker thread, Node.js, ONNX Runtime's library and the tokenized dataset. */
-  runtimeBytes: 665 * 2 ** 20,
+  runtimeBytes: 594 * 2 ** 20,
   /** The graph's JavaScript objects and ONNX Runtime's per-node structures, per node of the flattened step graph. */
-  bytesPerGraphNode: 20_500,
+  bytesPerGraphNode: 31_000,
   /** ONNX Runtime's live activations against the simulated live set (kernel scratch, its own node order). */
-  activationFactor: 0.96,
+  activationFactor: 0.8,
 };
 
 /** The Hugging Face weight names and shapes a config implies (what createScratchModel makes). */
@@ -197,8 +197,9 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   }
   const trainableCount = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const accumulators = (input.gradientAccumulation ?? 1) > 1 ? 2 : 0;
-  // params, m, v in; the step's outputs (new params, m, v) are graph outputs, counted with the activations
-  const trainableBytes = 4 * trainableCount * (3 + accumulators);
+  // params, m, v in JavaScript, and their new values copied out of ONNX Runtime after the step (whose own output
+  // buffers are graph outputs, counted with the activations)
+  const trainableBytes = 4 * trainableCount * (6 + accumulators);
   const activationBytes = act.bytes * MEMORY_MODEL.activationFactor;
   const graphBytes = act.nodes * MEMORY_MODEL.bytesPerGraphNode;
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -213,7 +214,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     {
       name: "trainable",
       bytes: trainableBytes,
-      note: `${(trainableCount / 1e6).toFixed(2)} M trainable values × (params, m, v${accumulators ? ", accumulators in and out" : ""})`,
+      note: `${(trainableCount / 1e6).toFixed(2)} M trainable values × (params, m, v, their new values${accumulators ? ", accumulators in and out" : ""})`,
     },
     {
       name: "activations",
