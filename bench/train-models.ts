@@ -1,0 +1,98 @@
+// Models and data for bench/train.bench.ts: bench-small (DESIGN.md) and Qwen2.5-0.5B's shapes, random weights
+// generated when read (nothing held in JavaScript), and token batches.
+import { parseConfig, type ModelConfig, type WeightSource } from "@neural/lora-trainer";
+
+export type ModelName = "bench-small" | "qwen2.5-0.5b";
+
+export function modelConfig(name: ModelName, layers?: number): ModelConfig {
+  if (name === "bench-small") {
+    return parseConfig({
+      architectures: ["LlamaForCausalLM"],
+      vocab_size: 8192,
+      hidden_size: 512,
+      intermediate_size: 1408,
+      num_hidden_layers: layers ?? 8,
+      num_attention_heads: 8,
+      num_key_value_heads: 8,
+      max_position_embeddings: 2048,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+    });
+  }
+  return parseConfig({
+    architectures: ["Qwen2ForCausalLM"],
+    vocab_size: 151936,
+    hidden_size: 896,
+    intermediate_size: 4864,
+    num_hidden_layers: layers ?? 24,
+    num_attention_heads: 14,
+    num_key_value_heads: 2,
+    max_position_embeddings: 32768,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    tie_word_embeddings: true,
+  });
+}
+
+/** The LoRA targets of each bench: q,k,v,o for bench-small (as the PyTorch anchor), every linear layer for Qwen. */
+export const benchTargets = (name: ModelName): string[] =>
+  name === "bench-small" ? ["q_proj", "k_proj", "v_proj", "o_proj"] : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+}
+const hash = (s: string): number => [...s].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261);
+
+/** Every HF tensor of a config, random (uniform, scaled like an initialization; norms near 1; biases small). */
+export function randomSource(c: ModelConfig): WeightSource {
+  const shapes = new Map<string, number[]>([["model.embed_tokens.weight", [c.vocabSize, c.hiddenSize]]]);
+  const H = c.hiddenSize;
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `model.layers.${l}`;
+    shapes.set(`${p}.input_layernorm.weight`, [H]);
+    shapes.set(`${p}.post_attention_layernorm.weight`, [H]);
+    shapes.set(`${p}.self_attn.q_proj.weight`, [c.numHeads * c.headDim, H]);
+    shapes.set(`${p}.self_attn.k_proj.weight`, [c.numKvHeads * c.headDim, H]);
+    shapes.set(`${p}.self_attn.v_proj.weight`, [c.numKvHeads * c.headDim, H]);
+    if (c.family === "qwen2") for (const m of ["q", "k", "v"]) shapes.set(`${p}.self_attn.${m}_proj.bias`, [shapes.get(`${p}.self_attn.${m}_proj.weight`)![0]!]);
+    shapes.set(`${p}.self_attn.o_proj.weight`, [H, c.numHeads * c.headDim]);
+    shapes.set(`${p}.mlp.gate_proj.weight`, [c.intermediateSize, H]);
+    shapes.set(`${p}.mlp.up_proj.weight`, [c.intermediateSize, H]);
+    shapes.set(`${p}.mlp.down_proj.weight`, [H, c.intermediateSize]);
+  }
+  shapes.set("model.norm.weight", [H]);
+  if (!c.tieEmbeddings) shapes.set("lm_head.weight", [c.vocabSize, H]);
+  return {
+    names: [...shapes.keys()],
+    shape: (n) => shapes.get(n)!,
+    read: (n) => {
+      const shape = shapes.get(n)!;
+      const r = random(hash(n));
+      const norm = n.endsWith("norm.weight");
+      const scale = shape.length === 1 ? (norm ? 0.2 : 0.02) : 2 / Math.sqrt(shape[1]!);
+      return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (norm ? 1 : 0) + r() * scale);
+    },
+  };
+}
+
+/** One batch of random tokens, every position learned (as the PyTorch anchor): ids, positions, targets. */
+export function tokenBatch(vocab: number, batch: number, seq: number, seed = 7) {
+  const r = random(seed);
+  const ids = BigInt64Array.from({ length: batch * (seq + 1) }, () => BigInt(Math.floor((r() + 0.5) * vocab)));
+  const inputIds = new BigInt64Array(batch * seq);
+  const targets = new BigInt64Array(batch * seq);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < seq; i++) {
+      inputIds[b * seq + i] = ids[b * (seq + 1) + i]!;
+      targets[b * seq + i] = ids[b * (seq + 1) + i + 1]!;
+    }
+  }
+  const positionIds = BigInt64Array.from({ length: batch * seq }, (_, i) => BigInt(i % seq));
+  return { inputIds, targets, positionIds, segmentIds: new BigInt64Array(batch * seq).fill(1n) };
+}

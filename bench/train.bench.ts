@@ -1,0 +1,524 @@
+// Training speed and memory (issue 9), one command: `pnpm bench train [-- options]`.
+//  1. bench-small (DESIGN.md) LoRA r16 on q,k,v,o and full fine-tuning: our training step (the trainer's graph and
+//     session options) against the PyTorch anchor ../shared/anchors/torch_lora_bench.py on the same shapes, in
+//     alternating child processes, each side at 1 and 2 threads: tokens/s (median step), CPU seconds per step,
+//     the fraction of this machine's measured fp32 FMA peak, peak RSS. Each side is judged at its best setting.
+//  2. Gradient checkpointing on bench-small: peak RSS and step time with and without, the same loss.
+//  3. Qwen2.5-0.5B's shapes (random weights), seq 512, LoRA r16 on every linear layer: tokens/s and peak RSS with
+//     and without gradient checkpointing (same loss), QLoRA (4-bit base), and a float16 base for comparison.
+//  4. The memory estimator (--estimate_memory) against the measured peaks of real `neural train` runs (fitted and held out).
+// Options: --rounds N (speed rounds, default 3) --steps N (timed steps, default 4) --only speed,small-memory,qwen,estimate
+//          --no-torch --no-write --threads 1,2
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { saveSafetensors } from "@neural/safetensors";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Graph, type Tensor, add, cast, linear as gemmLinear } from "@neural/graph";
+import { SharedWeights, createSession, toOrt } from "@neural/graph/node";
+import {
+  buildStepGraph,
+  estimateMemory,
+  estimateTrainingMemory,
+  formatMemoryEstimate,
+  qloraLinear,
+  resolveTrainConfig,
+  sessionOptions,
+  stepNames,
+  type ForwardOptions,
+  type LoraSpec,
+  type TrainConfig,
+} from "@neural/lora-trainer";
+import { machine, writeSection } from "./results.js";
+import { benchTargets, modelConfig, random, randomSource, tokenBatch, type ModelName } from "./train-models.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const out = path.join(here, "out", "train");
+const ANCHOR = path.resolve(here, "..", "..", "shared", "anchors", "torch_lora_bench.py");
+const argv = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1]! : def;
+};
+let maxLoad = 0;
+const noteLoad = () => (maxLoad = Math.max(maxLoad, os.loadavg()[0]!));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mib = (kib: number) => kib / 1024;
+
+// ---------------------------------------------------------------------------------------------------------------
+// child: our training step
+
+interface StepChildArgs {
+  model: ModelName;
+  layers?: number;
+  mode: "lora" | "full";
+  base: "fp32" | "fp16" | "int4";
+  recompute: boolean;
+  threads: number;
+  batch: number;
+  seq: number;
+  steps: number;
+  warmup: number;
+}
+
+interface StepResult {
+  stepSeconds: number[];
+  cpuSeconds: number[];
+  losses: number[];
+  rss: { start: number; built: number; session: number };
+  maxRssMiB: number;
+  buildSeconds: number;
+  createSeconds: number;
+}
+
+/** A float16 base: every linear weight stored as float16 and cast to float32 in the graph (what ORT makes of it). */
+function fp16Linear(source: ReturnType<typeof randomSource>): NonNullable<ForwardOptions["linear"]> {
+  const made = new WeakMap<Graph, Map<string, Tensor>>();
+  return (x, module, _dense, base) => {
+    let m = made.get(x.graph);
+    if (!m) made.set(x.graph, (m = new Map()));
+    let w = m.get(module);
+    if (!w) {
+      const name = `${module}.weight`;
+      w = x.graph.initializer(`${name}.f16`, "float16", base.weight.shape, async () => toFloat16(await source.read(name)));
+      m.set(module, w);
+    }
+    const y = gemmLinear(x, cast(w, "float32"));
+    return base.bias ? add(y, base.bias) : y;
+  };
+}
+function toFloat16(v: Float32Array): Uint16Array {
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  return Uint16Array.from(v, (x) => {
+    f[0] = x;
+    const b = u[0]!;
+    const sign = (b >>> 16) & 0x8000;
+    const exp = ((b >>> 23) & 0xff) - 127 + 15;
+    if (exp <= 0) return sign;
+    if (exp >= 31) return sign | 0x7c00;
+    return sign | (exp << 10) | ((b >>> 13) & 0x3ff);
+  });
+}
+
+async function stepChild(a: StepChildArgs): Promise<StepResult> {
+  const rssNow = () => process.memoryUsage().rss / 2 ** 20;
+  const start = rssNow();
+  const c = modelConfig(a.model, a.layers);
+  const source = randomSource(c);
+  const lora: LoraSpec | undefined = a.mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(a.model), dropout: 0 } : undefined;
+  const t0 = performance.now();
+  const { graph, params } = buildStepGraph({
+    config: c,
+    source,
+    batch: a.batch,
+    seq: a.seq,
+    ...(lora ? { lora } : {}),
+    recompute: a.recompute,
+    optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 },
+    kind: "step",
+    ...(a.base === "int4" ? { linear: qloraLinear(source) } : a.base === "fp16" ? { linear: fp16Linear(source) } : {}),
+  });
+  const dir = path.join(out, `child-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  const file = await new SharedWeights(dir).save(graph, "step.onnx");
+  const built = rssNow();
+  const t1 = performance.now();
+  const { session } = await createSession(file, sessionOptions(["cpu"], a.threads));
+  const t2 = performance.now();
+  const session0 = rssNow();
+  // The trainer's state handling: params, m, v in JS, fed each step; the step's outputs replace them.
+  const r = random(3);
+  const values = new Map<string, Float32Array>();
+  const m = new Map<string, Float32Array>();
+  const v = new Map<string, Float32Array>();
+  for (const p of params) {
+    const n = p.shape.reduce((x, y) => x * y, 1);
+    values.set(p.name, lora ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)) : (source.read(p.name) as Float32Array));
+    m.set(p.name, new Float32Array(n));
+    v.set(p.name, new Float32Array(n));
+  }
+  const tokens = tokenBatch(c.vocabSize, a.batch, a.seq);
+  const shape = [a.batch, a.seq];
+  const stepSeconds: number[] = [];
+  const cpuSeconds: number[] = [];
+  const losses: number[] = [];
+  const inputs = new Set(graph.inputs.map((t) => (t.source as { name: string }).name));
+  for (let step = 0; step < a.warmup + a.steps; step++) {
+    const w0 = performance.now();
+    const c0 = process.cpuUsage();
+    const feeds: Record<string, ReturnType<typeof toOrt>> = {
+      [stepNames.inputIds]: toOrt("int64", shape, tokens.inputIds),
+      [stepNames.positionIds]: toOrt("int64", shape, tokens.positionIds),
+      [stepNames.segmentIds]: toOrt("int64", shape, tokens.segmentIds),
+      [stepNames.targets]: toOrt("int64", shape, tokens.targets),
+      [stepNames.invCount]: toOrt("float32", [], Float32Array.of(1 / (a.batch * a.seq))),
+      [stepNames.lr]: toOrt("float32", [], Float32Array.of(1e-4)),
+      [stepNames.biasCorrection1]: toOrt("float32", [], Float32Array.of(1 - 0.9 ** (step + 1))),
+      [stepNames.biasCorrection2]: toOrt("float32", [], Float32Array.of(1 - 0.999 ** (step + 1))),
+    };
+    for (const p of params) {
+      feeds[p.name] = toOrt("float32", p.shape, values.get(p.name)!);
+      feeds[stepNames.m(p.name)] = toOrt("float32", p.shape, m.get(p.name)!);
+      feeds[stepNames.v(p.name)] = toOrt("float32", p.shape, v.get(p.name)!);
+    }
+    for (const k of Object.keys(feeds)) if (!inputs.has(k)) delete feeds[k];
+    const res = await session.run(feeds);
+    for (const p of params) {
+      values.set(p.name, res[stepNames.newParam(p.name)]!.data as Float32Array);
+      m.set(p.name, res[stepNames.newM(p.name)]!.data as Float32Array);
+      v.set(p.name, res[stepNames.newV(p.name)]!.data as Float32Array);
+    }
+    const cu = process.cpuUsage(c0);
+    losses.push((res[stepNames.loss]!.data as Float32Array)[0]!);
+    if (step >= a.warmup) {
+      stepSeconds.push((performance.now() - w0) / 1000);
+      cpuSeconds.push((cu.user + cu.system) / 1e6);
+    }
+  }
+  await session.release();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    stepSeconds,
+    cpuSeconds,
+    losses,
+    rss: { start, built, session: session0 },
+    maxRssMiB: mib(process.resourceUsage().maxRSS),
+    buildSeconds: (t1 - t0) / 1000,
+    createSeconds: (t2 - t1) / 1000,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// parent helpers
+
+const TSX = path.join(here, "..", "node_modules", ".bin", "tsx");
+
+function child<T>(kind: "step", args: object): T {
+  noteLoad();
+  const res = spawnSync(TSX, ["--conditions=source", fileURLToPath(import.meta.url), "--child", kind, JSON.stringify(args)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
+  if (res.status !== 0) throw new Error(`child ${kind} ${JSON.stringify(args)} failed:\n${res.stderr.slice(-4000)}`);
+  return JSON.parse(res.stdout.trim().split("\n").pop()!) as T;
+}
+
+interface TorchResult {
+  step_s_median: number;
+  tokens_per_s: number;
+  peak_rss_mb: number;
+  final_loss: number;
+  cpu_s_median?: number;
+}
+
+/** The anchor as shipped (wall-clock medians), and the same script with its clock read as process CPU time. */
+function torchRun(full: boolean, threads: number, steps: number, cpuClock = false): TorchResult {
+  noteLoad();
+  const args = ["--threads", String(threads), "--steps", String(steps), "--warmup", "1", ...(full ? ["--full"] : [])];
+  const res = cpuClock
+    ? spawnSync("/usr/bin/python3", ["-c", "import sys,time; time.perf_counter=time.process_time; sys.argv=[sys.argv[1]]+sys.argv[2:]; exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))", ANCHOR, ...args], { encoding: "utf8" })
+    : spawnSync("/usr/bin/python3", [ANCHOR, ...args], { encoding: "utf8" });
+  if (res.status !== 0) throw new Error(`PyTorch anchor failed: ${res.stderr.slice(-2000)}`);
+  return JSON.parse(res.stdout.trim().split("\n").pop()!) as TorchResult;
+}
+
+/** Debian's python3-torch with the OpenMP OpenBLAS, installed when missing (root); a reason when it cannot be. */
+function ensureTorch(): { ok: boolean; note: string } {
+  const probe = () =>
+    spawnSync("/usr/bin/python3", ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" }).status === 0 &&
+    spawnSync("dpkg-query", ["-W", "-f=${Status}", "libopenblas0-openmp"], { encoding: "utf8" }).stdout.includes("install ok installed");
+  if (probe()) return { ok: true, note: "python3-torch and libopenblas0-openmp were installed" };
+  if (process.getuid?.() !== 0) return { ok: false, note: "python3-torch or libopenblas0-openmp is missing and this is not root: run `apt-get install python3-torch libopenblas0-openmp`" };
+  console.log("installing python3-torch and libopenblas0-openmp (apt-get) for the PyTorch anchor …");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
+  const inst = spawnSync("apt-get", ["install", "-y", "-q", "python3-torch", "libopenblas0-openmp"], { stdio: "inherit", env });
+  if (inst.status !== 0 || !probe()) return { ok: false, note: "apt-get could not install python3-torch libopenblas0-openmp (offline?): the PyTorch side is not measured" };
+  return { ok: true, note: "this run installed python3-torch and libopenblas0-openmp with apt-get" };
+}
+
+/** The sustained fp32 FMA peak of this machine (bench/native/fma-peak.c, built with the system's C compiler). */
+function fmaPeak(): { wall1: number; wall2: number; cpu1: number; cpu2: number } | undefined {
+  const exe = path.join(out, "fma-peak");
+  const build = spawnSync("cc", ["-O3", "-march=native", "-pthread", path.join(here, "native", "fma-peak.c"), "-o", exe], { encoding: "utf8" });
+  if (build.status !== 0) return undefined;
+  const res = spawnSync(exe, ["2", "200000000"], { encoding: "utf8" });
+  return res.status === 0 ? (JSON.parse(res.stdout) as { wall1: number; wall2: number; cpu1: number; cpu2: number }) : undefined;
+}
+
+/** FLOPs of one step: every MatMul and Gemm of the step graph without recomputation (the work PyTorch does too). */
+function stepFlops(model: ModelName, mode: "lora" | "full", batch: number, seq: number): number {
+  const c = modelConfig(model);
+  const source = randomSource(c);
+  const lora = mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(model), dropout: 0 } : undefined;
+  const { graph } = buildStepGraph({ config: c, source, batch, seq, ...(lora ? { lora } : {}), recompute: false, optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 1 }, kind: "step" });
+  let flops = 0;
+  for (const n of graph.nodes) {
+    if (n.op.name === "MatMul" || n.op.name === "QMatMul") {
+      const [a] = n.inputs;
+      const y = n.outputs[0]!;
+      flops += 2 * y.size * a!.shape[a!.rank - 1]!;
+    } else if (n.op.name === "Gemm") {
+      const [a] = n.inputs;
+      const k = (n.attrs as { transA: boolean }).transA ? a!.shape[0]! : a!.shape[1]!;
+      flops += 2 * n.outputs[0]!.size * k;
+    }
+  }
+  return flops;
+}
+
+/** A Hugging Face model directory with random bf16 weights of a bench model and a tokenizer (once). */
+async function writeModelDir(name: ModelName, dir: string, tokenizerJson: string): Promise<void> {
+  if (existsSync(path.join(dir, "model.safetensors"))) return;
+  mkdirSync(dir, { recursive: true });
+  const c = modelConfig(name);
+  const source = randomSource(c);
+  const raw = name === "bench-small" ? {} : { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", vocab_size: c.vocabSize, hidden_size: c.hiddenSize, intermediate_size: c.intermediateSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, num_key_value_heads: c.numKvHeads, max_position_embeddings: c.maxPositions, rms_norm_eps: c.rmsNormEps, rope_theta: c.ropeTheta, tie_word_embeddings: true, torch_dtype: "bfloat16" };
+  writeFileSync(path.join(dir, "config.json"), JSON.stringify(raw, null, 2));
+  await saveSafetensors(path.join(dir, "model.safetensors"), source.names.map((n) => ({ name: n, dtype: "BF16" as const, shape: [...source.shape(n)], data: () => source.read(n) as Float32Array })));
+  copyFileSync(tokenizerJson, path.join(dir, "tokenizer.json"));
+  const cfg = path.join(path.dirname(tokenizerJson), "tokenizer_config.json");
+  if (existsSync(cfg)) copyFileSync(cfg, path.join(dir, "tokenizer_config.json"));
+}
+
+const fmt = (x: number, d = 0) => x.toFixed(d);
+const range = (xs: number[], d = 0) => `${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// parent
+
+async function main(): Promise<void> {
+  const i = argv.indexOf("--child");
+  if (i >= 0) {
+    const args = JSON.parse(argv[i + 2]!);
+    const res = await stepChild(args as StepChildArgs);
+    console.log(JSON.stringify(res));
+    return;
+  }
+  mkdirSync(out, { recursive: true });
+  const only = opt("only", "speed,small-memory,qwen,estimate").split(",");
+  const rounds = Number(opt("rounds", "3"));
+  const steps = Number(opt("steps", "4"));
+  const threadsList = opt("threads", "1,2").split(",").map(Number);
+  const loadStart = os.loadavg()[0]!;
+  const date = new Date().toISOString().slice(0, 10);
+  const sections: string[] = [];
+  const B = 4;
+  const S = 256;
+  const tokens = B * S;
+
+  const torch = argv.includes("--no-torch") ? { ok: false, note: "--no-torch" } : ensureTorch();
+  console.log(`PyTorch anchor: ${torch.note}`);
+  const peak = fmaPeak();
+  console.log(peak ? `fp32 FMA peak: ${JSON.stringify(peak)} GFLOP/s` : "fp32 FMA peak: no C compiler, not measured");
+
+  // 1. speed ------------------------------------------------------------------------------------------------------
+  const measured: { label: string; estimate: () => ReturnType<typeof estimateMemory>; rssMiB: number }[] = [];
+  if (only.includes("speed")) {
+    const rows: string[] = [];
+    const cpuRows: string[] = [];
+    for (const mode of ["lora", "full"] as const) {
+      const flops = stepFlops("bench-small", mode, B, S);
+      const ours = new Map<number, StepResult[]>();
+      const theirs = new Map<number, TorchResult[]>();
+      for (let r = 0; r < rounds; r++) {
+        for (const t of threadsList) {
+          const runOurs = () => {
+            const res = child<StepResult>("step", { model: "bench-small", mode, base: "fp32", recompute: false, threads: t, batch: B, seq: S, steps, warmup: 1 } satisfies StepChildArgs);
+            ours.set(t, [...(ours.get(t) ?? []), res]);
+            console.log(`${mode} ours ${t}T: ${fmt(tokens / median(res.stepSeconds))} tokens/s (steps ${res.stepSeconds.map((s) => fmt(s, 2)).join(" ")} s), ${fmt(res.maxRssMiB)} MiB, load ${fmt(os.loadavg()[0]!, 1)}`);
+          };
+          const runTheirs = () => {
+            if (!torch.ok) return;
+            const res = torchRun(mode === "full", t, steps);
+            theirs.set(t, [...(theirs.get(t) ?? []), res]);
+            console.log(`${mode} torch ${t}T: ${fmt(res.tokens_per_s)} tokens/s, ${fmt(res.peak_rss_mb)} MB, load ${fmt(os.loadavg()[0]!, 1)}`);
+          };
+          if ((r + t) % 2 === 0) {
+            runOurs();
+            runTheirs();
+          } else {
+            runTheirs();
+            runOurs();
+          }
+        }
+      }
+      // CPU time per step at 1 thread (robust to other processes sharing the cores), one run each
+      const oursCpu = median(ours.get(1)?.flatMap((x) => x.cpuSeconds) ?? [NaN]);
+      const theirsCpu = torch.ok ? torchRun(mode === "full", 1, steps, true).step_s_median : NaN;
+      const perThread = (t: number) => {
+        const o = ours.get(t)!.map((x) => tokens / median(x.stepSeconds));
+        const p = theirs.get(t)?.map((x) => x.tokens_per_s) ?? [];
+        return { t, o, p, oMed: median(o), pMed: p.length ? median(p) : NaN };
+      };
+      const all = threadsList.map(perThread);
+      const bestO = all.reduce((a, b) => (b.oMed > a.oMed ? b : a));
+      const bestP = all.reduce((a, b) => (b.pMed > a.pMed ? b : a));
+      const peakFor = (t: number) => (peak ? (t === 1 ? peak.wall1 : peak.wall2) : NaN);
+      for (const x of all) {
+        const oRss = median(ours.get(x.t)!.map((y) => y.maxRssMiB));
+        const pRss = theirs.get(x.t) ? median(theirs.get(x.t)!.map((y) => y.peak_rss_mb)) : NaN;
+        rows.push(
+          `| ${mode} | ${x.t} | **${fmt(x.oMed)}** (${range(x.o)}) | ${fmt(x.pMed)} (${x.p.length ? range(x.p) : "–"}) | ${fmt(x.oMed / x.pMed, 2)} | ${fmt((100 * flops * x.oMed) / tokens / 1e9 / peakFor(x.t))} % / ${fmt((100 * flops * x.pMed) / tokens / 1e9 / peakFor(x.t))} % | ${fmt(oRss)} / ${fmt(pRss)} MiB (${fmt(oRss / pRss, 2)}) |`,
+        );
+      }
+      rows.push(`| **${mode}, each at its best** | ours ${bestO.t}, PyTorch ${bestP.t} | **${fmt(bestO.oMed)}** | **${fmt(bestP.pMed)}** | **${fmt(bestO.oMed / bestP.pMed, 2)}** | | |`);
+      cpuRows.push(
+        `| ${mode} | ${fmt(flops / 1e9, 1)} | ${fmt(oursCpu, 2)} s | ${fmt(theirsCpu, 2)} s | ${fmt(theirsCpu / oursCpu, 2)} | ${peak ? `${fmt((100 * flops) / oursCpu / 1e9 / peak.cpu1)} % / ${fmt((100 * flops) / theirsCpu / 1e9 / peak.cpu1)} %` : "–"} |`,
+      );
+      const lossO = ours.get(threadsList[0]!)![0]!.losses[0]!;
+      console.log(`${mode}: first loss ours ${lossO}, PyTorch ${theirs.get(threadsList[0]!)?.[0]?.final_loss ?? "–"} (final)`);
+    }
+    sections.push(`### bench-small: our training step against PyTorch
+
+Command: \`pnpm bench train\` (bench/train.bench.ts). bench-small: vocab 8192, hidden 512, 8 layers, 8 heads, ffn 1408, batch ${B} × seq ${S} = ${tokens} tokens per step, LoRA r16 on q,k,v,o or full fine-tuning, AdamW with clipping, float32, no gradient checkpointing on either side (PyTorch's anchor has none). Ours: the trainer's step graph and session options (onnxruntime-node 1.30 CPU), state fed and returned each step as the trainer does. PyTorch: ${"`"}../shared/anchors/torch_lora_bench.py${"`"} (Debian python3-torch 1.13 with libopenblas0-openmp). ${rounds} rounds; in each round the two engines alternate (the order flips), each at 1 and 2 threads; per run the median of ${steps} steps after 1 warm-up step; the table gives the median over rounds and the range. ${torch.note}.
+FMA peak: ${peak ? `${fmt(peak.wall1)} GFLOP/s with 1 thread, ${fmt(peak.wall2)} with 2 (wall clock while other sessions ran; ${fmt(peak.cpu1)} per CPU-second of one thread, ${fmt(peak.cpu2)} for two)` : "not measured (no C compiler)"}; the fraction is achieved matmul GFLOP/s (the step's MatMul/Gemm FLOPs, same for both engines) over the peak at the same thread count.
+
+| mode | threads | ours tokens/s | PyTorch tokens/s | ours ÷ PyTorch | fraction of FMA peak (ours / PyTorch) | peak RSS ours / PyTorch |
+|---|---|---|---|---|---|---|
+${rows.join("\n")}
+
+CPU seconds per step at 1 thread (the process's user+system time; other sessions on the same cores slow wall-clock times far more than CPU times, so this is the steadier comparison of the work each engine does):
+
+| mode | GFLOP per step | ours | PyTorch | PyTorch ÷ ours (speed-up) | of the 1-thread FMA peak per CPU-second (ours / PyTorch) |
+|---|---|---|---|---|---|
+${cpuRows.join("\n")}`);
+  }
+
+  // 2. gradient checkpointing on bench-small ------------------------------------------------------------------
+  if (only.includes("small-memory")) {
+    const rows: string[] = [];
+    for (const mode of ["lora", "full"] as const) {
+      const res: Record<string, StepResult> = {};
+      for (const recompute of [false, true]) {
+        const args = { model: "bench-small", mode, base: "fp32", recompute, threads: 1, batch: B, seq: S, steps: 2, warmup: 1 } satisfies StepChildArgs;
+        const r = child<StepResult>("step", args);
+        res[String(recompute)] = r;
+        console.log(`bench-small ${mode} recompute ${recompute}: ${fmt(r.maxRssMiB)} MiB, step ${fmt(median(r.stepSeconds), 2)} s, losses ${r.losses.join(" ")}`);
+      }
+      const [off, on] = [res.false!, res.true!];
+      rows.push(
+        `| ${mode} | ${fmt(off.maxRssMiB)} MiB | ${fmt(on.maxRssMiB)} MiB | ${fmt(off.maxRssMiB - on.maxRssMiB)} MiB (${fmt(100 * (1 - on.maxRssMiB / off.maxRssMiB))} %) | ${fmt(median(off.stepSeconds), 2)} s / ${fmt(median(on.stepSeconds), 2)} s | ${off.losses.join(", ")} | ${on.losses.join(", ")} |`,
+      );
+    }
+    sections.push(`### Gradient checkpointing on bench-small
+
+1 thread, batch ${B} × seq ${S}, 1 warm-up + 2 steps per run, each in its own process. Peak RSS is the process's maximum (Node.js, graph building and ONNX Runtime included).
+
+| mode | peak RSS, activations kept | with checkpointing | saved | step time kept / checkpointed | losses kept | losses checkpointed |
+|---|---|---|---|---|---|---|
+${rows.join("\n")}`);
+  }
+
+  // 3. Qwen2.5-0.5B shapes -----------------------------------------------------------------------------------
+  if (only.includes("qwen")) {
+    const q: { label: string; args: StepChildArgs }[] = [];
+    const base = { model: "qwen2.5-0.5b", mode: "lora", base: "fp32", recompute: true, threads: 2, batch: 1, seq: 512, steps: 2, warmup: 1 } satisfies StepChildArgs;
+    q.push({ label: "LoRA r16, fp32 base, checkpointing (the default)", args: base });
+    q.push({ label: "LoRA r16, fp32 base, activations kept", args: { ...base, recompute: false } });
+    q.push({ label: "QLoRA r16, 4-bit base, checkpointing", args: { ...base, base: "int4" } });
+    q.push({ label: "LoRA r16, float16 base (Cast in the graph), checkpointing", args: { ...base, base: "fp16" } });
+    const rows: string[] = [];
+    const results: StepResult[] = [];
+    for (const { label, args } of q) {
+      const r = child<StepResult>("step", args);
+      results.push(r);
+      const tps = 512 / median(r.stepSeconds);
+      console.log(`qwen ${label}: ${fmt(tps, 1)} tokens/s, ${fmt(r.maxRssMiB)} MiB, losses ${r.losses.join(" ")}`);
+      rows.push(`| ${label} | ${fmt(tps, 1)} | ${fmt(median(r.stepSeconds), 1)} s | ${fmt(r.maxRssMiB)} MiB | ${r.losses.map((l) => fmt(l, 4)).join(", ")} | ${fmt(r.buildSeconds + r.createSeconds, 0)} s |`);
+    }
+    const tps = 512 / median(results[0]!.stepSeconds);
+    sections.push(`### Qwen2.5-0.5B's shapes on this CPU
+
+Random weights with Qwen2.5-0.5B's shapes (vocab 151936, hidden 896, 24 layers, 14 heads / 2 KV heads, ffn 4864, tied embeddings; 494 M parameters), batch 1 × seq 512, LoRA r16 on every linear layer (8.8 M trainable), 2 threads, 1 warm-up + 2 steps per run, each in its own process.
+
+| run | tokens/s | step | peak RSS | losses | graph build + session |
+|---|---|---|---|---|---|
+${rows.join("\n")}
+
+At ${fmt(tps, 0)} tokens/s, 2,000 examples packed into 512-token rows (≈ 300 tokens each, ≈ 1,200 rows) take ≈ ${fmt((2000 * 300) / tps / 3600, 1)} h per epoch on these 2 cores (checkpointing on).`);
+  }
+
+  // 4. the estimator against real training runs ------------------------------------------------------------------
+  if (only.includes("estimate")) {
+    const data = path.join(out, "estimate-data.jsonl");
+    const r = random(5);
+    const words = "graph node edge query match return where order limit vector index label property relation path".split(" ");
+    const rows: string[] = [];
+    for (let k = 0; k < 600; k++) {
+      const w = () => Array.from({ length: 20 + Math.floor((r() + 0.5) * 40) }, () => words[Math.floor((r() + 0.5) * words.length)]!).join(" ");
+      rows.push(JSON.stringify({ instruction: w(), output: w() }));
+    }
+    writeFileSync(data, rows.join("\n") + "\n");
+    const common: Partial<TrainConfig> = { dataset: data, max_length: 256, batch_size: 4, validation_split: 0.05, eval_batch_size: 4, eval_generate: false, max_steps: 3, threads: 1, device: "cpu", logging_steps: 1, save_steps: 1000, eval_steps: 1000 };
+    const scratchDir = path.join(out, "estimate-scratch");
+    const configs: { label: string; flags: Partial<TrainConfig>; fit?: boolean }[] = [
+      {
+        fit: true,
+        label: "bench-small from scratch (full), checkpointing",
+        flags: { ...common, from_scratch: true, model_family: "llama", hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, intermediate_size: 1408, vocab_size: 8192, output_dir: scratchDir },
+      },
+      { fit: true, label: "bench-small LoRA r16 all linear, checkpointing", flags: { ...common, base_model: scratchDir, output_dir: path.join(out, "estimate-lora") } },
+      { fit: true, label: "bench-small LoRA r16, activations kept", flags: { ...common, base_model: scratchDir, gradient_checkpointing: false, output_dir: path.join(out, "estimate-lora-kept") } },
+      { fit: true, label: "bench-small QLoRA r16, checkpointing", flags: { ...common, base_model: scratchDir, use_qlora: true, output_dir: path.join(out, "estimate-qlora") } },
+      { fit: true, label: "bench-small LoRA r16, batch 8, gradient accumulation 2", flags: { ...common, base_model: scratchDir, batch_size: 8, gradient_accumulation: 2, output_dir: path.join(out, "estimate-lora-b8") } },
+      // held out: not used to fit MEMORY_MODEL
+      { label: "bench-small LoRA r8 on q,k,v,o, batch 2, accumulation 4, checkpointing", flags: { ...common, base_model: scratchDir, batch_size: 2, gradient_accumulation: 4, lora_r: 8, lora_target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"], output_dir: path.join(out, "estimate-lora-r8") } },
+      { label: "bench-small full fine-tuning, activations kept, batch 2, accumulation 1", flags: { ...common, base_model: scratchDir, use_lora: false, gradient_checkpointing: false, batch_size: 2, gradient_accumulation: 1, output_dir: path.join(out, "estimate-full-kept") } },
+      {
+        label: "a new llama (hidden 768, 6 layers, 12 heads, ffn 2048, vocab 16384) from scratch, checkpointing",
+        flags: { ...common, from_scratch: true, model_family: "llama", hidden_size: 768, num_hidden_layers: 6, num_attention_heads: 12, intermediate_size: 2048, vocab_size: 16384, gradient_accumulation: 2, output_dir: path.join(out, "estimate-scratch-768") },
+      },
+    ];
+    if (!argv.includes("--no-qwen-estimate")) {
+      const qwenDir = path.join(out, "qwen2.5-0.5b-shape");
+      const qwen = { ...common, base_model: qwenDir, max_length: 512, batch_size: 1, eval_batch_size: 1, gradient_accumulation: 1, max_steps: 2 };
+      configs.push(
+        { fit: true, label: "Qwen2.5-0.5B shapes, LoRA r16 all linear, seq 512, checkpointing", flags: { ...qwen, output_dir: path.join(out, "estimate-qwen-lora") } },
+        { fit: true, label: "Qwen2.5-0.5B shapes, QLoRA r16, seq 512, checkpointing", flags: { ...qwen, use_qlora: true, output_dir: path.join(out, "estimate-qwen-qlora") } },
+        { label: "Qwen2.5-0.5B shapes, LoRA r16 all linear, seq 512, activations kept", flags: { ...qwen, gradient_checkpointing: false, output_dir: path.join(out, "estimate-qwen-lora-kept") } },
+      );
+    }
+    const which = opt("estimate", "fit,held-out").split(",");
+    for (let k = configs.length - 1; k >= 0; k--) {
+      if (!which.includes(configs[k]!.fit ? "fit" : "held-out")) configs.splice(k, 1);
+    }
+    for (const { label, flags, fit } of configs) {
+      if (flags.base_model?.endsWith("qwen2.5-0.5b-shape")) await writeModelDir("qwen2.5-0.5b", flags.base_model, path.join(scratchDir, "tokenizer.json"));
+      const cliArgs = ["train", ...Object.entries(flags).flatMap(([k, v]) => (typeof v === "boolean" ? [v ? `--${k}` : `--no-${k}`] : [`--${k}`, String(v)]))];
+      const res = spawnSync(TSX, ["--conditions=source", path.join(here, "train-cli-rss.ts"), ...cliArgs], { encoding: "utf8", maxBuffer: 1 << 26 });
+      const last = JSON.parse(res.stdout.trim().split("\n").pop()!) as { maxRssMiB: number; code: number };
+      if (res.status !== 0 || last.code !== 0) throw new Error(`neural ${cliArgs.join(" ")} failed:\n${res.stderr.slice(-3000)}`);
+      const { config } = resolveTrainConfig({ flags });
+      const e = await estimateTrainingMemory(config);
+      console.log(`${label}: measured ${fmt(last.maxRssMiB)} MiB, predicted ${fmt(e.peakBytes / 2 ** 20)} MiB\n${formatMemoryEstimate(e)}`);
+      measured.push({ label: `${fit ? "fit: " : "**held out:** "}${label}`, rssMiB: last.maxRssMiB, estimate: () => e });
+    }
+  }
+  if (measured.length) {
+    const rows = measured.map((m) => {
+      const e = m.estimate();
+      const p = e.peakBytes / 2 ** 20;
+      return `| ${m.label} | ${fmt(p)} MiB | ${fmt(m.rssMiB)} MiB | ${fmt((100 * (p - m.rssMiB)) / m.rssMiB, 0)} % | ${e.parts.map((x) => `${x.name} ${fmt(x.bytes / 2 ** 20)}`).join(", ")} |`;
+    });
+    sections.push(`### The memory estimator against measured peaks
+
+\`neural train --estimate_memory\` (memory.ts: a constant runtime, the step graph's size, frozen weights as stored, trainable state, and a simulation of the step graph's live tensors) against the peak RSS of the same \`neural train\` run from the sources (bench/train-cli-rss.ts: 3 steps, or 2 for Qwen's shapes, then evaluation; 1 thread). Runs marked "fit" are those MEMORY_MODEL's three constants were fitted on; the held-out runs were not used.
+
+| run | predicted | measured | error | predicted parts (MiB) |
+|---|---|---|---|---|
+${rows.join("\n")}`);
+  }
+
+  const loadEnd = os.loadavg()[0]!;
+  const shared = Math.max(loadStart, loadEnd, maxLoad) > 1.2;
+  const body = `Machine: ${machine()}. onnxruntime-node 1.30.0 (CPU). Measured ${date}; 1-minute load average ${fmt(loadStart, 1)} at the start, ${fmt(loadEnd, 1)} at the end, at most ${fmt(maxLoad, 1)} between runs${shared ? ": **the 2 cores were shared with other sessions' builds and tests** during parts of the run, so wall-clock figures vary between runs (ranges given; runs alternate so both engines see the same conditions; CPU-time figures are steadier)" : " (the cores were mostly free)"}.
+
+${sections.join("\n\n")}`;
+  console.log(`\n${body}`);
+  if (!argv.includes("--no-write")) writeSection("Training speed and memory", body);
+}
+
+await main();
