@@ -200,17 +200,26 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
   // a float16 step whose gradients overflowed changes nothing (inf − inf is NaN, so this tests finiteness)
   const finite = scale ? equal(sub(norm, norm), g.scalar(0, dtype)) : undefined;
   const keep = (updated: Tensor, old: Tensor) => (finite ? where(finite, updated, old) : updated);
+  // AdamW in as few passes over each tensor as it takes (full fine-tuning is bandwidth-bound here): clipping, the
+  // (1 − β) factors, the bias corrections, the learning rate and the decoupled decay are folded into scalars first.
+  // m = β1·m + c1·g, v = β2·v + c2·g² with c1 = clip·(1 − β1), c2 = clip²·(1 − β2);
+  // p' = p·(1 − lr·wd) − (lr / bc1) · m / (√(v / bc2) + ε).
+  const c1 = clip ? mul(clip, 1 - o.beta1) : g.scalar(1 - o.beta1, dtype);
+  const c2 = clip ? mul(mul(clip, clip), 1 - o.beta2) : g.scalar(1 - o.beta2, dtype);
+  const stepSize = div(lr, bc1);
+  const invBc2 = div(g.scalar(1, dtype), bc2);
+  const decayed = sub(g.scalar(1, dtype), mul(lr, o.weightDecay));
   const sums: Tensor[] = [];
   params.forEach((p, i) => {
     const param = trainable.get(p.name)!;
-    const gradient = clip ? mul(total[i]!, clip) : total[i]!;
+    const t = total[i]!;
     const mIn = g.input(stepNames.m(p.name), dtype, p.shape);
     const vIn = g.input(stepNames.v(p.name), dtype, p.shape);
-    const m = keep(add(mul(mIn, o.beta1), mul(gradient, 1 - o.beta1)), mIn);
-    const v = keep(add(mul(vIn, o.beta2), mul(mul(gradient, gradient), 1 - o.beta2)), vIn);
-    let update = div(div(m, bc1), add(sqrt(div(v, bc2)), o.epsilon));
-    if (p.decay && o.weightDecay > 0) update = add(update, mul(param, o.weightDecay));
-    const updated = keep(sub(param, mul(update, lr)), param);
+    const m = keep(add(mul(mIn, o.beta1), mul(t, c1)), mIn);
+    // (g·c2)·g, not g·g: ORT would merge g·g with the norm's and keep every square alive until here
+    const v = keep(add(mul(vIn, o.beta2), mul(mul(t, c2), t)), vIn);
+    const update = mul(div(m, add(sqrt(mul(v, invBc2)), o.epsilon)), stepSize);
+    const updated = keep(sub(p.decay && o.weightDecay > 0 ? mul(param, decayed) : param, update), param);
     g.output(stepNames.newParam(p.name), updated);
     g.output(stepNames.newM(p.name), m);
     g.output(stepNames.newV(p.name), v);
