@@ -350,14 +350,7 @@ class Engine {
     return entry;
   }
 
-  /** `into`: buffers ORT writes these outputs to (instead of allocating them and copying them out). */
-  async run(
-    kind: "step" | "accumulate" | "step-acc" | "eval",
-    batch: number,
-    seq: number,
-    feeds: Record<string, TypedArray>,
-    into?: Record<string, TypedArray>,
-  ): Promise<Record<string, TypedArray>> {
+  async run(kind: "step" | "accumulate" | "step-acc" | "eval", batch: number, seq: number, feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
     const c = this.setup.config;
     const optimizer = { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay, maxGradNorm: c.max_grad_norm };
     const { session, graph } = await this.open(`${kind}-${batch}x${seq}`, () =>
@@ -372,12 +365,7 @@ class Engine {
       if (!data) throw new TrainingError(`internal: no value for graph input ${name}`);
       ortFeeds[name] = toOrt(t.dtype, t.shape, data);
     }
-    let out: ort.InferenceSession.OnnxValueMapType;
-    if (into) {
-      const fetches: Record<string, ort.Tensor | null> = {};
-      for (const { name, tensor } of graph.outputs) fetches[name] = into[name] ? toOrt(tensor.dtype, tensor.shape, into[name]!) : null;
-      out = await session.run(ortFeeds, fetches);
-    } else out = await session.run(ortFeeds);
+    const out = await session.run(ortFeeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as TypedArray]));
   }
 
@@ -515,7 +503,6 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
 
   const engine = new Engine(setup, workDir, emit);
   const scaler = new LossScaler();
-  let spare: Record<string, TypedArray> | undefined;
   let decoder: Decoder | undefined;
   const totalParameters = setup.source.names.reduce((n, name) => n + setup.source.shape(name).reduce((a, b) => a * b, 1), 0);
   const log = (record: Record<string, unknown>) => appendFile(metricsFile, JSON.stringify(record) + "\n");
@@ -680,11 +667,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
           acc ??= Object.fromEntries(params.map((p) => [stepNames.acc(p.name), new Float32Array(values.get(p.name)!.length)]));
           Object.assign(feeds, acc);
         }
-        // the step's new values go into the previous step's buffers (full fine-tuning: no allocation, no copy)
-        spare ??= Object.fromEntries(
-          params.flatMap((p) => [stepNames.newParam(p.name), stepNames.newM(p.name), stepNames.newV(p.name)].map((k) => [k, new Float32Array(values.get(p.name)!.length)])),
-        );
-        out = await engine.run(last ? (acc ? "step-acc" : "step") : "accumulate", batch.batchSize, batch.seqLen, feeds, last ? spare : undefined);
+        out = await engine.run(last ? (acc ? "step-acc" : "step") : "accumulate", batch.batchSize, batch.seqLen, feeds);
         loss += out[stepNames.loss]![0] as number;
         if (!last) acc = Object.fromEntries(params.map((p) => [stepNames.acc(p.name), out[stepNames.newAcc(p.name)]!]));
         state.tokensSeen += batch.tokens;
@@ -705,16 +688,11 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
         stopped = "diverged";
         break;
       }
-      const previous: Record<string, Float32Array> = {};
       for (const p of params) {
-        previous[stepNames.newParam(p.name)] = values.get(p.name)!;
-        previous[stepNames.newM(p.name)] = m.get(p.name)!;
-        previous[stepNames.newV(p.name)] = v.get(p.name)!;
         values.set(p.name, out[stepNames.newParam(p.name)] as Float32Array);
         m.set(p.name, out[stepNames.newM(p.name)] as Float32Array);
         v.set(p.name, out[stepNames.newV(p.name)] as Float32Array);
       }
-      spare = previous;
       state.step++;
       state.batchInEpoch += group.length;
       const seconds = (performance.now() - t0) / 1000;
