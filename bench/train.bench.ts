@@ -10,7 +10,7 @@
 // Options: --rounds N (speed rounds, default 3) --steps N (timed steps, default 4) --only speed,small-memory,qwen,estimate
 //          --no-torch --no-write --threads 1,2
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { saveSafetensors } from "@neural/safetensors";
 import os from "node:os";
 import path from "node:path";
@@ -30,7 +30,7 @@ import {
   type LoraSpec,
   type TrainConfig,
 } from "@neural/lora-trainer";
-import { machine, writeSection } from "./results.js";
+import { machine, resultsFile, writeSection } from "./results.js";
 import { benchTargets, modelConfig, random, randomSource, tokenBatch, type ModelName } from "./train-models.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -60,6 +60,8 @@ interface StepChildArgs {
   seq: number;
   steps: number;
   warmup: number;
+  /** Profile the last step with ORT's profiler and return op-type totals instead. */
+  profile?: boolean;
 }
 
 interface StepResult {
@@ -125,7 +127,7 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const file = await new SharedWeights(dir).save(graph, "step.onnx");
   const built = rssNow();
   const t1 = performance.now();
-  const { session } = await createSession(file, sessionOptions(["cpu"], a.threads));
+  const { session } = await createSession(file, { ...sessionOptions(["cpu"], a.threads), ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}) });
   const t2 = performance.now();
   const session0 = rssNow();
   // The trainer's state handling: params, m, v in JS, fed each step; the step's outputs replace them.
@@ -176,6 +178,31 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
       stepSeconds.push((performance.now() - w0) / 1000);
       cpuSeconds.push((cu.user + cu.system) / 1e6);
     }
+  }
+  if (a.profile) {
+    session.endProfiling();
+    await session.release();
+    const events = JSON.parse(readFileSync(path.join(dir, readdirSync(dir).find((f) => f.startsWith("profile"))!), "utf8")) as {
+      cat?: string;
+      name: string;
+      ts: number;
+      dur: number;
+      args?: Record<string, unknown>;
+    }[];
+    const runs = events.filter((e) => e.name === "model_run");
+    const last = runs[runs.length - 1]!;
+    const byOp = new Map<string, [number, number]>();
+    for (const e of events) {
+      if (e.cat !== "Node" || !e.name.endsWith("_kernel_time") || e.ts < last.ts || e.ts > last.ts + last.dur) continue;
+      const op = String(e.args?.op_name);
+      const [ms, n] = byOp.get(op) ?? [0, 0];
+      byOp.set(op, [ms + e.dur / 1000, n + 1]);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    const ops = [...byOp].map(([op, [ms, n]]) => [op, ms, n] as [string, number, number]).sort((x, y) => y[1] - x[1]);
+    const total = ops.reduce((t, o) => t + o[1], 0);
+    const gemmMs = ops.filter(([op]) => /MatMul|Gemm/.test(op)).reduce((t, o) => t + o[1], 0);
+    return { total, ops, matmulGflops: stepFlops(a.model, a.mode, a.batch, a.seq) / (gemmMs / 1000) / 1e9 } as unknown as StepResult;
   }
   await session.release();
   rmSync(dir, { recursive: true, force: true });
@@ -298,7 +325,7 @@ async function main(): Promise<void> {
     return;
   }
   mkdirSync(out, { recursive: true });
-  const only = opt("only", "speed,small-memory,qwen,estimate").split(",");
+  const only = opt("only", "speed,profile,small-memory,qwen,estimate").split(",");
   const rounds = Number(opt("rounds", "3"));
   const steps = Number(opt("steps", "4"));
   const threadsList = opt("threads", "1,2").split(",").map(Number);
@@ -356,7 +383,8 @@ async function main(): Promise<void> {
       const all = threadsList.map(perThread);
       const bestO = all.reduce((a, b) => (b.oMed > a.oMed ? b : a));
       const bestP = all.reduce((a, b) => (b.pMed > a.pMed ? b : a));
-      const peakFor = (t: number) => (peak ? (t === 1 ? peak.wall1 : peak.wall2) : NaN);
+      // the peak of t free cores: per CPU-second (the wall-clock figure for 2 threads suffers from other sessions)
+      const peakFor = (t: number) => (peak ? (t === 1 ? peak.cpu1 : peak.cpu2) : NaN);
       for (const x of all) {
         const oRss = median(ours.get(x.t)!.map((y) => y.maxRssMiB));
         const pRss = theirs.get(x.t) ? median(theirs.get(x.t)!.map((y) => y.peak_rss_mb)) : NaN;
@@ -374,7 +402,7 @@ async function main(): Promise<void> {
     sections.push(`### bench-small: our training step against PyTorch
 
 Command: \`pnpm bench train\` (bench/train.bench.ts). bench-small: vocab 8192, hidden 512, 8 layers, 8 heads, ffn 1408, batch ${B} × seq ${S} = ${tokens} tokens per step, LoRA r16 on q,k,v,o or full fine-tuning, AdamW with clipping, float32, no gradient checkpointing on either side (PyTorch's anchor has none). Ours: the trainer's step graph and session options (onnxruntime-node 1.30 CPU), state fed and returned each step as the trainer does. PyTorch: ${"`"}../shared/anchors/torch_lora_bench.py${"`"} (Debian python3-torch 1.13 with libopenblas0-openmp). ${rounds} rounds; in each round the two engines alternate (the order flips), each at 1 and 2 threads; per run the median of ${steps} steps after 1 warm-up step; the table gives the median over rounds and the range. ${torch.note}.
-FMA peak: ${peak ? `${fmt(peak.wall1)} GFLOP/s with 1 thread, ${fmt(peak.wall2)} with 2 (wall clock while other sessions ran; ${fmt(peak.cpu1)} per CPU-second of one thread, ${fmt(peak.cpu2)} for two)` : "not measured (no C compiler)"}; the fraction is achieved matmul GFLOP/s (the step's MatMul/Gemm FLOPs, same for both engines) over the peak at the same thread count.
+FMA peak (bench/native/fma-peak.c: independent AVX-512 FMA chains in registers): ${peak ? `${fmt(peak.cpu1)} GFLOP/s per CPU-second with 1 thread, ${fmt(peak.cpu2)} with 2 (wall clock: ${fmt(peak.wall1)} and ${fmt(peak.wall2)}, lower when other sessions held a core)` : "not measured (no C compiler)"}. The fraction of the peak: the step's MatMul/Gemm FLOPs (the same for both engines) per second of wall clock over the CPU-time peak of as many cores as threads.
 
 | mode | threads | ours tokens/s | PyTorch tokens/s | ours ÷ PyTorch | fraction of FMA peak (ours / PyTorch) | peak RSS ours / PyTorch |
 |---|---|---|---|---|---|---|
@@ -385,6 +413,24 @@ CPU seconds per step at 1 thread (the process's user+system time; other sessions
 | mode | GFLOP per step | ours | PyTorch | PyTorch ÷ ours (speed-up) | of the 1-thread FMA peak per CPU-second (ours / PyTorch) |
 |---|---|---|---|---|---|
 ${cpuRows.join("\n")}`);
+  }
+
+  // 1b. where the time goes: ORT's profiler on one step of each mode, 1 thread ------------------------------------
+  if (only.includes("profile")) {
+    const rows: string[] = [];
+    for (const mode of ["lora", "full"] as const) {
+      const p = child<{ total: number; ops: [string, number, number][]; matmulGflops: number }>("step", { model: "bench-small", mode, base: "fp32", recompute: false, threads: 1, batch: B, seq: S, steps: 1, warmup: 1, profile: true } satisfies StepChildArgs);
+      const top = p.ops.slice(0, 8).map(([op, ms, n]) => `${op} ${fmt((100 * ms) / p.total)} % (${n})`).join(", ");
+      const gemm = p.ops.filter(([op]) => /MatMul|Gemm/.test(op)).reduce((a, [, ms]) => a + ms, 0);
+      rows.push(`| ${mode} | ${fmt(p.total)} ms | ${fmt((100 * gemm) / p.total)} % at ${fmt(p.matmulGflops)} GFLOP/s | ${top} |`);
+    }
+    sections.push(`### Where the time goes
+
+ONNX Runtime's profiler (\`enableProfiling\`) on one bench-small step after a warm-up step, 1 thread, kernels summed by op type (count in parentheses). The matrix products' achieved rate compares with one core's FMA peak (${peak ? `${fmt(peak.cpu1)} GFLOP/s per CPU-second` : "not measured"}); everything else (the backward's elementwise ops, AdamW, softmax, transposes) is the rest.
+
+| mode | kernel time | MatMul/Gemm share, achieved rate | largest op types |
+|---|---|---|---|
+${rows.join("\n")}`);
   }
 
   // 2. gradient checkpointing on bench-small ------------------------------------------------------------------
@@ -514,11 +560,41 @@ ${rows.join("\n")}`);
 
   const loadEnd = os.loadavg()[0]!;
   const shared = Math.max(loadStart, loadEnd, maxLoad) > 1.2;
-  const body = `Machine: ${machine()}. onnxruntime-node 1.30.0 (CPU). Measured ${date}; 1-minute load average ${fmt(loadStart, 1)} at the start, ${fmt(loadEnd, 1)} at the end, at most ${fmt(maxLoad, 1)} between runs${shared ? ": **the 2 cores were shared with other sessions' builds and tests** during parts of the run, so wall-clock figures vary between runs (ranges given; runs alternate so both engines see the same conditions; CPU-time figures are steadier)" : " (the cores were mostly free)"}.
+  const when = `*Machine: ${machine()}, onnxruntime-node 1.30.0 (CPU). Run ${date}; 1-minute load average ${fmt(loadStart, 1)} at the start, ${fmt(loadEnd, 1)} at the end, at most ${fmt(maxLoad, 1)} between runs${shared ? ": **the 2 cores were shared with other sessions' builds and tests** during parts of this run, so wall-clock figures vary between runs (ranges given; runs alternate so both engines see the same conditions; CPU-time figures are steadier)" : " (the cores were mostly free)"}.*`;
+  const fresh = sections.map((sec) => sec.replace("\n\n", `\n\n${when}\n\n`));
+  console.log(`\n${fresh.join("\n\n")}`);
+  if (!argv.includes("--no-write")) writeSection("Training speed and memory", mergeSubsections(fresh));
+}
 
-${sections.join("\n\n")}`;
-  console.log(`\n${body}`);
-  if (!argv.includes("--no-write")) writeSection("Training speed and memory", body);
+const INTRO = `\`pnpm bench train\` (bench/train.bench.ts) measures our training engine against PyTorch on the CPU, the memory levers (gradient checkpointing, QLoRA) and the memory estimate. Each subsection below is rewritten by the run that measured it (\`--only speed,profile,small-memory,qwen,estimate\` picks them) and says when and under which load it ran. GPU figures: none (no GPU machine was available; docs/training.md).`;
+
+/** The section's subsections: the ones measured now replace theirs, the others stay as they were. */
+function mergeSubsections(fresh: string[]): string {
+  let old = "";
+  try {
+    const text = readFileSync(resultsFile, "utf8");
+    const start = text.indexOf("## Training speed and memory\n");
+    if (start >= 0) {
+      const next = text.indexOf("\n## ", start + 10);
+      old = text.slice(start, next < 0 ? undefined : next);
+    }
+  } catch {
+    // no results file yet
+  }
+  const title = (sec: string) => sec.slice(0, sec.indexOf("\n"));
+  const parts = old.split("\n### ");
+  // an older run's machine line stood above its subsections: it goes into each of them
+  const preamble = parts[0]!.split("\n").find((l) => l.startsWith("Machine:"));
+  const kept = parts.slice(1).map((x) => {
+    const sec = `### ${x.trim()}`;
+    return preamble && !sec.includes("\n*Machine:") ? sec.replace("\n\n", `\n\n*${preamble}*\n\n`) : sec;
+  });
+  const order = ["### bench-small: our training step against PyTorch", "### Where the time goes", "### Gradient checkpointing on bench-small", "### Qwen2.5-0.5B's shapes on this CPU", "### The memory estimator against measured peaks"];
+  const all = new Map<string, string>();
+  for (const sec of kept) all.set(title(sec), sec);
+  for (const sec of fresh) all.set(title(sec), sec);
+  const sorted = [...all.entries()].sort((a, b) => (order.indexOf(a[0]) + 100) % 100 - ((order.indexOf(b[0]) + 100) % 100)).map(([, v]) => v);
+  return [INTRO, ...sorted].join("\n\n");
 }
 
 await main();
