@@ -97,3 +97,14 @@ describe("neural train: exact resume", () => {
     expect(result.stderr).toMatch(/was made with other settings/);
   }, 120_000);
 });
+
+describe("neural train --estimate_memory", () => {
+  it("prints the predicted peak, part by part, and exits 0 without training", async () => {
+    const output = path.join(dir, "estimate");
+    const result = await neural(...flags(output), "--estimate_memory");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/estimated peak memory of this run \(RAM, CPU\): \d+\.\d\d GiB/);
+    for (const part of ["runtime", "graphs", "weights", "trainable", "activations", "peak"]) expect(result.stdout).toContain(part);
+    expect(existsSync(output)).toBe(false);
+  }, 120_000);
+});
