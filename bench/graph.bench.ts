@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Graph, matmul, type Tensor } from "@neural/graph";
 import { createSession, saveGraph, toOrt } from "@neural/graph/node";
-import { buildForward, type ModelConfig, nextTokenLoss, parseConfig, type WeightSource, graphWeights } from "@neural/lora-trainer";
+import { buildForward, type ModelConfig, nextTokenLoss, parseConfig, type WeightSource, graphWeights, seededRandom } from "@neural/lora-trainer";
 import { grad } from "@neural/graph";
 import { machine, writeSection } from "./results.js";
 
@@ -39,13 +39,8 @@ const benchSmall = (layers = 8): ModelConfig =>
   });
 
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const next = seededRandom(seed);
+  return () => next() - 0.5;
 }
 const hash = (s: string): number => [...s].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261);
 

@@ -1,6 +1,6 @@
 // Models and data for bench/train.bench.ts: bench-small (DESIGN.md) and Qwen2.5-0.5B's shapes, random weights
 // generated when read (nothing held in JavaScript), and token batches.
-import { parseConfig, type ModelConfig, type WeightSource } from "@neural/lora-trainer";
+import { parseConfig, type ModelConfig, type WeightSource, seededRandom } from "@neural/lora-trainer";
 
 export type ModelName = "bench-small" | "qwen2.5-0.5b";
 
@@ -39,13 +39,8 @@ export const benchTargets = (name: ModelName): string[] =>
   name === "bench-small" ? ["q_proj", "k_proj", "v_proj", "o_proj"] : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
 export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const next = seededRandom(seed);
+  return () => next() - 0.5;
 }
 const hash = (s: string): number => [...s].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261);
 

@@ -7,6 +7,7 @@ export {
   answerOf,
   detectFormat,
   exampleKey,
+  exampleTexts,
   formatSchemas,
   toExample,
   type Example,

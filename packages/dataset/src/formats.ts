@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { RecordIssue } from "./errors.js";
+import type { ReadEvent } from "./read.js";
 
 export type Role = "system" | "user" | "assistant";
 export interface Message {
@@ -183,4 +184,20 @@ export function answerOf(example: Example): string {
   if (example.kind === "text") return example.text;
   for (let i = example.messages.length - 1; i >= 0; i--) if (example.messages[i]!.role === "assistant") return example.messages[i]!.content;
   return "";
+}
+
+/**
+ * The texts a tokenizer should learn from records: the ChatML role names (so template words tokenize compactly),
+ * every turn's content and every plain-text record. Bad records are skipped (the validator reports them).
+ */
+export async function* exampleTexts(events: Iterable<ReadEvent> | AsyncIterable<ReadEvent>, file: string): AsyncGenerator<string> {
+  yield "system\nuser\nassistant\n";
+  for await (const event of events) {
+    if (event.issue) continue;
+    const converted = toExample(event.value, file, event.line);
+    if (!("example" in converted)) continue;
+    const e = converted.example;
+    if (e.kind === "text") yield e.text;
+    else for (const m of e.messages) yield m.content;
+  }
 }

@@ -1,7 +1,7 @@
 import { createReadStream, promises as fs } from "node:fs";
 import { DatasetError } from "./errors.js";
 import { readRecords, type ReadEvent, type ReadOptions } from "./read.js";
-import { toExample } from "./formats.js";
+import { exampleTexts } from "./formats.js";
 import { validateRecords, type ValidateOptions, type ValidationReport } from "./validate.js";
 import { prepareDataset, type PrepareOptions, type PreparedDataset } from "./prepare.js";
 
@@ -27,18 +27,7 @@ export async function prepareDatasetFile(path: string, options: PrepareOptions):
   return prepareDataset(readRecordsFromFile(path), path, options);
 }
 
-/**
- * The texts a tokenizer should learn from a dataset file: every turn's content, plain-text records, and the ChatML
- * role names (so template words tokenize compactly). Bad records are skipped (validate reports them).
- */
-export async function* datasetTexts(path: string): AsyncGenerator<string> {
-  yield "system\nuser\nassistant\n";
-  for await (const event of readRecordsFromFile(path)) {
-    if (event.issue) continue;
-    const converted = toExample(event.value, path, event.line);
-    if (!("example" in converted)) continue;
-    const e = converted.example;
-    if (e.kind === "text") yield e.text;
-    else for (const m of e.messages) yield m.content;
-  }
+/** The texts a tokenizer should learn from a dataset file (see exampleTexts). */
+export function datasetTexts(path: string): AsyncGenerator<string> {
+  return exampleTexts(readRecordsFromFile(path), path);
 }

@@ -1,15 +1,12 @@
 // Fixtures for the trainer's specs: tiny random models held in memory, and batches.
 import { parseConfig, type ModelConfig } from "./models/config.js";
+import { seededRandom } from "./models/decode.js";
 import { memorySource, type WeightSource } from "./models/weights.js";
 
+/** Uniform numbers in [-0.5, 0.5), seeded. */
 export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const next = seededRandom(seed);
+  return () => next() - 0.5;
 }
 
 export const TINY = { hidden_size: 8, intermediate_size: 6, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, vocab_size: 13, max_position_embeddings: 64, rms_norm_eps: 1e-5 };

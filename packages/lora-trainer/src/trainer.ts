@@ -6,9 +6,7 @@ import {
   createTokenizer,
   datasetTexts,
   DatasetError,
-  epochOrder,
   hash53,
-  IGNORE_INDEX,
   pack,
   prepareDatasetFile,
   Random,
@@ -44,6 +42,7 @@ import { LossScaler, precisionFor, type Precision } from "./precision.js";
 import { chooseProviders, sessionOptions } from "./runtime.js";
 import { learningRateAt } from "./schedule.js";
 import { createScratchModel, scratchConfig } from "./scratch-model.js";
+import { batchFeeds, epochBatches, learnedTargets, padIdOf, shapeBuckets } from "./batching.js";
 import { buildEvalGraph, buildStepGraph, stepNames, trainableParams, type LoraSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
 import { TrainConfigError, type TrainConfig } from "./train-config.js";
 
@@ -376,46 +375,9 @@ class Engine {
 }
 
 /** The micro-batches of one epoch, in the epoch's seeded order. */
-function epochBatches(setup: Setup, epoch: number): Batch[] {
-  const { config, tokenizer } = setup;
-  const order = epochOrder(setup.train.length, config.seed, epoch).map((i) => setup.train[i]!.encoded);
-  const sequences = config.packing ? pack(order, config.max_length) : unpacked(order);
-  return batches(sequences, { batchSize: config.batch_size, padId: padId(tokenizer), buckets: buckets(config.max_length) });
-}
-
-const padId = (t: TextTokenizer) => t.pad?.id ?? t.eos?.id ?? 0;
-
-/** Shape buckets: powers of two from 64, and max_length itself. */
-function buckets(maxLength: number): number[] {
-  const out: number[] = [];
-  for (let n = 64; n < maxLength; n *= 2) out.push(n);
-  out.push(maxLength);
-  return out;
-}
-
-/** Graph feeds for a batch: ids, positions, segments, and labels shifted into next-token targets. */
-function batchFeeds(batch: Batch): Record<string, TypedArray> {
-  const { batchSize: B, seqLen: S } = batch;
-  const targets = new BigInt64Array(B * S).fill(BigInt(IGNORE_INDEX));
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i + 1 < S; i++) {
-      const label = batch.labels[b * S + i + 1]!;
-      if (label !== IGNORE_INDEX) targets[b * S + i] = BigInt(label);
-    }
-  }
-  return {
-    [stepNames.inputIds]: BigInt64Array.from(batch.inputIds, BigInt),
-    [stepNames.positionIds]: BigInt64Array.from(batch.positionIds, BigInt),
-    [stepNames.segmentIds]: BigInt64Array.from(batch.segmentIds, BigInt),
-    [stepNames.targets]: targets,
-  };
-}
-
-function countTargets(batch: Batch): number {
-  // learned labels not at a row's first position (those are never predicted)
-  let n = 0;
-  for (let i = 0; i < batch.labels.length; i++) if (batch.labels[i] !== IGNORE_INDEX && i % batch.seqLen !== 0) n++;
-  return n;
+function epochBatchesOf(setup: Setup, epoch: number): Batch[] {
+  const { config } = setup;
+  return epochBatches(setup.train, epoch, { batchSize: config.batch_size, maxLength: config.max_length, packing: config.packing, padId: padIdOf(setup.tokenizer), seed: config.seed });
 }
 
 /** Settings a resumed run must share with the checkpoint. */
@@ -467,7 +429,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
     v.set(p.name, new Float32Array(values.get(p.name)!.length));
   }
 
-  const stepsPerEpoch = Math.ceil(Math.ceil(epochBatches(setup, 0).length) / config.gradient_accumulation);
+  const stepsPerEpoch = Math.ceil(Math.ceil(epochBatchesOf(setup, 0).length) / config.gradient_accumulation);
   const totalSteps = config.max_steps ?? Math.max(1, Math.ceil(config.epochs * stepsPerEpoch));
   let state: LoopState = {
     step: 0,
@@ -524,7 +486,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
     const sequences = config.packing ? pack(setup.eval.map((e) => e.encoded), config.max_length) : unpacked(setup.eval.map((e) => e.encoded));
     // one set of sessions at a time (each maps the weights): training's are reopened by the next step
     await engine.suspend(["step", "accumulate", "step-acc"]);
-    for (const batch of batches(sequences, { batchSize: config.eval_batch_size, padId: padId(setup.tokenizer), buckets: buckets(config.max_length) })) {
+    for (const batch of batches(sequences, { batchSize: config.eval_batch_size, padId: padIdOf(setup.tokenizer), buckets: shapeBuckets(config.max_length) })) {
       const out = await engine.run("eval", batch.batchSize, batch.seqLen, { ...batchFeeds(batch), ...Object.fromEntries(params.map((p) => [p.name, values.get(p.name)!])) });
       lossSum += out.loss_sum![0] as number;
       count += Number(out.count![0]);
@@ -627,7 +589,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       await rm(workDir, { recursive: true, force: true });
     }
   }
-  let epochData = epochBatches(setup, state.epoch);
+  let epochData = epochBatchesOf(setup, state.epoch);
   let windowLoss = 0;
   let windowSteps = 0;
   let stepSeconds = 0;
@@ -642,10 +604,10 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       if (state.batchInEpoch >= epochData.length) {
         state.epoch++;
         state.batchInEpoch = 0;
-        epochData = epochBatches(setup, state.epoch);
+        epochData = epochBatchesOf(setup, state.epoch);
       }
       const group = epochData.slice(state.batchInEpoch, state.batchInEpoch + config.gradient_accumulation);
-      const learned = group.reduce((n, b) => n + countTargets(b), 0);
+      const learned = group.reduce((n, b) => n + learnedTargets(b), 0);
       const t0 = performance.now();
       const lr = learningRateAt(state.step, { learningRate: config.learning_rate, warmupSteps: config.warmup_steps, totalSteps, kind: config.lr_scheduler });
       const shared: Record<string, TypedArray> = {

@@ -27,6 +27,7 @@ import {
   generate,
   graphWeights,
   learningRateAt,
+  padIdOf,
   linearModules,
   parseConfig,
   resolveTrainConfig,
@@ -266,7 +267,6 @@ class Sessions {
   }
 }
 
-const padId = (t: TextTokenizer) => t.pad?.id ?? t.eos?.id ?? 0;
 
 function promptOf(template: ChatTemplate, e: PreparedExample): string {
   if (e.example.kind !== "chat") return "";
@@ -309,7 +309,7 @@ async function run(setup: Setup, options: WebTrainOptions, emit: (e: WebTrainEve
   const m = new Map<string, Float32Array>(params.map((p) => [p.name, new Float32Array(values.get(p.name)!.length)]));
   const v = new Map<string, Float32Array>(params.map((p) => [p.name, new Float32Array(values.get(p.name)!.length)]));
 
-  const batchSettings = { batchSize: config.batch_size, maxLength: config.max_length, packing: config.packing, padId: padId(setup.tokenizer), seed: config.seed };
+  const batchSettings = { batchSize: config.batch_size, maxLength: config.max_length, packing: config.packing, padId: padIdOf(setup.tokenizer), seed: config.seed };
   let epoch = 0;
   let batchInEpoch = 0;
   let epochData = epochBatches(setup.train, 0, batchSettings);
@@ -402,7 +402,7 @@ async function run(setup: Setup, options: WebTrainOptions, emit: (e: WebTrainEve
     const encoded = setup.eval.map((e) => e.encoded);
     const sequences = config.packing ? pack(encoded, config.max_length) : unpacked(encoded);
     const trainable = Object.fromEntries(params.map((p) => [p.name, values.get(p.name)!]));
-    for (const batch of batches(sequences, { batchSize: config.eval_batch_size, padId: padId(setup.tokenizer), buckets: shapeBuckets(config.max_length) })) {
+    for (const batch of batches(sequences, { batchSize: config.eval_batch_size, padId: padIdOf(setup.tokenizer), buckets: shapeBuckets(config.max_length, 32) })) {
       const out = await runGraph("eval", batch.batchSize, batch.seqLen, { ...batchFeeds(batch), ...trainable });
       lossSum += Number(out.loss_sum![0]);
       count += Number(out.count![0]);

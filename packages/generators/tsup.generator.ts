@@ -1,0 +1,34 @@
+// The build of every generator package (its bin and library), shared by their tsup.config.ts files.
+// Self-contained: the kit and any other workspace package are bundled in (from their TypeScript sources), so the
+// packed tarball installs with no registry; with `grammars`, web-tree-sitter is bundled too and the grammar .wasm
+// files are copied next to the bundle (dist/grammars/), so it runs with no native build.
+import { copyFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { defineConfig } from "tsup";
+
+export function generatorBuild(options: { grammars?: [pkg: string, file: string][] } = {}) {
+  return defineConfig({
+    entry: ["src/index.ts", "src/bin.ts"],
+    format: ["esm"],
+    dts: { entry: "src/index.ts", compilerOptions: { moduleResolution: "bundler", module: "esnext", customConditions: ["source"] } },
+    clean: true,
+    target: "node20",
+    platform: "node",
+    sourcemap: true,
+    noExternal: [/.*/],
+    esbuildOptions(esbuild) {
+      esbuild.conditions = ["source", "node", "import", "module", "default"];
+    },
+    banner: { js: "import { createRequire as __neuralCreateRequire } from 'node:module'; const require = __neuralCreateRequire(import.meta.url);" },
+    ...(options.grammars
+      ? {
+          async onSuccess() {
+            // The grammar packages are dependencies of @neural/generators; resolve them from there.
+            const require = createRequire(createRequire(import.meta.url).resolve("@neural/generators/package.json"));
+            mkdirSync("dist/grammars", { recursive: true });
+            for (const [pkg, file] of options.grammars!) copyFileSync(require.resolve(`${pkg}/${file}`), `dist/grammars/${file}`);
+          },
+        }
+      : {}),
+  });
+}
