@@ -18,6 +18,8 @@ import { fileURLToPath } from "node:url";
 import { Graph, type Tensor, add, cast, linear as gemmLinear } from "@neural/graph";
 import { SharedWeights, createSession, toOrt } from "@neural/graph/node";
 import {
+  adamwInPlace,
+  adamwScalars,
   buildStepGraph,
   estimateMemory,
   estimateTrainingMemory,
@@ -110,6 +112,7 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const c = modelConfig(a.model, a.layers);
   const source = randomSource(c);
   const lora: LoraSpec | undefined = a.mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(a.model), dropout: 0 } : undefined;
+  const optimizer = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
   const t0 = performance.now();
   const { graph, params } = buildStepGraph({
     config: c,
@@ -118,8 +121,8 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
     seq: a.seq,
     ...(lora ? { lora } : {}),
     recompute: a.recompute,
-    optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 },
-    kind: "step",
+    optimizer,
+    kind: "gradients",
     ...(a.base === "int4" ? { linear: qloraLinear(source) } : a.base === "fp16" ? { linear: fp16Linear(source) } : {}),
   });
   const dir = path.join(out, `child-${process.pid}`);
@@ -130,14 +133,14 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const { session } = await createSession(file, { ...sessionOptions(["cpu"], a.threads), ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}) });
   const t2 = performance.now();
   const session0 = rssNow();
-  // The trainer's state handling: params, m, v in JS, fed each step; the step's outputs replace them.
+  // The trainer's state handling: params, m, v in JS; the graph returns the gradients, AdamW updates them in place.
   const r = random(3);
   const values = new Map<string, Float32Array>();
   const m = new Map<string, Float32Array>();
   const v = new Map<string, Float32Array>();
   for (const p of params) {
     const n = p.shape.reduce((x, y) => x * y, 1);
-    values.set(p.name, lora ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)) : (source.read(p.name) as Float32Array));
+    values.set(p.name, lora ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)) : Float32Array.from(source.read(p.name) as Float32Array));
     m.set(p.name, new Float32Array(n));
     v.set(p.name, new Float32Array(n));
   }
@@ -167,11 +170,8 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
     }
     for (const k of Object.keys(feeds)) if (!inputs.has(k)) delete feeds[k];
     const res = await session.run(feeds);
-    for (const p of params) {
-      values.set(p.name, res[stepNames.newParam(p.name)]!.data as Float32Array);
-      m.set(p.name, res[stepNames.newM(p.name)]!.data as Float32Array);
-      v.set(p.name, res[stepNames.newV(p.name)]!.data as Float32Array);
-    }
+    const scalars = adamwScalars(optimizer, { lr: 1e-4, step: step + 1, gradNorm: (res[stepNames.gradNorm]!.data as Float32Array)[0]! });
+    for (const p of params) adamwInPlace(values.get(p.name)!, res[stepNames.grad(p.name)]!.data as Float32Array, m.get(p.name)!, v.get(p.name)!, scalars, p.decay);
     const cu = process.cpuUsage(c0);
     losses.push((res[stepNames.loss]!.data as Float32Array)[0]!);
     if (step >= a.warmup) {

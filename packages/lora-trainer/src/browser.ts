@@ -11,6 +11,7 @@ export * from "./schedule.js";
 export * from "./plot.js";
 export * from "./scratch-model.js";
 export * from "./train-step.js";
+export * from "./adamw.js";
 export * from "./batching.js";
 export * from "./peft-format.js";
 export * from "./qlora.js";

@@ -8,6 +8,7 @@ export * from "./plot.js";
 export * from "./runtime.js";
 export * from "./scratch-model.js";
 export * from "./train-step.js";
+export * from "./adamw.js";
 export * from "./batching.js";
 export * from "./trainer.js";
 export * from "./merge.js";

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { packedBatch, randomModel, tinyConfig, uniform } from "./test-fixtures.js";
+import { adamwInPlace, adamwScalars } from "./adamw.js";
 import { buildStepGraph, stepNames, type LoraSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
 import type { ModelConfig } from "./models/config.js";
 import type { WeightSource } from "./models/weights.js";
@@ -123,11 +124,12 @@ describe("optimizer and accumulation", () => {
   const lora: LoraSpec = { rank: 2, alpha: 4, rsLora: false, targets: ["q_proj", "v_proj"], dropout: 0 };
   const optimizer = { beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1, maxGradNorm: 0.05 };
 
-  it("clips by the global norm and applies AdamW with decoupled weight decay and bias correction", async () => {
+  it("clips by the global norm and applies AdamW with decoupled weight decay and bias correction (in the graph, and in place after the gradients graph)", async () => {
     const { source } = randomModel(config, 11);
     const batch = packedBatch(config.vocabSize, SEQ, 5);
     const gradientOnly = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer: noMomentum, kind: "step" });
     const adamw = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer, kind: "step" });
+    const gradients = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer, kind: "gradients" });
     const feeds: Record<string, TypedArray> = {
       ...initialFeeds(adamw.params, source, lora, batch.count, 7),
       [stepNames.inputIds]: batch.inputIds,
@@ -151,6 +153,16 @@ describe("optimizer and accumulation", () => {
     expect(out[stepNames.gradNorm]![0]).toBeCloseTo(norm, 12);
     const clip = Math.min(1, 0.05 / (norm + 1e-6));
     expect(clip).toBeLessThan(1);
+    // the trainer's way: the gradients graph, then AdamW over the arrays in place
+    const fromGradients = await gradients.run(feeds);
+    expect(fromGradients[stepNames.gradNorm]![0]).toBe(out[stepNames.gradNorm]![0]);
+    const inPlace = new Map(adamw.params.map((p) => [p.name, { p: Float64Array.from(feeds[p.name] as Float64Array), m: Float64Array.from(feeds[stepNames.m(p.name)] as Float64Array), v: Float64Array.from(feeds[stepNames.v(p.name)] as Float64Array) }]));
+    const scalars = adamwScalars(optimizer, { lr: 1e-3, step: t, gradNorm: fromGradients[stepNames.gradNorm]![0] as number });
+    for (const p of adamw.params) {
+      const s = inPlace.get(p.name)!;
+      expect(fromGradients[stepNames.grad(p.name)]).toEqual(g[stepNames.newM(p.name)]);
+      adamwInPlace(s.p, fromGradients[stepNames.grad(p.name)] as Float64Array, s.m, s.v, scalars, p.decay);
+    }
     for (const p of adamw.params) {
       const grad = g[stepNames.newM(p.name)] as Float64Array;
       const param = feeds[p.name] as Float64Array;
@@ -162,6 +174,9 @@ describe("optimizer and accumulation", () => {
         const v = 0.99 * v0[i]! + 0.01 * gi * gi;
         const expected = param[i]! - 1e-3 * (m / (1 - 0.9 ** t) / (Math.sqrt(v / (1 - 0.99 ** t)) + 1e-8) + 0.1 * param[i]!);
         expect((out[stepNames.newParam(p.name)] as Float64Array)[i]).toBeCloseTo(expected, 12);
+        expect(inPlace.get(p.name)!.p[i]).toBeCloseTo(expected, 12);
+        expect(inPlace.get(p.name)!.m[i]).toBeCloseTo(m, 12);
+        expect(inPlace.get(p.name)!.v[i]).toBeCloseTo(v, 12);
       }
     }
   });

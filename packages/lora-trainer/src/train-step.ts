@@ -1,10 +1,12 @@
 // The training step as ONE graph per shape bucket: forward, masked next-token cross-entropy, gradients of the
-// trainable tensors, global gradient-norm clipping and AdamW (decoupled weight decay, bias correction), so a whole
-// optimizer step is a single session.run. Frozen base weights are initializers (they stay inside the runtime);
-// trainable tensors and their moments are inputs and come back as outputs.
+// trainable tensors and their global norm. Kind "gradients" returns those, and the trainer applies AdamW to its
+// arrays in place (adamw.ts): the trainable state then lives once, where AdamW inside the graph ("step") has ONNX
+// Runtime hand back a new copy of every weight and moment (bench-small full fine-tuning: peak 1725 → 1336–1434 MiB,
+// no slower). "step" keeps AdamW in the graph (clipping, decoupled weight decay, bias correction): the gradient
+// checks read it. Frozen base weights are initializers (they stay inside the runtime); trainable tensors are inputs.
 //
 // Gradient accumulation uses a second graph of the same shape, "accumulate": forward + backward, adding the
-// gradients into accumulators that the last micro-batch's "step" graph adds to its own before clipping and AdamW.
+// gradients into accumulators that the last micro-batch's graph adds to its own before the norm (and AdamW).
 // The loss of every micro-batch is its summed cross-entropy times `inv_count` = 1 / (learned tokens in the whole
 // optimizer step), so the accumulated gradient is exactly the gradient of the mean over the step's tokens.
 
@@ -64,8 +66,11 @@ export interface StepGraphSpec {
   recompute?: boolean;
   dtype?: "float32" | "float64";
   optimizer: OptimizerSpec;
-  /** "step": a whole optimizer step; "accumulate": gradients only, added to accumulators. */
-  kind: "step" | "accumulate";
+  /**
+   * "step": a whole optimizer step (AdamW in the graph); "gradients": loss, gradient norm and the gradients, for
+   * AdamW applied in place outside the graph (adamw.ts); "accumulate": gradients added to accumulators.
+   */
+  kind: "step" | "gradients" | "accumulate";
   /** The step graph takes accumulators from earlier micro-batches (gradient accumulation > 1). */
   withAccumulators?: boolean;
   /** Replace how frozen base weights are applied (QLoRA). */
@@ -111,6 +116,7 @@ export const stepNames = {
   newM: (p: string) => `new.m.${p}`,
   newV: (p: string) => `new.v.${p}`,
   newAcc: (p: string) => `new.acc.${p}`,
+  grad: (p: string) => `grad.${p}`,
 } as const;
 
 /** The trainable tensors of a model under a LoRA spec (or all weights without one), in a fixed order. */
@@ -193,6 +199,10 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
   const total = params.map((p, i) => (spec.withAccumulators ? add(g.input(stepNames.acc(p.name), dtype, p.shape), grads[i]!) : grads[i]!));
   const norm = sqrt(sum(total.map((t) => reduceSum(mul(t, t)))));
   g.output(stepNames.gradNorm, norm);
+  if (spec.kind === "gradients") {
+    params.forEach((p, i) => g.output(stepNames.grad(p.name), total[i]!));
+    return { graph: g, params };
+  }
   const clip = o.maxGradNorm > 0 ? minimum(div(g.scalar(o.maxGradNorm, dtype), add(norm, 1e-6)), 1) : undefined;
   const lr = g.input(stepNames.lr, dtype, []);
   const bc1 = g.input(stepNames.biasCorrection1, dtype, []);

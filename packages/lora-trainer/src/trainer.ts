@@ -1,5 +1,6 @@
 // The training loop. Everything that can be wrong with the inputs is checked before the first step; then each
-// optimizer step is one session.run (plus one per extra accumulated micro-batch), evaluation runs every eval_steps,
+// optimizer step is one session.run (plus one per extra accumulated micro-batch) and AdamW in place (adamw.ts),
+// evaluation runs every eval_steps,
 // checkpoints are written atomically every save_steps, and a resumed run continues bit for bit where it stopped.
 import {
   batches,
@@ -34,6 +35,7 @@ import { type ModelConfig } from "./models/config.js";
 import { createDecoder, type Decoder } from "./models/decoder.js";
 import { linearModules } from "./models/transformer.js";
 import { graphWeights, readAll, type WeightSource } from "./models/weights.js";
+import { adamwInPlace, adamwScalars } from "./adamw.js";
 import { openModel } from "./models/load.js";
 import { loadPeftAdapter, savePeftAdapter, type LoraAdapter } from "./peft.js";
 import { lossCurveSvg } from "./plot.js";
@@ -355,7 +357,7 @@ class Engine {
     const { session, graph } = await this.open(`${kind}-${batch}x${seq}`, () =>
       kind === "eval"
         ? buildEvalGraph(this.spec(batch, seq))
-        : buildStepGraph({ ...this.spec(batch, seq), optimizer, kind: kind === "accumulate" ? "accumulate" : "step", withAccumulators: kind === "step-acc" }).graph,
+        : buildStepGraph({ ...this.spec(batch, seq), optimizer, kind: kind === "accumulate" ? "accumulate" : "gradients", withAccumulators: kind === "step-acc" }).graph,
     );
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const t of graph.inputs) {
@@ -423,7 +425,10 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       const bound = 1 / Math.sqrt(p.shape[1]!);
       values.set(p.name, p.name.endsWith(".lora_A") ? Float32Array.from({ length: n }, () => (random.next() * 2 - 1) * bound) : new Float32Array(n));
     }
-  } else values = await readAll(setup.source, params.map((p) => p.name));
+  } else {
+    // copies: AdamW updates these arrays in place, and a source may hand out its own
+    for (const [name, data] of await readAll(setup.source, params.map((p) => p.name))) values.set(name, Float32Array.from(data));
+  }
   for (const p of params) {
     m.set(p.name, new Float32Array(values.get(p.name)!.length));
     v.set(p.name, new Float32Array(values.get(p.name)!.length));
@@ -473,8 +478,6 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
     const feeds: Record<string, TypedArray> = {};
     for (const p of params) {
       feeds[p.name] = values.get(p.name)!;
-      feeds[stepNames.m(p.name)] = m.get(p.name)!;
-      feeds[stepNames.v(p.name)] = v.get(p.name)!;
     }
     return feeds;
   };
@@ -613,9 +616,6 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       const shared: Record<string, TypedArray> = {
         ...paramFeeds(),
         [stepNames.invCount]: Float32Array.of(1 / Math.max(1, learned)),
-        [stepNames.lr]: Float32Array.of(lr),
-        [stepNames.biasCorrection1]: Float32Array.of(1 - config.adam_beta1 ** (state.step + 1)),
-        [stepNames.biasCorrection2]: Float32Array.of(1 - config.adam_beta2 ** (state.step + 1)),
         [stepNames.lossScale]: Float32Array.of(scaler.scale), // read by float16 graphs only
       };
       let acc: Record<string, TypedArray> | undefined;
@@ -636,25 +636,21 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       }
       const gradNorm = out[stepNames.gradNorm]![0] as number;
       if (engine.precision === "float16" && Number.isFinite(loss) && !Number.isFinite(gradNorm) && !scaler.exhausted) {
-        // float16 gradients overflowed: the graph changed nothing; the same batches again at half the scale
+        // float16 gradients overflowed: nothing was updated; the same batches again at half the scale
         scaler.update(false);
         state.tokensSeen -= group.reduce((n, b) => n + b.tokens, 0);
         emit({ type: "warning", message: `step ${state.step + 1}: float16 gradients overflowed; retrying with loss scale ${scaler.scale}` });
         continue;
       }
       if (engine.precision === "float16") scaler.update(Number.isFinite(gradNorm));
-      const updateFinite = Number.isFinite(out[stepNames.paramSum]![0] as number);
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || !updateFinite) {
-        const what = updateFinite ? `loss ${loss}, gradient norm ${gradNorm}` : "the update made some weights infinite or NaN";
-        emit({ type: "warning", message: `step ${state.step + 1}: ${what}: stopping; the weights before this step are kept` });
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        emit({ type: "warning", message: `step ${state.step + 1}: loss ${loss}, gradient norm ${gradNorm}: stopping; the weights before this step are kept` });
         stopped = "diverged";
         break;
       }
-      for (const p of params) {
-        values.set(p.name, out[stepNames.newParam(p.name)] as Float32Array);
-        m.set(p.name, out[stepNames.newM(p.name)] as Float32Array);
-        v.set(p.name, out[stepNames.newV(p.name)] as Float32Array);
-      }
+      const optimizer = { beta1: config.adam_beta1, beta2: config.adam_beta2, epsilon: config.adam_epsilon, weightDecay: config.weight_decay, maxGradNorm: config.max_grad_norm };
+      const scalars = adamwScalars(optimizer, { lr, step: state.step + 1, gradNorm });
+      for (const p of params) adamwInPlace(values.get(p.name)!, out[stepNames.grad(p.name)] as Float32Array, m.get(p.name)!, v.get(p.name)!, scalars, p.decay);
       state.step++;
       state.batchInEpoch += group.length;
       const seconds = (performance.now() - t0) / 1000;

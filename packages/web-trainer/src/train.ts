@@ -22,6 +22,8 @@ import { Graph, type TypedArray } from "@neural/graph";
 import {
   buildDecodeGraph,
   buildEvalGraph,
+  adamwInPlace,
+  adamwScalars,
   buildStepGraph,
   createScratchModel,
   generate,
@@ -290,7 +292,7 @@ async function run(setup: Setup, options: WebTrainOptions, emit: (e: WebTrainEve
     const session = await sessions.get(`${kind}-${batch}x${seq}`, () =>
       kind === "eval"
         ? buildEvalGraph(spec(batch, seq))
-        : buildStepGraph({ ...spec(batch, seq), optimizer, kind: kind === "accumulate" ? "accumulate" : "step", withAccumulators: kind === "step-acc" }).graph,
+        : buildStepGraph({ ...spec(batch, seq), optimizer, kind: kind === "accumulate" ? "accumulate" : "gradients", withAccumulators: kind === "step-acc" }).graph,
     );
     return session.run(feeds);
   };
@@ -427,7 +429,7 @@ async function run(setup: Setup, options: WebTrainOptions, emit: (e: WebTrainEve
     // The first session (the step graph) decides the provider; report it before the first step.
     const first = epochData[0]!;
     const firstKind = Math.min(config.gradient_accumulation, epochData.length) > 1 ? "accumulate" : "step";
-    await sessions.get(`${firstKind}-${first.batchSize}x${first.seqLen}`, () => buildStepGraph({ ...spec(first.batchSize, first.seqLen), optimizer, kind: firstKind }).graph);
+    await sessions.get(`${firstKind}-${first.batchSize}x${first.seqLen}`, () => buildStepGraph({ ...spec(first.batchSize, first.seqLen), optimizer, kind: firstKind === "step" ? "gradients" : firstKind }).graph);
     emit({
       type: "start",
       mode: lora ? "lora" : "full",
@@ -455,15 +457,8 @@ async function run(setup: Setup, options: WebTrainOptions, emit: (e: WebTrainEve
       const lr = learningRateAt(step, { learningRate: config.learning_rate, warmupSteps: config.warmup_steps, totalSteps, kind: config.lr_scheduler });
       const shared: Record<string, TypedArray> = {
         [stepNames.invCount]: Float32Array.of(1 / Math.max(1, learned)),
-        [stepNames.lr]: Float32Array.of(lr),
-        [stepNames.biasCorrection1]: Float32Array.of(1 - config.adam_beta1 ** (step + 1)),
-        [stepNames.biasCorrection2]: Float32Array.of(1 - config.adam_beta2 ** (step + 1)),
       };
-      for (const p of params) {
-        shared[p.name] = values.get(p.name)!;
-        shared[stepNames.m(p.name)] = m.get(p.name)!;
-        shared[stepNames.v(p.name)] = v.get(p.name)!;
-      }
+      for (const p of params) shared[p.name] = values.get(p.name)!;
       let acc: Record<string, TypedArray> | undefined;
       let loss = 0;
       let out: Record<string, TypedArray> = {};
@@ -485,11 +480,8 @@ async function run(setup: Setup, options: WebTrainOptions, emit: (e: WebTrainEve
         stopped = "diverged";
         break;
       }
-      for (const p of params) {
-        values.set(p.name, out[stepNames.newParam(p.name)] as Float32Array);
-        m.set(p.name, out[stepNames.newM(p.name)] as Float32Array);
-        v.set(p.name, out[stepNames.newV(p.name)] as Float32Array);
-      }
+      const scalars = adamwScalars(optimizer, { lr, step: step + 1, gradNorm });
+      for (const p of params) adamwInPlace(values.get(p.name)!, out[stepNames.grad(p.name)] as Float32Array, m.get(p.name)!, v.get(p.name)!, scalars, p.decay);
       step++;
       batchInEpoch += group.length;
       const seconds = (performance.now() - t0) / 1000;
