@@ -31,12 +31,16 @@ describe("checkpoints", () => {
     expect(loaded.tensors).toEqual(tensors());
   });
 
-  it("ignore and clean up interrupted writes, keep the last K and the best, and find the latest for --resume auto", async () => {
+  it("ignore and clean up interrupted writes and removals, keep the last K and the best, and find the latest for --resume auto", async () => {
     const out = await mkdtemp(path.join(tmpdir(), "ckpt-"));
     for (const step of [1, 2, 3, 4, 5]) await saveCheckpoint(out, state(step), tensors());
     const torn = path.join(out, "checkpoints", "step-00000006.tmp-123-456");
     await mkdir(torn);
     await writeFile(path.join(torn, "trainable.safetensors"), "half a file");
+    // a removal killed halfway: checkpoints leave the listing by a rename before their files go
+    const halfRemoved = path.join(out, "checkpoints", "step-00000000.tmp-removing-123-456");
+    await mkdir(halfRemoved);
+    await writeFile(path.join(halfRemoved, "trainable.safetensors"), "state.json already gone");
     expect((await listCheckpoints(out)).map((c) => c.step)).toEqual([1, 2, 3, 4, 5]);
     expect(await findResume(out, "auto")).toBe(path.join(out, "checkpoints", "step-00000005"));
     await pruneCheckpoints(out, 2, 2);

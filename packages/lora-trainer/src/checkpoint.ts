@@ -54,10 +54,26 @@ export async function saveCheckpoint(outputDir: string, state: LoopState, tensor
   await saveSafetensors(path.join(temp, "trainable.safetensors"), list);
   await writeDurable(path.join(temp, "state.json"), JSON.stringify(state, null, 2) + "\n");
   await fsyncDir(temp);
-  await rm(final, { recursive: true, force: true });
+  await removeCheckpoint(final);
   await rename(temp, final);
   await fsyncDir(root);
   return final;
+}
+
+/**
+ * Deletes a checkpoint directory without ever leaving a half-deleted `step-*` behind: it is renamed out of the
+ * listing first (one atomic step), then removed; a process killed in between leaves a `*.tmp-*` that the next
+ * pruneCheckpoints clears.
+ */
+async function removeCheckpoint(dir: string): Promise<void> {
+  const doomed = `${dir}.tmp-removing-${process.pid}-${Date.now()}`;
+  try {
+    await rename(dir, doomed);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  await rm(doomed, { recursive: true, force: true });
 }
 
 export async function loadCheckpoint(dir: string): Promise<{ state: LoopState; tensors: CheckpointTensors }> {
@@ -103,7 +119,7 @@ export async function pruneCheckpoints(outputDir: string, keep: number, bestStep
   }
   const all = await listCheckpoints(outputDir);
   for (const c of all.slice(0, Math.max(0, all.length - keep))) {
-    if (c.step !== bestStep) await rm(c.dir, { recursive: true, force: true });
+    if (c.step !== bestStep) await removeCheckpoint(c.dir);
   }
 }
 

@@ -1,4 +1,4 @@
-// The WebAssembly kernels (asm/kernels.ts, embedded by scripts/build-wasm.mjs): the same bytes as the JavaScript
+// The WebAssembly kernels (asm/kernels.ts, embedded by the repository's scripts/build-wasm.mjs): the same bytes as the JavaScript
 // kernels, several times faster, because WebAssembly has native float32 arithmetic where JavaScript must round
 // every double with Math.fround. Compiled lazily and synchronously; where that is not possible (no WebAssembly,
 // or a browser main thread that refuses synchronous compilation) the JavaScript kernels run instead.
