@@ -13,9 +13,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Graph, matmul, type Tensor } from "@neural/graph";
 import { createSession, saveGraph, toOrt } from "@neural/graph/node";
-import { buildForward, type ModelConfig, nextTokenLoss, parseConfig, type WeightSource, graphWeights, seededRandom } from "@neural/lora-trainer";
+import { buildForward, type ModelConfig, nextTokenLoss, graphWeights } from "@neural/lora-trainer";
 import { grad } from "@neural/graph";
 import { machine, writeSection } from "./results.js";
+import { modelConfig, random, randomSource } from "./train-models.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, "out", "graph");
@@ -23,54 +24,6 @@ const BATCH = 4;
 const SEQ = 256;
 const RANK = 16;
 const TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"];
-
-const benchSmall = (layers = 8): ModelConfig =>
-  parseConfig({
-    architectures: ["LlamaForCausalLM"],
-    vocab_size: 8192,
-    hidden_size: 512,
-    intermediate_size: 1408,
-    num_hidden_layers: layers,
-    num_attention_heads: 8,
-    num_key_value_heads: 8,
-    max_position_embeddings: 2048,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-  });
-
-function random(seed: number): () => number {
-  const next = seededRandom(seed);
-  return () => next() - 0.5;
-}
-const hash = (s: string): number => [...s].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261);
-
-/** Random HF weights generated when read (nothing held in JS). */
-function randomSource(c: ModelConfig): WeightSource {
-  const shapes = new Map<string, number[]>([["model.embed_tokens.weight", [c.vocabSize, c.hiddenSize]]]);
-  for (let l = 0; l < c.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    const H = c.hiddenSize;
-    shapes.set(`${p}.input_layernorm.weight`, [H]);
-    shapes.set(`${p}.post_attention_layernorm.weight`, [H]);
-    for (const m of ["q", "k", "v", "o"]) shapes.set(`${p}.self_attn.${m}_proj.weight`, [H, H]);
-    shapes.set(`${p}.mlp.gate_proj.weight`, [c.intermediateSize, H]);
-    shapes.set(`${p}.mlp.up_proj.weight`, [c.intermediateSize, H]);
-    shapes.set(`${p}.mlp.down_proj.weight`, [H, c.intermediateSize]);
-  }
-  shapes.set("model.norm.weight", [c.hiddenSize]);
-  shapes.set("lm_head.weight", [c.vocabSize, c.hiddenSize]);
-  return {
-    names: [...shapes.keys()],
-    shape: (n) => shapes.get(n)!,
-    read: (n) => {
-      const shape = shapes.get(n)!;
-      const r = random(hash(n));
-      const norm = shape.length === 1;
-      const scale = norm ? 0.2 : 2 / Math.sqrt(shape[1]!);
-      return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (norm ? 1 : 0) + r() * scale);
-    },
-  };
-}
 
 function tokenFeeds(c: ModelConfig) {
   const r = random(7);
@@ -88,7 +41,7 @@ function median(xs: number[]): number {
 // children
 
 async function forwardChild(threads: number, runs: number): Promise<object> {
-  const c = benchSmall();
+  const c = modelConfig("bench-small");
   const g = new Graph({ dims: { batch: BATCH, seq: SEQ } });
   const inputIds = g.input("input_ids", "int64", ["batch", "seq"]);
   const positionIds = g.input("position_ids", "int64", ["batch", "seq"]);
@@ -123,7 +76,7 @@ async function forwardChild(threads: number, runs: number): Promise<object> {
 }
 
 async function stepChild(recompute: boolean, runs: number): Promise<object> {
-  const c = benchSmall();
+  const c = modelConfig("bench-small");
   const g = new Graph({ dims: { batch: BATCH, seq: SEQ } });
   const inputIds = g.input("input_ids", "int64", ["batch", "seq"]);
   const positionIds = g.input("position_ids", "int64", ["batch", "seq"]);
@@ -200,7 +153,7 @@ async function main(): Promise<void> {
     return;
   }
   const loadStart = os.loadavg()[0]!.toFixed(1);
-  const c = benchSmall();
+  const c = modelConfig("bench-small");
   const tokens = BATCH * SEQ;
   const perLayer = 4 * c.hiddenSize * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize;
   const flopsPerToken = 2 * (c.numLayers * perLayer + c.vocabSize * c.hiddenSize) + c.numLayers * 2 * 2 * SEQ * c.hiddenSize;

@@ -160,15 +160,8 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
       [stepNames.segmentIds]: toOrt("int64", shape, tokens.segmentIds),
       [stepNames.targets]: toOrt("int64", shape, tokens.targets),
       [stepNames.invCount]: toOrt("float32", [], Float32Array.of(1 / (a.batch * a.seq))),
-      [stepNames.lr]: toOrt("float32", [], Float32Array.of(1e-4)),
-      [stepNames.biasCorrection1]: toOrt("float32", [], Float32Array.of(1 - 0.9 ** (step + 1))),
-      [stepNames.biasCorrection2]: toOrt("float32", [], Float32Array.of(1 - 0.999 ** (step + 1))),
     };
-    for (const p of params) {
-      feeds[p.name] = toOrt("float32", p.shape, values.get(p.name)!);
-      feeds[stepNames.m(p.name)] = toOrt("float32", p.shape, m.get(p.name)!);
-      feeds[stepNames.v(p.name)] = toOrt("float32", p.shape, v.get(p.name)!);
-    }
+    for (const p of params) feeds[p.name] = toOrt("float32", p.shape, values.get(p.name)!);
     for (const k of Object.keys(feeds)) if (!inputs.has(k)) delete feeds[k];
     const res = await session.run(feeds);
     const a0 = performance.now();

@@ -1,12 +1,18 @@
 // The build of every generator package (its bin and library), shared by their tsup.config.ts files.
 // Self-contained: the kit and any other workspace package are bundled in (from their TypeScript sources), so the
-// packed tarball installs with no registry; with `grammars`, web-tree-sitter is bundled too and the grammar .wasm
-// files are copied next to the bundle (dist/grammars/), so it runs with no native build.
+// packed tarball installs with no registry; with `languages`, web-tree-sitter is bundled too and its .wasm and the
+// languages' grammar .wasm files are copied next to the bundle (dist/grammars/), so it runs with no native build.
 import { copyFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { defineConfig } from "tsup";
 
-export function generatorBuild(options: { grammars?: [pkg: string, file: string][] } = {}) {
+/** The .wasm files that tree-sitter `languages` need: [package, file]. tsx ships in tree-sitter-typescript. */
+function grammarFiles(languages: readonly string[]): [pkg: string, file: string][] {
+  return [["web-tree-sitter", "web-tree-sitter.wasm"], ...languages.map((l): [string, string] => [l === "tsx" ? "tree-sitter-typescript" : `tree-sitter-${l}`, `tree-sitter-${l}.wasm`])];
+}
+
+export function generatorBuild(options: { languages?: readonly string[] } = {}) {
+  const grammars = options.languages ? grammarFiles(options.languages) : undefined;
   return defineConfig({
     entry: ["src/index.ts", "src/bin.ts"],
     format: ["esm"],
@@ -20,13 +26,13 @@ export function generatorBuild(options: { grammars?: [pkg: string, file: string]
       esbuild.conditions = ["source", "node", "import", "module", "default"];
     },
     banner: { js: "import { createRequire as __neuralCreateRequire } from 'node:module'; const require = __neuralCreateRequire(import.meta.url);" },
-    ...(options.grammars
+    ...(grammars
       ? {
           async onSuccess() {
             // The grammar packages are dependencies of @neural/generators; resolve them from there.
             const require = createRequire(createRequire(import.meta.url).resolve("@neural/generators/package.json"));
             mkdirSync("dist/grammars", { recursive: true });
-            for (const [pkg, file] of options.grammars!) copyFileSync(require.resolve(`${pkg}/${file}`), `dist/grammars/${file}`);
+            for (const [pkg, file] of grammars) copyFileSync(require.resolve(`${pkg}/${file}`), `dist/grammars/${file}`);
           },
         }
       : {}),

@@ -34,7 +34,7 @@ import { resolveModel, type ResolveModelOptions } from "./model-source.js";
 import { type ModelConfig } from "./models/config.js";
 import { createDecoder, type Decoder } from "./models/decoder.js";
 import { linearModules } from "./models/transformer.js";
-import { graphWeights, readAll, type WeightSource } from "./models/weights.js";
+import { graphWeights, type WeightSource } from "./models/weights.js";
 import { adamwInPlace, adamwScalars } from "./adamw.js";
 import { openModel } from "./models/load.js";
 import { loadPeftAdapter, savePeftAdapter, type LoraAdapter } from "./peft.js";
@@ -45,7 +45,7 @@ import { chooseProviders, sessionOptions } from "./runtime.js";
 import { learningRateAt } from "./schedule.js";
 import { createScratchModel, scratchConfig } from "./scratch-model.js";
 import { batchFeeds, epochBatches, learnedTargets, padIdOf, shapeBuckets } from "./batching.js";
-import { buildEvalGraph, buildStepGraph, stepNames, trainableParams, type LoraSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
+import { buildEvalGraph, buildStepGraph, stepNames, trainableParams, type LoraSpec, type OptimizerSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
 import { TrainConfigError, type TrainConfig } from "./train-config.js";
 
 export class TrainingError extends Error {
@@ -353,7 +353,7 @@ class Engine {
 
   async run(kind: "step" | "accumulate" | "step-acc" | "eval", batch: number, seq: number, feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
     const c = this.setup.config;
-    const optimizer = { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay, maxGradNorm: c.max_grad_norm };
+    const optimizer = optimizerOf(c);
     const { session, graph } = await this.open(`${kind}-${batch}x${seq}`, () =>
       kind === "eval"
         ? buildEvalGraph(this.spec(batch, seq))
@@ -374,6 +374,10 @@ class Engine {
     for (const entry of this.sessions.values()) await (await entry).session.release();
     this.sessions.clear();
   }
+}
+
+function optimizerOf(c: TrainConfig): OptimizerSpec {
+  return { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay, maxGradNorm: c.max_grad_norm };
 }
 
 /** The micro-batches of one epoch, in the epoch's seeded order. */
@@ -426,8 +430,8 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
       values.set(p.name, p.name.endsWith(".lora_A") ? Float32Array.from({ length: n }, () => (random.next() * 2 - 1) * bound) : new Float32Array(n));
     }
   } else {
-    // copies: AdamW updates these arrays in place, and a source may hand out its own
-    for (const [name, data] of await readAll(setup.source, params.map((p) => p.name))) values.set(name, Float32Array.from(data));
+    // copies, one tensor at a time: AdamW updates these arrays in place, and a source may hand out its own
+    for (const p of params) values.set(p.name, Float32Array.from(await setup.source.read(p.name)));
   }
   for (const p of params) {
     m.set(p.name, new Float32Array(values.get(p.name)!.length));
@@ -474,6 +478,7 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
   const totalParameters = setup.source.names.reduce((n, name) => n + setup.source.shape(name).reduce((a, b) => a * b, 1), 0);
   const log = (record: Record<string, unknown>) => appendFile(metricsFile, JSON.stringify(record) + "\n");
 
+  const optimizer = optimizerOf(config);
   const paramFeeds = (): Record<string, TypedArray> => {
     const feeds: Record<string, TypedArray> = {};
     for (const p of params) {
@@ -648,7 +653,6 @@ async function run(setup: Setup, emit: (e: TrainEvent) => void, options: TrainOp
         stopped = "diverged";
         break;
       }
-      const optimizer = { beta1: config.adam_beta1, beta2: config.adam_beta2, epsilon: config.adam_epsilon, weightDecay: config.weight_decay, maxGradNorm: config.max_grad_norm };
       const scalars = adamwScalars(optimizer, { lr, step: state.step + 1, gradNorm });
       for (const p of params) adamwInPlace(values.get(p.name)!, out[stepNames.grad(p.name)] as Float32Array, m.get(p.name)!, v.get(p.name)!, scalars, p.decay);
       state.step++;
