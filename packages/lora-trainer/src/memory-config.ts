@@ -8,7 +8,7 @@ import { openModel } from "./models/load.js";
 import { linearModules } from "./models/transformer.js";
 import type { WeightSource } from "./models/weights.js";
 import { configWeights, estimateMemory, type MemoryEstimate } from "./memory.js";
-import { resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
+import { isHubModelId, resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
 import { scratchConfig } from "./scratch-model.js";
 import { TrainConfigError, type TrainConfig } from "./train-config.js";
 import type { LoraSpec } from "./train-step.js";
@@ -44,10 +44,16 @@ async function modelShapes(config: TrainConfig, options: ResolveModelOptions): P
     await opened.close();
     return { model: opened.config, weights, notes: [`shapes from ${resolved.dir}`] };
   } catch (error) {
-    if (!(error instanceof ModelSourceError) || /^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE ?? "") || options.offline) throw error;
-    // Not on disk: its config.json alone says every shape.
+    const offline = /^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE ?? "") || options.offline;
+    if (!(error instanceof ModelSourceError) || offline || (await exists(spec)) || !isHubModelId(spec)) throw error;
+    // A hub id not on disk: its config.json alone says every shape.
     const [repo, revision] = spec.split("@") as [string, string | undefined];
-    const response = await downloadFile({ repo, path: "config.json", revision: revision ?? options.revision ?? "main", ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}), ...(options.accessToken ? { accessToken: options.accessToken } : {}) });
+    let response: Awaited<ReturnType<typeof downloadFile>>;
+    try {
+      response = await downloadFile({ repo, path: "config.json", revision: revision ?? options.revision ?? "main", ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}), ...(options.accessToken ? { accessToken: options.accessToken } : {}) });
+    } catch (cause) {
+      throw new ModelSourceError(`${repo}: not on disk, and its config.json could not be read from the hub (${(cause as Error).message}); pass a local directory to --base_model`);
+    }
     if (!response) throw new ModelSourceError(`${repo} has no config.json on the hub`);
     const model = parseConfig(JSON.parse(await response.text()));
     return { model, weights: configWeights(model), notes: [`shapes from ${repo}'s config.json (hub)`] };

@@ -42,6 +42,11 @@ export function defaultCacheDir(): string {
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
+/** Whether `spec` (owner/name, optionally @revision) has the shape of a Hugging Face model id. */
+export function isHubModelId(spec: string): boolean {
+  return /^[\w.-]+\/[\w.-]+$/.test(spec.split("@")[0]!);
+}
+
 /** Finds (or downloads) a base model and returns the directory that holds its config.json. */
 export async function resolveModel(spec: string, options: ResolveModelOptions = {}): Promise<ResolvedModel> {
   if (await exists(spec)) {
@@ -49,9 +54,7 @@ export async function resolveModel(spec: string, options: ResolveModelOptions = 
     return { dir: spec, source: "local" };
   }
   const [repo, atRevision] = spec.split("@") as [string, string | undefined];
-  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
-    throw new ModelSourceError(`${spec}: no such directory, and not a Hugging Face model id like "Qwen/Qwen2.5-0.5B-Instruct"`);
-  }
+  if (!isHubModelId(spec)) throw new ModelSourceError(`${spec}: no such directory, and not a Hugging Face model id like "Qwen/Qwen2.5-0.5B-Instruct"`);
   const revision = atRevision ?? options.revision ?? "main";
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const repoDir = path.join(cacheDir, `models--${repo.replace(/\//g, "--")}`);

@@ -107,4 +107,12 @@ describe("neural train --estimate_memory", () => {
     for (const part of ["runtime", "graphs", "weights", "trainable", "activations", "peak"]) expect(result.stdout).toContain(part);
     expect(existsSync(output)).toBe(false);
   }, 120_000);
+
+  it("a base model that is neither a directory nor a hub id gets training's own error, with no trip to the hub", async () => {
+    const missing = path.join(dir, "no-such-model");
+    const result = await neural("train", "--dataset", dataset, "--base_model", missing, "--estimate_memory");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${missing}: no such directory, and not a Hugging Face model id`);
+    expect(result.stderr).not.toMatch(/fetch failed|\n\s+at /);
+  }, 120_000);
 });
