@@ -2,3 +2,4 @@ export * from "./rng.js";
 export * from "./tokenizers.js";
 export * from "./models.js";
 export * from "./reference.js";
+export * from "./real-tokenizers.js";
