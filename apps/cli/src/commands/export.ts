@@ -16,6 +16,7 @@ import {
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { QuantizePool } from "@neural/quantize/parallel";
 import { EXIT, type Command, type Io } from "../command.js";
+import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from "../download.js";
 
 /** The seed's list, so its scripts keep working; the ones we cannot write fail with a clear message. */
 const SEED_CHOICES = [...OUT_TYPES, "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
@@ -37,6 +38,7 @@ export const exportCommand: Command = {
     { name: "verify", type: "boolean", description: "load the result in llama.cpp (child process), generate from a ChatML prompt, report" },
     { name: "verify_prompt", type: "string", description: "user message for --verify", default: "Hello! In one sentence, what are you?" },
     { name: "json", type: "boolean", description: "print the result as JSON" },
+    HF_TOKEN_OPTION,
   ],
   async run(args, io) {
     const o = args.options;
@@ -78,11 +80,18 @@ export const exportCommand: Command = {
       temp = await mkdtemp(join(tmpdir(), "neural-merge-"));
       io.err(`export: merging the LoRA adapter ${modelDir} into ${base}`);
       try {
-        await mergeAdapter({ adapterDir: modelDir, baseModel: base, outputDir: temp, onProgress: (i, n, t) => io.status(`merge: [${i + 1}/${n}] ${t}`) });
+        await mergeAdapter({
+          adapterDir: modelDir,
+          baseModel: base,
+          outputDir: temp,
+          onProgress: (i, n, t) => io.status(`merge: [${i + 1}/${n}] ${t}`),
+          modelSource: { ...hubAccess(o.hf_token), onProgress: downloadReporter(io) },
+        });
       } catch (error) {
         await rm(temp, { recursive: true, force: true });
         if (error instanceof AdapterError || error instanceof ModelSourceError) {
-          io.err(`neural export: ${error.message}`);
+          io.status("");
+          io.err(`neural export: ${error instanceof ModelSourceError ? modelSourceMessage(error) : error.message}`);
           return EXIT.problems;
         }
         throw error;
