@@ -7,6 +7,7 @@ export * from "./reader.js";
 export * from "./convert/errors.js";
 export * from "./convert/arch.js";
 export * from "./convert/vocab.js";
+export * from "./convert/name.js";
 export * from "./convert/types-policy.js";
 export * from "./convert/encode.js";
 export * from "./convert/model.js";

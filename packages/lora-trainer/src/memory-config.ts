@@ -8,7 +8,7 @@ import { openModel } from "./models/load.js";
 import { linearModules } from "./models/transformer.js";
 import type { WeightSource } from "./models/weights.js";
 import { configWeights, estimateMemory, type MemoryEstimate } from "./memory.js";
-import { isHubModelId, resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
+import { hubToken, isHubModelId, resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
 import { scratchConfig } from "./scratch-model.js";
 import { TrainConfigError, type TrainConfig } from "./train-config.js";
 import type { LoraSpec } from "./train-step.js";
@@ -50,7 +50,7 @@ async function modelShapes(config: TrainConfig, options: ResolveModelOptions): P
     const [repo, revision] = spec.split("@") as [string, string | undefined];
     let response: Awaited<ReturnType<typeof downloadFile>>;
     try {
-      response = await downloadFile({ repo, path: "config.json", revision: revision ?? options.revision ?? "main", ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}), ...(options.accessToken ? { accessToken: options.accessToken } : {}) });
+      response = await downloadFile({ repo, path: "config.json", revision: revision ?? options.revision ?? "main", ...((options.hubUrl ?? process.env.HF_ENDPOINT) ? { hubUrl: options.hubUrl ?? process.env.HF_ENDPOINT } : {}), ...((options.accessToken ?? hubToken()) ? { accessToken: options.accessToken ?? hubToken() } : {}) });
     } catch (cause) {
       throw new ModelSourceError(`${repo}: not on disk, and its config.json could not be read from the hub (${(cause as Error).message}); pass a local directory to --base_model`);
     }

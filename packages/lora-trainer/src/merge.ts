@@ -49,7 +49,9 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
     await mkdir(options.outputDir, { recursive: true });
     await saveSafetensors(path.join(options.outputDir, "model.safetensors"), tensors, { metadata: { format: "pt" } });
     const config = JSON.parse(await readFile(path.join(base.dir, "config.json"), "utf8")) as Record<string, unknown>;
-    await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...config, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");
+    // The base's name, as transformers records the id a model was loaded from (a GGUF export names the model after it).
+    const nameOrPath = base.repo ?? (typeof config._name_or_path === "string" && config._name_or_path ? config._name_or_path : baseSpec);
+    await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...config, _name_or_path: nameOrPath, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");
     // The adapter directory's tokenizer (what training used) wins over the base's.
     for (const file of TOKENIZER_FILES) {
       const from = (await exists(path.join(options.adapterDir, file))) ? path.join(options.adapterDir, file) : path.join(base.dir, file);

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { saveSafetensors, saveShardedSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { Rng } from "./rng.js";
+import { tokenizerSize } from "./real-tokenizers.js";
 import { makeTokenizer, type HfTokenizerFiles, type TokenizerKind } from "./tokenizers.js";
 
 export type Family = "llama" | "mistral" | "qwen2" | "phi3" | "llama3";
@@ -30,6 +31,8 @@ export interface TinyModelOptions {
   maxShardBytes?: number;
   /** Default: SPM for llama/mistral/phi3, Qwen2 BPE for qwen2, Llama-3 BPE for llama3. */
   tokenizer?: TokenizerKind;
+  /** Real tokenizer files (e.g. from `realTokenizer`) instead of a generated tokenizer; set `vocabSize` too. */
+  tokenizerFiles?: { tokenizer: Record<string, unknown>; config: Record<string, unknown> };
   /** Default: true for qwen2 and llama3. */
   tieEmbeddings?: boolean;
   /** Standard deviation of the random linear weights (default 0.08). */
@@ -161,7 +164,7 @@ export function hfTensorShapes(config: HfConfig, family: Family): Array<{ name: 
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModel> {
   await mkdir(dir, { recursive: true });
   const kind = options.tokenizer ?? defaultTokenizer(options.family);
-  const tok = makeTokenizer(kind);
+  const tok = options.tokenizerFiles ? filesOf(options.tokenizerFiles) : makeTokenizer(kind);
   const config = tinyConfig(options, tok);
   if (config.vocab_size < tok.size) throw new Error(`vocab_size ${config.vocab_size} is smaller than the tokenizer (${tok.size})`);
   const rng = new Rng(options.seed ?? 1234);
@@ -184,6 +187,23 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(tok.config, null, 2));
   await writeFile(join(dir, "generation_config.json"), JSON.stringify({ bos_token_id: tok.ids.bos, eos_token_id: tok.ids.eos, do_sample: false }, null, 2));
   return { dir, family: options.family, config, tokenizer: tok, tokenizerKind: kind, tensors: shapes.map(({ name, shape }) => ({ name, shape })) };
+}
+
+/** HfTokenizerFiles of given tokenizer files: their size and the ids of their notable tokens (-1: none). */
+function filesOf(files: { tokenizer: Record<string, any>; config: Record<string, any> }): HfTokenizerFiles {
+  const vocab = files.tokenizer.model.vocab as Record<string, number>;
+  const idOf = (t: string) => (files.tokenizer.added_tokens as Array<{ id: number; content: string }>).find((a) => a.content === t)?.id ?? vocab[t];
+  const text = (v: unknown) => (typeof v === "string" ? v : (v as { content?: string } | null)?.content);
+  const id = (key: string) => {
+    const t = text(files.config[key]);
+    return t === undefined ? null : (idOf(t) ?? null);
+  };
+  return {
+    tokenizer: files.tokenizer,
+    config: files.config,
+    size: tokenizerSize(files.tokenizer),
+    ids: { bos: id("bos_token"), eos: id("eos_token") ?? -1, pad: id("pad_token"), unk: id("unk_token"), imStart: idOf("<|im_start|>") ?? -1, imEnd: idOf("<|im_end|>") ?? -1 },
+  };
 }
 
 export interface TinyLoraOptions {

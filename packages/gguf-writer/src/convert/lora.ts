@@ -129,10 +129,12 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
     if (cfg.use_rslora && cfg.rank_pattern && Object.keys(cfg.rank_pattern).length) {
       throw new GgufConvertError("rsLoRA with per-module ranks cannot be expressed with one alpha", join(options.adapterDir, "adapter_config.json"), "rank_pattern");
     }
+    // An adapter's name is a label only: llama.cpp's tokenizer rules read the base model's.
+    const name = options.name ?? basename(options.adapterDir);
     const metadata: Array<[string, GgufValue]> = [
       ["general.architecture", gv.str(info.arch)],
       ["general.type", gv.str("adapter")],
-      ["general.name", gv.str(options.name ?? basename(options.adapterDir))],
+      ["general.name", gv.str(name)],
       ["adapter.type", gv.str("lora")],
       ["adapter.lora.alpha", gv.f32(alpha)],
       ["general.quantization_version", gv.u32(2)],
@@ -159,6 +161,8 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
       outType: outType,
       tensors: writer.layout.tensors.map((t) => ({ name: t.name, type: t.type, ne: [...t.ne], bytes: t.bytes })),
       fileSize: writer.layout.fileSize,
+      name,
+      warnings: [],
     };
   } finally {
     await ckpt.close();

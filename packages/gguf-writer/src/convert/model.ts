@@ -8,6 +8,7 @@ import { archMetadata, archOf, hparamsOf, llama3RopeFactors, mapTensorName, perm
 import { encodeRows, quantizeMixPolicy } from "./encode.js";
 import { GgufConvertError } from "./errors.js";
 import { FILE_TYPE_OF, floatTensorType, isFloatOutType, type OutType, type TensorTypeQuery } from "./types-policy.js";
+import { modelName, nameWarnings } from "./name.js";
 import { buildVocab } from "./vocab.js";
 
 export interface ConvertProgress {
@@ -25,7 +26,7 @@ export type MixPolicy = (mix: OutType, tensors: readonly TensorTypeQuery[], mode
 export interface ModelConvertOptions {
   /** Default F16. */
   outType?: OutType;
-  /** general.name (default: the directory name). */
+  /** general.name (default: from config.json's `_name_or_path`, else the family's canonical name; see name.ts). */
   name?: string;
   /** Override llama.cpp's pre-tokenizer name for byte-level BPE tokenizers. */
   pre?: string;
@@ -55,6 +56,10 @@ export interface ConvertResult {
   outType: OutType;
   tensors: ConvertedTensor[];
   fileSize: number;
+  /** general.name as written. */
+  name: string;
+  /** Things llama.cpp will do differently from the model's own files (e.g. a name that turns off a tokenizer rule). */
+  warnings: string[];
 }
 
 /** One GGUF tensor to produce: where its rows come from and how. */
@@ -81,11 +86,10 @@ export interface HfModel {
 
 /** `file` inside `dir`, for messages (no node:path here). */
 const inDir = (dir: string, file: string): string => (dir ? `${dir.replace(/[\\/]+$/, "")}/${file}` : file);
-const baseName = (dir: string): string => dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
 
 /** A HF model from its parsed files (config.json, tokenizer.json, tokenizer_config.json) and its weights. */
 export function hfModel(parts: {
-  /** Where it came from (a directory, or a label): names files in errors, and general.name by default. */
+  /** Where it came from (a directory, or a label): names files in errors. */
   dir: string;
   config: Record<string, any>;
   checkpoint: TensorReader;
@@ -194,7 +198,7 @@ export function modelMetadata(model: HfModel, outType: OutType, options: { name?
   const kv: Array<[string, GgufValue]> = [
     ["general.architecture", gv.str(info.arch)],
     ["general.type", gv.str("model")],
-    ["general.name", gv.str(options.name ?? baseName(model.dir))],
+    ["general.name", gv.str(options.name ?? modelName(config))],
     ...archMetadata(info, config, hp, configPath),
     ["general.file_type", gv.u32(FILE_TYPE_OF[outType])],
     ["general.quantization_version", gv.u32(2)],
@@ -273,6 +277,7 @@ export async function convertModel(model: HfModel, sink: ByteSink, options: Mode
   let tensors: PlannedTensor[];
   let metadata: Array<[string, GgufValue]>;
   let writer: GgufStreamWriter;
+  let name: string;
   try {
     if (!(outType in FILE_TYPE_OF)) throw new GgufConvertError(`unknown output type ${outType}`, model.dir, "outType");
     const planned = planTensors(model, { skipQkPermutation: options.skipQkPermutation });
@@ -285,6 +290,7 @@ export async function convertModel(model: HfModel, sink: ByteSink, options: Mode
       }
     }
     metadata = modelMetadata(model, outType, options);
+    name = String(metadata.find(([k]) => k === "general.name")![1].value);
     writer = new GgufStreamWriter(sink, metadata, tensors);
   } catch (error) {
     await sink.abort();
@@ -303,5 +309,7 @@ export async function convertModel(model: HfModel, sink: ByteSink, options: Mode
     outType,
     tensors: writer.layout.tensors.map((t) => ({ name: t.name, type: t.type, ne: [...t.ne], bytes: t.bytes })),
     fileSize: writer.layout.fileSize,
+    name,
+    warnings: nameWarnings(name, model.tokenizer),
   };
 }
