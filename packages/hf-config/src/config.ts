@@ -60,13 +60,15 @@ export function inLayerSet(set: LayerSet, layer: number): boolean {
   }
 }
 
-/** The period p when `set` is exactly "all but every p-th layer" over `layers` layers (how llama.cpp stores patterns). */
+/**
+ * A period p such that `set` is exactly "all but every p-th layer" over `layers` layers (how llama.cpp stores
+ * patterns; p > layers when every layer is in the set), or undefined when no period describes it.
+ */
 export function layerSetPeriod(set: LayerSet, layers: number): number | undefined {
   if (set.kind === "all-but-every") return set.period;
-  if (set.kind === "all") return undefined;
+  if (set.kind === "all") return layers + 1;
   const first = set.layers.indexOf(false);
-  if (first < 0) return undefined;
-  const period = first + 1;
+  const period = first < 0 ? layers + 1 : first + 1;
   for (let l = 0; l < layers; l++) if (set.layers[l] !== ((l + 1) % period !== 0)) return undefined;
   return period;
 }
@@ -97,6 +99,8 @@ export interface ModelConfig {
   /** Rope base of the sliding layers, unscaled (Gemma 3's rope_local_base_freq); undefined: ropeTheta. */
   slidingRopeTheta?: number;
   maxPositions: number;
+  /** The context the model was first trained with (Phi-3's original_max_position_embeddings), when given. */
+  originalMaxPositions?: number;
   tieEmbeddings: boolean;
   /** Phi-3's fused qkv_proj and gate_up_proj. */
   fused: boolean;
@@ -306,6 +310,7 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
   if (slidingRopeTheta !== undefined) config.slidingRopeTheta = slidingRopeTheta;
   if (finalLogitSoftcap !== undefined) config.finalLogitSoftcap = finalLogitSoftcap;
   if (Number.isInteger(bos)) config.bosTokenId = bos as number;
+  if (c.original_max_position_embeddings != null) config.originalMaxPositions = int("original_max_position_embeddings");
   return config;
 }
 

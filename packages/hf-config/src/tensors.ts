@@ -78,3 +78,15 @@ export function textModelTensorName(name: string): string | undefined {
 export function textTowerModuleName(module: string): string {
   return module.startsWith("model.") ? `model.language_model.${module.slice("model.".length)}` : module;
 }
+
+/**
+ * The config.json of the text model alone: a Gemma3ForConditionalGeneration config's text_config as a
+ * Gemma3ForCausalLM config (with the special token ids kept), for a folder holding only the text model's tensors.
+ * Other configs are returned unchanged.
+ */
+export function textModelConfig(json: Record<string, unknown>): Record<string, unknown> {
+  const arch = Array.isArray(json.architectures) ? json.architectures[0] : undefined;
+  if (arch !== "Gemma3ForConditionalGeneration" || !json.text_config || typeof json.text_config !== "object") return json;
+  const ids = Object.fromEntries(["bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype"].filter((k) => json[k] !== undefined).map((k) => [k, json[k]]));
+  return { ...ids, ...(json.text_config as Record<string, unknown>), architectures: ["Gemma3ForCausalLM"], model_type: "gemma3_text" };
+}

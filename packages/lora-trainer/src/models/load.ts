@@ -4,7 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { textModelTensorName } from "@neural/hf-config";
+import { textModelConfig, textModelTensorName } from "@neural/hf-config";
 import { openCheckpoint } from "@neural/safetensors";
 import { type ModelConfig, ModelConfigError, parseConfig } from "./config.js";
 import { checkpointSource, type WeightSource } from "./weights.js";
@@ -12,7 +12,7 @@ import { checkpointSource, type WeightSource } from "./weights.js";
 export interface OpenedModel {
   dir: string;
   config: ModelConfig;
-  /** The raw config.json. */
+  /** config.json as read; for a multimodal checkpoint, its text model's (a Gemma3ForCausalLM config). */
   rawConfig: Record<string, unknown>;
   /** The checkpoint's tensors (read lazily as float32). */
   source: WeightSource;
@@ -36,7 +36,7 @@ export async function openModel(dir: string): Promise<OpenedModel> {
   }
   const config = parseConfig(raw, file);
   const ckpt = await openCheckpoint(dir);
-  return { dir, config, rawConfig: raw, source: textModelSource(checkpointSource(ckpt)), close: () => ckpt.close() };
+  return { dir, config, rawConfig: textModelConfig(raw), source: textModelSource(checkpointSource(ckpt)), close: () => ckpt.close() };
 }
 
 /** A checkpoint's tensors under the text model's names (unchanged for text-only checkpoints). */
