@@ -11,7 +11,7 @@
 // first near-tie (top-2 logit gap < 0.1: F16 rounding moves logits by up to a few hundredths), where the pick may
 // legitimately flip.
 
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { convertHfToGguf, gv, type GgufValue } from "@neural/gguf-writer";
 import { type LoadOptions, withLlamaModel } from "@neural/llama";
@@ -109,6 +109,27 @@ describe("the same comparison catches a file served with a wrong window or rope 
       const [ours] = await forwardLogits(model.config, model.source, [{ ids: prompt }]);
       const kls = prompt.map((_, i) => klDivergence(theirs[i]!, softmax(ours![i]!)));
       expect(Math.max(...kls)).toBeGreaterThan(1e-3);
+    } finally {
+      await model.close();
+    }
+  }, 120_000);
+});
+
+describe("Gemma's final logit soft-capping (config.json final_logit_softcapping)", () => {
+  it("served by llama.cpp as our forward computes it: KL < 1e-5 at every position", async () => {
+    const tiny = await writeTinyModel(`${root}/softcap`, { family: "gemma3", seed: 31, weightStd: 0.15 });
+    // Gemma 2 capped at 30; the tiny model's logits are smaller, so a cap of 2 bends them everywhere.
+    writeFileSync(`${tiny.dir}/config.json`, JSON.stringify({ ...tiny.config, final_logit_softcapping: 2 }));
+    const gguf = `${root}/softcap.gguf`;
+    await convertHfToGguf({ modelDir: tiny.dir, output: gguf, outType: "F32" });
+    const prompt = promptOf(tiny);
+    const model = await openModel(tiny.dir);
+    try {
+      expect(model.config.finalLogitSoftcap).toBe(2);
+      const theirs = await withLlamaModel(gguf, EXACT, async (m) => (await m.distributions(prompt)).probabilities);
+      const [ours] = await forwardLogits(model.config, model.source, [{ ids: prompt }]);
+      for (let i = 0; i < prompt.length; i++) expect(klDivergence(theirs[i]!, softmax(ours![i]!))).toBeLessThan(1e-5);
+      expect(Math.max(...ours!.flatMap((l) => [...l].map(Math.abs)))).toBeLessThanOrEqual(2);
     } finally {
       await model.close();
     }
