@@ -5,6 +5,7 @@ export * from "./types.js";
 export * from "./writer.js";
 export * from "./reader.js";
 export * from "./convert/errors.js";
+export { HfConfigError } from "@neural/hf-config";
 export * from "./convert/arch.js";
 export * from "./convert/vocab.js";
 export * from "./convert/name.js";

@@ -1,5 +1,6 @@
 // Folding a LoRA adapter into its base model: W' = W + scale·B·A for each adapted module, written as a Hugging Face
 // model directory (one tensor in memory at a time) that @neural/gguf-writer converts like any other model.
+import { textModelTensorName } from "@neural/hf-config";
 import { openCheckpoint, saveSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { copyFile, mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
@@ -30,7 +31,9 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
     const scale = loraScale(adapter);
     const unused = new Set(adapter.modules.keys());
     const tensors: TensorToWrite[] = checkpoint.names.map((name, index) => {
-      const module = name.endsWith(".weight") ? name.slice(0, -".weight".length) : undefined;
+      // Adapters name the text model's modules (model.layers...), whatever prefix a multimodal checkpoint adds.
+      const text = textModelTensorName(name);
+      const module = text?.endsWith(".weight") ? text.slice(0, -".weight".length) : undefined;
       const lora = module !== undefined ? adapter.modules.get(module) : undefined;
       if (module !== undefined && lora) unused.delete(module);
       const info = checkpoint.info(name);

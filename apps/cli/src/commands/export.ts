@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { AdapterError, mergeAdapter, ModelSourceError } from "@neural/lora-trainer";
 import {
+  GGUF_ARCHITECTURES,
   OUT_TYPES,
   convertHfToGguf,
   convertLoraToGguf,
@@ -199,7 +200,8 @@ export async function verify(path: string, prompt: string, io: Io): Promise<Veri
       const i = tokens.indexOf(t);
       return i >= 0 && types[i] === 3;
     };
-    checks.push({ what: `architecture ${String(r.get("general.architecture"))}`, ok: ["llama", "qwen2", "phi3"].includes(String(r.get("general.architecture"))) });
+    const arch = String(r.get("general.architecture"));
+    checks.push({ what: `architecture ${arch}`, ok: Object.values(GGUF_ARCHITECTURES).some((a) => a.arch === arch) });
     checks.push({ what: "chat template", ok: typeof r.get("tokenizer.chat_template") === "string" });
     checks.push({ what: "<|im_start|>/<|im_end|> are control tokens", ok: control("<|im_start|>") && control("<|im_end|>") });
     checks.push({ what: "eos id", ok: r.get("tokenizer.ggml.eos_token_id") !== undefined });

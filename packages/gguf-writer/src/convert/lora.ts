@@ -7,7 +7,8 @@ import { basename, join } from "node:path";
 import { openCheckpoint, openFileSink, type ByteSink } from "@neural/safetensors";
 import { GgufStreamWriter } from "../writer.js";
 import { gv, type GgmlTypeName, type GgufValue } from "../types.js";
-import { archOf, hparamsOf, mapTensorName, permuteRows } from "./arch.js";
+import { parseHfConfig } from "@neural/hf-config";
+import { archInfo, mapTensorName, permuteRows } from "./arch.js";
 import { streamTensors, type ConvertProgress, type ConvertResult, type PlannedTensor } from "./convert.js";
 import { GgufConvertError } from "./errors.js";
 
@@ -71,8 +72,8 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
   } catch (error) {
     throw new GgufConvertError(`cannot read the base model's config: ${(error as Error).message}`, configPath);
   }
-  const info = archOf(config, configPath);
-  const hp = hparamsOf(config, configPath);
+  const hp = parseHfConfig(config, configPath);
+  const info = archInfo(hp);
   const outType: GgmlTypeName = options.outType ?? "F32";
   const weightsPath = join(options.adapterDir, "adapter_model.safetensors");
   const ckpt = await openCheckpoint(weightsPath).catch((error: Error) => {

@@ -14,6 +14,7 @@ const CANONICAL: Record<string, string> = {
   gemma2: "Gemma-2",
   gemma3: "Gemma-3",
   gemma3_text: "Gemma-3",
+  smollm3: "SmolLM3",
 };
 
 /**
