@@ -24,7 +24,6 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "Convert a Hugging Face model directory to GGUF for llama.cpp (quantized natively, no llama.cpp build)",
   options: [
     { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), or a LoRA adapter directory" },
     { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)" },

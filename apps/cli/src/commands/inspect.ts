@@ -23,7 +23,6 @@ function textValue(v: GgufValue): string {
 
 export const inspect: Command = {
   name: "inspect",
-  summary: "Show a GGUF file's metadata and tensor table (name, type, shape, bytes)",
   positionals: [{ name: "file", description: "a .gguf file", required: true }],
   options: [
     { name: "json", type: "boolean", description: "print JSON: {metadata: {key: {type, value}}, tensors: [...]}" },

@@ -21,7 +21,6 @@ import { EXIT, type Command } from "../command.js";
 
 export const prepare: Command = {
   name: "prepare",
-  summary: "Run the data pipeline (read, template, tokenize, mask, split, pack) and report what training would see",
   options: [
     { name: "dataset", type: "string", description: "JSONL dataset", default: "datasets/tlp.jsonl" },
     { name: "tokenizer", type: "string", description: "tokenizer or model dir (default: train a BPE tokenizer on the dataset)" },

@@ -22,7 +22,6 @@ interface Row {
 
 export const quickstart: Command = {
   name: "quickstart",
-  summary: "Generate a dataset, train a model from scratch, fine-tune it with LoRA, export GGUF and check it in llama.cpp",
   options: [
     { name: "output_dir", type: "string", description: "where everything is written", default: "quickstart" },
     { name: "seed", type: "number", description: "seed of the data, the split and the initialization", default: 42 },

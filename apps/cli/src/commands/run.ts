@@ -133,7 +133,6 @@ export function loadOptions(args: ParsedArgs): { contextSize: number; threads?: 
 
 export const runCommand: Command = {
   name: "run",
-  summary: "Chat with a GGUF model through llama.cpp: one answer to --prompt, or an interactive chat in a terminal",
   positionals: [{ name: "file", description: "a .gguf model", required: true }],
   options: [
     { name: "prompt", type: "string", description: "answer this user message and exit (without it: an interactive chat, which needs a terminal)" },
