@@ -1,4 +1,4 @@
-import { openGguf, type GgufValue } from "@neural/gguf-writer";
+import { FILE_TYPES, openGguf, type GgufValue } from "@neural/gguf-writer";
 import { EXIT, type Command } from "../command.js";
 
 /** A metadata value as plain JSON (bigints as strings, long arrays summarised unless `full`). */
@@ -9,6 +9,17 @@ function jsonValue(v: GgufValue, full: boolean): unknown {
     return { type: v.itemType, length: items.length, first: items.slice(0, 8) };
   }
   return typeof v.value === "bigint" ? v.value.toString() : v.value;
+}
+
+/** Names for the metadata that holds an enum: general.file_type (llama_ftype). Tensor types are named by the reader. */
+const FILE_TYPE_NAMES = new Map<number, string>(Object.entries(FILE_TYPES).map(([name, id]) => [id, name]));
+const ENUM_NAMES: Record<string, ReadonlyMap<number, string>> = { "general.file_type": FILE_TYPE_NAMES };
+
+/** The enum name of a metadata value (`MOSTLY_Q4_K_M` for general.file_type 15), when the key holds one. */
+export function enumName(key: string, v: GgufValue): string | undefined {
+  const names = ENUM_NAMES[key];
+  if (!names || typeof v.value !== "number") return undefined;
+  return names.get(v.value) ?? "unknown";
 }
 
 function textValue(v: GgufValue): string {
@@ -35,7 +46,10 @@ export const inspect: Command = {
       const g = r.gguf;
       if (args.options.json) {
         const metadata: Record<string, unknown> = {};
-        for (const [k, v] of g.metadata) metadata[k] = { type: v.type === "ARRAY" ? `ARRAY<${v.itemType}>` : v.type, value: jsonValue(v, Boolean(args.options.full)) };
+        for (const [k, v] of g.metadata) {
+          const name = enumName(k, v);
+          metadata[k] = { type: v.type === "ARRAY" ? `ARRAY<${v.itemType}>` : v.type, value: jsonValue(v, Boolean(args.options.full)), ...(name ? { name } : {}) };
+        }
         io.out(
           JSON.stringify(
             {
@@ -55,7 +69,10 @@ export const inspect: Command = {
       io.out(`${file}: GGUF v${g.version}, ${g.metadata.size} metadata keys, ${g.tensors.length} tensors, ${(g.size / 1e6).toFixed(1)} MB`);
       io.out("");
       const width = Math.max(...[...g.metadata.keys()].map((k) => k.length), 10);
-      for (const [k, v] of g.metadata) io.out(`  ${k.padEnd(width)}  ${(v.type === "ARRAY" ? "arr" : v.type.toLowerCase()).padEnd(6)} ${textValue(v)}`);
+      for (const [k, v] of g.metadata) {
+        const name = enumName(k, v);
+        io.out(`  ${k.padEnd(width)}  ${(v.type === "ARRAY" ? "arr" : v.type.toLowerCase()).padEnd(6)} ${name ? `${name} (${textValue(v)})` : textValue(v)}`);
+      }
       io.out("");
       const nameWidth = Math.max(...g.tensors.map((t) => t.name.length), 4);
       io.out(`  ${"name".padEnd(nameWidth)}  ${"type".padEnd(5)}  ${"shape".padEnd(16)}  bytes`);
