@@ -105,6 +105,22 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
   return { options, given, positionals: rest };
 }
 
+/**
+ * An option's number, checked before any work starts (a bad value is a usage error, exit 2): `integer`, at least
+ * `min`, above `above`, below `below`. An option that was not given and has no default passes.
+ */
+export function checkNumber(args: ParsedArgs, name: string, rule: { integer?: boolean; min?: number; above?: number; below?: number }): number | undefined {
+  const value = args.options[name];
+  if (value === undefined) return undefined;
+  const v = value as number;
+  const ok = (!rule.integer || Number.isInteger(v)) && !(v < (rule.min ?? -Infinity)) && (rule.above === undefined || v > rule.above) && (rule.below === undefined || v < rule.below);
+  if (!ok) {
+    const wanted = [rule.integer ? "a whole number" : "", rule.min !== undefined ? `≥ ${rule.min}` : "", rule.above !== undefined ? `above ${rule.above}` : "", rule.below !== undefined ? `below ${rule.below}` : ""];
+    throw new UsageError(`--${name} must be ${wanted.filter(Boolean).join(", ")}; got ${v}`);
+  }
+  return v;
+}
+
 function convert(spec: OptionSpec, raw: string, previous: string[]): OptionValue {
   switch (spec.type) {
     case "number": {

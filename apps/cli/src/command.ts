@@ -7,6 +7,8 @@ export interface Io {
   /** A transient status line (progress bars); a no-op when stderr is not a TTY. */
   status(text: string): void;
   isTTY: boolean;
+  /** Standard input, for commands that read what is piped to them (default: process.stdin). */
+  stdin?: AsyncIterable<string | Buffer> & { isTTY?: boolean };
 }
 
 export interface Command {

@@ -15,6 +15,7 @@ import {
 } from "@neural/gguf-writer";
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { QuantizePool } from "@neural/quantize/parallel";
+import { checkNumber } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
 
 /** The seed's list, so its scripts keep working; the ones we cannot write fail with a clear message. */
@@ -49,6 +50,7 @@ export const exportCommand: Command = {
       io.err(`neural export: --output must end in .gguf (got "${output}")`);
       return EXIT.usage;
     }
+    checkNumber(args, "threads", { integer: true, min: 0 });
     let quantization = o.quantization as string;
     if (o.no_quantize) {
       if (args.given.has("quantization") && quantization !== "F16") {

@@ -10,6 +10,7 @@ import { convertHfToGguf } from "@neural/gguf-writer";
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { mergeAdapter, resolveTrainConfig, type TrainConfig } from "@neural/lora-trainer";
 import { QuantizePool } from "@neural/quantize/parallel";
+import { checkNumber, UsageError } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
 import { trainInWorker } from "./train.js";
 
@@ -35,6 +36,9 @@ export const quickstart: Command = {
   ],
   async run(args, io) {
     const o = args.options;
+    for (const name of ["pretrain_rows", "finetune_rows", "hidden_size", "num_hidden_layers", "threads", "seed"]) checkNumber(args, name, { integer: true, min: name === "seed" ? 0 : 1 });
+    for (const name of ["pretrain_epochs", "finetune_epochs"]) checkNumber(args, name, { above: 0 });
+    if ((o.hidden_size as number) % 4 !== 0) throw new UsageError(`--hidden_size must be a multiple of 4 (the new model's attention heads), got ${String(o.hidden_size)}`);
     const out = o.output_dir as string;
     const seed = o.seed as number;
     const threads = (o.threads as number | undefined) ?? undefined;
