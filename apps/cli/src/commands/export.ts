@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { AdapterError, mergeAdapter, ModelSourceError } from "@neural/lora-trainer";
@@ -17,6 +17,8 @@ import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { QuantizePool } from "@neural/quantize/parallel";
 import { checkNumber } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
+import { version } from "../run.js";
+import { defaultModelfilePath, fromPath, modelfileTemplate, renderModelfile } from "./modelfile.js";
 
 /** The seed's list, so its scripts keep working; the ones we cannot write fail with a clear message. */
 const SEED_CHOICES = [...OUT_TYPES, "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
@@ -36,6 +38,8 @@ export const exportCommand: Command = {
     { name: "threads", type: "number", description: "quantization worker threads (0: all cores)", default: 0 },
     { name: "verify", type: "boolean", description: "load the result in llama.cpp (child process), generate from a ChatML prompt, report" },
     { name: "verify_prompt", type: "string", description: "user message for --verify", default: "Hello! In one sentence, what are you?" },
+    { name: "modelfile", type: "string", description: "where to write the Ollama Modelfile (default: beside the GGUF, NAME.Modelfile)" },
+    { name: "no_modelfile", type: "boolean", description: "write no Ollama Modelfile" },
     { name: "json", type: "boolean", description: "print the result as JSON" },
   ],
   async run(args, io) {
@@ -126,6 +130,13 @@ export const exportCommand: Command = {
       }
     }
     io.status("");
+    // An Ollama Modelfile with the training prompt format beside a model (an adapter GGUF needs its base: none).
+    let modelfile: string | undefined;
+    if (!o.no_modelfile && !o.lora_adapter) {
+      modelfile = (o.modelfile as string | undefined) ?? defaultModelfilePath(output);
+      const template = await modelfileTemplate([modelDir, sourceDir]);
+      await writeFileAtomic(modelfile, renderModelfile(fromPath(modelfile, output), template, `neural export ${version()}`));
+    }
     const seconds = (Date.now() - started) / 1000;
     const counts = new Map<string, number>();
     for (const t of result.tensors) counts.set(t.type, (counts.get(t.type) ?? 0) + 1);
@@ -137,6 +148,7 @@ export const exportCommand: Command = {
       tensors: result.tensors.length,
       types: Object.fromEntries(counts),
       seconds,
+      ...(modelfile ? { modelfile } : {}),
     } as Record<string, unknown>;
     let ok = true;
     if (o.verify) {
@@ -151,6 +163,7 @@ export const exportCommand: Command = {
     if (o.json) io.out(JSON.stringify(summary, null, 2));
     else {
       io.out(`${result.output}: ${mb(result.fileSize)}, ${result.tensors.length} tensors (${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}), ${result.arch}, ${result.outType}, ${seconds.toFixed(1)} s`);
+      if (modelfile) io.out(`${modelfile}: Ollama Modelfile (ollama create ${basename(output, ".gguf")} -f ${modelfile})`);
       const v = summary.verify as VerifyReport | undefined;
       if (v) {
         io.out(`verify: ${v.ok ? "ok" : "FAILED"}: ${v.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.what}`).join("; ")}`);
@@ -161,6 +174,12 @@ export const exportCommand: Command = {
     return ok ? EXIT.ok : EXIT.problems;
   },
 };
+
+async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const temp = `${file}.partial-${process.pid}`;
+  await writeFile(temp, text);
+  await rename(temp, file);
+}
 
 /** Worker threads for the quantized mixes (@neural/quantize/parallel). */
 function makePool(mix: OutType, threads: number): QuantizePool | undefined {

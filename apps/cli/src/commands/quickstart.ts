@@ -12,6 +12,7 @@ import { mergeAdapter, resolveTrainConfig, type TrainConfig } from "@neural/lora
 import { QuantizePool } from "@neural/quantize/parallel";
 import { checkNumber, UsageError } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
+import { defaultModelfilePath, fromPath, modelfileTemplate, renderModelfile } from "./modelfile.js";
 import { trainInWorker } from "./train.js";
 
 interface Row {
@@ -157,6 +158,8 @@ export const quickstart: Command = {
         const file = path.join(out, `tlp-${type.toLowerCase()}.gguf`);
         const result = await convertHfToGguf({ modelDir: mergedDir, output: file, outType: type, pool, name: "neural-quickstart-tlp" });
         ggufs[type] = file;
+        const modelfile = defaultModelfilePath(file);
+        await writeFile(modelfile, renderModelfile(fromPath(modelfile, file), await modelfileTemplate([adapterDir, mergedDir]), "neural quickstart"));
         io.err(`${file}: ${(result.fileSize / 1e6).toFixed(1)} MB`);
       }
     } finally {
@@ -194,7 +197,9 @@ export const quickstart: Command = {
     if (compared) io.out(`llama.cpp (Q8_0) gives our engine's answer on ${agreement} of ${compared} questions`);
     io.out(`loss curves: ${summary.lossCurves.join(", ")}`);
     io.out(`files: ${Object.values(summary.files).join(", ")}, ${path.join(out, "summary.json")}`);
-    io.out(`try it: npx -y pnpm@12.4.2 neural run ${ggufs.Q8_0}`);
+    // From a checkout (the TypeScript sources) the command is pnpm's; installed, it is `neural`.
+    const neural = import.meta.url.endsWith(".ts") ? "npx -y pnpm@12.4.2 neural" : "neural";
+    io.out(`try it: ${neural} run ${ggufs.Q8_0}   (or with Ollama: ollama create tlp -f ${defaultModelfilePath(ggufs.Q8_0!)})`);
     io.out(`done in ${summary.seconds} s`);
     return EXIT.ok;
   },
