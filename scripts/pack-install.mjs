@@ -2,8 +2,9 @@
 // The packages as a user gets them: packs every public package of the workspace (`pnpm pack`, so each is built by its
 // prepack script and its manifest goes through .pnpmfile.cjs), checks what each tarball holds, installs the tarballs
 // with npm into an empty folder outside the workspace (third-party dependencies from the registry, ours only from the
-// tarballs), and runs there what a user would: neural --version and --help (timed), generate, validate, inspect, a
-// two-step train, `node --conditions=source`, and the gguf-writer example. Run by .ci/run; locally:
+// tarballs), and runs there what a user would: neural --version and --help (timed), generate, validate, a two-step
+// train, export --verify (llama.cpp) with its Modelfile, run with a piped prompt, inspect, `node --conditions=source`,
+// and the gguf-writer example. Run by .ci/run; locally:
 //   node scripts/pack-install.mjs [--no-build] [--keep]
 // --no-build packs the dist/ already built (pnpm pack --ignore-scripts); --keep leaves the folder for a look.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -127,6 +128,12 @@ if (install.code === 0) {
     ..."train --from_scratch --hidden_size 32 --num_hidden_layers 1 --num_attention_heads 2 --intermediate_size 64 --vocab_size 300 --dataset data/tlp.jsonl --output_dir out/tiny --max_length 1024 --batch_size 2 --max_steps 2 --eval_steps 2 --no-eval_generate --threads 1 --device cpu".split(" "),
   );
   check("neural train (the worker thread from dist/) writes a model under the current folder", train.code === 0 && existsSync(path.join(user, "out", "tiny", "config.json")), (train.stdout + train.stderr).trim().split("\n").at(-1));
+
+  // llama.cpp (node-llama-cpp's prebuilt binary, in @neural/llama's child process) from the installed packages.
+  const exported = neural("export", "--model_dir", "out/tiny", "--output", "tiny.gguf", "--quantization", "F16", "--verify");
+  check("neural export --verify (llama.cpp loads it) writes tiny.gguf and tiny.Modelfile", exported.code === 0 && existsSync(path.join(user, "tiny.Modelfile")), (exported.stdout + exported.stderr).trim().split("\n").find((l) => l.startsWith("verify:")) ?? exported.stderr);
+  const piped = run(path.join(project, "node_modules", ".bin", "neural"), ["run", "tiny.gguf", "--max_tokens", "4", "--json"], { cwd: user, env, input: "Which label?\n" });
+  check("neural run reads the prompt piped to stdin", piped.code === 0 && JSON.parse(piped.stdout || "{}").prompt_tokens > 0, piped.stdout.trim() || piped.stderr.trim());
 
   // The gguf-writer example, copied out of the repository and run with plain node against the installed packages.
   copyFileSync(path.join(root, "examples", "gguf-roundtrip.mjs"), path.join(user, "gguf-roundtrip.mjs"));
