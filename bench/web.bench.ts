@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { trainInMemory } from "@neural/web-trainer";
 import * as ortNode from "onnxruntime-node";
-import { APP, CHROMIUM, DIST, ensureBuilt, launchChromium } from "../apps/web/test/browser.js";
+import { APP, chromiumExecutable, DIST, ensureBuilt, launchChromium } from "../apps/web/test/browser.js";
 import { serveStatic } from "../apps/web/test/static-server.js";
 import { machine, writeSection } from "./results.js";
 
@@ -85,7 +85,8 @@ const best = async (label: string, fn: () => Promise<Run>): Promise<Run & { labe
 };
 
 ensureBuilt();
-const version = execFileSync(CHROMIUM, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split(" ")[1] ?? "?";
+const browser = chromiumExecutable();
+const version = execFileSync(browser.path, ["--version"], { encoding: "utf8", env: { ...process.env, ...browser.env }, stdio: ["ignore", "pipe", "ignore"] }).trim().split(" ")[1] ?? "?";
 const rows = [
   await best(`browser (Chromium ${version}, headless), onnxruntime-web WASM, 1 thread`, () => browserRun(1)),
   await best(`browser (Chromium ${version}, headless), onnxruntime-web WASM, 2 threads`, () => browserRun(2)),

@@ -1,8 +1,10 @@
 // The build of every generator package (its bin and library), shared by their tsup.config.ts files.
-// Self-contained: the kit and any other workspace package are bundled in (from their TypeScript sources), so the
-// packed tarball installs with no registry; with `languages`, web-tree-sitter is bundled too and its .wasm and the
+// Self-contained: the kit and any other workspace package are bundled in (from their TypeScript sources), except the
+// package's own `dependencies`, which stay imports (generator-cypher depends on @neural/cypher rather than carrying a
+// second copy of Neo4j's 16 MB parser); with `languages`, web-tree-sitter is bundled too and its .wasm and the
 // languages' grammar .wasm files are copied next to the bundle (dist/grammars/), so it runs with no native build.
-import { copyFileSync, mkdirSync } from "node:fs";
+// No source maps: a bundle of mostly third-party code gets nothing from one but megabytes.
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { defineConfig } from "tsup";
 
@@ -13,6 +15,8 @@ function grammarFiles(languages: readonly string[]): [pkg: string, file: string]
 
 export function generatorBuild(options: { languages?: readonly string[] } = {}) {
   const grammars = options.languages ? grammarFiles(options.languages) : undefined;
+  const dependencies = Object.keys((JSON.parse(readFileSync("package.json", "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {});
+  const escaped = dependencies.map((d) => d.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
   return defineConfig({
     entry: ["src/index.ts", "src/bin.ts"],
     format: ["esm"],
@@ -20,8 +24,8 @@ export function generatorBuild(options: { languages?: readonly string[] } = {}) 
     clean: true,
     target: "node20",
     platform: "node",
-    sourcemap: true,
-    noExternal: [/.*/],
+    sourcemap: false,
+    noExternal: [dependencies.length ? new RegExp(`^(?!(${escaped.join("|")})(/|$))`) : /.*/],
     esbuildOptions(esbuild) {
       esbuild.conditions = ["source", "node", "import", "module", "default"];
     },

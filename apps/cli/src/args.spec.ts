@@ -38,6 +38,19 @@ describe("parseArgs", () => {
     expect(() => parseArgs(["a", "b"], specs, [{ name: "file", description: "" }])).toThrow(/unexpected argument "b"/);
   });
 
+  it("takes a following true/false as a boolean's value (any case), never as a positional", () => {
+    const file = [{ name: "file", description: "" }];
+    expect(parseArgs(["--packing", "false", "a.jsonl"], specs, file)).toMatchObject({ options: { packing: false }, positionals: ["a.jsonl"] });
+    expect(parseArgs(["--packing", "TRUE"], specs).options.packing).toBe(true);
+    expect(parseArgs(["--no-packing", "false"], specs).options.packing).toBe(true);
+    expect(parseArgs(["--packing", "a.jsonl"], specs, file)).toMatchObject({ options: { packing: true }, positionals: ["a.jsonl"] });
+  });
+
+  it("names the nearest value of a choice, and nothing when none is near", () => {
+    expect(() => parseArgs(["--template", "alpacca"], specs)).toThrow(/got "alpacca" \(did you mean alpaca\?\)/);
+    expect(() => parseArgs(["--template", "vicuna"], specs)).toThrow(/got "vicuna"$/);
+  });
+
   it("accepts negative numbers as values", () => {
     expect(parseArgs(["--learning_rate", "-1"], specs).options.learning_rate).toBe(-1);
   });

@@ -68,10 +68,15 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
         negated = true;
       }
     }
-    if (!spec) throw new UsageError(`unknown option --${flag.replace(/_/g, "-")}${suggest(flag, byName)}`);
+    if (!spec) {
+      const near = closest(flag, [...byName.keys()]);
+      throw new UsageError(`unknown option --${flag.replace(/_/g, "-")}${near ? ` (did you mean --${near}?)` : ""}`);
+    }
     flag = spec.name;
     if (spec.type === "boolean") {
       let value = !negated;
+      // `--flag false` as well as `--flag=false`: a following true/false is the flag's value, never a positional.
+      if (inline === undefined && /^(true|false)$/i.test(argv[i + 1] ?? "")) inline = argv[++i];
       if (inline !== undefined) {
         if (!/^(true|false|1|0)$/i.test(inline)) throw new UsageError(`--${flag} takes true or false, got "${inline}"`);
         value = /^(true|1)$/i.test(inline) !== negated;
@@ -100,6 +105,22 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
   return { options, given, positionals: rest };
 }
 
+/**
+ * An option's number, checked before any work starts (a bad value is a usage error, exit 2): `integer`, at least
+ * `min`, above `above`, below `below`. An option that was not given and has no default passes.
+ */
+export function checkNumber(args: ParsedArgs, name: string, rule: { integer?: boolean; min?: number; above?: number; below?: number }): number | undefined {
+  const value = args.options[name];
+  if (value === undefined) return undefined;
+  const v = value as number;
+  const ok = (!rule.integer || Number.isInteger(v)) && !(v < (rule.min ?? -Infinity)) && (rule.above === undefined || v > rule.above) && (rule.below === undefined || v < rule.below);
+  if (!ok) {
+    const wanted = [rule.integer ? "a whole number" : "", rule.min !== undefined ? `≥ ${rule.min}` : "", rule.above !== undefined ? `above ${rule.above}` : "", rule.below !== undefined ? `below ${rule.below}` : ""];
+    throw new UsageError(`--${name} must be ${wanted.filter(Boolean).join(", ")}; got ${v}`);
+  }
+  return v;
+}
+
 function convert(spec: OptionSpec, raw: string, previous: string[]): OptionValue {
   switch (spec.type) {
     case "number": {
@@ -111,37 +132,42 @@ function convert(spec: OptionSpec, raw: string, previous: string[]): OptionValue
       return [...previous, ...raw.split(",").filter((s) => s !== "")];
     default:
       if (spec.choices && !spec.choices.includes(raw)) {
-        throw new UsageError(`--${spec.name} must be one of ${spec.choices.join(", ")}; got "${raw}"`);
+        const near = closest(raw, spec.choices);
+        throw new UsageError(`--${spec.name} must be one of ${spec.choices.join(", ")}; got "${raw}"${near ? ` (did you mean ${near}?)` : ""}`);
       }
       return raw;
   }
 }
 
-function suggest(flag: string, known: Map<string, OptionSpec>): string {
+/**
+ * The candidate nearest to a mistyped `value` (case-insensitive edit distance at most a third of its length, at least
+ * 1 and at most 3), or undefined when none is that near.
+ */
+export function closest(value: string, candidates: readonly string[]): string | undefined {
+  const limit = Math.min(3, Math.max(1, Math.floor(value.length / 3)));
   let best: string | undefined;
-  let bestDistance = 3;
-  for (const name of known.keys()) {
-    const d = editDistance(flag, name);
+  let bestDistance = limit + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(value.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) {
       bestDistance = d;
-      best = name;
+      best = candidate;
     }
   }
-  return best ? ` (did you mean --${best}?)` : "";
+  return best;
 }
 
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`: "trian" is one from "train". */
 function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
-  return row[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 export function formatHelp(command: { name: string; summary: string; options: readonly OptionSpec[]; positionals?: readonly PositionalSpec[] }): string {

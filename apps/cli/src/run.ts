@@ -1,5 +1,6 @@
-import { formatHelp, parseArgs, UsageError } from "./args.js";
-import { EXIT, type Command, type Io } from "./command.js";
+import { readFileSync } from "node:fs";
+import { closest, formatHelp, parseArgs, UsageError } from "./args.js";
+import { EXIT, type Command, type CommandEntry, type Io } from "./command.js";
 
 const BUILTIN_ERRORS = new Set(["Error", "TypeError", "RangeError", "ReferenceError", "SyntaxError", "EvalError", "URIError"]);
 
@@ -15,36 +16,47 @@ export function processIo(): Io {
   };
 }
 
-export function topLevelHelp(commands: readonly Command[]): string {
+/** The version in this package's package.json (one folder above both src/ and dist/). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
+
+export function topLevelHelp(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length), 8);
   return [
     "neural: fine-tune LLMs on JSONL datasets and export GGUF for llama.cpp",
     "",
-    "usage: neural <command> [options]     (neural <command> --help for its options)",
+    "usage: neural <command> [options]     (neural <command> --help for its options; neural --version)",
     "",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
   ].join("\n");
 }
 
+/** The entry or loaded command whose (possibly several-word) name starts `argv`, the longest such. */
+function matchName<T extends { name: string }>(items: readonly T[], argv: readonly string[]): T | undefined {
+  return items.filter((c) => c.name.split(" ").every((w, i) => argv[i] === w)).sort((a, b) => b.name.length - a.name.length)[0];
+}
+
 /** Runs one CLI invocation and returns its exit code. */
-export async function runCli(argv: readonly string[], commands: readonly Command[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
+export async function runCli(argv: readonly string[], commands: readonly CommandEntry[], io: Io): Promise<number> {
+  const [name] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.out(topLevelHelp(commands));
     return name ? EXIT.ok : EXIT.usage;
   }
-  // Commands may have sub-commands written as "tokenizer train": match the longest name.
-  const candidates = commands
-    .filter((c) => {
-      const words = c.name.split(" ");
-      return words.every((w, i) => argv[i] === w);
-    })
-    .sort((a, b) => b.name.length - a.name.length);
-  const command = candidates[0];
-  if (!command) {
-    io.err(`neural: unknown command "${name}"\n\n${topLevelHelp(commands)}`);
+  if (name === "--version" || name === "-v" || name === "-V") {
+    io.out(version());
+    return EXIT.ok;
+  }
+  const entry = matchName(commands, argv);
+  if (!entry) {
+    const near = closest(name, [...new Set(commands.map((c) => c.name.split(" ")[0]!))]);
+    io.err(`neural: unknown command "${name}"${near ? ` (did you mean ${near}?)` : ""}\n\n${topLevelHelp(commands)}`);
     return EXIT.usage;
   }
+  const loaded = await entry.load(argv.slice(entry.name.split(" ").length));
+  const found = matchName(Array.isArray(loaded) ? (loaded as readonly Command[]) : [loaded as Command], argv)!;
+  const command: Command & { summary: string } = { ...found, summary: found.summary ?? entry.summary };
   const args = argv.slice(command.name.split(" ").length);
   if (args.includes("--help") || args.includes("-h")) {
     io.out(formatHelp(command));

@@ -9,6 +9,11 @@ export interface CliResult {
 }
 
 export async function neural(...argv: string[]): Promise<CliResult> {
+  return neuralWithInput("", ...argv);
+}
+
+/** `neural` with `input` piped to its stdin. */
+export async function neuralWithInput(input: string, ...argv: string[]): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const code = await runCli(argv, commands, {
@@ -16,6 +21,9 @@ export async function neural(...argv: string[]): Promise<CliResult> {
     err: (t) => (stderr += t.endsWith("\n") ? t : t + "\n"),
     status: () => {},
     isTTY: false,
+    stdin: Object.assign((async function* () {
+      if (input) yield input;
+    })(), { isTTY: false }),
   });
   return { code, stdout, stderr };
 }

@@ -1,4 +1,4 @@
-// The page end to end in Debian's Chromium (headless, driven by playwright-core): served as static files on localhost,
+// The page end to end in Chromium from npm (headless, driven by playwright-core): served as static files on localhost,
 // it trains on the bundled example in a Web Worker (multi-threaded WASM), the loss falls, the GGUF it offers is
 // downloaded and llama.cpp (a child process) loads it and gives the trained answers to the held-out prompts. LoRA on
 // the downloaded model, picked as a folder, gives the PEFT adapter and a merged GGUF llama.cpp agrees with. A bad

@@ -1,7 +1,7 @@
 // What a generator's bin (and `neural generate <name>`) does with its flags. No process access here: the caller
 // passes argv and an Io, and gets an exit code back (0 done, 1 the request cannot be met, 2 usage error).
 import type { Writable } from "node:stream";
-import { CapacityError, GeneratorError } from "./errors.js";
+import { CapacityError, GeneratorError, GeneratorOptionsError } from "./errors.js";
 import { planGeneration } from "./generate.js";
 import { parseDistribution } from "./plan.js";
 import { ROW_FORMATS, type RowFormat } from "./rows.js";
@@ -32,7 +32,9 @@ export function commonOptions(definition: Pick<GeneratorDefinition, "defaultCoun
   ];
 }
 
-const KIT_ERRORS = new Set(["GeneratorError", "GeneratorOptionsError", "CapacityError", "CypherCheckerError"]);
+const KIT_ERRORS = new Set(["GeneratorError", "CapacityError", "CypherCheckerError"]);
+/** A bad option value is a usage error (exit 2), as an unknown flag is. */
+const USAGE_ERRORS = new Set(["GeneratorUsageError", "GeneratorOptionsError"]);
 
 const canonical = (flag: string) => flag.replace(/-/g, "_");
 
@@ -136,7 +138,7 @@ export async function executeGenerator(definition: GeneratorDefinition, values: 
   } catch (error) {
     // By name as well as by class: a bundled generator carries its own copy of this kit.
     const name = error instanceof Error ? error.name : "";
-    if (error instanceof GeneratorUsageError || name === "GeneratorUsageError") {
+    if (error instanceof GeneratorUsageError || error instanceof GeneratorOptionsError || USAGE_ERRORS.has(name)) {
       io.err(`${definition.name}: ${(error as Error).message}`);
       return 2;
     }

@@ -1,7 +1,8 @@
 // Test helpers shared by the generator packages (Node only; not part of the runtime API).
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -91,20 +92,33 @@ export interface PackResult {
 }
 
 /**
- * Builds a package with tsup, packs it with `pnpm pack`, installs the tarball into an empty folder with
- * `npm install --offline` (so it must be self-contained) and runs its bin there with the given arguments.
+ * Builds a package with tsup, packs it with `pnpm pack`, installs the tarball into an empty folder with npm and runs
+ * its bin there with the given arguments. A package whose bundle is self-contained installs `--offline`. One that
+ * depends on other @neural packages (generator-cypher on @neural/cypher, rather than carrying Neo4j's parser twice)
+ * gets their tarballs too (packed, so built, by pnpm), and their third-party dependencies from npm's cache or registry.
  */
 export async function packInstallAndRun(packageDir: string, bin: string, args: readonly string[]): Promise<PackResult> {
   const tsup = findUp(packageDir, "node_modules/.bin/tsup");
   await run(tsup, [], { cwd: packageDir, env: { ...process.env, NODE_ENV: "production" } });
   const work = await mkdtemp(join(tmpdir(), "neural-pack-"));
-  // pnpm pack, as `changeset publish` does: workspace:* ranges become real versions.
-  const packed = await run("npx", ["-y", "pnpm@12.4.2", "pack", "--json", "--pack-destination", work], { cwd: packageDir });
-  const tarball = (JSON.parse(packed.stdout) as { filename: string }).filename;
+  // pnpm pack, as `changeset publish` does: workspace:* ranges become real versions. Built first, so no prepack build.
+  const pack = async (dir: string) =>
+    (JSON.parse((await run("npx", ["-y", "pnpm@12.4.2", "pack", "--json", "--ignore-scripts", "--pack-destination", work], { cwd: dir })).stdout) as { filename: string }).filename;
+  const tarball = await pack(packageDir);
+  const manifest = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+  const require = createRequire(join(packageDir, "package.json"));
+  const ours = Object.entries(manifest.dependencies ?? {}).filter(([, range]) => range.startsWith("workspace:"));
+  const overrides: Record<string, string> = {};
+  for (const [name] of ours) {
+    const depDir = dirname(require.resolve(`${name}/package.json`));
+    await run("npx", ["-y", "pnpm@12.4.2", "--silent", "run", "build"], { cwd: depDir });
+    overrides[name] = `file:${await pack(depDir)}`;
+  }
   const dir = join(work, "app");
   await run("mkdir", ["-p", dir]);
-  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "pack-test", private: true, version: "0.0.0" }));
-  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", tarball], { cwd: dir });
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "pack-test", private: true, version: "0.0.0", overrides }));
+  const mode = ours.length ? "--prefer-offline" : "--offline";
+  await run("npm", ["install", mode, "--no-audit", "--no-fund", "--ignore-scripts", tarball], { cwd: dir, maxBuffer: 64 << 20 });
   const installed = await readdir(join(dir, "node_modules", ".bin"));
   if (!installed.includes(bin)) throw new Error(`bin ${bin} not installed; have ${installed.join(", ")}`);
   const result = await run(join(dir, "node_modules", ".bin", bin), [...args], { cwd: dir, maxBuffer: 64 << 20 });

@@ -2,12 +2,15 @@ import { describe, expect, it } from "vitest";
 import { chooseProviders, cudaLibrariesInstalled } from "./runtime.js";
 
 describe("execution provider choice", () => {
-  it("auto: CUDA first on Linux x64 when its libraries are installed, else the CPU with the reason and the fix", () => {
-    const linux = chooseProviders("auto", "linux", "x64");
-    if (cudaLibrariesInstalled()) expect(linux).toEqual({ providers: ["cuda", "cpu"], skipped: [] });
+  it("auto: CUDA first on Linux x64 when its libraries are installed, else the CPU, with the reason and the fix only where there is an NVIDIA GPU", () => {
+    const withGpu = chooseProviders("auto", "linux", "x64", true);
+    const withoutGpu = chooseProviders("auto", "linux", "x64", false);
+    if (cudaLibrariesInstalled()) expect(withGpu).toEqual({ providers: ["cuda", "cpu"], skipped: [] });
     else {
-      expect(linux.providers).toEqual(["cpu"]);
-      expect(linux.skipped).toEqual([{ provider: "cuda", reason: expect.stringMatching(/CUDA libraries are not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/) }]);
+      expect(withGpu.providers).toEqual(["cpu"]);
+      expect(withGpu.skipped).toEqual([{ provider: "cuda", reason: expect.stringMatching(/CUDA libraries are not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/) }]);
+      // A CPU-only machine: no note on every run.
+      expect(withoutGpu).toEqual({ providers: ["cpu"], skipped: [] });
     }
   });
 

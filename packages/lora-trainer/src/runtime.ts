@@ -28,10 +28,17 @@ export function cudaLibrariesInstalled(): boolean {
   return dir !== undefined && existsSync(path.join(dir, "libonnxruntime_providers_cuda.so"));
 }
 
-export function chooseProviders(device: Device, platform: string = process.platform, arch: string = process.arch): ProviderChoice {
+/** Whether this machine has an NVIDIA GPU with its driver loaded (Linux). */
+export function nvidiaGpuPresent(): boolean {
+  return existsSync("/proc/driver/nvidia/version");
+}
+
+/** `nvidiaGpu`: whether CUDA's absence is worth a word (on a machine without an NVIDIA GPU, the CPU is no surprise). */
+export function chooseProviders(device: Device, platform: string = process.platform, arch: string = process.arch, nvidiaGpu: boolean = nvidiaGpuPresent()): ProviderChoice {
   if (device !== "auto") return { providers: [device], skipped: [] };
   if (platform === "linux" && arch === "x64") {
     if (cudaLibrariesInstalled()) return { providers: ["cuda", "cpu"], skipped: [] };
+    if (!nvidiaGpu) return { providers: ["cpu"], skipped: [] };
     return {
       providers: ["cpu"],
       skipped: [

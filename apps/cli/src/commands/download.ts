@@ -4,7 +4,6 @@ import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from
 
 export const downloadCommand: Command = {
   name: "download",
-  summary: "Fetch a Hugging Face model into the local cache (config, tokenizer, safetensors), to train offline later",
   positionals: [{ name: "model", description: 'a Hugging Face model id, e.g. "Qwen/Qwen2.5-0.5B-Instruct" (optionally @revision)', required: true }],
   options: [{ name: "revision", type: "string", description: "branch, tag or commit", default: "main" }, HF_TOKEN_OPTION],
   async run(args, io) {

@@ -37,7 +37,6 @@ const truncate = (s: string, n = 80) => {
 
 export const evalCommand: Command = {
   name: "eval",
-  summary: "Exact-match accuracy of a GGUF model over a dataset (ChatML prompts, greedy answers through llama.cpp), per category",
   positionals: [{ name: "file", description: "a .gguf model", required: true }],
   options: [
     { name: "dataset", type: "string", description: "a JSONL (or JSON array) dataset: each row's last assistant turn is the expected answer" },

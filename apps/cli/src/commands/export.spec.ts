@@ -32,7 +32,7 @@ describe("neural export / inspect", () => {
     const io2 = capture();
     expect(await runCli(["inspect", out, "--json"], commands, io2)).toBe(0);
     const info = JSON.parse(io2.stdout);
-    expect(info.metadata["general.file_type"]).toEqual({ type: "U32", value: 15 });
+    expect(info.metadata["general.file_type"]).toEqual({ type: "U32", value: 15, name: "MOSTLY_Q4_K_M" });
     expect(info.metadata["tokenizer.ggml.tokens"].value.length).toBe(m.config.vocab_size);
     expect(info.tensors.find((t: { name: string }) => t.name === "token_embd.weight").type).toBe("Q6_K");
     const io3 = capture();

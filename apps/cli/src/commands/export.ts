@@ -1,6 +1,6 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
 import { AdapterError, mergeAdapter, ModelSourceError } from "@neural/lora-trainer";
 import {
   GGUF_ARCHITECTURES,
@@ -16,8 +16,11 @@ import {
 } from "@neural/gguf-writer";
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { QuantizePool } from "@neural/quantize/parallel";
+import { checkNumber } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
 import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from "../download.js";
+import { version } from "../run.js";
+import { defaultModelfilePath, fromPath, modelfileTemplate, renderModelfile } from "./modelfile.js";
 
 /** The seed's list, so its scripts keep working; the ones we cannot write fail with a clear message. */
 const SEED_CHOICES = [...OUT_TYPES, "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
@@ -26,7 +29,6 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "Convert a Hugging Face model directory to GGUF for llama.cpp (quantized natively, no llama.cpp build)",
   options: [
     { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), or a LoRA adapter directory" },
     { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)" },
@@ -38,6 +40,8 @@ export const exportCommand: Command = {
     { name: "threads", type: "number", description: "quantization worker threads (0: all cores)", default: 0 },
     { name: "verify", type: "boolean", description: "load the result in llama.cpp (child process), generate from a ChatML prompt, report" },
     { name: "verify_prompt", type: "string", description: "user message for --verify", default: "Hello! In one sentence, what are you?" },
+    { name: "modelfile", type: "string", description: "where to write the Ollama Modelfile (default: beside the GGUF, NAME.Modelfile)" },
+    { name: "no_modelfile", type: "boolean", description: "write no Ollama Modelfile" },
     { name: "json", type: "boolean", description: "print the result as JSON" },
     HF_TOKEN_OPTION,
   ],
@@ -53,6 +57,7 @@ export const exportCommand: Command = {
       io.err(`neural export: --output must end in .gguf (got "${output}")`);
       return EXIT.usage;
     }
+    checkNumber(args, "threads", { integer: true, min: 0 });
     let quantization = o.quantization as string;
     if (o.no_quantize) {
       if (args.given.has("quantization") && quantization !== "F16") {
@@ -136,6 +141,13 @@ export const exportCommand: Command = {
     }
     io.status("");
     for (const warning of result.warnings) io.err(`warning: ${warning}`);
+    // An Ollama Modelfile with the training prompt format beside a model (an adapter GGUF needs its base: none).
+    let modelfile: string | undefined;
+    if (!o.no_modelfile && !o.lora_adapter) {
+      modelfile = (o.modelfile as string | undefined) ?? defaultModelfilePath(output);
+      const template = await modelfileTemplate([modelDir, sourceDir]);
+      await writeFileAtomic(modelfile, renderModelfile(fromPath(modelfile, output), template, `neural export ${version()}`));
+    }
     const seconds = (Date.now() - started) / 1000;
     const counts = new Map<string, number>();
     for (const t of result.tensors) counts.set(t.type, (counts.get(t.type) ?? 0) + 1);
@@ -148,6 +160,7 @@ export const exportCommand: Command = {
       tensors: result.tensors.length,
       types: Object.fromEntries(counts),
       seconds,
+      ...(modelfile ? { modelfile } : {}),
     } as Record<string, unknown>;
     let ok = true;
     if (o.verify) {
@@ -162,6 +175,7 @@ export const exportCommand: Command = {
     if (o.json) io.out(JSON.stringify(summary, null, 2));
     else {
       io.out(`${result.output}: "${result.name}", ${mb(result.fileSize)}, ${result.tensors.length} tensors (${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}), ${result.arch}, ${result.outType}, ${seconds.toFixed(1)} s`);
+      if (modelfile) io.out(`${modelfile}: Ollama Modelfile (ollama create ${basename(output, ".gguf")} -f ${modelfile})`);
       const v = summary.verify as VerifyReport | undefined;
       if (v) {
         io.out(`verify: ${v.ok ? "ok" : "FAILED"}: ${v.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.what}`).join("; ")}`);
@@ -172,6 +186,12 @@ export const exportCommand: Command = {
     return ok ? EXIT.ok : EXIT.problems;
   },
 };
+
+async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const temp = `${file}.partial-${process.pid}`;
+  await writeFile(temp, text);
+  await rename(temp, file);
+}
 
 /** Worker threads for the quantized mixes (@neural/quantize/parallel). */
 function makePool(mix: OutType, threads: number): QuantizePool | undefined {

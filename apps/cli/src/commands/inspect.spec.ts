@@ -25,12 +25,14 @@ it("prints metadata and the tensor table, as text and as JSON (long arrays summa
   expect(text.stdout).toMatch(/general\.architecture\s+string "phi3"/);
   expect(text.stdout).toMatch(/phi3\.attention\.head_count_kv\s+u32\s+2/);
   expect(text.stdout).toMatch(/blk\.1\.attn_qkv\.weight\s+F32\s+\[256, 512\]\s+524288/);
+  expect(text.stdout).toMatch(/general\.file_type\s+u32\s+ALL_F32 \(0\)/);
   const json = capture();
   expect(await runCli(["inspect", out, "--json"], commands, json)).toBe(0);
   const info = JSON.parse(json.stdout);
   expect(info.metadata["tokenizer.ggml.tokens"].value.length).toBe(m.config.vocab_size);
   expect(text.stdout).toContain('architecture "phi3": what neural exports from Phi3ForCausalLM');
   expect(info.metadata["tokenizer.ggml.scores"].type).toBe("ARRAY<F32>");
+  expect(info.metadata["general.file_type"]).toEqual({ type: "U32", value: 0, name: "ALL_F32" });
   const full = capture();
   await runCli(["inspect", out, "--json", "--full"], commands, full);
   expect(JSON.parse(full.stdout).metadata["tokenizer.ggml.scores"].value.length).toBe(m.config.vocab_size);
@@ -70,4 +72,15 @@ it("a Hugging Face model folder: its family, llama.cpp architecture, shapes and 
   const bad = capture();
   expect(await runCli(["inspect", m.dir], commands, bad)).toBe(1);
   expect(bad.stderr).toMatch(/config\.json: architectures: MambaForCausalLM is not supported \(supported: LlamaForCausalLM, .*Qwen3ForCausalLM.*\)/);
+});
+
+it("names the file type of a quantized file (general.file_type) and the tensors' ggml types", async () => {
+  const m = await writeTinyModel(join(root, "q"), { family: "llama", seed: 2 });
+  const out = join(root, "q.gguf");
+  await convertHfToGguf({ modelDir: m.dir, output: out, outType: "Q4_K_M" });
+  const text = capture();
+  expect(await runCli(["inspect", out], commands, text)).toBe(0);
+  expect(text.stdout).toMatch(/general\.file_type\s+u32\s+MOSTLY_Q4_K_M \(15\)/);
+  expect(text.stdout).toMatch(/\sQ4_K\s+\[/);
+  expect(text.stdout).toMatch(/Q4_K: \d+ tensors/);
 });

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { GGUF_ARCHITECTURES, openGguf, type GgufValue } from "@neural/gguf-writer";
+import { FILE_TYPES, GGUF_ARCHITECTURES, openGguf, type GgufValue } from "@neural/gguf-writer";
 import { ARCHITECTURES, HfConfigError, hfTensorShapes, isSlidingLayer, parseHfConfigText, usesRope, type ModelConfig, type ModelFamily } from "@neural/hf-config";
 import { EXIT, type Command, type Io } from "../command.js";
 
@@ -29,6 +29,17 @@ function jsonValue(v: GgufValue, full: boolean): unknown {
     return { type: v.itemType, length: items.length, first: items.slice(0, 8) };
   }
   return typeof v.value === "bigint" ? v.value.toString() : v.value;
+}
+
+/** Names for the metadata that holds an enum: general.file_type (llama_ftype). Tensor types are named by the reader. */
+const FILE_TYPE_NAMES = new Map<number, string>(Object.entries(FILE_TYPES).map(([name, id]) => [id, name]));
+const ENUM_NAMES: Record<string, ReadonlyMap<number, string>> = { "general.file_type": FILE_TYPE_NAMES };
+
+/** The enum name of a metadata value (`MOSTLY_Q4_K_M` for general.file_type 15), when the key holds one. */
+export function enumName(key: string, v: GgufValue): string | undefined {
+  const names = ENUM_NAMES[key];
+  if (!names || typeof v.value !== "number") return undefined;
+  return names.get(v.value) ?? "unknown";
 }
 
 function textValue(v: GgufValue): string {
@@ -91,7 +102,6 @@ async function inspectModelFolder(dir: string, json: boolean, io: Io): Promise<n
 
 export const inspect: Command = {
   name: "inspect",
-  summary: "Show a GGUF file's metadata and tensors, a Hugging Face model folder's family and shapes, or (--families) what neural trains",
   positionals: [{ name: "path", description: "a .gguf file or a Hugging Face model folder" }],
   options: [
     { name: "json", type: "boolean", description: "print JSON: {metadata: {key: {type, value}}, tensors: [...]}, or the parsed config of a model folder" },
@@ -121,7 +131,10 @@ export const inspect: Command = {
       const g = r.gguf;
       if (args.options.json) {
         const metadata: Record<string, unknown> = {};
-        for (const [k, v] of g.metadata) metadata[k] = { type: v.type === "ARRAY" ? `ARRAY<${v.itemType}>` : v.type, value: jsonValue(v, Boolean(args.options.full)) };
+        for (const [k, v] of g.metadata) {
+          const name = enumName(k, v);
+          metadata[k] = { type: v.type === "ARRAY" ? `ARRAY<${v.itemType}>` : v.type, value: jsonValue(v, Boolean(args.options.full)), ...(name ? { name } : {}) };
+        }
         io.out(
           JSON.stringify(
             {
@@ -144,7 +157,10 @@ export const inspect: Command = {
       io.out(`architecture ${JSON.stringify(arch)}: ${from.length ? `what neural exports from ${from.join(", ")}` : "not one neural trains or exports"}`);
       io.out("");
       const width = Math.max(...[...g.metadata.keys()].map((k) => k.length), 10);
-      for (const [k, v] of g.metadata) io.out(`  ${k.padEnd(width)}  ${(v.type === "ARRAY" ? "arr" : v.type.toLowerCase()).padEnd(6)} ${textValue(v)}`);
+      for (const [k, v] of g.metadata) {
+        const name = enumName(k, v);
+        io.out(`  ${k.padEnd(width)}  ${(v.type === "ARRAY" ? "arr" : v.type.toLowerCase()).padEnd(6)} ${name ? `${name} (${textValue(v)})` : textValue(v)}`);
+      }
       io.out("");
       const nameWidth = Math.max(...g.tensors.map((t) => t.name.length), 4);
       io.out(`  ${"name".padEnd(nameWidth)}  ${"type".padEnd(5)}  ${"shape".padEnd(16)}  bytes`);

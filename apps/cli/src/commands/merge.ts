@@ -5,7 +5,6 @@ import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from
 
 export const mergeCommand: Command = {
   name: "merge",
-  summary: "Fold a LoRA adapter into its base model (W + scale·B·A) and write a Hugging Face model directory",
   options: [
     { name: "model_dir", type: "string", description: "the adapter directory (adapter_config.json, adapter_model.safetensors)" },
     { name: "base_model", type: "string", description: "base model directory or Hugging Face id (default: the adapter's base_model_name_or_path)" },

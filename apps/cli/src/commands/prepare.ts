@@ -17,11 +17,11 @@ import {
   type TemplateName,
   type TextTokenizer,
 } from "@neural/dataset";
+import { checkNumber } from "../args.js";
 import { EXIT, type Command } from "../command.js";
 
 export const prepare: Command = {
   name: "prepare",
-  summary: "Run the data pipeline (read, template, tokenize, mask, split, pack) and report what training would see",
   options: [
     { name: "dataset", type: "string", description: "JSONL dataset", default: "datasets/tlp.jsonl" },
     { name: "tokenizer", type: "string", description: "tokenizer or model dir (default: train a BPE tokenizer on the dataset)" },
@@ -38,6 +38,12 @@ export const prepare: Command = {
   ],
   async run(args, io) {
     const o = args.options;
+    checkNumber(args, "vocab_size", { integer: true, min: 259 });
+    checkNumber(args, "max_length", { integer: true, min: 1 });
+    checkNumber(args, "batch_size", { integer: true, min: 1 });
+    checkNumber(args, "validation_split", { min: 0, below: 1 });
+    checkNumber(args, "max_samples", { integer: true, min: 1 });
+    checkNumber(args, "seed", { integer: true, min: 0 });
     const file = o.dataset as string;
     try {
       let tokenizer: TextTokenizer;

@@ -10,7 +10,9 @@ import { convertHfToGguf } from "@neural/gguf-writer";
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { mergeAdapter, resolveTrainConfig, type TrainConfig } from "@neural/lora-trainer";
 import { QuantizePool } from "@neural/quantize/parallel";
+import { checkNumber, UsageError } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
+import { defaultModelfilePath, fromPath, modelfileTemplate, renderModelfile } from "./modelfile.js";
 import { trainInWorker } from "./train.js";
 
 interface Row {
@@ -22,7 +24,6 @@ interface Row {
 
 export const quickstart: Command = {
   name: "quickstart",
-  summary: "Generate a dataset, train a model from scratch, fine-tune it with LoRA, export GGUF and check it in llama.cpp",
   options: [
     { name: "output_dir", type: "string", description: "where everything is written", default: "quickstart" },
     { name: "seed", type: "number", description: "seed of the data, the split and the initialization", default: 42 },
@@ -36,6 +37,9 @@ export const quickstart: Command = {
   ],
   async run(args, io) {
     const o = args.options;
+    for (const name of ["pretrain_rows", "finetune_rows", "hidden_size", "num_hidden_layers", "threads", "seed"]) checkNumber(args, name, { integer: true, min: name === "seed" ? 0 : 1 });
+    for (const name of ["pretrain_epochs", "finetune_epochs"]) checkNumber(args, name, { above: 0 });
+    if ((o.hidden_size as number) % 4 !== 0) throw new UsageError(`--hidden_size must be a multiple of 4 (the new model's attention heads), got ${String(o.hidden_size)}`);
     const out = o.output_dir as string;
     const seed = o.seed as number;
     const threads = (o.threads as number | undefined) ?? undefined;
@@ -154,6 +158,8 @@ export const quickstart: Command = {
         const file = path.join(out, `tlp-${type.toLowerCase()}.gguf`);
         const result = await convertHfToGguf({ modelDir: mergedDir, output: file, outType: type, pool, name: "neural-quickstart-tlp" });
         ggufs[type] = file;
+        const modelfile = defaultModelfilePath(file);
+        await writeFile(modelfile, renderModelfile(fromPath(modelfile, file), await modelfileTemplate([adapterDir, mergedDir]), "neural quickstart"));
         io.err(`${file}: ${(result.fileSize / 1e6).toFixed(1)} MB`);
       }
     } finally {
@@ -191,7 +197,9 @@ export const quickstart: Command = {
     if (compared) io.out(`llama.cpp (Q8_0) gives our engine's answer on ${agreement} of ${compared} questions`);
     io.out(`loss curves: ${summary.lossCurves.join(", ")}`);
     io.out(`files: ${Object.values(summary.files).join(", ")}, ${path.join(out, "summary.json")}`);
-    io.out(`try it: npx -y pnpm@12.4.2 neural run ${ggufs.Q8_0}`);
+    // From a checkout (the TypeScript sources) the command is pnpm's; installed, it is `neural`.
+    const neural = import.meta.url.endsWith(".ts") ? "npx -y pnpm@12.4.2 neural" : "neural";
+    io.out(`try it: ${neural} run ${ggufs.Q8_0}   (or with Ollama: ollama create tlp -f ${defaultModelfilePath(ggufs.Q8_0!)})`);
     io.out(`done in ${summary.seconds} s`);
     return EXIT.ok;
   },

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Io } from "../command.js";
 import { writeScriptedGguf, type ScriptedGguf } from "../scripted-gguf.spec-helper.js";
-import { neural } from "../testing.js";
+import { neural, neuralWithInput } from "../testing.js";
 import { ggufChatFormat, loadGguf } from "./gguf-chat.js";
 import { chatLoop } from "./run.js";
 
@@ -64,10 +64,18 @@ it("a file that is not a GGUF, or a truncated one, is a clear error (exit 1) bef
   expect(missing.stderr).toMatch(/missing\.gguf: cannot open/);
 });
 
-it("without --prompt it needs a terminal; bad numbers are usage errors", async () => {
+it("without --prompt it answers what is piped to stdin, the same as --prompt", async () => {
+  const piped = await neuralWithInput("Capital of France?\n", "run", m.path, "--json");
+  const given = await neural("run", m.path, "--prompt", "Capital of France?", "--json");
+  expect(piped.code).toBe(0);
+  expect(JSON.parse(piped.stdout)).toEqual({ ...JSON.parse(given.stdout), seconds: expect.any(Number) });
+  expect(JSON.parse(piped.stdout)).toMatchObject({ text: "Paris" });
+});
+
+it("without --prompt, a terminal or piped input it is a usage error; so are bad numbers", async () => {
   const r = await neural("run", m.path);
   expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/give --prompt/);
+  expect(r.stderr).toMatch(/give --prompt, or pipe the prompt in/);
   expect((await neural("run", m.path, "--prompt", "x", "--max_tokens", "0")).code).toBe(2);
   expect((await neural("run", m.path, "--prompt", "x", "--temperature", "-1")).code).toBe(2);
 });

@@ -121,6 +121,12 @@ export function samplingOptions(args: ParsedArgs): SamplingOptions {
   };
 }
 
+async function readAll(input: AsyncIterable<string | Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 export const llamaOptions = [
   { name: "context_size", type: "number", default: 2048, description: "llama.cpp context size in tokens (prompt + answer)" },
   { name: "threads", type: "number", description: "CPU threads for llama.cpp (default: cores - 1, at most 8)" },
@@ -133,10 +139,9 @@ export function loadOptions(args: ParsedArgs): { contextSize: number; threads?: 
 
 export const runCommand: Command = {
   name: "run",
-  summary: "Chat with a GGUF model through llama.cpp: one answer to --prompt, or an interactive chat in a terminal",
   positionals: [{ name: "file", description: "a .gguf model", required: true }],
   options: [
-    { name: "prompt", type: "string", description: "answer this user message and exit (without it: an interactive chat, which needs a terminal)" },
+    { name: "prompt", type: "string", description: "answer this user message and exit (without it: what is piped to stdin, else an interactive chat in the terminal)" },
     { name: "system", type: "string", description: "a system message before the conversation" },
     { name: "max_tokens", type: "number", default: 256, description: "most tokens per answer" },
     { name: "temperature", type: "number", default: 0, description: "0 = greedy (deterministic); above 0 samples" },
@@ -150,10 +155,13 @@ export const runCommand: Command = {
     const file = args.positionals[0]!;
     const sampling = samplingOptions(args);
     const load = loadOptions(args);
-    const prompt = args.options.prompt as string | undefined;
+    let prompt = args.options.prompt as string | undefined;
     const system = args.options.system as string | undefined;
-    if (prompt === undefined && !process.stdin.isTTY) {
-      throw new UsageError("give --prompt: an interactive chat needs a terminal, and stdin is not one");
+    const stdin = io.stdin ?? process.stdin;
+    if (prompt === undefined && !stdin.isTTY) {
+      // `echo "question" | neural run model.gguf`: what is piped in is the prompt.
+      prompt = (await readAll(stdin)).replace(/\r?\n$/, "");
+      if (prompt.trim() === "") throw new UsageError("give --prompt, or pipe the prompt in: stdin is empty (an interactive chat needs a terminal)");
     }
     const format = await ggufChatFormat(file, { chatml: Boolean(args.options.chatml) });
     if (format.note) io.err(`neural run: ${format.note}`);

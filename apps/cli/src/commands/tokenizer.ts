@@ -3,7 +3,6 @@ import { EXIT, type Command } from "../command.js";
 
 export const tokenizerTrain: Command = {
   name: "tokenizer train",
-  summary: "Train a byte-level BPE tokenizer (with ChatML special tokens) on a dataset",
   options: [
     { name: "dataset", type: "string", description: "JSONL dataset to learn from" },
     { name: "vocab_size", type: "number", description: "vocabulary size including special tokens", default: 4096 },

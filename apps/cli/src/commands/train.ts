@@ -80,7 +80,6 @@ function configOptions(): OptionSpec[] {
 
 export const trainCommand: Command = {
   name: "train",
-  summary: "Fine-tune (LoRA or full) or train from scratch on a JSONL dataset",
   options: [
     { name: "config", type: "string", description: "YAML or JSON config file (keys are these flags' names)" },
     ...configOptions(),

@@ -9,12 +9,10 @@ import {
   type TemplateName,
   type ValidationReport,
 } from "@neural/dataset";
-import { checkCypher } from "@neural/cypher";
 import { EXIT, type Command, type Io } from "../command.js";
 
 export const validate: Command = {
   name: "validate",
-  summary: "Check a dataset: formats, errors with their lines, duplicates, lengths, category balance, Cypher",
   positionals: [{ name: "file", description: "a .jsonl file (or a JSON array)", required: true }],
   options: [
     { name: "tokenizer", type: "string", description: "measure lengths in this tokenizer's tokens (a model or tokenizer dir)" },
@@ -42,7 +40,8 @@ export const validate: Command = {
         ...(o.max_category_ratio !== undefined ? { maxCategoryRatio: o.max_category_ratio as number } : {}),
         ...(o.max_overlong_ratio !== undefined ? { maxOverlongRatio: o.max_overlong_ratio as number } : {}),
         maxShown: o.max_shown as number,
-        ...(o.check_cypher ? { checkCypher: (query: string) => checkCypher(query) } : {}),
+        // Neo4j's parser is a large module: loaded only when asked for.
+        ...(o.check_cypher ? { checkCypher: (await import("@neural/cypher")).checkCypher } : {}),
         onProgress: (n) => io.status(`validate: ${n.toLocaleString("en-US")} records`),
       });
       io.status("");

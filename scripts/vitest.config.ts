@@ -1,0 +1,4 @@
+import { defineProject } from "vitest/config";
+
+// Checks of the repository as a whole (how packages are published).
+export default defineProject({ test: { name: "repo", include: ["*.spec.ts"] } });
