@@ -50,6 +50,14 @@ describe("toExample", () => {
     expect(convert({ messages: [{ role: "user", content: "q" }, { role: "system", content: "s" }, { role: "assistant", content: "a" }] })).toMatchObject({
       issue: { field: "messages[1].role" },
     });
+    const chat = (...roles: string[]) => convert({ messages: roles.map((role, i) => ({ role, content: `turn ${i}` })) });
+    expect(chat("assistant", "user", "assistant")).toMatchObject({ issue: { line: 7, field: "messages[0].role", message: /starts with the assistant/ } });
+    expect(chat("system", "assistant", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /starts with the assistant/ } });
+    expect(chat("user", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /"user" follows "user"/ } });
+    expect(chat("user", "assistant", "assistant")).toMatchObject({ issue: { field: "messages[2].role", message: /"assistant" follows "assistant"/ } });
+    expect(chat("system", "system", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /system message may only come first/ } });
+    expect(chat("system", "user", "assistant", "user", "assistant")).toHaveProperty("example");
+    expect(convert({ conversations: [{ from: "gpt", value: "a" }, { from: "human", value: "q" }] })).toMatchObject({ issue: { field: "messages[0].role" } });
     expect(convert({ foo: 1, bar: 2 })).toMatchObject({ issue: { message: /unknown record format \(keys: foo, bar\)/ } });
     expect(convert([1, 2])).toMatchObject({ issue: { message: "expected a JSON object, got an array" } });
   });

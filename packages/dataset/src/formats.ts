@@ -116,7 +116,13 @@ export function toExample(record: unknown, file: string, line: number): { exampl
     case "chat": {
       const messages = (data.messages as Message[]).map(({ role, content }) => ({ role, content }));
       for (let i = 0; i < messages.length; i++) {
-        if (messages[i]!.role === "system" && i > 0) return issue("a system message may only come first", `messages[${i}].role`);
+        const role = messages[i]!.role;
+        const previous = messages[i - 1]?.role;
+        if (role === "system" && i > 0) return issue("a system message may only come first", `messages[${i}].role`);
+        if (role === "assistant" && (previous === undefined || previous === "system")) {
+          return issue("the conversation starts with the assistant: the first turn (after an optional system message) must be the user's", `messages[${i}].role`);
+        }
+        if (role === previous) return issue(`"${role}" follows "${role}": user and assistant turns must alternate`, `messages[${i}].role`);
       }
       const answered = messages.findIndex((m) => m.role === "assistant" && m.content.trim() !== "");
       if (answered < 0) return issue("no assistant message with content: nothing to learn", "messages");

@@ -68,4 +68,14 @@ describe("readRecords (JSON array)", () => {
     expect(truncated.at(-1)!.issue!.message).toMatch(/not closed/);
     expect(await read("[]")).toEqual([]);
   });
+
+  it("reports an empty element (`},,`, `[,` or a trailing comma) where JSON.parse would fail", async () => {
+    for (const text of ['[{"a":1},,{"b":2}]', '[,{"a":1},{"b":2}]', '[{"a":1},{"b":2},\n]']) {
+      expect(() => JSON.parse(text)).toThrow();
+      const events = await read(text);
+      expect(events.filter((e) => e.value !== undefined).map((e) => e.value)).toEqual([{ a: 1 }, { b: 2 }]);
+      expect(events.filter((e) => e.issue).map((e) => e.issue!.message)).toEqual(["invalid JSON: empty array element (a comma too many)"]);
+    }
+    expect((await read('[{"a":1},,{"b":2}]'))[1]!.issue).toMatchObject({ file: "data.jsonl", line: 1, column: 10 });
+  });
 });

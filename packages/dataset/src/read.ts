@@ -36,7 +36,7 @@ export async function* readRecords(chunks: AsyncIterable<Uint8Array>, options: R
     }
     pending.push(chunk);
     for (const byte of chunk) {
-      if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) {
+      if (!isJsonWhitespace(byte)) {
         firstByte = byte;
         break;
       }
@@ -142,6 +142,9 @@ async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, file: string, m
     overflow = false;
     elementStart = -1;
     if (tooLong) return { line: elementLine, issue: { file, line: elementLine, message: `record is longer than ${maxBytes} bytes; skipped` } };
+    if (bytes.every(isJsonWhitespace)) {
+      return { line: elementLine, issue: { file, line: elementLine, column: elementColumn, message: "invalid JSON: empty array element (a comma too many)" } };
+    }
     return parseRecord(bytes, file, elementLine, elementColumn);
   };
 
@@ -178,7 +181,7 @@ async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, file: string, m
         }
         continue;
       }
-      if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+      if (isJsonWhitespace(byte)) continue;
       if (state === "before") {
         state = "between"; // the opening '['
         continue;
@@ -218,6 +221,8 @@ async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, file: string, m
     yield { line, issue: { file, line, message: "the JSON array is not closed with ']' (truncated file?)" } };
   }
 }
+
+const isJsonWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
 
 function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
