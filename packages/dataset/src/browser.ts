@@ -24,12 +24,5 @@ export { hash53, Random } from "./random.js";
 export { stripCodeFence, validateRecords, type CypherCheck, type DuplicateReport, type LengthReport, type ValidateOptions, type ValidationReport } from "./validate.js";
 export { validationReportSchema } from "./report-schema.js";
 export { encodeRecords, prepareDataset, resolveTemplate, type EncodeStats, type PrepareOptions, type PreparedDataset, type PreparedExample } from "./prepare.js";
-export {
-  byteToUnicode,
-  CHATML_SPECIAL_TOKENS,
-  PRETOKENIZER_PATTERNS,
-  trainTokenizer,
-  type PreTokenizerName,
-  type TrainedTokenizer,
-  type TrainTokenizerOptions,
-} from "./bpe.js";
+export { byteToUnicode, CHATML_SPECIAL_TOKENS, trainTokenizer, type TrainedTokenizer, type TrainTokenizerOptions } from "./bpe.js";
+export { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS, type PreTokenizerName } from "./tokenizer-check.js";

@@ -1,5 +1,6 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { TokenizerError } from "./errors.js";
+import { checkTokenizerJson } from "./tokenizer-check.js";
 
 /** What the dataset pipeline needs from a tokenizer: text ↔ ids and the special tokens. */
 export interface TextTokenizer {
@@ -37,6 +38,7 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   if (typeof json !== "object" || json === null || typeof json.model !== "object" || json.model === null) {
     throw new TokenizerError(`${label}: tokenizer.json has no "model" section`);
   }
+  checkTokenizerJson(json, `${label}: tokenizer.json`);
   let tokenizer: Tokenizer;
   try {
     tokenizer = new Tokenizer(json, config);

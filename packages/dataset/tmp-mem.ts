@@ -1,0 +1,12 @@
+import { trainTokenizer, createTokenizer } from "./src/browser.js";
+import { CORPUS } from "./src/fixtures.spec-helper.js";
+const t = await trainTokenizer(Array.from({ length: 20 }, () => CORPUS).flat(), { vocabSize: 600 });
+const tok = createTokenizer({ tokenizer: t.tokenizerJson, config: t.tokenizerConfig });
+const mb = Number(process.argv[2]);
+const kind = process.argv[3];
+const unit = kind === "words" ? "The quick brown fox jumps over the lazy dog. " : "x";
+const text = unit.repeat(Math.ceil((mb * 1e6) / unit.length));
+const rss0 = process.memoryUsage().rss;
+const t0 = performance.now();
+const ids = tok.encode(text);
+console.log(mb, kind, ids.length, "tokens", ((performance.now() - t0) / 1000).toFixed(1), "s", "maxRSS MB", (process.resourceUsage().maxRSS / 1024).toFixed(0), "rss0", (rss0 / 1e6).toFixed(0));
