@@ -9,6 +9,8 @@ export interface TextTokenizer {
   tokenToId(token: string): number | undefined;
   /** Number of ids, including added tokens. */
   vocabSize: number;
+  /** Characters in the longest token: how much text one token can stand for (bounds the work on a text too long to fit). */
+  maxTokenLength?: number;
   bos?: SpecialToken;
   eos?: SpecialToken;
   pad?: SpecialToken;
@@ -47,7 +49,11 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   }
   const vocab = tokenizer.get_vocab(true);
   let vocabSize = 0;
-  for (const id of vocab.values()) vocabSize = Math.max(vocabSize, id + 1);
+  let maxTokenLength = 1;
+  for (const [token, id] of vocab) {
+    vocabSize = Math.max(vocabSize, id + 1);
+    maxTokenLength = Math.max(maxTokenLength, token.length);
+  }
 
   const specialTokens = new Map<string, number>();
   for (const added of (json.added_tokens as { id: number; content: string; special?: boolean }[] | undefined) ?? []) {
@@ -73,6 +79,7 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
     decode: (ids) => (ids.length === 0 ? "" : tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false })),
     tokenToId: (token) => tokenizer.token_to_id(token),
     vocabSize,
+    maxTokenLength,
     ...(bos ? { bos } : {}),
     ...(eos ? { eos } : {}),
     ...(pad ? { pad } : {}),
