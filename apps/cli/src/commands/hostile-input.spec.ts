@@ -1,8 +1,8 @@
 // Hostile input costs bounded time and memory: a 50 MB row, a tokenizer.json with a backtracking regex or a 10 MB
 // token. Each command runs as a user runs it, in its own process, whose peak RSS (getrusage) it reports on exit. The
-// bounds are generous (several times what these runs take on a loaded 2-core machine) and far below what they cost
-// before the guards: 3.2 GB (prepare) and 3.7 GB (train) for the 50 MB row, more than 120 s for the regex, 2.4 GB for
-// the token.
+// bounds are generous (two to three times what these runs take: 0.5, 0.8 and 0.5 GiB) and far below what they cost
+// before the guards: 3.6 GiB for prepare and for train with the 50 MB row, a regex still running when killed at 90 s,
+// 2.3 GiB to accept the token. SHOW_PEAKS=1 prints each run's peak.
 import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
