@@ -35,6 +35,13 @@ describe("readRecords (JSONL)", () => {
     expect(events.map((e) => e.line)).toEqual([1, 2, 3]);
   });
 
+  it("locates the error in a record nested 100,000 levels deep (no stack overflow)", async () => {
+    const deep = '{"a":'.repeat(100_000) + "1" + "}".repeat(99_999);
+    const events = await read(`${deep}\n{"z":1}\n`, [1 << 20]);
+    expect(events[0]!.issue).toMatchObject({ line: 1, column: 600_001, message: "invalid JSON: expected ',' or '}' after property value" });
+    expect(events[1]).toEqual({ line: 2, value: { z: 1 } });
+  });
+
   it("gives the same events however the bytes are chunked", async () => {
     const text = '{"x":"α"}\n\n{"y":[1,2]}\n{bad\n{"z":"😀"}';
     const expected = await read(text, [1 << 20]);
