@@ -52,7 +52,7 @@ function parseLikeJson(text: string): unknown[] | undefined {
   const values: unknown[] = [];
   for (const line of body.split("\n")) {
     const trimmed = line.endsWith("\r") ? line.slice(0, -1) : line;
-    if (trimmed.trim() === "") continue;
+    if (/^[ \t\r\n]*$/.test(trimmed)) continue;
     try {
       values.push(JSON.parse(trimmed));
     } catch {
@@ -103,7 +103,7 @@ describe("dataset reading fuzz", () => {
 
   it("random bytes, deep nesting and huge records: never a throw", async () => {
     const stats = newStats();
-    const nested = fc.record({ depth: fc.integer({ min: 1, max: 200_000 }), open: fc.constantFrom("[", "{\"a\":"), close: fc.boolean(), array: fc.boolean() }).map(
+    const nested = fc.record({ depth: fc.integer({ min: 1, max: 50_000 }), open: fc.constantFrom("[", "{\"a\":"), close: fc.boolean(), array: fc.boolean() }).map(
       ({ depth, open, close, array }) => {
         const body = open.repeat(depth) + "1" + (close ? (open === "[" ? "]" : "}").repeat(depth) : "");
         return new TextEncoder().encode(array ? `[${body}]` : `${body}\n{"text":"ok"}\n`);

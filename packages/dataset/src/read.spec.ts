@@ -84,5 +84,7 @@ describe("readRecords (JSON array)", () => {
       expect(events.filter((e) => e.issue).map((e) => e.issue!.message)).toEqual(["invalid JSON: empty array element (a comma too many)"]);
     }
     expect((await read('[{"a":1},,{"b":2}]'))[1]!.issue).toMatchObject({ file: "data.jsonl", line: 1, column: 10 });
+    // An array closed with '}' is not closed.
+    expect((await read('[{"a":1},{"b":2}}')).map((e) => e.issue?.message ?? e.value)).toEqual([{ a: 1 }, "the JSON array is not closed with ']' (truncated file?)"]);
   });
 });

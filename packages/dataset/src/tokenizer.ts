@@ -41,16 +41,24 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
     throw new TokenizerError(`${label}: tokenizer.json has no "model" section`);
   }
   checkTokenizerJson(json, `${label}: tokenizer.json`);
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = new Tokenizer(json, config);
-  } catch (error) {
-    throw new TokenizerError(`${label}: tokenizer.json cannot be loaded: ${(error as Error).message}`);
-  }
-  const vocab = tokenizer.get_vocab(true);
+  // The library trusts the file's structure and fails with a TypeError where it is wrong, at load or first use.
+  const guard = <T>(what: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof TokenizerError) throw error;
+      throw new TokenizerError(`${label}: tokenizer.json cannot ${what}: ${(error as Error).message}`);
+    }
+  };
+  const { tokenizer, vocab } = guard("be loaded", () => {
+    const loaded = new Tokenizer(json, config);
+    loaded.decode(loaded.encode("Hello, world! 123", { add_special_tokens: true }).ids);
+    return { tokenizer: loaded, vocab: loaded.get_vocab(true) };
+  });
   let vocabSize = 0;
   let maxTokenLength = 1;
   for (const [token, id] of vocab) {
+    if (typeof token !== "string") continue; // an id no token has
     vocabSize = Math.max(vocabSize, id + 1);
     maxTokenLength = Math.max(maxTokenLength, token.length);
   }
@@ -75,9 +83,9 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   const chatTemplate = typeof config.chat_template === "string" ? config.chat_template : undefined;
 
   return {
-    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
-    decode: (ids) => (ids.length === 0 ? "" : tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false })),
-    tokenToId: (token) => tokenizer.token_to_id(token),
+    encode: (text) => guard("encode text", () => tokenizer.encode(text, { add_special_tokens: false }).ids),
+    decode: (ids) => (ids.length === 0 ? "" : guard("decode ids", () => tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false }))),
+    tokenToId: (token) => guard("look up a token", () => tokenizer.token_to_id(token)),
     vocabSize,
     maxTokenLength,
     ...(bos ? { bos } : {}),
