@@ -37,6 +37,9 @@ describe("checkTokenizerJson", () => {
     const literal = tokenizerJson();
     literal.decoder = { type: "Replace", pattern: { String: "(a+)+$" }, content: "" };
     expect(() => load(literal)).not.toThrow();
+    const noPattern = tokenizerJson();
+    noPattern.pre_tokenizer.pretokenizers[0].pattern = {};
+    expect(() => load(noPattern)).toThrow(/pre_tokenizer\.pretokenizers\[0\]\.pattern: expected \{"String": "\.\.\."\} or \{"Regex": "\.\.\."\}/);
   });
 
   it("bounds token lengths, ids, counts and nesting", () => {

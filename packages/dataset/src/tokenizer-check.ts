@@ -87,12 +87,19 @@ export function checkTokenizerJson(json: Record<string, unknown>, label = "token
   if (!options.unknownPatterns) for (const section of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) checkPatterns(json[section], section, 0, fail);
 }
 
+const isPattern = (value: unknown): boolean =>
+  typeof value === "object" && value !== null && (typeof (value as { String?: unknown }).String === "string" || typeof (value as { Regex?: unknown }).Regex === "string");
+
 function checkPatterns(node: unknown, field: string, depth: number, fail: (field: string, message: string) => never): void {
   if (typeof node !== "object" || node === null) return;
   if (depth > TOKENIZER_LIMITS.depth) fail(field, `nested more than ${TOKENIZER_LIMITS.depth} levels deep`);
   if (Array.isArray(node)) {
     node.forEach((item, i) => checkPatterns(item, `${field}[${i}]`, depth + 1, fail));
     return;
+  }
+  const { type, pattern } = node as { type?: unknown; pattern?: unknown };
+  if ((pattern !== undefined || type === "Split" || type === "Replace") && !isPattern(pattern)) {
+    fail(`${field}.pattern`, 'expected {"String": "..."} or {"Regex": "..."}');
   }
   for (const [key, value] of Object.entries(node)) {
     if (key === "Regex") {
