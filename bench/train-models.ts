@@ -1,10 +1,11 @@
-// Models and data for bench/train.bench.ts: bench-small (DESIGN.md) and Qwen2.5-0.5B's shapes, random weights
-// generated when read (nothing held in JavaScript), and token batches.
-import { parseConfig, type ModelConfig, type WeightSource, seededRandom } from "@neural/lora-trainer";
+// Models and data for bench/train.bench.ts: bench-small (DESIGN.md), Qwen2.5-0.5B's and Qwen3-0.6B's shapes, random
+// weights generated when read (nothing held in JavaScript), and token batches.
+import { PUBLISHED_CONFIGS, configWeights, parseConfig, type ModelConfig, type WeightSource, seededRandom } from "@neural/lora-trainer";
 
-export type ModelName = "bench-small" | "qwen2.5-0.5b";
+export type ModelName = "bench-small" | "qwen2.5-0.5b" | "qwen3-0.6b";
 
 export function modelConfig(name: ModelName, layers?: number): ModelConfig {
+  if (name === "qwen3-0.6b") return parseConfig({ ...PUBLISHED_CONFIGS["Qwen/Qwen3-0.6B"], ...(layers ? { num_hidden_layers: layers } : {}) });
   if (name === "bench-small") {
     return parseConfig({
       architectures: ["LlamaForCausalLM"],
@@ -46,32 +47,16 @@ const hash = (s: string): number => [...s].reduce((h, c) => Math.imul(h ^ c.char
 
 /** Every HF tensor of a config, random (uniform, scaled like an initialization; norms near 1; biases small). */
 export function randomSource(c: ModelConfig): WeightSource {
-  const shapes = new Map<string, number[]>([["model.embed_tokens.weight", [c.vocabSize, c.hiddenSize]]]);
-  const H = c.hiddenSize;
-  for (let l = 0; l < c.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    shapes.set(`${p}.input_layernorm.weight`, [H]);
-    shapes.set(`${p}.post_attention_layernorm.weight`, [H]);
-    shapes.set(`${p}.self_attn.q_proj.weight`, [c.numHeads * c.headDim, H]);
-    shapes.set(`${p}.self_attn.k_proj.weight`, [c.numKvHeads * c.headDim, H]);
-    shapes.set(`${p}.self_attn.v_proj.weight`, [c.numKvHeads * c.headDim, H]);
-    if (c.family === "qwen2") for (const m of ["q", "k", "v"]) shapes.set(`${p}.self_attn.${m}_proj.bias`, [shapes.get(`${p}.self_attn.${m}_proj.weight`)![0]!]);
-    shapes.set(`${p}.self_attn.o_proj.weight`, [H, c.numHeads * c.headDim]);
-    shapes.set(`${p}.mlp.gate_proj.weight`, [c.intermediateSize, H]);
-    shapes.set(`${p}.mlp.up_proj.weight`, [c.intermediateSize, H]);
-    shapes.set(`${p}.mlp.down_proj.weight`, [H, c.intermediateSize]);
-  }
-  shapes.set("model.norm.weight", [H]);
-  if (!c.tieEmbeddings) shapes.set("lm_head.weight", [c.vocabSize, H]);
+  const { names, shape } = configWeights(c);
   return {
-    names: [...shapes.keys()],
-    shape: (n) => shapes.get(n)!,
+    names,
+    shape,
     read: (n) => {
-      const shape = shapes.get(n)!;
+      const dims = shape(n);
       const r = random(hash(n));
       const norm = n.endsWith("norm.weight");
-      const scale = shape.length === 1 ? (norm ? 0.2 : 0.02) : 2 / Math.sqrt(shape[1]!);
-      return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (norm ? 1 : 0) + r() * scale);
+      const scale = dims.length === 1 ? (norm ? 0.2 : 0.02) : 2 / Math.sqrt(dims[1]!);
+      return Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (norm ? 1 : 0) + r() * scale);
     },
   };
 }

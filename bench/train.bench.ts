@@ -7,7 +7,8 @@
 //  3. Qwen2.5-0.5B's shapes (random weights), seq 512, LoRA r16 on every linear layer: tokens/s and peak RSS with
 //     and without gradient checkpointing (same loss), QLoRA (4-bit base), and a float16 base for comparison.
 //  4. The memory estimator (--estimate_memory) against the measured peaks of real `neural train` runs (fitted and held out).
-// Options: --rounds N (speed rounds, default 3) --steps N (timed steps, default 4) --only speed,small-memory,qwen,estimate
+//  5. Qwen3-0.6B's shapes (NornicDB's default model; random weights), seq 512, LoRA r16 on every linear layer, checkpointing.
+// Options: --rounds N (speed rounds, default 3) --steps N (timed steps, default 4) --only speed,small-memory,qwen,estimate,qwen3
 //          --no-torch --no-write --threads 1,2
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +22,7 @@ import {
   adamwInPlace,
   adamwScalars,
   buildStepGraph,
+  PUBLISHED_CONFIGS,
   estimateMemory,
   estimateTrainingMemory,
   formatMemoryEstimate,
@@ -298,7 +300,7 @@ async function writeModelDir(name: ModelName, dir: string, tokenizerJson: string
   mkdirSync(dir, { recursive: true });
   const c = modelConfig(name);
   const source = randomSource(c);
-  const raw = name === "bench-small" ? {} : { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", vocab_size: c.vocabSize, hidden_size: c.hiddenSize, intermediate_size: c.intermediateSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, num_key_value_heads: c.numKvHeads, max_position_embeddings: c.maxPositions, rms_norm_eps: c.rmsNormEps, rope_theta: c.ropeTheta, tie_word_embeddings: true, torch_dtype: "bfloat16" };
+  const raw = name === "qwen3-0.6b" ? PUBLISHED_CONFIGS["Qwen/Qwen3-0.6B"] : name === "bench-small" ? {} : { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", vocab_size: c.vocabSize, hidden_size: c.hiddenSize, intermediate_size: c.intermediateSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, num_key_value_heads: c.numKvHeads, max_position_embeddings: c.maxPositions, rms_norm_eps: c.rmsNormEps, rope_theta: c.ropeTheta, tie_word_embeddings: true, torch_dtype: "bfloat16" };
   writeFileSync(path.join(dir, "config.json"), JSON.stringify(raw, null, 2));
   await saveSafetensors(path.join(dir, "model.safetensors"), source.names.map((n) => ({ name: n, dtype: "BF16" as const, shape: [...source.shape(n)], data: () => source.read(n) as Float32Array })));
   copyFileSync(tokenizerJson, path.join(dir, "tokenizer.json"));
@@ -321,7 +323,7 @@ async function main(): Promise<void> {
     return;
   }
   mkdirSync(out, { recursive: true });
-  const only = opt("only", "speed,profile,small-memory,qwen,estimate").split(",");
+  const only = opt("only", "speed,profile,small-memory,qwen,estimate,qwen3").split(",");
   const rounds = Number(opt("rounds", "3"));
   const steps = Number(opt("steps", "4"));
   const threadsList = opt("threads", "1,2").split(",").map(Number);
@@ -484,6 +486,21 @@ Random weights with Qwen2.5-0.5B's shapes (vocab 151936, hidden 896, 24 layers, 
 ${rows.join("\n")}
 
 At ${fmt(tps, 0)} tokens/s, 2,000 examples packed into 512-token rows (≈ 300 tokens each, ≈ 1,200 rows) take ≈ ${fmt((2000 * 300) / tps / 3600, 1)} h per epoch on these 2 cores (checkpointing on).`);
+  }
+
+  // 5. Qwen3-0.6B shapes: NornicDB's default model ----------------------------------------------------------------
+  if (only.includes("qwen3")) {
+    const args = { model: "qwen3-0.6b", mode: "lora", base: "fp32", recompute: true, threads: 2, batch: 1, seq: 512, steps: 2, warmup: 1 } satisfies StepChildArgs;
+    const r = child<StepResult>("step", args);
+    const tps = 512 / median(r.stepSeconds);
+    console.log(`qwen3-0.6b LoRA r16: ${fmt(tps, 1)} tokens/s, ${fmt(r.maxRssMiB)} MiB, losses ${r.losses.join(" ")}`);
+    sections.push(`### Qwen3-0.6B's shapes on this CPU
+
+Random weights with Qwen3-0.6B's published shapes (vocab 151936, hidden 1024, 28 layers, 16 heads of 128 / 8 KV heads, q/k norms, ffn 3072, tied embeddings; 596 M parameters), batch 1 × seq 512, LoRA r16 on every linear layer, gradient checkpointing, 2 threads, 1 warm-up + 2 steps, in its own process.
+
+| run | tokens/s | step | peak RSS | losses | graph build + session |
+|---|---|---|---|---|---|
+| LoRA r16, fp32 base, checkpointing | ${fmt(tps, 1)} | ${fmt(median(r.stepSeconds), 1)} s | ${fmt(r.maxRssMiB)} MiB | ${r.losses.map((l) => fmt(l, 4)).join(", ")} | ${fmt(r.buildSeconds + r.createSeconds, 0)} s |`);
   }
 
   // 4. the estimator against real training runs ------------------------------------------------------------------

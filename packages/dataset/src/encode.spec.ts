@@ -2,7 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeExample, IGNORE_INDEX } from "./encode.js";
 import type { Example, Message } from "./formats.js";
-import { createTemplate } from "./templates.js";
+import { realTokenizer } from "@neural/testkit";
+import { resolveTemplate } from "./prepare.js";
+import { createTemplate, type TemplateName } from "./templates.js";
+import { createTokenizer } from "./tokenizer.js";
 import { testTokenizer } from "./fixtures.spec-helper.js";
 
 const text = fc.string({ unit: "binary", minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== "");
@@ -75,5 +78,53 @@ describe("labels", () => {
     expect(cut).toMatchObject({ dropped: "nothing_to_learn" }); // the answer was cut off entirely
     const kept = encodeExample(long, { template, tokenizer, maxLength: 1000, overlong: "truncate" });
     expect(kept.example!.inputIds.length).toBeLessThan(1000);
+  });
+});
+
+describe("the end of an answer, with real tokenizers", () => {
+  const llama2 = realTokenizer("llama-2"); // tokenizer.json as first published: <s>, </s>, <unk> marked normalized: true
+  const tokenizer = createTokenizer({ tokenizer: llama2.tokenizer, config: llama2.config });
+  // The same file under TinyLlama's chat template, which writes eos_token right after the answer.
+  const zephyr = createTokenizer({ tokenizer: llama2.tokenizer, config: { ...llama2.config, chat_template: realTokenizer("tinyllama").config.chat_template } });
+  const example: Example = {
+    format: "chat",
+    kind: "chat",
+    messages: [
+      { role: "user", content: "Capital of France?" },
+      { role: "assistant", content: "Paris" },
+    ],
+  };
+  const learned = (template: TemplateName, t = tokenizer) => {
+    const { inputIds, labels } = encodeExample(example, { template: resolveTemplate(template, t), tokenizer: t, maxLength: 512 }).example!;
+    return { inputIds: Array.from(inputIds), learned: Array.from(labels).filter((l) => l !== IGNORE_INDEX) };
+  };
+
+  it.each<[string, TemplateName, typeof tokenizer]>([
+    ["alpaca", "alpaca", tokenizer],
+    ["model (Llama-2-chat's template)", "model", tokenizer],
+    ["model (TinyLlama's template)", "model", zephyr],
+  ])("is EOS id 2 in the labels under --template %s, never </s> spelled as text (Llama-2's first tokenizer.json)", (_label, template, t) => {
+    const { inputIds, learned: ids } = learned(template, t);
+    expect(ids.at(-1)).toBe(2);
+    expect(ids.filter((id) => id === 2)).toHaveLength(1);
+    expect(tokenizer.decode(ids)).toMatch(/^ ?Paris ?<\/s>$/);
+    // the old labels: "</s>" re-tokenized by the ▁-prepending normalizer as ▁ < / s >
+    expect(inputIds.join(",")).not.toContain([29871, 29946, 829, 29879, 29958].join(","));
+  });
+
+  it("is the answer as the whole text tokenizes it: no ▁ inserted where the prompt ends (SentencePiece)", () => {
+    const { learned: ids } = learned("alpaca");
+    // "### Response:\nParis": after the newline comes "Paris", not the "▁Paris" that tokenizing the answer alone gives
+    const whole = tokenizer.encode("### Response:\nParis");
+    expect(ids.slice(0, -1)).toEqual(whole.slice(whole.length - (ids.length - 1)));
+  });
+
+  it("is <|im_end|> by id under --template chatml (Qwen2.5)", () => {
+    const qwen = realTokenizer("qwen2.5");
+    const t = createTokenizer({ tokenizer: qwen.tokenizer, config: qwen.config });
+    const { labels } = encodeExample(example, { template: resolveTemplate("chatml", t), tokenizer: t, maxLength: 512 }).example!;
+    const ids = Array.from(labels).filter((l) => l !== IGNORE_INDEX);
+    expect(ids.at(-1)).toBe(151645);
+    expect(t.decode(ids)).toBe("Paris<|im_end|>");
   });
 });

@@ -61,19 +61,50 @@ export function measureTokens(example: Example, template: ChatTemplate, tokenize
   return bounded.cut ? bounded.estimate : tokenize(bounded.segments, tokenizer, false).ids.length;
 }
 
+/**
+ * Tokenizes the rendered example as one text, as the model reads it when served: added and special tokens become
+ * their ids, and the text between two of them is tokenized in one piece (so a SentencePiece "▁" or a BPE merge at a
+ * segment boundary is what the whole text gives). A token is learned when it starts in a learned segment.
+ */
 function tokenize(segments: readonly Segment[], tokenizer: TextTokenizer, trainOnInputs: boolean): { ids: number[]; labels: number[] } {
   const ids: number[] = [];
   const labels: number[] = [];
-  if (tokenizer.addBos && tokenizer.bos && !segments[0]?.text.startsWith(tokenizer.bos.text)) {
-    ids.push(tokenizer.bos.id);
-    labels.push(IGNORE_INDEX);
+  const text = segments.map((s) => s.text).join("");
+  // Segment starts (character offsets) and whether each is learned.
+  const starts: number[] = [];
+  let offset = 0;
+  for (const s of segments) {
+    starts.push(offset);
+    offset += s.text.length;
   }
-  for (const segment of segments) {
-    const learn = segment.learn || trainOnInputs;
-    for (const id of tokenizer.encode(segment.text)) {
-      ids.push(id);
-      labels.push(learn ? id : IGNORE_INDEX);
+  const learnedAt = (position: number): boolean => {
+    let i = 0;
+    while (i + 1 < starts.length && starts[i + 1]! <= position) i++;
+    return trainOnInputs || segments[i]!.learn;
+  };
+  const push = (id: number, learn: boolean) => {
+    ids.push(id);
+    labels.push(learn ? id : IGNORE_INDEX);
+  };
+  if (tokenizer.addBos && tokenizer.bos && !text.startsWith(tokenizer.bos.text)) push(tokenizer.bos.id, false);
+  for (const piece of tokenizer.split(text)) {
+    if (piece.id !== undefined) {
+      push(piece.id, learnedAt(piece.start));
+      continue;
     }
+    const pieceIds = tokenizer.encodePiece(piece.text);
+    // Where a segment boundary falls inside the piece, the tokens of the text before it that the whole piece shares
+    // belong to the earlier segment; a token that straddles the boundary goes to the later one.
+    let from = 0;
+    for (const boundary of starts.filter((b) => b > piece.start && b < piece.end)) {
+      const before = tokenizer.encodePiece(piece.text.slice(0, boundary - piece.start));
+      let shared = 0;
+      while (shared < before.length && shared < pieceIds.length && before[shared] === pieceIds[shared]) shared++;
+      const learn = learnedAt(boundary - 1);
+      for (; from < shared; from++) push(pieceIds[from]!, learn);
+    }
+    const learn = learnedAt(piece.end - 1);
+    for (; from < pieceIds.length; from++) push(pieceIds[from]!, learn);
   }
   return { ids, labels };
 }

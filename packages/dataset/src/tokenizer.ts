@@ -4,7 +4,12 @@ import { checkTokenizerJson } from "./tokenizer-check.js";
 
 /** What the dataset pipeline needs from a tokenizer: text ↔ ids and the special tokens. */
 export interface TextTokenizer {
+  /** Token ids of `text`; added and special tokens written in it become their ids (never re-tokenized as text). */
   encode(text: string): number[];
+  /** `text` cut at its added and special tokens: text pieces (with their place in `text`) and token ids. */
+  split(text: string): TextPiece[];
+  /** Encodes text that holds no added or special token (one piece of `split`). */
+  encodePiece(text: string): number[];
   decode(ids: readonly number[]): string;
   tokenToId(token: string): number | undefined;
   /** Number of ids, including added tokens. */
@@ -25,6 +30,17 @@ export interface TextTokenizer {
 export interface SpecialToken {
   id: number;
   text: string;
+}
+
+/** A piece of split text: `text` to tokenize, or the `id` of an added token; `start`/`end` locate it in the input. */
+export type TextPiece = { text: string; start: number; end: number; id?: undefined } | { id: number; start: number; end: number; text?: undefined };
+
+interface AddedToken {
+  id: number;
+  content: string;
+  lstrip?: boolean;
+  rstrip?: boolean;
+  special?: boolean;
 }
 
 export interface TokenizerFiles {
@@ -64,7 +80,8 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   }
 
   const specialTokens = new Map<string, number>();
-  for (const added of (json.added_tokens as { id: number; content: string; special?: boolean }[] | undefined) ?? []) {
+  const addedTokens = (json.added_tokens as AddedToken[] | undefined) ?? [];
+  for (const added of addedTokens) {
     if (added.special) specialTokens.set(added.content, added.id);
   }
   const special = (key: string): SpecialToken | undefined => {
@@ -75,6 +92,13 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
     if (id === undefined) throw new TokenizerError(`${label}: tokenizer_config.json ${key} "${text}" is not in the vocabulary`);
     return { id, text };
   };
+  const optionalSpecial = (key: string): SpecialToken | undefined => {
+    try {
+      return special(key);
+    } catch {
+      return undefined;
+    }
+  };
   const bos = special("bos_token");
   const eos = special("eos_token");
   const pad = special("pad_token");
@@ -82,8 +106,15 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
     typeof config.add_bos_token === "boolean" ? config.add_bos_token : bos !== undefined && postProcessorAddsBos(json.post_processor, bos.text);
   const chatTemplate = typeof config.chat_template === "string" ? config.chat_template : undefined;
 
+  // Every added token, and the BOS/EOS/PAD/UNK the config names, is cut out of the text and becomes its id, as Hugging
+  // Face's tokenizers do for added tokens. The library alone would miss added tokens marked `normalized: true` when
+  // its normalizer changes them (Llama-2's "</s>" under the ▁-prepending normalizer becomes "▁</s>").
+  const splitter = addedTokenSplitter([...addedTokens, ...[bos, eos, pad, optionalSpecial("unk_token")].flatMap((t) => (t ? [{ id: t.id, content: t.text }] : []))]);
+  const encodePiece = (text: string): number[] => (text === "" ? [] : guard("encode text", () => tokenizer.encode(text, { add_special_tokens: false }).ids));
   return {
-    encode: (text) => guard("encode text", () => tokenizer.encode(text, { add_special_tokens: false }).ids),
+    encode: (text) => splitter(text).flatMap((piece) => (piece.id !== undefined ? [piece.id] : encodePiece(piece.text))),
+    split: splitter,
+    encodePiece,
     decode: (ids) => (ids.length === 0 ? "" : guard("decode ids", () => tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false }))),
     tokenToId: (token) => guard("look up a token", () => tokenizer.token_to_id(token)),
     vocabSize,
@@ -100,4 +131,36 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
 function postProcessorAddsBos(postProcessor: unknown, bosText: string): boolean {
   const single = (postProcessor as { single?: { SpecialToken?: { id: string } }[] } | null)?.single;
   return Array.isArray(single) && single[0]?.SpecialToken?.id === bosText;
+}
+
+/**
+ * Cuts text at added tokens, longest match first, as Hugging Face's AddedVocabulary does; a token with `lstrip` /
+ * `rstrip` also takes the whitespace on its left / right.
+ */
+function addedTokenSplitter(tokens: readonly AddedToken[]): (text: string) => TextPiece[] {
+  const byContent = new Map<string, AddedToken>();
+  for (const t of tokens) if (t.content !== "" && !byContent.has(t.content)) byContent.set(t.content, t);
+  if (byContent.size === 0) return (text) => (text === "" ? [] : [{ text, start: 0, end: text.length }]);
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp([...byContent.keys()].sort((a, b) => b.length - a.length).map(escape).join("|"), "gu");
+  return (text) => {
+    const pieces: TextPiece[] = [];
+    let at = 0;
+    let skipLeadingSpace = false;
+    for (const match of text.matchAll(pattern)) {
+      const token = byContent.get(match[0])!;
+      let start = at;
+      if (skipLeadingSpace) while (start < match.index && /\s/u.test(text[start]!)) start++;
+      let end = match.index;
+      if (token.lstrip) while (end > start && /\s/u.test(text[end - 1]!)) end--;
+      if (end > start) pieces.push({ text: text.slice(start, end), start, end });
+      pieces.push({ id: token.id, start: match.index, end: match.index + match[0].length });
+      at = match.index + match[0].length;
+      skipLeadingSpace = token.rstrip === true;
+    }
+    let start = at;
+    if (skipLeadingSpace) while (start < text.length && /\s/u.test(text[start]!)) start++;
+    if (start < text.length) pieces.push({ text: text.slice(start), start, end: text.length });
+    return pieces;
+  };
 }

@@ -8,7 +8,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { LlamaModelProcess, chatmlPrompt, CHATML_STOP } from "@neural/llama";
 import { FAMILIES, MIXED_TEXTS, loadReferenceModel, writeTinyModel, type Family, type TinyModel } from "@neural/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { convertHfToGguf, openGguf, GgufConvertError } from "./index.js";
+import { convertHfToGguf, openGguf, HfConfigError } from "./index.js";
 import { compareWithReference } from "./oracle.test-helpers.js";
 
 const root = await mkdtemp(join(tmpdir(), "gguf-convert-"));
@@ -53,7 +53,7 @@ describe.each(FAMILIES)("%s", (family: Family) => {
       // The serving path: ChatML prompt, greedy, stop strings.
       const gen = await lm.generate(PROMPT, { maxTokens: 6, stop: CHATML_STOP });
       expect(gen.tokens.length).toBeGreaterThan(0);
-      expect(lm.info.vocabSize).toBe(model.config.vocab_size);
+      expect(lm.info.vocabSize).toBe(model.textConfig.vocab_size);
     } finally {
       await lm.close();
     }
@@ -115,7 +115,7 @@ describe("metadata", () => {
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(m.dir, "config.json"), JSON.stringify({ ...m.config, architectures: ["GPTNeoXForCausalLM"] }));
     await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toSatisfy(
-      (e: unknown) => e instanceof GgufConvertError && /GPTNeoX/.test(e.message) && e.file.endsWith("config.json"),
+      (e: unknown) => e instanceof HfConfigError && /GPTNeoX.*supported: .*Qwen3ForCausalLM.*Gemma3ForCausalLM/.test(e.message) && e.file.endsWith("config.json") && e.field === "architectures",
     );
     await writeFile(join(m.dir, "config.json"), JSON.stringify({ ...m.config, vocab_size: 100 }));
     await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toThrow(/rows/);

@@ -1,6 +1,6 @@
 // Test helpers (not exported): run a GGUF in llama.cpp (child process) and compare it with the float64 forward pass.
 import { LlamaModelProcess, type LoadOptions } from "@neural/llama";
-import { argmax, familyOf, klDivergence, referenceGreedy, referenceLogits, softmax, type HfConfig, type ReferenceModel, type ReferenceTensor } from "@neural/testkit";
+import { argmax, familyOf, klDivergence, referenceGreedy, referenceLogits, softmax, textConfigOf, type HfConfig, type ReferenceModel, type ReferenceTensor } from "@neural/testkit";
 import { openGguf } from "./index.js";
 
 export interface OracleReport {
@@ -44,9 +44,10 @@ export async function compareWithReference(gguf: string, ref: ReferenceModel, to
 export async function referenceFromGguf(path: string, config: HfConfig): Promise<ReferenceModel> {
   const r = await openGguf(path);
   const arch = String(r.get("general.architecture"));
-  const heads = config.num_attention_heads;
-  const kvHeads = config.num_key_value_heads;
-  const hd = config.head_dim ?? config.hidden_size / heads;
+  const text = textConfigOf(config);
+  const heads = text.num_attention_heads;
+  const kvHeads = text.num_key_value_heads;
+  const hd = text.head_dim ?? text.hidden_size / heads;
   const weights = new Map<string, ReferenceTensor>();
   try {
     for (const t of r.tensors) {
@@ -54,8 +55,10 @@ export async function referenceFromGguf(path: string, config: HfConfig): Promise
       let values = await r.readTensorF32(t.name);
       const hfName = hfNameOf(t.name, arch);
       const shape = t.ne.length === 2 ? [t.ne[1]!, t.ne[0]!] : [t.ne[0]!];
-      const perm = arch === "llama" ? (t.name.includes(".attn_q.") ? heads : t.name.includes(".attn_k.") ? kvHeads : 0) : 0;
+      const perm = arch === "llama" || arch === "smollm3" ? (t.name.includes(".attn_q.") ? heads : t.name.includes(".attn_k.") ? kvHeads : 0) : 0;
       if (perm) values = unpermuteRows(values, shape[0]!, shape.length === 2 ? shape[1]! : 1, hd);
+      // Gemma's norms are written as 1 + w; the HF weights are w.
+      if (arch === "gemma3" && t.name.endsWith("norm.weight")) values = values.map((v) => v - 1);
       weights.set(hfName, { shape, data: Float64Array.from(values) });
     }
   } finally {
@@ -72,8 +75,9 @@ function hfNameOf(name: string, arch: string): string {
   if (!m) throw new Error(`no HF name for ${name}`);
   const table: Record<string, string> = {
     attn_norm: "input_layernorm", attn_q: "self_attn.q_proj", attn_k: "self_attn.k_proj", attn_v: "self_attn.v_proj",
-    attn_output: "self_attn.o_proj", attn_qkv: "self_attn.qkv_proj", ffn_norm: "post_attention_layernorm",
+    attn_output: "self_attn.o_proj", attn_qkv: "self_attn.qkv_proj", ffn_norm: arch === "gemma3" ? "pre_feedforward_layernorm" : "post_attention_layernorm",
     ffn_gate: "mlp.gate_proj", ffn_up: arch === "phi3" ? "mlp.gate_up_proj" : "mlp.up_proj", ffn_down: "mlp.down_proj",
+    attn_q_norm: "self_attn.q_norm", attn_k_norm: "self_attn.k_norm", post_attention_norm: "post_attention_layernorm", post_ffw_norm: "post_feedforward_layernorm",
   };
   return `model.layers.${m[1]}.${table[m[2]!]}.${m[3]}`;
 }

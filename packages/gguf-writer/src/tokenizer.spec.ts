@@ -1,6 +1,6 @@
 // Tokenizer equality beyond the fixed texts: random mixes of ASCII, whitespace runs, accents, CJK, emoji, digits,
 // contractions and ChatML markers, tokenized by llama.cpp (our GGUF) and by @huggingface/tokenizers (the same
-// tokenizer.json), for the SentencePiece-style and both byte-level BPE tokenizers.
+// tokenizer.json), for the SentencePiece-style tokenizers (Llama's, Gemma's) and the byte-level BPE ones.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,13 @@ const PIECES = [
   "日本", "語", "中文", "🚀", "🦙", "✅", "😶‍🌫️", "Ω", "ж", "<|im_start|>", "<|im_end|>", "user", "assistant", "<s>", "</s>", "\u00a0",
 ];
 
-describe.each<[string, Family]>([["SentencePiece-style (llama)", "llama"], ["byte-level BPE, qwen2", "qwen2"], ["byte-level BPE, llama-bpe", "llama3"]])("%s", (_label, family) => {
+describe.each<[string, Family]>([
+  ["SentencePiece-style (llama)", "llama"],
+  ["SentencePiece-style without a space prefix (Gemma 3)", "gemma3"],
+  ["byte-level BPE, qwen2", "qwen2"],
+  ["byte-level BPE, llama-bpe", "llama3"],
+  ["byte-level BPE, smollm (digits one by one)", "smollm2"],
+])("%s", (_label, family) => {
   it("llama.cpp tokenizes random mixed text exactly as @huggingface/tokenizers", async () => {
     const m = await writeTinyModel(join(root, family), { family, seed: 1, layers: 1 });
     const out = join(root, `${family}.gguf`);

@@ -3,12 +3,13 @@
 import { downloadFile } from "@huggingface/hub";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { parseConfig, type ModelConfig } from "./models/config.js";
+import { ModelConfigError, parseConfig, type ModelConfig } from "./models/config.js";
 import { openModel } from "./models/load.js";
+import { PUBLISHED_CONFIGS } from "./models/published.js";
 import { linearModules } from "./models/transformer.js";
 import type { WeightSource } from "./models/weights.js";
 import { configWeights, estimateMemory, type MemoryEstimate } from "./memory.js";
-import { isHubModelId, resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
+import { hubToken, isHubModelId, resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
 import { scratchConfig } from "./scratch-model.js";
 import { TrainConfigError, type TrainConfig } from "./train-config.js";
 import type { LoraSpec } from "./train-step.js";
@@ -44,18 +45,31 @@ async function modelShapes(config: TrainConfig, options: ResolveModelOptions): P
     await opened.close();
     return { model: opened.config, weights, notes: [`shapes from ${resolved.dir}`] };
   } catch (error) {
-    const offline = /^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE ?? "") || options.offline;
-    if (!(error instanceof ModelSourceError) || offline || (await exists(spec)) || !isHubModelId(spec)) throw error;
-    // A hub id not on disk: its config.json alone says every shape.
+    if (!(error instanceof ModelSourceError) || (await exists(spec)) || !isHubModelId(spec)) throw error;
     const [repo, revision] = spec.split("@") as [string, string | undefined];
+    // A preset's base model not on disk: its published config.json is built in.
+    const published = revision === undefined ? PUBLISHED_CONFIGS[repo] : undefined;
+    if (published) {
+      const model = parseConfig(published, `${repo}/config.json`);
+      return { model, weights: configWeights(model), notes: [`shapes from ${repo}'s config.json as published (built in; not downloaded)`] };
+    }
+    const offline = /^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE ?? "") || options.offline;
+    if (offline) throw error;
+    // A hub id not on disk: its config.json alone says every shape.
     let response: Awaited<ReturnType<typeof downloadFile>>;
     try {
-      response = await downloadFile({ repo, path: "config.json", revision: revision ?? options.revision ?? "main", ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}), ...(options.accessToken ? { accessToken: options.accessToken } : {}) });
+      response = await downloadFile({ repo, path: "config.json", revision: revision ?? options.revision ?? "main", ...((options.hubUrl ?? process.env.HF_ENDPOINT) ? { hubUrl: options.hubUrl ?? process.env.HF_ENDPOINT } : {}), ...((options.accessToken ?? hubToken()) ? { accessToken: options.accessToken ?? hubToken() } : {}) });
     } catch (cause) {
       throw new ModelSourceError(`${repo}: not on disk, and its config.json could not be read from the hub (${(cause as Error).message}); pass a local directory to --base_model`);
     }
     if (!response) throw new ModelSourceError(`${repo} has no config.json on the hub`);
-    const model = parseConfig(JSON.parse(await response.text()));
+    let json: unknown;
+    try {
+      json = JSON.parse(await response.text());
+    } catch (cause) {
+      throw new ModelConfigError(`not valid JSON: ${(cause as Error).message}`, `${repo}/config.json`);
+    }
+    const model = parseConfig(json, `${repo}/config.json`);
     return { model, weights: configWeights(model), notes: [`shapes from ${repo}'s config.json (hub)`] };
   }
 }

@@ -16,6 +16,7 @@
 // numbers are reported as a device-memory estimate there, unmeasured.
 
 import { flatten, byteLength, type Graph } from "@neural/graph";
+import { hfTensorShapes } from "@neural/hf-config";
 import type { ModelConfig } from "./models/config.js";
 import type { WeightSource } from "./models/weights.js";
 import { DEFAULT_QLORA_BLOCK, qloraBytes, qloraLinear } from "./qlora.js";
@@ -66,36 +67,9 @@ export const MEMORY_MODEL = {
   activationFactor: 0.89,
 };
 
-/** The Hugging Face weight names and shapes a config implies (what createScratchModel makes). */
+/** The Hugging Face weight names and shapes a config implies (per family: @neural/hf-config's hfTensorShapes). */
 export function configWeights(config: ModelConfig): Pick<WeightSource, "names" | "shape"> {
-  const shapes = new Map<string, number[]>();
-  const { hiddenSize: H, vocabSize: V, numHeads: nh, numKvHeads: nkv, headDim: hd, intermediateSize: ff } = config;
-  shapes.set("model.embed_tokens.weight", [V, H]);
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    shapes.set(`${p}.input_layernorm.weight`, [H]);
-    if (config.fused) shapes.set(`${p}.self_attn.qkv_proj.weight`, [(nh + 2 * nkv) * hd, H]);
-    else {
-      shapes.set(`${p}.self_attn.q_proj.weight`, [nh * hd, H]);
-      shapes.set(`${p}.self_attn.k_proj.weight`, [nkv * hd, H]);
-      shapes.set(`${p}.self_attn.v_proj.weight`, [nkv * hd, H]);
-      if (config.family === "qwen2") {
-        shapes.set(`${p}.self_attn.q_proj.bias`, [nh * hd]);
-        shapes.set(`${p}.self_attn.k_proj.bias`, [nkv * hd]);
-        shapes.set(`${p}.self_attn.v_proj.bias`, [nkv * hd]);
-      }
-    }
-    shapes.set(`${p}.self_attn.o_proj.weight`, [H, nh * hd]);
-    shapes.set(`${p}.post_attention_layernorm.weight`, [H]);
-    if (config.fused) shapes.set(`${p}.mlp.gate_up_proj.weight`, [2 * ff, H]);
-    else {
-      shapes.set(`${p}.mlp.gate_proj.weight`, [ff, H]);
-      shapes.set(`${p}.mlp.up_proj.weight`, [ff, H]);
-    }
-    shapes.set(`${p}.mlp.down_proj.weight`, [H, ff]);
-  }
-  shapes.set("model.norm.weight", [H]);
-  if (!config.tieEmbeddings) shapes.set("lm_head.weight", [V, H]);
+  const shapes = new Map(hfTensorShapes(config).map((t) => [t.name, t.shape]));
   return { names: [...shapes.keys()], shape: (n) => shapes.get(n)! };
 }
 

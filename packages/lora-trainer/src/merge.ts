@@ -1,5 +1,6 @@
 // Folding a LoRA adapter into its base model: W' = W + scale·B·A for each adapted module, written as a Hugging Face
 // model directory (one tensor in memory at a time) that @neural/gguf-writer converts like any other model.
+import { textModelTensorName } from "@neural/hf-config";
 import { openCheckpoint, saveSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { copyFile, mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
@@ -30,7 +31,9 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
     const scale = loraScale(adapter);
     const unused = new Set(adapter.modules.keys());
     const tensors: TensorToWrite[] = checkpoint.names.map((name, index) => {
-      const module = name.endsWith(".weight") ? name.slice(0, -".weight".length) : undefined;
+      // Adapters name the text model's modules (model.layers...), whatever prefix a multimodal checkpoint adds.
+      const text = textModelTensorName(name);
+      const module = text?.endsWith(".weight") ? text.slice(0, -".weight".length) : undefined;
       const lora = module !== undefined ? adapter.modules.get(module) : undefined;
       if (module !== undefined && lora) unused.delete(module);
       const info = checkpoint.info(name);
@@ -49,7 +52,9 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
     await mkdir(options.outputDir, { recursive: true });
     await saveSafetensors(path.join(options.outputDir, "model.safetensors"), tensors, { metadata: { format: "pt" } });
     const config = JSON.parse(await readFile(path.join(base.dir, "config.json"), "utf8")) as Record<string, unknown>;
-    await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...config, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");
+    // The base's name, as transformers records the id a model was loaded from (a GGUF export names the model after it).
+    const nameOrPath = base.repo ?? (typeof config._name_or_path === "string" && config._name_or_path ? config._name_or_path : baseSpec);
+    await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...config, _name_or_path: nameOrPath, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");
     // The adapter directory's tokenizer (what training used) wins over the base's.
     for (const file of TOKENIZER_FILES) {
       const from = (await exists(path.join(options.adapterDir, file))) ? path.join(options.adapterDir, file) : path.join(base.dir, file);

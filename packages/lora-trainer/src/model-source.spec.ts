@@ -4,7 +4,8 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveModel } from "./model-source.js";
+import { startLocalHub, type LocalHub } from "@neural/testkit";
+import { hubToken, hubTokenPath, ModelSourceError, resolveModel, type DownloadProgress } from "./model-source.js";
 
 // A local stand-in for huggingface.co serving the same paths @huggingface/hub asks for.
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -100,5 +101,72 @@ describe("resolveModel", () => {
     await mkdir(path.join(cacheDir, "models--Qwen--Qwen2.5-0.5B-Instruct", "refs"));
     await writeFile(path.join(cacheDir, "models--Qwen--Qwen2.5-0.5B-Instruct", "refs", "main"), COMMIT);
     expect(await resolveModel("Qwen/Qwen2.5-0.5B-Instruct", { cacheDir, offline: true })).toMatchObject({ source: "cache", dir: snapshot });
+  });
+});
+
+describe("gated models and tokens", () => {
+  const TOKEN = "hf_test_token_with_access";
+  let hub: LocalHub;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    hub = await startLocalHub({
+      "org/gated": { gatedToken: TOKEN, files: { "config.json": Buffer.from("{}"), "model.safetensors": Buffer.alloc(3000, 1) } },
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await hub.close();
+  });
+  const noTokens = async () => {
+    delete process.env.HF_TOKEN;
+    delete process.env.HUGGING_FACE_HUB_TOKEN;
+    delete process.env.HF_TOKEN_PATH;
+    process.env.HF_HOME = await mkdtemp(path.join(tmpdir(), "hf-home-"));
+    return mkdtemp(path.join(tmpdir(), "hf-cache-"));
+  };
+
+  it("without a token: names the model, says it needs access and how to give a token", async () => {
+    const cacheDir = await noTokens();
+    const error = await resolveModel("org/gated", { cacheDir, hubUrl: hub.url }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelSourceError);
+    expect((error as ModelSourceError).reason).toBe("auth");
+    expect((error as Error).message).toMatch(/^org\/gated needs a Hugging Face token \(HTTP 401: gated or private\)/);
+    expect((error as Error).message).toContain(`${hub.url}/org/gated`);
+    expect((error as Error).message).toContain("HF_TOKEN");
+    expect((error as Error).message).toContain(path.join(process.env.HF_HOME!, "token"));
+  });
+
+  it("with a token that has no access: says so (403)", async () => {
+    const cacheDir = await noTokens();
+    await expect(resolveModel("org/gated", { cacheDir, hubUrl: hub.url, accessToken: "hf_other" })).rejects.toThrow(/refused the Hugging Face token \(HTTP 403\).*accept its conditions/);
+  });
+
+  it.each([
+    ["the accessToken option", (cacheDir: string) => ({ cacheDir, accessToken: TOKEN })],
+    ["HF_TOKEN", (cacheDir: string) => ((process.env.HF_TOKEN = TOKEN), { cacheDir })],
+    ["HUGGING_FACE_HUB_TOKEN", (cacheDir: string) => ((process.env.HUGGING_FACE_HUB_TOKEN = TOKEN), { cacheDir })],
+  ])("downloads with a token from %s", async (_from, options) => {
+    const cacheDir = await noTokens();
+    const events: DownloadProgress[] = [];
+    const got = await resolveModel("org/gated", { ...options(cacheDir), hubUrl: hub.url, onProgress: (e) => events.push(e) });
+    expect(got.source).toBe("download");
+    expect(await readFile(path.join(got.dir, "model.safetensors"))).toEqual(Buffer.alloc(3000, 1));
+    expect(hub.requests.at(-1)).toContain(`(Bearer ${TOKEN})`);
+    // per file: start, data..., done; the overall count adds up
+    for (const file of ["config.json", "model.safetensors"]) {
+      const mine = events.filter((e) => e.file === file);
+      expect(mine[0]!.phase).toBe("start");
+      expect(mine.at(-1)).toMatchObject({ phase: "done", fileBytes: mine[0]!.fileSize });
+    }
+    expect(events.at(-1)).toMatchObject({ bytes: 3002, totalBytes: 3002 });
+  });
+
+  it("downloads with the token file that `hf auth login` writes in the Hugging Face home", async () => {
+    const cacheDir = await noTokens();
+    expect(hubToken()).toBeUndefined();
+    await writeFile(path.join(process.env.HF_HOME!, "token"), `${TOKEN}\n`);
+    expect(hubTokenPath()).toBe(path.join(process.env.HF_HOME!, "token"));
+    expect(hubToken()).toBe(TOKEN);
+    expect((await resolveModel("org/gated", { cacheDir, hubUrl: hub.url })).source).toBe("download");
   });
 });

@@ -1,8 +1,10 @@
 // Where a base model comes from: a local Hugging Face directory, the Hugging Face cache (~/.cache/huggingface/hub,
 // the same layout Python's huggingface_hub uses, so models downloaded there are reused), or, when online, a download
-// into that cache with @huggingface/hub. Only what training needs is fetched: config, tokenizer, safetensors.
-import { downloadFile, listFiles, modelInfo } from "@huggingface/hub";
-import { createWriteStream } from "node:fs";
+// into that cache with @huggingface/hub. Only what training needs is fetched: config, tokenizer, safetensors. Gated
+// and private models take a token as huggingface_hub does: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, or the token file that
+// `hf auth login` writes in the Hugging Face home.
+import { downloadFile, HubApiError, listFiles, modelInfo } from "@huggingface/hub";
+import { createWriteStream, readFileSync } from "node:fs";
 import { mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
@@ -11,6 +13,26 @@ import { pipeline } from "node:stream/promises";
 
 export class ModelSourceError extends Error {
   override name = "ModelSourceError";
+  /** "auth": the hub wants a token (none given) or a token with access (the one given has none). */
+  constructor(
+    message: string,
+    readonly reason?: "auth",
+  ) {
+    super(message);
+  }
+}
+
+/** Progress of a download, per file: reported when a file starts, as its bytes arrive, and when it is complete. */
+export interface DownloadProgress {
+  repo: string;
+  file: string;
+  phase: "start" | "data" | "done";
+  /** Bytes of this file so far, and its size. */
+  fileBytes: number;
+  fileSize: number;
+  /** Bytes of every file to fetch so far (files already in the cache count as done), and their total. */
+  bytes: number;
+  totalBytes: number;
 }
 
 export interface ResolveModelOptions {
@@ -18,11 +40,12 @@ export interface ResolveModelOptions {
   cacheDir?: string;
   /** Never touch the network (default: $HF_HUB_OFFLINE). */
   offline?: boolean;
-  /** The hub's address (tests point it at a local server). Default https://huggingface.co. */
+  /** The hub's address (tests point it at a local server). Default $HF_ENDPOINT, else https://huggingface.co. */
   hubUrl?: string;
+  /** A Hugging Face token for gated and private models. Default: `hubToken()` (environment, then the token file). */
   accessToken?: string;
   revision?: string;
-  onProgress?: (event: { file: string; bytes: number; totalBytes: number }) => void;
+  onProgress?: (event: DownloadProgress) => void;
 }
 
 export interface ResolvedModel {
@@ -41,6 +64,43 @@ export function defaultCacheDir(): string {
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
+
+/** Where `hf auth login` keeps the token: $HF_TOKEN_PATH, else "token" in $HF_HOME (default ~/.cache/huggingface). */
+export function hubTokenPath(): string {
+  if (process.env.HF_TOKEN_PATH) return process.env.HF_TOKEN_PATH;
+  return path.join(process.env.HF_HOME ?? path.join(homedir(), ".cache", "huggingface"), "token");
+}
+
+/** The Hugging Face token to use, as huggingface_hub finds it: `explicit`, $HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, the token file. */
+export function hubToken(explicit?: string): string | undefined {
+  const candidates = [explicit, process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN];
+  for (const c of candidates) if (c && c.trim()) return c.trim();
+  try {
+    return readFileSync(hubTokenPath(), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A hub refusal (401/403) as an error that says which model needs access and how to give a token. */
+function accessError(repo: string, hubUrl: string, hadToken: boolean, status: number): ModelSourceError {
+  const page = `${hubUrl.replace(/\/+$/, "")}/${repo}`;
+  if (hadToken) {
+    return new ModelSourceError(
+      `${repo}: the hub refused the Hugging Face token (HTTP ${status}): it has no access to this model. ` +
+        `If it is gated, accept its conditions at ${page} with the account the token belongs to; otherwise check the token`,
+      "auth",
+    );
+  }
+  return new ModelSourceError(
+    `${repo} needs a Hugging Face token (HTTP ${status}: gated or private). Accept its conditions at ${page}, create a ` +
+      `read token, then set HF_TOKEN=hf_... or run \`hf auth login\` (it writes ${hubTokenPath()})`,
+    "auth",
+  );
+}
+
+const refusal = (error: unknown): number | undefined =>
+  error instanceof HubApiError && (error.statusCode === 401 || error.statusCode === 403) ? error.statusCode : undefined;
 
 /** Whether `spec` (owner/name, optionally @revision) has the shape of a Hugging Face model id. */
 export function isHubModelId(spec: string): boolean {
@@ -85,21 +145,31 @@ async function cachedSnapshot(repoDir: string, revision: string): Promise<string
 }
 
 async function download(repo: string, revision: string, repoDir: string, options: ResolveModelOptions): Promise<string> {
-  const common = { ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}), ...(options.accessToken ? { accessToken: options.accessToken } : {}) };
+  const accessToken = options.accessToken ?? hubToken();
+  const hubUrl = options.hubUrl ?? (process.env.HF_ENDPOINT || "https://huggingface.co");
+  const common = { hubUrl, ...(accessToken ? { accessToken } : {}) };
+  const refused = (error: unknown) => {
+    const status = refusal(error);
+    return status !== undefined ? accessError(repo, hubUrl, accessToken !== undefined, status) : undefined;
+  };
   let commit: string;
   try {
     const info = await modelInfo({ name: repo, revision, additionalFields: ["sha"], ...common });
     commit = String((info as { sha?: unknown }).sha ?? "");
   } catch (error) {
-    throw new ModelSourceError(`cannot reach the Hugging Face hub for ${repo}@${revision}: ${(error as Error).message}`);
+    throw refused(error) ?? new ModelSourceError(`cannot reach the Hugging Face hub for ${repo}@${revision}: ${(error as Error).message}`);
   }
   if (!/^[0-9a-f]{40}$/.test(commit)) throw new ModelSourceError(`the hub gave no commit for ${repo}@${revision}`);
   const files: { path: string; size: number; etag: string }[] = [];
-  for await (const entry of listFiles({ repo, revision: commit, recursive: true, ...common })) {
-    if (entry.type !== "file" || !WANTED.test(entry.path)) continue;
-    const etag = entry.lfs?.oid ?? entry.oid;
-    if (!etag) throw new ModelSourceError(`the hub listed ${entry.path} without an id`);
-    files.push({ path: entry.path, size: entry.lfs?.size ?? entry.size, etag });
+  try {
+    for await (const entry of listFiles({ repo, revision: commit, recursive: true, ...common })) {
+      if (entry.type !== "file" || !WANTED.test(entry.path)) continue;
+      const etag = entry.lfs?.oid ?? entry.oid;
+      if (!etag) throw new ModelSourceError(`the hub listed ${entry.path} without an id`);
+      files.push({ path: entry.path, size: entry.lfs?.size ?? entry.size, etag });
+    }
+  } catch (error) {
+    throw refused(error) ?? (error instanceof ModelSourceError ? error : new ModelSourceError(`cannot list the files of ${repo}@${revision}: ${(error as Error).message}`));
   }
   if (!files.some((f) => f.path === "config.json")) throw new ModelSourceError(`${repo}@${revision} has no config.json`);
   if (!files.some((f) => f.path.endsWith(".safetensors"))) {
@@ -112,19 +182,25 @@ async function download(repo: string, revision: string, repoDir: string, options
     const blob = path.join(repoDir, "blobs", file.etag);
     if (!(await exists(blob))) {
       await mkdir(path.dirname(blob), { recursive: true });
-      const response = await downloadFile({ repo, path: file.path, revision: commit, ...common });
-      if (!response) throw new ModelSourceError(`${repo}: ${file.path} vanished from the hub`);
+      let fileBytes = 0;
+      const report = (phase: DownloadProgress["phase"]) =>
+        options.onProgress?.({ repo, file: file.path, phase, fileBytes, fileSize: file.size, bytes, totalBytes });
       const partial = `${blob}.incomplete`;
-      const counter = Readable.fromWeb(response.stream() as never);
-      counter.on("data", (chunk: Buffer) => {
-        bytes += chunk.length;
-        options.onProgress?.({ file: file.path, bytes, totalBytes });
-      });
       try {
+        const response = await downloadFile({ repo, path: file.path, revision: commit, ...common });
+        if (!response) throw new ModelSourceError(`${repo}: ${file.path} vanished from the hub`);
+        report("start");
+        const counter = Readable.fromWeb(response.stream() as never);
+        counter.on("data", (chunk: Buffer) => {
+          fileBytes += chunk.length;
+          bytes += chunk.length;
+          report("data");
+        });
         await pipeline(counter, createWriteStream(partial));
       } catch (error) {
         await rm(partial, { force: true });
-        throw new ModelSourceError(`download of ${repo}/${file.path} failed: ${(error as Error).message}`);
+        if (error instanceof ModelSourceError) throw error;
+        throw refused(error) ?? new ModelSourceError(`download of ${repo}/${file.path} failed: ${(error as Error).message}`);
       }
       const got = (await stat(partial)).size;
       if (got !== file.size) {
@@ -132,6 +208,7 @@ async function download(repo: string, revision: string, repoDir: string, options
         throw new ModelSourceError(`download of ${repo}/${file.path} is incomplete: ${got} of ${file.size} bytes`);
       }
       await rename(partial, blob);
+      report("done");
     } else bytes += file.size;
     const pointer = path.join(snapshot, file.path);
     await mkdir(path.dirname(pointer), { recursive: true });

@@ -1,6 +1,7 @@
 // LoRA adapters in PEFT's format, so Python users (and llama.cpp's convert_lora_to_gguf.py) can use ours:
 // adapter_config.json + adapter_model.safetensors with tensors named
 // base_model.model.<module>.lora_A.weight [r, in] and base_model.model.<module>.lora_B.weight [out, r].
+import { textModelTensorName } from "@neural/hf-config";
 import { openSafetensors, saveSafetensors } from "@neural/safetensors";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -34,7 +35,8 @@ export async function loadPeftAdapter(dir: string): Promise<LoraAdapter> {
     for (const name of file.names) {
       const m = /^(?:base_model\.model\.)?(.+)\.lora_A(?:\.default)?\.weight$/.exec(name);
       if (!m) continue;
-      const module = m[1]!;
+      // The text model's module name (a multimodal model's model.language_model.layers... are model.layers...).
+      const module = (textModelTensorName(`${m[1]!}.weight`) ?? `${m[1]!}.weight`).slice(0, -".weight".length);
       const bName = name.replace(/lora_A(\.default)?\.weight$/, "lora_B$1.weight");
       if (!file.has(bName)) throw new AdapterError(`${dir}: ${name} has no matching ${bName}`);
       const [r, inF] = file.info(name).shape as [number, number];

@@ -41,21 +41,22 @@ describe("int4 blocks", () => {
   });
 });
 
+const SHAPE = { hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 40, max_position_embeddings: 64, rms_norm_eps: 1e-5 };
+/** Each family's quirks at QLoRA's test size (the 4-bit blocks are 32 wide). */
+const FAMILY_CONFIGS: Record<string, Record<string, unknown>> = {
+  qwen2: { ...SHAPE, architectures: ["Qwen2ForCausalLM"], rope_theta: 10000, tie_word_embeddings: true },
+  qwen3: { ...SHAPE, architectures: ["Qwen3ForCausalLM"], head_dim: 32, rope_theta: 1e6, tie_word_embeddings: true },
+  gemma3: {
+    ...SHAPE, architectures: ["Gemma3ForCausalLM"], num_key_value_heads: 1, head_dim: 32, query_pre_attn_scalar: 32, sliding_window: 3,
+    layer_types: ["sliding_attention", "full_attention"], rope_theta: 1e6, rope_local_base_freq: 10000,
+  },
+  smollm2: { ...SHAPE, architectures: ["LlamaForCausalLM"], rope_theta: 100000, tie_word_embeddings: true },
+  smollm3: { ...SHAPE, architectures: ["SmolLM3ForCausalLM"], no_rope_layers: [1, 0], rope_theta: 5e6, tie_word_embeddings: true },
+};
+
 describe("QLoRA model", () => {
-  it("forward = the float32 model on the dequantized weights; LoRA gradients within the backward copy's quantization error (exact with backward: exact); fused into MatMulNBits", async () => {
-    const config = parseConfig({
-      architectures: ["Qwen2ForCausalLM"],
-      hidden_size: 64,
-      intermediate_size: 96,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      vocab_size: 40,
-      max_position_embeddings: 64,
-      rms_norm_eps: 1e-5,
-      rope_theta: 10000,
-      tie_word_embeddings: true,
-    });
+  it.each(Object.keys(FAMILY_CONFIGS))("%s: forward = the float32 model on the dequantized weights; LoRA gradients within the backward copy's quantization error (exact with backward: exact); fused into MatMulNBits", async (family) => {
+    const config = parseConfig(FAMILY_CONFIGS[family]);
     const { tensors } = randomModel(config, 5);
     const block = 32;
     // The reference: every linear weight replaced by the dequantized forward copy (Wᵀ quantized along `in`).
@@ -156,7 +157,7 @@ describe("QLoRA model", () => {
     expect(compare(e.grads).relError).toBeLessThan(1e-5);
     expect(e.ops.filter((o) => o === "MatMulNBits").length).toBe(modules.length); // forward fused, backward dequantizes
     if (process.env.NEURAL_REPORT) {
-      console.log(`QLoRA: loss ${q.loss} vs ${f.loss} (dequantized float32); LoRA gradients vs the dequantized model: transposed copy ${JSON.stringify(transposed)}, exact ${JSON.stringify(compare(e.grads))}`);
+      console.log(`QLoRA ${family}: loss ${q.loss} vs ${f.loss} (dequantized float32); LoRA gradients vs the dequantized model: transposed copy ${JSON.stringify(transposed)}, exact ${JSON.stringify(compare(e.grads))}`);
     }
   });
 });

@@ -1,6 +1,7 @@
 // A new model for training from scratch: a Hugging Face config.json for the chosen family and sizes, and seeded
 // random weights initialized as transformers does (normal(0, 0.02) for matrices, ones for norms, zeros for biases).
 import { Random } from "@neural/dataset";
+import { hfTensorShapes } from "@neural/hf-config";
 import { parseConfig, type ModelConfig } from "./models/config.js";
 import { memorySource, type WeightSource } from "./models/weights.js";
 import type { ModelFamilyName, TrainConfig } from "./train-config.js";
@@ -63,37 +64,10 @@ export function createScratchModel(rawConfig: Record<string, unknown>, seed: num
     }
     return data;
   };
-  const add = (name: string, shape: number[], kind: "normal" | "ones" | "zeros") => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = kind === "normal" ? normal(shape) : new Float32Array(n).fill(kind === "ones" ? 1 : 0);
+  for (const { name, shape, kind } of hfTensorShapes(config)) {
+    // norms start at 1 (Gemma's, stored as w − 1, at 0), biases at 0
+    const data = kind === "norm" || kind === "bias" ? new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(kind === "norm" ? 1 - config.normWeightOffset : 0) : normal(shape);
     tensors.set(name, { shape, data });
-  };
-  const { hiddenSize: H, vocabSize: V, numHeads: nh, numKvHeads: nkv, headDim: hd, intermediateSize: ff } = config;
-  add("model.embed_tokens.weight", [V, H], "normal");
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    add(`${p}.input_layernorm.weight`, [H], "ones");
-    if (config.fused) add(`${p}.self_attn.qkv_proj.weight`, [(nh + 2 * nkv) * hd, H], "normal");
-    else {
-      add(`${p}.self_attn.q_proj.weight`, [nh * hd, H], "normal");
-      add(`${p}.self_attn.k_proj.weight`, [nkv * hd, H], "normal");
-      add(`${p}.self_attn.v_proj.weight`, [nkv * hd, H], "normal");
-      if (config.family === "qwen2") {
-        add(`${p}.self_attn.q_proj.bias`, [nh * hd], "zeros");
-        add(`${p}.self_attn.k_proj.bias`, [nkv * hd], "zeros");
-        add(`${p}.self_attn.v_proj.bias`, [nkv * hd], "zeros");
-      }
-    }
-    add(`${p}.self_attn.o_proj.weight`, [H, nh * hd], "normal");
-    add(`${p}.post_attention_layernorm.weight`, [H], "ones");
-    if (config.fused) add(`${p}.mlp.gate_up_proj.weight`, [2 * ff, H], "normal");
-    else {
-      add(`${p}.mlp.gate_proj.weight`, [ff, H], "normal");
-      add(`${p}.mlp.up_proj.weight`, [ff, H], "normal");
-    }
-    add(`${p}.mlp.down_proj.weight`, [H, ff], "normal");
   }
-  add("model.norm.weight", [H], "ones");
-  if (!config.tieEmbeddings) add("lm_head.weight", [V, H], "normal");
   return { rawConfig, config, tensors, source: memorySource(tensors) };
 }

@@ -1,4 +1,5 @@
 // Fixtures for the trainer's specs: tiny random models held in memory, and batches.
+import { hfTensorShapes } from "@neural/hf-config";
 import { parseConfig, type ModelConfig } from "./models/config.js";
 import { seededRandom } from "./models/decode.js";
 import { memorySource, type WeightSource } from "./models/weights.js";
@@ -15,32 +16,14 @@ export function tinyConfig(architecture: "LlamaForCausalLM" | "Qwen2ForCausalLM"
   return parseConfig({ ...TINY, architectures: [architecture], rope_theta: 10000, ...(architecture === "Qwen2ForCausalLM" ? { tie_word_embeddings: true } : {}), ...extra });
 }
 
-/** Random HF-named tensors for a config (norms near 1, Qwen2 biases, Phi-3 fused projections). */
+/** Random HF-named tensors for a config (norms near 1, or near 0 where stored as w − 1; biases; embeddings larger). */
 export function randomModel(config: ModelConfig, seed: number): { source: WeightSource; tensors: Map<string, { shape: number[]; data: Float32Array }> } {
   const r = uniform(seed);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  const add = (name: string, shape: number[], scale = 0.5, offset = 0) =>
+  for (const { name, shape, kind } of hfTensorShapes(config)) {
+    const [scale, offset] = kind === "embedding" ? [2, 0] : kind === "norm" ? [0.4, 1 - config.normWeightOffset] : kind === "bias" ? [0.2, 0] : [0.5, 0];
     tensors.set(name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => offset + r() * scale) });
-  const { hiddenSize: H, vocabSize: V, numHeads: nh, numKvHeads: nkv, headDim: hd, intermediateSize: ff } = config;
-  add("model.embed_tokens.weight", [V, H], 2);
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `model.layers.${l}`;
-    add(`${p}.input_layernorm.weight`, [H], 0.4, 1);
-    add(`${p}.post_attention_layernorm.weight`, [H], 0.4, 1);
-    if (config.fused) {
-      add(`${p}.self_attn.qkv_proj.weight`, [(nh + 2 * nkv) * hd, H]);
-      add(`${p}.mlp.gate_up_proj.weight`, [2 * ff, H]);
-    } else {
-      for (const m of ["q", "k", "v"]) add(`${p}.self_attn.${m}_proj.weight`, [(m === "q" ? nh : nkv) * hd, H]);
-      if (config.family === "qwen2") for (const m of ["q", "k", "v"]) add(`${p}.self_attn.${m}_proj.bias`, [(m === "q" ? nh : nkv) * hd], 0.2);
-      add(`${p}.mlp.gate_proj.weight`, [ff, H]);
-      add(`${p}.mlp.up_proj.weight`, [ff, H]);
-    }
-    add(`${p}.self_attn.o_proj.weight`, [H, nh * hd]);
-    add(`${p}.mlp.down_proj.weight`, [H, ff]);
   }
-  add("model.norm.weight", [H], 0.4, 1);
-  if (!config.tieEmbeddings) add("lm_head.weight", [V, H]);
   return { source: memorySource(tensors), tensors };
 }
 

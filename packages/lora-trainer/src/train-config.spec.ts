@@ -13,7 +13,10 @@ describe("resolveTrainConfig", () => {
   });
 
   it("knows every preset of the Python system, including tinyllama_1b (which crashed there)", () => {
-    expect(Object.keys(PRESETS)).toEqual(["tinyllama_1b", "qwen_0_5b", "qwen_1_5b", "phi3_mini", "phi3_5_mini", "heimdall", "heimdall_mit"]);
+    expect(Object.keys(PRESETS)).toEqual([
+      "tinyllama_1b", "qwen_0_5b", "qwen_1_5b", "phi3_mini", "phi3_5_mini", "heimdall", "heimdall_mit",
+      "qwen3_0_6b", "qwen3_1_7b", "qwen3_4b", "gemma3_270m", "gemma3_1b", "smollm2_360m", "smollm2_1_7b",
+    ]);
     expect(resolveTrainConfig({ preset: "tinyllama_1b" }).config.base_model).toBe("TinyLlama/TinyLlama-1.1B-Chat-v1.0");
     expect(resolveTrainConfig({ preset: "tiny_llama_1b" }).config.preset).toBe("tinyllama_1b");
     expect(resolveTrainConfig({ preset: "heimdall_mit" }).config).toMatchObject({ lora_r: 32, lora_alpha: 64, use_qlora: true });
@@ -21,7 +24,7 @@ describe("resolveTrainConfig", () => {
 
   it("lists the valid presets when the name is unknown", () => {
     expect(() => resolveTrainConfig({ preset: "llama_70b" })).toThrow(
-      'unknown preset "llama_70b"; valid presets: tinyllama_1b, qwen_0_5b, qwen_1_5b, phi3_mini, phi3_5_mini, heimdall, heimdall_mit',
+      'unknown preset "llama_70b"; valid presets: tinyllama_1b, qwen_0_5b, qwen_1_5b, phi3_mini, phi3_5_mini, heimdall, heimdall_mit, qwen3_0_6b, qwen3_1_7b, qwen3_4b, gemma3_270m, gemma3_1b, smollm2_360m, smollm2_1_7b',
     );
   });
 

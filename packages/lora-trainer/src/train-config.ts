@@ -131,6 +131,14 @@ export const PRESETS: Record<string, Partial<TrainConfig>> = {
     use_qlora: true,
     gradient_checkpointing: true,
   },
+  // The 2025 small models, with the Python system's settings for models of their size (its 0.5B, 1.1B, 1.5B, 3.8B presets above).
+  qwen3_0_6b: { base_model: "Qwen/Qwen3-0.6B", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },
+  qwen3_1_7b: { base_model: "Qwen/Qwen3-1.7B", batch_size: 4, gradient_accumulation: 8, lora_r: 16, lora_alpha: 32 },
+  qwen3_4b: { base_model: "Qwen/Qwen3-4B", batch_size: 2, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, use_qlora: true },
+  gemma3_270m: { base_model: "google/gemma-3-270m-it", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },
+  gemma3_1b: { base_model: "google/gemma-3-1b-it", batch_size: 8, gradient_accumulation: 4, lora_r: 16, lora_alpha: 32 },
+  smollm2_360m: { base_model: "HuggingFaceTB/SmolLM2-360M-Instruct", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },
+  smollm2_1_7b: { base_model: "HuggingFaceTB/SmolLM2-1.7B-Instruct", batch_size: 4, gradient_accumulation: 8, lora_r: 16, lora_alpha: 32 },
 };
 /** The Python method name, kept so old scripts keep working. */
 const PRESET_ALIASES: Record<string, string> = { tiny_llama_1b: "tinyllama_1b" };

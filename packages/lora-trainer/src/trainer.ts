@@ -26,6 +26,7 @@ import {
 } from "@neural/dataset";
 import type { Graph, TypedArray } from "@neural/graph";
 import { SharedWeights, createSession, toOrt } from "@neural/graph/node";
+import { textTowerModuleName } from "@neural/hf-config";
 import { saveSafetensors } from "@neural/safetensors";
 import { appendFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -773,7 +774,8 @@ async function writeOutputs(setup: Setup, params: TrainableParam[], values: Map<
       if (!p.name.endsWith(".lora_A")) continue;
       const module = p.name.slice(0, -".lora_A".length);
       const b = params.find((q) => q.name === `${module}.lora_B`)!;
-      modules.set(module, { a: values.get(p.name)!, b: values.get(b.name)!, in: p.shape[1]!, out: b.shape[0]! });
+      // PEFT's module names: a multimodal base's text layers are model.language_model.layers...
+      modules.set(setup.model.textTower ? textTowerModuleName(module) : module, { a: values.get(p.name)!, b: values.get(b.name)!, in: p.shape[1]!, out: b.shape[0]! });
     }
     await savePeftAdapter(out, {
       modules,

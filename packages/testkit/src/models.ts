@@ -3,12 +3,18 @@
 // tokenizer_config.json (and generation_config.json).
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { hfTensorShapes as shapesOf, parseHfConfig } from "@neural/hf-config";
 import { saveSafetensors, saveShardedSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { Rng } from "./rng.js";
+import { tokenizerSize } from "./real-tokenizers.js";
 import { makeTokenizer, type HfTokenizerFiles, type TokenizerKind } from "./tokenizers.js";
 
-export type Family = "llama" | "mistral" | "qwen2" | "phi3" | "llama3";
-export const FAMILIES: readonly Family[] = ["llama", "mistral", "qwen2", "phi3", "llama3"];
+export type Family = "llama" | "mistral" | "qwen2" | "phi3" | "llama3" | "qwen3" | "gemma3" | "gemma3-mm" | "smollm2" | "smollm3";
+/**
+ * Each family's tiny model carries its real config's quirks (Qwen3-0.6B, gemma-3-270m/1b, SmolLM2-360M, SmolLM3-3B
+ * as published): gemma3-mm is Gemma3ForConditionalGeneration (text_config, language_model.* tensors, a vision tower).
+ */
+export const FAMILIES: readonly Family[] = ["llama", "mistral", "qwen2", "phi3", "llama3", "qwen3", "gemma3", "gemma3-mm", "smollm2", "smollm3"];
 
 export interface TinyModelOptions {
   family: Family;
@@ -17,7 +23,7 @@ export interface TinyModelOptions {
   hiddenSize?: number;
   /** Default 512. */
   intermediateSize?: number;
-  /** Default 2. */
+  /** Default 2 (gemma3: 6, one period of its 5 sliding : 1 full layers; smollm3: 4, one period of its 3 RoPE : 1 NoPE). */
   layers?: number;
   /** Default 4 query heads and 2 KV heads (GQA), head_dim = hidden / heads. */
   heads?: number;
@@ -30,10 +36,14 @@ export interface TinyModelOptions {
   maxShardBytes?: number;
   /** Default: SPM for llama/mistral/phi3, Qwen2 BPE for qwen2, Llama-3 BPE for llama3. */
   tokenizer?: TokenizerKind;
-  /** Default: true for qwen2 and llama3. */
+  /** Real tokenizer files (e.g. from `realTokenizer`) instead of a generated tokenizer; set `vocabSize` too. */
+  tokenizerFiles?: { tokenizer: Record<string, unknown>; config: Record<string, unknown> };
+  /** Default: true for qwen2, llama3 and the 2025 families (as their small sizes are). */
   tieEmbeddings?: boolean;
   /** Standard deviation of the random linear weights (default 0.08). */
   weightStd?: number;
+  /** gemma3: the sliding window (default 32, shorter than the 128-token prompts of the llama.cpp tests). */
+  slidingWindow?: number;
 }
 
 /** The HF config.json fields this toolkit reads. */
@@ -63,14 +73,23 @@ export interface HfConfig {
 export interface TinyModel {
   dir: string;
   family: Family;
+  /** config.json as written. */
   config: HfConfig;
+  /** The text model's settings: `config`, or a multimodal config's text_config. */
+  textConfig: HfConfig;
   tokenizer: HfTokenizerFiles;
   tokenizerKind: TokenizerKind;
   /** HF tensor names and shapes, in file order. */
   tensors: Array<{ name: string; shape: number[] }>;
 }
 
-const defaultTokenizer = (f: Family): TokenizerKind => (f === "qwen2" ? "bpe-qwen2" : f === "llama3" ? "bpe-llama3" : f === "phi3" ? "spm-phi3" : "spm");
+const TOKENIZER_OF: Record<Family, TokenizerKind> = {
+  llama: "spm", mistral: "spm", phi3: "spm-phi3", qwen2: "bpe-qwen2", llama3: "bpe-llama3",
+  qwen3: "bpe-qwen2", gemma3: "spm-gemma", "gemma3-mm": "spm-gemma", smollm2: "bpe-smollm", smollm3: "bpe-llama3",
+};
+const defaultTokenizer = (f: Family): TokenizerKind => TOKENIZER_OF[f];
+const NEW_FAMILIES: readonly Family[] = ["qwen3", "gemma3", "gemma3-mm", "smollm2", "smollm3"];
+const defaultLayers = (f: Family): number => (f === "gemma3" || f === "gemma3-mm" ? 6 : f === "smollm3" ? 4 : 2);
 
 /** Builds the config.json of a tiny model of `family`. */
 export function tinyConfig(options: TinyModelOptions, tokenizer: HfTokenizerFiles): HfConfig {
@@ -79,11 +98,12 @@ export function tinyConfig(options: TinyModelOptions, tokenizer: HfTokenizerFile
   const heads = options.heads ?? 4;
   const kvHeads = options.kvHeads ?? 2;
   const vocab = options.vocabSize ?? Math.ceil(tokenizer.size / 64) * 64 + 64;
-  const tie = options.tieEmbeddings ?? (f === "qwen2" || f === "llama3");
+  const tie = options.tieEmbeddings ?? (f === "qwen2" || f === "llama3" || NEW_FAMILIES.includes(f));
+  const layers = options.layers ?? defaultLayers(f);
   const base = {
     hidden_size: hidden,
     intermediate_size: options.intermediateSize ?? 512,
-    num_hidden_layers: options.layers ?? 2,
+    num_hidden_layers: layers,
     num_attention_heads: heads,
     num_key_value_heads: kvHeads,
     vocab_size: vocab,
@@ -115,55 +135,81 @@ export function tinyConfig(options: TinyModelOptions, tokenizer: HfTokenizerFile
         ...base, architectures: ["Phi3ForCausalLM"], model_type: "phi3", rms_norm_eps: 1e-5, rope_theta: 10000, rope_scaling: null, original_max_position_embeddings: 512,
         sliding_window: 511, attention_bias: false, resid_pdrop: 0, embd_pdrop: 0, attention_dropout: 0,
       };
+    case "qwen3":
+      // Qwen3-0.6B: head_dim 128 with hidden 1024 and 16 heads (not hidden / heads), q/k norms, no biases, tied.
+      return {
+        ...base, architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", head_dim: 2 * (hidden / heads), rms_norm_eps: 1e-6, rope_theta: 1000000, rope_scaling: null,
+        attention_bias: false, attention_dropout: 0, use_sliding_window: false, sliding_window: null, max_window_layers: layers, max_position_embeddings: 40960,
+      };
+    case "smollm2":
+      // SmolLM2-360M: a Llama with tied embeddings, rope_theta 100000, rms_norm_eps 1e-5, 8192 positions.
+      return {
+        ...base, architectures: ["LlamaForCausalLM"], model_type: "llama", rms_norm_eps: 1e-5, rope_theta: 100000, rope_scaling: null, attention_bias: false, mlp_bias: false,
+        pretraining_tp: 1, is_llama_config: true, rope_interleaved: false, max_position_embeddings: 8192, head_dim: hidden / heads,
+      };
+    case "smollm3":
+      // SmolLM3-3B: every fourth layer without rotary positions (no_rope_layers 1,1,1,0 ...), rope_theta 5e6, tied.
+      return {
+        ...base, architectures: ["SmolLM3ForCausalLM"], model_type: "smollm3", rms_norm_eps: 1e-6, rope_theta: 5000000, rope_scaling: null, attention_bias: false, mlp_bias: false,
+        no_rope_layer_interval: 4, no_rope_layers: Array.from({ length: layers }, (_, i) => ((i + 1) % 4 !== 0 ? 1 : 0)),
+        use_sliding_window: false, sliding_window: null, max_window_layers: layers, pretraining_tp: 2, max_position_embeddings: 65536,
+      };
+    case "gemma3":
+    case "gemma3-mm": {
+      // gemma-3-270m / gemma-3-1b-it: head_dim 256 ≠ hidden / heads, one KV head, query_pre_attn_scalar = head_dim, GeGLU
+      // (gelu_pytorch_tanh), five sliding layers to one full, local rope base 10000 and global 1e6, no soft-capping,
+      // and tie_word_embeddings left out (Gemma3TextConfig's default, true).
+      const { tie_word_embeddings: _tied, hidden_act: _act, ...rest } = base;
+      const headDim = 2 * (hidden / heads);
+      const text = {
+        ...rest, num_key_value_heads: options.kvHeads ?? 1, model_type: "gemma3_text", head_dim: headDim, hidden_activation: "gelu_pytorch_tanh", query_pre_attn_scalar: headDim,
+        rms_norm_eps: 1e-6, rope_theta: 1000000, rope_local_base_freq: 10000, rope_scaling: null, sliding_window: options.slidingWindow ?? 32,
+        layer_types: Array.from({ length: layers }, (_, i) => ((i + 1) % 6 === 0 ? "full_attention" : "sliding_attention")),
+        attn_logit_softcapping: null, final_logit_softcapping: null, attention_bias: false, attention_dropout: 0, use_bidirectional_attention: false,
+        max_position_embeddings: 32768, pad_token_id: tokenizer.ids.pad,
+        ...(tie ? {} : { tie_word_embeddings: false }),
+      };
+      if (f === "gemma3") return { ...text, architectures: ["Gemma3ForCausalLM"] } as HfConfig;
+      // gemma-3-4b-it's layout: the text model's settings in text_config, special ids and the image token at the top.
+      const { bos_token_id, eos_token_id, pad_token_id, torch_dtype, transformers_version, ...textConfig } = text;
+      return {
+        architectures: ["Gemma3ForConditionalGeneration"], model_type: "gemma3", text_config: textConfig,
+        vision_config: { model_type: "siglip_vision_model", hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, patch_size: 14, image_size: 28 },
+        boi_token_index: 255999, eoi_token_index: 256000, image_token_index: 262144, mm_tokens_per_image: 4, initializer_range: 0.02,
+        bos_token_id, eos_token_id: [eos_token_id, tokenizer.ids.imEnd], pad_token_id, torch_dtype, transformers_version,
+      } as unknown as HfConfig;
+    }
   }
 }
 
 /** The HF tensors of a model with this config (names and shapes), in the order save_pretrained writes them. */
 export function hfTensorShapes(config: HfConfig, family: Family): Array<{ name: string; shape: number[]; kind: "norm" | "linear" | "bias" | "embed" }> {
-  const h = config.hidden_size;
-  const hd = config.head_dim ?? h / config.num_attention_heads;
-  const q = config.num_attention_heads * hd;
-  const kv = config.num_key_value_heads * hd;
-  const ff = config.intermediate_size;
-  const out: Array<{ name: string; shape: number[]; kind: "norm" | "linear" | "bias" | "embed" }> = [];
-  out.push({ name: "model.embed_tokens.weight", shape: [config.vocab_size, h], kind: "embed" });
-  for (let i = 0; i < config.num_hidden_layers; i++) {
-    const p = `model.layers.${i}`;
-    out.push({ name: `${p}.input_layernorm.weight`, shape: [h], kind: "norm" });
-    if (family === "phi3") {
-      out.push({ name: `${p}.self_attn.qkv_proj.weight`, shape: [q + 2 * kv, h], kind: "linear" });
-    } else {
-      out.push({ name: `${p}.self_attn.q_proj.weight`, shape: [q, h], kind: "linear" });
-      out.push({ name: `${p}.self_attn.k_proj.weight`, shape: [kv, h], kind: "linear" });
-      out.push({ name: `${p}.self_attn.v_proj.weight`, shape: [kv, h], kind: "linear" });
-      if (family === "qwen2") {
-        out.push({ name: `${p}.self_attn.q_proj.bias`, shape: [q], kind: "bias" });
-        out.push({ name: `${p}.self_attn.k_proj.bias`, shape: [kv], kind: "bias" });
-        out.push({ name: `${p}.self_attn.v_proj.bias`, shape: [kv], kind: "bias" });
-      }
-    }
-    out.push({ name: `${p}.self_attn.o_proj.weight`, shape: [h, q], kind: "linear" });
-    out.push({ name: `${p}.post_attention_layernorm.weight`, shape: [h], kind: "norm" });
-    if (family === "phi3") {
-      out.push({ name: `${p}.mlp.gate_up_proj.weight`, shape: [2 * ff, h], kind: "linear" });
-    } else {
-      out.push({ name: `${p}.mlp.gate_proj.weight`, shape: [ff, h], kind: "linear" });
-      out.push({ name: `${p}.mlp.up_proj.weight`, shape: [ff, h], kind: "linear" });
-    }
-    out.push({ name: `${p}.mlp.down_proj.weight`, shape: [h, ff], kind: "linear" });
-  }
-  out.push({ name: "model.norm.weight", shape: [h], kind: "norm" });
-  if (!config.tie_word_embeddings) out.push({ name: "lm_head.weight", shape: [config.vocab_size, h], kind: "linear" });
-  return out;
+  const tensors = shapesOf(parseHfConfig(config)).map(({ name, shape, kind }) => ({ name, shape, kind: kind === "embedding" ? ("embed" as const) : kind }));
+  if (family !== "gemma3-mm") return tensors;
+  // Gemma3ForConditionalGeneration as published (transformers 4.50): the text model under language_model.model, and
+  // a vision tower and projector the text model ignores.
+  return [
+    ...tensors.map((t) => ({ ...t, name: `language_model.${t.name}` })),
+    { name: "multi_modal_projector.mm_input_projection_weight", shape: [16, textConfigOf(config).hidden_size], kind: "linear" as const },
+    { name: "vision_tower.vision_model.embeddings.patch_embedding.weight", shape: [16, 3, 14, 14], kind: "linear" as const },
+  ];
+}
+
+const isGemma = (f: Family) => f === "gemma3" || f === "gemma3-mm";
+
+/** The text model's settings of a config.json: itself, or a multimodal config's text_config. */
+export function textConfigOf(config: HfConfig): HfConfig {
+  return (config.text_config as HfConfig | undefined) ?? config;
 }
 
 /** Writes a seeded tiny random model directory of `options.family` into `dir`. */
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModel> {
   await mkdir(dir, { recursive: true });
   const kind = options.tokenizer ?? defaultTokenizer(options.family);
-  const tok = makeTokenizer(kind);
+  const tok = options.tokenizerFiles ? filesOf(options.tokenizerFiles) : makeTokenizer(kind);
   const config = tinyConfig(options, tok);
-  if (config.vocab_size < tok.size) throw new Error(`vocab_size ${config.vocab_size} is smaller than the tokenizer (${tok.size})`);
+  const textConfig = textConfigOf(config);
+  if (textConfig.vocab_size < tok.size) throw new Error(`vocab_size ${textConfig.vocab_size} is smaller than the tokenizer (${tok.size})`);
   const rng = new Rng(options.seed ?? 1234);
   const std = options.weightStd ?? 0.08;
   const dtype = options.dtype ?? "BF16";
@@ -171,7 +217,8 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   // Values are drawn eagerly (tiny models), in a fixed order, so a given seed always gives the same weights.
   const tensors: TensorToWrite[] = shapes.map(({ name, shape, kind: k }) => {
     const n = shape.reduce((a, b) => a * b, 1);
-    const data = k === "norm" ? rng.normals(n, 0.1, 1) : k === "bias" ? rng.normals(n, 0.1) : k === "embed" ? rng.normals(n, 0.1) : rng.normals(n, std);
+    // Gemma stores its norm weights as w − 1 (the model multiplies by 1 + w).
+    const data = k === "norm" ? rng.normals(n, 0.1, isGemma(options.family) ? 0 : 1) : k === "bias" ? rng.normals(n, 0.1) : k === "embed" ? rng.normals(n, 0.1) : rng.normals(n, std);
     return { name, dtype, shape, data };
   });
   if (options.maxShardBytes) {
@@ -183,7 +230,24 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   await writeFile(join(dir, "tokenizer.json"), JSON.stringify(tok.tokenizer, null, 2));
   await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(tok.config, null, 2));
   await writeFile(join(dir, "generation_config.json"), JSON.stringify({ bos_token_id: tok.ids.bos, eos_token_id: tok.ids.eos, do_sample: false }, null, 2));
-  return { dir, family: options.family, config, tokenizer: tok, tokenizerKind: kind, tensors: shapes.map(({ name, shape }) => ({ name, shape })) };
+  return { dir, family: options.family, config, textConfig, tokenizer: tok, tokenizerKind: kind, tensors: shapes.map(({ name, shape }) => ({ name, shape })) };
+}
+
+/** HfTokenizerFiles of given tokenizer files: their size and the ids of their notable tokens (-1: none). */
+function filesOf(files: { tokenizer: Record<string, any>; config: Record<string, any> }): HfTokenizerFiles {
+  const vocab = files.tokenizer.model.vocab as Record<string, number>;
+  const idOf = (t: string) => (files.tokenizer.added_tokens as Array<{ id: number; content: string }>).find((a) => a.content === t)?.id ?? vocab[t];
+  const text = (v: unknown) => (typeof v === "string" ? v : (v as { content?: string } | null)?.content);
+  const id = (key: string) => {
+    const t = text(files.config[key]);
+    return t === undefined ? null : (idOf(t) ?? null);
+  };
+  return {
+    tokenizer: files.tokenizer,
+    config: files.config,
+    size: tokenizerSize(files.tokenizer),
+    ids: { bos: id("bos_token"), eos: id("eos_token") ?? -1, pad: id("pad_token"), unk: id("unk_token"), imStart: idOf("<|im_start|>") ?? -1, imEnd: idOf("<|im_end|>") ?? -1 },
+  };
 }
 
 export interface TinyLoraOptions {
@@ -206,10 +270,12 @@ export async function writeTinyLoraAdapter(dir: string, base: TinyModel, options
   const rng = new Rng(options.seed ?? 99);
   const tensors: TensorToWrite[] = [];
   for (const t of base.tensors) {
-    const m = /^model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.weight$/.exec(t.name);
+    const m = /^(?:language_model\.)?model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.weight$/.exec(t.name);
     if (!m || !targets.includes(m[3]!)) continue;
     const [out, inp] = t.shape as [number, number];
-    const prefix = `base_model.model.${t.name.replace(/\.weight$/, "")}`;
+    // PEFT names modules as transformers does: a multimodal model's text layers are model.language_model.layers.
+    const module = t.name.replace(/^language_model\.model\./, "model.language_model.").replace(/\.weight$/, "");
+    const prefix = `base_model.model.${module}`;
     tensors.push({ name: `${prefix}.lora_A.weight`, dtype: "F32", shape: [r, inp], data: rng.normals(r * inp, 1 / Math.sqrt(inp)) });
     tensors.push({ name: `${prefix}.lora_B.weight`, dtype: "F32", shape: [out, r], data: rng.normals(out * r, options.bStd ?? 0.05) });
   }

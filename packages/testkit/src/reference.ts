@@ -1,8 +1,11 @@
 // A float64 forward pass of Hugging Face decoder weights, written from the transformers modeling code's definitions
-// (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Phi3ForCausalLM): token embeddings, RMSNorm,
-// rotary embeddings with rotate_half (optionally partial, with llama3 frequency scaling), causal grouped-query
-// attention, SwiGLU MLP, final norm, logits (lm_head or tied embeddings). It is the oracle that llama.cpp's
-// next-token distributions of our GGUF files are compared against.
+// (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Phi3ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM and
+// Gemma3ForConditionalGeneration's text model, SmolLM3ForCausalLM): token embeddings (Gemma: × √hidden), RMSNorm
+// (Gemma: × (1 + w)), per-head q/k RMSNorm (Qwen3, Gemma 3), rotary embeddings with rotate_half (optionally partial,
+// with llama3 frequency scaling; Gemma 3's sliding layers with their own base; none on SmolLM3's NoPE layers), causal
+// grouped-query attention (inside the sliding window where a layer has one), SwiGLU or GeGLU MLP, Gemma's norms after
+// attention and MLP, final norm, logits (lm_head or tied embeddings; optionally soft-capped). It is the oracle that
+// llama.cpp's next-token distributions of our GGUF files are compared against.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openCheckpoint } from "@neural/safetensors";
@@ -21,6 +24,10 @@ export interface ReferenceModel {
 
 export function familyOf(config: HfConfig): Family {
   const arch = config.architectures?.[0] ?? "";
+  if (arch === "Gemma3ForConditionalGeneration") return "gemma3-mm";
+  if (arch.startsWith("Gemma3")) return "gemma3";
+  if (arch.startsWith("Qwen3")) return "qwen3";
+  if (arch.startsWith("SmolLM3")) return "smollm3";
   if (arch.startsWith("Qwen2")) return "qwen2";
   if (arch.startsWith("Phi3")) return "phi3";
   if (arch.startsWith("Mistral")) return "mistral";
@@ -38,8 +45,10 @@ export async function loadReferenceModel(dir: string, options: { adapterDir?: st
   const weights = new Map<string, ReferenceTensor>();
   try {
     for (const name of ckpt.names) {
+      // Gemma3ForConditionalGeneration: the text model's weights under language_model.model; the vision tower unused.
+      if (name.startsWith("vision_tower.") || name.startsWith("multi_modal_projector.")) continue;
       const f32 = await ckpt.readFloat32(name);
-      weights.set(name, { shape: ckpt.info(name).shape, data: Float64Array.from(f32) });
+      weights.set(name.replace(/^language_model\.model\./, "model."), { shape: ckpt.info(name).shape, data: Float64Array.from(f32) });
     }
   } finally {
     await ckpt.close();
@@ -54,7 +63,7 @@ async function mergeLora(weights: Map<string, ReferenceTensor>, adapterDir: stri
   try {
     for (const name of ckpt.names) {
       if (!name.endsWith(".lora_A.weight")) continue;
-      const base = name.replace(/^base_model\.model\./, "").replace(/\.lora_A\.weight$/, ".weight");
+      const base = name.replace(/^base_model\.model\./, "").replace(/^model\.language_model\./, "model.").replace(/\.lora_A\.weight$/, ".weight");
       const a = await ckpt.readFloat32(name);
       const b = await ckpt.readFloat32(name.replace(".lora_A.", ".lora_B."));
       const [r, inp] = ckpt.info(name).shape as [number, number];
@@ -93,18 +102,22 @@ function linear(w: Float64Array, x: Float64Array, out: number, inp: number, bias
   return y;
 }
 
-function rmsNorm(x: Float64Array, w: Float64Array, eps: number): Float64Array {
+/** RMSNorm of x[offset, offset + w.length) times (weightOffset + w) (Gemma's norms: 1 + w). */
+function rmsNorm(x: Float64Array, w: Float64Array, eps: number, weightOffset = 0, offset = 0): Float64Array {
+  const n = w.length;
   let ss = 0;
-  for (let i = 0; i < x.length; i++) ss += x[i]! * x[i]!;
-  const inv = 1 / Math.sqrt(ss / x.length + eps);
-  const y = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) y[i] = x[i]! * inv * w[i]!;
+  for (let i = 0; i < n; i++) ss += x[offset + i]! * x[offset + i]!;
+  const inv = 1 / Math.sqrt(ss / n + eps);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) y[i] = x[offset + i]! * inv * (weightOffset + w[i]!);
   return y;
 }
 
+/** transformers' gelu_pytorch_tanh. */
+const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+
 /** The inverse frequencies of the rotary embedding, with transformers' llama3 scaling when configured. */
-export function ropeInvFreq(config: HfConfig, rotDim: number): Float64Array {
-  const base = config.rope_theta ?? 10000;
+export function ropeInvFreq(config: HfConfig, rotDim: number, base = config.rope_theta ?? 10000): Float64Array {
   const half = rotDim / 2;
   const inv = new Float64Array(half);
   for (let i = 0; i < half; i++) inv[i] = 1 / base ** ((2 * i) / rotDim);
@@ -150,7 +163,8 @@ function rope(v: Float64Array, offset: number, rotDim: number, pos: number, inv:
 
 /** Logits after every position of `tokens` (float64). */
 export function referenceLogits(model: ReferenceModel, tokens: readonly number[]): Float64Array[] {
-  const c = model.config;
+  const c = (model.config.text_config as HfConfig | undefined) ?? model.config;
+  const gemma = model.family === "gemma3" || model.family === "gemma3-mm";
   const H = c.hidden_size;
   const nh = c.num_attention_heads;
   const nkv = c.num_key_value_heads;
@@ -159,24 +173,40 @@ export function referenceLogits(model: ReferenceModel, tokens: readonly number[]
   const kvDim = nkv * hd;
   const ff = c.intermediate_size;
   const eps = c.rms_norm_eps;
+  const normOffset = gemma ? 1 : 0;
   const rotDim = Math.floor((hd * (c.partial_rotary_factor ?? 1)) / 2) * 2;
   const inv = ropeInvFreq(c, rotDim);
+  // Gemma 3: sliding layers rotate with rope_local_base_freq, unscaled; full layers with rope_theta (and its scaling).
+  const invLocal = gemma ? ropeInvFreq({ ...c, rope_scaling: null }, rotDim, c.rope_local_base_freq as number) : inv;
+  const layerTypes = c.layer_types as string[] | undefined;
+  const isSliding = (l: number) =>
+    gemma ? (layerTypes ? layerTypes[l] === "sliding_attention" : (l + 1) % ((c.sliding_window_pattern as number | undefined) ?? 6) !== 0) && c.sliding_window != null
+    : c.sliding_window != null && (model.family === "mistral" || model.family === "phi3" || c.use_sliding_window === true);
+  const noRope = c.no_rope_layers as number[] | undefined;
+  const usesRope = (l: number) => (noRope ? noRope[l] === 1 : model.family !== "smollm3" || (l + 1) % 4 !== 0);
+  const scale = gemma ? (c.query_pre_attn_scalar as number) ** -0.5 : 1 / Math.sqrt(hd);
+  const qkNorm = gemma || model.family === "qwen3";
+  const act = gemma ? geluTanh : (g: number) => g / (1 + Math.exp(-g));
   const V = c.vocab_size;
   const emb = get(model, "model.embed_tokens.weight");
   const T = tokens.length;
   let xs: Float64Array[] = tokens.map((t) => {
     if (t < 0 || t >= V) throw new Error(`token ${t} outside the vocabulary`);
-    return emb.slice(t * H, (t + 1) * H);
+    const e = emb.slice(t * H, (t + 1) * H);
+    if (gemma) for (let i = 0; i < H; i++) e[i]! *= Math.sqrt(H);
+    return e;
   });
   const fused = model.family === "phi3";
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
     const wIn = get(model, `${p}.input_layernorm.weight`);
+    const layerInv = isSliding(l) ? invLocal : inv;
+    const window = isSliding(l) ? (c.sliding_window as number) : Infinity;
     const qs: Float64Array[] = [];
     const ks: Float64Array[] = [];
     const vs: Float64Array[] = [];
     for (let t = 0; t < T; t++) {
-      const h = rmsNorm(xs[t]!, wIn, eps);
+      const h = rmsNorm(xs[t]!, wIn, eps, normOffset);
       let q: Float64Array, k: Float64Array, v: Float64Array;
       if (fused) {
         const w = get(model, `${p}.self_attn.qkv_proj.weight`);
@@ -189,8 +219,16 @@ export function referenceLogits(model: ReferenceModel, tokens: readonly number[]
         k = linear(get(model, `${p}.self_attn.k_proj.weight`), h, kvDim, H, bias("k_proj"));
         v = linear(get(model, `${p}.self_attn.v_proj.weight`), h, kvDim, H, bias("v_proj"));
       }
-      for (let i = 0; i < nh; i++) rope(q, i * hd, rotDim, t, inv);
-      for (let i = 0; i < nkv; i++) rope(k, i * hd, rotDim, t, inv);
+      if (qkNorm) {
+        const qn = get(model, `${p}.self_attn.q_norm.weight`);
+        const kn = get(model, `${p}.self_attn.k_norm.weight`);
+        for (let i = 0; i < nh; i++) q.set(rmsNorm(q, qn, eps, normOffset, i * hd), i * hd);
+        for (let i = 0; i < nkv; i++) k.set(rmsNorm(k, kn, eps, normOffset, i * hd), i * hd);
+      }
+      if (usesRope(l)) {
+        for (let i = 0; i < nh; i++) rope(q, i * hd, rotDim, t, layerInv);
+        for (let i = 0; i < nkv; i++) rope(k, i * hd, rotDim, t, layerInv);
+      }
       qs.push(q);
       ks.push(k);
       vs.push(v);
@@ -200,30 +238,32 @@ export function referenceLogits(model: ReferenceModel, tokens: readonly number[]
     const wPost = get(model, `${p}.post_attention_layernorm.weight`);
     const next: Float64Array[] = [];
     const group = nh / nkv;
-    const scale = 1 / Math.sqrt(hd);
     for (let t = 0; t < T; t++) {
       const attn = new Float64Array(qDim);
+      const first = Math.max(0, t - window + 1);
       for (let head = 0; head < nh; head++) {
         const kvh = Math.floor(head / group);
         const scores = new Float64Array(t + 1);
         let max = -Infinity;
-        for (let s = 0; s <= t; s++) {
+        for (let s = first; s <= t; s++) {
           let dot = 0;
           for (let i = 0; i < hd; i++) dot += qs[t]![head * hd + i]! * ks[s]![kvh * hd + i]!;
           scores[s] = dot * scale;
           if (scores[s]! > max) max = scores[s]!;
         }
         let sum = 0;
-        for (let s = 0; s <= t; s++) sum += scores[s] = Math.exp(scores[s]! - max);
-        for (let s = 0; s <= t; s++) {
+        for (let s = first; s <= t; s++) sum += scores[s] = Math.exp(scores[s]! - max);
+        for (let s = first; s <= t; s++) {
           const w = scores[s]! / sum;
           for (let i = 0; i < hd; i++) attn[head * hd + i]! += w * vs[s]![kvh * hd + i]!;
         }
       }
-      const o = linear(wo, attn, H, qDim, oBias);
+      let o = linear(wo, attn, H, qDim, oBias);
+      // Gemma 3: post_attention_layernorm on the attention's output, pre_feedforward_layernorm before the MLP.
+      if (gemma) o = rmsNorm(o, wPost, eps, normOffset);
       const x = new Float64Array(H);
       for (let i = 0; i < H; i++) x[i] = xs[t]![i]! + o[i]!;
-      const h2 = rmsNorm(x, wPost, eps);
+      const h2 = rmsNorm(x, gemma ? get(model, `${p}.pre_feedforward_layernorm.weight`) : wPost, eps, normOffset);
       let gate: Float64Array, up: Float64Array;
       if (fused) {
         const w = get(model, `${p}.mlp.gate_up_proj.weight`);
@@ -233,9 +273,10 @@ export function referenceLogits(model: ReferenceModel, tokens: readonly number[]
         gate = linear(get(model, `${p}.mlp.gate_proj.weight`), h2, ff, H);
         up = linear(get(model, `${p}.mlp.up_proj.weight`), h2, ff, H);
       }
-      const act = new Float64Array(ff);
-      for (let i = 0; i < ff; i++) act[i] = (gate[i]! / (1 + Math.exp(-gate[i]!))) * up[i]!;
-      const down = linear(get(model, `${p}.mlp.down_proj.weight`), act, H, ff);
+      const a = new Float64Array(ff);
+      for (let i = 0; i < ff; i++) a[i] = act(gate[i]!) * up[i]!;
+      let down = linear(get(model, `${p}.mlp.down_proj.weight`), a, H, ff);
+      if (gemma) down = rmsNorm(down, get(model, `${p}.post_feedforward_layernorm.weight`), eps, normOffset);
       for (let i = 0; i < H; i++) x[i]! += down[i]!;
       next.push(x);
     }
@@ -243,7 +284,12 @@ export function referenceLogits(model: ReferenceModel, tokens: readonly number[]
   }
   const wNorm = get(model, "model.norm.weight");
   const head = model.weights.get("lm_head.weight")?.data ?? emb;
-  return xs.map((x) => linear(head, rmsNorm(x, wNorm, eps), V, H));
+  const cap = c.final_logit_softcapping as number | null | undefined;
+  return xs.map((x) => {
+    const logits = linear(head, rmsNorm(x, wNorm, eps, normOffset), V, H);
+    if (cap) for (let i = 0; i < V; i++) logits[i] = cap * Math.tanh(logits[i]! / cap);
+    return logits;
+  });
 }
 
 export function softmax(logits: ArrayLike<number>): Float64Array {

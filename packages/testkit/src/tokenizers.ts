@@ -1,8 +1,8 @@
 // Small but real Hugging Face tokenizers (tokenizer.json + tokenizer_config.json), trained deterministically by BPE
-// on a built-in corpus: a SentencePiece-style `llama` tokenizer (▁ for spaces, byte fallback, <unk>/<s>/</s>) and
-// byte-level BPE tokenizers with the Qwen2 or Llama-3 split pattern. Both carry ChatML markers as special tokens.
+// on a built-in corpus: a SentencePiece-style `llama` tokenizer (▁ for spaces, byte fallback, <unk>/<s>/</s>; or
+// Gemma's layout) and byte-level BPE tokenizers with the Qwen2, Llama-3 or SmolLM split. All carry ChatML markers.
 
-export type TokenizerKind = "spm" | "spm-phi3" | "bpe-qwen2" | "bpe-llama3";
+export type TokenizerKind = "spm" | "spm-phi3" | "spm-gemma" | "bpe-qwen2" | "bpe-llama3" | "bpe-smollm";
 
 export interface HfTokenizerFiles {
   /** tokenizer.json contents */
@@ -68,14 +68,19 @@ function addedTokensDecoder(tokens: Array<{ id: number; content: string; special
   return Object.fromEntries(tokens.map((t) => [String(t.id), { content: t.content, lstrip: false, normalized: false, rstrip: t.rstrip, single_word: false, special: t.special }]));
 }
 
-/** SentencePiece-style tokenizer as HF's LlamaTokenizerFast stores it: BPE model with byte_fallback over ▁-words. */
-export function spmTokenizer(options: { merges?: number; phi3?: boolean } = {}): HfTokenizerFiles {
+/**
+ * SentencePiece-style tokenizer as HF's LlamaTokenizerFast stores it: BPE model with byte_fallback over ▁-words.
+ * `gemma`: Gemma 3's layout (<pad> <eos> <bos> <unk> first, then <start_of_turn> <end_of_turn>; no space prefix).
+ */
+export function spmTokenizer(options: { merges?: number; phi3?: boolean; gemma?: boolean } = {}): HfTokenizerFiles {
   const words = CORPUS.split(/\s+/).filter(Boolean).map((w) => ["▁", ...w]);
   const chars = [...new Set(words.flat())].sort();
   const learned = learnMerges(words, options.merges ?? 160);
-  const vocab: Record<string, number> = { "<unk>": 0, "<s>": 1, "</s>": 2 };
-  for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = 3 + b;
-  let next = 259;
+  const gemma = options.gemma === true;
+  const leading = gemma ? ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"] : ["<unk>", "<s>", "</s>"];
+  const vocab: Record<string, number> = Object.fromEntries(leading.map((t, i) => [t, i]));
+  for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = leading.length + b;
+  let next = leading.length + 256;
   for (const c of chars) if (!(c in vocab)) vocab[c] = next++;
   const order: string[] = [];
   for (const [a, b] of learned) {
@@ -100,27 +105,36 @@ export function spmTokenizer(options: { merges?: number; phi3?: boolean } = {}):
   // Phi-3 adds <|endoftext|> and <|end|>, and its special tokens strip the whitespace after them (rstrip), as
   // llama.cpp also assumes for any model whose name contains "phi3".
   const phi3 = options.phi3 === true;
-  const added = [addedToken(0, "<unk>"), addedToken(1, "<s>"), addedToken(2, "</s>", true, phi3)];
+  const added = gemma ? leading.map((t, i) => addedToken(i, t)) : [addedToken(0, "<unk>"), addedToken(1, "<s>"), addedToken(2, "</s>", true, phi3)];
   if (phi3) added.push(addedToken(next++, "<|endoftext|>"), addedToken(next++, "<|end|>", true, true));
   const imStart = next++;
   const imEnd = next++;
   added.push(addedToken(imStart, "<|im_start|>", true, phi3), addedToken(imEnd, "<|im_end|>", true, phi3));
+  const bosToken = gemma ? "<bos>" : "<s>";
   const tokenizer = {
     version: "1.0",
     truncation: null,
     padding: null,
     added_tokens: added,
-    normalizer: { type: "Sequence", normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }] },
+    // Gemma's tokenizer replaces spaces but prepends none.
+    normalizer: gemma
+      ? { type: "Replace", pattern: { String: " " }, content: "▁" }
+      : { type: "Sequence", normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }] },
     pre_tokenizer: null,
     post_processor: {
       type: "TemplateProcessing",
-      single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-      pair: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<s>", type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
-      special_tokens: { "<s>": { id: "<s>", ids: [1], tokens: ["<s>"] } },
+      single: [{ SpecialToken: { id: bosToken, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+      pair: [{ SpecialToken: { id: bosToken, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: bosToken, type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
+      special_tokens: { [bosToken]: { id: bosToken, ids: [vocab[bosToken]!], tokens: [bosToken] } },
     },
     decoder: {
       type: "Sequence",
-      decoders: [{ type: "Replace", pattern: { String: "▁" }, content: " " }, { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }],
+      decoders: [
+        { type: "Replace", pattern: { String: "▁" }, content: " " },
+        { type: "ByteFallback" },
+        { type: "Fuse" },
+        ...(gemma ? [] : [{ type: "Strip", content: " ", start: 1, stop: 0 }]),
+      ],
     },
     model: { type: "BPE", dropout: null, unk_token: "<unk>", continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges },
   };
@@ -138,8 +152,10 @@ export function spmTokenizer(options: { merges?: number; phi3?: boolean } = {}):
     model_max_length: 2048,
     tokenizer_class: "LlamaTokenizer",
     ...(phi3 ? { eos_token: "<|endoftext|>", pad_token: "<|endoftext|>" } : {}),
+    ...(gemma ? { bos_token: "<bos>", eos_token: "<eos>", unk_token: "<unk>", pad_token: "<pad>", tokenizer_class: "GemmaTokenizer", legacy: false } : {}),
   };
-  return { tokenizer, config, size: next, ids: { bos: 1, eos: 2, pad: 2, unk: 0, imStart, imEnd } };
+  const ids = gemma ? { bos: 2, eos: 1, pad: 0, unk: 3 } : { bos: 1, eos: 2, pad: 2, unk: 0 };
+  return { tokenizer, config, size: next, ids: { ...ids, imStart, imEnd } };
 }
 
 /** GPT-2's reversible byte -> printable character map. */
@@ -242,9 +258,66 @@ export function bpeTokenizer(flavor: "qwen2" | "llama3", options: { merges?: num
   };
 }
 
+/**
+ * Byte-level BPE as SmolLM2's tokenizer.json has it: digits split one by one, then GPT-2's split (llama.cpp's
+ * "smollm" pre-tokenizer), and its special tokens first: <|endoftext|> 0, <|im_start|> 1 (BOS), <|im_end|> 2 (EOS).
+ */
+export function smollmTokenizer(options: { merges?: number } = {}): HfTokenizerFiles {
+  const byteMap = bytesToUnicode();
+  const enc = new TextEncoder();
+  const gpt2 = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+  const pieces = CORPUS.split(/(\p{N})/u).flatMap((part) => (/^\p{N}$/u.test(part) ? [part] : [...part.matchAll(gpt2)].map((m) => m[0])));
+  const learned = learnMerges(pieces.filter(Boolean).map((w) => [...enc.encode(w)].map((b) => byteMap[b]!)), options.merges ?? 200);
+  const specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
+  const added = specials.map((t, i) => addedToken(i, t));
+  const vocab: Record<string, number> = Object.fromEntries(specials.map((t, i) => [t, i]));
+  let next = specials.length;
+  for (let b = 0; b < 256; b++) vocab[byteMap[b]!] = next++;
+  const merges: string[] = [];
+  for (const [a, b] of learned) {
+    merges.push(`${a} ${b}`);
+    if (!(a + b in vocab)) vocab[a + b] = next++;
+  }
+  const tokenizer = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: {
+      type: "Sequence",
+      pretokenizers: [
+        { type: "Digits", individual_digits: true },
+        { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      ],
+    },
+    post_processor: { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+  };
+  const config = {
+    add_prefix_space: false,
+    added_tokens_decoder: addedTokensDecoder(added),
+    additional_special_tokens: ["<|im_start|>", "<|im_end|>"],
+    bos_token: "<|im_start|>", eos_token: "<|im_end|>", pad_token: "<|im_end|>", unk_token: "<|endoftext|>", chat_template: CHATML_TEMPLATE,
+    clean_up_tokenization_spaces: false, model_max_length: 8192, tokenizer_class: "GPT2Tokenizer", vocab_size: 49152,
+  };
+  return { tokenizer, config, size: next, ids: { bos: 1, eos: 2, pad: 2, unk: 0, imStart: 1, imEnd: 2 } };
+}
+
 export function makeTokenizer(kind: TokenizerKind): HfTokenizerFiles {
-  if (kind === "spm" || kind === "spm-phi3") return spmTokenizer({ phi3: kind === "spm-phi3" });
-  return bpeTokenizer(kind === "bpe-qwen2" ? "qwen2" : "llama3");
+  switch (kind) {
+    case "spm":
+    case "spm-phi3":
+    case "spm-gemma":
+      return spmTokenizer({ phi3: kind === "spm-phi3", gemma: kind === "spm-gemma" });
+    case "bpe-qwen2":
+      return bpeTokenizer("qwen2");
+    case "bpe-llama3":
+      return bpeTokenizer("llama3");
+    case "bpe-smollm":
+      return smollmTokenizer();
+  }
 }
 
 /** Mixed text for tokenizer equality tests: Unicode, code, ChatML markers, whitespace runs, numbers. */

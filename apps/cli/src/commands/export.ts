@@ -1,8 +1,9 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { AdapterError, mergeAdapter, ModelSourceError } from "@neural/lora-trainer";
 import {
+  GGUF_ARCHITECTURES,
   OUT_TYPES,
   convertHfToGguf,
   convertLoraToGguf,
@@ -16,6 +17,7 @@ import {
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { QuantizePool } from "@neural/quantize/parallel";
 import { EXIT, type Command, type Io } from "../command.js";
+import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from "../download.js";
 
 /** The seed's list, so its scripts keep working; the ones we cannot write fail with a clear message. */
 const SEED_CHOICES = [...OUT_TYPES, "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
@@ -32,11 +34,12 @@ export const exportCommand: Command = {
     { name: "no_quantize", type: "boolean", description: "write F16 (same as --quantization F16)" },
     { name: "base_model", type: "string", description: "base model directory for an adapter (default: adapter_config.json's base_model_name_or_path)" },
     { name: "lora_adapter", type: "boolean", description: "write a LoRA adapter directory as a GGUF adapter that llama.cpp applies at load time" },
-    { name: "name", type: "string", description: "general.name (default: the directory name)" },
+    { name: "name", type: "string", description: "general.name (default: the model's, from config.json _name_or_path, else its family's; llama.cpp keys tokenizer rules on it)" },
     { name: "threads", type: "number", description: "quantization worker threads (0: all cores)", default: 0 },
     { name: "verify", type: "boolean", description: "load the result in llama.cpp (child process), generate from a ChatML prompt, report" },
     { name: "verify_prompt", type: "string", description: "user message for --verify", default: "Hello! In one sentence, what are you?" },
     { name: "json", type: "boolean", description: "print the result as JSON" },
+    HF_TOKEN_OPTION,
   ],
   async run(args, io) {
     const o = args.options;
@@ -78,11 +81,18 @@ export const exportCommand: Command = {
       temp = await mkdtemp(join(tmpdir(), "neural-merge-"));
       io.err(`export: merging the LoRA adapter ${modelDir} into ${base}`);
       try {
-        await mergeAdapter({ adapterDir: modelDir, baseModel: base, outputDir: temp, onProgress: (i, n, t) => io.status(`merge: [${i + 1}/${n}] ${t}`) });
+        await mergeAdapter({
+          adapterDir: modelDir,
+          baseModel: base,
+          outputDir: temp,
+          onProgress: (i, n, t) => io.status(`merge: [${i + 1}/${n}] ${t}`),
+          modelSource: { ...hubAccess(o.hf_token), onProgress: downloadReporter(io) },
+        });
       } catch (error) {
         await rm(temp, { recursive: true, force: true });
         if (error instanceof AdapterError || error instanceof ModelSourceError) {
-          io.err(`neural export: ${error.message}`);
+          io.status("");
+          io.err(`neural export: ${error instanceof ModelSourceError ? modelSourceMessage(error) : error.message}`);
           return EXIT.problems;
         }
         throw error;
@@ -117,7 +127,7 @@ export const exportCommand: Command = {
           outType: quantization as OutType,
           onProgress,
           ...(pool ? { pool } : {}),
-          name: (o.name as string | undefined) ?? basename(resolve(modelDir)),
+          ...(o.name !== undefined ? { name: o.name as string } : {}),
         });
       } finally {
         await pool?.close();
@@ -125,12 +135,14 @@ export const exportCommand: Command = {
       }
     }
     io.status("");
+    for (const warning of result.warnings) io.err(`warning: ${warning}`);
     const seconds = (Date.now() - started) / 1000;
     const counts = new Map<string, number>();
     for (const t of result.tensors) counts.set(t.type, (counts.get(t.type) ?? 0) + 1);
     const summary = {
       output: isAbsolute(result.output) ? result.output : result.output,
       architecture: result.arch,
+      name: result.name,
       quantization: result.outType,
       bytes: result.fileSize,
       tensors: result.tensors.length,
@@ -149,7 +161,7 @@ export const exportCommand: Command = {
     }
     if (o.json) io.out(JSON.stringify(summary, null, 2));
     else {
-      io.out(`${result.output}: ${mb(result.fileSize)}, ${result.tensors.length} tensors (${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}), ${result.arch}, ${result.outType}, ${seconds.toFixed(1)} s`);
+      io.out(`${result.output}: "${result.name}", ${mb(result.fileSize)}, ${result.tensors.length} tensors (${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}), ${result.arch}, ${result.outType}, ${seconds.toFixed(1)} s`);
       const v = summary.verify as VerifyReport | undefined;
       if (v) {
         io.out(`verify: ${v.ok ? "ok" : "FAILED"}: ${v.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.what}`).join("; ")}`);
@@ -188,7 +200,8 @@ export async function verify(path: string, prompt: string, io: Io): Promise<Veri
       const i = tokens.indexOf(t);
       return i >= 0 && types[i] === 3;
     };
-    checks.push({ what: `architecture ${String(r.get("general.architecture"))}`, ok: ["llama", "qwen2", "phi3"].includes(String(r.get("general.architecture"))) });
+    const arch = String(r.get("general.architecture"));
+    checks.push({ what: `architecture ${arch}`, ok: Object.values(GGUF_ARCHITECTURES).some((a) => a.arch === arch) });
     checks.push({ what: "chat template", ok: typeof r.get("tokenizer.chat_template") === "string" });
     checks.push({ what: "<|im_start|>/<|im_end|> are control tokens", ok: control("<|im_start|>") && control("<|im_end|>") });
     checks.push({ what: "eos id", ok: r.get("tokenizer.ggml.eos_token_id") !== undefined });

@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { downloadCommand } from "./download.js";
 import { evalCommand } from "./eval.js";
 import { exportCommand } from "./export.js";
 import { generateCommands } from "./generate.js";
@@ -12,4 +13,4 @@ import { trainCommand } from "./train.js";
 import { validate } from "./validate.js";
 
 // One line per command; each lives in its own file in this folder.
-export const commands: Command[] = [quickstart, validate, tokenizerTrain, prepare, trainCommand, mergeCommand, exportCommand, inspect, runCommand, evalCommand, ...generateCommands];
+export const commands: Command[] = [quickstart, validate, tokenizerTrain, prepare, downloadCommand, trainCommand, mergeCommand, exportCommand, inspect, runCommand, evalCommand, ...generateCommands];

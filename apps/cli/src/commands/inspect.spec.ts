@@ -29,6 +29,7 @@ it("prints metadata and the tensor table, as text and as JSON (long arrays summa
   expect(await runCli(["inspect", out, "--json"], commands, json)).toBe(0);
   const info = JSON.parse(json.stdout);
   expect(info.metadata["tokenizer.ggml.tokens"].value.length).toBe(m.config.vocab_size);
+  expect(text.stdout).toContain('architecture "phi3": what neural exports from Phi3ForCausalLM');
   expect(info.metadata["tokenizer.ggml.scores"].type).toBe("ARRAY<F32>");
   const full = capture();
   await runCli(["inspect", out, "--json", "--full"], commands, full);
@@ -41,4 +42,32 @@ it("a truncated file is a clean error (exit 1), not a crash", async () => {
   const io = capture();
   expect(await runCli(["inspect", bad], commands, io)).toBe(1);
   expect(io.stderr).toMatch(/tensor_count/);
+});
+
+it("--families lists every architecture neural trains with its llama.cpp architecture", async () => {
+  const io = capture();
+  expect(await runCli(["inspect", "--families"], commands, io)).toBe(0);
+  expect(io.stdout).toMatch(/^Qwen3ForCausalLM\s+qwen3\s+qwen3\s/m);
+  expect(io.stdout).toMatch(/^Gemma3ForConditionalGeneration\s+gemma3\s+gemma3\s/m);
+  expect(io.stdout).toMatch(/^SmolLM3ForCausalLM\s+smollm3\s+smollm3\s/m);
+  expect(io.stdout).toMatch(/^MistralForCausalLM\s+mistral\s+llama\s/m);
+  const json = capture();
+  await runCli(["inspect", "--families", "--json"], commands, json);
+  expect(JSON.parse(json.stdout)).toContainEqual(expect.objectContaining({ architecture: "LlamaForCausalLM", family: "llama", llamaCpp: "llama" }));
+});
+
+it("a Hugging Face model folder: its family, llama.cpp architecture, shapes and layer patterns; an unsupported one names the supported", async () => {
+  const m = await writeTinyModel(join(root, "gemma"), { family: "gemma3-mm", seed: 1 });
+  const io = capture();
+  expect(await runCli(["inspect", m.dir], commands, io)).toBe(0);
+  expect(io.stdout).toContain("Gemma3ForConditionalGeneration (its text model), family gemma3 → llama.cpp architecture gemma3");
+  expect(io.stdout).toContain("sliding window: 32 tokens on layers 0-4");
+  expect(io.stdout).toContain("(sliding layers 10000)");
+  const json = capture();
+  expect(await runCli(["inspect", m.dir, "--json"], commands, json)).toBe(0);
+  expect(JSON.parse(json.stdout)).toMatchObject({ llamaCppArchitecture: "gemma3", config: { family: "gemma3", headDim: 128, numKvHeads: 1 } });
+  await writeFile(join(m.dir, "config.json"), JSON.stringify({ ...m.config, architectures: ["MambaForCausalLM"] }));
+  const bad = capture();
+  expect(await runCli(["inspect", m.dir], commands, bad)).toBe(1);
+  expect(bad.stderr).toMatch(/config\.json: architectures: MambaForCausalLM is not supported \(supported: LlamaForCausalLM, .*Qwen3ForCausalLM.*\)/);
 });

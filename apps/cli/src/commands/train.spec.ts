@@ -108,6 +108,25 @@ describe("neural train --estimate_memory", () => {
     expect(existsSync(output)).toBe(false);
   }, 120_000);
 
+  it("qwen3_0_6b and gemma3_1b print a prediction from their base model's published config.json, offline and with an empty cache", async () => {
+    const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
+    process.env.HF_HUB_CACHE = mkdtempSync(path.join(tmpdir(), "empty-hub-"));
+    process.env.HF_HUB_OFFLINE = "1";
+    try {
+      for (const [preset, repo] of [["qwen3_0_6b", "Qwen/Qwen3-0.6B"], ["gemma3_1b", "google/gemma-3-1b-it"]]) {
+        const result = await neural("train", "--preset", preset!, "--dataset", dataset, "--output_dir", path.join(dir, preset!), "--estimate_memory");
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stdout).toMatch(/estimated peak memory of this run \(RAM, CPU\): \d+\.\d\d GiB/);
+        expect(result.stdout).toContain(`shapes from ${repo}'s config.json as published`);
+      }
+    } finally {
+      for (const [key, value] of [["HF_HUB_CACHE", saved.cache], ["HF_HUB_OFFLINE", saved.offline]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  }, 240_000);
+
   it("a base model that is neither a directory nor a hub id gets training's own error, with no trip to the hub", async () => {
     const missing = path.join(dir, "no-such-model");
     const result = await neural("train", "--dataset", dataset, "--base_model", missing, "--estimate_memory");

@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import {
   estimateTrainingMemory,
   formatMemoryEstimate,
+  ModelSourceError,
   presetNames,
   resolveTrainConfig,
   trainConfigSchema,
@@ -12,9 +13,11 @@ import {
   type TrainEvent,
   type TrainResult,
 } from "@neural/lora-trainer";
+import { DatasetError, formatIssue, validateFile } from "@neural/dataset";
 import { parse as parseYaml } from "yaml";
 import type { OptionSpec } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
+import { fetchModel, HF_TOKEN_OPTION, modelSourceMessage } from "../download.js";
 
 const HELP: Partial<Record<keyof TrainConfig, string>> = {
   preset: `a preset of the Python system: ${presetNames().join(", ")}`,
@@ -84,6 +87,7 @@ export const trainCommand: Command = {
     ...configOptions(),
     { name: "eval_only", type: "boolean", description: "evaluate the model on the eval split and exit" },
     { name: "estimate_memory", type: "boolean", description: "print the memory the run would need and exit" },
+    HF_TOKEN_OPTION,
   ],
   async run(args, io) {
     const o = args.options;
@@ -127,10 +131,45 @@ export const trainCommand: Command = {
       for (const note of e.notes) io.out(`note: ${note}`);
       return EXIT.ok;
     }
+    // The dataset is read and checked before anything is downloaded; then the base model comes into the cache here,
+    // where its progress can be drawn (the trainer then finds it there).
+    const datasetProblem = await checkDataset(config.dataset, io);
+    if (datasetProblem !== undefined) return datasetProblem;
+    if (!config.from_scratch) {
+      try {
+        await fetchModel(config.base_model!, io, { token: o.hf_token as string | undefined });
+      } catch (error) {
+        io.status("");
+        if (error instanceof ModelSourceError) {
+          io.err(`neural train: ${modelSourceMessage(error)}`);
+          return EXIT.problems;
+        }
+        throw error;
+      }
+    }
     const { code } = await trainInWorker(config, io, { evalOnly: o.eval_only === true });
     return code;
   },
 };
+
+/** Reads the whole dataset once; an unreadable file or one without a single usable record stops the run here. */
+async function checkDataset(file: string, io: Io): Promise<number | undefined> {
+  try {
+    const report = await validateFile(file, { maxShown: 3, onProgress: (n) => io.status(`checking ${file}: ${n.toLocaleString("en-US")} records`) });
+    io.status("");
+    if (report.valid > 0) return undefined;
+    io.err(`neural train: ${file}: no usable record${report.records ? ` in ${report.records}` : " (the file is empty)"}`);
+    for (const issue of report.errors.shown) io.err(`  ${formatIssue(issue)}`);
+    return EXIT.problems;
+  } catch (error) {
+    io.status("");
+    if (error instanceof DatasetError) {
+      io.err(`neural train: ${error.message}`);
+      return EXIT.problems;
+    }
+    throw error;
+  }
+}
 
 /** Trains in a worker thread with a live progress display; Ctrl-C stops after a checkpoint. */
 export async function trainInWorker(config: TrainConfig, io: Io, options: { evalOnly?: boolean } = {}): Promise<{ code: number; result?: TrainResult }> {

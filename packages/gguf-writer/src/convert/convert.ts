@@ -6,7 +6,8 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { openCheckpoint, openFileSink, type ByteSink } from "@neural/safetensors";
 import { GgufConvertError } from "./errors.js";
-import { archOf, hparamsOf } from "./arch.js";
+import { parseHfConfig } from "@neural/hf-config";
+import { archInfo } from "./arch.js";
 import { convertModel, type ConvertResult, type HfModel, type ModelConvertOptions } from "./model.js";
 import { FILE_TYPE_OF } from "./types-policy.js";
 
@@ -42,17 +43,15 @@ export async function openHfModel(dir: string): Promise<HfModel> {
   if (await stat(join(dir, "adapter_config.json")).catch(() => undefined)) {
     throw new GgufConvertError("this is a LoRA adapter directory, not a model: merge it into its base model first (or convert it as a GGUF adapter)", dir);
   }
-  const configPath = join(dir, "config.json");
-  const config = (await readJson(configPath, true))!;
-  const info = archOf(config, configPath);
-  const hp = hparamsOf(config, configPath);
+  const config = (await readJson(join(dir, "config.json"), true))!;
   const tokenizer = await readJson(join(dir, "tokenizer.json"), false);
   const tokenizerConfig = await readJson(join(dir, "tokenizer_config.json"), false);
   const chatTemplateFile = await readFile(join(dir, "chat_template.jinja"), "utf8").catch(() => undefined);
+  const model = parseHfConfig(config, join(dir, "config.json"));
   const checkpoint = await openCheckpoint(dir).catch((error: Error) => {
     throw new GgufConvertError(error.message, dir, "weights");
   });
-  return { dir, config, info, hp, checkpoint, tokenizer, tokenizerConfig, chatTemplateFile };
+  return { dir, config, model, info: archInfo(model), checkpoint, tokenizer, tokenizerConfig, chatTemplateFile };
 }
 
 /** Converts a HF model directory to a GGUF file. */

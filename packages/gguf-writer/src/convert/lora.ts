@@ -7,7 +7,8 @@ import { basename, join } from "node:path";
 import { openCheckpoint, openFileSink, type ByteSink } from "@neural/safetensors";
 import { GgufStreamWriter } from "../writer.js";
 import { gv, type GgmlTypeName, type GgufValue } from "../types.js";
-import { archOf, hparamsOf, mapTensorName, permuteRows } from "./arch.js";
+import { parseHfConfig } from "@neural/hf-config";
+import { archInfo, mapTensorName, permuteRows } from "./arch.js";
 import { streamTensors, type ConvertProgress, type ConvertResult, type PlannedTensor } from "./convert.js";
 import { GgufConvertError } from "./errors.js";
 
@@ -71,8 +72,8 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
   } catch (error) {
     throw new GgufConvertError(`cannot read the base model's config: ${(error as Error).message}`, configPath);
   }
-  const info = archOf(config, configPath);
-  const hp = hparamsOf(config, configPath);
+  const hp = parseHfConfig(config, configPath);
+  const info = archInfo(hp);
   const outType: GgmlTypeName = options.outType ?? "F32";
   const weightsPath = join(options.adapterDir, "adapter_model.safetensors");
   const ckpt = await openCheckpoint(weightsPath).catch((error: Error) => {
@@ -129,10 +130,12 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
     if (cfg.use_rslora && cfg.rank_pattern && Object.keys(cfg.rank_pattern).length) {
       throw new GgufConvertError("rsLoRA with per-module ranks cannot be expressed with one alpha", join(options.adapterDir, "adapter_config.json"), "rank_pattern");
     }
+    // An adapter's name is a label only: llama.cpp's tokenizer rules read the base model's.
+    const name = options.name ?? basename(options.adapterDir);
     const metadata: Array<[string, GgufValue]> = [
       ["general.architecture", gv.str(info.arch)],
       ["general.type", gv.str("adapter")],
-      ["general.name", gv.str(options.name ?? basename(options.adapterDir))],
+      ["general.name", gv.str(name)],
       ["adapter.type", gv.str("lora")],
       ["adapter.lora.alpha", gv.f32(alpha)],
       ["general.quantization_version", gv.u32(2)],
@@ -159,6 +162,8 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
       outType: outType,
       tensors: writer.layout.tensors.map((t) => ({ name: t.name, type: t.type, ne: [...t.ne], bytes: t.bytes })),
       fileSize: writer.layout.fileSize,
+      name,
+      warnings: [],
     };
   } finally {
     await ckpt.close();

@@ -1,13 +1,15 @@
 // The browser-safe half of the converter (no node: imports): plan the GGUF tensors of a Hugging Face model held
 // anywhere (files, memory, a browser's File objects), choose their types, write the metadata and stream the tensors
 // into any ByteSink. convert.ts opens model directories on disk and calls convertModel.
+import { parseHfConfig, type ModelConfig } from "@neural/hf-config";
 import type { ByteSink, TensorReader } from "@neural/safetensors";
 import { GgufStreamWriter, type GgufTensorSpec } from "../writer.js";
 import { GGML_TYPES, gv, tensorBytes, type GgmlTypeName, type GgufValue } from "../types.js";
-import { archMetadata, archOf, hparamsOf, llama3RopeFactors, mapTensorName, permuteRows, type ArchInfo, type Hparams } from "./arch.js";
+import { archInfo, archMetadata, llama3RopeFactors, mapTensorName, permuteRows, requiredTensors, type ArchInfo } from "./arch.js";
 import { encodeRows, quantizeMixPolicy } from "./encode.js";
 import { GgufConvertError } from "./errors.js";
 import { FILE_TYPE_OF, floatTensorType, isFloatOutType, type OutType, type TensorTypeQuery } from "./types-policy.js";
+import { modelName, nameWarnings } from "./name.js";
 import { buildVocab } from "./vocab.js";
 
 export interface ConvertProgress {
@@ -25,7 +27,7 @@ export type MixPolicy = (mix: OutType, tensors: readonly TensorTypeQuery[], mode
 export interface ModelConvertOptions {
   /** Default F16. */
   outType?: OutType;
-  /** general.name (default: the directory name). */
+  /** general.name (default: from config.json's `_name_or_path`, else the family's canonical name; see name.ts). */
   name?: string;
   /** Override llama.cpp's pre-tokenizer name for byte-level BPE tokenizers. */
   pre?: string;
@@ -55,6 +57,10 @@ export interface ConvertResult {
   outType: OutType;
   tensors: ConvertedTensor[];
   fileSize: number;
+  /** general.name as written. */
+  name: string;
+  /** Things llama.cpp will do differently from the model's own files (e.g. a name that turns off a tokenizer rule). */
+  warnings: string[];
 }
 
 /** One GGUF tensor to produce: where its rows come from and how. */
@@ -70,9 +76,11 @@ export interface PlannedTensor extends GgufTensorSpec {
 
 export interface HfModel {
   dir: string;
+  /** config.json as read. */
   config: Record<string, any>;
+  /** config.json parsed (@neural/hf-config). */
+  model: ModelConfig;
   info: ArchInfo;
-  hp: Hparams;
   checkpoint: TensorReader;
   tokenizer?: Record<string, any>;
   tokenizerConfig?: Record<string, any>;
@@ -81,11 +89,10 @@ export interface HfModel {
 
 /** `file` inside `dir`, for messages (no node:path here). */
 const inDir = (dir: string, file: string): string => (dir ? `${dir.replace(/[\\/]+$/, "")}/${file}` : file);
-const baseName = (dir: string): string => dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
 
 /** A HF model from its parsed files (config.json, tokenizer.json, tokenizer_config.json) and its weights. */
 export function hfModel(parts: {
-  /** Where it came from (a directory, or a label): names files in errors, and general.name by default. */
+  /** Where it came from (a directory, or a label): names files in errors. */
   dir: string;
   config: Record<string, any>;
   checkpoint: TensorReader;
@@ -93,20 +100,8 @@ export function hfModel(parts: {
   tokenizerConfig?: Record<string, any>;
   chatTemplateFile?: string;
 }): HfModel {
-  const configPath = inDir(parts.dir, "config.json");
-  return { ...parts, info: archOf(parts.config, configPath), hp: hparamsOf(parts.config, configPath) };
-}
-
-function requiredTensors(info: ArchInfo, hp: Hparams): string[] {
-  const names = ["token_embd.weight", "output_norm.weight"];
-  for (let i = 0; i < hp.layers; i++) {
-    const p = `blk.${i}`;
-    names.push(`${p}.attn_norm.weight`, `${p}.attn_output.weight`, `${p}.ffn_norm.weight`, `${p}.ffn_down.weight`, `${p}.ffn_up.weight`);
-    if (info.arch === "phi3") names.push(`${p}.attn_qkv.weight`);
-    else names.push(`${p}.attn_q.weight`, `${p}.attn_k.weight`, `${p}.attn_v.weight`, `${p}.ffn_gate.weight`);
-    if (info.arch === "qwen2") names.push(`${p}.attn_q.bias`, `${p}.attn_k.bias`, `${p}.attn_v.bias`);
-  }
-  return names;
+  const model = parseHfConfig(parts.config, inDir(parts.dir, "config.json"));
+  return { ...parts, model, info: archInfo(model) };
 }
 
 /** Sort key: token_embd, rope_freqs, blocks in order, then output_norm and output (the converter's order). */
@@ -120,10 +115,10 @@ function orderKey(name: string): [number, number, string] {
 
 /** Plans every GGUF tensor of a HF model (names, shapes, row sources); types are assigned by the caller. */
 export function planTensors(model: HfModel, options: { skipQkPermutation?: boolean } = {}): Array<Omit<PlannedTensor, "type">> {
-  const { info, hp, checkpoint } = model;
+  const { info, model: hp, checkpoint } = model;
   const planned: Array<Omit<PlannedTensor, "type">> = [];
   const file = model.dir;
-  const factors = info.arch === "llama" ? llama3RopeFactors(model.config, hp) : undefined;
+  const factors = info.arch === "llama" ? llama3RopeFactors(hp) : undefined;
   if (factors) {
     planned.push({ name: "rope_freqs.weight", ne: [factors.length], rows: 1, cols: factors.length, rowGroup: 1, read: async () => factors });
   }
@@ -133,8 +128,8 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
     const tinfo = checkpoint.info(hfName);
     const shape = tinfo.shape;
     if (shape.length < 1 || shape.length > 2) throw new GgufConvertError(`unexpected ${shape.length}-D shape [${shape.join(", ")}]`, file, hfName);
-    if (hfName === "model.embed_tokens.weight" && shape[0] !== hp.vocab) {
-      throw new GgufConvertError(`embedding has ${shape[0]} rows but vocab_size is ${hp.vocab}`, file, hfName);
+    if (mapping.name === "token_embd.weight" && shape[0] !== hp.vocabSize) {
+      throw new GgufConvertError(`embedding has ${shape[0]} rows but vocab_size is ${hp.vocabSize}`, file, hfName);
     }
     const rows = shape.length === 2 ? shape[0]! : 1;
     const cols = shape.length === 2 ? shape[1]! : shape[0]!;
@@ -152,6 +147,9 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
       read = async (start, count) => permuteRows(await checkpoint.readFloat32(hfName, { start, count }), count, cols, hd);
     } else if (shape.length === 2) {
       read = (start, count) => checkpoint.readFloat32(hfName, { start, count });
+    } else if (mapping.shift) {
+      const shift = mapping.shift;
+      read = async () => (await checkpoint.readFloat32(hfName)).map((v) => v + shift);
     } else {
       read = () => checkpoint.readFloat32(hfName);
     }
@@ -171,7 +169,7 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
   for (const req of requiredTensors(info, hp)) {
     if (!have.has(req)) throw new GgufConvertError(`the checkpoint lacks the tensor that becomes ${req}`, file, req);
   }
-  if (!hp.tie && !have.has("output.weight")) throw new GgufConvertError("no lm_head.weight and tie_word_embeddings is not true", file, "lm_head.weight");
+  if (!hp.tieEmbeddings && !have.has("output.weight")) throw new GgufConvertError("no lm_head.weight and tie_word_embeddings is not true", file, "lm_head.weight");
   planned.sort((a, b) => {
     const ka = orderKey(a.name);
     const kb = orderKey(b.name);
@@ -189,13 +187,13 @@ export function assignTypes(planned: ReadonlyArray<Omit<PlannedTensor, "type">>,
 
 /** The metadata of a converted model, in the converter's order. */
 export function modelMetadata(model: HfModel, outType: OutType, options: { name?: string; pre?: string; metadata?: ReadonlyArray<readonly [string, GgufValue]> } = {}): Array<[string, GgufValue]> {
-  const { info, hp, config } = model;
+  const { info, model: hp, config } = model;
   const configPath = inDir(model.dir, "config.json");
   const kv: Array<[string, GgufValue]> = [
     ["general.architecture", gv.str(info.arch)],
     ["general.type", gv.str("model")],
-    ["general.name", gv.str(options.name ?? baseName(model.dir))],
-    ...archMetadata(info, config, hp, configPath),
+    ["general.name", gv.str(options.name ?? modelName(config))],
+    ...archMetadata(info, hp, configPath),
     ["general.file_type", gv.u32(FILE_TYPE_OF[outType])],
     ["general.quantization_version", gv.u32(2)],
   ];
@@ -205,7 +203,7 @@ export function modelMetadata(model: HfModel, outType: OutType, options: { name?
     tokenizerConfig: model.tokenizerConfig,
     config,
     chatTemplateFile: model.chatTemplateFile,
-    vocabSize: hp.vocab,
+    vocabSize: hp.vocabSize,
     file: inDir(model.dir, "tokenizer.json"),
     pre: options.pre,
   });
@@ -273,10 +271,11 @@ export async function convertModel(model: HfModel, sink: ByteSink, options: Mode
   let tensors: PlannedTensor[];
   let metadata: Array<[string, GgufValue]>;
   let writer: GgufStreamWriter;
+  let name: string;
   try {
     if (!(outType in FILE_TYPE_OF)) throw new GgufConvertError(`unknown output type ${outType}`, model.dir, "outType");
     const planned = planTensors(model, { skipQkPermutation: options.skipQkPermutation });
-    tensors = assignTypes(planned, outType, { arch: model.info.arch, nLayer: model.hp.layers, nHead: model.hp.heads, nHeadKv: model.hp.kvHeads }, options.mixPolicy);
+    tensors = assignTypes(planned, outType, { arch: model.info.arch, nLayer: model.model.numLayers, nHead: model.model.numHeads, nHeadKv: model.model.numKvHeads }, options.mixPolicy);
     for (const t of tensors) {
       try {
         tensorBytes(t.type, t.ne);
@@ -285,6 +284,7 @@ export async function convertModel(model: HfModel, sink: ByteSink, options: Mode
       }
     }
     metadata = modelMetadata(model, outType, options);
+    name = String(metadata.find(([k]) => k === "general.name")![1].value);
     writer = new GgufStreamWriter(sink, metadata, tensors);
   } catch (error) {
     await sink.abort();
@@ -303,5 +303,7 @@ export async function convertModel(model: HfModel, sink: ByteSink, options: Mode
     outType,
     tensors: writer.layout.tensors.map((t) => ({ name: t.name, type: t.type, ne: [...t.ne], bytes: t.bytes })),
     fileSize: writer.layout.fileSize,
+    name,
+    warnings: nameWarnings(name, model.tokenizer),
   };
 }

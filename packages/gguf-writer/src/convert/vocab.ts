@@ -45,7 +45,12 @@ export function detectPre(tokenizer: Record<string, any>, file = "tokenizer.json
     if (name) return name;
     throw new GgufConvertError(`unknown pre-tokenizer split pattern ${JSON.stringify(splits[0])}; pass the llama.cpp name explicitly (pre)`, file, "pre_tokenizer");
   }
-  if (splits.length === 0 && byteLevel && byteLevel.use_regex !== false) return "gpt-2";
+  if (splits.length === 0 && byteLevel && byteLevel.use_regex !== false) {
+    // SmolLM's: each digit its own piece, then GPT-2's split.
+    const digits = pres.find((p) => p.type === "Digits");
+    if (!digits) return "gpt-2";
+    if (digits.individual_digits === true && pres.length === 2) return "smollm";
+  }
   throw new GgufConvertError("cannot tell which llama.cpp pre-tokenizer matches this tokenizer; pass it explicitly (pre)", file, "pre_tokenizer");
 }
 

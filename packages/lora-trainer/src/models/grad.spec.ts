@@ -16,6 +16,17 @@ const configs = {
   mistral: { ...base, architectures: ["MistralForCausalLM"], rope_theta: 1e6, sliding_window: 3 },
   qwen2: { ...base, architectures: ["Qwen2ForCausalLM"], rope_theta: 1e6, tie_word_embeddings: true },
   phi3: { ...base, num_key_value_heads: 2, architectures: ["Phi3ForCausalLM"], rope_theta: 10000, partial_rotary_factor: 0.5 },
+  // head_dim independent of hidden / heads, q/k norms, tied
+  qwen3: { ...base, architectures: ["Qwen3ForCausalLM"], head_dim: 6, rope_theta: 1e6, tie_word_embeddings: true },
+  // scaled embeddings, (1 + w) norms and sandwich norms, GeGLU, a sliding layer (window 2 over 6 tokens) then a full
+  // one with their own rope bases, a query_pre_attn_scalar that is not head_dim, soft-capped logits
+  gemma3: {
+    ...base, architectures: ["Gemma3ForCausalLM"], head_dim: 4, query_pre_attn_scalar: 3, sliding_window: 2, layer_types: ["sliding_attention", "full_attention"],
+    rope_theta: 1e6, rope_local_base_freq: 10000, hidden_activation: "gelu_pytorch_tanh", final_logit_softcapping: 5,
+  },
+  smollm2: { ...base, architectures: ["LlamaForCausalLM"], rope_theta: 100000, tie_word_embeddings: true },
+  // layer 1 without rotary positions
+  smollm3: { ...base, architectures: ["SmolLM3ForCausalLM"], no_rope_layers: [1, 0], rope_theta: 5e6, tie_word_embeddings: true },
 };
 
 /** The tiny model's loss on a packed batch, LoRA on every linear layer, every weight a graph input. */
@@ -76,9 +87,9 @@ describe("whole-model gradient vs finite differences (float64)", () => {
     });
   }
 
-  it("with recomputation the gradients are the same and still match finite differences", async () => {
-    const plain = build("qwen2", false);
-    const re = build("qwen2", true);
+  it.each(["qwen2", "gemma3"] as const)("%s: with recomputation the gradients are the same and still match finite differences", async (family) => {
+    const plain = build(family, false);
+    const re = build(family, true);
     const a = await gradCheck(plain.loss, plain.wrt, plain.feeds as never, { maxElements: 2, seed: 9 });
     const b = await gradCheck(re.loss, re.wrt, re.feeds as never, { maxElements: 2, seed: 9 });
     expect(b.relError).toBeLessThan(1e-6);

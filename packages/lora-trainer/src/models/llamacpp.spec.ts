@@ -1,6 +1,8 @@
 // The judge: llama.cpp (node-llama-cpp, in a child process, through @neural/llama) on the F32 GGUF of the same
-// weights (@neural/gguf-writer). For a tiny random model of each family (@neural/testkit), our forward's next-token
-// distributions equal llama.cpp's and greedy generation from our KV-cache decoder equals llama.cpp's.
+// weights (@neural/gguf-writer). For a tiny random model of each family (@neural/testkit, with its real config's
+// quirks), our forward's next-token distributions equal llama.cpp's at every position of a 129-token prompt and of the
+// generation after it (longer than Gemma 3's 32-token test window, so a wrong window or rope base shows), and greedy
+// generation from our KV-cache decoder equals llama.cpp's.
 //
 // llama.cpp's default context keeps its KV cache in F16 (and may use flash attention, which rounds Q to F16): that
 // alone moves its distributions by up to ~4e-5 KL on these models (measured against testkit's float64 forward), while
@@ -9,11 +11,12 @@
 // first near-tie (top-2 logit gap < 0.1: F16 rounding moves logits by up to a few hundredths), where the pick may
 // legitimately flip.
 
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { convertHfToGguf } from "@neural/gguf-writer";
+import { convertHfToGguf, gv, type GgufValue } from "@neural/gguf-writer";
 import { type LoadOptions, withLlamaModel } from "@neural/llama";
-import { FAMILIES, type Family, klDivergence, softmax, writeTinyModel } from "@neural/testkit";
+import { FAMILIES, type Family, type TinyModel, klDivergence, softmax, writeTinyModel } from "@neural/testkit";
+import { seededRandom } from "./decode.js";
 import { createDecoder } from "./decoder.js";
 import { openModel } from "./load.js";
 import { forwardLogits, scratch } from "./test-helpers.js";
@@ -24,12 +27,18 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const EXACT: LoadOptions = { contextSize: 256, kvCacheType: "F32", flashAttention: false };
 const MAX_TOKENS = 24;
+const PROMPT_TOKENS = 128;
+
+const promptOf = (tiny: TinyModel) => {
+  const next = seededRandom(5);
+  return [tiny.tokenizer.ids.bos ?? 1, ...Array.from({ length: PROMPT_TOKENS }, () => 3 + Math.floor(next() * (tiny.tokenizer.size - 3)))];
+};
 
 async function compare(family: Family, load: LoadOptions) {
   const tiny = await writeTinyModel(`${root}/${family}`, { family, seed: 31, weightStd: 0.15 });
   const gguf = `${root}/${family}.gguf`;
   await convertHfToGguf({ modelDir: tiny.dir, output: gguf, outType: "F32" });
-  const prompt = [tiny.tokenizer.ids.bos ?? 1, 40, 41, 90, 7, 66, 130, 12, 200, 3, 77, 150, 18, 99, 60, 25];
+  const prompt = promptOf(tiny);
   const model = await openModel(tiny.dir);
   try {
     const theirs = await withLlamaModel(gguf, load, async (m) => {
@@ -80,4 +89,49 @@ describe.each(FAMILIES)("%s against llama.cpp (F32 GGUF)", (family) => {
     },
     120_000,
   );
+});
+
+describe("the same comparison catches a file served with a wrong window or rope base", () => {
+  it.each<[Family, string, [string, GgufValue]]>([
+    ["gemma3", "a sliding window one token short", ["gemma3.attention.sliding_window", gv.u32(31)]],
+    ["gemma3", "the global rope base on the sliding layers", ["gemma3.rope.freq_base_swa", gv.f32(1e6)]],
+    ["gemma3", "the sliding layers' base on the full layer", ["gemma3.rope.freq_base", gv.f32(1e4)]],
+    ["qwen3", "Qwen2's default rope base", ["qwen3.rope.freq_base", gv.f32(1e4)]],
+    ["smollm3", "Llama's default rope base", ["smollm3.rope.freq_base", gv.f32(1e4)]],
+  ])("%s with %s: KL > 1e-3 somewhere in the prompt", async (family, label, override) => {
+    const tiny = await writeTinyModel(`${root}/wrong-${family}`, { family, seed: 31, weightStd: 0.15 });
+    const gguf = `${root}/wrong-${family}-${label.length}.gguf`;
+    await convertHfToGguf({ modelDir: tiny.dir, output: gguf, outType: "F32", metadata: [override] });
+    const prompt = promptOf(tiny);
+    const model = await openModel(tiny.dir);
+    try {
+      const theirs = await withLlamaModel(gguf, EXACT, async (m) => (await m.distributions(prompt)).probabilities);
+      const [ours] = await forwardLogits(model.config, model.source, [{ ids: prompt }]);
+      const kls = prompt.map((_, i) => klDivergence(theirs[i]!, softmax(ours![i]!)));
+      expect(Math.max(...kls)).toBeGreaterThan(1e-3);
+    } finally {
+      await model.close();
+    }
+  }, 120_000);
+});
+
+describe("Gemma's final logit soft-capping (config.json final_logit_softcapping)", () => {
+  it("served by llama.cpp as our forward computes it: KL < 1e-5 at every position", async () => {
+    const tiny = await writeTinyModel(`${root}/softcap`, { family: "gemma3", seed: 31, weightStd: 0.15 });
+    // Gemma 2 capped at 30; the tiny model's logits are smaller, so a cap of 2 bends them everywhere.
+    writeFileSync(`${tiny.dir}/config.json`, JSON.stringify({ ...tiny.config, final_logit_softcapping: 2 }));
+    const gguf = `${root}/softcap.gguf`;
+    await convertHfToGguf({ modelDir: tiny.dir, output: gguf, outType: "F32" });
+    const prompt = promptOf(tiny);
+    const model = await openModel(tiny.dir);
+    try {
+      expect(model.config.finalLogitSoftcap).toBe(2);
+      const theirs = await withLlamaModel(gguf, EXACT, async (m) => (await m.distributions(prompt)).probabilities);
+      const [ours] = await forwardLogits(model.config, model.source, [{ ids: prompt }]);
+      for (let i = 0; i < prompt.length; i++) expect(klDivergence(theirs[i]!, softmax(ours![i]!))).toBeLessThan(1e-5);
+      expect(Math.max(...ours!.flatMap((l) => [...l].map(Math.abs)))).toBeLessThanOrEqual(2);
+    } finally {
+      await model.close();
+    }
+  }, 120_000);
 });

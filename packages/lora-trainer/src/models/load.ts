@@ -1,7 +1,10 @@
 // Opening a Hugging Face model directory (Node): config.json and the safetensors checkpoint (single or sharded).
+// The weights are seen under the text model's names (a multimodal checkpoint's language_model prefix dropped,
+// its vision tower left out).
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { textModelConfig, textModelTensorName } from "@neural/hf-config";
 import { openCheckpoint } from "@neural/safetensors";
 import { type ModelConfig, ModelConfigError, parseConfig } from "./config.js";
 import { checkpointSource, type WeightSource } from "./weights.js";
@@ -9,7 +12,7 @@ import { checkpointSource, type WeightSource } from "./weights.js";
 export interface OpenedModel {
   dir: string;
   config: ModelConfig;
-  /** The raw config.json. */
+  /** config.json as read; for a multimodal checkpoint, its text model's (a Gemma3ForCausalLM config). */
   rawConfig: Record<string, unknown>;
   /** The checkpoint's tensors (read lazily as float32). */
   source: WeightSource;
@@ -18,19 +21,31 @@ export interface OpenedModel {
 
 /** Read config.json and open the weights of a model directory. */
 export async function openModel(dir: string): Promise<OpenedModel> {
+  const file = join(dir, "config.json");
   let text: string;
   try {
-    text = await readFile(join(dir, "config.json"), "utf8");
+    text = await readFile(file, "utf8");
   } catch (e) {
-    throw new ModelConfigError(`cannot read ${join(dir, "config.json")}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new ModelConfigError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
   }
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new ModelConfigError(`${join(dir, "config.json")} is not valid JSON: ${(e as Error).message}`);
+    throw new ModelConfigError(`not valid JSON: ${(e as Error).message}`, file);
   }
-  const config = parseConfig(raw);
+  const config = parseConfig(raw, file);
   const ckpt = await openCheckpoint(dir);
-  return { dir, config, rawConfig: raw, source: checkpointSource(ckpt), close: () => ckpt.close() };
+  return { dir, config, rawConfig: textModelConfig(raw), source: textModelSource(checkpointSource(ckpt)), close: () => ckpt.close() };
+}
+
+/** A checkpoint's tensors under the text model's names (unchanged for text-only checkpoints). */
+export function textModelSource(source: WeightSource): WeightSource {
+  const original = new Map<string, string>();
+  for (const name of source.names) {
+    const text = textModelTensorName(name);
+    if (text !== undefined) original.set(text, name);
+  }
+  if ([...original].every(([a, b]) => a === b) && original.size === source.names.length) return source;
+  return { names: [...original.keys()], shape: (n) => source.shape(original.get(n) ?? n), read: (n) => source.read(original.get(n) ?? n) };
 }

@@ -4,6 +4,7 @@
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { FAMILIES, loadReferenceModel, referenceLogits, writeTinyModel, writeTinyLoraAdapter, softmax, klDivergence } from "@neural/testkit";
+import { textTowerModuleName } from "@neural/hf-config";
 import { openCheckpoint } from "@neural/safetensors";
 import { openModel } from "./load.js";
 import { forwardLogits, maxAbsDiff, scratch } from "./test-helpers.js";
@@ -68,7 +69,7 @@ describe.each(FAMILIES)("%s packing and LoRA", (family) => {
             rsLora: family === "qwen2",
             weights: (module) => {
               const load = (which: "A" | "B") => {
-                const name = `base_model.model.${module}.lora_${which}.weight`;
+                const name = `base_model.model.${model.config.textTower ? textTowerModuleName(module) : module}.lora_${which}.weight`;
                 return g.initializer(name, "float64", ckpt.info(name).shape, async () => Float64Array.from(await ckpt.readFloat32(name)));
               };
               return { a: load("A"), b: load("B") };

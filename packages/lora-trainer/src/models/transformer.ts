@@ -1,9 +1,12 @@
 // The decoder-only transformer of the Llama family, as @neural/graph ops, top to bottom in one file:
 //   embeddings → N × [RMSNorm → grouped-query causal attention with rotary positions → residual,
-//                     RMSNorm → SwiGLU MLP → residual] → RMSNorm → logits.
-// llama, mistral, qwen2 and phi3 differ only in details read from config.json (config.ts): Phi-3 fuses q/k/v and
-// gate/up into one projection each, Qwen2 has q/k/v biases (any `.bias` tensor present is used), tied embeddings
-// reuse embed_tokens as the output layer, and the rotary frequencies may be scaled (linear, llama3, longrope).
+//                     RMSNorm → gated MLP → residual] → RMSNorm → logits.
+// The families differ only in details read from config.json (@neural/hf-config): Phi-3 fuses q/k/v and gate/up
+// into one projection each, Qwen2 has q/k/v biases (any `.bias` tensor present is used), Qwen3 and Gemma 3 normalize
+// each head's q and k, Gemma 3 scales the embeddings, norms with (1 + w), adds norms after attention and the MLP,
+// gates with GELU, alternates sliding-window and full layers with their own rope bases and may soft-cap the logits,
+// SmolLM3 leaves some layers without rotary positions; tied embeddings reuse embed_tokens as the output layer, and
+// the rotary frequencies may be scaled (linear, llama3, longrope).
 // The same code builds the training forward (with LoRA, packing and recomputation) and the KV-cache decode step.
 
 import {
@@ -35,13 +38,14 @@ import {
   split,
   squeeze,
   sub,
+  tanh,
   transpose,
   transposeLast2,
   unsqueeze,
   where,
   expand,
 } from "@neural/graph";
-import { type ModelConfig, ropeFrequencies } from "./config.js";
+import { type ModelConfig, isSlidingLayer, ropeFrequencies, usesRope } from "./config.js";
 import type { Weights } from "./weights.js";
 
 /** LoRA on some linear layers: y = x·Wᵀ + (alpha / r)·(x·Aᵀ)·Bᵀ, with A [r, in] and B [out, r] as in PEFT. */
@@ -149,23 +153,49 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
     return y;
   };
 
-  // Rotary tables for these positions: cos/sin [batch, 1, seq, rotaryDim/2] (longrope also scales them).
-  const { invFreq, scale } = ropeFrequencies(config, options.cache ? options.cache.keys[0]!.shape[2]! : S);
+  // Rotary tables for these positions: cos/sin [batch, 1, seq, rotaryDim/2] (longrope also scales them), one pair
+  // per rope base (Gemma 3's sliding layers have their own).
   // 16-bit compute (mixed precision on GPUs): positions and angles in float32, the tables cast down.
   const half = dtype === "float16" || dtype === "bfloat16";
   const angleType = half ? "float32" : dtype;
-  const angles = mul(unsqueeze(cast(inputs.positionIds, angleType), -1), g.constant(invFreq, angleType, [invFreq.length]));
-  const ropeCos = cast(unsqueeze(scale === 1 ? cos(angles) : mul(cos(angles), scale), 1), dtype);
-  const ropeSin = cast(unsqueeze(scale === 1 ? sin(angles) : mul(sin(angles), scale), 1), dtype);
-  // RMSNorm's mean of squares overflows float16 for activations above 256: normalize in float32.
-  const norm = (x: Tensor, w: Tensor): Tensor => (half ? cast(rmsNorm(cast(x, "float32"), cast(w, "float32"), eps), dtype) : rmsNorm(x, w, eps));
-  const applyRope = (t: Tensor): Tensor => {
-    if (config.rotaryDim === hd) return rotary(t, ropeCos, ropeSin);
+  const tables = new Map<boolean, { cos: Tensor; sin: Tensor }>();
+  const ropeTables = (sliding: boolean) => {
+    const key = sliding && config.slidingRopeTheta !== undefined;
+    let t = tables.get(key);
+    if (!t) {
+      const { invFreq, scale } = ropeFrequencies(config, options.cache ? options.cache.keys[0]!.shape[2]! : S, { sliding: key });
+      const angles = mul(unsqueeze(cast(inputs.positionIds, angleType), -1), g.constant(invFreq, angleType, [invFreq.length]));
+      t = {
+        cos: cast(unsqueeze(scale === 1 ? cos(angles) : mul(cos(angles), scale), 1), dtype),
+        sin: cast(unsqueeze(scale === 1 ? sin(angles) : mul(sin(angles), scale), 1), dtype),
+      };
+      tables.set(key, t);
+    }
+    return t;
+  };
+  // RMSNorm's mean of squares overflows float16 for activations above 256: normalize in float32. Gemma's weights
+  // are stored as w − 1.
+  const offset = config.normWeightOffset;
+  const norm = (x: Tensor, w: Tensor): Tensor => {
+    if (!half) return rmsNorm(x, offset ? add(w, offset) : w, eps);
+    const w32 = cast(w, "float32");
+    return cast(rmsNorm(cast(x, "float32"), offset ? add(w32, offset) : w32, eps), dtype);
+  };
+  const applyRope = (t: Tensor, rope: { cos: Tensor; sin: Tensor }): Tensor => {
+    if (config.rotaryDim === hd) return rotary(t, rope.cos, rope.sin);
     const [r, pass] = split(t, [config.rotaryDim, hd - config.rotaryDim], -1);
-    return concat([rotary(r!, ropeCos, ropeSin), pass!], -1);
+    return concat([rotary(r!, rope.cos, rope.sin), pass!], -1);
   };
 
-  const mask = g.scope("mask", () => attentionBias(g, config, inputs, options.cache, dtype));
+  const masks = new Map<boolean, Tensor>();
+  const maskOf = (sliding: boolean): Tensor => {
+    let m = masks.get(sliding);
+    if (!m) {
+      m = g.scope(sliding ? "sliding_mask" : "mask", () => attentionBias(g, inputs, options.cache, dtype, sliding ? config.slidingWindow!.size : undefined));
+      masks.set(sliding, m);
+    }
+    return m;
+  };
 
   // [B, S, n·hd] → [B, n, S, hd]
   const heads = (t: Tensor, n: number): Tensor => transpose(reshape(t, [B, S, n, hd]), [0, 2, 1, 3]);
@@ -174,12 +204,23 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
 
   const attention = (x: Tensor, l: number): Tensor => {
     const p = `model.layers.${l}.self_attn`;
+    const sliding = isSlidingLayer(config, l);
     let q: Tensor, k: Tensor, v: Tensor;
     if (config.fused) [q, k, v] = split(linear(x, `${p}.qkv_proj`), [nh * hd, nkv * hd, nkv * hd], -1) as [Tensor, Tensor, Tensor];
     else [q, k, v] = [linear(x, `${p}.q_proj`), linear(x, `${p}.k_proj`), linear(x, `${p}.v_proj`)];
-    q = applyRope(heads(mul(q, 1 / Math.sqrt(hd)), nh));
-    k = applyRope(heads(k, nkv));
+    q = heads(q, nh);
+    k = heads(k, nkv);
     v = heads(v, nkv);
+    if (config.qkNorm) {
+      q = norm(q, need(`${p}.q_norm.weight`));
+      k = norm(k, need(`${p}.k_norm.weight`));
+    }
+    if (usesRope(config, l)) {
+      const rope = ropeTables(sliding);
+      q = applyRope(q, rope);
+      k = applyRope(k, rope);
+    }
+    q = mul(q, config.attentionScale);
     if (options.cache) {
       // Write the new keys/values at their positions; attend over every slot (the mask hides unwritten ones).
       const slots = expand(reshape(inputs.positionIds, [B, 1, S, 1]), [B, nkv, S, hd]);
@@ -191,6 +232,7 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
     // Grouped-query attention without copying K/V: query heads [B, nkv, group, S, hd] against K/V [B, nkv, 1, T, hd]
     // (plain [B, nh, S, hd] against [B, nh, T, hd] when every head has its own K/V).
     const group = nh / nkv;
+    const mask = maskOf(sliding);
     const qg = group === 1 ? q : reshape(q, [B, nkv, group, S, hd]);
     const [kg, vg] = group === 1 ? [k, v] : [unsqueeze(k, 2), unsqueeze(v, 2)];
     const scores = add(matmul(qg, transposeLast2(kg)), group === 1 ? squeeze(mask, 2) : mask);
@@ -199,22 +241,27 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
     return linear(merged, `${p}.o_proj`);
   };
 
+  const act = config.activation === "gelu_tanh" ? geluTanh : silu;
   const mlp = (x: Tensor, l: number): Tensor => {
     const p = `model.layers.${l}.mlp`;
     let gate: Tensor, up: Tensor;
     if (config.fused) [gate, up] = split(linear(x, `${p}.gate_up_proj`), [ff, ff], -1) as [Tensor, Tensor];
     else [gate, up] = [linear(x, `${p}.gate_proj`), linear(x, `${p}.up_proj`)];
-    return linear(mul(silu(gate), up), `${p}.down_proj`);
+    return linear(mul(act(gate), up), `${p}.down_proj`);
   };
 
-  let h = g.scope("embed", () => gather(embed, inputs.inputIds));
+  let h = g.scope("embed", () => (config.embeddingScale === 1 ? gather(embed, inputs.inputIds) : mul(gather(embed, inputs.inputIds), config.embeddingScale)));
   for (let l = 0; l < config.numLayers; l++) {
     const layer = (): Tensor => {
       const p = `model.layers.${l}`;
       const x = h;
-      const a = g.scope("attn", () => attention(norm(x, need(`${p}.input_layernorm.weight`)), l));
+      let a = g.scope("attn", () => attention(norm(x, need(`${p}.input_layernorm.weight`)), l));
+      // Gemma 3: post_attention_layernorm normalizes the attention's output; pre_feedforward_layernorm the MLP's input.
+      if (config.sandwichNorms) a = norm(a, need(`${p}.post_attention_layernorm.weight`));
       const r = add(x, a);
-      const m = g.scope("mlp", () => mlp(norm(r, need(`${p}.post_attention_layernorm.weight`)), l));
+      const mlpNorm = need(`${p}.${config.sandwichNorms ? "pre_feedforward_layernorm" : "post_attention_layernorm"}.weight`);
+      let m = g.scope("mlp", () => mlp(norm(r, mlpNorm), l));
+      if (config.sandwichNorms) m = norm(m, need(`${p}.post_feedforward_layernorm.weight`));
       return add(r, m);
     };
     h = g.scope(`layers.${l}`, () => (options.recompute ? g.recompute(layer, `layers.${l}`) : layer()));
@@ -226,17 +273,27 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
   if (which !== "none") {
     const head = weights.get("lm_head.weight") ?? (config.tieEmbeddings ? embed : need("lm_head.weight"));
     const x = which === "last" ? slice(hidden, [S - 1], [S], [1]) : hidden;
-    logits = g.scope("lm_head", () => gemmLinear(x, head));
+    const cap = config.finalLogitSoftcap;
+    logits = g.scope("lm_head", () => {
+      const raw = gemmLinear(x, head);
+      return cap === undefined ? raw : mul(tanh(mul(raw, 1 / cap)), cap);
+    });
   }
   return options.cache ? { logits, hidden, presentKeys, presentValues } : { logits, hidden };
 }
 
+/** GELU with the tanh approximation (transformers' gelu_pytorch_tanh): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+function geluTanh(x: Tensor): Tensor {
+  const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+  return mul(mul(x, 0.5), add(tanh(inner), 1));
+}
+
 /**
  * The additive attention mask, 0 where a query may attend and −∞ elsewhere, [batch|1, 1, 1, seq, keys]: causal,
- * within the same packed segment, and inside the sliding window if the model has one. With a cache the keys are the
- * cache slots and a query at position p sees slots ≤ p.
+ * within the same packed segment, and inside the sliding window when one is given (query i sees key j when
+ * i − j < window). With a cache the keys are the cache slots and a query at position p sees slots ≤ p.
  */
-function attentionBias(g: Graph, config: ModelConfig, inputs: ForwardInputs, cache: KvCache | undefined, dtype: Tensor["dtype"]): Tensor {
+function attentionBias(g: Graph, inputs: ForwardInputs, cache: KvCache | undefined, dtype: Tensor["dtype"], window?: number): Tensor {
   const [B, S] = inputs.inputIds.shape as [number, number];
   let visible: Tensor;
   let queryPos: Tensor;
@@ -253,7 +310,7 @@ function attentionBias(g: Graph, config: ModelConfig, inputs: ForwardInputs, cac
     queryPos = unsqueeze(inputs.positionIds, 2);
     keyPos = unsqueeze(inputs.positionIds, 1);
   }
-  if (config.slidingWindow !== undefined) visible = and(visible, less(sub(queryPos, keyPos), config.slidingWindow));
+  if (window !== undefined) visible = and(visible, less(sub(queryPos, keyPos), window));
   const bias = where(visible, g.scalar(0, dtype), g.scalar(-Infinity, dtype));
   const rows = bias.rank === 3 ? bias.shape[0]! : 1;
   return reshape(bias, [rows, 1, 1, S, bias.shape[bias.rank - 1]!]);
