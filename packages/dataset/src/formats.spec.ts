@@ -1,6 +1,7 @@
 import { Ajv } from "ajv";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatSchemas, toExample } from "./formats.js";
+import { collapseSpaces, formatSchemas, toExample } from "./formats.js";
 
 const convert = (record: unknown) => toExample(record, "d.jsonl", 7);
 
@@ -68,5 +69,18 @@ describe("toExample", () => {
     expect(ajv.validate(formatSchemas.chat, { messages: [{ role: "assistant", content: "b" }] })).toBe(true);
     expect(ajv.validate(formatSchemas.prompt_completion, { prompt: "a" })).toBe(false);
     expect(ajv.validate(formatSchemas.completion, { text: "" })).toBe(false);
+  });
+});
+
+describe("collapseSpaces", () => {
+  it("is text.replace(/\\s+/g, \" \").trim(), for any text", () => {
+    const unit = fc.oneof(fc.constantFrom(" ", "\t", "\n", "\r", "\v", "\f", "\u00a0", "\u1680", "\u2000", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff", "\u200b", "\u180e"), fc.string({ unit: "binary", maxLength: 3 }));
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 40 }), fc.nat({ max: 20_000 }), (parts, pad) => {
+        const text = parts.join("") + "x".repeat(pad % 3 === 0 ? pad : 0);
+        expect(collapseSpaces(text)).toBe(text.replace(/\s+/g, " ").trim());
+      }),
+      { numRuns: 300, seed: 16 },
+    );
   });
 });

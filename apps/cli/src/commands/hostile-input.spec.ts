@@ -1,8 +1,8 @@
 // Hostile input costs bounded time and memory: a 50 MB row, a tokenizer.json with a backtracking regex or a 10 MB
 // token. Each command runs as a user runs it, in its own process, whose peak RSS (getrusage) it reports on exit. The
-// bounds are generous (two to three times what these runs take: 0.5, 0.8 and 0.5 GiB) and far below what they cost
-// before the guards: 3.6 GiB for prepare and for train with the 50 MB row, a regex still running when killed at 90 s,
-// 2.3 GiB to accept the token. SHOW_PEAKS=1 prints each run's peak.
+// bounds are generous (about twice what these runs take: 0.5 GiB for prepare, 1.0 for train, 0.7 for validate, 0.5
+// for the token) and far below what they cost before the guards: 3.6 GiB for prepare and for train with the 50 MB
+// row, a regex still running when killed at 90 s, 2.3 GiB to accept the token. SHOW_PEAKS=1 prints each run's peak.
 import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -84,6 +84,13 @@ describe("a 50 MB row (valid JSON) costs what max_length tokens cost", () => {
     const run = await cli(["prepare", "--dataset", big, "--tokenizer", modelDir, "--max_length", "512"], 280);
     expect(run.output).toMatch(/21 records, 21 valid, 0 invalid/);
     expect(run.output).toMatch(/dropped: 1 too long/);
+    expect(run.code).toBe(0);
+    expect(run.peakBytes).toBeLessThan(1.5 * GiB);
+  }, 300_000);
+
+  it("neural validate names its line, under 1.5 GiB", async () => {
+    const run = await cli(["validate", big, "--tokenizer", modelDir, "--max_length", "512"], 280);
+    expect(run.output).toMatch(/warning: 1 example longer than max_length 512 tokens \(4\.8%\): line 6\n/);
     expect(run.code).toBe(0);
     expect(run.peakBytes).toBeLessThan(1.5 * GiB);
   }, 300_000);

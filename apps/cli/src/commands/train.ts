@@ -1,4 +1,3 @@
-import { formatIssue } from "@neural/dataset";
 import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import {
