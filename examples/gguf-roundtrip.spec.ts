@@ -11,8 +11,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 const run = promisify(execFile);
 const here = fileURLToPath(new URL(".", import.meta.url));
 const repo = join(here, "..");
-// Dependencies first: gguf-writer's dist imports the other two.
-const BUILT = ["safetensors", "quantize", "gguf-writer"];
+// Dependencies first: gguf-writer's dist imports the others.
+const BUILT = ["safetensors", "quantize", "hf-config", "dataset", "gguf-writer"];
 
 async function newest(dir: string): Promise<number> {
   let t = 0;

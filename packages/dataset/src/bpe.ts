@@ -1,17 +1,7 @@
 // A byte-level BPE tokenizer trainer. Its output is a tokenizer.json that @huggingface/tokenizers loads and whose
 // pre-tokenizer llama.cpp knows by name (tokenizer.ggml.pre), so training-time and serving-time tokenization agree.
 import { CHATML_JINJA } from "./templates.js";
-
-export type PreTokenizerName = "qwen2" | "llama-bpe" | "gpt-2";
-
-/** Split patterns as llama.cpp and Hugging Face write them (Oniguruma/Rust syntax). */
-export const PRETOKENIZER_PATTERNS: Record<PreTokenizerName, string> = {
-  "gpt-2": "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
-  "llama-bpe":
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-  qwen2:
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-};
+import { PRETOKENIZER_PATTERNS, type PreTokenizerName } from "./tokenizer-check.js";
 
 /** The same patterns for JavaScript's RegExp (no inline `(?i:` groups). */
 function jsPattern(name: PreTokenizerName): RegExp {

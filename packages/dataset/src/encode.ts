@@ -1,5 +1,6 @@
 import type { Example } from "./formats.js";
-import type { ChatTemplate } from "./templates.js";
+import { boundSegments } from "./measure.js";
+import type { ChatTemplate, Segment } from "./templates.js";
 import type { TextTokenizer } from "./tokenizer.js";
 
 /** The label of a token that is not learned (prompt, padding): PyTorch's and our cross-entropy's ignore_index. */
@@ -30,13 +31,17 @@ export interface EncodeOptions {
   overlong?: OverlongPolicy;
 }
 
+/** `length`: the example's tokens; for one too long to tokenize whole (see boundSegments), an estimate above maxLength. */
 export type EncodeResult = { example: EncodedExample; dropped?: undefined } | { dropped: DropReason; length: number; example?: undefined };
 
 export function encodeExample(example: Example, options: EncodeOptions): EncodeResult {
-  const { ids, labels } = tokenize(example, options.template, options.tokenizer, options.trainOnInputs === true);
   const { maxLength } = options;
+  const drop = (options.overlong ?? "drop") === "drop";
+  const bounded = boundSegments(options.template.render(example), options.tokenizer, maxLength, !drop);
+  if (bounded.cut && drop) return { dropped: "too_long", length: bounded.estimate };
+  const { ids, labels } = tokenize(bounded.segments, options.tokenizer, options.trainOnInputs === true);
   if (ids.length > maxLength) {
-    if ((options.overlong ?? "drop") === "drop") return { dropped: "too_long", length: ids.length };
+    if (drop) return { dropped: "too_long", length: ids.length };
     ids.length = maxLength;
     labels.length = maxLength;
   }
@@ -47,7 +52,13 @@ export function encodeExample(example: Example, options: EncodeOptions): EncodeR
 
 /** Token count of an example as the trainer would see it (for length reports). */
 export function tokenLength(example: Example, template: ChatTemplate, tokenizer: TextTokenizer): number {
-  return tokenize(example, template, tokenizer, false).ids.length;
+  return tokenize(template.render(example), tokenizer, false).ids.length;
+}
+
+/** Token count of an example, or, for one with more than `limit` tokens, an estimate above `limit` (bounded work). */
+export function measureTokens(example: Example, template: ChatTemplate, tokenizer: TextTokenizer, limit: number): number {
+  const bounded = boundSegments(template.render(example), tokenizer, limit, false);
+  return bounded.cut ? bounded.estimate : tokenize(bounded.segments, tokenizer, false).ids.length;
 }
 
 /**
@@ -55,10 +66,9 @@ export function tokenLength(example: Example, template: ChatTemplate, tokenizer:
  * their ids, and the text between two of them is tokenized in one piece (so a SentencePiece "▁" or a BPE merge at a
  * segment boundary is what the whole text gives). A token is learned when it starts in a learned segment.
  */
-function tokenize(example: Example, template: ChatTemplate, tokenizer: TextTokenizer, trainOnInputs: boolean): { ids: number[]; labels: number[] } {
+function tokenize(segments: readonly Segment[], tokenizer: TextTokenizer, trainOnInputs: boolean): { ids: number[]; labels: number[] } {
   const ids: number[] = [];
   const labels: number[] = [];
-  const segments = template.render(example);
   const text = segments.map((s) => s.text).join("");
   // Segment starts (character offsets) and whether each is learned.
   const starts: number[] = [];

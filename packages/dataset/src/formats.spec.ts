@@ -1,6 +1,7 @@
 import { Ajv } from "ajv";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatSchemas, toExample } from "./formats.js";
+import { collapseSpaces, formatSchemas, toExample } from "./formats.js";
 
 const convert = (record: unknown) => toExample(record, "d.jsonl", 7);
 
@@ -50,6 +51,14 @@ describe("toExample", () => {
     expect(convert({ messages: [{ role: "user", content: "q" }, { role: "system", content: "s" }, { role: "assistant", content: "a" }] })).toMatchObject({
       issue: { field: "messages[1].role" },
     });
+    const chat = (...roles: string[]) => convert({ messages: roles.map((role, i) => ({ role, content: `turn ${i}` })) });
+    expect(chat("assistant", "user", "assistant")).toMatchObject({ issue: { line: 7, field: "messages[0].role", message: /starts with the assistant/ } });
+    expect(chat("system", "assistant", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /starts with the assistant/ } });
+    expect(chat("user", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /"user" follows "user"/ } });
+    expect(chat("user", "assistant", "assistant")).toMatchObject({ issue: { field: "messages[2].role", message: /"assistant" follows "assistant"/ } });
+    expect(chat("system", "system", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /system message may only come first/ } });
+    expect(chat("system", "user", "assistant", "user", "assistant")).toHaveProperty("example");
+    expect(convert({ conversations: [{ from: "gpt", value: "a" }, { from: "human", value: "q" }] })).toMatchObject({ issue: { field: "messages[0].role" } });
     expect(convert({ foo: 1, bar: 2 })).toMatchObject({ issue: { message: /unknown record format \(keys: foo, bar\)/ } });
     expect(convert([1, 2])).toMatchObject({ issue: { message: "expected a JSON object, got an array" } });
   });
@@ -60,5 +69,18 @@ describe("toExample", () => {
     expect(ajv.validate(formatSchemas.chat, { messages: [{ role: "assistant", content: "b" }] })).toBe(true);
     expect(ajv.validate(formatSchemas.prompt_completion, { prompt: "a" })).toBe(false);
     expect(ajv.validate(formatSchemas.completion, { text: "" })).toBe(false);
+  });
+});
+
+describe("collapseSpaces", () => {
+  it("is text.replace(/\\s+/g, \" \").trim(), for any text", () => {
+    const unit = fc.oneof(fc.constantFrom(" ", "\t", "\n", "\r", "\v", "\f", "\u00a0", "\u1680", "\u2000", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff", "\u200b", "\u180e"), fc.string({ unit: "binary", maxLength: 3 }));
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 40 }), fc.nat({ max: 20_000 }), (parts, pad) => {
+        const text = parts.join("") + "x".repeat(pad % 3 === 0 ? pad : 0);
+        expect(collapseSpaces(text)).toBe(text.replace(/\s+/g, " ").trim());
+      }),
+      { numRuns: 300, seed: 16 },
+    );
   });
 });

@@ -49,67 +49,60 @@ export function locateJsonError(text: string): { offset: number; message: string
     if (!m) fail("invalid number");
     i += m![0].length;
   };
-  const value = (depth: number): void => {
-    if (depth > 10_000) fail("nesting too deep");
-    ws();
+  const scalar = (): void => {
     const c = text[i];
-    if (c === "{") {
-      i++;
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail("expected a property name in double quotes");
-        string();
-        ws();
-        if (text[i] !== ":") fail("expected ':' after property name");
-        i++;
-        value(depth + 1);
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "}") {
-          i++;
-          return;
-        }
-        fail("expected ',' or '}' after property value");
-      }
-    }
-    if (c === "[") {
-      i++;
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return;
-      }
-      for (;;) {
-        value(depth + 1);
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "]") {
-          i++;
-          return;
-        }
-        fail("expected ',' or ']' after array element");
-      }
-    }
     if (c === '"') return string();
     if (c === "t") return literal("true");
     if (c === "f") return literal("false");
     if (c === "n") return literal("null");
     if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number();
-    fail(c === undefined ? "unexpected end of input" : `unexpected character ${JSON.stringify(c)}`);
+    fail(c === undefined ? "unexpected end of input" : `unexpected character ${JSON.stringify(String.fromCodePoint(text.codePointAt(i)!))}`);
+  };
+  const key = (): void => {
+    ws();
+    if (text[i] !== '"') fail("expected a property name in double quotes");
+    string();
+    ws();
+    if (text[i] !== ":") fail("expected ':' after property name");
+    i++;
+  };
+  // Iterative, so that no nesting depth can overflow the call stack: `open` holds the containers entered.
+  const value = (): void => {
+    const open: string[] = [];
+    for (;;) {
+      ws();
+      const c = text[i];
+      if (c === "{" || c === "[") {
+        i++;
+        ws();
+        if (text[i] === (c === "{" ? "}" : "]")) i++;
+        else {
+          open.push(c);
+          if (c === "{") key();
+          continue;
+        }
+      } else scalar();
+      // A value ended: close containers until one goes on with a comma.
+      for (;;) {
+        const container = open[open.length - 1];
+        if (container === undefined) return;
+        ws();
+        if (text[i] === ",") {
+          i++;
+          if (container === "{") key();
+          break;
+        }
+        if (text[i] === (container === "{" ? "}" : "]")) {
+          i++;
+          open.pop();
+          continue;
+        }
+        fail(container === "{" ? "expected ',' or '}' after property value" : "expected ',' or ']' after array element");
+      }
+    }
   };
   try {
-    value(0);
+    value();
     ws();
     if (i < n) fail("unexpected text after the JSON value");
     return { offset: -1, message: "" };

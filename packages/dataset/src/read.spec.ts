@@ -35,6 +35,13 @@ describe("readRecords (JSONL)", () => {
     expect(events.map((e) => e.line)).toEqual([1, 2, 3]);
   });
 
+  it("locates the error in a record nested 100,000 levels deep (no stack overflow)", async () => {
+    const deep = '{"a":'.repeat(100_000) + "1" + "}".repeat(99_999);
+    const events = await read(`${deep}\n{"z":1}\n`, [1 << 20]);
+    expect(events[0]!.issue).toMatchObject({ line: 1, column: 600_001, message: "invalid JSON: expected ',' or '}' after property value" });
+    expect(events[1]).toEqual({ line: 2, value: { z: 1 } });
+  });
+
   it("gives the same events however the bytes are chunked", async () => {
     const text = '{"x":"α"}\n\n{"y":[1,2]}\n{bad\n{"z":"😀"}';
     const expected = await read(text, [1 << 20]);
@@ -67,5 +74,17 @@ describe("readRecords (JSON array)", () => {
     const truncated = await read('[{"a":1},\n{"b":');
     expect(truncated.at(-1)!.issue!.message).toMatch(/not closed/);
     expect(await read("[]")).toEqual([]);
+  });
+
+  it("reports an empty element (`},,`, `[,` or a trailing comma) where JSON.parse would fail", async () => {
+    for (const text of ['[{"a":1},,{"b":2}]', '[,{"a":1},{"b":2}]', '[{"a":1},{"b":2},\n]']) {
+      expect(() => JSON.parse(text)).toThrow();
+      const events = await read(text);
+      expect(events.filter((e) => e.value !== undefined).map((e) => e.value)).toEqual([{ a: 1 }, { b: 2 }]);
+      expect(events.filter((e) => e.issue).map((e) => e.issue!.message)).toEqual(["invalid JSON: empty array element (a comma too many)"]);
+    }
+    expect((await read('[{"a":1},,{"b":2}]'))[1]!.issue).toMatchObject({ file: "data.jsonl", line: 1, column: 10 });
+    // An array closed with '}' is not closed.
+    expect((await read('[{"a":1},{"b":2}}')).map((e) => e.issue?.message ?? e.value)).toEqual([{ a: 1 }, "the JSON array is not closed with ']' (truncated file?)"]);
   });
 });

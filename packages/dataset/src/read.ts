@@ -12,7 +12,8 @@ export interface ReadOptions {
 }
 
 const NEWLINE = 0x0a;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a U+FEFF inside the file (only the one that starts it is a byte order mark, removed above).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Streams records from JSONL, or from a JSON array (detected by a leading `[`), in constant memory.
@@ -22,24 +23,28 @@ export async function* readRecords(chunks: AsyncIterable<Uint8Array>, options: R
   const file = options.file ?? "<input>";
   const maxBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
   const iterator = chunks[Symbol.asyncIterator]();
-  // Peek at the first non-blank byte to choose the mode.
+  // Peek at the first non-blank byte to choose the mode, after a byte order mark (which may span chunks).
   const pending: Uint8Array[] = [];
   let firstByte: number | undefined;
-  let skipBom = true;
-  while (firstByte === undefined) {
+  let head: Uint8Array = new Uint8Array(0);
+  while (head.length < 3) {
     const next = await iterator.next();
     if (next.done) break;
-    let chunk = next.value;
-    if (skipBom && chunk.length > 0) {
-      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
-      skipBom = false;
-    }
+    head = concat([head, next.value]);
+  }
+  const BOM = [0xef, 0xbb, 0xbf];
+  let chunk: Uint8Array | undefined = head.length >= 3 && BOM.every((b, i) => head[i] === b) ? head.subarray(3) : head;
+  while (firstByte === undefined && chunk !== undefined) {
     pending.push(chunk);
     for (const byte of chunk) {
-      if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) {
+      if (!isJsonWhitespace(byte)) {
         firstByte = byte;
         break;
       }
+    }
+    if (firstByte === undefined) {
+      const next = await iterator.next();
+      chunk = next.done ? undefined : next.value;
     }
   }
   async function* all(): AsyncGenerator<Uint8Array> {
@@ -104,7 +109,7 @@ function parseRecord(bytes: Uint8Array, file: string, line: number, column0: num
     return { line, issue: { file, line, message: "not valid UTF-8" } };
   }
   if (text.endsWith("\r")) text = text.slice(0, -1);
-  if (text.trim() === "") return undefined;
+  if (/^[ \t\r\n]*$/.test(text)) return undefined; // JSON's whitespace only: a line of U+00A0 or U+FEFF is not blank
   try {
     return { line, value: JSON.parse(text) };
   } catch {
@@ -142,6 +147,9 @@ async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, file: string, m
     overflow = false;
     elementStart = -1;
     if (tooLong) return { line: elementLine, issue: { file, line: elementLine, message: `record is longer than ${maxBytes} bytes; skipped` } };
+    if (bytes.every(isJsonWhitespace)) {
+      return { line: elementLine, issue: { file, line: elementLine, column: elementColumn, message: "invalid JSON: empty array element (a comma too many)" } };
+    }
     return parseRecord(bytes, file, elementLine, elementColumn);
   };
 
@@ -165,8 +173,8 @@ async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, file: string, m
         else if (byte === 0x7b || byte === 0x5b) depth++;
         else if (byte === 0x7d || byte === 0x5d) {
           if (depth > 0) depth--;
-          else {
-            // the array's closing bracket
+          else if (byte === 0x5d) {
+            // the array's closing bracket (a '}' with nothing open stays in the element, which then fails to parse)
             const event = endElement(chunk, k);
             if (event) yield event;
             state = "after";
@@ -178,7 +186,7 @@ async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, file: string, m
         }
         continue;
       }
-      if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+      if (isJsonWhitespace(byte)) continue;
       if (state === "before") {
         state = "between"; // the opening '['
         continue;
@@ -218,6 +226,8 @@ async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, file: string, m
     yield { line, issue: { file, line, message: "the JSON array is not closed with ']' (truncated file?)" } };
   }
 }
+
+const isJsonWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
 
 function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;

@@ -1,6 +1,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { TokenizerError } from "./errors.js";
+import { TOKENIZER_LIMITS } from "./tokenizer-check.js";
 import { createTokenizer, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
 
 /** Reads tokenizer.json (+ tokenizer_config.json when present) from a model or tokenizer directory (Node only). */
@@ -9,8 +10,13 @@ export async function readTokenizerFiles(dir: string): Promise<TokenizerFiles> {
     const file = path.join(dir, name);
     let text: string;
     try {
+      const { size } = await fs.stat(file);
+      if (size > TOKENIZER_LIMITS.fileBytes) {
+        throw new TokenizerError(`${file}: ${size} bytes, more than a tokenizer file may have (${TOKENIZER_LIMITS.fileBytes / 2 ** 20} MiB)`);
+      }
       text = await fs.readFile(file, "utf8");
     } catch (error) {
+      if (error instanceof TokenizerError) throw error;
       if ((error as NodeJS.ErrnoException).code === "ENOENT" && !required) return undefined;
       throw new TokenizerError(`${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (error as Error).message}`);
     }

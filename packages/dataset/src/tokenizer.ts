@@ -1,5 +1,6 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { TokenizerError } from "./errors.js";
+import { checkTokenizerJson } from "./tokenizer-check.js";
 
 /** What the dataset pipeline needs from a tokenizer: text ↔ ids and the special tokens. */
 export interface TextTokenizer {
@@ -13,6 +14,8 @@ export interface TextTokenizer {
   tokenToId(token: string): number | undefined;
   /** Number of ids, including added tokens. */
   vocabSize: number;
+  /** Characters in the longest token: how much text one token can stand for (bounds the work on a text too long to fit). */
+  maxTokenLength?: number;
   bos?: SpecialToken;
   eos?: SpecialToken;
   pad?: SpecialToken;
@@ -53,15 +56,28 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   if (typeof json !== "object" || json === null || typeof json.model !== "object" || json.model === null) {
     throw new TokenizerError(`${label}: tokenizer.json has no "model" section`);
   }
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = new Tokenizer(json, config);
-  } catch (error) {
-    throw new TokenizerError(`${label}: tokenizer.json cannot be loaded: ${(error as Error).message}`);
-  }
-  const vocab = tokenizer.get_vocab(true);
+  checkTokenizerJson(json, `${label}: tokenizer.json`);
+  // The library trusts the file's structure and fails with a TypeError where it is wrong, at load or first use.
+  const guard = <T>(what: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof TokenizerError) throw error;
+      throw new TokenizerError(`${label}: tokenizer.json cannot ${what}: ${(error as Error).message}`);
+    }
+  };
+  const { tokenizer, vocab } = guard("be loaded", () => {
+    const loaded = new Tokenizer(json, config);
+    loaded.decode(loaded.encode("Hello, world! 123", { add_special_tokens: true }).ids);
+    return { tokenizer: loaded, vocab: loaded.get_vocab(true) };
+  });
   let vocabSize = 0;
-  for (const id of vocab.values()) vocabSize = Math.max(vocabSize, id + 1);
+  let maxTokenLength = 1;
+  for (const [token, id] of vocab) {
+    if (typeof token !== "string") continue; // an id no token has
+    vocabSize = Math.max(vocabSize, id + 1);
+    maxTokenLength = Math.max(maxTokenLength, token.length);
+  }
 
   const specialTokens = new Map<string, number>();
   const addedTokens = (json.added_tokens as AddedToken[] | undefined) ?? [];
@@ -94,14 +110,15 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   // Face's tokenizers do for added tokens. The library alone would miss added tokens marked `normalized: true` when
   // its normalizer changes them (Llama-2's "</s>" under the ▁-prepending normalizer becomes "▁</s>").
   const splitter = addedTokenSplitter([...addedTokens, ...[bos, eos, pad, optionalSpecial("unk_token")].flatMap((t) => (t ? [{ id: t.id, content: t.text }] : []))]);
-  const encodePiece = (text: string): number[] => (text === "" ? [] : tokenizer.encode(text, { add_special_tokens: false }).ids);
+  const encodePiece = (text: string): number[] => (text === "" ? [] : guard("encode text", () => tokenizer.encode(text, { add_special_tokens: false }).ids));
   return {
     encode: (text) => splitter(text).flatMap((piece) => (piece.id !== undefined ? [piece.id] : encodePiece(piece.text))),
     split: splitter,
     encodePiece,
-    decode: (ids) => (ids.length === 0 ? "" : tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false })),
-    tokenToId: (token) => tokenizer.token_to_id(token),
+    decode: (ids) => (ids.length === 0 ? "" : guard("decode ids", () => tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false }))),
+    tokenToId: (token) => guard("look up a token", () => tokenizer.token_to_id(token)),
     vocabSize,
+    maxTokenLength,
     ...(bos ? { bos } : {}),
     ...(eos ? { eos } : {}),
     ...(pad ? { pad } : {}),

@@ -4,7 +4,7 @@ import type { ReadEvent } from "./read.js";
 import { hash53 } from "./random.js";
 import type { ChatTemplate } from "./templates.js";
 import { resolveTemplate } from "./prepare.js";
-import { tokenLength } from "./encode.js";
+import { measureTokens } from "./encode.js";
 import type { TextTokenizer } from "./tokenizer.js";
 
 export interface CypherCheck {
@@ -17,7 +17,10 @@ export interface ValidateOptions {
   tokenizer?: TextTokenizer;
   /** Template used to render examples for length measurement. Default ChatML. */
   template?: ChatTemplate;
-  /** Report how many examples exceed this length (tokens with a tokenizer, else characters). */
+  /**
+   * Report the examples longer than this (tokens with a tokenizer, else characters), with their lines. A row more
+   * than twice as long (or longer than 32768 tokens when unset) is not tokenized whole: its length is an estimate.
+   */
   maxLength?: number;
   /** How many record errors (and duplicate groups, Cypher failures) to list; the rest are counted. Default 50. */
   maxShown?: number;
@@ -85,6 +88,7 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
   const exact = new DuplicateTracker(maxShown);
   const normalized = new DuplicateTracker(maxShown);
   let lengths = new Uint32Array(1024);
+  const overlongLines: number[] = [];
   const cypherShown: RecordIssue[] = [];
   let cypherChecked = 0;
   let cypherFailed = 0;
@@ -108,8 +112,9 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
       lengths = grown;
     }
     lengths[valid] = options.tokenizer
-      ? tokenLength(example, template, options.tokenizer)
+      ? measureTokens(example, template, options.tokenizer, options.maxLength ?? 32_768)
       : template.render(example).reduce((n, s) => n + s.text.length, 0);
+    if (options.maxLength !== undefined && lengths[valid]! > options.maxLength && overlongLines.length < maxShown) overlongLines.push(event.line);
     valid++;
     formats[example.format]++;
     if (example.category !== undefined) categories.set(example.category, (categories.get(example.category) ?? 0) + 1);
@@ -152,7 +157,10 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
   const lengthReport = valid > 0 ? summarizeLengths(lengths.subarray(0, valid), options.tokenizer ? "tokens" : "characters", options.maxLength) : null;
   if (lengthReport?.overMaxLength) {
     const share = lengthReport.overMaxLength / lengthReport.count;
-    const text = `${lengthReport.overMaxLength} example${lengthReport.overMaxLength === 1 ? "" : "s"} longer than max_length ${lengthReport.maxLength} ${lengthReport.unit} (${pct(share)})`;
+    const more = lengthReport.overMaxLength > overlongLines.length ? ", ..." : "";
+    const text =
+      `${lengthReport.overMaxLength} example${lengthReport.overMaxLength === 1 ? "" : "s"} longer than max_length ${lengthReport.maxLength} ${lengthReport.unit} (${pct(share)}): ` +
+      `line${overlongLines.length === 1 && !more ? "" : "s"} ${overlongLines.join(", ")}${more}`;
     (options.maxOverlongRatio !== undefined && share > options.maxOverlongRatio ? problems : warnings).push(text);
   }
 

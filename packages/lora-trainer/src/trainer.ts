@@ -20,6 +20,7 @@ import {
   type Batch,
   type ChatTemplate,
   type PreparedExample,
+  type RecordIssue,
   type TextTokenizer,
   type TokenizerFiles,
 } from "@neural/dataset";
@@ -54,7 +55,8 @@ export class TrainingError extends Error {
 }
 
 export type TrainEvent =
-  | { type: "info" | "warning"; message: string }
+  /** `issues`: the bad dataset rows behind a warning (the first 50), each with its file and line. */
+  | { type: "info" | "warning"; message: string; issues?: RecordIssue[] }
   | {
       type: "start";
       mode: "lora" | "full";
@@ -198,7 +200,7 @@ async function prepare(requested: TrainConfig, emit: (e: TrainEvent) => void, op
     ...(config.max_samples !== undefined ? { maxSamples: config.max_samples } : {}),
   });
   const s = data.stats;
-  if (s.invalid) emit({ type: "warning", message: `${s.invalid} invalid record${s.invalid === 1 ? "" : "s"} skipped (run neural validate ${config.dataset})` });
+  if (s.invalid) emit({ type: "warning", message: `${s.invalid} invalid record${s.invalid === 1 ? "" : "s"} skipped${s.invalid > s.issues.length ? ` (the first ${s.issues.length} below)` : ""}:`, issues: s.issues });
   for (const [reason, n] of Object.entries(s.dropped)) {
     if (n) emit({ type: "warning", message: `${n} example${n === 1 ? "" : "s"} dropped: ${reason.replace(/_/g, " ")}` });
   }

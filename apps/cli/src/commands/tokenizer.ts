@@ -34,7 +34,7 @@ export const tokenizerTrain: Command = {
     } catch (error) {
       if (error instanceof DatasetError || error instanceof RangeError) {
         io.err(`neural tokenizer train: ${error.message}`);
-        return EXIT.usage;
+        return error instanceof DatasetError ? EXIT.problems : EXIT.usage;
       }
       throw error;
     }

@@ -92,8 +92,14 @@ export const trainCommand: Command = {
     let file: Record<string, unknown> | undefined;
     const fileName = o.config as string | undefined;
     if (fileName !== undefined) {
+      let text: string;
       try {
-        const text = await readFile(fileName, "utf8");
+        text = await readFile(fileName, "utf8");
+      } catch (error) {
+        io.err(`neural train: --config ${fileName}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message}`);
+        return EXIT.problems;
+      }
+      try {
         const parsed = fileName.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
         if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("expected a mapping of settings");
         file = parsed as Record<string, unknown>;
@@ -227,6 +233,7 @@ class Progress {
         break;
       case "warning":
         this.line(`warning: ${e.message}`);
+        for (const issue of e.issues ?? []) this.line(`  ${formatIssue(issue)}`);
         break;
       case "start":
         this.line(

@@ -114,8 +114,8 @@ describe("neural validate on the bundled datasets", () => {
     expect(general.report.cypher!.failed).toBe(5); // the non-Cypher answers of a general chat file do not parse
   });
 
-  it("exits 2 on usage errors: a missing file, an unknown flag, no file", async () => {
-    expect((await neural("validate", file("nope.jsonl"))).code).toBe(2);
+  it("exits 1 on a missing file, 2 on usage errors: an unknown flag, no file", async () => {
+    expect((await neural("validate", file("nope.jsonl"))).code).toBe(1);
     expect((await neural("validate", file("nope.jsonl"))).stderr).toMatch(/nope\.jsonl: file not found/);
     expect((await neural("validate", file("tlp.jsonl"), "--max-lenght", "5")).stderr).toMatch(/did you mean --max_length/);
     expect((await neural("validate")).code).toBe(2);

@@ -48,7 +48,7 @@ export const validate: Command = {
     } catch (error) {
       if (error instanceof DatasetError || error instanceof TokenizerError || error instanceof TemplateError) {
         io.err(`neural validate: ${error.message}`);
-        return EXIT.usage;
+        return EXIT.problems;
       }
       throw error;
     }

@@ -1,5 +1,6 @@
 // Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) -> GGUF tokenizer metadata, as llama.cpp reads it:
 // SentencePiece-style `llama` (byte fallback, scores) or byte-level BPE `gpt2` (merges, tokenizer.ggml.pre).
+import { checkTokenizerJson, preTokenizerName } from "@neural/dataset";
 import { TokenType, gv, type GgufValue } from "../types.js";
 import { GgufConvertError } from "./errors.js";
 
@@ -28,13 +29,6 @@ export interface VocabMetadata {
   special: { bos?: number; eos?: number; unk?: number; pad?: number; eot?: number };
 }
 
-/** Known split patterns (as written in tokenizer.json) and llama.cpp's name for each. */
-const KNOWN_PRE: ReadonlyArray<[string, string]> = [
-  ["llama-bpe", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"],
-  ["qwen2", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"],
-  ["gpt-2", "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"],
-];
-
 function flatten(node: any, key: "pretokenizers" | "normalizers"): any[] {
   if (!node) return [];
   if (node.type === "Sequence") return (node[key] ?? []).flatMap((n: any) => flatten(n, key));
@@ -47,8 +41,8 @@ export function detectPre(tokenizer: Record<string, any>, file = "tokenizer.json
   const splits = pres.filter((p) => p.type === "Split").map((p) => p.pattern?.Regex ?? p.pattern?.String);
   const byteLevel = pres.find((p) => p.type === "ByteLevel");
   if (splits.length === 1) {
-    const hit = KNOWN_PRE.find(([, re]) => re === splits[0]);
-    if (hit) return hit[0];
+    const name = typeof splits[0] === "string" ? preTokenizerName(splits[0]) : undefined;
+    if (name) return name;
     throw new GgufConvertError(`unknown pre-tokenizer split pattern ${JSON.stringify(splits[0])}; pass the llama.cpp name explicitly (pre)`, file, "pre_tokenizer");
   }
   if (splits.length === 0 && byteLevel && byteLevel.use_regex !== false) {
@@ -68,6 +62,8 @@ const looksSpecial = (t: string) => (t.startsWith("<|") && t.endsWith("|>")) || 
 export function buildVocab(input: HfTokenizerInputs): VocabMetadata {
   const file = input.file ?? "tokenizer.json";
   const tj = input.tokenizer;
+  // An explicit `pre` names the pattern llama.cpp will use, so the file's own pattern is never compiled here.
+  checkTokenizerJson(tj, file, { unknownPatterns: input.pre !== undefined });
   const tc = input.tokenizerConfig ?? {};
   const model = tj.model;
   if (!model || model.type !== "BPE") {
