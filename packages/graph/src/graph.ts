@@ -28,6 +28,11 @@ export class Tensor {
     readonly source: Source,
   ) {}
 
+  /** The name of a graph input or initializer; other tensors are named by their id. */
+  get name(): string {
+    return this.source.kind === "input" || this.source.kind === "initializer" ? this.source.name : `tensor${this.id}`;
+  }
+
   get rank(): number {
     return this.shape.length;
   }

@@ -122,7 +122,7 @@ export async function runGraph(graph: Graph, feeds: Record<string, TypedArray>, 
   try {
     const ortFeeds: Feeds = {};
     for (const t of graph.inputs) {
-      const name = (t.source as { name: string }).name;
+      const name = t.name;
       const data = feeds[name];
       if (!data) throw new Error(`runGraph: no feed for input ${name}`);
       ortFeeds[name] = toOrt(t.dtype, t.shape, data);

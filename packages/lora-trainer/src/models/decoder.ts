@@ -57,7 +57,7 @@ export async function createDecoder(options: DecoderOptions): Promise<Decoder> {
     },
     async generate(prompts, genOptions) {
       for (const t of graph.inputs) {
-        const name = (t.source as { name: string }).name;
+        const name = t.name;
         if (!decodeInputs.has(name) && !extra.has(name)) throw new GraphError(`decoder: input ${name} has no value (setInputs)`);
       }
       return generate(
