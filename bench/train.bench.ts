@@ -16,18 +16,21 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Graph, type Tensor, add, cast, linear as gemmLinear } from "@neural/graph";
-import { SharedWeights, createSession, toOrt } from "@neural/graph/node";
+import * as ort from "onnxruntime-node";
 import {
-  adamwInPlace,
-  adamwScalars,
   buildStepGraph,
   estimateMemory,
   estimateTrainingMemory,
+  fileStore,
   formatMemoryEstimate,
+  GraphRunner,
+  OptimizerState,
   qloraLinear,
   resolveTrainConfig,
   sessionOptions,
-  stepNames,
+  trainableParams,
+  trainLoop,
+  type GraphStore,
   type ForwardOptions,
   type LoraSpec,
   type TrainConfig,
@@ -112,72 +115,81 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const c = modelConfig(a.model, a.layers);
   const source = randomSource(c);
   const lora: LoraSpec | undefined = a.mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(a.model), dropout: 0 } : undefined;
-  const optimizer = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
-  const t0 = performance.now();
-  const { graph, params } = buildStepGraph({
-    config: c,
-    source,
-    batch: a.batch,
-    seq: a.seq,
-    ...(lora ? { lora } : {}),
-    recompute: a.recompute,
-    optimizer,
-    kind: "gradients",
-    ...(a.base === "int4" ? { linear: qloraLinear(source) } : a.base === "fp16" ? { linear: fp16Linear(source) } : {}),
-  });
+  const linear = a.base === "int4" ? qloraLinear(source) : a.base === "fp16" ? fp16Linear(source) : undefined;
   const dir = path.join(out, `child-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
-  const file = await new SharedWeights(dir).save(graph, "step.onnx");
-  const built = rssNow();
-  const t1 = performance.now();
-  const { session } = await createSession(file, { ...sessionOptions(["cpu"], a.threads), ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}) });
+  // The trainer's code: its runner (graphs in one shared weights file, its session options), its optimizer state
+  // and its loop, over one batch of random tokens; only the graphs' base weights differ (fp16 / int4 bases).
+  const times = { t0: 0, t1: 0, built: 0 };
+  const files = fileStore(dir);
+  const store: GraphStore = {
+    reopens: true,
+    async save(graph, name) {
+      const stored = await files.save(graph, name);
+      times.built = rssNow();
+      times.t1 = performance.now();
+      return stored;
+    },
+  };
+  const runner = await GraphRunner.open({
+    ort,
+    store,
+    session: { ...sessionOptions(["cpu"], a.threads), ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}) },
+    precision: "float32",
+    build: (key) => {
+      times.t0 = performance.now();
+      return buildStepGraph({ config: c, source, batch: key.batch, seq: key.seq, ...(lora ? { lora } : {}), recompute: a.recompute, ...(linear ? { linear } : {}), kind: "step" }).graph;
+    },
+  });
+  await runner.prepare({ kind: "step", batch: a.batch, seq: a.seq });
   const t2 = performance.now();
   const session0 = rssNow();
-  // The trainer's state handling: params, m, v in JS; the graph returns the gradients, AdamW updates them in place.
+  const params = trainableParams(c, source, lora);
   const r = random(3);
-  const values = new Map<string, Float32Array>();
-  const m = new Map<string, Float32Array>();
-  const v = new Map<string, Float32Array>();
-  for (const p of params) {
+  const values = new Map(params.map((p) => {
     const n = p.shape.reduce((x, y) => x * y, 1);
-    values.set(p.name, lora ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)) : Float32Array.from(source.read(p.name) as Float32Array));
-    m.set(p.name, new Float32Array(n));
-    v.set(p.name, new Float32Array(n));
-  }
-  const tokens = tokenBatch(c.vocabSize, a.batch, a.seq);
-  const shape = [a.batch, a.seq];
+    return [p.name, lora ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)) : Float32Array.from(source.read(p.name) as Float32Array)];
+  }));
+  const optimizer = new OptimizerState(params, values, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+  let adamwMs = 0;
+  const apply = optimizer.apply.bind(optimizer);
+  optimizer.apply = (outputs, step) => {
+    const a0 = performance.now();
+    apply(outputs, step);
+    adamwMs = performance.now() - a0;
+  };
+  const batch = tokenBatch(c.vocabSize, a.batch, a.seq);
   const stepSeconds: number[] = [];
   const cpuSeconds: number[] = [];
   const losses: number[] = [];
-  const inputs = new Set(graph.inputs.map((t) => (t.source as { name: string }).name));
-  let adamwMs = 0;
-  for (let step = 0; step < a.warmup + a.steps; step++) {
-    const w0 = performance.now();
-    const c0 = process.cpuUsage();
-    const feeds: Record<string, ReturnType<typeof toOrt>> = {
-      [stepNames.inputIds]: toOrt("int64", shape, tokens.inputIds),
-      [stepNames.positionIds]: toOrt("int64", shape, tokens.positionIds),
-      [stepNames.segmentIds]: toOrt("int64", shape, tokens.segmentIds),
-      [stepNames.targets]: toOrt("int64", shape, tokens.targets),
-      [stepNames.invCount]: toOrt("float32", [], Float32Array.of(1 / (a.batch * a.seq))),
-    };
-    for (const p of params) feeds[p.name] = toOrt("float32", p.shape, values.get(p.name)!);
-    for (const k of Object.keys(feeds)) if (!inputs.has(k)) delete feeds[k];
-    const res = await session.run(feeds);
-    const a0 = performance.now();
-    const scalars = adamwScalars(optimizer, { lr: 1e-4, step: step + 1, gradNorm: (res[stepNames.gradNorm]!.data as Float32Array)[0]! });
-    for (const p of params) adamwInPlace(values.get(p.name)!, res[stepNames.grad(p.name)]!.data as Float32Array, m.get(p.name)!, v.get(p.name)!, scalars, p.decay);
-    adamwMs = performance.now() - a0;
-    const cu = process.cpuUsage(c0);
-    losses.push((res[stepNames.loss]!.data as Float32Array)[0]!);
-    if (step >= a.warmup) {
-      stepSeconds.push((performance.now() - w0) / 1000);
-      cpuSeconds.push((cu.user + cu.system) / 1e6);
-    }
-  }
+  let c0 = process.cpuUsage();
+  await trainLoop(
+    {
+      settings: { gradient_accumulation: 1, learning_rate: 1e-4, warmup_steps: 0, lr_scheduler: "constant", eval_steps: Infinity, save_steps: Infinity, seed: 0 },
+      totalSteps: a.warmup + a.steps,
+      batches: () => [batch],
+      optimizer,
+      state: { step: 0, epoch: 0, batchInEpoch: 0, tokensSeen: 0, bestEvalLoss: null, bestStep: null, evalsWithoutImprovement: 0, configHash: "", elapsedSeconds: 0 },
+    },
+    runner,
+    {
+      onStep(s) {
+        const cu = process.cpuUsage(c0);
+        c0 = process.cpuUsage();
+        losses.push(s.loss);
+        if (s.step > a.warmup) {
+          stepSeconds.push(s.seconds);
+          cpuSeconds.push((cu.user + cu.system) / 1e6);
+        }
+      },
+      onEval: () => {},
+      onNote: (n) => console.error(n.message),
+      shouldStop: () => false,
+    },
+  );
+  await runner.release();
   if (a.profile) {
-    session.endProfiling();
-    await session.release();
+    // the session wrote its profile when the runner released it
     const events = JSON.parse(readFileSync(path.join(dir, readdirSync(dir).find((f) => f.startsWith("profile"))!), "utf8")) as {
       cat?: string;
       name: string;
@@ -200,16 +212,15 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
     const gemmMs = ops.filter(([op]) => /MatMul|Gemm/.test(op)).reduce((t, o) => t + o[1], 0);
     return { total, ops, adamwMs, matmulGflops: stepFlops(a.model, a.mode, a.batch, a.seq) / (gemmMs / 1000) / 1e9 } as unknown as StepResult;
   }
-  await session.release();
   rmSync(dir, { recursive: true, force: true });
   return {
     stepSeconds,
     cpuSeconds,
     losses,
-    rss: { start, built, session: session0 },
+    rss: { start, built: times.built, session: session0 },
     maxRssMiB: mib(process.resourceUsage().maxRSS),
-    buildSeconds: (t1 - t0) / 1000,
-    createSeconds: (t2 - t1) / 1000,
+    buildSeconds: (times.t1 - times.t0) / 1000,
+    createSeconds: (t2 - times.t1) / 1000,
   };
 }
 
@@ -276,7 +287,7 @@ function stepFlops(model: ModelName, mode: "lora" | "full", batch: number, seq: 
   const c = modelConfig(model);
   const source = randomSource(c);
   const lora = mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(model), dropout: 0 } : undefined;
-  const { graph } = buildStepGraph({ config: c, source, batch, seq, ...(lora ? { lora } : {}), recompute: false, optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 1 }, kind: "step" });
+  const { graph } = buildStepGraph({ config: c, source, batch, seq, ...(lora ? { lora } : {}), recompute: false, kind: "step" });
   let flops = 0;
   for (const n of graph.nodes) {
     if (n.op.name === "MatMul" || n.op.name === "QMatMul") {

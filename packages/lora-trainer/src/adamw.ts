@@ -1,10 +1,17 @@
-// AdamW applied in place to the trainable tensors, outside the step graph. The graph (kind "gradients") returns
-// the gradients and their global norm; one pass per tensor then reads p, g, m, v and writes p, m, v. With the
-// optimizer inside the graph, ONNX Runtime returns a new copy of every weight and moment, so the trainable state
-// lived twice (fed in, handed back); here it lives once, plus the gradients. Same arithmetic as buildStepGraph's
-// AdamW: clipping, the (1 − β) factors, the bias corrections, the learning rate and the decay folded into scalars.
+// AdamW applied in place to the trainable tensors, outside the step graph. The graph returns the gradients and
+// their global norm; one pass per tensor then reads p, g, m, v and writes p, m, v, so the trainable state lives once
+// (ONNX Runtime hands every graph output back as a new array). Clipping, the (1 − β) factors, the bias corrections,
+// the learning rate and the decay are folded into scalars first.
 import { ADAMW_WASM } from "./adamw-wasm.js";
-import type { OptimizerSpec } from "./train-step.js";
+
+export interface OptimizerSpec {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  /** 0 turns clipping off. */
+  maxGradNorm: number;
+}
 
 export interface AdamWStep {
   /** Learning rate of this step. */

@@ -170,9 +170,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     seq,
     ...(lora ? { lora } : {}),
     recompute: input.recompute,
-    optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 1 },
-    kind: "gradients",
-    withAccumulators: (input.gradientAccumulation ?? 1) > 1,
+    kind: (input.gradientAccumulation ?? 1) > 1 ? "step-acc" : "step",
     ...(qlora ? { linear: qloraLinear(source) } : {}),
   });
   const stepPeak = activationPeak(graph);
