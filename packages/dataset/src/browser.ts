@@ -21,7 +21,7 @@ export { encodeExample, IGNORE_INDEX, tokenLength, type DropReason, type Encoded
 export { attentionMask, batches, pack, packingEfficiency, packStream, toBatch, unpacked, type Batch, type BatchOptions, type Sequence } from "./pack.js";
 export { epochOrder, splitIndices, type SplitOptions } from "./split.js";
 export { hash53, Random } from "./random.js";
-export { stripCodeFence, validateRecords, type CypherCheck, type DuplicateReport, type LengthReport, type ValidateOptions, type ValidationReport } from "./validate.js";
+export { stripCodeFence, validateRecords, type AnswerCheck, type CheckReport, type DuplicateReport, type LengthReport, type ValidateOptions, type ValidationReport } from "./validate.js";
 export { validationReportSchema } from "./report-schema.js";
 export { encodeRecords, prepareDataset, resolveTemplate, type EncodeStats, type PrepareOptions, type PreparedDataset, type PreparedExample } from "./prepare.js";
 export {
