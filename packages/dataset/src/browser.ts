@@ -15,7 +15,7 @@ export {
   type Message,
   type Role,
 } from "./formats.js";
-export { CHATML_JINJA, CHATML_STOP, createTemplate, type ChatTemplate, type Segment, type TemplateName, type TemplateOptions } from "./templates.js";
+export { CHATML_JINJA, CHATML_STOP, createTemplate, type ChatTemplate, type TemplateName, type TemplateOptions, type TextSpan } from "./templates.js";
 export { createTokenizer, type SpecialToken, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
 export { encodeExample, IGNORE_INDEX, tokenLength, type DropReason, type EncodedExample, type EncodeOptions, type EncodeResult, type OverlongPolicy } from "./encode.js";
 export { attentionMask, batches, pack, packingEfficiency, packStream, toBatch, unpacked, type Batch, type BatchOptions, type Sequence } from "./pack.js";

@@ -53,14 +53,14 @@ export function tokenLength(example: Example, template: ChatTemplate, tokenizer:
 function tokenize(example: Example, template: ChatTemplate, tokenizer: TextTokenizer, trainOnInputs: boolean): { ids: number[]; labels: number[] } {
   const ids: number[] = [];
   const labels: number[] = [];
-  const segments = template.render(example);
-  if (tokenizer.addBos && tokenizer.bos && !segments[0]?.text.startsWith(tokenizer.bos.text)) {
+  const spans = template.render(example);
+  if (tokenizer.addBos && tokenizer.bos && !spans[0]?.text.startsWith(tokenizer.bos.text)) {
     ids.push(tokenizer.bos.id);
     labels.push(IGNORE_INDEX);
   }
-  for (const segment of segments) {
-    const learn = segment.learn || trainOnInputs;
-    for (const id of tokenizer.encode(segment.text)) {
+  for (const span of spans) {
+    const learn = span.learn || trainOnInputs;
+    for (const id of tokenizer.encode(span.text)) {
       ids.push(id);
       labels.push(learn ? id : IGNORE_INDEX);
     }
