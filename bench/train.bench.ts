@@ -24,6 +24,7 @@ import {
   fileStore,
   formatMemoryEstimate,
   GraphRunner,
+  initialLoopState,
   OptimizerState,
   qloraLinear,
   resolveTrainConfig,
@@ -169,7 +170,7 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
       totalSteps: a.warmup + a.steps,
       batches: () => [batch],
       optimizer,
-      state: { step: 0, epoch: 0, batchInEpoch: 0, tokensSeen: 0, bestEvalLoss: null, bestStep: null, evalsWithoutImprovement: 0, configHash: "", elapsedSeconds: 0 },
+      state: initialLoopState(""),
     },
     runner,
     {

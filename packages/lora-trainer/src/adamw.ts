@@ -49,9 +49,8 @@ export function adamwScalars(o: OptimizerSpec, s: AdamWStep): AdamWScalars {
 
 /**
  * m = β1·m + c1·g, v = β2·v + c2·g², p = p·(1 − lr·wd) − (lr / bc1) · m / (√(v / bc2) + ε), in place. float32
- * arrays go through the WebAssembly kernel (asm/adamw.ts: four lanes of native f32 arithmetic, ~2.5× the speed of the
- * JavaScript loop on bench-small's 34.6 M values) where WebAssembly is available; float64 ones (the gradient checks)
- * and everything else through JavaScript.
+ * arrays go through the WebAssembly kernel (asm/adamw.ts: four lanes of native f32 arithmetic) where WebAssembly is
+ * available; float64 ones (the gradient checks) and everything else through JavaScript.
  */
 export function adamwInPlace<T extends Float32Array | Float64Array>(param: T, grad: T, m: T, v: T, s: AdamWScalars, decay: boolean): void {
   const decayed = decay ? s.decayed : 1;

@@ -5,7 +5,7 @@ import { batches, type Batch, type Sequence } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
 import { describe, expect, it } from "vitest";
 import type { EvalResult } from "./evaluation.js";
-import { trainLoop, type LoopHooks, type LoopSettings, type LoopState, type StepRunner, type TrainingRun } from "./loop.js";
+import { initialLoopState, trainLoop, type LoopHooks, type LoopSettings, type LoopState, type StepRunner, type TrainingRun } from "./loop.js";
 import { OptimizerState, type OptimizerTensors } from "./optimizer.js";
 import type { Precision } from "./precision.js";
 import type { GraphKey } from "./sessions.js";
@@ -77,7 +77,7 @@ function data(count: number, batchSize: number): (epoch: number) => Batch[] {
 }
 
 const settings: LoopSettings = { gradient_accumulation: 1, learning_rate: 0.05, warmup_steps: 2, lr_scheduler: "cosine", eval_steps: 1000, save_steps: 1000, seed: 7 };
-const freshState = (): LoopState => ({ step: 0, epoch: 0, batchInEpoch: 0, tokensSeen: 0, bestEvalLoss: null, bestStep: null, evalsWithoutImprovement: 0, configHash: "test", elapsedSeconds: 0 });
+const freshState = (): LoopState => initialLoopState("test");
 const optimizer = () => new OptimizerState(params, new Map([["w", Float32Array.of(0.1, -0.2, 0.3, 0)]]), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
 
 function run(over: Partial<TrainingRun> & { s?: Partial<LoopSettings> } = {}): TrainingRun {

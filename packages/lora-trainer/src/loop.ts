@@ -30,6 +30,11 @@ export interface LoopState {
   elapsedSeconds: number;
 }
 
+/** The state of a run that has not started. */
+export function initialLoopState(configHash: string): LoopState {
+  return { step: 0, epoch: 0, batchInEpoch: 0, tokensSeen: 0, bestEvalLoss: null, bestStep: null, evalsWithoutImprovement: 0, configHash, elapsedSeconds: 0 };
+}
+
 export type LoopSettings = Pick<
   TrainConfig,
   "gradient_accumulation" | "learning_rate" | "warmup_steps" | "lr_scheduler" | "eval_steps" | "save_steps" | "early_stopping_patience" | "seed"

@@ -10,7 +10,7 @@ import * as ort from "onnxruntime-node";
 import { batchesOf } from "./batching.js";
 import { findResume, loadCheckpoint, pruneCheckpoints, saveCheckpoint } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
-import { totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
+import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
 import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
@@ -137,7 +137,7 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
 
   const params = trainableParams(run.model, run.source, run.lora);
   const optimizer = new OptimizerState(params, await initialValues(run, params), optimizerSpec(config));
-  let state: LoopState = { step: 0, epoch: 0, batchInEpoch: 0, tokensSeen: 0, bestEvalLoss: null, bestStep: null, evalsWithoutImprovement: 0, configHash: resumeKey(config), elapsedSeconds: 0 };
+  let state: LoopState = initialLoopState(resumeKey(config));
   if (config.resume) {
     const dir = await findResume(outputDir, config.resume);
     if (!dir) emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });

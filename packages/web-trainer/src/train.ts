@@ -6,6 +6,7 @@ import {
   batchesOf,
   evaluate,
   GraphRunner,
+  initialLoopState,
   initialValues,
   memoryStore,
   OptimizerState,
@@ -128,7 +129,7 @@ export async function trainInMemory(options: WebTrainOptions): Promise<WebTrainR
     totalSteps: totalSteps(config, batches(0).length),
     batches,
     optimizer,
-    state: { step: 0, epoch: 0, batchInEpoch: 0, tokensSeen: 0, bestEvalLoss: null, bestStep: null, evalsWithoutImprovement: 0, configHash: resumeKey(config), elapsedSeconds: 0 },
+    state: initialLoopState(resumeKey(config)),
     ...(run.eval.length > 0 ? { evaluate: evaluateNow } : {}),
   };
   const losses: number[] = [];
