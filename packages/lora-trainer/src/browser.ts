@@ -45,4 +45,4 @@ export { lossCurveSvg, type CurvePoint } from "./plot.js";
 export { ModelConfigError, parseConfig, ropeFrequencies, type Family, type ModelConfig, type RopeScaling } from "./models/config.js";
 export { checkpointSource, graphWeights, memorySource, readAll, type GraphWeightsOptions, type Weights, type WeightSource } from "./models/weights.js";
 export { buildForward, linearModules, nextTokenLoss, type ForwardInputs, type ForwardOptions, type ForwardResult, type KvCache, type LoraOptions } from "./models/transformer.js";
-export { buildDecodeGraph, decodeNames, generate, sampleToken, seededRandom, type DecodeGraphOptions, type DecodeStep, type GenerateOptions, type SamplingOptions } from "./models/decode.js";
+export { buildDecodeGraph, decodeNames, decodeStep, generate, sampleToken, seededRandom, type DecodeGraphOptions, type DecodeStep, type GenerateOptions, type SamplingOptions } from "./models/decode.js";

@@ -3,7 +3,7 @@
 import { batches, pack, unpacked, type ChatTemplate, type PreparedExample } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
 import { batchFeeds, padIdOf, shapeBuckets } from "./batching.js";
-import { decodeNames, generate } from "./models/decode.js";
+import { decodeStep, generate } from "./models/decode.js";
 import type { GraphRunner } from "./sessions.js";
 import type { PreparedRun } from "./setup.js";
 import { stepNames } from "./train-step.js";
@@ -82,20 +82,7 @@ async function exactMatch(run: PreparedRun, runner: GraphRunner, weights: Record
   // one cache size for every evaluation of the run: the longest prompt of the split (and a BOS) plus the answer
   const longest = Math.max(1, ...allChats.map((e) => tokenizer.encode(promptOf(template, e)).length + 1));
   const slots = Math.min(model.maxPositions, longest + config.max_new_tokens);
-  const key = { kind: "decode" as const, batch, seq: slots };
-  const step = {
-    async run(ids: BigInt64Array, positions: BigInt64Array, keys: Float32Array[], values: Float32Array[]) {
-      const feeds: Record<string, TypedArray> = { ...weights, [decodeNames.inputIds]: ids, [decodeNames.positionIds]: positions };
-      keys.forEach((k, l) => (feeds[decodeNames.past(l, "key")] = k));
-      values.forEach((v, l) => (feeds[decodeNames.past(l, "value")] = v));
-      const out = await runner.run(key, feeds);
-      return {
-        logits: out[decodeNames.logits] as Float32Array,
-        keys: keys.map((_, l) => out[decodeNames.present(l, "key")] as Float32Array),
-        values: values.map((_, l) => out[decodeNames.present(l, "value")] as Float32Array),
-      };
-    },
-  };
+  const step = decodeStep((feeds) => runner.run({ kind: "decode", batch, seq: slots }, feeds), weights);
   const stop = [tokenizer.tokenToId(template.endOfTurn), tokenizer.eos?.id].filter((x): x is number => x !== undefined);
   const samples: EvalSample[] = [];
   let hits = 0;
