@@ -26,7 +26,7 @@ export {
   type SettingName,
   type TrainConfig,
 } from "./train-config.js";
-export { initialValues, loraTargets, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun, type RunInputs } from "./setup.js";
+export { initialValues, loraSpec, loraTargets, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun, type RunInputs } from "./setup.js";
 export { initialLoopState, totalSteps, trainLoop, type LoopHooks, type LoopSettings, type LoopState, type StepReport, type StepRunner, type StopReason, type TrainingRun } from "./loop.js";
 export { GraphRunner, memoryStore, runnerNotes, type GraphKey, type GraphKind, type GraphStore, type OrtModule, type RunnerOptions, type StoredGraph } from "./sessions.js";
 export { OptimizerState, optimizerSpec, TrainingError, type OptimizerTensors } from "./optimizer.js";

@@ -134,9 +134,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     emit({ type: "warning", message: `the tokenizer has no "${data.template.endOfTurn}" token: the end of a turn is learned as text` });
   }
 
-  const lora: LoraSpec | undefined = config.use_lora
-    ? { rank: config.lora_r, alpha: config.lora_alpha, rsLora: config.use_rslora, targets: loraTargets(config.lora_target_modules, model), dropout: config.lora_dropout }
-    : undefined;
+  const lora = config.use_lora ? loraSpec(config, model) : undefined;
   return {
     config,
     name: base?.name ?? dataset.name.replace(/^.*[/\\]/, "").replace(/\.[^.]*$/, ""),
@@ -152,6 +150,11 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     ...(base?.adapter ? { adapter: base.adapter } : {}),
     smallestBucket: inputs.smallestBucket ?? 64,
   };
+}
+
+/** The LoRA settings of a config for a model. */
+export function loraSpec(config: TrainConfig, model: ModelConfig): LoraSpec {
+  return { rank: config.lora_r, alpha: config.lora_alpha, rsLora: config.use_rslora, targets: loraTargets(config.lora_target_modules, model), dropout: config.lora_dropout };
 }
 
 /**
