@@ -3,14 +3,9 @@
 // and the memory estimate, with no node: imports. index.ts adds the Node trainer (files, checkpoints, model
 // downloads) to the same names.
 export {
-  DEFAULT_PRESET,
-  DEVICES,
-  MODEL_FAMILIES,
   PRESETS,
   presetNames,
   resolveTrainConfig,
-  resumeKey,
-  SCHEDULERS,
   SETTING_GROUPS,
   SETTINGS,
   TRAIN_DEFAULTS,
@@ -26,23 +21,22 @@ export {
   type SettingName,
   type TrainConfig,
 } from "./train-config.js";
-export { initialValues, loraSpec, loraTargets, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun, type RunInputs } from "./setup.js";
+export { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun, type RunInputs } from "./setup.js";
 export { initialLoopState, totalSteps, trainLoop, type LoopHooks, type LoopSettings, type LoopState, type StepReport, type StepRunner, type StopReason, type TrainingRun } from "./loop.js";
 export { GraphRunner, memoryStore, runnerNotes, type GraphKey, type GraphKind, type GraphStore, type OrtModule, type RunnerOptions, type StoredGraph } from "./sessions.js";
 export { OptimizerState, optimizerSpec, TrainingError, type OptimizerTensors } from "./optimizer.js";
-export { adamwInPlace, adamwScalars, type AdamWScalars, type AdamWStep, type OptimizerSpec } from "./adamw.js";
-export { evaluate, promptOf, type EvalResult, type EvalSample, type EvaluateOptions } from "./evaluation.js";
-export { batchesOf, batchFeeds, epochBatches, padIdOf, shapeBuckets, type BatchSettings } from "./batching.js";
+export type { OptimizerSpec } from "./adamw.js";
+export { evaluate, type EvalResult, type EvalSample, type EvaluateOptions } from "./evaluation.js";
+export { batchesOf } from "./batching.js";
 export { buildEvalGraph, buildStepGraph, stepNames, trainableParams, type LoraSpec, type StepGraphKind, type StepGraphSpec, type TrainableParam } from "./train-step.js";
-export { learningRateAt, type ScheduleOptions } from "./schedule.js";
-export { LossScaler, precisionFor, type Precision } from "./precision.js";
-export { createScratchModel, scratchConfig, type ScratchModel } from "./scratch-model.js";
+export type { Precision } from "./precision.js";
+export { createScratchModel, type ScratchModel } from "./scratch-model.js";
 export { AdapterError, loraAdapterOf, loraScale, mergeLoraWeight, peftAdapterConfig, peftTensors, type LoraAdapter } from "./peft-format.js";
-export { dequantizeInt4, qloraLinear, QMatMul, quantizeInt4, type Int4Matrix, type QloraOptions } from "./qlora.js";
+export { qloraLinear, type QloraOptions } from "./qlora.js";
 export { activationPeak, estimateMemory, formatMemoryEstimate, type MemoryEstimate, type MemoryEstimateInput, type MemoryPart } from "./memory.js";
 export { lossCurveSvg, type CurvePoint } from "./plot.js";
 // the model families
 export { ModelConfigError, parseConfig, ropeFrequencies, type Family, type ModelConfig, type RopeScaling } from "./models/config.js";
 export { checkpointSource, graphWeights, memorySource, readAll, type GraphWeightsOptions, type Weights, type WeightSource } from "./models/weights.js";
 export { buildForward, linearModules, nextTokenLoss, type ForwardInputs, type ForwardOptions, type ForwardResult, type KvCache, type LoraOptions } from "./models/transformer.js";
-export { buildDecodeGraph, decodeNames, decodeStep, generate, sampleToken, seededRandom, type DecodeGraphOptions, type DecodeStep, type GenerateOptions, type SamplingOptions } from "./models/decode.js";
+export { buildDecodeGraph, generate, sampleToken, seededRandom, type DecodeGraphOptions, type DecodeStep, type GenerateOptions, type SamplingOptions } from "./models/decode.js";

@@ -1,12 +1,12 @@
 // @neural/lora-trainer for Node: the browser entry's names (browser.ts) and the Node trainer, which opens files,
 // downloads base models, writes checkpoints, metrics and outputs, and runs on onnxruntime-node.
 export * from "./browser.js";
-export { fileStore, prepareRunFromFiles, train, type TrainEvent, type TrainOptions, type TrainResult } from "./trainer.js";
-export { CheckpointError, checkpointsDir, findResume, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, type CheckpointTensors } from "./checkpoint.js";
-export { defaultCacheDir, isHubModelId, ModelSourceError, resolveModel, type ResolvedModel, type ResolveModelOptions } from "./model-source.js";
+export { fileStore, train, type TrainEvent, type TrainOptions, type TrainResult } from "./trainer.js";
+export { CheckpointError, listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointTensors } from "./checkpoint.js";
+export { ModelSourceError, resolveModel, type ResolvedModel, type ResolveModelOptions } from "./model-source.js";
 export { openModel, type OpenedModel } from "./models/load.js";
 export { createDecoder, type Decoder, type DecoderOptions } from "./models/decoder.js";
 export { loadPeftAdapter, savePeftAdapter } from "./peft.js";
 export { mergeAdapter, type MergeOptions } from "./merge.js";
-export { chooseProviders, cudaLibrariesInstalled, sessionOptions, type ProviderChoice } from "./runtime.js";
+export { sessionOptions } from "./runtime.js";
 export { estimateTrainingMemory, type TrainingMemoryEstimate } from "./memory-config.js";

@@ -13,7 +13,6 @@ import {
   optimizerSpec,
   prepareRun,
   resolveTrainConfig,
-  resumeKey,
   runGraphs,
   runnerNotes,
   totalSteps,
@@ -129,7 +128,7 @@ export async function trainInMemory(options: WebTrainOptions): Promise<WebTrainR
     totalSteps: totalSteps(config, batches(0).length),
     batches,
     optimizer,
-    state: initialLoopState(resumeKey(config)),
+    state: initialLoopState(""), // nothing to resume from in memory
     ...(run.eval.length > 0 ? { evaluate: evaluateNow } : {}),
   };
   const losses: number[] = [];
