@@ -1,5 +1,6 @@
 // Models and data for bench/train.bench.ts: bench-small (DESIGN.md), Qwen2.5-0.5B's and Qwen3-0.6B's shapes, random
 // weights generated when read (nothing held in JavaScript), and token batches.
+import type { Batch } from "@neural/dataset";
 import { PUBLISHED_CONFIGS, configWeights, parseConfig, type ModelConfig, type WeightSource, seededRandom } from "@neural/lora-trainer";
 
 export type ModelName = "bench-small" | "qwen2.5-0.5b" | "qwen3-0.6b";
@@ -61,18 +62,18 @@ export function randomSource(c: ModelConfig): WeightSource {
   };
 }
 
-/** One batch of random tokens, every position learned (as the PyTorch anchor): ids, positions, targets. */
-export function tokenBatch(vocab: number, batch: number, seq: number, seed = 7) {
+/** One batch of random tokens as the trainer's data gives it, every token after a row's first learned. */
+export function tokenBatch(vocab: number, batch: number, seq: number, seed = 7): Batch {
   const r = random(seed);
-  const ids = BigInt64Array.from({ length: batch * (seq + 1) }, () => BigInt(Math.floor((r() + 0.5) * vocab)));
-  const inputIds = new BigInt64Array(batch * seq);
-  const targets = new BigInt64Array(batch * seq);
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < seq; i++) {
-      inputIds[b * seq + i] = ids[b * (seq + 1) + i]!;
-      targets[b * seq + i] = ids[b * (seq + 1) + i + 1]!;
-    }
-  }
-  const positionIds = BigInt64Array.from({ length: batch * seq }, (_, i) => BigInt(i % seq));
-  return { inputIds, targets, positionIds, segmentIds: new BigInt64Array(batch * seq).fill(1n) };
+  const inputIds = Int32Array.from({ length: batch * seq }, () => Math.floor((r() + 0.5) * vocab));
+  return {
+    batchSize: batch,
+    seqLen: seq,
+    inputIds,
+    labels: inputIds.map((id, i) => (i % seq === 0 ? -100 : id)),
+    positionIds: Int32Array.from({ length: batch * seq }, (_, i) => i % seq),
+    segmentIds: new Int32Array(batch * seq).fill(1),
+    tokens: batch * seq,
+    learnedTokens: batch * (seq - 1),
+  };
 }

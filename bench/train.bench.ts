@@ -1,6 +1,6 @@
 // Training speed and memory (issue 9), one command: `pnpm bench train [-- options]`.
-//  1. bench-small (DESIGN.md) LoRA r16 on q,k,v,o and full fine-tuning: our training step (the trainer's graph and
-//     session options) against the PyTorch anchor ../shared/anchors/torch_lora_bench.py on the same shapes, in
+//  1. bench-small (DESIGN.md) LoRA r16 on q,k,v,o and full fine-tuning: our training step (the trainer's loop, graphs
+//     and session options) against the PyTorch anchor ../shared/anchors/torch_lora_bench.py on the same shapes, in
 //     alternating child processes, each side at 1 and 2 threads: tokens/s (median step), CPU seconds per step,
 //     the fraction of this machine's measured fp32 FMA peak, peak RSS. Each side is judged at its best setting.
 //  2. Gradient checkpointing on bench-small: peak RSS and step time with and without, the same loss.
@@ -17,19 +17,23 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Graph, type Tensor, add, cast, linear as gemmLinear } from "@neural/graph";
-import { SharedWeights, createSession, toOrt } from "@neural/graph/node";
+import * as ort from "onnxruntime-node";
 import {
-  adamwInPlace,
-  adamwScalars,
   buildStepGraph,
   PUBLISHED_CONFIGS,
   estimateMemory,
   estimateTrainingMemory,
+  fileStore,
   formatMemoryEstimate,
+  GraphRunner,
+  initialLoopState,
+  OptimizerState,
   qloraLinear,
   resolveTrainConfig,
   sessionOptions,
-  stepNames,
+  trainableParams,
+  trainLoop,
+  type GraphStore,
   type ForwardOptions,
   type LoraSpec,
   type TrainConfig,
@@ -114,72 +118,81 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const c = modelConfig(a.model, a.layers);
   const source = randomSource(c);
   const lora: LoraSpec | undefined = a.mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(a.model), dropout: 0 } : undefined;
-  const optimizer = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
-  const t0 = performance.now();
-  const { graph, params } = buildStepGraph({
-    config: c,
-    source,
-    batch: a.batch,
-    seq: a.seq,
-    ...(lora ? { lora } : {}),
-    recompute: a.recompute,
-    optimizer,
-    kind: "gradients",
-    ...(a.base === "int4" ? { linear: qloraLinear(source) } : a.base === "fp16" ? { linear: fp16Linear(source) } : {}),
-  });
+  const linear = a.base === "int4" ? qloraLinear(source) : a.base === "fp16" ? fp16Linear(source) : undefined;
   const dir = path.join(out, `child-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
-  const file = await new SharedWeights(dir).save(graph, "step.onnx");
-  const built = rssNow();
-  const t1 = performance.now();
-  const { session } = await createSession(file, { ...sessionOptions(["cpu"], a.threads), ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}) });
+  // The trainer's code: its runner (graphs in one shared weights file, its session options), its optimizer state
+  // and its loop, over one batch of random tokens; only the graphs' base weights differ (fp16 / int4 bases).
+  const times = { t0: 0, t1: 0, built: 0 };
+  const files = fileStore(dir);
+  const store: GraphStore = {
+    reopens: true,
+    async save(graph, name) {
+      const stored = await files.save(graph, name);
+      times.built = rssNow();
+      times.t1 = performance.now();
+      return stored;
+    },
+  };
+  const runner = await GraphRunner.open({
+    ort,
+    store,
+    session: { ...sessionOptions(["cpu"], a.threads), ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}) },
+    precision: "float32",
+    build: (key) => {
+      times.t0 = performance.now();
+      return buildStepGraph({ config: c, source, batch: key.batch, seq: key.seq, ...(lora ? { lora } : {}), recompute: a.recompute, ...(linear ? { linear } : {}), kind: "step" }).graph;
+    },
+  });
+  await runner.prepare({ kind: "step", batch: a.batch, seq: a.seq });
   const t2 = performance.now();
   const session0 = rssNow();
-  // The trainer's state handling: params, m, v in JS; the graph returns the gradients, AdamW updates them in place.
+  const params = trainableParams(c, source, lora);
   const r = random(3);
-  const values = new Map<string, Float32Array>();
-  const m = new Map<string, Float32Array>();
-  const v = new Map<string, Float32Array>();
-  for (const p of params) {
+  const values = new Map(params.map((p) => {
     const n = p.shape.reduce((x, y) => x * y, 1);
-    values.set(p.name, lora ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)) : Float32Array.from(source.read(p.name) as Float32Array));
-    m.set(p.name, new Float32Array(n));
-    v.set(p.name, new Float32Array(n));
-  }
-  const tokens = tokenBatch(c.vocabSize, a.batch, a.seq);
-  const shape = [a.batch, a.seq];
+    return [p.name, lora ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)) : Float32Array.from(source.read(p.name) as Float32Array)];
+  }));
+  const optimizer = new OptimizerState(params, values, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+  let adamwMs = 0;
+  const apply = optimizer.apply.bind(optimizer);
+  optimizer.apply = (outputs, step) => {
+    const a0 = performance.now();
+    apply(outputs, step);
+    adamwMs = performance.now() - a0;
+  };
+  const batch = tokenBatch(c.vocabSize, a.batch, a.seq);
   const stepSeconds: number[] = [];
   const cpuSeconds: number[] = [];
   const losses: number[] = [];
-  const inputs = new Set(graph.inputs.map((t) => (t.source as { name: string }).name));
-  let adamwMs = 0;
-  for (let step = 0; step < a.warmup + a.steps; step++) {
-    const w0 = performance.now();
-    const c0 = process.cpuUsage();
-    const feeds: Record<string, ReturnType<typeof toOrt>> = {
-      [stepNames.inputIds]: toOrt("int64", shape, tokens.inputIds),
-      [stepNames.positionIds]: toOrt("int64", shape, tokens.positionIds),
-      [stepNames.segmentIds]: toOrt("int64", shape, tokens.segmentIds),
-      [stepNames.targets]: toOrt("int64", shape, tokens.targets),
-      [stepNames.invCount]: toOrt("float32", [], Float32Array.of(1 / (a.batch * a.seq))),
-    };
-    for (const p of params) feeds[p.name] = toOrt("float32", p.shape, values.get(p.name)!);
-    for (const k of Object.keys(feeds)) if (!inputs.has(k)) delete feeds[k];
-    const res = await session.run(feeds);
-    const a0 = performance.now();
-    const scalars = adamwScalars(optimizer, { lr: 1e-4, step: step + 1, gradNorm: (res[stepNames.gradNorm]!.data as Float32Array)[0]! });
-    for (const p of params) adamwInPlace(values.get(p.name)!, res[stepNames.grad(p.name)]!.data as Float32Array, m.get(p.name)!, v.get(p.name)!, scalars, p.decay);
-    adamwMs = performance.now() - a0;
-    const cu = process.cpuUsage(c0);
-    losses.push((res[stepNames.loss]!.data as Float32Array)[0]!);
-    if (step >= a.warmup) {
-      stepSeconds.push((performance.now() - w0) / 1000);
-      cpuSeconds.push((cu.user + cu.system) / 1e6);
-    }
-  }
+  let c0 = process.cpuUsage();
+  await trainLoop(
+    {
+      settings: { gradient_accumulation: 1, learning_rate: 1e-4, warmup_steps: 0, lr_scheduler: "constant", eval_steps: Infinity, save_steps: Infinity, seed: 0 },
+      totalSteps: a.warmup + a.steps,
+      batches: () => [batch],
+      optimizer,
+      state: initialLoopState(""),
+    },
+    runner,
+    {
+      onStep(s) {
+        const cu = process.cpuUsage(c0);
+        c0 = process.cpuUsage();
+        losses.push(s.loss);
+        if (s.step > a.warmup) {
+          stepSeconds.push(s.seconds);
+          cpuSeconds.push((cu.user + cu.system) / 1e6);
+        }
+      },
+      onEval: () => {},
+      onNote: (n) => console.error(n.message),
+      shouldStop: () => false,
+    },
+  );
+  await runner.release();
   if (a.profile) {
-    session.endProfiling();
-    await session.release();
+    // the session wrote its profile when the runner released it
     const events = JSON.parse(readFileSync(path.join(dir, readdirSync(dir).find((f) => f.startsWith("profile"))!), "utf8")) as {
       cat?: string;
       name: string;
@@ -202,16 +215,15 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
     const gemmMs = ops.filter(([op]) => /MatMul|Gemm/.test(op)).reduce((t, o) => t + o[1], 0);
     return { total, ops, adamwMs, matmulGflops: stepFlops(a.model, a.mode, a.batch, a.seq) / (gemmMs / 1000) / 1e9 } as unknown as StepResult;
   }
-  await session.release();
   rmSync(dir, { recursive: true, force: true });
   return {
     stepSeconds,
     cpuSeconds,
     losses,
-    rss: { start, built, session: session0 },
+    rss: { start, built: times.built, session: session0 },
     maxRssMiB: mib(process.resourceUsage().maxRSS),
-    buildSeconds: (t1 - t0) / 1000,
-    createSeconds: (t2 - t1) / 1000,
+    buildSeconds: (times.t1 - times.t0) / 1000,
+    createSeconds: (t2 - times.t1) / 1000,
   };
 }
 
@@ -278,7 +290,7 @@ function stepFlops(model: ModelName, mode: "lora" | "full", batch: number, seq: 
   const c = modelConfig(model);
   const source = randomSource(c);
   const lora = mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(model), dropout: 0 } : undefined;
-  const { graph } = buildStepGraph({ config: c, source, batch, seq, ...(lora ? { lora } : {}), recompute: false, optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 1 }, kind: "step" });
+  const { graph } = buildStepGraph({ config: c, source, batch, seq, ...(lora ? { lora } : {}), recompute: false, kind: "step" });
   let flops = 0;
   for (const n of graph.nodes) {
     if (n.op.name === "MatMul" || n.op.name === "QMatMul") {
@@ -399,7 +411,7 @@ async function main(): Promise<void> {
     }
     sections.push(`### bench-small: our training step against PyTorch
 
-Command: \`pnpm bench train\` (bench/train.bench.ts). bench-small: vocab 8192, hidden 512, 8 layers, 8 heads, ffn 1408, batch ${B} × seq ${S} = ${tokens} tokens per step, LoRA r16 on q,k,v,o or full fine-tuning, AdamW with clipping, float32, no gradient checkpointing on either side (PyTorch's anchor has none). Ours: the trainer's step graph and session options (onnxruntime-node 1.30 CPU), state fed and returned each step as the trainer does. PyTorch: ${"`"}../shared/anchors/torch_lora_bench.py${"`"} (Debian python3-torch 1.13 with libopenblas0-openmp). ${rounds} rounds; in each round the two engines alternate (the order flips), each at 1 and 2 threads; per run the median of ${steps} steps after 1 warm-up step; the table gives the median over rounds and the range. ${torch.note}.
+Command: \`pnpm bench train\` (bench/train.bench.ts). bench-small: vocab 8192, hidden 512, 8 layers, 8 heads, ffn 1408, batch ${B} × seq ${S} = ${tokens} tokens per step, LoRA r16 on q,k,v,o or full fine-tuning, AdamW with clipping, float32, no gradient checkpointing on either side (PyTorch's anchor has none). Ours: the trainer's own loop (trainLoop), runner, session options and in-place AdamW (onnxruntime-node 1.30 CPU) over one batch of random tokens, every token after a row's first learned. PyTorch: ${"`"}../shared/anchors/torch_lora_bench.py${"`"} (Debian python3-torch 1.13 with libopenblas0-openmp). ${rounds} rounds; in each round the two engines alternate (the order flips), each at 1 and 2 threads; per run the median of ${steps} steps after 1 warm-up step; the table gives the median over rounds and the range. ${torch.note}.
 FMA peak (bench/native/fma-peak.c: independent AVX-512 FMA chains in registers): ${peak ? `${fmt(peak.cpu1)} GFLOP/s per CPU-second with 1 thread, ${fmt(peak.cpu2)} with 2 (wall clock: ${fmt(peak.wall1)} and ${fmt(peak.wall2)}, lower when other sessions held a core)` : "not measured (no C compiler)"}. The fraction of the peak: the step's MatMul/Gemm FLOPs (the same for both engines) per second of wall clock over the CPU-time peak of as many cores as threads.
 
 | mode | threads | ours tokens/s | PyTorch tokens/s | ours ÷ PyTorch | fraction of FMA peak (ours / PyTorch) | peak RSS ours / PyTorch |
@@ -582,20 +594,10 @@ ${rows.join("\n")}`);
   if (!argv.includes("--no-write")) writeSection("Training speed and memory", mergeSubsections(fresh));
 }
 
-const INTRO = `\`pnpm bench train\` (bench/train.bench.ts) measures our training engine against PyTorch on the CPU, the memory levers (gradient checkpointing, QLoRA) and the memory estimate. Each subsection below is rewritten by the run that measured it (\`--only speed,profile,small-memory,qwen,estimate\` picks them) and says when and under which load it ran. GPU figures: none — no GPU machine was available, so CUDA, mixed precision on a GPU and device memory are unmeasured (docs/training.md).
+/** The section's first paragraph when RESULTS.md has none; the summary written under it after a run is kept. */
+const INTRO = `\`pnpm bench train\` (bench/train.bench.ts) measures our training engine against PyTorch on the CPU, the memory levers (gradient checkpointing, QLoRA) and the memory estimate. Each subsection below is rewritten by the run that measured it (\`--only speed,profile,small-memory,qwen,estimate\` picks them) and says when and under which load it ran.`;
 
-Against issue 9's targets (the runs below, 2026-11-25): **not reached: ≥ 1.5× PyTorch.** bench-small LoRA runs 1.08–1.10× PyTorch's tokens/s (1.05–1.5× in earlier runs, depending on how much other sessions loaded the cores: PyTorch's OpenMP threads suffer more from shared cores), 1.10× in CPU time per step; full fine-tuning 1.03× at 1 thread and 1.16× at each side's best, 1.03× in CPU time (0.92–1.02× before AdamW moved out of the graph; PyTorch's own CPU time per step moved between 2.32 and 2.63 s across runs). 1.5× PyTorch's CPU time (1.77 → 1.18 s per LoRA step) would mean running the step's matrix products at ~99 % of this machine's FMA peak, i.e. all the hardware does: PyTorch's step reaches 66 % of it and ours 73 %, with 82 % of our step in GEMMs that already run at ~96 GFLOP/s (82 % of one core's peak; "Where the time goes"), so the remaining 18 % cannot make up the difference. Peak RSS ≤ 0.5× PyTorch's: **reached for LoRA** (0.47×), **not for full fine-tuning** (0.75×, from 0.89× before AdamW ran in place; 1089 MiB = 0.56× with checkpointing): the parameters and both AdamW moments in float32 (415 MiB, which PyTorch holds too), the gradients twice (ONNX Runtime's outputs and the copy onnxruntime-node makes of every output, preallocated or not: 276 MiB) and the runtime (~190 MiB) already take 0.45× of PyTorch's peak before any activation. Checkpointing, QLoRA, the estimate (fitted runs −15…+9 %, held-out runs −9…−1 %): below.
-
-Engine settings these figures rest on, each measured while tuning (2026-11-25, same machine, 1 thread unless said; the commits that made them say so too):
-- Linear layers as \`Gemm(transB)\` on weights stored [out, in] instead of \`MatMul(x, Transpose(W))\`: bench-small LoRA step 1.69 → 1.50 CPU-seconds (ORT no longer folds a transposed copy of every weight).
-- Sessions without ORT's memory pattern: bench-small LoRA step peak RSS 1571 → 1064 MiB, no slower; without prepacking: the frozen weights stay memory-mapped from one file (session creation +20 MiB instead of +232 MiB), Gemm as fast.
-- One weights file for every graph of a run (\`SharedWeights\`) and evaluation with the training sessions suspended: Qwen2.5-0.5B-shaped LoRA \`neural train\` with evaluation, peak RSS 5065 → 3852 MiB (each session mapping the weights counted again); on disk one copy of the frozen weights instead of one per graph (step, accumulate, eval, decode).
-- Cross-entropy without one-hot or log-softmax copies of the logits: ORT's live memory at the bench-small LoRA step's peak 472 → 416 MiB with checkpointing (vocab 8192; the saving grows with the vocabulary).
-- AdamW in place after a graph that returns the gradients (adamw.ts), instead of inside the step graph: ONNX Runtime hands every graph output back as a new array, so with AdamW in the graph the parameters and both moments lived twice (fed in, handed back); now once, plus the gradients. bench-small full fine-tuning, 1 thread: peak RSS 1725 → 1333–1492 MiB, step 2.54–2.68 → 2.44–2.51 s with a JavaScript loop, 2.37 CPU-s with the pass as a WebAssembly SIMD kernel (asm/adamw.ts: 76 ms against 205 ms for the loop and ~17 ORT kernels per tensor before); LoRA unchanged.
-- Not adopted: ORT's CPU arena (kept off: ~3 % faster steps but the step's and the evaluation's activations add up); preallocated step outputs (\`session.run(feeds, fetches)\`): ORT does write into them, but onnxruntime-node 1.30 also returns a fresh copy of every output (a 200 MB output: +191 MiB either way), so AdamW's new values written over its inputs peaked at 1950 MiB against 1725 MiB on bench-small full fine-tuning.
-- LoRA dropout (the trainer's default 0.05) costs ~15 % of a bench-small all-linear LoRA step and ~200 MiB (its counter-based mask is computed in the graph); the benchmarks use 0, as the anchor has none.`;
-
-/** The section's subsections: the ones measured now replace theirs, the others stay as they were. */
+/** The section: its intro as it stands, and its subsections (the ones measured now replace theirs). */
 function mergeSubsections(fresh: string[]): string {
   let old = "";
   try {
@@ -610,18 +612,14 @@ function mergeSubsections(fresh: string[]): string {
   }
   const title = (sec: string) => sec.slice(0, sec.indexOf("\n"));
   const parts = old.split("\n### ");
-  // an older run's machine line stood above its subsections: it goes into each of them
-  const preamble = parts[0]!.split("\n").find((l) => l.startsWith("Machine:"));
-  const kept = parts.slice(1).map((x) => {
-    const sec = `### ${x.trim()}`;
-    return preamble && !sec.includes("\n*Machine:") ? sec.replace("\n\n", `\n\n*${preamble}*\n\n`) : sec;
-  });
+  const intro = parts[0]!.replace(/^## .*\n/, "").trim() || INTRO;
+  const kept = parts.slice(1).map((x) => `### ${x.trim()}`);
   const order = ["### bench-small: our training step against PyTorch", "### Where the time goes", "### Gradient checkpointing on bench-small", "### Qwen2.5-0.5B's shapes on this CPU", "### The memory estimator against measured peaks"];
   const all = new Map<string, string>();
   for (const sec of kept) all.set(title(sec), sec);
   for (const sec of fresh) all.set(title(sec), sec);
   const sorted = [...all.entries()].sort((a, b) => (order.indexOf(a[0]) + 100) % 100 - ((order.indexOf(b[0]) + 100) % 100)).map(([, v]) => v);
-  return [INTRO, ...sorted].join("\n\n");
+  return [intro, ...sorted].join("\n\n");
 }
 
 await main();

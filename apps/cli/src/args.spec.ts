@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseArgs, UsageError, type OptionSpec } from "./args.js";
+import { formatHelp, parseArgs, UsageError, type OptionSpec } from "./args.js";
 
 const specs: OptionSpec[] = [
   { name: "max_length", type: "number", description: "", default: 512 },
@@ -10,7 +10,7 @@ const specs: OptionSpec[] = [
 ];
 
 describe("parseArgs", () => {
-  it("accepts the seed's underscore names, kebab-case and --flag=value", () => {
+  it("accepts underscore names, kebab-case and --flag=value", () => {
     const a = parseArgs(["--max_length", "128", "--learning-rate=2e-4", "--template", "alpaca", "file.jsonl"], specs, [{ name: "file", description: "" }]);
     expect(a.options).toMatchObject({ max_length: 128, learning_rate: 2e-4, template: "alpaca", packing: true });
     expect(a.positionals).toEqual(["file.jsonl"]);
@@ -53,5 +53,30 @@ describe("parseArgs", () => {
 
   it("accepts negative numbers as values", () => {
     expect(parseArgs(["--learning_rate", "-1"], specs).options.learning_rate).toBe(-1);
+  });
+});
+
+describe("formatHelp", () => {
+  it("lists options without a group first, then each group under its name, with defaults and choices", () => {
+    const help = formatHelp({
+      name: "train",
+      summary: "Train",
+      options: [
+        { name: "config", type: "string", description: "a config file" },
+        { name: "max_length", type: "number", description: "the longest sequence", default: 512, group: "data" },
+        { name: "lora_r", type: "number", description: "the rank", default: 16, group: "LoRA" },
+        { name: "packing", type: "boolean", description: "pack examples", default: true, group: "data" },
+      ],
+    }).split("\n");
+    expect(help.slice(4)).toEqual([
+      expect.stringMatching(/^  --config VALUE +a config file$/),
+      "",
+      "data:",
+      expect.stringMatching(/^  --max_length N +the longest sequence \(default 512\)$/),
+      expect.stringMatching(/^  --packing +pack examples \(default true\)$/),
+      "",
+      "LoRA:",
+      expect.stringMatching(/^  --lora_r N +the rank \(default 16\)$/),
+    ]);
   });
 });

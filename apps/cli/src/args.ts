@@ -1,5 +1,5 @@
 // Flag parsing for every command: `--max_length 512`, `--max-length=512`, `--packing`, `--no-packing`.
-// Underscore names are canonical (the seed's flags); kebab-case spellings are accepted as aliases.
+// Underscore names are canonical; kebab-case spellings are accepted as aliases.
 // Zero and empty strings are values, never "unset".
 
 export type OptionType = "string" | "number" | "boolean" | "string[]";
@@ -11,6 +11,8 @@ export interface OptionSpec {
   default?: string | number | boolean | string[];
   aliases?: string[];
   choices?: readonly string[];
+  /** Help lists options by group (options without one come first). */
+  group?: string;
 }
 
 export interface PositionalSpec {
@@ -174,10 +176,14 @@ export function formatHelp(command: { name: string; summary: string; options: re
   const pos = (command.positionals ?? []).map((p) => (p.required ? p.name.toUpperCase() : `[${p.name.toUpperCase()}]`) + (p.variadic ? "..." : ""));
   const lines = [`neural ${command.name} ${pos.join(" ")}${command.options.length ? " [options]" : ""}`.trimEnd(), "", command.summary, ""];
   for (const p of command.positionals ?? []) lines.push(`  ${p.name.toUpperCase().padEnd(28)} ${p.description}`);
-  for (const o of command.options) {
-    const flag = `--${o.name}${o.type === "boolean" ? "" : o.type === "number" ? " N" : " VALUE"}`;
-    const extra = [o.choices ? `one of ${o.choices.join("|")}` : "", o.default !== undefined && o.default !== false ? `default ${String(o.default)}` : ""].filter(Boolean).join("; ");
-    lines.push(`  ${flag.padEnd(28)} ${o.description}${extra ? ` (${extra})` : ""}`);
+  const groups = [...new Set(command.options.map((o) => o.group))];
+  for (const group of [undefined, ...groups.filter((g) => g !== undefined)]) {
+    if (group !== undefined) lines.push(...(lines.at(-1) === "" ? [] : [""]), `${group}:`);
+    for (const o of command.options.filter((x) => x.group === group)) {
+      const flag = `--${o.name}${o.type === "boolean" ? "" : o.type === "number" ? " N" : " VALUE"}`;
+      const extra = [o.choices ? `one of ${o.choices.join("|")}` : "", o.default !== undefined && o.default !== false ? `default ${String(o.default)}` : ""].filter(Boolean).join("; ");
+      lines.push(`  ${flag.padEnd(28)} ${o.description}${extra ? ` (${extra})` : ""}`);
+    }
   }
   return lines.join("\n");
 }

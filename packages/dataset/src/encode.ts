@@ -1,6 +1,6 @@
 import type { Example } from "./formats.js";
-import { boundSegments } from "./measure.js";
-import type { ChatTemplate, Segment } from "./templates.js";
+import { boundSpans } from "./measure.js";
+import type { ChatTemplate, TextSpan } from "./templates.js";
 import type { TextTokenizer } from "./tokenizer.js";
 
 /** The label of a token that is not learned (prompt, padding): PyTorch's and our cross-entropy's ignore_index. */
@@ -31,15 +31,15 @@ export interface EncodeOptions {
   overlong?: OverlongPolicy;
 }
 
-/** `length`: the example's tokens; for one too long to tokenize whole (see boundSegments), an estimate above maxLength. */
+/** `length`: the example's tokens; for one too long to tokenize whole (see boundSpans), an estimate above maxLength. */
 export type EncodeResult = { example: EncodedExample; dropped?: undefined } | { dropped: DropReason; length: number; example?: undefined };
 
 export function encodeExample(example: Example, options: EncodeOptions): EncodeResult {
   const { maxLength } = options;
   const drop = (options.overlong ?? "drop") === "drop";
-  const bounded = boundSegments(options.template.render(example), options.tokenizer, maxLength, !drop);
+  const bounded = boundSpans(options.template.render(example), options.tokenizer, maxLength, !drop);
   if (bounded.cut && drop) return { dropped: "too_long", length: bounded.estimate };
-  const { ids, labels } = tokenize(bounded.segments, options.tokenizer, options.trainOnInputs === true);
+  const { ids, labels } = tokenize(bounded.spans, options.tokenizer, options.trainOnInputs === true);
   if (ids.length > maxLength) {
     if (drop) return { dropped: "too_long", length: ids.length };
     ids.length = maxLength;
@@ -57,30 +57,30 @@ export function tokenLength(example: Example, template: ChatTemplate, tokenizer:
 
 /** Token count of an example, or, for one with more than `limit` tokens, an estimate above `limit` (bounded work). */
 export function measureTokens(example: Example, template: ChatTemplate, tokenizer: TextTokenizer, limit: number): number {
-  const bounded = boundSegments(template.render(example), tokenizer, limit, false);
-  return bounded.cut ? bounded.estimate : tokenize(bounded.segments, tokenizer, false).ids.length;
+  const bounded = boundSpans(template.render(example), tokenizer, limit, false);
+  return bounded.cut ? bounded.estimate : tokenize(bounded.spans, tokenizer, false).ids.length;
 }
 
 /**
  * Tokenizes the rendered example as one text, as the model reads it when served: added and special tokens become
  * their ids, and the text between two of them is tokenized in one piece (so a SentencePiece "▁" or a BPE merge at a
- * segment boundary is what the whole text gives). A token is learned when it starts in a learned segment.
+ * span boundary is what the whole text gives). A token is learned when it starts in a learned span.
  */
-function tokenize(segments: readonly Segment[], tokenizer: TextTokenizer, trainOnInputs: boolean): { ids: number[]; labels: number[] } {
+function tokenize(spans: readonly TextSpan[], tokenizer: TextTokenizer, trainOnInputs: boolean): { ids: number[]; labels: number[] } {
   const ids: number[] = [];
   const labels: number[] = [];
-  const text = segments.map((s) => s.text).join("");
-  // Segment starts (character offsets) and whether each is learned.
+  const text = spans.map((s) => s.text).join("");
+  // Span starts (character offsets) and whether each is learned.
   const starts: number[] = [];
   let offset = 0;
-  for (const s of segments) {
+  for (const s of spans) {
     starts.push(offset);
     offset += s.text.length;
   }
   const learnedAt = (position: number): boolean => {
     let i = 0;
     while (i + 1 < starts.length && starts[i + 1]! <= position) i++;
-    return trainOnInputs || segments[i]!.learn;
+    return trainOnInputs || spans[i]!.learn;
   };
   const push = (id: number, learn: boolean) => {
     ids.push(id);
@@ -93,8 +93,8 @@ function tokenize(segments: readonly Segment[], tokenizer: TextTokenizer, trainO
       continue;
     }
     const pieceIds = tokenizer.encodePiece(piece.text);
-    // Where a segment boundary falls inside the piece, the tokens of the text before it that the whole piece shares
-    // belong to the earlier segment; a token that straddles the boundary goes to the later one.
+    // Where a span boundary falls inside the piece, the tokens of the text before it that the whole piece shares
+    // belong to the earlier span; a token that straddles the boundary goes to the later one.
     let from = 0;
     for (const boundary of starts.filter((b) => b > piece.start && b < piece.end)) {
       const before = tokenizer.encodePiece(piece.text.slice(0, boundary - piece.start));

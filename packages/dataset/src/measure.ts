@@ -1,42 +1,42 @@
 // A row is measured against max_length before it is tokenized whole: first its characters against what max_length
 // tokens can cover, then its tokens piece by piece, stopping as soon as it cannot fit. Only a text that may fit is
 // tokenized whole, so a 50 MB row costs about what max_length tokens cost, not what 50 MB of tokens would.
-import type { Segment } from "./templates.js";
+import type { TextSpan } from "./templates.js";
 import type { TextTokenizer } from "./tokenizer.js";
 
 /** Normalizers (NFC, lowercasing) can fold a few characters into one: the slack on characters per token. */
 const FOLDING = 4;
 
 export interface Bounded {
-  /** The segments to tokenize: all of them, or when `cut`, a prefix that holds more than `limit` tokens. */
-  segments: Segment[];
+  /** The spans to tokenize: all of them, or when `cut`, a prefix that holds more than `limit` tokens. */
+  spans: TextSpan[];
   cut: boolean;
   /** When cut: the tokens counted (or inferred from the characters) before stopping, more than `limit`. */
   estimate: number;
 }
 
 /**
- * Bounds the text of `segments` to what may matter for `limit` tokens. A text with more characters than `limit`
+ * Bounds the text of `spans` to what may matter for `limit` tokens. A text with more characters than `limit`
  * tokens can cover, or whose pieces (cut at spaces, tokenized one at a time) add up to more than twice `limit`, is cut
  * there. Tokenizing in pieces never adds more than a few tokens per piece boundary, so a text cut this way has more
  * than `limit` tokens, and one that is not cut is tokenized whole at a cost bounded by `limit`. With `prefix` false,
  * a text that is too long by its characters alone is not tokenized at all (the caller drops it).
  */
-export function boundSegments(segments: readonly Segment[], tokenizer: TextTokenizer, limit: number, prefix: boolean): Bounded {
+export function boundSpans(spans: readonly TextSpan[], tokenizer: TextTokenizer, limit: number, prefix: boolean): Bounded {
   const longest = tokenizer.maxTokenLength ?? 16;
   const charBudget = tokenizer.maxTokenLength !== undefined ? limit * longest * FOLDING : Infinity;
   const pieceChars = Math.max(4096, 16 * longest * FOLDING);
-  const ceiling = 2 * limit + 4 * segments.length + 16;
-  const total = segments.reduce((sum, s) => sum + s.text.length, 0);
+  const ceiling = 2 * limit + 4 * spans.length + 16;
+  const total = spans.reduce((sum, s) => sum + s.text.length, 0);
   const inferred = (chars: number) => Math.max(limit + 1, Math.ceil(chars / (longest * FOLDING)));
-  if (total <= pieceChars) return { segments: [...segments], cut: false, estimate: 0 };
-  if (total > charBudget && !prefix) return { segments: [], cut: true, estimate: inferred(total) };
+  if (total <= pieceChars) return { spans: [...spans], cut: false, estimate: 0 };
+  if (total > charBudget && !prefix) return { spans: [], cut: true, estimate: inferred(total) };
 
-  const kept: Segment[] = [];
+  const kept: TextSpan[] = [];
   let tokens = 0;
   let chars = 0;
-  for (const segment of segments) {
-    const { text } = segment;
+  for (const span of spans) {
+    const { text } = span;
     for (let start = 0; start < text.length; ) {
       let end = pieceEnd(text, start, pieceChars);
       const over = chars + (end - start) > charBudget;
@@ -45,13 +45,13 @@ export function boundSegments(segments: readonly Segment[], tokenizer: TextToken
       chars += end - start;
       start = end;
       if (over || tokens > ceiling) {
-        kept.push({ ...segment, text: text.slice(0, end) });
-        return { segments: kept, cut: true, estimate: Math.max(tokens, over ? inferred(total) : 0) };
+        kept.push({ ...span, text: text.slice(0, end) });
+        return { spans: kept, cut: true, estimate: Math.max(tokens, over ? inferred(total) : 0) };
       }
     }
-    kept.push(segment);
+    kept.push(span);
   }
-  return { segments: kept, cut: false, estimate: 0 };
+  return { spans: kept, cut: false, estimate: 0 };
 }
 
 /** Where the piece starting at `start` ends: before a space that follows a word, or after `size` characters. */

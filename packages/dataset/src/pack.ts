@@ -21,7 +21,7 @@ export interface Batch {
   segmentIds: Int32Array;
   /** Non-padding tokens. */
   tokens: number;
-  /** Tokens with a label (in the loss). */
+  /** Tokens the loss learns: labelled tokens after a row's first position (nothing predicts a row's first token). */
   learnedTokens: number;
 }
 
@@ -125,7 +125,7 @@ export function toBatch(rows: readonly Sequence[], options: BatchOptions): Batch
     batch.positionIds.set(row.positionIds, offset);
     batch.segmentIds.set(row.segmentIds, offset);
     batch.tokens += row.inputIds.length;
-    for (const label of row.labels) if (label !== IGNORE_INDEX) batch.learnedTokens++;
+    for (let i = 1; i < row.labels.length; i++) if (row.labels[i] !== IGNORE_INDEX) batch.learnedTokens++;
   });
   return batch;
 }

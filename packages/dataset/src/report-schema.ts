@@ -35,7 +35,7 @@ export const validationReportSchema = {
   $id: "https://neural.dev/schemas/validation-report.json",
   title: "neural validate report",
   type: "object",
-  required: ["file", "records", "valid", "invalid", "formats", "categories", "uncategorized", "errors", "duplicates", "lengths", "categoryBalance", "cypher", "problems", "warnings", "ok"],
+  required: ["file", "records", "valid", "invalid", "formats", "categories", "uncategorized", "errors", "duplicates", "lengths", "categoryBalance", "checks", "problems", "warnings", "ok"],
   properties: {
     file: { type: "string" },
     records: count,
@@ -92,16 +92,14 @@ export const validationReportSchema = {
         },
       ],
     },
-    cypher: {
-      oneOf: [
-        { type: "null" },
-        {
-          type: "object",
-          required: ["checked", "failed", "shown", "omitted"],
-          properties: { checked: count, failed: count, shown: { type: "array", items: issue }, omitted: count },
-          additionalProperties: false,
-        },
-      ],
+    checks: {
+      type: "object",
+      additionalProperties: {
+        type: "object",
+        required: ["checked", "failed", "shown", "omitted"],
+        properties: { checked: count, failed: count, shown: { type: "array", items: issue }, omitted: count },
+        additionalProperties: false,
+      },
     },
     problems: { type: "array", items: { type: "string" } },
     warnings: { type: "array", items: { type: "string" } },

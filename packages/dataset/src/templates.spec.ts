@@ -42,7 +42,7 @@ describe("ChatML (NornicDB's serving format)", () => {
   });
 });
 
-describe("Alpaca (the seed's template)", () => {
+describe("Alpaca (### Instruction: and ### Response:)", () => {
   it("shows instruction and input apart and ends answers with EOS", () => {
     const alpaca = createTemplate("alpaca", { eos: "</s>" });
     const example: Example = {

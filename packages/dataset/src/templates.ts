@@ -2,8 +2,8 @@ import { Template } from "@huggingface/jinja";
 import { TemplateError } from "./errors.js";
 import type { Example, Message } from "./formats.js";
 
-/** A piece of rendered text and whether its tokens are learned (in the loss) or masked (-100). */
-export interface Segment {
+/** A span of rendered text and whether its tokens are learned (in the loss) or masked (-100). */
+export interface TextSpan {
   text: string;
   learn: boolean;
 }
@@ -13,7 +13,7 @@ export type TemplateName = "chatml" | "alpaca" | "model";
 export interface ChatTemplate {
   name: TemplateName;
   /** Prompt parts (learn: false) and each assistant answer with its end-of-turn marker (learn: true). */
-  render(example: Example): Segment[];
+  render(example: Example): TextSpan[];
   /** What the model sees before it answers the last user turn: every turn before it plus the assistant header. */
   prompt(messages: readonly Message[]): string;
   /** The text that ends an assistant turn; generation stops there. */
@@ -48,7 +48,7 @@ export function createTemplate(name: TemplateName, options: TemplateOptions = {}
   }
 }
 
-function textSegments(example: Extract<Example, { kind: "text" }>, eos: string | undefined): Segment[] {
+function textSpans(example: Extract<Example, { kind: "text" }>, eos: string | undefined): TextSpan[] {
   return [{ text: example.text + (eos ?? ""), learn: true }];
 }
 
@@ -58,8 +58,8 @@ function chatml(options: TemplateOptions): ChatTemplate {
     name: "chatml",
     endOfTurn: "<|im_end|>",
     render(example) {
-      if (example.kind === "text") return textSegments(example, options.eos);
-      const out: Segment[] = [];
+      if (example.kind === "text") return textSpans(example, options.eos);
+      const out: TextSpan[] = [];
       example.messages.forEach((m, i) => {
         const last = i === example.messages.length - 1;
         if (m.role === "assistant") {
@@ -85,8 +85,8 @@ function alpaca(options: TemplateOptions): ChatTemplate {
     name: "alpaca",
     endOfTurn: eos,
     render(example) {
-      if (example.kind === "text") return textSegments(example, options.eos);
-      const out: Segment[] = [];
+      if (example.kind === "text") return textSpans(example, options.eos);
+      const out: TextSpan[] = [];
       example.messages.forEach((m, i) => {
         if (m.role === "system") push(out, system(m), false);
         else if (m.role === "user") push(out, userBlock(m), false);
@@ -131,11 +131,11 @@ function jinja(source: string, options: TemplateOptions): ChatTemplate {
     name: "model",
     endOfTurn,
     render(example) {
-      if (example.kind === "text") return textSegments(example, options.eos);
+      if (example.kind === "text") return textSpans(example, options.eos);
       // Render growing prefixes: an assistant turn's learned text is what its addition appends after the generation
       // prompt. This needs a template whose renders are prefixes of each other, which chat templates are built to be.
       const full = render(example.messages, false);
-      const out: Segment[] = [];
+      const out: TextSpan[] = [];
       let done = 0;
       example.messages.forEach((m, i) => {
         if (m.role !== "assistant") return;
@@ -157,7 +157,7 @@ function jinja(source: string, options: TemplateOptions): ChatTemplate {
   };
 }
 
-function push(out: Segment[], text: string, learn: boolean): void {
+function push(out: TextSpan[], text: string, learn: boolean): void {
   if (text === "") return;
   const last = out[out.length - 1];
   if (last && last.learn === learn) last.text += text;

@@ -7,9 +7,22 @@ import { resolveTemplate } from "./prepare.js";
 import { measureTokens } from "./encode.js";
 import type { TextTokenizer } from "./tokenizer.js";
 
-export interface CypherCheck {
-  ok: boolean;
-  diagnostics: { message: string; line: number; column: number; severity?: "error" | "warning" }[];
+/** A check of every valid example's answer (the CLI's --check-cypher passes one that parses Cypher). */
+export interface AnswerCheck {
+  /** The key of its results in the report's `checks`. */
+  name: string;
+  /** What the failed answers do, for the report's problems (e.g. "do not parse as Cypher"). */
+  failure: string;
+  /** Nothing when the answer passes, else what is wrong with it (one line). */
+  check(answer: string): string | undefined | Promise<string | undefined>;
+}
+
+/** How many answers a check looked at and which failed (the first maxShown, with their lines). */
+export interface CheckReport {
+  checked: number;
+  failed: number;
+  shown: RecordIssue[];
+  omitted: number;
 }
 
 export interface ValidateOptions {
@@ -22,7 +35,7 @@ export interface ValidateOptions {
    * than twice as long (or longer than 32768 tokens when unset) is not tokenized whole: its length is an estimate.
    */
   maxLength?: number;
-  /** How many record errors (and duplicate groups, Cypher failures) to list; the rest are counted. Default 50. */
+  /** How many record errors (and duplicate groups, failed checks) to list; the rest are counted. Default 50. */
   maxShown?: number;
   /** Duplicate rows (after whitespace/case normalization) above this share of valid rows are a problem. Default 0. */
   maxDuplicateRatio?: number;
@@ -30,8 +43,8 @@ export interface ValidateOptions {
   maxCategoryRatio?: number;
   /** Share of examples over maxLength above which it is a problem. When unset, overlong examples are a warning. */
   maxOverlongRatio?: number;
-  /** Parse each answer as Cypher with a real parser (e.g. @neural/cypher's checkCypher). */
-  checkCypher?: (query: string) => CypherCheck | Promise<CypherCheck>;
+  /** Checks of each valid example's answer. */
+  checks?: readonly AnswerCheck[];
   onProgress?: (records: number) => void;
 }
 
@@ -68,7 +81,8 @@ export interface ValidationReport {
   duplicates: { exact: DuplicateReport; normalized: DuplicateReport };
   lengths: LengthReport | null;
   categoryBalance: { ratio: number; smallest: { category: string; count: number }; largest: { category: string; count: number } } | null;
-  cypher: { checked: number; failed: number; shown: RecordIssue[]; omitted: number } | null;
+  /** Each check's results, by its name. */
+  checks: Record<string, CheckReport>;
   problems: string[];
   warnings: string[];
   ok: boolean;
@@ -89,9 +103,7 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
   const normalized = new DuplicateTracker(maxShown);
   let lengths = new Uint32Array(1024);
   const overlongLines: number[] = [];
-  const cypherShown: RecordIssue[] = [];
-  let cypherChecked = 0;
-  let cypherFailed = 0;
+  const checks = (options.checks ?? []).map((c) => ({ c, report: { checked: 0, failed: 0, shown: [] as RecordIssue[], omitted: 0 } }));
 
   for await (const event of events) {
     records++;
@@ -121,22 +133,12 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
     else uncategorized++;
     exact.add(exampleKey(example), event.line);
     normalized.add(exampleKey(example, true), event.line);
-    if (options.checkCypher) {
-      cypherChecked++;
-      const query = stripCodeFence(answerOf(example));
-      const result = await options.checkCypher(query);
-      if (!result.ok) {
-        cypherFailed++;
-        if (cypherShown.length < maxShown) {
-          const d = result.diagnostics.find((x) => x.severity !== "warning");
-          cypherShown.push({
-            file,
-            line: event.line,
-            field: "answer",
-            message: d ? `Cypher ${d.line}:${d.column}: ${d.message}` : "Cypher does not parse",
-          });
-        }
-      }
+    for (const { c, report } of checks) {
+      report.checked++;
+      const message = await c.check(answerOf(example));
+      if (message === undefined) continue;
+      if (report.failed++ < maxShown) report.shown.push({ file, line: event.line, field: "answer", message });
+      else report.omitted++;
     }
   }
 
@@ -177,7 +179,7 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
     }
   }
   if (categories.size > 0 && uncategorized > 0) warnings.push(`${uncategorized} valid rows have no category`);
-  if (cypherFailed > 0) problems.push(`${cypherFailed} answer${cypherFailed === 1 ? "" : "s"} do not parse as Cypher`);
+  for (const { c, report } of checks) if (report.failed > 0) problems.push(`${report.failed} answer${report.failed === 1 ? "" : "s"} ${c.failure}`);
 
   return {
     file,
@@ -191,7 +193,7 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
     duplicates: { exact: dupExact, normalized: dupNormalized },
     lengths: lengthReport,
     categoryBalance,
-    cypher: options.checkCypher ? { checked: cypherChecked, failed: cypherFailed, shown: cypherShown, omitted: cypherFailed - cypherShown.length } : null,
+    checks: Object.fromEntries(checks.map(({ c, report }) => [c.name, report])),
     problems,
     warnings,
     ok: problems.length === 0,

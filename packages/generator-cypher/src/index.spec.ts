@@ -39,11 +39,12 @@ describe("cypher generator", () => {
       const ours = independentChecks(text);
       expect(ours).toMatchObject({ rows: count, formatErrors: [], duplicates: 0 });
       expect(distributionGap(ours.categories, equal)).toBeLessThanOrEqual(2);
-      const report = await validateFile(path, { checkCypher: (q) => checkCypher(q) });
+      const cypher = { name: "cypher", failure: "do not parse as Cypher", check: (q: string) => (checkCypher(q).ok ? undefined : "Cypher does not parse") };
+      const report = await validateFile(path, { checks: [cypher] });
       expect(report.records).toBe(count);
       expect(report.errors.total).toBe(0);
       expect(report.duplicates.normalized.rows).toBe(0);
-      expect(report.cypher).toMatchObject({ checked: count, failed: 0 });
+      expect(report.checks.cypher).toMatchObject({ checked: count, failed: 0 });
       expect(distributionGap(report.categories, equal)).toBeLessThanOrEqual(2);
       if (count === 1000) {
         // Neo4j's semantic analysis on a sample of the written rows: no error, no warning.

@@ -1,11 +1,11 @@
 // Reverse-mode automatic differentiation: walk the nodes from the loss back to the parameters and emit each op's
-// gradient rule (ops.ts) as more nodes. Fan-out is accumulated with one Sum per tensor. Inside a recompute segment,
-// the rules see a copy of the segment's forward re-emitted in the backward, fed through barriers (ops.ts `Barrier`)
+// gradient rule (ops.ts) as more nodes. Fan-out is accumulated with one Sum per tensor. Inside a recompute region,
+// the rules see a copy of the region's forward re-emitted in the backward, fed through barriers (ops.ts `Barrier`)
 // that depend on the incoming gradient, so ONNX Runtime neither merges the copy back nor runs it early.
 
 import { isFloat } from "./dtype.js";
 import { GradError, fmtShape } from "./errors.js";
-import type { Node, NodeView, Segment, Tensor } from "./graph.js";
+import type { Node, NodeView, RecomputeRegion, Tensor } from "./graph.js";
 import { barrier, sum, zeros } from "./ops.js";
 
 export interface GradOptions {
@@ -16,7 +16,7 @@ export interface GradOptions {
 /** Gradients of `loss` with respect to each tensor of `wrt` (zeros where the loss does not depend on it). */
 export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions = {}): Tensor[] {
   const g = loss.graph;
-  if (g.currentSegment) throw new GradError(`grad() called inside recompute("${g.currentSegment.name}")`);
+  if (g.currentRegion) throw new GradError(`grad() called inside recompute("${g.currentRegion.name}")`);
   if (!isFloat(loss.dtype)) throw new GradError(`grad: the loss must be a float tensor, got ${loss}`);
   for (const t of wrt) {
     if (t.graph !== g) throw new GradError(`grad: ${t} belongs to another graph`);
@@ -49,7 +49,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions 
     return parts.get(t.id)![0];
   };
 
-  const recomputed = new Map<Segment, Map<number, Tensor>>();
+  const recomputed = new Map<RecomputeRegion, Map<number, Tensor>>();
 
   for (let i = last; i >= 0; i--) {
     const node = g.nodes[i]!;
@@ -60,7 +60,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions 
       throw new GradError(`${node.op.name} (node ${node.id}, inputs ${node.inputs.map((t) => `${t.dtype}${fmtShape(t.shape)}`).join(", ")}) has no gradient rule`);
     }
     const dOut = node.outputs.map((o) => total(o) ?? zeros(g, o.shape, o.dtype));
-    const view = node.segment ? recomputedView(node, recomputed, dOut.find((_, k) => parts.has(node.outputs[k]!.id))!, needs) : { inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs };
+    const view = node.region ? recomputedView(node, recomputed, dOut.find((_, k) => parts.has(node.outputs[k]!.id))!, needs) : { inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs };
     const dIn = g.withScope(node.scope ? `${node.scope}/grad` : "grad", () => node.op.grad!(dOut, view));
     node.inputs.forEach((t, k) => {
       const d = dIn[k];
@@ -77,12 +77,12 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions 
 }
 
 /**
- * The node as its gradient rule should see it inside a recompute segment: the first time the backward reaches the
- * segment, its whole forward is re-emitted, taking every input computed outside the segment through a barrier on
+ * The node as its gradient rule should see it inside a recompute region: the first time the backward reaches the
+ * region, its whole forward is re-emitted, taking every input computed outside the region through a barrier on
  * `token` (a gradient just computed).
  */
-function recomputedView(node: Node, cache: Map<Segment, Map<number, Tensor>>, token: Tensor, needs: boolean[]): NodeView<unknown> {
-  const seg = node.segment!;
+function recomputedView(node: Node, cache: Map<RecomputeRegion, Map<number, Tensor>>, token: Tensor, needs: boolean[]): NodeView<unknown> {
+  const seg = node.region!;
   let map = cache.get(seg);
   if (!map) {
     map = new Map();

@@ -28,6 +28,11 @@ export class Tensor {
     readonly source: Source,
   ) {}
 
+  /** The name of a graph input or initializer; other tensors are named by their id. */
+  get name(): string {
+    return this.source.kind === "input" || this.source.kind === "initializer" ? this.source.name : `tensor${this.id}`;
+  }
+
   get rank(): number {
     return this.shape.length;
   }
@@ -47,8 +52,8 @@ export class Tensor {
   }
 }
 
-/** A segment of nodes that the backward pass recomputes instead of keeping (gradient checkpointing). */
-export class Segment {
+/** A region of nodes that the backward pass recomputes instead of keeping (gradient checkpointing). */
+export class RecomputeRegion {
   readonly nodes: Node[] = [];
   constructor(
     readonly id: number,
@@ -62,7 +67,7 @@ export class Node {
     readonly op: OpDef,
     readonly inputs: readonly Tensor[],
     readonly attrs: any,
-    readonly segment: Segment | undefined,
+    readonly region: RecomputeRegion | undefined,
     /** The name scope it was built in ("layers.3/attn"), used to name ONNX nodes. */
     readonly scope: string,
   ) {}
@@ -74,7 +79,7 @@ export interface OutSpec {
   shape: Shape;
 }
 
-/** What a gradient rule sees of its node: the forward tensors (recomputed copies inside a recompute segment). */
+/** What a gradient rule sees of its node: the forward tensors (recomputed copies inside a recompute region). */
 export interface NodeView<A> {
   readonly inputs: readonly Tensor[];
   readonly outputs: readonly Tensor[];
@@ -111,9 +116,9 @@ export class Graph {
   readonly inputs: Tensor[] = [];
   readonly initializers: Tensor[] = [];
   readonly outputs: { name: string; tensor: Tensor }[] = [];
-  readonly segments: Segment[] = [];
+  readonly regions: RecomputeRegion[] = [];
   private nextTensorId = 0;
-  private current: Segment | undefined;
+  private current: RecomputeRegion | undefined;
   private scopes: string[] = [];
   private readonly names = new Set<string>();
   private readonly constants = new Map<string, Tensor>();
@@ -194,10 +199,10 @@ export class Graph {
    * Run `build` with every node it adds marked for recomputation: the backward pass re-emits them instead of
    * keeping their activations (gradient checkpointing). Typically one call per transformer block.
    */
-  recompute<T>(build: () => T, name = `segment${this.segments.length}`): T {
-    if (this.current) throw new GraphError(`recompute("${name}") inside recompute("${this.current.name}"): segments do not nest`);
-    const seg = new Segment(this.segments.length, name);
-    this.segments.push(seg);
+  recompute<T>(build: () => T, name = `region${this.regions.length}`): T {
+    if (this.current) throw new GraphError(`recompute("${name}") inside recompute("${this.current.name}"): recompute regions do not nest`);
+    const seg = new RecomputeRegion(this.regions.length, name);
+    this.regions.push(seg);
     this.current = seg;
     try {
       return build();
@@ -231,8 +236,8 @@ export class Graph {
     return this.scopes.join("/");
   }
 
-  /** The recompute segment being built, if any. */
-  get currentSegment(): Segment | undefined {
+  /** The recompute region being built, if any. */
+  get currentRegion(): RecomputeRegion | undefined {
     return this.current;
   }
 
@@ -247,18 +252,18 @@ export class Graph {
 
   /** Add a node: infer its outputs (throwing ShapeError on a mismatch) and return them. */
   apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
-    const segment = this.current;
+    const region = this.current;
     for (const t of inputs) {
       if (t.graph !== this) throw new ShapeError(op.name, `input ${t} belongs to graph ${t.graph.name}, not ${this.name}`);
     }
     const specs = op.infer(inputs, attrs);
-    const node = new Node(this.nodes.length, op, inputs, attrs, segment, this.currentScope);
+    const node = new Node(this.nodes.length, op, inputs, attrs, region, this.currentScope);
     node.outputs = specs.map((s, index) => {
       for (const d of s.shape) if (!Number.isInteger(d) || d < 0) throw new ShapeError(op.name, `inferred bad shape ${fmtShape(s.shape)}`);
       return this.tensor(s.dtype, s.shape, { kind: "node", node, index });
     });
     this.nodes.push(node);
-    segment?.nodes.push(node);
+    region?.nodes.push(node);
     return node.outputs as Tensor[];
   }
 }

@@ -3,7 +3,7 @@
 
 export { type DType, type TypedArray, isFloat, isInteger, onnxDataType, byteLength, typedArrayOf, float16Bits, toFloat16, toBFloat16 } from "./dtype.js";
 export { GraphError, ShapeError, GradError, SerializeError, SessionError } from "./errors.js";
-export { Graph, Tensor, Node, Segment, type Shape, type TensorData, type OpDef, type NodeView, type OutSpec, type GraphOptions, bytesOf } from "./graph.js";
+export { Graph, Tensor, Node, RecomputeRegion, type Shape, type TensorData, type OpDef, type NodeView, type OutSpec, type GraphOptions, bytesOf } from "./graph.js";
 export * from "./ops.js";
 export { grad, type GradOptions } from "./autodiff.js";
 export {

@@ -23,10 +23,14 @@ export function createSession(model: Uint8Array | string, options: FallbackOptio
 export async function saveModel(path: string, model: SerializedModel): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, model.model);
-  if (!model.externalLocation) return;
-  const fd = openSync(join(dirname(path), model.externalLocation), "w");
+  if (model.externalLocation) await writeExternal(join(dirname(path), model.externalLocation), "w", model.external);
+}
+
+/** Write external data chunks at their offsets, one at a time. */
+async function writeExternal(file: string, flags: "w" | "r+", chunks: SerializedModel["external"]): Promise<void> {
+  const fd = openSync(file, flags);
   try {
-    for (const chunk of model.external) {
+    for (const chunk of chunks) {
       const bytes = await chunk.data();
       let done = 0;
       while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, chunk.offset + done);
@@ -82,16 +86,7 @@ export class SharedWeights {
       },
     });
     mkdirSync(this.dir, { recursive: true });
-    const fd = openSync(join(this.dir, this.fileName), this.size === 0 ? "w" : "r+");
-    try {
-      for (const chunk of serialized.external) {
-        const bytes = await chunk.data();
-        let done = 0;
-        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, chunk.offset + done);
-      }
-    } finally {
-      closeSync(fd);
-    }
+    await writeExternal(join(this.dir, this.fileName), this.size === 0 ? "w" : "r+", serialized.external);
     for (const chunk of serialized.external) if (chunk.key !== undefined) this.placed.set(chunk.key, { offset: chunk.offset, length: chunk.length });
     this.size = Math.max(this.size, serialized.externalSize);
     const path = join(this.dir, modelFile);
@@ -122,7 +117,7 @@ export async function runGraph(graph: Graph, feeds: Record<string, TypedArray>, 
   try {
     const ortFeeds: Feeds = {};
     for (const t of graph.inputs) {
-      const name = (t.source as { name: string }).name;
+      const name = t.name;
       const data = feeds[name];
       if (!data) throw new Error(`runGraph: no feed for input ${name}`);
       ortFeeds[name] = toOrt(t.dtype, t.shape, data);

@@ -218,7 +218,7 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
   if (!(opset >= 21 && opset <= 23)) throw new SerializeError(`opset ${opset}: supported are 21 to 23`);
   if (graph.outputs.length === 0) throw new SerializeError(`graph ${graph.name} has no outputs`);
   for (const t of [...graph.inputs, ...graph.initializers]) {
-    const n = (t.source as { name: string }).name;
+    const n = t.name;
     if (/^_[vcek]\d+$/.test(n)) throw new SerializeError(`name "${n}" is reserved for generated values`);
   }
   const g = flatten(graph, options.outputs);

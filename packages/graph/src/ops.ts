@@ -835,7 +835,7 @@ export const crossEntropy = (logits: Tensor, labels: Tensor, options: { ignoreIn
 // recomputation barrier
 
 /**
- * Identity on x that also depends on `token` (a tensor of the backward pass). Recomputed segments take their inputs
+ * Identity on x that also depends on `token` (a tensor of the backward pass). Recomputed regions take their inputs
  * through it, so that ONNX Runtime can neither merge a recomputed node with its original (CSE: the inputs differ) nor
  * run it before the backward reaches it (it needs the token). Lowered as Concat(x, an empty slice of the token).
  */

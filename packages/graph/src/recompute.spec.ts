@@ -106,7 +106,7 @@ describe("recomputation", () => {
     expect(matmuls).toContain("barriered");
   });
 
-  it("segments do not nest, and grad() is refused inside one", () => {
+  it("recompute regions do not nest, and grad() is refused inside one", () => {
     const g = new G.Graph();
     const x = g.input("x", "float32", [2]);
     expect(() => g.recompute(() => g.recompute(() => G.exp(x)))).toThrow(/do not nest/);

@@ -54,7 +54,7 @@ export async function gradCheck(loss: Tensor, wrt: readonly Tensor[], feeds: Rec
     const ortFeeds = (): Record<string, ReturnType<typeof toOrt>> => {
       const f: Record<string, ReturnType<typeof toOrt>> = {};
       for (const t of g.inputs) {
-        const name = (t.source as { name: string }).name;
+        const name = t.name;
         data[name] ??= feeds[name] ? feeds[name]!.slice() : missing(name);
         f[name] = toOrt(t.dtype, t.shape, data[name]!);
       }
@@ -70,7 +70,7 @@ export async function gradCheck(loss: Tensor, wrt: readonly Tensor[], feeds: Rec
     const tensors: GradCheckResult["tensors"] = [];
     for (let w = 0; w < wrt.length; w++) {
       const t = wrt[w]!;
-      const name = (t.source as { name: string }).name;
+      const name = t.name;
       const x = data[name] as Float64Array;
       const analytic = out[`gradcheck.d${w}`]!.data as Float64Array;
       let idx = [...Array(x.length).keys()];

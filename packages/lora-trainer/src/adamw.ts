@@ -1,10 +1,17 @@
-// AdamW applied in place to the trainable tensors, outside the step graph. The graph (kind "gradients") returns
-// the gradients and their global norm; one pass per tensor then reads p, g, m, v and writes p, m, v. With the
-// optimizer inside the graph, ONNX Runtime returns a new copy of every weight and moment, so the trainable state
-// lived twice (fed in, handed back); here it lives once, plus the gradients. Same arithmetic as buildStepGraph's
-// AdamW: clipping, the (1 − β) factors, the bias corrections, the learning rate and the decay folded into scalars.
+// AdamW applied in place to the trainable tensors, outside the step graph. The graph returns the gradients and
+// their global norm; one pass per tensor then reads p, g, m, v and writes p, m, v, so the trainable state lives once
+// (ONNX Runtime hands every graph output back as a new array). Clipping, the (1 − β) factors, the bias corrections,
+// the learning rate and the decay are folded into scalars first.
 import { ADAMW_WASM } from "./adamw-wasm.js";
-import type { OptimizerSpec } from "./train-step.js";
+
+export interface OptimizerSpec {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  /** 0 turns clipping off. */
+  maxGradNorm: number;
+}
 
 export interface AdamWStep {
   /** Learning rate of this step. */
@@ -42,9 +49,8 @@ export function adamwScalars(o: OptimizerSpec, s: AdamWStep): AdamWScalars {
 
 /**
  * m = β1·m + c1·g, v = β2·v + c2·g², p = p·(1 − lr·wd) − (lr / bc1) · m / (√(v / bc2) + ε), in place. float32
- * arrays go through the WebAssembly kernel (asm/adamw.ts: four lanes of native f32 arithmetic, ~2.5× the speed of the
- * JavaScript loop on bench-small's 34.6 M values) where WebAssembly is available; float64 ones (the gradient checks)
- * and everything else through JavaScript.
+ * arrays go through the WebAssembly kernel (asm/adamw.ts: four lanes of native f32 arithmetic) where WebAssembly is
+ * available; float64 ones (the gradient checks) and everything else through JavaScript.
  */
 export function adamwInPlace<T extends Float32Array | Float64Array>(param: T, grad: T, m: T, v: T, s: AdamWScalars, decay: boolean): void {
   const decayed = decay ? s.decayed : 1;

@@ -1,8 +1,8 @@
 // From tokenized examples to graph feeds: the batches of an epoch (seeded order, packed or not, padded to a few
-// shape buckets so few graphs are built) and each batch's inputs for the step graph. Shared by the Node trainer and
-// the in-memory (browser) trainer; no node: imports.
+// shape buckets so few graphs are built) and each batch's inputs for the step graph.
 import { batches, epochOrder, IGNORE_INDEX, pack, unpacked, type Batch, type PreparedExample, type TextTokenizer } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
+import type { PreparedRun } from "./setup.js";
 import { stepNames } from "./train-step.js";
 
 /** Shape buckets: powers of two from `smallest`, and max_length itself. */
@@ -33,6 +33,12 @@ export function epochBatches(examples: readonly PreparedExample[], epoch: number
   return batches(sequences, { batchSize: s.batchSize, padId: s.padId, buckets: shapeBuckets(s.maxLength, s.smallestBucket) });
 }
 
+/** The micro-batches of one epoch of a run. */
+export function batchesOf(run: PreparedRun, epoch: number): Batch[] {
+  const c = run.config;
+  return epochBatches(run.train, epoch, { batchSize: c.batch_size, maxLength: c.max_length, packing: c.packing, padId: padIdOf(run.tokenizer), seed: c.seed, smallestBucket: run.smallestBucket });
+}
+
 /** Graph feeds of a batch: ids, positions, segments, and the labels shifted into next-token targets. */
 export function batchFeeds(batch: Batch): Record<string, TypedArray> {
   const { batchSize: B, seqLen: S } = batch;
@@ -49,11 +55,4 @@ export function batchFeeds(batch: Batch): Record<string, TypedArray> {
     [stepNames.segmentIds]: BigInt64Array.from(batch.segmentIds, BigInt),
     [stepNames.targets]: targets,
   };
-}
-
-/** Tokens a batch learns: labels not at a row's first position (those are never predicted). */
-export function learnedTargets(batch: Batch): number {
-  let n = 0;
-  for (let i = 0; i < batch.labels.length; i++) if (batch.labels[i] !== IGNORE_INDEX && i % batch.seqLen !== 0) n++;
-  return n;
 }

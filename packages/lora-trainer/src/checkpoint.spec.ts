@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findResume, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, type LoopState } from "./checkpoint.js";
+import { findResume, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint } from "./checkpoint.js";
+import type { LoopState } from "./loop.js";
 import { learningRateAt } from "./schedule.js";
 
 const state = (step: number): LoopState => ({

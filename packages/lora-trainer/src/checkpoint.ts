@@ -3,33 +3,15 @@
 import { openSafetensors, saveSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
+import type { LoopState } from "./loop.js";
+import type { OptimizerTensors } from "./optimizer.js";
 
 export class CheckpointError extends Error {
   override name = "CheckpointError";
 }
 
-/** Everything besides tensors that an exact resume needs. */
-export interface LoopState {
-  /** Optimizer steps done. */
-  step: number;
-  epoch: number;
-  /** Micro-batches of this epoch already consumed. */
-  batchInEpoch: number;
-  tokensSeen: number;
-  bestEvalLoss: number | null;
-  bestStep: number | null;
-  evalsWithoutImprovement: number;
-  /** Hash of the settings that must not change across a resume (model, data, shapes, seed...). */
-  configHash: string;
-  elapsedSeconds: number;
-}
-
-export interface CheckpointTensors {
-  params: Map<string, { shape: number[]; data: Float32Array }>;
-  /** AdamW first and second moments, same names as params. */
-  m: Map<string, Float32Array>;
-  v: Map<string, Float32Array>;
-}
+/** The tensors of a checkpoint: the trainable tensors and AdamW's moments. */
+export type CheckpointTensors = OptimizerTensors;
 
 const DIR_PREFIX = "step-";
 const stepDir = (step: number) => `${DIR_PREFIX}${String(step).padStart(8, "0")}`;

@@ -1,18 +1,12 @@
-export * from "./models/index.js";
-export * from "./train-config.js";
-export * from "./model-source.js";
-export * from "./checkpoint.js";
-export * from "./peft.js";
-export * from "./schedule.js";
-export * from "./plot.js";
-export * from "./runtime.js";
-export * from "./scratch-model.js";
-export * from "./train-step.js";
-export * from "./adamw.js";
-export * from "./batching.js";
-export * from "./trainer.js";
-export * from "./merge.js";
-export * from "./qlora.js";
-export * from "./memory.js";
-export * from "./memory-config.js";
-export * from "./precision.js";
+// @neural/lora-trainer for Node: the browser entry's names (browser.ts) and the Node trainer, which opens files,
+// downloads base models, writes checkpoints, metrics and outputs, and runs on onnxruntime-node.
+export * from "./browser.js";
+export { fileStore, train, type TrainEvent, type TrainOptions, type TrainResult } from "./trainer.js";
+export { CheckpointError, listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointTensors } from "./checkpoint.js";
+export { hubToken, isHubModelId, ModelSourceError, resolveModel, type DownloadProgress, type ResolvedModel, type ResolveModelOptions } from "./model-source.js";
+export { openModel, type OpenedModel } from "./models/load.js";
+export { createDecoder, type Decoder, type DecoderOptions } from "./models/decoder.js";
+export { loadPeftAdapter, savePeftAdapter } from "./peft.js";
+export { mergeAdapter, type MergeOptions } from "./merge.js";
+export { sessionOptions } from "./runtime.js";
+export { estimateTrainingMemory, type TrainingMemoryEstimate } from "./memory-config.js";

@@ -6,13 +6,12 @@ import path from "node:path";
 import { ModelConfigError, parseConfig, type ModelConfig } from "./models/config.js";
 import { openModel } from "./models/load.js";
 import { PUBLISHED_CONFIGS } from "./models/published.js";
-import { linearModules } from "./models/transformer.js";
 import type { WeightSource } from "./models/weights.js";
 import { configWeights, estimateMemory, type MemoryEstimate } from "./memory.js";
 import { hubToken, isHubModelId, resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
 import { scratchConfig } from "./scratch-model.js";
+import { loraSpec } from "./setup.js";
 import { TrainConfigError, type TrainConfig } from "./train-config.js";
-import type { LoraSpec } from "./train-step.js";
 
 export interface TrainingMemoryEstimate extends MemoryEstimate {
   model: ModelConfig;
@@ -72,19 +71,6 @@ async function modelShapes(config: TrainConfig, options: ResolveModelOptions): P
     const model = parseConfig(json, `${repo}/config.json`);
     return { model, weights: configWeights(model), notes: [`shapes from ${repo}'s config.json (hub)`] };
   }
-}
-
-/** LoRA targets as the trainer resolves them (all linear layers by default; Phi-3's fused names stand in). */
-function loraSpec(config: TrainConfig, model: ModelConfig): LoraSpec {
-  const available = linearModules(model).map((m) => m.slice(m.indexOf(".") + 1));
-  const requested = config.lora_target_modules;
-  let targets = available;
-  if (requested && requested.length && !requested.includes("all-linear")) {
-    const fused: Record<string, string> = { q_proj: "qkv_proj", k_proj: "qkv_proj", v_proj: "qkv_proj", gate_proj: "gate_up_proj", up_proj: "gate_up_proj" };
-    const want = new Set(requested.map((r) => r.slice(r.lastIndexOf(".") + 1)).map((r) => (available.includes(r) ? r : fused[r] ?? r)));
-    targets = available.filter((a) => want.has(a));
-  }
-  return { rank: config.lora_r, alpha: config.lora_alpha, rsLora: config.use_rslora, targets, dropout: config.lora_dropout };
 }
 
 /** Predict the peak memory of `neural train` with this config, before reading any weights or data. */

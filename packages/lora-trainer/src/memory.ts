@@ -54,9 +54,8 @@ export interface MemoryEstimate {
 
 /**
  * Fitted (least squares on relative error) on the peak RSS of seven `neural train` runs from the sources on the CPU
- * (bench/train.bench.ts, bench/RESULTS.md): bench-small LoRA/QLoRA/full with and without checkpointing, batch 4
- * and 8, and Qwen2.5-0.5B's shapes with LoRA and QLoRA (refitted 2026-11-25 once AdamW ran in place, which took its
- * nodes out of the step graph); the fitted runs within −13…+9 %.
+ * (bench/train.bench.ts): bench-small LoRA/QLoRA/full with and without checkpointing, batch 4 and 8, and
+ * Qwen2.5-0.5B's shapes with LoRA and QLoRA. The fit and its error on held-out runs: bench/RESULTS.md.
  */
 export const MEMORY_MODEL = {
   /** The CLI (tsx), its worker thread, Node.js, ONNX Runtime's library and the tokenized dataset. */
@@ -144,9 +143,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     seq,
     ...(lora ? { lora } : {}),
     recompute: input.recompute,
-    optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 1 },
-    kind: "gradients",
-    withAccumulators: (input.gradientAccumulation ?? 1) > 1,
+    kind: (input.gradientAccumulation ?? 1) > 1 ? "step-acc" : "step",
     ...(qlora ? { linear: qloraLinear(source) } : {}),
   });
   const stepPeak = activationPeak(graph);

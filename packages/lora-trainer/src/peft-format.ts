@@ -1,7 +1,9 @@
 // PEFT's LoRA format without files (browser-safe): adapter_config.json's content and the adapter_model.safetensors
 // tensors, named base_model.model.<module>.lora_A.weight [r, in] and base_model.model.<module>.lora_B.weight [out, r];
 // merging an adapter into a weight. peft.ts saves and loads them on disk.
+import { textTowerModuleName } from "@neural/hf-config";
 import type { TensorToWrite } from "@neural/safetensors";
+import type { LoraSpec, TrainableParam } from "./train-step.js";
 
 export class AdapterError extends Error {
   override name = "AdapterError";
@@ -49,6 +51,19 @@ export function peftAdapterConfig(adapter: LoraAdapter): Record<string, unknown>
     use_dora: false,
     revision: null,
   };
+}
+
+/** The adapter of trained LoRA tensors (<module>.lora_A and .lora_B), in PEFT's terms. */
+/** `textTower`: the base is a multimodal model whose text layers PEFT names model.language_model.layers... */
+export function loraAdapterOf(params: readonly TrainableParam[], values: ReadonlyMap<string, Float32Array>, lora: LoraSpec, baseModel?: string, textTower = false): LoraAdapter {
+  const modules: LoraAdapter["modules"] = new Map();
+  for (const p of params) {
+    if (!p.name.endsWith(".lora_A")) continue;
+    const module = p.name.slice(0, -".lora_A".length);
+    const b = params.find((q) => q.name === `${module}.lora_B`)!;
+    modules.set(textTower ? textTowerModuleName(module) : module, { a: values.get(p.name)!, b: values.get(b.name)!, in: p.shape[1]!, out: b.shape[0]! });
+  }
+  return { modules, rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, rsLora: lora.rsLora, targetModules: [...lora.targets], ...(baseModel !== undefined ? { baseModel } : {}) };
 }
 
 /** The tensors of adapter_model.safetensors (float32), modules in natural order. */

@@ -1,5 +1,6 @@
 // Mixed precision, run here on the CPU (which emulates float16 by casting to float32, so this checks the graph, not
-// the speed): a float16 step with loss scaling lands close to the float32 step; an overflowing step changes nothing;
+// the speed): a float16 step with loss scaling lands close to the float32 step (AdamW by the float64 oracle); an
+// overflowing step's gradient norm is not finite, so the step changes nothing;
 // the loss scaler backs off and grows like PyTorch's GradScaler.
 import type { TypedArray } from "@neural/graph";
 import { SharedWeights, createSession, toOrt } from "@neural/graph/node";
@@ -11,7 +12,8 @@ import { LossScaler, precisionFor } from "./precision.js";
 import { qloraLinear } from "./qlora.js";
 import { sessionOptions } from "./runtime.js";
 import { packedBatch, randomModel, tinyConfig, uniform } from "./test-fixtures.js";
-import { buildStepGraph, stepNames, type StepGraphSpec } from "./train-step.js";
+import { applyAdamwOracle, stepNames } from "./adamw-oracle.test-helpers.js";
+import { buildStepGraph, type StepGraphSpec } from "./train-step.js";
 
 const config = tinyConfig("Qwen2ForCausalLM");
 const { source } = randomModel(config, 3);
@@ -20,7 +22,7 @@ const lora = { rank: 4, alpha: 8, rsLora: false, targets: ["q_proj", "k_proj", "
 const optimizer = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
 
 async function step(precision: StepGraphSpec["precision"], lossScale: number, qlora = false) {
-  const { graph, params } = buildStepGraph({ config, source, batch: 2, seq: SEQ, lora, optimizer, kind: "step", ...(precision ? { precision } : {}), ...(qlora ? { linear: qloraLinear(source, { blockSize: 16 }) } : {}) });
+  const { graph, params } = buildStepGraph({ config, source, batch: 2, seq: SEQ, lora, kind: "step", ...(precision ? { precision } : {}), ...(qlora ? { linear: qloraLinear(source, { blockSize: 16 }) } : {}) });
   const file = await new SharedWeights(mkdtempSync(path.join(tmpdir(), "precision-"))).save(graph, "step.onnx");
   const { session } = await createSession(file, sessionOptions(["cpu"], 1));
   const batch = packedBatch(config.vocabSize, SEQ, 5);
@@ -45,12 +47,12 @@ async function step(precision: StepGraphSpec["precision"], lossScale: number, ql
   }
   const ort: Record<string, ReturnType<typeof toOrt>> = {};
   for (const t of graph.inputs) {
-    const name = (t.source as { name: string }).name;
-    ort[name] = toOrt(t.dtype, t.shape, feeds[name]!);
+    ort[t.name] = toOrt(t.dtype, t.shape, feeds[t.name]!);
   }
   const out = await session.run(ort);
   await session.release();
-  return { graph, params, feeds, out: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array])) };
+  const result = applyAdamwOracle(params, feeds, Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array])), optimizer);
+  return { graph, params, feeds, out: result as Record<string, Float32Array> };
 }
 
 describe("mixed precision", () => {

@@ -114,7 +114,7 @@ describe("QLoRA model", () => {
         targets: toOrt("int64", [2, S], batch.targets),
       };
       for (const t of lora) {
-        const name = (t.source as { name: string }).name;
+        const name = t.name;
         feeds[name] = toOrt("float32", t.shape, loraFeeds[name]!);
       }
       const out = await session.run(feeds);

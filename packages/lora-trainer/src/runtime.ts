@@ -55,11 +55,11 @@ export function chooseProviders(device: Device, platform: string = process.platf
 }
 
 /**
- * Options of every training session. Measured on bench-small (bench/RESULTS.md, "Training speed and memory"):
+ * Options of every training session (their measured effects: bench/RESULTS.md, "Training speed and memory"):
  * - no memory pattern: ORT's pre-planned activation block for a whole training graph is far larger than what is
- *   live at once (LoRA step peak RSS 1.57 → 1.06 GB, no slower);
+ *   live at once;
  * - no CPU arena: activations go back to the system after each run, so the step's and the evaluation's peaks do
- *   not add up (≈ 3 % slower steps);
+ *   not add up;
  * - no prepacking: the frozen weights stay in the memory-mapped external data file, shared by every session of
  *   the run (step, eval, decode) instead of one packed private copy per consumer per session; Gemm with transB
  *   runs as fast on unpacked weights here.

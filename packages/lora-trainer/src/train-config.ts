@@ -1,137 +1,133 @@
-// The training configuration: one flat object whose keys are the CLI's flags (snake_case, the Python system's names),
-// so a YAML config file and the command line mirror each other one to one. Resolution: defaults < preset < config
-// file < flags given on the command line. Zero is a value, never "unset".
+// The training settings: one table, one line per setting (group, default, help, constraints). The TrainConfig type,
+// the defaults, the JSON Schema of a config file, the CLI's flags and help, and the settings a resumed run must keep
+// are all read from it. Keys are snake_case, so a YAML/JSON config file and the command line mirror each other.
+// Resolution: defaults < preset < config file < flags given on the command line. Zero is a value, never "unset".
+import { hash53 } from "@neural/dataset";
 import { Ajv } from "ajv";
 
-export type Device = "auto" | "cpu" | "cuda" | "coreml" | "webgpu";
-export type Scheduler = "cosine" | "linear" | "constant";
-export type ModelFamilyName = "llama" | "mistral" | "qwen2" | "phi3";
+/** The groups of settings, in the order help lists them. */
+export const SETTING_GROUPS = ["data", "model", "LoRA", "optimisation", "evaluation", "output", "device"] as const;
+export type SettingGroup = (typeof SETTING_GROUPS)[number];
 
-export interface TrainConfig {
-  preset?: string;
-  base_model?: string;
-  dataset: string;
-  output_dir: string;
-  tokenizer?: string;
-  template: "chatml" | "alpaca" | "model";
-  max_length: number;
-  packing: boolean;
-  train_on_inputs: boolean;
-  validation_split: number;
-  max_samples?: number;
-  batch_size: number;
-  eval_batch_size: number;
-  gradient_accumulation: number;
-  epochs: number;
-  max_steps?: number;
-  learning_rate: number;
-  lr_scheduler: Scheduler;
-  warmup_steps: number;
-  weight_decay: number;
-  max_grad_norm: number;
-  adam_beta1: number;
-  adam_beta2: number;
-  adam_epsilon: number;
-  use_lora: boolean;
-  lora_r: number;
-  lora_alpha: number;
-  lora_dropout: number;
-  lora_target_modules?: string[];
-  use_rslora: boolean;
-  use_qlora: boolean;
-  gradient_checkpointing: boolean;
-  logging_steps: number;
-  eval_steps: number;
-  save_steps: number;
-  save_total_limit: number;
-  early_stopping_patience?: number;
-  eval_generate: boolean;
-  max_new_tokens: number;
-  seed: number;
-  device: Device;
-  threads?: number;
-  from_scratch: boolean;
-  model_family: ModelFamilyName;
-  hidden_size?: number;
-  num_hidden_layers?: number;
-  num_attention_heads?: number;
-  num_key_value_heads?: number;
-  intermediate_size?: number;
-  vocab_size?: number;
-  resume?: string;
+/** One training setting. `D` is the type of its default: `undefined` makes the setting optional. */
+export interface Setting<T = unknown, D extends T | undefined = T | undefined> {
+  group: SettingGroup;
+  default: D;
+  /** One sentence for --help. */
+  help: string;
+  /** JSON Schema of the value. */
+  schema: Readonly<Record<string, unknown>>;
+  /** A resumed run must have the same value (model, data, batch shape, optimizer, seed). */
+  resume: boolean;
+  /** Only carries T. */
+  readonly value?: T;
 }
 
-/** The defaults: the Python system's TrainingConfig where it made sense, fixed where it did not (fp32 on CPU...). */
-export const TRAIN_DEFAULTS: TrainConfig = {
-  dataset: "data/training.jsonl",
-  output_dir: "models/trained",
-  template: "chatml",
-  max_length: 2048,
-  packing: true,
-  train_on_inputs: false,
-  validation_split: 0.1,
-  batch_size: 4,
-  eval_batch_size: 4,
-  gradient_accumulation: 8,
-  epochs: 3,
-  learning_rate: 2e-4,
-  lr_scheduler: "cosine",
-  warmup_steps: 100,
-  weight_decay: 0.01,
-  max_grad_norm: 1.0,
-  adam_beta1: 0.9,
-  adam_beta2: 0.999,
-  adam_epsilon: 1e-8,
-  use_lora: true,
-  lora_r: 16,
-  lora_alpha: 32,
-  lora_dropout: 0.05,
-  use_rslora: false,
-  use_qlora: false,
-  gradient_checkpointing: true,
-  logging_steps: 5,
-  eval_steps: 500,
-  save_steps: 500,
-  save_total_limit: 3,
-  eval_generate: true,
-  max_new_tokens: 64,
-  seed: 42,
-  device: "auto",
-  from_scratch: false,
-  model_family: "llama",
+interface Limits {
+  minimum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  resume?: boolean;
+}
+
+const make = <T, D extends T | undefined>(group: SettingGroup, def: D, help: string, schema: Record<string, unknown>, resume = false): Setting<T, D> => ({
+  group,
+  default: def,
+  help,
+  schema,
+  resume,
+});
+const limits = ({ resume: _, ...rest }: Limits) => rest;
+
+const text = <D extends string | undefined>(group: SettingGroup, def: D, help: string, o: { resume?: boolean; empty?: boolean } = {}) =>
+  make<string, D>(group, def, help, o.empty ? { type: "string" } : { type: "string", minLength: 1 }, o.resume);
+const choice = <const C extends readonly string[], D extends C[number] | undefined>(group: SettingGroup, choices: C, def: D, help: string, o: { resume?: boolean } = {}) =>
+  make<C[number], D>(group, def, help, { enum: choices }, o.resume);
+const integer = <D extends number | undefined>(group: SettingGroup, def: D, help: string, o: Limits = {}) =>
+  make<number, D>(group, def, help, { type: "integer", ...limits(o) }, o.resume);
+const number = <D extends number | undefined>(group: SettingGroup, def: D, help: string, o: Limits = {}) =>
+  make<number, D>(group, def, help, { type: "number", ...limits(o) }, o.resume);
+const flag = (group: SettingGroup, def: boolean, help: string, o: { resume?: boolean } = {}) => make<boolean, boolean>(group, def, help, { type: "boolean" }, o.resume);
+const list = (group: SettingGroup, help: string, o: { resume?: boolean } = {}) =>
+  make<string[], undefined>(group, undefined, help, { type: "array", items: { type: "string" }, minItems: 1 }, o.resume);
+
+export const MODEL_FAMILIES = ["llama", "mistral", "qwen2", "phi3"] as const;
+export type ModelFamilyName = (typeof MODEL_FAMILIES)[number];
+export const DEVICES = ["auto", "cpu", "cuda", "coreml", "webgpu"] as const;
+export type Device = (typeof DEVICES)[number];
+export const SCHEDULERS = ["cosine", "linear", "constant"] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
+
+const RESUME = { resume: true } as const;
+
+/**
+ * Every training setting. The order is the order of flags in help within each group, and the order of the resume
+ * key's fields (changing it would refuse to resume checkpoints written before).
+ */
+export const SETTINGS = {
+  preset: text("model", undefined, "a named starting point", { empty: true }),
+  base_model: text("model", undefined, "a Hugging Face model id (from the HF cache, or downloaded), a local model directory, or a PEFT adapter directory", RESUME),
+  dataset: text("data", "data/training.jsonl", "the JSONL (or JSON array) dataset", RESUME),
+  output_dir: text("output", "models/trained", "where the adapter or model, checkpoints, metrics and the loss curve go"),
+  tokenizer: text("model", undefined, "a tokenizer directory to use instead of the model's (from scratch: instead of training one on the dataset)"),
+  template: choice("data", ["chatml", "alpaca", "model"], "chatml", "the prompt format: chatml (NornicDB's), alpaca, or the model's own chat_template", RESUME),
+  max_length: integer("data", 2048, "the longest sequence in tokens", { minimum: 2, ...RESUME }),
+  packing: flag("data", true, "pack several examples into each sequence (--no-packing: one per row)", RESUME),
+  train_on_inputs: flag("data", false, "learn the prompts too, not only the answers", RESUME),
+  validation_split: number("data", 0.1, "the share of the data held out for evaluation", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
+  max_samples: integer("data", undefined, "use only the first N valid records", { minimum: 1, ...RESUME }),
+  batch_size: integer("optimisation", 4, "sequences per micro-batch", { minimum: 1, ...RESUME }),
+  eval_batch_size: integer("evaluation", 4, "sequences per evaluation batch", { minimum: 1 }),
+  gradient_accumulation: integer("optimisation", 8, "micro-batches per optimizer step", { minimum: 1, ...RESUME }),
+  epochs: number("optimisation", 3, "passes over the data (fractions allowed)", { minimum: 0, ...RESUME }),
+  max_steps: integer("optimisation", undefined, "stop after this many optimizer steps (overrides --epochs)", { minimum: 0, ...RESUME }),
+  learning_rate: number("optimisation", 2e-4, "the peak learning rate", { minimum: 0, ...RESUME }),
+  lr_scheduler: choice("optimisation", SCHEDULERS, "cosine", "how the learning rate decays after warmup", RESUME),
+  warmup_steps: integer("optimisation", 100, "optimizer steps of linear warmup", { minimum: 0, ...RESUME }),
+  weight_decay: number("optimisation", 0.01, "AdamW's decoupled weight decay", { minimum: 0, ...RESUME }),
+  max_grad_norm: number("optimisation", 1.0, "clip the global gradient norm to this (0: no clipping)", { minimum: 0, ...RESUME }),
+  adam_beta1: number("optimisation", 0.9, "AdamW's decay of the first moment", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
+  adam_beta2: number("optimisation", 0.999, "AdamW's decay of the second moment", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
+  adam_epsilon: number("optimisation", 1e-8, "AdamW's epsilon", { exclusiveMinimum: 0, ...RESUME }),
+  use_lora: flag("LoRA", true, "train LoRA adapters (--no-use_lora: every weight, full fine-tuning)", RESUME),
+  lora_r: integer("LoRA", 16, "the LoRA rank", { minimum: 1, ...RESUME }),
+  lora_alpha: number("LoRA", 32, "LoRA's alpha (the adapter is scaled by alpha/r)", { exclusiveMinimum: 0, ...RESUME }),
+  lora_dropout: number("LoRA", 0.05, "dropout on the LoRA branch", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
+  lora_target_modules: list("LoRA", "comma-separated linear layers to adapt (default: every linear layer of the family)", RESUME),
+  use_rslora: flag("LoRA", false, "scale the adapter by alpha/sqrt(r) (rank-stabilized LoRA)", RESUME),
+  use_qlora: flag("LoRA", false, "keep the base weights in 4 bits (QLoRA)"),
+  gradient_checkpointing: flag("optimisation", true, "recompute activations in the backward pass to save memory"),
+  logging_steps: integer("output", 5, "write training metrics every N steps", { minimum: 1 }),
+  eval_steps: integer("evaluation", 500, "evaluate every N steps (and after the last)", { minimum: 1 }),
+  save_steps: integer("output", 500, "write a checkpoint every N steps (and after the last)", { minimum: 1 }),
+  save_total_limit: integer("output", 3, "how many of the latest checkpoints to keep (the best one is kept too)", { minimum: 1 }),
+  early_stopping_patience: integer("evaluation", undefined, "stop after N evaluations without a lower eval loss", { minimum: 1 }),
+  eval_generate: flag("evaluation", true, "score exact match of generated answers on the eval split"),
+  max_new_tokens: integer("evaluation", 64, "the longest generated answer during evaluation", { minimum: 1 }),
+  seed: integer("optimisation", 42, "the seed of the split, the shuffling, the initialization and dropout", RESUME),
+  device: choice("device", DEVICES, "auto", "where to train (auto: the platform's GPU if it works, else the CPU)"),
+  threads: integer("device", undefined, "CPU threads for ONNX Runtime (default: all cores)", { minimum: 1 }),
+  from_scratch: flag("model", false, "train a new model of the size the size flags give", RESUME),
+  model_family: choice("model", MODEL_FAMILIES, "llama", "the architecture of a new model", RESUME),
+  hidden_size: integer("model", undefined, "a new model's hidden size", { minimum: 1, ...RESUME }),
+  num_hidden_layers: integer("model", undefined, "a new model's layers", { minimum: 1, ...RESUME }),
+  num_attention_heads: integer("model", undefined, "a new model's attention heads", { minimum: 1, ...RESUME }),
+  num_key_value_heads: integer("model", undefined, "a new model's key/value heads (fewer than the attention heads: grouped-query attention)", { minimum: 1, ...RESUME }),
+  intermediate_size: integer("model", undefined, "a new model's MLP size", { minimum: 1, ...RESUME }),
+  vocab_size: integer("model", undefined, "a new model's vocabulary size (also the size of the tokenizer trained for it)", { minimum: 1, ...RESUME }),
+  resume: text("output", undefined, "continue from a checkpoint directory, or auto: the latest in --output_dir"),
 };
 
-/** The Python system's presets, under the names its CLI advertised (tinyllama_1b works here). */
+/** Named starting points: a base model and the batch shape and LoRA size that suit it. Adding one is one line. */
 export const PRESETS: Record<string, Partial<TrainConfig>> = {
   tinyllama_1b: { base_model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", batch_size: 8, gradient_accumulation: 4, lora_r: 16, lora_alpha: 32 },
   qwen_0_5b: { base_model: "Qwen/Qwen2.5-0.5B-Instruct", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },
   qwen_1_5b: { base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 4, gradient_accumulation: 8, lora_r: 16, lora_alpha: 32 },
   phi3_mini: { base_model: "microsoft/Phi-3-mini-4k-instruct", batch_size: 2, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, use_qlora: true },
   phi3_5_mini: { base_model: "microsoft/Phi-3.5-mini-instruct", batch_size: 2, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, use_qlora: true },
-  heimdall: {
-    base_model: "Qwen/Qwen2.5-1.5B-Instruct",
-    batch_size: 1,
-    gradient_accumulation: 16,
-    lora_r: 16,
-    lora_alpha: 32,
-    learning_rate: 3e-4,
-    epochs: 10,
-    max_length: 1024,
-    gradient_checkpointing: true,
-  },
-  heimdall_mit: {
-    base_model: "microsoft/Phi-3-mini-4k-instruct",
-    batch_size: 4,
-    gradient_accumulation: 4,
-    lora_r: 32,
-    lora_alpha: 64,
-    learning_rate: 3e-4,
-    epochs: 10,
-    max_length: 2048,
-    use_qlora: true,
-    gradient_checkpointing: true,
-  },
-  // The 2025 small models, with the Python system's settings for models of their size (its 0.5B, 1.1B, 1.5B, 3.8B presets above).
+  heimdall: { base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 1, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, learning_rate: 3e-4, epochs: 10, max_length: 1024, gradient_checkpointing: true },
+  heimdall_mit: { base_model: "microsoft/Phi-3-mini-4k-instruct", batch_size: 4, gradient_accumulation: 4, lora_r: 32, lora_alpha: 64, learning_rate: 3e-4, epochs: 10, max_length: 2048, use_qlora: true, gradient_checkpointing: true },
+  // The 2025 small models, with the settings of the presets above for models of their size (0.5B, 1.1B, 1.5B, 3.8B).
   qwen3_0_6b: { base_model: "Qwen/Qwen3-0.6B", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },
   qwen3_1_7b: { base_model: "Qwen/Qwen3-1.7B", batch_size: 4, gradient_accumulation: 8, lora_r: 16, lora_alpha: 32 },
   qwen3_4b: { base_model: "Qwen/Qwen3-4B", batch_size: 2, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, use_qlora: true },
@@ -140,12 +136,44 @@ export const PRESETS: Record<string, Partial<TrainConfig>> = {
   smollm2_360m: { base_model: "HuggingFaceTB/SmolLM2-360M-Instruct", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },
   smollm2_1_7b: { base_model: "HuggingFaceTB/SmolLM2-1.7B-Instruct", batch_size: 4, gradient_accumulation: 8, lora_r: 16, lora_alpha: 32 },
 };
-/** The Python method name, kept so old scripts keep working. */
+/** Other spellings of preset names, so older scripts keep working. */
 const PRESET_ALIASES: Record<string, string> = { tiny_llama_1b: "tinyllama_1b" };
 export const DEFAULT_PRESET = "qwen_1_5b";
 
-/** Keys of the Python system's TrainingConfig YAML that mean one of ours. */
-const SEED_KEY_ALIASES: Record<string, keyof TrainConfig> = {
+SETTINGS.preset.help = `a named starting point: ${Object.keys(PRESETS).join(", ")}`;
+
+type Settings = typeof SETTINGS;
+type ValueOf<S> = S extends Setting<infer T, infer _> ? T : never;
+type Flatten<T> = { [K in keyof T]: T[K] };
+/** The training configuration: one flat object keyed by setting name (see SETTINGS). */
+export type TrainConfig = Flatten<
+  { -readonly [K in keyof Settings as undefined extends Settings[K]["default"] ? never : K]: ValueOf<Settings[K]> } & {
+    -readonly [K in keyof Settings as undefined extends Settings[K]["default"] ? K : never]?: ValueOf<Settings[K]>;
+  }
+>;
+export type SettingName = keyof TrainConfig;
+
+/** The defaults of every setting that has one. */
+export const TRAIN_DEFAULTS = Object.fromEntries(
+  Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => (s.default === undefined ? [] : [[name, s.default]])),
+) as TrainConfig;
+
+/** JSON Schema of a config file (and of the resolved config). */
+export const trainConfigSchema = {
+  $id: "https://neural.dev/schemas/train-config.json",
+  type: "object",
+  additionalProperties: false,
+  properties: Object.fromEntries(Object.entries(SETTINGS as Record<string, Setting>).map(([name, s]) => [name, s.schema])),
+};
+
+/** The settings a resumed run must share with its checkpoint, hashed (checkpoint.ts stores it in state.json). */
+export function resumeKey(c: TrainConfig): string {
+  const keys = Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => (s.resume ? [name as SettingName] : []));
+  return hash53(JSON.stringify(keys.map((k) => [k, c[k] ?? null]))).toString(36);
+}
+
+/** Keys of Hugging Face TrainingArguments-style config files that mean one of ours. */
+const KEY_ALIASES: Record<string, SettingName> = {
   per_device_train_batch_size: "batch_size",
   per_device_eval_batch_size: "eval_batch_size",
   gradient_accumulation_steps: "gradient_accumulation",
@@ -155,8 +183,8 @@ const SEED_KEY_ALIASES: Record<string, keyof TrainConfig> = {
   train_from_scratch: "from_scratch",
   target_modules: "lora_target_modules",
 };
-/** Keys of that YAML that have no meaning here (with the reason shown to the user). */
-const SEED_KEYS_IGNORED: Record<string, string> = {
+/** Keys of such files that have no meaning here, with the reason shown to the user. */
+const KEYS_IGNORED: Record<string, string> = {
   fp16: "precision is chosen per device (fp32 on CPU; fp16/bf16 compute with fp32 master weights on GPUs)",
   bf16: "precision is chosen per device",
   use_flash_attention_2: "attention is part of our own graph",
@@ -173,73 +201,6 @@ const SEED_KEYS_IGNORED: Record<string, string> = {
   bnb_4bit_quant_type: "QLoRA uses 4-bit blockwise weights in the ONNX graph",
   bias: "LoRA trains no biases",
 };
-
-const num = (minimum?: number, exclusiveMinimum?: number) => ({
-  type: "number",
-  ...(minimum !== undefined ? { minimum } : {}),
-  ...(exclusiveMinimum !== undefined ? { exclusiveMinimum } : {}),
-});
-const int = (minimum = 0) => ({ type: "integer", minimum });
-
-/** JSON Schema of a config file (and of the resolved config). */
-export const trainConfigSchema = {
-  $id: "https://neural.dev/schemas/train-config.json",
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    preset: { type: "string" },
-    base_model: { type: "string", minLength: 1 },
-    dataset: { type: "string", minLength: 1 },
-    output_dir: { type: "string", minLength: 1 },
-    tokenizer: { type: "string", minLength: 1 },
-    template: { enum: ["chatml", "alpaca", "model"] },
-    max_length: int(2),
-    packing: { type: "boolean" },
-    train_on_inputs: { type: "boolean" },
-    validation_split: { type: "number", minimum: 0, exclusiveMaximum: 1 },
-    max_samples: int(1),
-    batch_size: int(1),
-    eval_batch_size: int(1),
-    gradient_accumulation: int(1),
-    epochs: num(0),
-    max_steps: int(0),
-    learning_rate: num(0),
-    lr_scheduler: { enum: ["cosine", "linear", "constant"] },
-    warmup_steps: int(0),
-    weight_decay: num(0),
-    max_grad_norm: num(0),
-    adam_beta1: { type: "number", minimum: 0, exclusiveMaximum: 1 },
-    adam_beta2: { type: "number", minimum: 0, exclusiveMaximum: 1 },
-    adam_epsilon: num(undefined, 0),
-    use_lora: { type: "boolean" },
-    lora_r: int(1),
-    lora_alpha: num(undefined, 0),
-    lora_dropout: { type: "number", minimum: 0, exclusiveMaximum: 1 },
-    lora_target_modules: { type: "array", items: { type: "string" }, minItems: 1 },
-    use_rslora: { type: "boolean" },
-    use_qlora: { type: "boolean" },
-    gradient_checkpointing: { type: "boolean" },
-    logging_steps: int(1),
-    eval_steps: int(1),
-    save_steps: int(1),
-    save_total_limit: int(1),
-    early_stopping_patience: int(1),
-    eval_generate: { type: "boolean" },
-    max_new_tokens: int(1),
-    seed: { type: "integer" },
-    device: { enum: ["auto", "cpu", "cuda", "coreml", "webgpu"] },
-    threads: int(1),
-    from_scratch: { type: "boolean" },
-    model_family: { enum: ["llama", "mistral", "qwen2", "phi3"] },
-    hidden_size: int(1),
-    num_hidden_layers: int(1),
-    num_attention_heads: int(1),
-    num_key_value_heads: int(1),
-    intermediate_size: int(1),
-    vocab_size: int(1),
-    resume: { type: "string", minLength: 1 },
-  },
-} as const;
 
 export class TrainConfigError extends Error {
   override name = "TrainConfigError";
@@ -271,11 +232,11 @@ export function resolveTrainConfig(input: ResolveConfigInput): ResolvedConfig {
   const fileName = input.fileName ?? "config";
   const file: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input.file ?? {})) {
-    if (key in SEED_KEYS_IGNORED) {
-      notes.push(`${fileName}: ${key} is ignored: ${SEED_KEYS_IGNORED[key]}`);
+    if (key in KEYS_IGNORED) {
+      notes.push(`${fileName}: ${key} is ignored: ${KEYS_IGNORED[key]}`);
       continue;
     }
-    const ours = SEED_KEY_ALIASES[key];
+    const ours = KEY_ALIASES[key];
     if (ours) {
       if (ours in (input.file ?? {})) throw new TrainConfigError(`${fileName}: both ${key} and ${ours} are set`);
       file[ours] = value;

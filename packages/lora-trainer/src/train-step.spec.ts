@@ -1,5 +1,6 @@
 // The whole training step (forward, masked loss, backward, clipping, AdamW, accumulation) checked against central
-// finite differences of its own loss in float64 (ONNX Runtime), for LoRA (with dropout) and full fine-tuning.
+// finite differences of its own loss in float64 (ONNX Runtime), for LoRA (with dropout) and full fine-tuning. AdamW
+// runs in place after the gradients graph (adamw.ts); a float64 oracle of it stands in where a test reads a whole step.
 import type { TypedArray } from "@neural/graph";
 import { createSession, saveGraph, toOrt } from "@neural/graph/node";
 import { mkdtempSync } from "node:fs";
@@ -8,18 +9,20 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { packedBatch, randomModel, tinyConfig, uniform } from "./test-fixtures.js";
 import { adamwInPlace, adamwScalars } from "./adamw.js";
-import { buildStepGraph, stepNames, type LoraSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
+import { applyAdamwOracle, stepNames, type OracleOptimizer } from "./adamw-oracle.test-helpers.js";
+import { buildStepGraph, type LoraSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
 import type { ModelConfig } from "./models/config.js";
 import type { WeightSource } from "./models/weights.js";
 
 const SEQ = 6;
 const noMomentum = { beta1: 0, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 0 };
 
-async function stepRunner(spec: StepGraphSpec) {
-  const { graph, params } = buildStepGraph(spec);
+/** "step": the gradients graph and the AdamW oracle; "gradients": the graph alone; "accumulate": accumulators. */
+async function stepRunner(spec: Omit<StepGraphSpec, "kind"> & { optimizer: OracleOptimizer; kind: "step" | "gradients" | "accumulate"; withAccumulators?: boolean }) {
+  const { graph, params } = buildStepGraph({ ...spec, kind: spec.kind === "accumulate" ? "accumulate" : spec.withAccumulators ? "step-acc" : "step" });
   const file = await saveGraph(graph, mkdtempSync(path.join(tmpdir(), "train-step-")));
   const { session } = await createSession(file, { intraOpNumThreads: 1, graphOptimizationLevel: "basic" });
-  const inputNames = new Map(graph.inputs.map((t) => [(t.source as { name: string }).name, t]));
+  const inputNames = new Map(graph.inputs.map((t) => [t.name, t]));
   return {
     params,
     async run(feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
@@ -29,7 +32,8 @@ async function stepRunner(spec: StepGraphSpec) {
         ort[name] = toOrt(t.dtype, t.shape, feeds[name]!);
       }
       const out = await session.run(ort);
-      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as TypedArray]));
+      const result: Record<string, TypedArray> = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as TypedArray]));
+      return spec.kind === "step" ? applyAdamwOracle(params, feeds, result, spec.optimizer) : result;
     },
   };
 }

@@ -1,14 +1,13 @@
-// The training step as ONE graph per shape bucket: forward, masked next-token cross-entropy, gradients of the
-// trainable tensors and their global norm. Kind "gradients" returns those, and the trainer applies AdamW to its
-// arrays in place (adamw.ts): the trainable state then lives once, where AdamW inside the graph ("step") has ONNX
-// Runtime hand back a new copy of every weight and moment (bench-small full fine-tuning: peak 1725 → 1336–1434 MiB,
-// no slower). "step" keeps AdamW in the graph (clipping, decoupled weight decay, bias correction): the gradient
-// checks read it. Frozen base weights are initializers (they stay inside the runtime); trainable tensors are inputs.
+// The training step as one graph per shape bucket: forward, masked next-token cross-entropy, the gradients of the
+// trainable tensors and their global norm. AdamW runs in place on the trainer's arrays after it (optimizer.ts), so
+// the trainable state lives once. Frozen base weights are initializers (they stay inside the runtime); trainable
+// tensors are inputs.
 //
-// Gradient accumulation uses a second graph of the same shape, "accumulate": forward + backward, adding the
-// gradients into accumulators that the last micro-batch's graph adds to its own before the norm (and AdamW).
-// The loss of every micro-batch is its summed cross-entropy times `inv_count` = 1 / (learned tokens in the whole
-// optimizer step), so the accumulated gradient is exactly the gradient of the mean over the step's tokens.
+// The graph kinds are what the loop runs, one to one. "step": a micro-batch that is a whole optimizer step (loss,
+// gradients, norm). With gradient accumulation, "accumulate" adds a micro-batch's gradients into accumulators, and
+// "step-acc", the last micro-batch, adds its own to them before the norm. The loss of every micro-batch is its summed
+// cross-entropy times `inv_count` = 1 / (learned tokens in the whole optimizer step), so the accumulated gradient is
+// exactly the gradient of the mean over the step's tokens.
 
 import {
   add,
@@ -19,10 +18,8 @@ import {
   equal,
   argMax,
   Graph,
-  where,
   greaterEqual,
   grad,
-  minimum,
   mul,
   not,
   reduceSum,
@@ -47,15 +44,9 @@ export interface LoraSpec {
   dropout: number;
 }
 
-export interface OptimizerSpec {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  weightDecay: number;
-  /** 0 turns clipping off. */
-  maxGradNorm: number;
-}
+export type StepGraphKind = "step" | "accumulate" | "step-acc";
 
+/** What the step and eval graphs are built from; `kind` picks the step graph. */
 export interface StepGraphSpec {
   config: ModelConfig;
   source: WeightSource;
@@ -65,21 +56,14 @@ export interface StepGraphSpec {
   lora?: LoraSpec;
   recompute?: boolean;
   dtype?: "float32" | "float64";
-  optimizer: OptimizerSpec;
-  /**
-   * "step": a whole optimizer step (AdamW in the graph); "gradients": loss, gradient norm and the gradients, for
-   * AdamW applied in place outside the graph (adamw.ts); "accumulate": gradients added to accumulators.
-   */
-  kind: "step" | "gradients" | "accumulate";
-  /** The step graph takes accumulators from earlier micro-batches (gradient accumulation > 1). */
-  withAccumulators?: boolean;
+  kind: StepGraphKind;
   /** Replace how frozen base weights are applied (QLoRA). */
   linear?: ForwardOptions["linear"];
   /**
    * Mixed precision (GPU providers): compute in float16 or bfloat16 with the frozen weights stored so, while the
-   * trainable tensors, their gradients, AdamW and the loss stay float32 (precision.ts). float16 adds loss scaling:
-   * an input `loss_scale` multiplies the loss before the backward and divides the gradients after it, and a step
-   * whose gradients overflow leaves the parameters and moments unchanged (grad_norm comes back non-finite).
+   * trainable tensors, their gradients and the loss stay float32 (precision.ts). float16 adds loss scaling: an
+   * input `loss_scale` multiplies the loss before the backward and divides the gradients after it; gradients that
+   * overflow make grad_norm non-finite, and the loop skips that step.
    */
   precision?: "float16" | "bfloat16";
 }
@@ -101,22 +85,16 @@ export const stepNames = {
   targets: "targets",
   invCount: "inv_count",
   dropoutSeed: "dropout_seed",
-  lr: "lr",
-  biasCorrection1: "bias_correction1",
-  biasCorrection2: "bias_correction2",
   lossScale: "loss_scale",
   loss: "loss",
   gradNorm: "grad_norm",
-  /** Sum of every updated parameter: not finite if any new value is not (cheaper than scanning them in JS). */
-  paramSum: "param_sum",
-  m: (p: string) => `m.${p}`,
-  v: (p: string) => `v.${p}`,
   acc: (p: string) => `acc.${p}`,
-  newParam: (p: string) => `new.${p}`,
-  newM: (p: string) => `new.m.${p}`,
-  newV: (p: string) => `new.v.${p}`,
   newAcc: (p: string) => `new.acc.${p}`,
   grad: (p: string) => `grad.${p}`,
+  /** Outputs of the eval graph. */
+  lossSum: "loss_sum",
+  count: "count",
+  correct: "correct",
 } as const;
 
 /** The trainable tensors of a model under a LoRA spec (or all weights without one), in a fixed order. */
@@ -138,7 +116,7 @@ export function trainableParams(config: ModelConfig, source: WeightSource, lora?
 }
 
 /** Inputs, trainable tensors and the forward pass shared by the step and eval graphs. */
-function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind" | "withAccumulators" | "optimizer">, withDropout: boolean) {
+function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: boolean) {
   const { config, lora } = spec;
   const dtype: DType = spec.dtype ?? "float32";
   // the compute type: float32/64, or 16-bit with float32 master weights
@@ -191,51 +169,14 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
   const scale = spec.precision === "float16" ? g.input(stepNames.lossScale, dtype, []) : undefined;
   const raw = grad(scale ? mul(loss, scale) : loss, params.map((p) => trainable.get(p.name)!));
   const grads = scale ? raw.map((d) => div(d, scale)) : raw;
+  const withAccumulators = (i: number) => add(g.input(stepNames.acc(params[i]!.name), dtype, params[i]!.shape), grads[i]!);
   if (spec.kind === "accumulate") {
-    params.forEach((p, i) => g.output(stepNames.newAcc(p.name), add(g.input(stepNames.acc(p.name), dtype, p.shape), grads[i]!)));
+    params.forEach((p, i) => g.output(stepNames.newAcc(p.name), withAccumulators(i)));
     return { graph: g, params };
   }
-  const o = spec.optimizer;
-  const total = params.map((p, i) => (spec.withAccumulators ? add(g.input(stepNames.acc(p.name), dtype, p.shape), grads[i]!) : grads[i]!));
-  const norm = sqrt(sum(total.map((t) => reduceSum(mul(t, t)))));
-  g.output(stepNames.gradNorm, norm);
-  if (spec.kind === "gradients") {
-    params.forEach((p, i) => g.output(stepNames.grad(p.name), total[i]!));
-    return { graph: g, params };
-  }
-  const clip = o.maxGradNorm > 0 ? minimum(div(g.scalar(o.maxGradNorm, dtype), add(norm, 1e-6)), 1) : undefined;
-  const lr = g.input(stepNames.lr, dtype, []);
-  const bc1 = g.input(stepNames.biasCorrection1, dtype, []);
-  const bc2 = g.input(stepNames.biasCorrection2, dtype, []);
-  // a float16 step whose gradients overflowed changes nothing (inf − inf is NaN, so this tests finiteness)
-  const finite = scale ? equal(sub(norm, norm), g.scalar(0, dtype)) : undefined;
-  const keep = (updated: Tensor, old: Tensor) => (finite ? where(finite, updated, old) : updated);
-  // AdamW in as few passes over each tensor as it takes (full fine-tuning is bandwidth-bound here): clipping, the
-  // (1 − β) factors, the bias corrections, the learning rate and the decoupled decay are folded into scalars first.
-  // m = β1·m + c1·g, v = β2·v + c2·g² with c1 = clip·(1 − β1), c2 = clip²·(1 − β2);
-  // p' = p·(1 − lr·wd) − (lr / bc1) · m / (√(v / bc2) + ε).
-  const c1 = clip ? mul(clip, 1 - o.beta1) : g.scalar(1 - o.beta1, dtype);
-  const c2 = clip ? mul(mul(clip, clip), 1 - o.beta2) : g.scalar(1 - o.beta2, dtype);
-  const stepSize = div(lr, bc1);
-  const invBc2 = div(g.scalar(1, dtype), bc2);
-  const decayed = sub(g.scalar(1, dtype), mul(lr, o.weightDecay));
-  const sums: Tensor[] = [];
-  params.forEach((p, i) => {
-    const param = trainable.get(p.name)!;
-    const t = total[i]!;
-    const mIn = g.input(stepNames.m(p.name), dtype, p.shape);
-    const vIn = g.input(stepNames.v(p.name), dtype, p.shape);
-    const m = keep(add(mul(mIn, o.beta1), mul(t, c1)), mIn);
-    // (g·c2)·g, not g·g: ORT would merge g·g with the norm's and keep every square alive until here
-    const v = keep(add(mul(vIn, o.beta2), mul(mul(t, c2), t)), vIn);
-    const update = mul(div(m, add(sqrt(mul(v, invBc2)), o.epsilon)), stepSize);
-    const updated = keep(sub(p.decay && o.weightDecay > 0 ? mul(param, decayed) : param, update), param);
-    g.output(stepNames.newParam(p.name), updated);
-    g.output(stepNames.newM(p.name), m);
-    g.output(stepNames.newV(p.name), v);
-    sums.push(reduceSum(updated));
-  });
-  g.output(stepNames.paramSum, sum(sums));
+  const total = params.map((_, i) => (spec.kind === "step-acc" ? withAccumulators(i) : grads[i]!));
+  g.output(stepNames.gradNorm, sqrt(sum(total.map((t) => reduceSum(mul(t, t))))));
+  params.forEach((p, i) => g.output(stepNames.grad(p.name), total[i]!));
   return { graph: g, params };
 }
 
@@ -253,12 +194,12 @@ function dropoutMask(x: Tensor, p: number, seed: Tensor, salt: number): Tensor {
 }
 
 /** The evaluation graph: summed loss, learned-token count and correct next-token predictions (no dropout). */
-export function buildEvalGraph(spec: Omit<StepGraphSpec, "kind" | "withAccumulators" | "optimizer">): Graph {
+export function buildEvalGraph(spec: Omit<StepGraphSpec, "kind">): Graph {
   const g = new Graph({ name: `eval-${spec.batch}x${spec.seq}`, dims: { batch: spec.batch, seq: spec.seq } });
   const { logits, targets } = forwardPass(g, spec, false);
-  g.output("loss_sum", crossEntropy(logits, targets, { reduction: "sum" }));
+  g.output(stepNames.lossSum, crossEntropy(logits, targets, { reduction: "sum" }));
   const counted = cast(not(equal(targets, g.scalar(-100, "int64"))), "int64");
-  g.output("count", reduceSum(counted));
-  g.output("correct", reduceSum(mul(cast(equal(argMax(logits, -1), targets), "int64"), counted)));
+  g.output(stepNames.count, reduceSum(counted));
+  g.output(stepNames.correct, reduceSum(mul(cast(equal(argMax(logits, -1), targets), "int64"), counted)));
   return g;
 }

@@ -130,7 +130,7 @@ describe("training learns, end to end, with no download", () => {
     expect(result.lastEval!.exactMatch).toBe(lora.evals.at(-1)!.exactMatch);
     expect(result.lastEval!.loss).toBeCloseTo(lora.evals.at(-1)!.loss, 4);
     expect(events.some((e) => e.type === "info" && /adapter .* \(r 16, alpha 16\)/.test(e.message))).toBe(true);
-  });
+  }, 120_000);
 
   it("writes a PEFT adapter whose merge into the base gives the logits of training-time LoRA", async () => {
     const base = await openModel(path.join(dir, "scratch"));

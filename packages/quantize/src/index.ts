@@ -5,6 +5,8 @@ export {
   BLOCK_BYTES,
   BLOCK_SIZE,
   GGML_QNT_VERSION,
+  GGML_TYPE_BY_ID,
+  GGML_TYPES,
   GgmlType,
   LlamaFtype,
   NonFiniteWeightError,
@@ -13,7 +15,9 @@ export {
   TYPE_NAME,
   isSupportedType,
   rowBytes,
+  tensorBytes,
   typeName,
+  type GgmlTypeName,
   type SupportedType,
 } from "./types.js";
 export { assertFinite, dequantizeRows, quantizeRows, quantizeRowsInto, type QuantizeOptions } from "./quantize.js";

@@ -12,11 +12,11 @@ export const QUANT_MIXES = [
   "Q4_0",
   "Q5_0",
   "Q5_1",
-  "Q6_K",
   "Q4_K_S",
   "Q4_K_M",
   "Q5_K_S",
   "Q5_K_M",
+  "Q6_K",
 ] as const;
 export type QuantMix = (typeof QUANT_MIXES)[number];
 

@@ -1,25 +1,46 @@
 // ggml tensor types and llama.cpp file types, as numbered in ggml.h / llama.h of the llama.cpp that node-llama-cpp
-// 3.21.1 bundles. Only the types this package implements are listed in the tables.
+// 3.21.1 bundles: the one home of these tables (@neural/gguf-writer reads them from here).
 
-/** ggml_type ids. */
-export const GgmlType = {
-  F32: 0,
-  F16: 1,
-  Q4_0: 2,
-  Q4_1: 3,
-  Q5_0: 6,
-  Q5_1: 7,
-  Q8_0: 8,
-  Q8_1: 9,
-  Q2_K: 10,
-  Q3_K: 11,
-  Q4_K: 12,
-  Q5_K: 13,
-  Q6_K: 14,
-  Q8_K: 15,
-  BF16: 30,
+/** ggml's tensor types (ggml.h): id, values per block (blck_size) and bytes per block (type_size). */
+export const GGML_TYPES = {
+  F32: { id: 0, blockSize: 1, typeSize: 4 },
+  F16: { id: 1, blockSize: 1, typeSize: 2 },
+  Q4_0: { id: 2, blockSize: 32, typeSize: 18 },
+  Q4_1: { id: 3, blockSize: 32, typeSize: 20 },
+  Q5_0: { id: 6, blockSize: 32, typeSize: 22 },
+  Q5_1: { id: 7, blockSize: 32, typeSize: 24 },
+  Q8_0: { id: 8, blockSize: 32, typeSize: 34 },
+  Q8_1: { id: 9, blockSize: 32, typeSize: 36 },
+  Q2_K: { id: 10, blockSize: 256, typeSize: 84 },
+  Q3_K: { id: 11, blockSize: 256, typeSize: 110 },
+  Q4_K: { id: 12, blockSize: 256, typeSize: 144 },
+  Q5_K: { id: 13, blockSize: 256, typeSize: 176 },
+  Q6_K: { id: 14, blockSize: 256, typeSize: 210 },
+  Q8_K: { id: 15, blockSize: 256, typeSize: 292 },
+  I8: { id: 24, blockSize: 1, typeSize: 1 },
+  I16: { id: 25, blockSize: 1, typeSize: 2 },
+  I32: { id: 26, blockSize: 1, typeSize: 4 },
+  I64: { id: 27, blockSize: 1, typeSize: 8 },
+  F64: { id: 28, blockSize: 1, typeSize: 8 },
+  BF16: { id: 30, blockSize: 1, typeSize: 2 },
 } as const;
-export type GgmlType = (typeof GgmlType)[keyof typeof GgmlType];
+export type GgmlTypeName = keyof typeof GGML_TYPES;
+
+/** ggml_type ids by name. */
+export const GgmlType = Object.fromEntries(Object.entries(GGML_TYPES).map(([name, t]) => [name, t.id])) as { readonly [K in GgmlTypeName]: (typeof GGML_TYPES)[K]["id"] };
+export type GgmlType = (typeof GgmlType)[GgmlTypeName];
+
+export const GGML_TYPE_BY_ID: ReadonlyMap<number, GgmlTypeName> = new Map(Object.entries(GGML_TYPES).map(([name, t]) => [t.id, name as GgmlTypeName]));
+
+/** Bytes of a tensor of `type` with ggml shape `ne` (innermost first); throws if ne[0] is not a whole number of blocks. */
+export function tensorBytes(type: GgmlTypeName, ne: readonly number[]): number {
+  const t = GGML_TYPES[type];
+  const n0 = ne[0] ?? 1;
+  if (n0 % t.blockSize !== 0) throw new RangeError(`${type} needs ne[0] divisible by ${t.blockSize}, got ${n0}`);
+  let rows = 1;
+  for (let i = 1; i < ne.length; i++) rows *= ne[i]!;
+  return (n0 / t.blockSize) * t.typeSize * rows;
+}
 
 /** The types quantizeRows / dequantizeRows implement. */
 export const SUPPORTED_TYPES = [
@@ -36,47 +57,13 @@ export const SUPPORTED_TYPES = [
 ] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
+const supported = <T>(value: (name: GgmlTypeName) => T) => Object.fromEntries(SUPPORTED_TYPES.map((id) => [id, value(GGML_TYPE_BY_ID.get(id)!)])) as Readonly<Record<SupportedType, T>>;
 /** Values per block (ggml's blck_size). */
-export const BLOCK_SIZE: Readonly<Record<SupportedType, number>> = {
-  [GgmlType.F32]: 1,
-  [GgmlType.F16]: 1,
-  [GgmlType.BF16]: 1,
-  [GgmlType.Q8_0]: 32,
-  [GgmlType.Q4_0]: 32,
-  [GgmlType.Q5_0]: 32,
-  [GgmlType.Q5_1]: 32,
-  [GgmlType.Q4_K]: 256,
-  [GgmlType.Q5_K]: 256,
-  [GgmlType.Q6_K]: 256,
-};
-
+export const BLOCK_SIZE = supported((name) => GGML_TYPES[name].blockSize as number);
 /** Bytes per block (ggml's type_size). */
-export const BLOCK_BYTES: Readonly<Record<SupportedType, number>> = {
-  [GgmlType.F32]: 4,
-  [GgmlType.F16]: 2,
-  [GgmlType.BF16]: 2,
-  [GgmlType.Q8_0]: 34,
-  [GgmlType.Q4_0]: 18,
-  [GgmlType.Q5_0]: 22,
-  [GgmlType.Q5_1]: 24,
-  [GgmlType.Q4_K]: 144,
-  [GgmlType.Q5_K]: 176,
-  [GgmlType.Q6_K]: 210,
-};
-
+export const BLOCK_BYTES = supported((name) => GGML_TYPES[name].typeSize as number);
 /** ggml's type names (ggml_type_name). */
-export const TYPE_NAME: Readonly<Record<SupportedType, string>> = {
-  [GgmlType.F32]: "f32",
-  [GgmlType.F16]: "f16",
-  [GgmlType.BF16]: "bf16",
-  [GgmlType.Q8_0]: "q8_0",
-  [GgmlType.Q4_0]: "q4_0",
-  [GgmlType.Q5_0]: "q5_0",
-  [GgmlType.Q5_1]: "q5_1",
-  [GgmlType.Q4_K]: "q4_K",
-  [GgmlType.Q5_K]: "q5_K",
-  [GgmlType.Q6_K]: "q6_K",
-};
+export const TYPE_NAME = supported((name) => name.toLowerCase().replace(/_k$/, "_K"));
 
 /** llama_ftype ids: the value of `general.file_type`. */
 export const LlamaFtype = {

@@ -1,18 +1,6 @@
 // A dataset held in memory (a File's bytes in a browser): its records, its problems in the CLI's words
-// (file:line:column: field: message, from @neural/dataset), the texts a tokenizer learns from, and the batches and
-// graph feeds of an epoch.
-import {
-  exampleTexts,
-  formatIssue,
-  readRecords,
-  validateRecords,
-  type Batch,
-  type PreparedExample,
-  type ReadEvent,
-  type ValidateOptions,
-  type ValidationReport,
-} from "@neural/dataset";
-import { epochBatches as sharedEpochBatches, type BatchSettings } from "@neural/lora-trainer";
+// (file:line:column: field: message, from @neural/dataset).
+import { formatIssue, readRecords, validateRecords, type ReadEvent, type ValidateOptions, type ValidationReport } from "@neural/dataset";
 
 /** Bytes of a dataset, or a stream of them (e.g. `file.stream()`), and the name used in messages. */
 export interface DatasetInput {
@@ -48,13 +36,3 @@ export function validateDataset(events: readonly ReadEvent[], file: string, opti
 }
 
 export { formatIssue };
-
-/** What a new tokenizer learns from: the ChatML role names, then every turn and every plain text. */
-export const tokenizerTexts = (events: readonly ReadEvent[], file: string) => exampleTexts(events, file);
-
-// The batches of an epoch and their graph feeds, shared with the Node trainer; the browser starts its shape buckets
-// at 32 (smaller graphs for small pages).
-export { batchFeeds, learnedTargets, shapeBuckets, type BatchSettings } from "@neural/lora-trainer";
-export function epochBatches(examples: readonly PreparedExample[], epoch: number, s: BatchSettings): Batch[] {
-  return sharedEpochBatches(examples, epoch, { smallestBucket: 32, ...s });
-}

@@ -3,7 +3,7 @@
 // converted by @neural/gguf-writer from the same safetensors bytes `neural export` would read.
 import type { TokenizerFiles } from "@neural/dataset";
 import { convertModel, hfModel, type OutType } from "@neural/gguf-writer";
-import { loraScale, mergeLoraWeight, peftAdapterConfig, peftTensors, type LoraAdapter, type LoraSpec, type TrainableParam, type TrainConfig, type WeightSource } from "@neural/lora-trainer";
+import { loraAdapterOf, loraScale, mergeLoraWeight, peftAdapterConfig, peftTensors, type LoraSpec, type TrainableParam, type TrainConfig, type WeightSource } from "@neural/lora-trainer";
 import { memorySink, memorySource, SafetensorsFile, writeSafetensors, type TensorToWrite } from "@neural/safetensors";
 
 export interface ExportSettings {
@@ -40,25 +40,12 @@ async function safetensorsBytes(tensors: readonly TensorToWrite[], name: string)
   return sink.bytes();
 }
 
-/** The LoRA adapter of trained values, in PEFT's terms. */
-export function loraAdapter(model: Pick<TrainedModel, "params" | "values" | "lora" | "name">): LoraAdapter {
-  const lora = model.lora!;
-  const modules: LoraAdapter["modules"] = new Map();
-  for (const p of model.params) {
-    if (!p.name.endsWith(".lora_A")) continue;
-    const module = p.name.slice(0, -".lora_A".length);
-    const b = model.params.find((q) => q.name === `${module}.lora_B`)!;
-    modules.set(module, { a: model.values.get(p.name)!, b: model.values.get(b.name)!, in: p.shape[1]!, out: b.shape[0]! });
-  }
-  return { modules, rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, rsLora: lora.rsLora, targetModules: [...lora.targets], baseModel: model.name };
-}
-
 /** Every output file; `progress` hears what is being written. */
 export async function exportModel(model: TrainedModel, settings: ExportSettings, progress: (message: string) => void = () => {}): Promise<OutputFile[]> {
   const files: OutputFile[] = [];
   let weights: TensorToWrite[];
   if (model.lora) {
-    const adapter = loraAdapter(model);
+    const adapter = loraAdapterOf(model.params, model.values, model.lora, model.name);
     files.push({ name: "adapter_model.safetensors", bytes: await safetensorsBytes(peftTensors(adapter), "adapter_model.safetensors"), type: "application/octet-stream" });
     files.push({ name: "adapter_config.json", bytes: json(peftAdapterConfig(adapter)), type: "application/json" });
     // The GGUF is the merged model: W + scale·B·A folded into each adapted weight.

@@ -2,7 +2,7 @@
 // Runtime you pass (onnxruntime-web in a browser or a Web Worker; onnxruntime-node in Node), and get the GGUF,
 // safetensors, tokenizer and PEFT adapter back as bytes. No node: imports, no file system.
 export { trainInMemory, type BaseModel, type EvalSample, type WebTrainEvent, type WebTrainOptions, type WebTrainResult } from "./train.js";
-export { exportModel, loraAdapter, type ExportSettings, type OutputFile, type TrainedModel } from "./export.js";
-export { batchFeeds, epochBatches, formatIssue, learnedTargets, readDataset, shapeBuckets, tokenizerTexts, validateDataset, type BatchSettings, type DatasetInput } from "./data.js";
-export { GraphSession, WebTrainerError, type OrtRuntime, type OrtSessionLike, type OrtTensorLike, type SessionSettings } from "./runtime.js";
+export { exportModel, type ExportSettings, type OutputFile, type TrainedModel } from "./export.js";
+export { formatIssue, readDataset, validateDataset, type DatasetInput } from "./data.js";
+export { WebTrainerError, type SessionSettings } from "./runtime.js";
 export { blobSource, hfFolder, type HfFolderFiles } from "./hf-folder.js";

@@ -1,17 +1,32 @@
-// One trainer core, two runtimes: the same training step graph on onnxruntime-web (its WASM backend, here in Node)
-// and on onnxruntime-node (CPU) gives the same loss, gradient norm and updated weights to float32 tolerance, and the
-// same loss curve over a short run of trainInMemory.
+// One training loop, two runtimes: @neural/lora-trainer's step (the gradients graph, then AdamW in place) on
+// onnxruntime-web (its WASM backend, here in Node) and on onnxruntime-node (CPU) gives the same loss, gradient norm
+// and updated weights to float32 tolerance, and the same loop gives the same loss curve in trainInMemory on either
+// runtime and in `neural train`'s Node trainer (files, checkpoints) on onnxruntime-node.
 import { Random } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
-import { buildStepGraph, createScratchModel, stepNames } from "@neural/lora-trainer";
+import {
+  buildStepGraph,
+  createScratchModel,
+  GraphRunner,
+  memoryStore,
+  OptimizerState,
+  resolveTrainConfig,
+  stepNames as graphNames,
+  type OrtModule,
+  type TrainConfig,
+} from "@neural/lora-trainer";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
-import { describe, expect, it } from "vitest";
-import { GraphSession } from "./runtime.js";
+import { afterAll, describe, expect, it } from "vitest";
 import { trainInMemory } from "./train.js";
 import { routingDataset } from "./test-data.js";
 
 ortWeb.env.wasm.numThreads = 1;
+const dir = mkdtempSync(path.join(tmpdir(), "parity-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const tiny = {
   architectures: ["LlamaForCausalLM"],
@@ -28,6 +43,9 @@ const tiny = {
   tie_word_embeddings: false,
 };
 
+/** The updated weights and first moments, named as the assertions read them. */
+const stepNames = { ...graphNames, newParam: (p: string) => `new.${p}`, newM: (p: string) => `new.m.${p}` };
+
 function maxRelDiff(a: TypedArray, b: TypedArray): number {
   let scale = 1e-6;
   let diff = 0;
@@ -38,19 +56,11 @@ function maxRelDiff(a: TypedArray, b: TypedArray): number {
   return diff / scale;
 }
 
-describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same training step", () => {
+describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same training loop", () => {
   it("gives the same loss, gradient norm and AdamW update on a tiny model", async () => {
     const model = createScratchModel(tiny, 5);
     const B = 2;
     const S = 16;
-    const { graph, params } = buildStepGraph({
-      config: model.config,
-      source: model.source,
-      batch: B,
-      seq: S,
-      optimizer: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 },
-      kind: "step",
-    });
     const random = new Random(17);
     const ids = BigInt64Array.from({ length: B * S }, () => BigInt(Math.floor(random.next() * tiny.vocab_size)));
     const targets = BigInt64Array.from({ length: B * S }, (_, i) => (i % S < 4 ? -100n : BigInt(Math.floor(random.next() * tiny.vocab_size))));
@@ -60,24 +70,30 @@ describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same trainin
       [stepNames.segmentIds]: BigInt64Array.from({ length: B * S }, () => 1n),
       [stepNames.targets]: targets,
       [stepNames.invCount]: Float32Array.of(1 / targets.filter((t) => t !== -100n).length),
-      [stepNames.lr]: Float32Array.of(1e-3),
-      [stepNames.biasCorrection1]: Float32Array.of(0.1),
-      [stepNames.biasCorrection2]: Float32Array.of(0.001),
       [stepNames.dropoutSeed]: Float32Array.of(0),
     };
-    for (const p of params) {
-      feeds[p.name] = model.tensors.get(p.name)!.data;
-      feeds[stepNames.m(p.name)] = new Float32Array(feeds[p.name]!.length);
-      feeds[stepNames.v(p.name)] = new Float32Array(feeds[p.name]!.length);
-    }
-    const node = await GraphSession.create(ortNode, graph, { executionProviders: ["cpu"], intraOpNumThreads: 1 });
-    const web = await GraphSession.create(ortWeb, graph, { executionProviders: ["wasm"] });
+    const spec = { config: model.config, source: model.source, batch: B, seq: S, kind: "step" as const };
+    const params = buildStepGraph(spec).params;
+    for (const p of params) feeds[p.name] = model.tensors.get(p.name)!.data;
+    /** One step of the loop's code on a runtime: the step graph through the runner, then AdamW in place. */
+    const step = async (ort: OrtModule, provider: string) => {
+      const runner = await GraphRunner.open({ ort, store: memoryStore(), session: { executionProviders: [provider], intraOpNumThreads: 1 }, precision: "float32", build: () => buildStepGraph(spec).graph });
+      const out = await runner.run({ kind: "step", batch: B, seq: S }, feeds);
+      await runner.release();
+      const optimizer = new OptimizerState(params, new Map(params.map((p) => [p.name, Float32Array.from(feeds[p.name] as Float32Array)])), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+      optimizer.apply(out, { lr: 1e-3, step: 1, gradNorm: Number(out[stepNames.gradNorm]![0]) });
+      const { m } = optimizer.save();
+      for (const p of params) {
+        out[stepNames.newParam(p.name)] = optimizer.values.get(p.name)!;
+        out[stepNames.newM(p.name)] = m.get(p.name)!;
+      }
+      return { out, provider: runner.provider };
+    };
+    const node = await step(ortNode, "cpu");
+    const web = await step(ortWeb, "wasm");
     expect(node.provider).toBe("cpu");
     expect(web.provider).toBe("wasm");
-    const a = await node.run(feeds);
-    const b = await web.run(feeds);
-    await node.release();
-    await web.release();
+    const [a, b] = [node.out, web.out];
 
     const lossNode = Number(a[stepNames.loss]![0]);
     const lossWeb = Number(b[stepNames.loss]![0]);
@@ -95,22 +111,23 @@ describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same trainin
     }
   });
 
+  const settings = {
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 64,
+    vocab_size: 300,
+    max_length: 64,
+    batch_size: 4,
+    max_steps: 12,
+    learning_rate: 3e-3,
+    warmup_steps: 2,
+    eval_steps: 1000,
+    eval_generate: false,
+  };
+  const dataset = { name: "routing.jsonl", bytes: routingDataset() };
+
   it("gives the same loss curve over 12 steps of trainInMemory", async () => {
-    const settings = {
-      hidden_size: 32,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      intermediate_size: 64,
-      vocab_size: 300,
-      max_length: 64,
-      batch_size: 4,
-      max_steps: 12,
-      learning_rate: 3e-3,
-      warmup_steps: 2,
-      eval_steps: 1000,
-      eval_generate: false,
-    };
-    const dataset = { name: "routing.jsonl", bytes: routingDataset() };
     const node = await trainInMemory({ ort: ortNode, session: { executionProviders: ["cpu"], intraOpNumThreads: 1 }, dataset, settings });
     const web = await trainInMemory({ ort: ortWeb, session: { executionProviders: ["wasm"] }, dataset, settings });
     expect(node.provider).toBe("cpu");
@@ -118,5 +135,20 @@ describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same trainin
     expect(node.losses).toHaveLength(12);
     expect(node.losses.at(-1)!).toBeLessThan(node.losses[0]! * 0.8);
     for (let i = 0; i < 12; i++) expect(Math.abs(web.losses[i]! - node.losses[i]!) / node.losses[i]!, `step ${i + 1}`).toBeLessThan(1e-3);
+  });
+
+  it("gives the same loss curve in the Node trainer (files, checkpoints) as in trainInMemory on onnxruntime-web", async () => {
+    const file = path.join(dir, dataset.name);
+    writeFileSync(file, dataset.bytes);
+    // the package's Node entry (this package typechecks against the browser one, which has no `train`)
+    const { train } = (await import("@neural/lora-trainer")) as unknown as {
+      train(config: TrainConfig, options: { onEvent(e: { type: string; loss?: number }): void }): Promise<{ steps: number }>;
+    };
+    const losses: number[] = [];
+    const { config } = resolveTrainConfig({ flags: { ...settings, from_scratch: true, dataset: file, output_dir: path.join(dir, "node"), device: "cpu", threads: 1 } });
+    const result = await train(config, { onEvent: (e) => e.type === "step" && losses.push(e.loss!) });
+    const web = await trainInMemory({ ort: ortWeb, session: { executionProviders: ["wasm"] }, dataset, settings });
+    expect(result.steps).toBe(12);
+    for (let i = 0; i < 12; i++) expect(Math.abs(web.losses[i]! - losses[i]!) / losses[i]!, `step ${i + 1}`).toBeLessThan(1e-3);
   });
 });

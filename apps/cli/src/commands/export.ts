@@ -22,8 +22,8 @@ import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from
 import { version } from "../run.js";
 import { defaultModelfilePath, fromPath, modelfileTemplate, renderModelfile } from "./modelfile.js";
 
-/** The seed's list, so its scripts keep working; the ones we cannot write fail with a clear message. */
-const SEED_CHOICES = [...OUT_TYPES, "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
+/** llama-quantize's usual mixes: the ones we cannot write are accepted here and refused with a clear message. */
+const CHOICES = [...OUT_TYPES, "Q3_K_M", "Q3_K_S", "Q2_K"] as const;
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
@@ -32,7 +32,7 @@ export const exportCommand: Command = {
   options: [
     { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), or a LoRA adapter directory" },
     { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)" },
-    { name: "quantization", type: "string", description: "tensor type mix", choices: SEED_CHOICES, default: "Q4_K_M" },
+    { name: "quantization", type: "string", description: "tensor type mix", choices: CHOICES, default: "Q4_K_M" },
     { name: "no_quantize", type: "boolean", description: "write F16 (same as --quantization F16)" },
     { name: "base_model", type: "string", description: "base model directory for an adapter (default: adapter_config.json's base_model_name_or_path)" },
     { name: "lora_adapter", type: "boolean", description: "write a LoRA adapter directory as a GGUF adapter that llama.cpp applies at load time" },

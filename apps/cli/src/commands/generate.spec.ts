@@ -92,8 +92,8 @@ describe("neural generate", () => {
     }
     for (const name of ["cypher", "mtg", "coding", "tlp", "repo-patterns"]) {
       const r = await neural("validate", path.join(samples, `${name}.jsonl`), "--json", ...(name === "cypher" ? ["--check-cypher"] : []));
-      const report = JSON.parse(r.stdout) as { records: number; invalid: number; ok: boolean; duplicates: { normalized: { rows: number } }; cypher: { failed: number } | null };
-      expect({ name, code: r.code, records: report.records, invalid: report.invalid, dups: report.duplicates.normalized.rows, cypherFailed: report.cypher?.failed ?? 0 }).toEqual({ name, code: 0, records: 50, invalid: 0, dups: 0, cypherFailed: 0 });
+      const report = JSON.parse(r.stdout) as { records: number; invalid: number; ok: boolean; duplicates: { normalized: { rows: number } }; checks: { cypher?: { failed: number } } };
+      expect({ name, code: r.code, records: report.records, invalid: report.invalid, dups: report.duplicates.normalized.rows, cypherFailed: report.checks.cypher?.failed ?? 0 }).toEqual({ name, code: 0, records: 50, invalid: 0, dups: 0, cypherFailed: 0 });
     }
   });
 });

@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { FILE_TYPES, GGUF_ARCHITECTURES, openGguf, type GgufValue } from "@neural/gguf-writer";
+import { LlamaFtype } from "@neural/quantize";
+import { GGUF_ARCHITECTURES, openGguf, type GgufValue } from "@neural/gguf-writer";
 import { ARCHITECTURES, HfConfigError, hfTensorShapes, isSlidingLayer, parseHfConfigText, usesRope, type ModelConfig, type ModelFamily } from "@neural/hf-config";
 import { EXIT, type Command, type Io } from "../command.js";
 
@@ -32,7 +33,7 @@ function jsonValue(v: GgufValue, full: boolean): unknown {
 }
 
 /** Names for the metadata that holds an enum: general.file_type (llama_ftype). Tensor types are named by the reader. */
-const FILE_TYPE_NAMES = new Map<number, string>(Object.entries(FILE_TYPES).map(([name, id]) => [id, name]));
+const FILE_TYPE_NAMES = new Map<number, string>(Object.entries(LlamaFtype).map(([name, id]) => [id, name]));
 const ENUM_NAMES: Record<string, ReadonlyMap<number, string>> = { "general.file_type": FILE_TYPE_NAMES };
 
 /** The enum name of a metadata value (`MOSTLY_Q4_K_M` for general.file_type 15), when the key holds one. */

@@ -4,10 +4,11 @@ import {
   estimateTrainingMemory,
   formatMemoryEstimate,
   ModelSourceError,
-  presetNames,
   resolveTrainConfig,
-  trainConfigSchema,
+  SETTING_GROUPS,
+  SETTINGS,
   TrainConfigError,
+  type Setting,
   type TrainConfig,
   type TrainEvent,
   type TrainResult,
@@ -18,74 +19,25 @@ import type { OptionSpec } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
 import { fetchModel, HF_TOKEN_OPTION, modelSourceMessage } from "../download.js";
 
-const HELP: Partial<Record<keyof TrainConfig, string>> = {
-  preset: `a preset of the Python system: ${presetNames().join(", ")}`,
-  base_model: "a Hugging Face model id (from the HF cache, or downloaded) or a local model directory",
-  dataset: "JSONL (or JSON array) dataset",
-  output_dir: "where the adapter or model, checkpoints, metrics and the loss curve go",
-  tokenizer: "tokenizer directory (default: the model's; from scratch: one is trained on the dataset)",
-  template: "prompt format: chatml (NornicDB's), alpaca, or the model's own chat_template",
-  max_length: "longest sequence in tokens",
-  packing: "pack several examples per sequence (--no-packing: one per row)",
-  train_on_inputs: "learn the prompts too, not only the answers",
-  validation_split: "share of the data held out for evaluation",
-  max_samples: "use only the first N valid records",
-  batch_size: "sequences per micro-batch",
-  eval_batch_size: "sequences per evaluation batch",
-  gradient_accumulation: "micro-batches per optimizer step",
-  epochs: "passes over the data (fractions allowed)",
-  max_steps: "stop after this many optimizer steps (overrides --epochs)",
-  learning_rate: "peak learning rate",
-  lr_scheduler: "cosine, linear or constant after warmup",
-  warmup_steps: "linear warmup steps",
-  weight_decay: "AdamW decoupled weight decay",
-  max_grad_norm: "clip the global gradient norm (0: off)",
-  use_lora: "train LoRA adapters (--no-use_lora: full fine-tuning)",
-  lora_r: "LoRA rank",
-  lora_alpha: "LoRA alpha (scale alpha/r)",
-  lora_dropout: "dropout on the LoRA branch",
-  lora_target_modules: "comma-separated modules (default: every linear layer of the family)",
-  use_rslora: "scale alpha/sqrt(r) (rank-stabilized LoRA)",
-  use_qlora: "4-bit base weights",
-  gradient_checkpointing: "recompute activations in the backward to save memory",
-  logging_steps: "write metrics every N steps",
-  eval_steps: "evaluate every N steps",
-  save_steps: "checkpoint every N steps",
-  save_total_limit: "checkpoints to keep (the best is always kept)",
-  early_stopping_patience: "stop after N evaluations without a better eval loss",
-  eval_generate: "score exact match of generated answers on the eval split",
-  max_new_tokens: "longest generated answer during evaluation",
-  seed: "seed of the split, shuffling, initialization and dropout",
-  device: "auto, cpu, cuda, coreml or webgpu",
-  threads: "CPU threads for ONNX Runtime",
-  from_scratch: "train a new model (with the size flags)",
-  model_family: "architecture of a new model",
-  hidden_size: "new model: hidden size",
-  num_hidden_layers: "new model: layers",
-  num_attention_heads: "new model: attention heads",
-  num_key_value_heads: "new model: key/value heads (GQA)",
-  intermediate_size: "new model: MLP size",
-  vocab_size: "new model: vocabulary size (also the size of the tokenizer trained for it)",
-  resume: "a checkpoint directory, or auto: the latest in --output_dir",
-};
-
-/** One flag per config key, typed from the config's JSON Schema: flags and config files mirror each other. */
-function configOptions(): OptionSpec[] {
-  return Object.entries(trainConfigSchema.properties).map(([name, schema]) => {
-    const s = schema as { type?: string; enum?: readonly string[] };
-    const type = s.type === "boolean" ? "boolean" : s.type === "number" || s.type === "integer" ? "number" : s.type === "array" ? "string[]" : "string";
-    return { name, type, description: HELP[name as keyof TrainConfig] ?? name, ...(s.enum ? { choices: s.enum } : {}) } as OptionSpec;
+/** One flag per setting, read from the settings table: flags and config files mirror each other. */
+function settingOptions(): OptionSpec[] {
+  const options = Object.entries(SETTINGS as Record<string, Setting>).map(([name, s]): OptionSpec => {
+    const schema = s.schema as { type?: string; enum?: readonly string[] };
+    const type = schema.type === "boolean" ? "boolean" : schema.type === "number" || schema.type === "integer" ? "number" : schema.type === "array" ? "string[]" : "string";
+    return { name, type, description: s.help, group: s.group, ...(s.default !== undefined ? { default: s.default as OptionSpec["default"] } : {}), ...(schema.enum ? { choices: schema.enum } : {}) };
   });
+  const order = SETTING_GROUPS as readonly string[];
+  return options.sort((a, b) => order.indexOf(a.group!) - order.indexOf(b.group!));
 }
 
 export const trainCommand: Command = {
   name: "train",
   options: [
-    { name: "config", type: "string", description: "YAML or JSON config file (keys are these flags' names)" },
-    ...configOptions(),
-    { name: "eval_only", type: "boolean", description: "evaluate the model on the eval split and exit" },
-    { name: "estimate_memory", type: "boolean", description: "print the memory the run would need and exit" },
-    HF_TOKEN_OPTION,
+    { name: "config", type: "string", description: "a YAML or JSON config file whose keys are these flags' names" },
+    ...settingOptions(),
+    { name: "eval_only", type: "boolean", description: "evaluate the model on the eval split and exit", group: "evaluation" },
+    { name: "estimate_memory", type: "boolean", description: "print the memory the run would need and exit", group: "device" },
+    { ...HF_TOKEN_OPTION, group: "model" },
   ],
   async run(args, io) {
     const o = args.options;
@@ -109,7 +61,7 @@ export const trainCommand: Command = {
       }
     }
     const flags: Partial<TrainConfig> = {};
-    for (const name of args.given) if (name in trainConfigSchema.properties) (flags as Record<string, unknown>)[name] = o[name];
+    for (const name of args.given) if (name in SETTINGS) (flags as Record<string, unknown>)[name] = o[name];
     let config: TrainConfig;
     try {
       const resolved = resolveTrainConfig({ ...(file ? { file, fileName } : {}), flags });

@@ -107,11 +107,11 @@ describe("neural validate on the bundled datasets", () => {
   it("parses every answer with Neo4j's Cypher parser under --check-cypher, with the parser's message and position", async () => {
     const { code, report: r } = await report(file("bad/cypher.jsonl"), "--check-cypher");
     expect(code).toBe(1);
-    expect(r.cypher).toMatchObject({ checked: 5, failed: 2 });
-    expect(r.cypher!.shown.map((e) => e.line)).toEqual([2, 4]);
-    expect(r.cypher!.shown[0]!.message).toMatch(/^Cypher 1:\d+: /);
+    expect(r.checks.cypher).toMatchObject({ checked: 5, failed: 2 });
+    expect(r.checks.cypher!.shown.map((e) => e.line)).toEqual([2, 4]);
+    expect(r.checks.cypher!.shown[0]!.message).toMatch(/^Cypher 1:\d+: /);
     const general = await report(file("chat.jsonl"), "--check-cypher");
-    expect(general.report.cypher!.failed).toBe(5); // the non-Cypher answers of a general chat file do not parse
+    expect(general.report.checks.cypher!.failed).toBe(5); // the non-Cypher answers of a general chat file do not parse
   });
 
   it("exits 1 on a missing file, 2 on usage errors: an unknown flag, no file", async () => {

@@ -3,13 +3,29 @@ import {
   formatIssue,
   loadTokenizer,
   resolveTemplate,
+  stripCodeFence,
   TemplateError,
   TokenizerError,
   validateFile,
+  type AnswerCheck,
   type TemplateName,
   type ValidationReport,
 } from "@neural/dataset";
 import { EXIT, type Command, type Io } from "../command.js";
+
+/** --check-cypher: each answer (without a code fence) through Neo4j's Cypher parser. */
+const cypherCheck: AnswerCheck = {
+  name: "cypher",
+  failure: "do not parse as Cypher",
+  async check(answer) {
+    // Neo4j's parser is a large module: loaded only when asked for.
+    const { checkCypher } = await import("@neural/cypher");
+    const result = checkCypher(stripCodeFence(answer));
+    if (result.ok) return undefined;
+    const d = result.diagnostics.find((x) => x.severity !== "warning");
+    return d ? `Cypher ${d.line}:${d.column}: ${d.message}` : "Cypher does not parse";
+  },
+};
 
 export const validate: Command = {
   name: "validate",
@@ -40,8 +56,7 @@ export const validate: Command = {
         ...(o.max_category_ratio !== undefined ? { maxCategoryRatio: o.max_category_ratio as number } : {}),
         ...(o.max_overlong_ratio !== undefined ? { maxOverlongRatio: o.max_overlong_ratio as number } : {}),
         maxShown: o.max_shown as number,
-        // Neo4j's parser is a large module: loaded only when asked for.
-        ...(o.check_cypher ? { checkCypher: (await import("@neural/cypher")).checkCypher } : {}),
+        ...(o.check_cypher ? { checks: [cypherCheck] } : {}),
         onProgress: (n) => io.status(`validate: ${n.toLocaleString("en-US")} records`),
       });
       io.status("");
@@ -88,10 +103,10 @@ function printReport(r: ValidationReport, io: Io): void {
     }
     if (l.maxLength !== undefined) lines.push(`over max_length ${l.maxLength}: ${l.overMaxLength}`);
   }
-  if (r.cypher) {
-    lines.push(`cypher: ${r.cypher.checked} checked, ${r.cypher.failed} do not parse`);
-    for (const issue of r.cypher.shown) lines.push(`  ${formatIssue(issue)}`);
-    if (r.cypher.omitted) lines.push(`  ... and ${r.cypher.omitted} more`);
+  for (const [name, c] of Object.entries(r.checks)) {
+    lines.push(`${name}: ${c.checked} checked, ${c.failed} failed`);
+    for (const issue of c.shown) lines.push(`  ${formatIssue(issue)}`);
+    if (c.omitted) lines.push(`  ... and ${c.omitted} more`);
   }
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   for (const p of r.problems) lines.push(`problem: ${p}`);

@@ -3,13 +3,9 @@
 // implemented by @neural/quantize.
 import type { GgmlTypeName } from "../types.js";
 
-export const OUT_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q5_0", "Q5_1", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"] as const;
-export type OutType = (typeof OUT_TYPES)[number];
-
-/** llama_ftype written as general.file_type. */
-export const FILE_TYPE_OF: Readonly<Record<OutType, number>> = {
-  F32: 0, F16: 1, BF16: 32, Q8_0: 7, Q4_0: 2, Q5_0: 8, Q5_1: 9, Q4_K_S: 14, Q4_K_M: 15, Q5_K_S: 16, Q5_K_M: 17, Q6_K: 18,
-};
+/** The output types are @neural/quantize's mixes; general.file_type is the mix's llama_ftype. */
+export { MIX_FILE_TYPE as FILE_TYPE_OF, QUANT_MIXES as OUT_TYPES, type QuantMix as OutType } from "@neural/quantize";
+import type { QuantMix as OutType } from "@neural/quantize";
 
 export const isFloatOutType = (t: OutType): t is "F32" | "F16" | "BF16" => t === "F32" || t === "F16" || t === "BF16";
 

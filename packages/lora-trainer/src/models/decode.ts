@@ -3,7 +3,7 @@
 // logits and the updated cache, which the next step feeds back. Sampling (greedy, temperature, top-k, top-p) is done
 // here in JavaScript with a seeded generator, so a seed reproduces a generation exactly.
 
-import { Graph, GraphError } from "@neural/graph";
+import { Graph, GraphError, type TypedArray } from "@neural/graph";
 import type { ModelConfig } from "./config.js";
 import { type ForwardOptions, buildForward } from "./transformer.js";
 import type { Weights } from "./weights.js";
@@ -113,6 +113,23 @@ export function seededRandom(seed: number): () => number {
 export interface DecodeStep {
   /** Run the decode graph: ids and positions [batch × chunk], caches per layer; returns logits and the new caches. */
   run(ids: BigInt64Array, positions: BigInt64Array, keys: Float32Array[], values: Float32Array[]): Promise<{ logits: Float32Array; keys: Float32Array[]; values: Float32Array[] }>;
+}
+
+/** A DecodeStep over whatever runs the decode graph (`run`: arrays in and out by name), with extra inputs (LoRA weights). */
+export function decodeStep(run: (feeds: Record<string, TypedArray>) => Promise<Record<string, TypedArray>>, extra: Readonly<Record<string, TypedArray>> = {}): DecodeStep {
+  return {
+    async run(ids, positions, keys, values) {
+      const feeds: Record<string, TypedArray> = { ...extra, [decodeNames.inputIds]: ids, [decodeNames.positionIds]: positions };
+      keys.forEach((k, l) => (feeds[decodeNames.past(l, "key")] = k));
+      values.forEach((v, l) => (feeds[decodeNames.past(l, "value")] = v));
+      const out = await run(feeds);
+      return {
+        logits: out[decodeNames.logits] as Float32Array,
+        keys: keys.map((_, l) => out[decodeNames.present(l, "key")] as Float32Array),
+        values: values.map((_, l) => out[decodeNames.present(l, "value")] as Float32Array),
+      };
+    },
+  };
 }
 
 export interface GenerateOptions extends SamplingOptions {

@@ -5,7 +5,7 @@ import type { Graph, TypedArray } from "@neural/graph";
 import { type FallbackOptions, type SharedWeights, createSession, saveGraph, toOrt } from "@neural/graph/node";
 import { GraphError } from "@neural/graph";
 import type { ModelConfig } from "./config.js";
-import { type DecodeGraphOptions, type GenerateOptions, buildDecodeGraph, decodeNames, generate } from "./decode.js";
+import { type DecodeGraphOptions, type GenerateOptions, buildDecodeGraph, decodeNames, decodeStep, generate } from "./decode.js";
 import type { Weights } from "./weights.js";
 
 export interface DecoderOptions extends DecodeGraphOptions {
@@ -40,47 +40,28 @@ export async function createDecoder(options: DecoderOptions): Promise<Decoder> {
   const path = options.shared ? await options.shared.save(graph, "decode.onnx") : await saveGraph(graph, options.dir, { fileName: "decode.onnx" });
   const created = await createSession(path, { intraOpNumThreads: 1, ...options.session });
   const { session } = created;
-  const extra = new Map<string, ReturnType<typeof toOrt>>();
+  const extra: Record<string, TypedArray> = {};
   const decodeInputs = new Set<string>([decodeNames.inputIds, decodeNames.positionIds]);
   for (let l = 0; l < config.numLayers; l++) for (const k of ["key", "value"] as const) decodeInputs.add(decodeNames.past(l, k));
-  const cacheShape = [batch, config.numKvHeads, options.slots, config.headDim];
+  const step = decodeStep(async (feeds) => {
+    const out = await session.run(Object.fromEntries(graph.inputs.map((t) => [t.name, toOrt(t.dtype, t.shape, feeds[t.name]!)])));
+    return Object.fromEntries(Object.entries(out).map(([name, value]) => [name, value.data as TypedArray]));
+  }, extra);
   return {
     provider: created.provider,
     message: created.message,
     graph,
     setInputs(values) {
       for (const [name, data] of Object.entries(values)) {
-        const t = graph.inputs.find((i) => i.source.kind === "input" && i.source.name === name);
-        if (!t || decodeInputs.has(name)) throw new GraphError(`decoder: no extra input named ${name}`);
-        extra.set(name, toOrt(t.dtype, t.shape, data));
+        if (!graph.inputs.some((i) => i.name === name) || decodeInputs.has(name)) throw new GraphError(`decoder: no extra input named ${name}`);
+        extra[name] = data;
       }
     },
     async generate(prompts, genOptions) {
       for (const t of graph.inputs) {
-        const name = (t.source as { name: string }).name;
-        if (!decodeInputs.has(name) && !extra.has(name)) throw new GraphError(`decoder: input ${name} has no value (setInputs)`);
+        if (!decodeInputs.has(t.name) && !(t.name in extra)) throw new GraphError(`decoder: input ${t.name} has no value (setInputs)`);
       }
-      return generate(
-        {
-          async run(ids, positions, keys, values) {
-            const feeds: Record<string, ReturnType<typeof toOrt>> = Object.fromEntries(extra);
-            feeds[decodeNames.inputIds] = toOrt("int64", [batch, 1], ids);
-            feeds[decodeNames.positionIds] = toOrt("int64", [batch, 1], positions);
-            keys.forEach((k, l) => (feeds[decodeNames.past(l, "key")] = toOrt("float32", cacheShape, k)));
-            values.forEach((v, l) => (feeds[decodeNames.past(l, "value")] = toOrt("float32", cacheShape, v)));
-            const out = await session.run(feeds);
-            return {
-              logits: out[decodeNames.logits]!.data as Float32Array,
-              keys: keys.map((_, l) => out[decodeNames.present(l, "key")]!.data as Float32Array),
-              values: values.map((_, l) => out[decodeNames.present(l, "value")]!.data as Float32Array),
-            };
-          },
-        },
-        config,
-        { batch, slots: options.slots },
-        prompts,
-        genOptions,
-      );
+      return generate(step, config, { batch, slots: options.slots }, prompts, genOptions);
     },
     release: () => session.release(),
   };

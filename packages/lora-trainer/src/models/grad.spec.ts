@@ -72,7 +72,7 @@ function build(family: keyof typeof configs, recompute: boolean) {
     },
   );
   const loss = nextTokenLoss(logits!, targets);
-  const baseWrt = g.inputs.filter((t) => tensors.has((t.source as { name: string }).name));
+  const baseWrt = g.inputs.filter((t) => tensors.has(t.name));
   return { g, loss, wrt: [...lora, ...baseWrt], feeds };
 }
 

@@ -45,7 +45,7 @@ export async function forwardLogits(
   };
   if (segmentIds) feeds.segment_ids = toOrt("int64", [B, S], pad((r) => r.segments ?? r.ids.map(() => 1), -1));
   for (const [name, data] of Object.entries(options.extraFeeds ?? {})) {
-    const t = g.inputs.find((i) => (i.source as { name: string }).name === name)!;
+    const t = g.inputs.find((i) => i.name === name)!;
     feeds[name] = toOrt(t.dtype, t.shape, data);
   }
   const out = (await session.run(feeds)).logits!.data as Float32Array | Float64Array;

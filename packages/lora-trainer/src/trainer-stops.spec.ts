@@ -1,0 +1,51 @@
+// The Node trainer end to end at its two early exits: early stopping with patience, and a NaN/inf step that stops the run
+// and keeps the last good weights in its final checkpoint.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { listCheckpoints, loadCheckpoint } from "./checkpoint.js";
+import { resolveTrainConfig, type TrainConfig } from "./train-config.js";
+import { train, type TrainEvent } from "./trainer.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "loop-"));
+const dataset = path.join(dir, "data.jsonl");
+writeFileSync(dataset, Array.from({ length: 60 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n");
+
+const tiny = (flags: Partial<TrainConfig>) =>
+  resolveTrainConfig({
+    flags: {
+      from_scratch: true, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, vocab_size: 300,
+      dataset, max_length: 64, batch_size: 4, gradient_accumulation: 1, threads: 1, device: "cpu", eval_generate: false,
+      logging_steps: 1, save_steps: 1, warmup_steps: 0, ...flags,
+    },
+  }).config;
+
+describe("the training loop", () => {
+  it("stops early when the eval loss has not improved for `patience` evaluations", async () => {
+    const events: TrainEvent[] = [];
+    // learning rate 0: nothing changes, so no evaluation improves on the first one
+    const result = await train(tiny({ output_dir: path.join(dir, "early"), learning_rate: 0, eval_steps: 1, early_stopping_patience: 2, max_steps: 50 }), {
+      onEvent: (e) => events.push(e),
+    });
+    expect(result.stopped).toBe("early_stopping");
+    expect(result.steps).toBe(3);
+    expect(result.bestStep).toBe(1);
+    expect(events.filter((e) => e.type === "eval")).toHaveLength(3);
+  });
+
+  it("stops at a non-finite loss or gradient and keeps the weights from before that step", async () => {
+    const events: TrainEvent[] = [];
+    const output = path.join(dir, "nan");
+    const result = await train(tiny({ output_dir: output, learning_rate: 1e30, max_grad_norm: 0, weight_decay: 0, eval_steps: 1000, max_steps: 50, lr_scheduler: "constant" }), {
+      onEvent: (e) => events.push(e),
+    });
+    expect(result.stopped).toBe("diverged");
+    expect(result.steps).toBeLessThan(50);
+    expect(events.some((e) => e.type === "warning" && /(loss .*gradient norm|weights infinite or NaN).*stopping/.test(e.message))).toBe(true);
+    const last = (await listCheckpoints(output)).at(-1)!;
+    expect(last.step).toBe(result.steps);
+    const { tensors } = await loadCheckpoint(last.dir);
+    for (const p of tensors.params.values()) expect(p.data.every(Number.isFinite)).toBe(true);
+  });
+});
