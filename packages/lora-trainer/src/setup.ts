@@ -41,6 +41,8 @@ export interface BaseModel {
   tokenizer: TokenizerFiles;
   /** LoRA weights to start from (the base was given as a PEFT adapter on top of it). */
   adapter?: LoraAdapter;
+  /** `config` is the text model of a multimodal checkpoint, whose modules PEFT names model.language_model.*. */
+  textTower?: boolean;
 }
 
 export interface RunInputs {
@@ -87,6 +89,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     tokenizerFiles = inputs.tokenizer ?? base.tokenizer;
     rawModelConfig = base.config;
     model = parseConfig(base.config);
+    if (base.textTower) model = { ...model, textTower: true };
     source = base.weights;
   } else {
     if (inputs.tokenizer) tokenizerFiles = inputs.tokenizer;

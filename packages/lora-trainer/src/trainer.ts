@@ -100,6 +100,7 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
         name: config.base_model!,
         config: opened.rawConfig,
         weights: opened.source,
+        textTower: opened.config.textTower,
         tokenizer: await readTokenizerFiles(config.tokenizer ?? tokenizerDir ?? resolved.dir),
         ...(adapter ? { adapter } : {}),
       };
