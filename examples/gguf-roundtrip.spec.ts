@@ -12,7 +12,7 @@ const run = promisify(execFile);
 const here = fileURLToPath(new URL(".", import.meta.url));
 const repo = join(here, "..");
 // Dependencies first: gguf-writer's dist imports the others.
-const BUILT = ["safetensors", "quantize", "hf-config", "dataset", "gguf-writer"];
+const BUILT = ["safetensors", "quantize", "hf-config", "gguf-writer"];
 
 async function newest(dir: string): Promise<number> {
   let t = 0;

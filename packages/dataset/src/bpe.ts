@@ -1,7 +1,7 @@
 // A byte-level BPE tokenizer trainer. Its output is a tokenizer.json that @huggingface/tokenizers loads and whose
 // pre-tokenizer llama.cpp knows by name (tokenizer.ggml.pre), so training-time and serving-time tokenization agree.
 import { CHATML_JINJA } from "./templates.js";
-import { PRETOKENIZER_PATTERNS, type PreTokenizerName } from "./tokenizer-check.js";
+import { PRETOKENIZER_PATTERNS, type PreTokenizerName } from "@neural/hf-config";
 
 /** The same patterns for JavaScript's RegExp (no inline `(?i:` groups). */
 function jsPattern(name: PreTokenizerName): RegExp {

@@ -25,4 +25,4 @@ export { stripCodeFence, validateRecords, type AnswerCheck, type CheckReport, ty
 export { validationReportSchema } from "./report-schema.js";
 export { encodeRecords, prepareDataset, resolveTemplate, type EncodeStats, type PrepareOptions, type PreparedDataset, type PreparedExample } from "./prepare.js";
 export { byteToUnicode, CHATML_SPECIAL_TOKENS, trainTokenizer, type TrainedTokenizer, type TrainTokenizerOptions } from "./bpe.js";
-export { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS, type PreTokenizerName } from "./tokenizer-check.js";
+export { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS, type PreTokenizerName } from "@neural/hf-config";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { trainTokenizer } from "./bpe.js";
 import { CORPUS } from "./fixtures.spec-helper.js";
 import { TokenizerError } from "./errors.js";
-import { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS } from "./tokenizer-check.js";
+import { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS } from "@neural/hf-config";
 import { createTokenizer } from "./tokenizer.js";
 
 const trained = await trainTokenizer(CORPUS, { vocabSize: 300 });

@@ -1,7 +1,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { TokenizerError } from "./errors.js";
-import { TOKENIZER_LIMITS } from "./tokenizer-check.js";
+import { TOKENIZER_LIMITS } from "@neural/hf-config";
 import { createTokenizer, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
 
 /** Reads tokenizer.json (+ tokenizer_config.json when present) from a model or tokenizer directory (Node only). */

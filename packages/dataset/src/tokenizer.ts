@@ -1,6 +1,6 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { TokenizerError } from "./errors.js";
-import { checkTokenizerJson } from "./tokenizer-check.js";
+import { checkTokenizerJson, HfConfigError } from "@neural/hf-config";
 
 /** What the dataset pipeline needs from a tokenizer: text ↔ ids and the special tokens. */
 export interface TextTokenizer {
@@ -56,7 +56,11 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   if (typeof json !== "object" || json === null || typeof json.model !== "object" || json.model === null) {
     throw new TokenizerError(`${label}: tokenizer.json has no "model" section`);
   }
-  checkTokenizerJson(json, `${label}: tokenizer.json`);
+  try {
+    checkTokenizerJson(json, `${label}: tokenizer.json`);
+  } catch (error) {
+    throw error instanceof HfConfigError ? new TokenizerError(error.message) : error;
+  }
   // The library trusts the file's structure and fails with a TypeError where it is wrong, at load or first use.
   const guard = <T>(what: string, run: () => T): T => {
     try {

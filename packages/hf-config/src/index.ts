@@ -1,3 +1,4 @@
 export * from "./errors.js";
 export * from "./config.js";
 export * from "./tensors.js";
+export * from "./tokenizer-check.js";

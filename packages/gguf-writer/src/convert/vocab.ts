@@ -1,6 +1,6 @@
 // Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) -> GGUF tokenizer metadata, as llama.cpp reads it:
 // SentencePiece-style `llama` (byte fallback, scores) or byte-level BPE `gpt2` (merges, tokenizer.ggml.pre).
-import { checkTokenizerJson, preTokenizerName } from "@neural/dataset";
+import { checkTokenizerJson, preTokenizerName } from "@neural/hf-config";
 import { TokenType, gv, type GgufValue } from "../types.js";
 import { GgufConvertError } from "./errors.js";
 

@@ -2,8 +2,8 @@
 // expression in it and builds its tables from every token as given. A pattern such as `(\S+\s*)*!` backtracks for
 // longer than any run lasts and a single 10 MB token costs gigabytes, so the file is checked before it is loaded:
 // only the split patterns llama.cpp knows by name, and bounded sizes. One check, used by the dataset pipeline (train,
-// prepare, validate) and by GGUF export.
-import { TokenizerError } from "./errors.js";
+// prepare, validate) and by GGUF export; it throws HfConfigError naming the file and field.
+import { HfConfigError } from "./errors.js";
 
 export type PreTokenizerName = "qwen2" | "llama-bpe" | "gpt-2";
 
@@ -36,12 +36,12 @@ export const TOKENIZER_LIMITS = {
 } as const;
 
 /**
- * Checks a parsed tokenizer.json before anything is built from it; throws a TokenizerError naming the field.
+ * Checks a parsed tokenizer.json before anything is built from it; throws an HfConfigError naming the file and field.
  * `unknownPatterns`: accept regular expressions llama.cpp does not know (for a caller that never compiles them).
  */
 export function checkTokenizerJson(json: Record<string, unknown>, label = "tokenizer.json", options: { unknownPatterns?: boolean } = {}): void {
   const fail = (field: string, message: string): never => {
-    throw new TokenizerError(`${label}: ${field}: ${message}`);
+    throw new HfConfigError(message, label, field);
   };
   const checkToken = (token: unknown, field: string): void => {
     if (typeof token !== "string") fail(field, `expected a string, got ${typeof token}`);
