@@ -16,6 +16,20 @@ describe("QuantizePool (worker threads)", () => {
     }
   });
 
+  it("takes over a handed-over buffer instead of copying it, with the same bytes, and counts its busy time", async () => {
+    const owned = x.slice(0, 64 * 1024);
+    const single = quantizeRows(GgmlType.Q4_K, owned, 1024);
+    const busy = pool.busyMs;
+    const bytes = await pool.quantizeRows(GgmlType.Q4_K, owned, 1024, { rowsPerJob: 64, transfer: true });
+    expect(sameBytes(bytes, single).equal).toBe(true);
+    expect(owned.buffer.byteLength).toBe(0); // moved to the worker
+    expect(pool.busyMs).toBeGreaterThan(busy);
+    // a view into a larger buffer is copied, never detached
+    const view = x.subarray(0, 1024);
+    await pool.quantizeRows(GgmlType.Q4_K, view, 1024, { transfer: true });
+    expect(x.buffer.byteLength).toBeGreaterThan(0);
+  });
+
   it("streams chunks of rows in order", async () => {
     function* chunks(): Generator<Float32Array> {
       for (let r = 0; r < x.length; r += 5 * 512) yield x.subarray(r, Math.min(x.length, r + 5 * 512));

@@ -17,6 +17,13 @@ export interface PoolQuantizeOptions {
   name?: string;
   /** Rows per job (default: the rows split evenly over the threads, at least 1). */
   rowsPerJob?: number;
+  /** Index of data[0] within its tensor, for error messages (default 0). */
+  indexBase?: number;
+  /**
+   * The caller hands `data` over: when it is one job and spans its whole buffer, that buffer is moved to the worker
+   * (and detached here) instead of copied.
+   */
+  transfer?: boolean;
 }
 
 interface Slot {
@@ -56,6 +63,7 @@ export class QuantizePool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private workerMs = 0;
 
   constructor(options: QuantizePoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -71,8 +79,14 @@ export class QuantizePool {
     }
   }
 
+  /** Milliseconds the workers have spent quantizing so far, summed over threads. */
+  get busyMs(): number {
+    return this.workerMs;
+  }
+
   private onReply(slot: Slot, reply: QuantizeReply): void {
     slot.busy = false;
+    this.workerMs += reply.ms;
     const p = this.pending.get(reply.id);
     this.pending.delete(reply.id);
     if (p) {
@@ -118,7 +132,8 @@ export class QuantizePool {
 
   /**
    * Quantizes one row range of a tensor (`data`: whole rows; `indexBase`: the index of data[0] in the tensor, for
-   * error messages) as one job. Copies its input.
+   * error messages) as one job. Copies its input unless `transfer` (then `data` must span its whole buffer, which
+   * is moved to the worker).
    */
   quantizeRange(
     type: SupportedType,
@@ -126,6 +141,7 @@ export class QuantizePool {
     nPerRow: number,
     name = "(unnamed)",
     indexBase = 0,
+    transfer = false,
   ): Promise<Uint8Array> {
     if (!isSupportedType(type)) return Promise.reject(new QuantizeError(`unsupported ggml type ${type}`));
     try {
@@ -136,7 +152,8 @@ export class QuantizePool {
     if (nPerRow === 0 || data.length % nPerRow !== 0) {
       return Promise.reject(new QuantizeError(`${data.length} values are not whole rows of ${nPerRow}`));
     }
-    return this.submit({ id: this.nextId++, type, nPerRow, data: data.slice(), name, indexBase });
+    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer);
+    return this.submit({ id: this.nextId++, type, nPerRow, data: transfer && whole ? data : data.slice(), name, indexBase });
   }
 
   /** quantizeRows on the pool: the tensor is split into row ranges, one job per range. */
@@ -155,13 +172,15 @@ export class QuantizePool {
     if (rows === 0) return new Uint8Array(0);
     const rowsPerJob = options.rowsPerJob ?? Math.max(1, Math.ceil(rows / this.threads));
     const name = options.name ?? "(unnamed)";
+    const indexBase = options.indexBase ?? 0;
+    if (rowsPerJob >= rows) return this.quantizeRange(type, data, nPerRow, name, indexBase, options.transfer);
     // each range is copied once and transferred (V8 copies into and out of SharedArrayBuffers far more slowly)
     const out = new Uint8Array(rows * perRow);
     const jobs: Promise<void>[] = [];
     for (let r = 0; r < rows; r += rowsPerJob) {
       const n = Math.min(rowsPerJob, rows - r);
       const slice = data.subarray(r * nPerRow, (r + n) * nPerRow);
-      jobs.push(this.quantizeRange(type, slice, nPerRow, name, r * nPerRow).then((b) => out.set(b, r * perRow)));
+      jobs.push(this.quantizeRange(type, slice, nPerRow, name, indexBase + r * nPerRow).then((b) => out.set(b, r * perRow)));
     }
     await Promise.all(jobs);
     return out;

@@ -15,21 +15,23 @@ export interface QuantizeJob {
 }
 
 export type QuantizeReply =
-  | { id: number; ok: true; bytes: Uint8Array }
-  | { id: number; ok: false; error: { name: string; message: string; tensor?: string; index?: number; value?: number } };
+  | { id: number; ms: number; ok: true; bytes: Uint8Array }
+  | { id: number; ms: number; ok: false; error: { name: string; message: string; tensor?: string; index?: number; value?: number } };
 
 const port = parentPort;
 if (port) {
   port.on("message", (job: QuantizeJob) => {
+    const started = performance.now();
     try {
       const bytes = new Uint8Array((job.data.length / job.nPerRow) * rowBytes(job.type, job.nPerRow));
       quantizeRowsInto(job.type, job.data, job.nPerRow, bytes, 0, { name: job.name, indexBase: job.indexBase });
-      const reply: QuantizeReply = { id: job.id, ok: true, bytes };
+      const reply: QuantizeReply = { id: job.id, ms: performance.now() - started, ok: true, bytes };
       port.postMessage(reply, [bytes.buffer]);
     } catch (err) {
       const e = err as Error;
       const reply: QuantizeReply = {
         id: job.id,
+        ms: performance.now() - started,
         ok: false,
         error:
           e instanceof NonFiniteWeightError

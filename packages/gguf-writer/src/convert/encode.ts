@@ -5,9 +5,12 @@ import { GGML_TYPES, GGML_TYPE_BY_ID, type GgmlTypeName } from "../types.js";
 import { GgufConvertError } from "./errors.js";
 import type { OutType, TensorTypeQuery } from "./types-policy.js";
 
-/** Encodes whole rows (`nPerRow` values each) of tensor `name` as ggml `type`. NaN/Inf weights are rejected. */
-export function encodeRows(type: GgmlTypeName, data: Float32Array, nPerRow: number, name: string): Uint8Array {
-  return quantizeRows(GGML_TYPES[type].id as SupportedType, data, nPerRow, { name });
+/**
+ * Encodes whole rows (`nPerRow` values each) of tensor `name` as ggml `type`. NaN/Inf weights are rejected, named by
+ * their index in the tensor (`indexBase`: the index of data[0]).
+ */
+export function encodeRows(type: GgmlTypeName, data: Float32Array, nPerRow: number, name: string, indexBase = 0): Uint8Array {
+  return quantizeRows(GGML_TYPES[type].id as SupportedType, data, nPerRow, { name, indexBase });
 }
 
 /** llama-quantize's per-tensor types for a mix (llama_tensor_get_type), from @neural/quantize. */

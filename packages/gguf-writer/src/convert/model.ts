@@ -33,11 +33,13 @@ export interface ModelConvertOptions {
   pre?: string;
   /** The type policy of quantized mixes; default: @neural/quantize's llama-quantize policy. */
   mixPolicy?: MixPolicy;
-  /** Values per chunk read, encoded and written at once (default 8 Mi). */
+  /** Values per chunk read, encoded and written at once (default 2 Mi). */
   chunkElements?: number;
   onProgress?: (p: ConvertProgress) => void;
   /** Quantize on worker threads (e.g. `new QuantizePool()` from @neural/quantize/parallel). */
   pool?: RowQuantizer;
+  /** Filled in with the stream's stage times when given. */
+  stats?: StreamStats;
   /** Extra metadata appended after the generated keys (same key: replaced). */
   metadata?: ReadonlyArray<readonly [string, GgufValue]>;
   /** TEST ONLY: leave out the q/k permutation, producing a file that loads but computes the wrong thing. */
@@ -70,7 +72,7 @@ export interface PlannedTensor extends GgufTensorSpec {
   cols: number;
   /** Chunks must hold a multiple of this many rows (head_dim for permuted tensors). */
   rowGroup: number;
-  /** Produces rows [start, start + count) as float32, transformed. */
+  /** Produces rows [start, start + count) as float32, transformed, in a new array the caller may hand over. */
   read(start: number, count: number): Promise<Float32Array>;
 }
 
@@ -120,7 +122,7 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
   const file = model.dir;
   const factors = info.arch === "llama" ? llama3RopeFactors(hp) : undefined;
   if (factors) {
-    planned.push({ name: "rope_freqs.weight", ne: [factors.length], rows: 1, cols: factors.length, rowGroup: 1, read: async () => factors });
+    planned.push({ name: "rope_freqs.weight", ne: [factors.length], rows: 1, cols: factors.length, rowGroup: 1, read: async () => factors.slice() });
   }
   for (const hfName of checkpoint.names) {
     const mapping = mapTensorName(hfName, info, hp, file);
@@ -218,29 +220,54 @@ export function modelMetadata(model: HfModel, outType: OutType, options: { name?
 
 /** Something that quantizes rows on other threads: @neural/quantize/parallel's QuantizePool fits. */
 export interface RowQuantizer {
-  quantizeRows(type: number, data: Float32Array, nPerRow: number, options?: { name?: string }): Promise<Uint8Array>;
+  /** Worker threads (sets how many chunks are kept in flight; default 2). */
+  readonly threads?: number;
+  /** Milliseconds spent quantizing so far, summed over threads (for StreamStats). */
+  readonly busyMs?: number;
+  quantizeRows(
+    type: number,
+    data: Float32Array,
+    nPerRow: number,
+    options?: { name?: string; indexBase?: number; rowsPerJob?: number; transfer?: boolean },
+  ): Promise<Uint8Array>;
+}
+
+/** Where a stream's time went (all milliseconds; stages overlap, so they do not add up to the wall time). */
+export interface StreamStats {
+  /** Wall time of the whole stream. */
+  wallMs: number;
+  /** Producing float32 rows on the calling thread: reading, decoding, renaming and permuting. */
+  readMs: number;
+  /** Quantizing: the pool's busy time summed over its threads, or the calling thread's time without a pool. */
+  encodeMs: number;
+  /** Writing encoded chunks to the sink. */
+  writeMs: number;
+  /** The writer waiting for the next chunk in order (read and encode not keeping up). */
+  waitMs: number;
+  chunks: number;
 }
 
 export interface StreamOptions {
-  /** Values per chunk read, encoded and written at once (default 8 Mi). */
+  /** Values per chunk read, encoded and written at once (default 2 Mi). */
   chunkElements?: number;
   onProgress?: (p: ConvertProgress) => void;
   /** Encode on these worker threads instead of the calling thread. */
   pool?: RowQuantizer;
+  /** Filled in with the stream's stage times when given. */
+  stats?: StreamStats;
 }
 
-/**
- * Streams planned tensors into a GGUF writer, chunk by chunk of rows. The next chunk is read while the current one
- * is encoded (on `pool`'s threads when given), so disk reads, quantization and writes overlap.
- */
-export async function streamTensors(writer: GgufStreamWriter, tensors: readonly PlannedTensor[], options: StreamOptions = {}): Promise<void> {
-  const target = options.chunkElements ?? 8 * 1024 * 1024;
-  const totalBytes = writer.layout.fileSize;
-  let written = writer.layout.dataOffset;
-  const encode = (t: PlannedTensor, values: Float32Array): Promise<Uint8Array> | Uint8Array =>
-    options.pool ? options.pool.quantizeRows(GGML_TYPES[t.type].id, values, t.cols, { name: t.name }) : encodeRows(t.type, values, t.cols, t.name);
-  // All chunks of all tensors, in order.
-  const chunks: Array<{ t: PlannedTensor; index: number; start: number; count: number; last: boolean }> = [];
+interface Chunk {
+  t: PlannedTensor;
+  index: number;
+  start: number;
+  count: number;
+  last: boolean;
+}
+
+/** All chunks of all tensors, in file order: whole rows, a multiple of each tensor's rowGroup. */
+function planChunks(tensors: readonly PlannedTensor[], target: number): Chunk[] {
+  const chunks: Chunk[] = [];
   tensors.forEach((t, index) => {
     let per = Math.max(t.rowGroup, Math.floor(target / Math.max(t.cols, 1) / t.rowGroup) * t.rowGroup);
     if (t.rows === 1) per = 1;
@@ -249,21 +276,67 @@ export async function streamTensors(writer: GgufStreamWriter, tensors: readonly 
       chunks.push({ t, index, start, count, last: start + count >= t.rows });
     }
   });
-  let next: Promise<Float32Array> | undefined = chunks[0] ? chunks[0].t.read(chunks[0].start, chunks[0].count) : undefined;
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i]!;
-    const values = await next!;
-    const following = chunks[i + 1];
-    next = following ? following.t.read(following.start, following.count) : undefined;
-    // Keep an unhandled rejection of the prefetch from escaping if encoding fails first.
-    next?.catch(() => {});
-    const bytes = await encode(c.t, values);
-    await writer.writeTensor(c.t.name, bytes);
-    written += bytes.byteLength;
-    if (c.last) options.onProgress?.({ tensor: c.t.name, index: c.index, total: tensors.length, bytesWritten: written, totalBytes });
-  }
+  return chunks;
 }
 
+/**
+ * Streams planned tensors into a GGUF writer, chunk by chunk of rows. Several chunks are in flight at once (read,
+ * then encoded on `pool`'s threads when given), and the writer takes them in order as they complete, so reading,
+ * converting, quantizing and writing overlap and no worker waits for the disk or for another worker.
+ */
+export async function streamTensors(writer: GgufStreamWriter, tensors: readonly PlannedTensor[], options: StreamOptions = {}): Promise<void> {
+  const started = performance.now();
+  const stats: StreamStats = { wallMs: 0, readMs: 0, encodeMs: 0, writeMs: 0, waitMs: 0, chunks: 0 };
+  const pool = options.pool;
+  const poolBusyAtStart = pool?.busyMs ?? 0;
+  const totalBytes = writer.layout.fileSize;
+  let written = writer.layout.dataOffset;
+  const chunks = planChunks(tensors, options.chunkElements ?? 2 * 1024 * 1024);
+  // Enough chunks in flight that every worker has a queued job while the writer waits on the oldest.
+  const depth = pool ? 2 * Math.max(1, pool.threads ?? 2) + 2 : 2;
+
+  const produce = async (c: Chunk): Promise<Uint8Array> => {
+    let t0 = performance.now();
+    const values = await c.t.read(c.start, c.count);
+    stats.readMs += performance.now() - t0;
+    // F32 tensors are copied, not quantized: no reason to send them to a worker.
+    if (pool && c.t.type !== "F32") {
+      return pool.quantizeRows(GGML_TYPES[c.t.type].id, values, c.t.cols, { name: c.t.name, indexBase: c.start * c.t.cols, rowsPerJob: c.count, transfer: true });
+    }
+    t0 = performance.now();
+    const bytes = encodeRows(c.t.type, values, c.t.cols, c.t.name, c.start * c.t.cols);
+    stats.encodeMs += performance.now() - t0;
+    return bytes;
+  };
+
+  const inFlight: Array<Promise<Uint8Array>> = [];
+  let nextToStart = 0;
+  try {
+    for (const c of chunks) {
+      while (nextToStart < chunks.length && inFlight.length < depth) {
+        const job = produce(chunks[nextToStart++]!);
+        // A failure surfaces when its chunk's turn comes; keep it from being reported as unhandled before that.
+        job.catch(() => {});
+        inFlight.push(job);
+      }
+      let t0 = performance.now();
+      const bytes = await inFlight.shift()!;
+      stats.waitMs += performance.now() - t0;
+      t0 = performance.now();
+      await writer.writeTensor(c.t.name, bytes);
+      stats.writeMs += performance.now() - t0;
+      written += bytes.byteLength;
+      stats.chunks++;
+      if (c.last) options.onProgress?.({ tensor: c.t.name, index: c.index, total: tensors.length, bytesWritten: written, totalBytes });
+    }
+  } finally {
+    // Let chunks still in flight after a failure settle before the caller closes the checkpoint or the pool.
+    await Promise.allSettled(inFlight);
+    if (pool) stats.encodeMs += (pool.busyMs ?? 0) - poolBusyAtStart;
+    stats.wallMs = performance.now() - started;
+    if (options.stats) Object.assign(options.stats, stats);
+  }
+}
 
 /** Converts an opened HF model to GGUF bytes written to `sink` (committed when complete, aborted on error). */
 export async function convertModel(model: HfModel, sink: ByteSink, options: ModelConvertOptions = {}): Promise<ConvertResult> {
