@@ -1,94 +1,97 @@
-// `neural export` of a model with Qwen2.5-1.5B's shapes (random bf16 weights, written here as sharded safetensors)
-// to Q4_K_M: wall time and peak RSS (goal: ≤ 1 GB). Anchor, in the same run: reading and decoding every tensor of the
-// same checkpoint (what any exporter must do), in its own process. Each figure comes from its own child process under
-// /usr/bin/time -v. The result is then loaded in llama.cpp (child process) to show it is a working file.
-//   pnpm bench export [-- --threads 2,1 --layers 28]
+// GGUF export against ggml's own quantizer, in the same run on the same F32 input and thread count:
+//   ours  = convertHfToGguf (what `neural export` runs) from an F32 safetensors checkpoint with Qwen2.5's shapes
+//           (random weights), quantized on a QuantizePool of N threads, with its per-stage times;
+//   ggml  = llama_model_quantize (llama.cpp of node-llama-cpp's bundle, through @neural/llama) with nthread N, on the
+//           F32 GGUF of the same checkpoint (written by us; the values are the same F32 numbers).
+// Each side runs in its own child process under /usr/bin/time -v (wall time, peak RSS). Per mix the two outputs are
+// compared tensor for tensor, and our Q4_K_M file is loaded in llama.cpp. Files live in a temp folder, deleted after.
+//   pnpm bench export [-- --model 0.5b|1.5b --layers N --threads N --mixes Q4_K_M,Q8_0 --dir /tmp/x --keep]
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { LlamaModelProcess, chatmlPrompt } from "@neural/llama";
-import { openCheckpoint, saveShardedSafetensors, type TensorToWrite } from "@neural/safetensors";
+import { FILE_TYPE_OF, convertHfToGguf, openGguf, type OutType, type StreamStats } from "@neural/gguf-writer";
+import { LlamaModelProcess, chatmlPrompt, ggmlModelQuantize } from "@neural/llama";
+import { QuantizePool } from "@neural/quantize/parallel";
+import { saveShardedSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { bpeTokenizer, hfTensorShapes, type HfConfig } from "@neural/testkit";
 import { machine, writeSection } from "./results.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
+const tsx = path.join(root, "node_modules", ".bin", "tsx");
+const self = path.join(here, "export.bench.ts");
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
 };
 
-/** Qwen2.5-1.5B's config.json shapes (Qwen/Qwen2.5-1.5B). */
-function qwen15Config(layers: number, vocab: number): HfConfig {
+/** Qwen2.5-0.5B's and Qwen2.5-1.5B's config.json shapes (Qwen/Qwen2.5-0.5B, Qwen/Qwen2.5-1.5B). */
+const SHAPES = {
+  "0.5b": { hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, max_window_layers: 21 },
+  "1.5b": { hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, max_window_layers: 21 },
+} as const;
+
+function qwenConfig(size: keyof typeof SHAPES, layers: number): HfConfig {
   return {
-    architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: layers,
-    num_attention_heads: 12, num_key_value_heads: 2, vocab_size: vocab, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
-    rope_theta: 1000000, tie_word_embeddings: true, torch_dtype: "bfloat16", hidden_act: "silu", use_sliding_window: false,
-    sliding_window: 32768, max_window_layers: 21, bos_token_id: 151643, eos_token_id: 151643,
-  };
+    architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", ...SHAPES[size], num_hidden_layers: layers, vocab_size: 151936,
+    max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true, torch_dtype: "float32",
+    hidden_act: "silu", use_sliding_window: false, sliding_window: 32768, bos_token_id: 151643, eos_token_id: 151643,
+  } as HfConfig;
 }
 
-/** Random bf16 bits: weights ±[2^-8, 2^-4) with random mantissas; norm weights near 1. */
-function randomBf16(n: number, seed: number, kind: "norm" | "other"): Uint8Array {
-  const out = new Uint16Array(n);
+/** Weights like a trained model's: roughly normal (sum of four uniforms), std ~0.02; norm weights near 1. */
+function randomWeights(n: number, seed: number, kind: "norm" | "other"): Float32Array {
+  const out = new Float32Array(n);
   let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
+  const next = () => {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    const r = s >>> 0;
-    out[i] = kind === "norm" ? 0x3f80 | (r & 0x0f) : (r & 0x8000) | ((0x77 + ((r >>> 8) & 3)) << 7) | (r & 0x7f);
+    return (s >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < n; i++) {
+    const u = next() + next() + next() + next() - 2;
+    out[i] = kind === "norm" ? 1 + 0.05 * u : 0.035 * u;
   }
-  return new Uint8Array(out.buffer);
+  return out;
 }
 
-async function writeModel(dir: string, layers: number): Promise<{ bytes: number; params: number }> {
-  const marker = path.join(dir, ".complete");
-  const vocab = 151936;
-  const config = qwen15Config(layers, vocab);
-  const shapes = hfTensorShapes(config, "qwen2");
-  const params = shapes.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
-  if (existsSync(marker) && readFileSync(marker, "utf8") === JSON.stringify(config)) return { bytes: params * 2, params };
-  rmSync(dir, { recursive: true, force: true });
+async function writeCheckpoint(dir: string, config: HfConfig): Promise<number> {
   mkdirSync(dir, { recursive: true });
-  console.log(`writing ${(params / 1e9).toFixed(2)} B random bf16 parameters to ${dir} ...`);
+  const shapes = hfTensorShapes(config, "qwen2");
   const tensors: TensorToWrite[] = shapes.map((t, i) => ({
     name: t.name,
-    dtype: "BF16",
+    dtype: "F32",
     shape: t.shape,
-    data: () => randomBf16(t.shape.reduce((a, b) => a * b, 1), 1000 + i, t.kind === "norm" ? "norm" : "other"),
+    data: () => randomWeights(t.shape.reduce((a, b) => a * b, 1), 1000 + i, t.kind === "norm" ? "norm" : "other"),
   }));
-  await saveShardedSafetensors(dir, tensors, { maxShardBytes: 1_000_000_000 });
+  await saveShardedSafetensors(dir, tensors, { maxShardBytes: 2_000_000_000 });
   const tok = bpeTokenizer("qwen2");
   writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
   writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(tok.tokenizer));
   writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify(tok.config, null, 2));
-  writeFileSync(marker, JSON.stringify(config));
-  return { bytes: params * 2, params };
+  return shapes.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
 }
 
-/** Child mode: read and decode every tensor in 8 Mi-value row chunks (the anchor). */
-async function readAll(dir: string): Promise<void> {
-  const ck = await openCheckpoint(dir);
-  let values = 0;
-  for (const name of ck.names) {
-    const shape = ck.info(name).shape;
-    const rows = shape.length === 2 ? shape[0]! : 1;
-    const cols = shape.length === 2 ? shape[1]! : shape[0]!;
-    const per = Math.max(1, Math.floor((8 * 1024 * 1024) / cols));
-    for (let r = 0; r < rows; r += per) values += (shape.length === 2 ? await ck.readFloat32(name, { start: r, count: Math.min(per, rows - r) }) : await ck.readFloat32(name)).length;
+/** Child: our export, printing its stage times as the last line (JSON). */
+async function childOurs(dir: string, out: string, mix: OutType, threads: number): Promise<void> {
+  const pool = threads > 1 ? new QuantizePool({ threads }) : undefined;
+  const stats = {} as StreamStats;
+  try {
+    await convertHfToGguf({ modelDir: dir, output: out, outType: mix, stats, ...(pool ? { pool } : {}) });
+  } finally {
+    await pool?.close();
   }
-  await ck.close();
-  console.log(`read ${values} values`);
+  console.log(JSON.stringify(stats));
 }
 
 interface Timed {
   seconds: number;
   maxRssMiB: number;
-  output: string;
+  stdout: string;
 }
 
 function timed(command: string[]): Timed {
@@ -97,59 +100,105 @@ function timed(command: string[]): Timed {
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(res.stderr);
   if (!rss || !wall) throw new Error(`cannot parse /usr/bin/time output:\n${res.stderr}`);
-  const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  return { seconds, maxRssMiB: Number(rss[1]) / 1024, output: res.stdout + res.stderr };
+  return { seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), maxRssMiB: Number(rss[1]) / 1024, stdout: res.stdout };
 }
 
-async function main(): Promise<void> {
-  if (args[0] === "--read-all") return readAll(args[1]!);
-  const layers = Number(arg("layers", "28"));
-  const threadsList = arg("threads", String(availableParallelism())).split(",").map(Number);
-  const dir = path.join(here, "out", layers === 28 ? "qwen2.5-1.5b-shape" : `qwen2.5-1.5b-shape-${layers}l`);
-  const t0 = Date.now();
-  const { bytes, params } = await writeModel(dir, layers);
-  console.log(`checkpoint ready (${((Date.now() - t0) / 1000).toFixed(0)} s): ${(bytes / 1e9).toFixed(2)} GB bf16, ${(params / 1e9).toFixed(3)} B params`);
-  const tsx = path.join(root, "node_modules", ".bin", "tsx");
-  const anchor = timed([tsx, "--conditions=source", path.join(here, "export.bench.ts"), "--read-all", dir]);
-  console.log(`anchor (read + decode all tensors): ${anchor.seconds.toFixed(1)} s, peak RSS ${anchor.maxRssMiB.toFixed(0)} MiB`);
-  const rows: string[] = [];
-  let lastOut = "";
-  for (const threads of threadsList) {
-    const out = path.join(here, "out", `qwen2.5-1.5b-shape.Q4_K_M.t${threads}.gguf`);
-    const run = timed([tsx, "--conditions=source", path.join(root, "apps/cli/src/main.ts"), "export", "--model_dir", dir, "--output", out, "--quantization", "Q4_K_M", "--threads", String(threads)]);
-    const size = statSync(out).size;
-    console.log(`neural export Q4_K_M, ${threads} thread(s): ${run.seconds.toFixed(1)} s, peak RSS ${run.maxRssMiB.toFixed(0)} MiB, ${(size / 1e6).toFixed(0)} MB`);
-    rows.push(
-      `| ${threads} | ${run.seconds.toFixed(1)} s | ${(run.seconds / anchor.seconds).toFixed(2)}× | ${((params * 4) / 1e6 / run.seconds).toFixed(0)} MB/s | ${run.maxRssMiB.toFixed(0)} MiB | ${run.maxRssMiB <= 1024 ? "yes" : "**no**"} | ${(size / 1e6).toFixed(0)} MB |`,
-    );
-    if (lastOut) rmSync(lastOut, { force: true });
-    lastOut = out;
-  }
-  // The last file must be a working model: load it in llama.cpp and generate a few tokens.
-  let loads = "not checked";
+/** Whether two GGUF files hold the same tensors: names, types, shapes and bytes. */
+async function sameTensors(a: string, b: string): Promise<string> {
+  const [ra, rb] = [await openGguf(a), await openGguf(b)];
   try {
-    const m = await LlamaModelProcess.load(lastOut, { contextSize: 256 });
-    const g = await m.generate(chatmlPrompt([{ role: "user", content: "hi" }]), { maxTokens: 4 });
-    await m.close();
-    loads = `yes (generated ${g.tokens.length} tokens)`;
-  } catch (error) {
-    loads = `**no**: ${(error as Error).message.split("\n")[0]}`;
+    if (ra.tensors.length !== rb.tensors.length) return `no: ${ra.tensors.length} vs ${rb.tensors.length} tensors`;
+    for (const t of ra.tensors) {
+      const u = rb.tensors.find((x) => x.name === t.name);
+      if (!u || u.type !== t.type || u.ne.join() !== t.ne.join()) return `no: ${t.name} differs in type or shape`;
+      if (Buffer.compare(Buffer.from(await ra.readTensorBytes(t.name)), Buffer.from(await rb.readTensorBytes(t.name))) !== 0) return `no: ${t.name} bytes differ`;
+    }
+    return `yes (${ra.tensors.length} tensors)`;
+  } finally {
+    await ra.close();
+    await rb.close();
   }
-  rmSync(lastOut, { force: true });
-  console.log(`llama.cpp loads the result: ${loads}`);
-  writeSection(
-    "GGUF export",
-    [
-      `Machine: ${machine()}. Command: \`pnpm bench export\` (bench/export.bench.ts). Measured ${new Date().toISOString().slice(0, 10)}; load average ${loadavg()[1]!.toFixed(1)} (5 min) at the end of the run: other sessions shared the cores, so times are a ceiling.`,
-      `Model: Qwen2.5-1.5B's shapes (hidden 1536, ffn 8960, ${layers} layers, 12 heads / 2 KV heads, vocab 151,936, tied embeddings, q/k/v biases), ${(params / 1e9).toFixed(3)} B random bf16 parameters written by the bench as ${Math.ceil(bytes / 1e9)} safetensors shards (${(bytes / 1e9).toFixed(2)} GB).`,
-      `Export = \`neural export --quantization Q4_K_M --threads N\` (tsx on the sources): stream rows from the shards, rename/permute, quantize on @neural/quantize's worker pool (byte-identical to llama_model_quantize), write the GGUF through a temp file. Peak RSS from /usr/bin/time -v of the whole process tree's largest process.`,
-      `Anchor = reading and decoding every tensor of the same checkpoint (bf16 → f32, 8 Mi-value chunks) in its own process: ${anchor.seconds.toFixed(1)} s, peak RSS ${anchor.maxRssMiB.toFixed(0)} MiB. llama.cpp loads the exported file: ${loads}.`,
-      "",
-      "| threads | wall time | ÷ anchor | f32 input MB/s | peak RSS | ≤ 1 GB | file |",
-      "|---|---|---|---|---|---|---|",
-      ...rows,
-    ].join("\n"),
-  );
+}
+
+const uptime = () => spawnSync("uptime", { encoding: "utf8" }).stdout.trim();
+const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main(): Promise<void> {
+  if (args[0] === "--ours") return childOurs(args[1]!, args[2]!, args[3] as OutType, Number(args[4]));
+  if (args[0] === "--ggml") {
+    ggmlModelQuantize(args[1]!, args[2]!, Number(args[3]), Number(args[4]));
+    return;
+  }
+  const size = arg("model", "0.5b") as keyof typeof SHAPES;
+  if (!(size in SHAPES)) throw new Error(`--model must be one of ${Object.keys(SHAPES).join(", ")}`);
+  const layers = Number(arg("layers", String(SHAPES[size].num_hidden_layers)));
+  const threads = Number(arg("threads", String(availableParallelism())));
+  const mixes = arg("mixes", "Q4_K_M,Q8_0").split(",") as OutType[];
+  const work = arg("dir", path.join(tmpdir(), `neural-bench-export-${process.pid}`));
+  const loadBefore = uptime();
+  rmSync(work, { recursive: true, force: true });
+  const ckpt = path.join(work, "model");
+  const f32 = path.join(work, "model.f32.gguf");
+  try {
+    let t0 = Date.now();
+    const params = await writeCheckpoint(ckpt, qwenConfig(size, layers));
+    console.log(`checkpoint: ${(params / 1e9).toFixed(3)} B F32 parameters (${((params * 4) / 1e9).toFixed(2)} GB) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    t0 = Date.now();
+    await convertHfToGguf({ modelDir: ckpt, output: f32, outType: "F32" });
+    console.log(`F32 GGUF for llama_model_quantize: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const rows: string[] = [];
+    const stageRows: string[] = [];
+    let loads = "not checked";
+    for (const mix of mixes) {
+      const theirs = path.join(work, `ggml.${mix}.gguf`);
+      const ours = path.join(work, `ours.${mix}.gguf`);
+      const g = timed([tsx, "--conditions=source", self, "--ggml", f32, theirs, String(FILE_TYPE_OF[mix]), String(threads)]);
+      const o = timed([tsx, "--conditions=source", self, "--ours", ckpt, ours, mix, String(threads)]);
+      const stats = JSON.parse(o.stdout.trim().split("\n").pop()!) as StreamStats;
+      const same = await sameTensors(ours, theirs);
+      const ratio = o.seconds / g.seconds;
+      console.log(`${mix}: ggml ${g.seconds.toFixed(1)} s (${g.maxRssMiB.toFixed(0)} MiB), ours ${o.seconds.toFixed(1)} s (${o.maxRssMiB.toFixed(0)} MiB): ours/ggml ${ratio.toFixed(2)}×; same tensors: ${same}`);
+      console.log(`  ours by stage: stream ${s1(stats.wallMs)}, read+convert ${s1(stats.readMs)}, quantize ${s1(stats.encodeMs)} over ${threads} thread(s) (${s1(stats.encodeMs / threads)} each), write ${s1(stats.writeMs)}, writer waiting ${s1(stats.waitMs)}, ${stats.chunks} chunks`);
+      rows.push(`| ${mix} | ${g.seconds.toFixed(1)} s | ${o.seconds.toFixed(1)} s | **${ratio.toFixed(2)}×** | ${g.maxRssMiB.toFixed(0)} MiB | ${o.maxRssMiB.toFixed(0)} MiB | ${(statSync(ours).size / 1e6).toFixed(0)} MB | ${same} |`);
+      stageRows.push(`| ${mix} | ${s1(stats.wallMs)} | ${s1(stats.readMs)} | ${s1(stats.encodeMs)} (${s1(stats.encodeMs / threads)} per thread) | ${s1(stats.writeMs)} | ${s1(stats.waitMs)} | ${stats.chunks} |`);
+      if (mix === "Q4_K_M" || mix === mixes[mixes.length - 1]) {
+        try {
+          const m = await LlamaModelProcess.load(ours, { contextSize: 256 });
+          const gen = await m.generate(chatmlPrompt([{ role: "user", content: "hi" }]), { maxTokens: 4 });
+          await m.close();
+          loads = `yes (${mix}, generated ${gen.tokens.length} tokens)`;
+        } catch (error) {
+          loads = `**no** (${mix}): ${(error as Error).message.split("\n")[0]}`;
+        }
+        console.log(`llama.cpp loads ours: ${loads}`);
+      }
+      rmSync(theirs, { force: true });
+      rmSync(ours, { force: true });
+    }
+    const loadAfter = uptime();
+    console.log(`uptime before: ${loadBefore}\nuptime after: ${loadAfter}`);
+    const cmd = `pnpm bench export${args.length ? ` -- ${args.join(" ")}` : ""}`;
+    writeSection(
+      "GGUF export",
+      [
+        `Machine: ${machine()}. Command: \`${cmd}\` (bench/export.bench.ts). Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC. \`uptime\` before: \`${loadBefore}\`; after: \`${loadAfter}\` (other sessions shared the cores: absolute times are a ceiling, the ratio is what counts, both sides measured one after the other per mix).`,
+        `Model: Qwen2.5-${size.toUpperCase()}'s shapes (hidden ${SHAPES[size].hidden_size}, ffn ${SHAPES[size].intermediate_size}, ${layers} layers, ${SHAPES[size].num_attention_heads} heads / ${SHAPES[size].num_key_value_heads} KV heads, vocab 151,936, tied embeddings, q/k/v biases), ${(params / 1e9).toFixed(3)} B random F32 parameters (normal-like, std ≈ 0.035), ${((params * 4) / 1e9).toFixed(2)} GB.`,
+        `ggml = llama_model_quantize (node-llama-cpp 3.21.1's bundled llama.cpp, via @neural/llama's koffi binding; default params, no imatrix) of the F32 GGUF of that checkpoint, nthread = ${threads}. Ours = convertHfToGguf from the F32 safetensors checkpoint (what \`neural export\` runs) on a QuantizePool of ${threads} threads. Each in its own child process under /usr/bin/time -v (tsx on the sources; wall time includes start-up). Target: ours ≤ 1.5× ggml's time. llama.cpp loads ours: ${loads}.`,
+        "",
+        `| mix | ggml | ours | ours ÷ ggml | ggml peak RSS | our peak RSS | file | same tensors as ggml's |`,
+        "|---|---|---|---|---|---|---|---|",
+        ...rows,
+        "",
+        "Where our time goes (StreamStats; the stages overlap, so they add up to more than the stream's wall time): read+convert = reading, decoding and permuting rows on the main thread (I/O included); quantize = the workers' busy time; write = writing to the temp file; waiting = the writer waiting for the next chunk in order.",
+        "",
+        "| mix | stream wall | read+convert | quantize | write | writer waiting | chunks |",
+        "|---|---|---|---|---|---|---|",
+        ...stageRows,
+      ].join("\n"),
+    );
+  } finally {
+    if (!args.includes("--keep")) rmSync(work, { recursive: true, force: true });
+  }
 }
 
 await main();
