@@ -11,17 +11,15 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { FILE_TYPE_OF, convertHfToGguf, openGguf, type OutType, type StreamStats } from "@neural/gguf-writer";
-import { LlamaModelProcess, chatmlPrompt, ggmlModelQuantize } from "@neural/llama";
-import { QuantizePool } from "@neural/quantize/parallel";
+import { convertHfToGguf, type OutType } from "@neural/gguf-writer";
+import { LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { saveShardedSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { bpeTokenizer, hfTensorShapes, type HfConfig } from "@neural/testkit";
+import { exportVsGgml } from "./export-compare.js";
 import { machine, writeSection } from "./results.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
-const tsx = path.join(root, "node_modules", ".bin", "tsx");
-const self = path.join(here, "export.bench.ts");
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
@@ -76,59 +74,10 @@ async function writeCheckpoint(dir: string, config: HfConfig): Promise<number> {
   return shapes.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
 }
 
-/** Child: our export, printing its stage times as the last line (JSON). */
-async function childOurs(dir: string, out: string, mix: OutType, threads: number): Promise<void> {
-  const pool = threads > 1 ? new QuantizePool({ threads }) : undefined;
-  const stats = {} as StreamStats;
-  try {
-    await convertHfToGguf({ modelDir: dir, output: out, outType: mix, stats, ...(pool ? { pool } : {}) });
-  } finally {
-    await pool?.close();
-  }
-  console.log(JSON.stringify(stats));
-}
-
-interface Timed {
-  seconds: number;
-  maxRssMiB: number;
-  stdout: string;
-}
-
-function timed(command: string[]): Timed {
-  const res = spawnSync("/usr/bin/time", ["-v", ...command], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
-  if (res.status !== 0) throw new Error(`${command.join(" ")} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(res.stderr);
-  if (!rss || !wall) throw new Error(`cannot parse /usr/bin/time output:\n${res.stderr}`);
-  return { seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), maxRssMiB: Number(rss[1]) / 1024, stdout: res.stdout };
-}
-
-/** Whether two GGUF files hold the same tensors: names, types, shapes and bytes. */
-async function sameTensors(a: string, b: string): Promise<string> {
-  const [ra, rb] = [await openGguf(a), await openGguf(b)];
-  try {
-    if (ra.tensors.length !== rb.tensors.length) return `no: ${ra.tensors.length} vs ${rb.tensors.length} tensors`;
-    for (const t of ra.tensors) {
-      const u = rb.tensors.find((x) => x.name === t.name);
-      if (!u || u.type !== t.type || u.ne.join() !== t.ne.join()) return `no: ${t.name} differs in type or shape`;
-      if (Buffer.compare(Buffer.from(await ra.readTensorBytes(t.name)), Buffer.from(await rb.readTensorBytes(t.name))) !== 0) return `no: ${t.name} bytes differ`;
-    }
-    return `yes (${ra.tensors.length} tensors)`;
-  } finally {
-    await ra.close();
-    await rb.close();
-  }
-}
-
 const uptime = () => spawnSync("uptime", { encoding: "utf8" }).stdout.trim();
 const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<void> {
-  if (args[0] === "--ours") return childOurs(args[1]!, args[2]!, args[3] as OutType, Number(args[4]));
-  if (args[0] === "--ggml") {
-    ggmlModelQuantize(args[1]!, args[2]!, Number(args[3]), Number(args[4]));
-    return;
-  }
   const size = arg("model", "0.5b") as keyof typeof SHAPES;
   if (!(size in SHAPES)) throw new Error(`--model must be one of ${Object.keys(SHAPES).join(", ")}`);
   const layers = Number(arg("layers", String(SHAPES[size].num_hidden_layers)));
@@ -152,10 +101,7 @@ async function main(): Promise<void> {
     for (const mix of mixes) {
       const theirs = path.join(work, `ggml.${mix}.gguf`);
       const ours = path.join(work, `ours.${mix}.gguf`);
-      const g = timed([tsx, "--conditions=source", self, "--ggml", f32, theirs, String(FILE_TYPE_OF[mix]), String(threads)]);
-      const o = timed([tsx, "--conditions=source", self, "--ours", ckpt, ours, mix, String(threads)]);
-      const stats = JSON.parse(o.stdout.trim().split("\n").pop()!) as StreamStats;
-      const same = await sameTensors(ours, theirs);
+      const { ggml: g, ours: o, stats, same } = await exportVsGgml({ modelDir: ckpt, f32Gguf: f32, mix, threads, ours, theirs });
       const ratio = o.seconds / g.seconds;
       console.log(`${mix}: ggml ${g.seconds.toFixed(1)} s (${g.maxRssMiB.toFixed(0)} MiB), ours ${o.seconds.toFixed(1)} s (${o.maxRssMiB.toFixed(0)} MiB): ours/ggml ${ratio.toFixed(2)}×; same tensors: ${same}`);
       console.log(`  ours by stage: stream ${s1(stats.wallMs)}, read+convert ${s1(stats.readMs)}, quantize ${s1(stats.encodeMs)} over ${threads} thread(s) (${s1(stats.encodeMs / threads)} each), write ${s1(stats.writeMs)}, writer waiting ${s1(stats.waitMs)}, ${stats.chunks} chunks`);
