@@ -91,6 +91,9 @@ describe("writer", () => {
   it("rejects wrong values, duplicates, bad shapes and wrong byte counts", async () => {
     await expect(writeGguf(memorySink(), [["x", gv.u32(-1)]], [])).rejects.toThrow(/not a valid U32/);
     await expect(writeGguf(memorySink(), [["x", gv.i8(128)]], [])).rejects.toThrow(/I8/);
+    await expect(writeGguf(memorySink(), [["types", gv.arr("I32", [1, 2, 2 ** 31])]], [])).rejects.toThrow(/2147483648 is not a valid I32.*types|types.*2147483648 is not a valid I32/);
+    await expect(writeGguf(memorySink(), [["types", gv.arr("U8", [1, 2.5])]], [])).rejects.toThrow(/2.5 is not a valid U8/);
+    await expect(writeGguf(memorySink(), [["tokens", gv.arr("STRING", ["a", 7 as unknown as string])]], [])).rejects.toThrow(/7 is not a valid STRING/);
     await expect(writeGguf(memorySink(), [["x", gv.u8(1)], ["x", gv.u8(1)]], [])).rejects.toThrow(/duplicate/);
     await expect(writeGguf(memorySink(), [], [{ name: "q", type: "Q4_K", ne: [100], data: new Uint8Array(0) }])).rejects.toThrow(/divisible by 256/);
     await expect(writeGguf(memorySink(), [], [{ name: "q", type: "F32", ne: [2], data: new Uint8Array(4) }])).rejects.toThrow(/incomplete/);

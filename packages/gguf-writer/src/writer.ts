@@ -64,9 +64,12 @@ export class ByteBuilder {
   i64(v: bigint) { this.reserve(8); this.view.setBigInt64(this.length, v, true); this.length += 8; }
   bytes(b: Uint8Array) { this.reserve(b.byteLength); this.buf.set(b, this.length); this.length += b.byteLength; }
   str(s: string) {
-    const b = ByteBuilder.encoder.encode(s);
-    this.u64(BigInt(b.byteLength));
-    this.bytes(b);
+    // UTF-8 straight into the buffer after its length (a vocabulary has ~300k strings: no array or BigInt per string)
+    this.reserve(8 + s.length * 3);
+    const { written } = ByteBuilder.encoder.encodeInto(s, this.buf.subarray(this.length + 8));
+    this.view.setUint32(this.length, written, true);
+    this.view.setUint32(this.length + 4, 0, true);
+    this.length += 8 + written;
   }
   zeros(n: number) { this.reserve(n); this.buf.fill(0, this.length, this.length + n); this.length += n; }
   result(): Uint8Array { return this.buf.subarray(0, this.length); }
@@ -76,10 +79,14 @@ const INT_RANGES: Partial<Record<ScalarTypeName, [number, number]>> = {
   U8: [0, 0xff], I8: [-0x80, 0x7f], U16: [0, 0xffff], I16: [-0x8000, 0x7fff], U32: [0, 0xffffffff], I32: [-0x80000000, 0x7fffffff],
 };
 
+const INT_WRITERS: Partial<Record<ScalarTypeName, (b: ByteBuilder, v: number) => void>> = {
+  U8: (b, v) => b.u8(v), I8: (b, v) => b.i8(v), U16: (b, v) => b.u16(v), I16: (b, v) => b.i16(v), U32: (b, v) => b.u32(v), I32: (b, v) => b.i32(v),
+};
+
 function writeScalar(b: ByteBuilder, type: ScalarTypeName, v: ScalarValue, file: string, key: string): void {
-  const bad = (): never => {
+  function bad(): never {
     throw new GgufWriteError(`value ${String(v)} is not a valid ${type}`, file, key);
-  };
+  }
   const range = INT_RANGES[type];
   if (range) {
     if (typeof v !== "number" || !Number.isInteger(v) || v < range[0] || v > range[1]) bad();
@@ -117,7 +124,27 @@ export function encodeKv(b: ByteBuilder, key: string, value: GgufValue, file = "
     b.u32(ValueType[value.itemType]);
     const items = value.value;
     b.u64(BigInt(items.length));
-    for (let i = 0; i < items.length; i++) writeScalar(b, value.itemType, items[i] as ScalarValue, file, key);
+    if (value.itemType === "STRING") {
+      // the vocabulary: checked and written in one loop
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (typeof item !== "string") throw new GgufWriteError(`value ${String(item)} is not a valid STRING`, file, key);
+        b.str(item);
+      }
+    } else if (value.itemType in INT_RANGES) {
+      // token types and the like: range-checked and written in one loop
+      const [lo, hi] = INT_RANGES[value.itemType]!;
+      const put = INT_WRITERS[value.itemType]!;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (typeof item !== "number" || !Number.isInteger(item) || item < lo || item > hi) {
+          throw new GgufWriteError(`value ${String(item)} is not a valid ${value.itemType}`, file, key);
+        }
+        put(b, item);
+      }
+    } else {
+      for (let i = 0; i < items.length; i++) writeScalar(b, value.itemType, items[i] as ScalarValue, file, key);
+    }
   } else {
     writeScalar(b, value.type, value.value, file, key);
   }
