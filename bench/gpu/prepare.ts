@@ -48,10 +48,17 @@ function packageRoot(file: string, name: string): string {
   return dir;
 }
 
-/** The Vulkan loader to carry: `given`, else this machine's (Debian's libvulkan1), else none. */
+/** The Vulkan loader to carry: `given` (kept beside the bundle for later builds), else the one kept, else this machine's. */
 function vulkanLoader(given?: string): string | undefined {
-  for (const candidate of [given, "/usr/lib/x86_64-linux-gnu/libvulkan.so.1", "/usr/lib64/libvulkan.so.1"]) {
-    if (candidate && existsSync(candidate)) return candidate;
+  const kept = path.join(path.dirname(BUNDLE), "libvulkan.so.1");
+  if (given) {
+    if (!existsSync(given)) throw new Error(`no Vulkan loader at ${given}`);
+    mkdirSync(path.dirname(kept), { recursive: true });
+    if (path.resolve(given) !== kept) copyFileSync(given, kept);
+    return kept;
+  }
+  for (const candidate of [kept, "/usr/lib/x86_64-linux-gnu/libvulkan.so.1", "/usr/lib64/libvulkan.so.1"]) {
+    if (existsSync(candidate)) return candidate;
   }
   return undefined;
 }
