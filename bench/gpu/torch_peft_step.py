@@ -30,10 +30,14 @@ except ImportError as e:  # reported, not a stack trace
 with open(a.tokens) as f:
     data = json.load(f)
 B, T = data["batch"], data["seq"]
-ids = torch.tensor(data["input_ids"], dtype=torch.long).view(B, T)
+ids = torch.tensor(data["input_ids"], dtype=torch.long, device="cpu").view(B, T)
 labels = ids.clone()
 labels[:, 0] = -100  # the row's first token is not learned (as on our side)
 
+dev = torch.device(a.device)
+dtype = getattr(torch, a.dtype)
+# Weights initialized on the device (faster than on the CPU and moved over), then cast to the dtype.
+torch.set_default_device(dev)
 if a.model == "qwen2.5-0.5b":
     cfg = transformers.Qwen2Config(
         vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=a.layers or 24, num_attention_heads=14,
@@ -53,8 +57,6 @@ if cfg.vocab_size != data["vocab"]:
     print(json.dumps({"engine": "pytorch+peft", "error": f"vocab {cfg.vocab_size} != tokens' {data['vocab']}"}))
     sys.exit(0)
 
-dev = torch.device(a.device)
-dtype = getattr(torch, a.dtype)
 model = model.to(dtype=dtype, device=dev)
 model.config.use_cache = False
 model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=targets, bias="none", task_type="CAUSAL_LM"))
