@@ -5,7 +5,7 @@
 //           F32 GGUF of the same checkpoint (written by us; the values are the same F32 numbers).
 // Each side runs in its own child process under /usr/bin/time -v (wall time, peak RSS). Per mix the two outputs are
 // compared tensor for tensor, and our Q4_K_M file is loaded in llama.cpp. Files live in a temp folder, deleted after.
-//   pnpm bench export [-- --model 0.5b|1.5b --layers N --threads N --mixes Q4_K_M,Q8_0 --dir /tmp/x --keep]
+//   pnpm bench export [-- --model 0.5b|1.5b --layers N --threads N --mixes Q4_K_M,Q8_0 --dtype f32|bf16 --dir /tmp/x --keep --no-write]
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -57,12 +57,12 @@ function randomWeights(n: number, seed: number, kind: "norm" | "other"): Float32
   return out;
 }
 
-async function writeCheckpoint(dir: string, config: HfConfig): Promise<number> {
+async function writeCheckpoint(dir: string, config: HfConfig, dtype: "F32" | "BF16"): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const shapes = hfTensorShapes(config, "qwen2");
   const tensors: TensorToWrite[] = shapes.map((t, i) => ({
     name: t.name,
-    dtype: "F32",
+    dtype,
     shape: t.shape,
     data: () => randomWeights(t.shape.reduce((a, b) => a * b, 1), 1000 + i, t.kind === "norm" ? "norm" : "other"),
   }));
@@ -84,14 +84,18 @@ async function main(): Promise<void> {
   const threads = Number(arg("threads", String(availableParallelism())));
   const mixes = arg("mixes", "Q4_K_M,Q8_0").split(",") as OutType[];
   const work = arg("dir", path.join(tmpdir(), `neural-bench-export-${process.pid}`));
+  // The checkpoint's dtype: F32 (the same bytes ggml reads), or BF16 as real checkpoints (ggml still reads F32).
+  const dtype = arg("dtype", "f32").toUpperCase() as "F32" | "BF16";
+  if (dtype !== "F32" && dtype !== "BF16") throw new Error("--dtype must be f32 or bf16");
+  const write = !args.includes("--no-write");
   const loadBefore = uptime();
   rmSync(work, { recursive: true, force: true });
   const ckpt = path.join(work, "model");
   const f32 = path.join(work, "model.f32.gguf");
   try {
     let t0 = Date.now();
-    const params = await writeCheckpoint(ckpt, qwenConfig(size, layers));
-    console.log(`checkpoint: ${(params / 1e9).toFixed(3)} B F32 parameters (${((params * 4) / 1e9).toFixed(2)} GB) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const params = await writeCheckpoint(ckpt, qwenConfig(size, layers), dtype);
+    console.log(`checkpoint: ${(params / 1e9).toFixed(3)} B ${dtype} parameters (${((params * (dtype === "F32" ? 4 : 2)) / 1e9).toFixed(2)} GB) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     t0 = Date.now();
     await convertHfToGguf({ modelDir: ckpt, output: f32, outType: "F32" });
     console.log(`F32 GGUF for llama_model_quantize: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -124,7 +128,7 @@ async function main(): Promise<void> {
     const loadAfter = uptime();
     console.log(`uptime before: ${loadBefore}\nuptime after: ${loadAfter}`);
     const cmd = `pnpm bench export${args.length ? ` -- ${args.join(" ")}` : ""}`;
-    writeSection(
+    if (write) writeSection(
       "GGUF export",
       [
         `Machine: ${machine()}. Command: \`${cmd}\` (bench/export.bench.ts). Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC. \`uptime\` before: \`${loadBefore}\`; after: \`${loadAfter}\` (other sessions shared the cores: absolute times are a ceiling, the ratio is what counts, both sides measured one after the other per mix).`,
