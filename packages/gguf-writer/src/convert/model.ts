@@ -242,7 +242,7 @@ export interface StreamStats {
   encodeMs: number;
   /** Writing encoded chunks to the sink. */
   writeMs: number;
-  /** The writer waiting for the next chunk in order (read and encode not keeping up). */
+  /** The writer waiting for the next chunk in order (read and encode not keeping up) or for the previous write. */
   waitMs: number;
   chunks: number;
 }
@@ -311,6 +311,16 @@ export async function streamTensors(writer: GgufStreamWriter, tensors: readonly 
 
   const inFlight: Array<Promise<Uint8Array>> = [];
   let nextToStart = 0;
+  // One write at a time, in order, while the loop goes on topping up the chunks in flight.
+  let writing: Promise<void> = Promise.resolve();
+  const write = async (c: Chunk, bytes: Uint8Array): Promise<void> => {
+    const t0 = performance.now();
+    await writer.writeTensor(c.t.name, bytes);
+    stats.writeMs += performance.now() - t0;
+    written += bytes.byteLength;
+    stats.chunks++;
+    if (c.last) options.onProgress?.({ tensor: c.t.name, index: c.index, total: tensors.length, bytesWritten: written, totalBytes });
+  };
   try {
     for (const c of chunks) {
       while (nextToStart < chunks.length && inFlight.length < depth) {
@@ -319,19 +329,17 @@ export async function streamTensors(writer: GgufStreamWriter, tensors: readonly 
         job.catch(() => {});
         inFlight.push(job);
       }
-      let t0 = performance.now();
+      const t0 = performance.now();
       const bytes = await inFlight.shift()!;
+      await writing;
       stats.waitMs += performance.now() - t0;
-      t0 = performance.now();
-      await writer.writeTensor(c.t.name, bytes);
-      stats.writeMs += performance.now() - t0;
-      written += bytes.byteLength;
-      stats.chunks++;
-      if (c.last) options.onProgress?.({ tensor: c.t.name, index: c.index, total: tensors.length, bytesWritten: written, totalBytes });
+      writing = write(c, bytes);
+      writing.catch(() => {});
     }
+    await writing;
   } finally {
     // Let chunks still in flight after a failure settle before the caller closes the checkpoint or the pool.
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled([...inFlight, writing]);
     if (pool) stats.encodeMs += (pool.busyMs ?? 0) - poolBusyAtStart;
     stats.wallMs = performance.now() - started;
     if (options.stats) Object.assign(options.stats, stats);
