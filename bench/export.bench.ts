@@ -139,7 +139,7 @@ async function main(): Promise<void> {
         "|---|---|---|---|---|---|---|---|",
         ...rows,
         "",
-        "Where our time goes (StreamStats; the stages overlap, so they add up to more than the stream's wall time). Outside the stream = process start-up (tsx compiling the sources, worker threads starting), config and tokenizer, the vocabulary and header, and the final flush, fsync and rename. read+convert = reading, decoding and permuting rows on the main thread (I/O included); quantize = the workers' busy time; write = writing to the temp file; waiting = the writer waiting for the next chunk in order.",
+        "Where our time goes (StreamStats; the stages overlap, so they add up to more than the stream's wall time). Outside the stream = process start-up (tsx compiling the sources, worker threads starting), config and tokenizer, the vocabulary and header, and the final flush, fsync and rename. read+convert = reading, decoding and permuting rows on the main thread (I/O included); quantize = the workers' busy time; write = writing to the temp file; waiting = the writer waiting for the next chunk in order or for its previous write.",
         "",
         "| mix | process wall | outside the stream | stream wall | read+convert | quantize | write | writer waiting | chunks |",
         "|---|---|---|---|---|---|---|---|---|",
