@@ -38,10 +38,9 @@ import {
   type OpDef,
   type Tensor,
 } from "@neural/graph";
+import type { DPO_LOSS_TYPES, TrainConfig, TrainMethod } from "./train-config.js";
 
-export const PREFERENCE_METHODS = ["dpo", "orpo", "simpo", "kto"] as const;
-export type PreferenceMethod = (typeof PREFERENCE_METHODS)[number];
-export const DPO_LOSS_TYPES = ["sigmoid", "ipo", "hinge"] as const;
+export type PreferenceMethod = Exclude<TrainMethod, "sft">;
 export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
 
 /** A preference objective with TRL's knobs (DPOConfig, ORPOConfig, CPOConfig with loss_type "simpo", KTOConfig). */
@@ -62,6 +61,21 @@ export interface PreferenceSpec {
 
 /** TRL's default β per method (ORPO's is its λ; SimPO's from the SimPO paper's range, as TRL's examples use). */
 export const DEFAULT_BETA: Record<PreferenceMethod, number> = { dpo: 0.1, orpo: 0.1, simpo: 2.0, kto: 0.1 };
+
+/** The objective a config asks for; undefined for --method sft. */
+export function preferenceSpecOf(c: TrainConfig): PreferenceSpec | undefined {
+  if (c.method === "sft") return undefined;
+  return {
+    method: c.method,
+    beta: c.beta ?? DEFAULT_BETA[c.method],
+    lossType: c.loss_type,
+    rpoAlpha: c.rpo_alpha ?? 0,
+    simpoGamma: c.simpo_gamma,
+    cpoAlpha: c.cpo_alpha,
+    desirableWeight: c.desirable_weight,
+    undesirableWeight: c.undesirable_weight,
+  };
+}
 
 /** Reference log-probabilities are needed (DPO and KTO); ORPO and SimPO have none. */
 export const needsReference = (method: PreferenceMethod): boolean => method === "dpo" || method === "kto";
