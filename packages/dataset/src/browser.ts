@@ -38,3 +38,4 @@ export {
   type PreparedPreference,
   type PreparedPreferenceDataset,
 } from "./preference.js";
+export { exactVerifier, jsonSchemaVerifier, pairOf, type PairOutcome, type Verdict, type Verifier, type VerifierRow } from "./verify.js";
