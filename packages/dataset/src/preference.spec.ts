@@ -30,7 +30,6 @@ describe("preference rows in TRL's formats", () => {
     [{ prompt: "q", chosen: "same", rejected: "same" }, "rejected", "identical"],
     [{ prompt: "q", chosen: "a" , rejected: "" }, "rejected", "empty"],
     [{ prompt: "q", chosen: "a", rejected: [{ role: "user", content: "b" }] }, "rejected[0].role", "assistant"],
-    [{ prompt: "q", completion: "a", label: "yes" }, "label", "true"],
     [{ prompt: [{ role: "assistant", content: "x" }], chosen: "a", rejected: "b" }, "prompt", "user turn"],
     [{ chosen: [{ role: "user", content: "x" }, { role: "assistant", content: "a" }], rejected: [{ role: "user", content: "y" }, { role: "assistant", content: "b" }] }, "rejected", "share"],
   ])("names the line and field of a bad row: %j", (row, field, words) => {

@@ -5,7 +5,7 @@
 // the run's template, and only the final answer's tokens (and its end of turn) are learned.
 import { encodeExample, IGNORE_INDEX, type EncodedExample, type DropReason } from "./encode.js";
 import { DatasetError, formatIssue, type RecordIssue } from "./errors.js";
-import type { Message, Role } from "./formats.js";
+import { isPreferenceRecord, type Message, type Role } from "./formats.js";
 import type { ReadEvent } from "./read.js";
 import { splitIndices } from "./split.js";
 import type { ChatTemplate } from "./templates.js";
@@ -16,11 +16,8 @@ export type PreferenceExample =
   | { kind: "pair"; prompt: Message[]; chosen: string; rejected: string }
   | { kind: "unpaired"; prompt: Message[]; completion: string; label: boolean };
 
-/** The record is preference data: it has chosen and rejected, or a completion with a boolean label. */
-export function isPreferenceRecord(record: unknown): boolean {
-  if (typeof record !== "object" || record === null || Array.isArray(record)) return false;
-  return ("chosen" in record && "rejected" in record) || ("completion" in record && "label" in record);
-}
+
+export { isPreferenceRecord };
 
 type Issue = { issue: RecordIssue };
 const ROLES = new Set<Role>(["system", "user", "assistant"]);
