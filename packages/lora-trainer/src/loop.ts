@@ -179,10 +179,19 @@ async function gradients(runner: StepRunner, run: TrainingRun, group: readonly B
     const dropoutSeed = Float32Array.of(hash53(`dropout:${state.step}:${k}`, settings.seed) % 100_000);
     outputs = await runner.run({ kind, batch: batch.batchSize, seq: batch.seqLen }, { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: dropoutSeed, ...accumulators, ...run.objectiveFeeds?.(batch, group) });
     loss += Number(outputs[stepNames.loss]![0]);
-    for (const [name, value] of Object.entries(outputs)) if (name.startsWith("metric.")) metrics[name.slice(7)] = (metrics[name.slice(7)] ?? 0) + Number(value[0]);
+    addMetrics(metrics, outputs);
     if (!last) accumulators = Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), outputs[stepNames.newAcc(p.name)]!]));
   }
   return { loss, gradNorm: Number(outputs[stepNames.gradNorm]![0]), outputs, metrics };
+}
+
+/** Adds a graph's metric outputs (stepNames.metricPrefix) into `into`. */
+export function addMetrics(into: Record<string, number>, outputs: Readonly<Record<string, TypedArray>>): void {
+  for (const [name, value] of Object.entries(outputs)) {
+    if (!name.startsWith(stepNames.metricPrefix)) continue;
+    const key = name.slice(stepNames.metricPrefix.length);
+    into[key] = (into[key] ?? 0) + Number(value[0]);
+  }
 }
 
 /** Optimizer steps of a run: max_steps, or epochs × the steps of an epoch of `batchesPerEpoch` micro-batches. */

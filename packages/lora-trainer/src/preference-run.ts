@@ -3,9 +3,9 @@
 // reference log-probabilities (the model as it starts, computed once) and the evaluation on held-out pairs.
 import { hash53, toBatch, unpacked, type Batch, type ChatTemplate, type EncodedExample, type PreparedPreference, type PreparedPreferenceDataset, type Sequence, epochOrder } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
-import { padIdOf, shapeBuckets } from "./batching.js";
-import { batchFeeds } from "./batching.js";
+import { batchFeeds, padIdOf, shapeBuckets } from "./batching.js";
 import type { EvalResult } from "./evaluation.js";
+import { addMetrics } from "./loop.js";
 import { metricNames, needsReference, preferenceNames, type PreferenceSpec } from "./preference.js";
 import type { GraphRunner } from "./sessions.js";
 import type { PreparedRun } from "./setup.js";
@@ -115,7 +115,7 @@ async function overSplit(run: PreparedRun, data: PreferenceData, runner: GraphRu
     const batch = all[b]!;
     const out = await runner.run({ kind: "eval", batch: batch.batchSize, seq: batch.seqLen }, { ...batchFeeds(batch), ...weights, ...objectiveFeeds(data.spec, batch, all) });
     loss += Number(out[stepNames.lossSum]![0]);
-    for (const [name, value] of Object.entries(out)) if (name.startsWith("metric.")) metrics[name.slice(7)] = (metrics[name.slice(7)] ?? 0) + Number(value[0]);
+    addMetrics(metrics, out);
     const rowLogps = out[preferenceNames.logps]!;
     for (let k = 0; k < batch.pairs; k++) {
       logps[2 * (b * size + k)] = Number(rowLogps[k]);

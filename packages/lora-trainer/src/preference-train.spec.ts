@@ -100,7 +100,7 @@ describe("preference training through the loop", () => {
   }, 300_000);
 
   it.each([
-    ["orpo", {}],
+    ["orpo", { gradient_checkpointing: true }],
     ["simpo", {}],
     ["dpo", { loss_type: "ipo", rpo_alpha: 0.5, use_lora: false }],
     ["dpo", { loss_type: "hinge", use_qlora: true }],

@@ -97,7 +97,6 @@ export const preferenceNames = {
   logps: "logps",
   /** [2P], eval graph: each row's answer tokens. */
   counts: "answer_tokens",
-  metric: (name: string) => `metric.${name}`,
 } as const;
 
 /** The metrics each method reports, with TRL's names. */
@@ -249,7 +248,7 @@ export function preferenceObjective(spec: PreferenceSpec, x: ObjectiveInputs): {
   return { loss, metrics };
 }
 
-/** Declares the objective's inputs on a step or eval graph of `rows` rows and returns its loss and metrics. */
+/** Declares the objective's inputs on a step or eval graph of `rows` rows and returns its loss, metrics and per-row log-probabilities. */
 export function preferenceLoss(g: Graph, spec: PreferenceSpec, logits: Tensor, targets: Tensor, rows: number, invCount: Tensor) {
   if (rows % 2 !== 0) throw new RangeError(`a preference batch holds pairs of rows, got ${rows} rows`);
   const dtype = logits.dtype;
@@ -265,6 +264,5 @@ export function preferenceLoss(g: Graph, spec: PreferenceSpec, logits: Tensor, t
       : {}),
     invCount,
   });
-  for (const [name, value] of Object.entries(objective.metrics)) g.output(preferenceNames.metric(name), value);
   return { ...objective, sum, count };
 }

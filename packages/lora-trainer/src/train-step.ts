@@ -94,6 +94,8 @@ export const stepNames = {
   acc: (p: string) => `acc.${p}`,
   newAcc: (p: string) => `new.acc.${p}`,
   grad: (p: string) => `grad.${p}`,
+  /** A second objective's metrics: outputs named metric.<name>, which the loop sums over a step's micro-batches. */
+  metricPrefix: "metric.",
   /** Outputs of the eval graph. */
   lossSum: "loss_sum",
   count: "count",
@@ -165,9 +167,9 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
   const g = new Graph({ name: `train-${spec.kind}-${spec.batch}x${spec.seq}`, dims: { batch: spec.batch, seq: spec.seq } });
   const { dtype, params, trainable, logits, targets } = forwardPass(g, spec, true);
   const invCount = g.input(stepNames.invCount, dtype, []);
-  const loss = spec.preference
-    ? preferenceLoss(g, spec.preference, logits, targets, spec.batch, invCount).loss
-    : mul(crossEntropy(logits, targets, { reduction: "sum" }), invCount);
+  const objective = spec.preference ? preferenceLoss(g, spec.preference, logits, targets, spec.batch, invCount) : undefined;
+  for (const [name, value] of Object.entries(objective?.metrics ?? {})) g.output(`${stepNames.metricPrefix}${name}`, value);
+  const loss = objective ? objective.loss : mul(crossEntropy(logits, targets, { reduction: "sum" }), invCount);
   g.output(stepNames.loss, loss);
 
   // float16: the backward runs on loss × scale so that small gradients do not flush to zero; unscaled after.
@@ -205,6 +207,7 @@ export function buildEvalGraph(spec: Omit<StepGraphSpec, "kind">): Graph {
   if (spec.preference) {
     // the pairs' loss and metrics weighted as fed, and each row's log-probability (the reference cache's values)
     const objective = preferenceLoss(g, spec.preference, logits, targets, spec.batch, g.input(stepNames.invCount, dtype, []));
+    for (const [name, value] of Object.entries(objective.metrics)) g.output(`${stepNames.metricPrefix}${name}`, value);
     g.output(stepNames.lossSum, objective.loss);
     g.output(preferenceNames.logps, objective.sum);
     g.output(preferenceNames.counts, objective.count);
