@@ -92,6 +92,11 @@ describe("preference training through the loop", () => {
     expect(readFileSync(path.join(out, "adapter_model.safetensors")).equals(readFileSync(path.join(dir, "dpo", "adapter_model.safetensors")))).toBe(true);
     expect(resumed.metrics.filter((m) => m.type === "train").map((m) => m.loss)).toEqual(trains.map((m) => m.loss));
 
+    // a torn cache file is recomputed with a warning, never a crash
+    writeFileSync(path.join(out, REFERENCE_FILE), '{"key": "x", "train": [1, 2');
+    const torn = await run({ method: "dpo", dataset: pairs, output_dir: out, max_steps: 1 });
+    expect(torn.notes.some((n) => n.includes("is not a cache this version wrote"))).toBe(true);
+
     // other data under the same output directory: the cache is recomputed
     const fewer = path.join(dir, "pairs-fewer.jsonl");
     writeFileSync(fewer, readFileSync(pairs, "utf8").split("\n").slice(2).join("\n"));

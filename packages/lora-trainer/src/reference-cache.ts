@@ -33,19 +33,28 @@ export async function ensureReference(
   if (!needsReference(data.spec.method)) return { computed: false };
   const file = path.join(outputDir, REFERENCE_FILE);
   const key = referenceKey(run, data);
-  const cached = await readFile(file, "utf8").then(
-    (text) => JSON.parse(text) as CacheFile,
-    () => undefined,
-  );
+  const cached = await readFile(file, "utf8").then(parseCache, () => undefined);
   if (cached && cached.key === key && cached.train.length === 2 * data.train.length && cached.eval.length === 2 * data.eval.length) {
     data.reference = { train: Float64Array.from(cached.train), eval: Float64Array.from(cached.eval) };
     emit({ type: "info", message: `reference log-probabilities: reused ${file}` });
     return { computed: false };
   }
   if (cached) emit({ type: "info", message: `reference log-probabilities: ${file} was made for another model, template or data; recomputing` });
+  else if (cached === null) emit({ type: "warning", message: `reference log-probabilities: ${file} is not a cache this version wrote; recomputing` });
   emit({ type: "info", message: `reference log-probabilities: computing ${2 * (data.train.length + data.eval.length)} sequences once` });
   data.reference = await referenceLogps(run, data, runner, await startWeights());
   const out: CacheFile = { key, train: Array.from(data.reference.train), eval: Array.from(data.reference.eval) };
   await writeDurable(file, JSON.stringify(out) + "\n");
   return { computed: true };
+}
+
+/** The cache file's contents, or null when it is not one (torn, edited, another version). */
+function parseCache(text: string): CacheFile | null {
+  try {
+    const value = JSON.parse(text) as Partial<CacheFile>;
+    const numbers = (x: unknown): x is number[] => Array.isArray(x) && x.every((v) => typeof v === "number");
+    return typeof value.key === "string" && numbers(value.train) && numbers(value.eval) ? (value as CacheFile) : null;
+  } catch {
+    return null;
+  }
 }
