@@ -40,6 +40,8 @@ const write = (name: string, rows: unknown[]) => {
 };
 const sft = write("sft.jsonl", train.map((w) => ({ instruction: question(w), output: (random() < 0.5 ? PREFIX : "") + answer(w) })));
 const pairs = write("pairs.jsonl", train.slice(0, 600).map((w) => ({ prompt: question(w), chosen: answer(w), rejected: PREFIX + answer(w) })));
+// KTO: the same answers as labelled rows, each prompt once (plain: desirable, chatty: undesirable)
+const labelled = write("labelled.jsonl", train.slice(0, 600).map((w, i) => ({ prompt: question(w), completion: (i % 2 ? PREFIX : "") + answer(w), label: i % 2 === 0 })));
 
 /** Steps whose output exists in the work dir (a rerun with the same dir) are skipped. */
 const neural = (...args: string[]) => {
@@ -80,15 +82,21 @@ neural("export", "--model_dir", sftDir, "--output", path.join(work, "sft.gguf"),
 results.sft = await judge(path.join(work, "sft.gguf"));
 console.error(`  sft: ${JSON.stringify(results.sft)}`);
 
-for (const method of ["dpo", "orpo"] as const) {
+const KNOBS = {
+  dpo: ["--beta", "0.1", "--learning_rate", "1e-3", "--rpo_alpha", "1"],
+  orpo: ["--beta", "0.5", "--learning_rate", "1e-3"],
+  simpo: ["--beta", "2", "--simpo_gamma", "0.5", "--cpo_alpha", "1", "--learning_rate", "1e-3"],
+  kto: ["--beta", "0.1", "--learning_rate", "1e-3"],
+};
+for (const method of ["dpo", "orpo", "simpo", "kto"] as const) {
   const out = path.join(work, method);
-  const knobs = method === "dpo" ? ["--beta", "0.1", "--learning_rate", "1e-3", "--rpo_alpha", "1"] : ["--beta", "0.5", "--learning_rate", "1e-3"];
-  neural("train", "--method", method, "--base_model", sftDir, "--dataset", pairs, "--output_dir", out, "--max_steps", "60", "--batch_size", "4", "--gradient_accumulation", "2",
+  const knobs = KNOBS[method];
+  neural("train", "--method", method, "--base_model", sftDir, "--dataset", method === "kto" ? labelled : pairs, "--output_dir", out, "--max_steps", "60", "--batch_size", "4", "--gradient_accumulation", "2",
     "--warmup_steps", "5", "--lora_r", "8", "--lora_alpha", "16", "--lora_dropout", "0", "--validation_split", "0.05", "--eval_steps", "20", "--save_steps", "100000", ...knobs, ...common);
   neural("export", "--model_dir", out, "--base_model", sftDir, "--output", path.join(work, `${method}.gguf`), "--quantization", "Q8_0", "--no_modelfile");
   results[method] = await judge(path.join(work, `${method}.gguf`));
   const metrics = readFileSync(path.join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
-  const margins = metrics.filter((m) => m.type === "train").map((m) => Number(m["rewards/margins"]).toFixed(2));
+  const margins = metrics.filter((m) => m.type === "train" && m.step % 10 === 0).map((m) => Number(m["rewards/margins"]).toFixed(2));
   console.error(`  ${method}: ${JSON.stringify(results[method])}; train rewards/margins per 10 steps: ${margins.join(" → ")}`);
 }
 
