@@ -22,6 +22,7 @@ import type { WeightSource } from "./models/weights.js";
 import { DEFAULT_QLORA_BLOCK, qloraBytes, qloraLinear } from "./qlora.js";
 import { buildEvalGraph, buildStepGraph, type LoraSpec } from "./train-step.js";
 import { linearModules } from "./models/transformer.js";
+import type { PreferenceSpec } from "./preference.js";
 
 export interface MemoryEstimateInput {
   model: ModelConfig;
@@ -36,6 +37,12 @@ export interface MemoryEstimateInput {
   gradientAccumulation?: number;
   /** Sequences per evaluation batch (evaluation runs a forward of eval batch × seq; 0: no evaluation). */
   evalBatch?: number;
+  /**
+   * A preference objective: `batch` and `evalBatch` count pairs (KTO: rows), each two sequences in the graphs (chosen
+   * and rejected, or a row and its mismatched KL row). The reference is the starting weights, run once before
+   * training (as evaluation), so no second model is held.
+   */
+  preference?: PreferenceSpec;
 }
 
 export interface MemoryPart {
@@ -125,7 +132,10 @@ export function activationPeak(graph: Graph): { bytes: number; at: string; nodes
 
 /** Predict the peak memory of training one shape bucket (the largest: batch × seq) with these settings. */
 export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
-  const { model, batch, seq, lora } = input;
+  const { model, seq, lora, preference } = input;
+  // a preference batch holds two sequences per pair
+  const rows = preference ? 2 : 1;
+  const batch = input.batch * rows;
   const shapes = input.weights ?? configWeights(model);
   const size = (name: string) => shapes.shape(name).reduce((a, b) => a * b, 1);
   const source: WeightSource = {
@@ -145,11 +155,14 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     recompute: input.recompute,
     kind: (input.gradientAccumulation ?? 1) > 1 ? "step-acc" : "step",
     ...(qlora ? { linear: qloraLinear(source) } : {}),
+    ...(preference ? { preference } : {}),
   });
   const stepPeak = activationPeak(graph);
   // Evaluation runs its own forward (no arena: the step's activations are gone by then); the larger peak counts.
   const evalPeak = input.evalBatch
-    ? activationPeak(buildEvalGraph({ config: model, source, batch: input.evalBatch, seq, ...(lora ? { lora } : {}), recompute: false, ...(qlora ? { linear: qloraLinear(source) } : {}) }))
+    ? activationPeak(
+        buildEvalGraph({ config: model, source, batch: input.evalBatch * rows, seq, ...(lora ? { lora } : {}), recompute: false, ...(qlora ? { linear: qloraLinear(source) } : {}), ...(preference ? { preference } : {}) }),
+      )
     : undefined;
   const act = evalPeak && evalPeak.bytes > stepPeak.bytes ? { ...evalPeak, at: `evaluation: ${evalPeak.at}`, nodes: stepPeak.nodes } : stepPeak;
 
@@ -194,6 +207,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
       note: `peak of live intermediate tensors (${mib(act.bytes)} at ${act.at}${input.recompute ? ", layers recomputed" : ""}), × ${MEMORY_MODEL.activationFactor}`,
     },
   ];
+  if (preference) parts[4]!.note += `; ${preference.method}: ${input.batch} pairs = ${batch} sequences per micro-batch`;
   return { peakBytes: parts.reduce((n, p) => n + p.bytes, 0), parts, graph: { nodes: act.nodes, activationPeakAt: act.at } };
 }
 

@@ -79,6 +79,13 @@ export async function writeOutputs(run: PreparedRun, optimizer: OptimizerState, 
     { name: "train loss", color: "#1f77b4", points: lines.filter((l) => l.type === "train").map((l) => ({ step: l.step as number, value: l.loss as number })) },
     { name: "eval loss", color: "#d62728", points: lines.filter((l) => l.type === "eval").map((l) => ({ step: l.step as number, value: l.loss as number })) },
   ];
+  // a preference run's reward margin (chosen − rejected) and accuracy beside its loss
+  if (lines.some((l) => "rewards/margins" in l)) {
+    const curve = (type: string, key: string) => lines.filter((l) => l.type === type && key in l).map((l) => ({ step: l.step as number, value: l[key] as number }));
+    series.push({ name: "rewards/margins", color: "#2ca02c", points: curve("train", "rewards/margins") });
+    series.push({ name: "eval rewards/margins", color: "#9467bd", points: curve("eval", "rewards/margins") });
+    series.push({ name: "rewards/accuracies", color: "#ff7f0e", points: curve("train", "rewards/accuracies") });
+  }
   await writeFile(path.join(out, "loss_curve.svg"), lossCurveSvg(series, `loss — ${path.basename(path.resolve(out))}`));
   files.push("metrics.jsonl", "loss_curve.svg", "eval_split.jsonl");
   if (lastSamples.length) {

@@ -6,7 +6,9 @@ import {
   DatasetError,
   exampleTexts,
   hash53,
+  mismatchedRows,
   prepareDataset,
+  preparePreferenceDataset,
   Random,
   trainTokenizer,
   type ChatTemplate,
@@ -23,6 +25,8 @@ import { linearModules, type ForwardOptions } from "./models/transformer.js";
 import { graphWeights, type WeightSource } from "./models/weights.js";
 import { TrainingError } from "./optimizer.js";
 import type { LoraAdapter } from "./peft-format.js";
+import { preferenceSpecOf } from "./preference.js";
+import type { PreferenceData } from "./preference-run.js";
 import type { Precision } from "./precision.js";
 import { qloraLinear } from "./qlora.js";
 import { createScratchModel, scratchConfig } from "./scratch-model.js";
@@ -74,6 +78,8 @@ export interface PreparedRun {
   lora?: LoraSpec;
   adapter?: LoraAdapter;
   smallestBucket: number;
+  /** --method other than sft: the preference rows (train and eval above are empty then). */
+  preference?: PreferenceData;
 }
 
 /** `issues`: the bad dataset rows behind a warning (the first 50), each with its file and line. */
@@ -120,7 +126,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     throw new TrainConfigError(`--max_length ${config.max_length} exceeds the model's context (max_position_embeddings ${model.maxPositions})`);
   }
 
-  const data = await prepareDataset(dataset.records(), dataset.name, {
+  const prepareOptions = {
     tokenizer,
     template: config.template,
     maxLength: config.max_length,
@@ -128,13 +134,32 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     validationSplit: config.validation_split,
     seed: config.seed,
     ...(config.max_samples !== undefined ? { maxSamples: config.max_samples } : {}),
-  });
+  };
+  const spec = preferenceSpecOf(config);
+  const pairs = spec ? await preparePreferenceDataset(dataset.records(), dataset.name, prepareOptions) : undefined;
+  const data = pairs ? { template: pairs.template, train: [], eval: [], stats: pairs.stats } : await prepareDataset(dataset.records(), dataset.name, prepareOptions);
+  let preference: PreferenceData | undefined;
+  if (spec && pairs) {
+    const wanted = spec.method === "kto" ? "unpaired" : "pair";
+    if (pairs.kind !== wanted) {
+      throw new DatasetError(`--method ${spec.method} needs ${wanted === "pair" ? '{"prompt", "chosen", "rejected"} rows' : '{"prompt", "completion", "label"} rows'}; this file has ${pairs.kind === "pair" ? "pairs" : "labelled completions"}`, dataset.name);
+    }
+    if (pairs.train.length === 0) throw new DatasetError("no training rows left after the eval split", dataset.name);
+    const encode = { template: pairs.template, tokenizer, maxLength: config.max_length };
+    preference = {
+      spec,
+      kind: pairs.kind,
+      train: pairs.train,
+      eval: pairs.eval,
+      ...(spec.method === "kto" ? { mismatched: { train: mismatchedRows(pairs.train, encode), eval: pairs.eval.length ? mismatchedRows(pairs.eval, encode) : [] } } : {}),
+    };
+  }
   const s = data.stats;
   if (s.invalid) emit({ type: "warning", message: `${s.invalid} invalid record${s.invalid === 1 ? "" : "s"} skipped${s.invalid > s.issues.length ? ` (the first ${s.issues.length} below)` : ""}:`, issues: s.issues });
   for (const [reason, n] of Object.entries(s.dropped)) {
     if (n) emit({ type: "warning", message: `${n} example${n === 1 ? "" : "s"} dropped: ${reason.replace(/_/g, " ")}` });
   }
-  if (data.train.length === 0) throw new DatasetError("no training examples left after the eval split", dataset.name);
+  if (data.train.length === 0 && !preference) throw new DatasetError("no training examples left after the eval split", dataset.name);
   if (tokenizer.tokenToId(data.template.endOfTurn) === undefined) {
     emit({ type: "warning", message: `the tokenizer has no "${data.template.endOfTurn}" token: the end of a turn is learned as text` });
   }
@@ -154,6 +179,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     ...(lora ? { lora } : {}),
     ...(base?.adapter ? { adapter: base.adapter } : {}),
     smallestBucket: inputs.smallestBucket ?? 64,
+    ...(preference ? { preference } : {}),
   };
 }
 
@@ -230,6 +256,7 @@ export function runGraphs(run: PreparedRun): (key: GraphKey, precision: Precisio
       recompute: run.config.gradient_checkpointing,
       ...(linear ? { linear } : {}),
       ...(precision !== "float32" ? { precision } : {}),
+      ...(run.preference ? { preference: run.preference.spec } : {}),
     };
     return key.kind === "eval" ? buildEvalGraph(spec) : buildStepGraph({ ...spec, kind: key.kind }).graph;
   };

@@ -6,7 +6,7 @@ import { hash53 } from "@neural/dataset";
 import { Ajv } from "ajv";
 
 /** The groups of settings, in the order help lists them. */
-export const SETTING_GROUPS = ["data", "model", "LoRA", "optimisation", "evaluation", "output", "device"] as const;
+export const SETTING_GROUPS = ["data", "model", "LoRA", "optimisation", "preference", "evaluation", "output", "device"] as const;
 export type SettingGroup = (typeof SETTING_GROUPS)[number];
 
 /** One training setting. `D` is the type of its default: `undefined` makes the setting optional. */
@@ -64,6 +64,11 @@ const RESUME = { resume: true } as const;
  * Every training setting. The order is the order of flags in help within each group, and the order of the resume
  * key's fields (changing it would refuse to resume checkpoints written before).
  */
+/** What a run optimises: next-token cross-entropy, or a preference objective (preference.ts; TRL's trainers). */
+export const TRAIN_METHODS = ["sft", "dpo", "orpo", "simpo", "kto"] as const;
+export type TrainMethod = (typeof TRAIN_METHODS)[number];
+export const DPO_LOSS_TYPES = ["sigmoid", "ipo", "hinge"] as const;
+
 export const SETTINGS = {
   preset: text("model", undefined, "a named starting point", { empty: true }),
   base_model: text("model", undefined, "a Hugging Face model id (from the HF cache, or downloaded), a local model directory, or a PEFT adapter directory", RESUME),
@@ -74,6 +79,14 @@ export const SETTINGS = {
   max_length: integer("data", 2048, "the longest sequence in tokens", { minimum: 2, ...RESUME }),
   packing: flag("data", true, "pack several examples into each sequence (--no-packing: one per row)", RESUME),
   train_on_inputs: flag("data", false, "learn the prompts too, not only the answers", RESUME),
+  method: choice("preference", TRAIN_METHODS, "sft", "sft (answers), or a preference method on {prompt, chosen, rejected} rows (dpo, orpo, simpo) or {prompt, completion, label} rows (kto)"),
+  beta: number("preference", undefined, "the preference strength β (unset: 2 for simpo, one tenth for dpo, orpo and kto, as TRL)", { exclusiveMinimum: 0 }),
+  loss_type: choice("preference", DPO_LOSS_TYPES, "sigmoid", "DPO's loss: sigmoid (DPO), ipo (IPO, length-normalised) or hinge"),
+  rpo_alpha: number("preference", undefined, "DPO: add the chosen answers' NLL times this (RPO)", { minimum: 0 }),
+  simpo_gamma: number("preference", 0.5, "SimPO's target reward margin γ", { minimum: 0 }),
+  cpo_alpha: number("preference", 0, "SimPO: add the chosen answers' NLL times this (0: SimPO as published)", { minimum: 0 }),
+  desirable_weight: number("preference", 1, "KTO: the weight of desirable (label true) rows' loss", { exclusiveMinimum: 0 }),
+  undesirable_weight: number("preference", 1, "KTO: the weight of undesirable (label false) rows' loss", { exclusiveMinimum: 0 }),
   validation_split: number("data", 0.1, "the share of the data held out for evaluation", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
   max_samples: integer("data", undefined, "use only the first N valid records", { minimum: 1, ...RESUME }),
   batch_size: integer("optimisation", 4, "sequences per micro-batch", { minimum: 1, ...RESUME }),
@@ -169,6 +182,8 @@ export const trainConfigSchema = {
 /** The settings a resumed run must share with its checkpoint, hashed (checkpoint.ts stores it in state.json). */
 export function resumeKey(c: TrainConfig): string {
   const keys = Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => (s.resume ? [name as SettingName] : []));
+  // a preference run's method and knobs count too (an sft run's key stays what its checkpoints were written with)
+  if (c.method !== "sft") keys.push(...Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => (s.group === "preference" ? [name as SettingName] : [])));
   return hash53(JSON.stringify(keys.map((k) => [k, c[k] ?? null]))).toString(36);
 }
 
@@ -287,6 +302,7 @@ export function resolveTrainConfig(input: ResolveConfigInput): ResolvedConfig {
   } else if (config.base_model === undefined) {
     throw new TrainConfigError("no base model: give --base_model, --preset, or --from_scratch with the size flags");
   }
+  if (config.method !== "sft" && config.from_scratch) throw new TrainConfigError(`--method ${config.method} tunes a model that answers already: give --base_model (a model trained with --method sft)`);
   if (config.use_qlora && !config.use_lora) throw new TrainConfigError("--use_qlora trains LoRA adapters on a 4-bit base: it needs LoRA (drop --no-use_lora)");
   if (config.num_attention_heads !== undefined && config.hidden_size !== undefined && config.hidden_size % config.num_attention_heads !== 0) {
     throw new TrainConfigError(`--hidden_size ${config.hidden_size} is not a multiple of --num_attention_heads ${config.num_attention_heads}`);

@@ -4,7 +4,7 @@
 // the adapter or model at the end. A resumed run continues bit for bit where it stopped.
 import { readRecordsFromFile, readTokenizerFiles, type TokenizerFiles } from "@neural/dataset";
 import { SharedWeights } from "@neural/graph/node";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { batchesOf } from "./batching.js";
@@ -21,6 +21,8 @@ import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
 import { resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
 import { trainableParams } from "./train-step.js";
+import { evaluatePreference, objectiveFeeds, preferenceBatches, preferenceEvalRows, stepMetrics, type PreferenceBatch } from "./preference-run.js";
+import { ensureReference } from "./reference-cache.js";
 
 export type TrainEvent =
   | Note
@@ -34,7 +36,7 @@ export type TrainEvent =
       totalSteps: number;
       startStep: number;
     }
-  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number }
+  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number; metrics?: Record<string, number> }
   | ({ type: "eval"; step: number } & EvalResult)
   | { type: "checkpoint"; step: number; dir: string };
 
@@ -166,50 +168,62 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
     build: runGraphs(run),
   });
   for (const note of runnerNotes(runner)) emit(note);
-  const evaluateNow = () => evaluate(run, runner, optimizer.feeds(), { samples: options.exactMatchSamples ?? 64 });
+  const preference = run.preference;
+  if (preference) {
+    // the reference is the model as the run starts: the optimizer's values before a resume loads a checkpoint's
+    const fresh = state.step === 0;
+    await ensureReference(run, preference, runner, outputDir, async () => (fresh ? optimizer.feeds() : Object.fromEntries(await initialValues(run, params))), emit);
+    await writeFile(path.join(outputDir, "eval_split.jsonl"), preferenceEvalRows(preference).map((l) => l + "\n").join(""));
+  }
+  const evaluateNow = () =>
+    preference ? evaluatePreference(run, preference, runner, optimizer.feeds()) : evaluate(run, runner, optimizer.feeds(), { samples: options.exactMatchSamples ?? 64 });
 
   try {
     if (options.evalOnly) {
-      if (run.eval.length === 0) throw new TrainConfigError("--eval_only needs an eval split: --validation_split is 0");
+      if ((preference?.eval.length ?? run.eval.length) === 0) throw new TrainConfigError("--eval_only needs an eval split: --validation_split is 0");
       const e = await evaluateNow();
       emit({ type: "eval", step: state.step, ...e });
       return { outputDir, steps: state.step, stopped: "completed", lastEval: e, bestEvalLoss: null, bestStep: null, files: [] };
     }
-    const batches = (epoch: number) => batchesOf(run, epoch);
+    const batches = (epoch: number) => (preference ? preferenceBatches(run, preference, epoch) : batchesOf(run, epoch));
     const loop: TrainingRun = {
+      ...(preference ? { objectiveFeeds: (batch, group) => objectiveFeeds(preference.spec, batch as PreferenceBatch, group as PreferenceBatch[]) } : {}),
       settings: config,
       totalSteps: totalSteps(config, batches(0).length),
       batches,
       optimizer,
       state,
-      ...(run.eval.length > 0 ? { evaluate: evaluateNow } : {}),
+      ...((preference?.eval.length ?? run.eval.length) > 0 ? { evaluate: evaluateNow } : {}),
     };
     emit({
       type: "start",
       mode: run.lora ? "lora" : "full",
       trainableParameters: params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
       totalParameters: run.source.names.reduce((n, name) => n + run.source.shape(name).reduce((a, b) => a * b, 1), 0),
-      trainExamples: run.train.length,
-      evalExamples: run.eval.length,
+      trainExamples: preference?.train.length ?? run.train.length,
+      evalExamples: preference?.eval.length ?? run.eval.length,
       totalSteps: loop.totalSteps,
       startStep: state.step,
     });
-    let window = { loss: 0, steps: 0 };
+    let window = { loss: 0, steps: 0, metrics: {} as Record<string, number> };
     let epoch = state.epoch;
     const round = (x: number) => Math.round(x * 1000) / 1000;
     const { stopped, lastEval } = await trainLoop(loop, runner, {
       async onStep(r) {
-        emit({ type: "step", step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokens / r.seconds, etaSeconds: r.etaSeconds });
+        const objective = preference ? stepMetrics(preference.spec, r.metrics) : {};
+        emit({ type: "step", step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokens / r.seconds, etaSeconds: r.etaSeconds, ...(preference ? { metrics: objective } : {}) });
         epoch = r.epoch;
-        window = { loss: window.loss + r.loss, steps: window.steps + 1 };
+        for (const [name, value] of Object.entries(objective)) window.metrics[name] = (window.metrics[name] ?? 0) + value;
+        window = { loss: window.loss + r.loss, steps: window.steps + 1, metrics: window.metrics };
         if (r.step % config.logging_steps === 0 || r.step === r.totalSteps) {
-          await metrics.append({ type: "train", step: r.step, epoch: round(r.epoch), loss: window.loss / window.steps, lr: r.lr, grad_norm: r.gradNorm, tokens_per_second: Math.round(r.tokens / r.seconds), elapsed_seconds: round(state.elapsedSeconds) });
-          window = { loss: 0, steps: 0 };
+          const averaged = Object.fromEntries(Object.entries(window.metrics).map(([name, value]) => [name, value / window.steps]));
+          await metrics.append({ type: "train", step: r.step, epoch: round(r.epoch), loss: window.loss / window.steps, lr: r.lr, grad_norm: r.gradNorm, tokens_per_second: Math.round(r.tokens / r.seconds), elapsed_seconds: round(state.elapsedSeconds), ...averaged });
+          window = { loss: 0, steps: 0, metrics: {} };
         }
       },
       async onEval(step, e) {
         emit({ type: "eval", step, ...e });
-        await metrics.append({ type: "eval", step, epoch: round(epoch), loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
+        await metrics.append({ type: "eval", step, epoch: round(epoch), loss: e.loss, ...(preference ? e.metrics : { perplexity: e.perplexity, accuracy: e.accuracy }), ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
       },
       onNote: emit,
       async checkpoint(s) {

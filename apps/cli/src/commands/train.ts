@@ -194,12 +194,21 @@ class Progress {
         );
         break;
       case "step": {
-        const text = `step ${e.step}/${e.totalSteps} ${bar(e.step / e.totalSteps)} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} ${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s ETA ${duration(e.etaSeconds)}`;
+        const margin = e.metrics?.["rewards/margins"];
+        const text =
+          `step ${e.step}/${e.totalSteps} ${bar(e.step / e.totalSteps)} loss ${e.loss.toFixed(4)}${margin !== undefined ? ` margin ${margin.toFixed(3)}` : ""} lr ${e.lr.toExponential(2)} ` +
+          `${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s ETA ${duration(e.etaSeconds)}`;
         if (this.io.isTTY) this.io.status(text);
         else if (e.step % this.every === 0 || e.step === e.totalSteps) this.io.err(text);
         break;
       }
       case "eval":
+        if (e.metrics) {
+          const m = e.metrics;
+          const accuracy = m["rewards/accuracies"] !== undefined ? `, reward accuracy ${(100 * m["rewards/accuracies"]).toFixed(1)}%` : "";
+          this.line(`eval @ ${e.step}: loss ${e.loss.toFixed(4)}, rewards chosen ${m["rewards/chosen"]!.toFixed(3)} / rejected ${m["rewards/rejected"]!.toFixed(3)}, margin ${m["rewards/margins"]!.toFixed(3)}${accuracy}`);
+          break;
+        }
         this.line(
           `eval @ ${e.step}: loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}, token accuracy ${(100 * e.accuracy).toFixed(1)}%` +
             (e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""),

@@ -79,6 +79,12 @@ function printReport(r: ValidationReport, io: Io): void {
   lines.push(`${r.file}: ${r.records} records, ${r.valid} valid, ${r.invalid} invalid`);
   const formats = Object.entries(r.formats).filter(([, n]) => n > 0);
   if (formats.length) lines.push(`formats: ${list(formats)}`);
+  if (r.preference) {
+    const p = r.preference;
+    lines.push(p.pairs ? `preference pairs: ${p.pairs} (chosen/rejected)` : `labelled completions (KTO): ${p.desirable} desirable, ${p.undesirable} undesirable`);
+    const l = p.promptLengths;
+    if (l) lines.push(`prompt lengths (${l.unit}): min ${l.min}, p50 ${l.p50}, p95 ${l.p95}, max ${l.max}, mean ${l.mean.toFixed(1)}`);
+  }
   const categories = Object.entries(r.categories);
   if (categories.length) {
     lines.push(`categories: ${list(categories)}${r.uncategorized ? `, (none) ${r.uncategorized}` : ""}`);
