@@ -4,6 +4,7 @@
 // the adapter or model at the end. A resumed run continues bit for bit where it stopped.
 import { readRecordsFromFile, readTokenizerFiles, type TokenizerFiles } from "@neural/dataset";
 import { SharedWeights } from "@neural/graph/node";
+import { checkTokenizerIds } from "@neural/hf-config";
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
@@ -96,12 +97,15 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
     const opened = await openModel(resolved.dir);
     close = opened.close;
     try {
+      const tokenizerFrom = config.tokenizer ?? tokenizerDir ?? resolved.dir;
+      const tokenizerFiles = await readTokenizerFiles(tokenizerFrom);
+      checkTokenizerIds(tokenizerFiles.tokenizer, opened.config.vocabSize, path.join(tokenizerFrom, "tokenizer.json"), path.join(resolved.dir, "config.json"));
       base = {
         name: config.base_model!,
         config: opened.rawConfig,
         weights: opened.source,
         textTower: opened.config.textTower,
-        tokenizer: await readTokenizerFiles(config.tokenizer ?? tokenizerDir ?? resolved.dir),
+        tokenizer: tokenizerFiles,
         ...(adapter ? { adapter } : {}),
       };
     } catch (error) {

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { totalmem } from "node:os";
 import { Worker } from "node:worker_threads";
 import {
   estimateTrainingMemory,
@@ -37,6 +38,7 @@ export const trainCommand: Command = {
     ...settingOptions(),
     { name: "eval_only", type: "boolean", description: "evaluate the model on the eval split and exit", group: "evaluation" },
     { name: "estimate_memory", type: "boolean", description: "print the memory the run would need and exit", group: "device" },
+    { name: "skip_memory_check", type: "boolean", description: "train even when the estimated peak memory exceeds this machine's RAM", group: "device" },
     { ...HF_TOKEN_OPTION, group: "model" },
   ],
   async run(args, io) {
@@ -96,6 +98,17 @@ export const trainCommand: Command = {
         }
         throw error;
       }
+    }
+    // The model folder is checked (config.json against its tensors) and its memory against the machine's before
+    // the worker starts.
+    const estimate = await estimateTrainingMemory(config);
+    if (estimate.device === "cpu" && estimate.peakBytes > totalmem() && !o.skip_memory_check) {
+      const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+      io.err(
+        `neural train: this run needs about ${gib(estimate.peakBytes)} of memory and the machine has ${gib(totalmem())}: lower --batch_size or --max_length, ` +
+          "add --gradient_checkpointing or --use_qlora (see neural train --estimate_memory), or pass --skip_memory_check to try anyway",
+      );
+      return EXIT.problems;
     }
     const { code } = await trainInWorker(config, io, { evalOnly: o.eval_only === true });
     return code;
