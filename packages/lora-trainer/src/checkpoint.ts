@@ -105,6 +105,11 @@ export async function pruneCheckpoints(outputDir: string, keep: number, bestStep
   }
 }
 
+/** Removes the checkpoints made after `step` (a diverged run's, whose last update was undone). */
+export async function removeCheckpointsAfter(outputDir: string, step: number): Promise<void> {
+  for (const c of await listCheckpoints(outputDir)) if (c.step > step) await removeCheckpoint(c.dir);
+}
+
 /** `--resume auto`: the latest checkpoint in the output directory; otherwise the given directory. */
 export async function findResume(outputDir: string, resume: string): Promise<string | undefined> {
   if (resume !== "auto") return resume;

@@ -9,7 +9,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { batchesOf } from "./batching.js";
-import { findResume, loadCheckpoint, pruneCheckpoints, saveCheckpoint } from "./checkpoint.js";
+import { findResume, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
 import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
@@ -223,6 +223,11 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
       },
       shouldStop: () => options.signal?.aborted === true,
     });
+    if (stopped === "diverged") {
+      // the undone step's checkpoint and metrics go too
+      await removeCheckpointsAfter(outputDir, state.step);
+      await metrics.truncate(state.step);
+    }
     await runner.release();
     const files = await writeOutputs(run, optimizer, metrics, lastEval?.samples ?? []);
     return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files };

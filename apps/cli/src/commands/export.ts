@@ -1,6 +1,6 @@
-import { mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { AdapterError, mergeAdapter, ModelSourceError } from "@neural/lora-trainer";
 import {
   GGUF_ARCHITECTURES,
@@ -70,6 +70,7 @@ export const exportCommand: Command = {
       io.err(`neural export: ${quantization} is not supported; choose one of ${OUT_TYPES.join(", ")}`);
       return EXIT.usage;
     }
+    await mkdir(dirname(output) || ".", { recursive: true });
     const started = Date.now();
     const onProgress = (p: ConvertProgress) => io.status(`export: [${p.index + 1}/${p.total}] ${p.tensor}  ${mb(p.bytesWritten)} / ${mb(p.totalBytes)}`);
 
