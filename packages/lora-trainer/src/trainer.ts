@@ -5,17 +5,18 @@
 import { readRecordsFromFile, readTokenizerFiles, type TokenizerFiles } from "@neural/dataset";
 import { SharedWeights } from "@neural/graph/node";
 import { checkTokenizerIds } from "@neural/hf-config";
+import { removeDeadTempFiles } from "@neural/safetensors";
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { batchesOf } from "./batching.js";
-import { findResume, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
+import { checkpointsDir, findResume, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
 import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
 import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
-import { MetricsFile, writeEvalSplit, writeOutputs } from "./outputs.js";
+import { lockOutputDir, MetricsFile, writeEvalSplit, writeOutputs } from "./outputs.js";
 import { loadPeftAdapter } from "./peft.js";
 import { chooseProviders, sessionOptions } from "./runtime.js";
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
@@ -135,6 +136,20 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
   const { config } = run;
   const outputDir = config.output_dir;
   await mkdir(outputDir, { recursive: true });
+  const unlock = await lockOutputDir(outputDir);
+  try {
+    return await trainLocked(run, emit, options);
+  } finally {
+    await unlock();
+  }
+}
+
+async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<TrainResult> {
+  const { config } = run;
+  const outputDir = config.output_dir;
+  // With the lock held, a temporary file here belongs to a run that died while writing it.
+  await removeDeadTempFiles(outputDir);
+  await removeDeadTempFiles(checkpointsDir(outputDir));
   const workDir = path.join(outputDir, ".graphs");
   await rm(workDir, { recursive: true, force: true });
   await writeEvalSplit(outputDir, run.eval);
@@ -145,7 +160,10 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
   let state: LoopState = initialLoopState(resumeKey(config));
   if (config.resume) {
     const dir = await findResume(outputDir, config.resume);
-    if (!dir) emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });
+    if (!dir) {
+      emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });
+      await metrics.remove();
+    }
     else {
       const loaded = await loadCheckpoint(dir);
       if (loaded.state.configHash !== state.configHash) {

@@ -1,13 +1,13 @@
 // A diverging run loses nothing and exports nothing broken. Before the guard checked updates before they landed,
 // `--learning_rate 1e30 --warmup_steps 0` stopped at step 2 "keeping the weights before this step", but those were
 // step 1's ±1e30 weights, checkpointed and saved; `neural export` then wrote a GGUF from them with exit 0.
-import { cpSync, mkdtempSync, openSync, readdirSync, writeSync, closeSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { openSafetensors } from "@neural/safetensors";
 import { writeTinyModel, type TinyModel } from "@neural/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeFileSync } from "node:fs";
 import { neural } from "../testing.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "neural-diverged-"));
@@ -38,7 +38,7 @@ describe("a diverging run", () => {
 });
 
 describe("neural export refuses non-finite weights", () => {
-  it("a NaN in one tensor is one line naming it, exit 1, and no temp file is left", async () => {
+  it("a NaN in one tensor is one line naming it, exit 1, and no temp file is left (nor a dead export's)", async () => {
     const broken = path.join(dir, "broken");
     cpSync(tiny.dir, broken, { recursive: true });
     const file = path.join(broken, "model.safetensors");
@@ -49,6 +49,10 @@ describe("neural export refuses non-finite weights", () => {
     writeSync(fd, new Uint8Array(Float32Array.of(Number.NaN).buffer), 0, 4, byteOffset + 4 * 200);
     closeSync(fd);
 
+    // a temporary file of an export that died is cleared by the next one
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    mkdirSync(path.join(dir, "gguf"));
+    writeFileSync(path.join(dir, "gguf", `.broken-F32.gguf.${dead}.abc123.tmp`), "x".repeat(4096));
     for (const type of ["F32", "Q8_0"]) {
       const output = path.join(dir, "gguf", `broken-${type}.gguf`);
       const refused = await neural("export", "--model_dir", broken, "--output", output, "--quantization", type, "--no_modelfile");

@@ -16,6 +16,7 @@ import {
 } from "@neural/gguf-writer";
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { QuantizePool } from "@neural/quantize/parallel";
+import { removeDeadTempFiles } from "@neural/safetensors";
 import { checkNumber } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
 import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from "../download.js";
@@ -71,6 +72,7 @@ export const exportCommand: Command = {
       return EXIT.usage;
     }
     await mkdir(dirname(output) || ".", { recursive: true });
+    await removeDeadTempFiles(dirname(output) || ".");
     const started = Date.now();
     const onProgress = (p: ConvertProgress) => io.status(`export: [${p.index + 1}/${p.total}] ${p.tensor}  ${mb(p.bytesWritten)} / ${mb(p.totalBytes)}`);
 
