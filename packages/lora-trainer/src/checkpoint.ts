@@ -126,7 +126,10 @@ export async function writeDurable(file: string, text: string): Promise<void> {
   } finally {
     await handle.close();
   }
-  await rename(temp, file);
+  await rename(temp, file).catch(async (error: unknown) => {
+    await rm(temp, { force: true });
+    throw error;
+  });
 }
 
 async function fsyncDir(dir: string): Promise<void> {

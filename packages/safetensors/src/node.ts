@@ -21,7 +21,10 @@ export async function openFileSource(path: string): Promise<ByteSource> {
     while (done < target.byteLength) {
       // fs reads are limited to 2 GiB per call.
       const want = Math.min(target.byteLength - done, 0x40000000);
-      const { bytesRead } = await handle.read(target, done, want, offset + done);
+      const { bytesRead } = await handle.read(target, done, want, offset + done).catch((error: NodeJS.ErrnoException) => {
+        error.path ??= path; // a read's own error names no file (EISDIR: a folder opened as a file)
+        throw error;
+      });
       if (bytesRead === 0) throw new RangeError(`${path}: unexpected end of file at ${offset + done}`);
       done += bytesRead;
     }
@@ -54,7 +57,7 @@ export async function openFileSink(path: string, options: { bufferBytes?: number
   let closed = false;
   const flush = async () => {
     if (used > 0) {
-      await writeAll(handle, buffer.subarray(0, used));
+      await writeAll(handle, buffer.subarray(0, used), path);
       used = 0;
     }
   };
@@ -66,7 +69,7 @@ export async function openFileSink(path: string, options: { bufferBytes?: number
       sink.bytesWritten += bytes.byteLength;
       if (bytes.byteLength >= capacity) {
         await flush();
-        await writeAll(handle, bytes);
+        await writeAll(handle, bytes, path);
         return;
       }
       if (used + bytes.byteLength > capacity) await flush();
@@ -101,7 +104,18 @@ export async function openFileSink(path: string, options: { bufferBytes?: number
   return sink;
 }
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes`; a failure (a full disk) names `path`, which a write's own error does not. */
+async function writeAll(handle: FileHandle, bytes: Uint8Array, path: string): Promise<void> {
+  try {
+    await writeAllBytes(handle, bytes);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.path === undefined) e.path = path;
+    throw error;
+  }
+}
+
+async function writeAllBytes(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.byteLength) {
     const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.byteLength - done, 0x40000000));

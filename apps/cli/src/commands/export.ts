@@ -193,7 +193,10 @@ export const exportCommand: Command = {
 async function writeFileAtomic(file: string, text: string): Promise<void> {
   const temp = `${file}.partial-${process.pid}`;
   await writeFile(temp, text);
-  await rename(temp, file);
+  await rename(temp, file).catch(async (error: unknown) => {
+    await rm(temp, { force: true });
+    throw error;
+  });
 }
 
 /** Worker threads for the quantized mixes (@neural/quantize/parallel). */

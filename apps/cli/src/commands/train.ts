@@ -18,6 +18,7 @@ import { DatasetError, formatIssue, validateFile } from "@neural/dataset";
 import { parse as parseYaml } from "yaml";
 import type { OptionSpec } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
+import { fileSystemMessage, type FileSystemErrorFields } from "../fs-errors.js";
 import { fetchModel, HF_TOKEN_OPTION, modelSourceMessage } from "../download.js";
 
 /** One flag per setting, read from the settings table: flags and config files mirror each other. */
@@ -156,8 +157,9 @@ export async function trainInWorker(config: TrainConfig, io: Io, options: { eval
   };
   process.on("SIGINT", onSigint);
   try {
-    const outcome = await new Promise<{ result?: TrainResult; error?: { name: string; message: string; stack?: string } }>((resolve) => {
-      worker.on("message", (message: TrainEvent | { type: "result"; result: TrainResult } | { type: "error"; name: string; message: string; stack?: string }) => {
+    type WorkerError = { name: string; message: string; stack?: string } & FileSystemErrorFields;
+    const outcome = await new Promise<{ result?: TrainResult; error?: WorkerError }>((resolve) => {
+      worker.on("message", (message: TrainEvent | { type: "result"; result: TrainResult } | ({ type: "error" } & WorkerError)) => {
         if (message.type === "result") resolve({ result: message.result });
         else if (message.type === "error") resolve({ error: message });
         else progress.event(message);
@@ -168,7 +170,8 @@ export async function trainInWorker(config: TrainConfig, io: Io, options: { eval
     io.status("");
     if (outcome.error) {
       const builtin = ["Error", "TypeError", "RangeError", "ReferenceError"].includes(outcome.error.name);
-      io.err(`neural train: ${builtin ? (outcome.error.stack ?? outcome.error.message) : outcome.error.message}`);
+      const fsMessage = fileSystemMessage(outcome.error);
+      io.err(`neural train: ${fsMessage ?? (builtin ? (outcome.error.stack ?? outcome.error.message) : outcome.error.message)}`);
       return { code: EXIT.problems };
     }
     const r = outcome.result!;
