@@ -20,8 +20,11 @@ export function checkpointsDir(outputDir: string): string {
   return path.join(outputDir, "checkpoints");
 }
 
-/** Writes checkpoint `state.step` atomically and returns its directory. */
-export async function saveCheckpoint(outputDir: string, state: LoopState, tensors: CheckpointTensors): Promise<string> {
+/**
+ * Writes checkpoint `state.step` atomically and returns its directory. `files` adds files to the folder before it is
+ * renamed into place (the trainer's model or adapter, so that a checkpoint can be exported like a finished run).
+ */
+export async function saveCheckpoint(outputDir: string, state: LoopState, tensors: CheckpointTensors, options: { files?: (dir: string) => Promise<void> } = {}): Promise<string> {
   const root = checkpointsDir(outputDir);
   await mkdir(root, { recursive: true });
   const final = path.join(root, stepDir(state.step));
@@ -35,6 +38,7 @@ export async function saveCheckpoint(outputDir: string, state: LoopState, tensor
   }
   await saveSafetensors(path.join(temp, "trainable.safetensors"), list);
   await writeDurable(path.join(temp, "state.json"), JSON.stringify(state, null, 2) + "\n");
+  await options.files?.(temp);
   await fsyncDir(temp);
   await removeCheckpoint(final);
   await rename(temp, final);

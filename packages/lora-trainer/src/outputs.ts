@@ -110,8 +110,29 @@ export class MetricsFile {
 
 /** The adapter (PEFT) or the full model (HF directory), the tokenizer, the resolved config and the loss curve. */
 export async function writeOutputs(run: PreparedRun, optimizer: OptimizerState, metrics: MetricsFile, lastSamples: readonly EvalSample[]): Promise<string[]> {
+  const out = run.config.output_dir;
+  const files = await writeModelFiles(run, optimizer, out);
+  const lines = await metrics.records();
+  const series = [
+    { name: "train loss", color: "#1f77b4", points: lines.filter((l) => l.type === "train").map((l) => ({ step: l.step as number, value: l.loss as number })) },
+    { name: "eval loss", color: "#d62728", points: lines.filter((l) => l.type === "eval").map((l) => ({ step: l.step as number, value: l.loss as number })) },
+  ];
+  await writeFile(path.join(out, "loss_curve.svg"), lossCurveSvg(series, `loss — ${path.basename(path.resolve(out))}`));
+  files.push("metrics.jsonl", "loss_curve.svg", "eval_split.jsonl");
+  if (lastSamples.length) {
+    // our engine's greedy answers to held-out prompts: what an exported GGUF should answer too
+    await writeFile(path.join(out, "eval_answers.jsonl"), lastSamples.map((s) => JSON.stringify(s)).join("\n") + "\n");
+    files.push("eval_answers.jsonl");
+  }
+  return files;
+}
+
+/**
+ * What makes `out` a model folder that export, merge and `train --eval_only` take: the adapter (PEFT) or the full
+ * model (HF layout), the tokenizer and the resolved settings. A run's output and each of its checkpoints have them.
+ */
+export async function writeModelFiles(run: PreparedRun, optimizer: OptimizerState, out: string): Promise<string[]> {
   const { config } = run;
-  const out = config.output_dir;
   const files: string[] = [];
   if (run.lora) {
     await savePeftAdapter(out, loraAdapterOf(optimizer.params, optimizer.values, run.lora, config.base_model, Boolean(run.model.textTower)));
@@ -129,18 +150,5 @@ export async function writeOutputs(run: PreparedRun, optimizer: OptimizerState, 
   files.push("tokenizer.json", "tokenizer_config.json");
   await writeDurable(path.join(out, "train_config.json"), JSON.stringify(config, null, 2) + "\n");
   files.push("train_config.json");
-
-  const lines = await metrics.records();
-  const series = [
-    { name: "train loss", color: "#1f77b4", points: lines.filter((l) => l.type === "train").map((l) => ({ step: l.step as number, value: l.loss as number })) },
-    { name: "eval loss", color: "#d62728", points: lines.filter((l) => l.type === "eval").map((l) => ({ step: l.step as number, value: l.loss as number })) },
-  ];
-  await writeFile(path.join(out, "loss_curve.svg"), lossCurveSvg(series, `loss — ${path.basename(path.resolve(out))}`));
-  files.push("metrics.jsonl", "loss_curve.svg", "eval_split.jsonl");
-  if (lastSamples.length) {
-    // our engine's greedy answers to held-out prompts: what an exported GGUF should answer too
-    await writeFile(path.join(out, "eval_answers.jsonl"), lastSamples.map((s) => JSON.stringify(s)).join("\n") + "\n");
-    files.push("eval_answers.jsonl");
-  }
   return files;
 }

@@ -76,6 +76,7 @@ export const SETTINGS = {
   train_on_inputs: flag("data", false, "learn the prompts too, not only the answers", RESUME),
   validation_split: number("data", 0.1, "the share of the data held out for evaluation", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
   max_samples: integer("data", undefined, "use only the first N valid records", { minimum: 1, ...RESUME }),
+  allow_truncation: flag("data", false, "train even when --max_length drops more than 10% of the examples as too long"),
   batch_size: integer("optimisation", 4, "sequences per micro-batch", { minimum: 1, ...RESUME }),
   eval_batch_size: integer("evaluation", 4, "sequences per evaluation batch", { minimum: 1 }),
   gradient_accumulation: integer("optimisation", 8, "micro-batches per optimizer step", { minimum: 1, ...RESUME }),
@@ -102,6 +103,8 @@ export const SETTINGS = {
   save_steps: integer("output", 500, "write a checkpoint every N steps (and after the last)", { minimum: 1 }),
   save_total_limit: integer("output", 3, "how many of the latest checkpoints to keep (the best one is kept too)", { minimum: 1 }),
   early_stopping_patience: integer("evaluation", undefined, "stop after N evaluations without a lower eval loss", { minimum: 1 }),
+  load_best_model_at_end: flag("evaluation", false, "make the best checkpoint's weights the run's output, not the last step's (early stopping always does)"),
+  metric_for_best_model: choice("evaluation", ["eval_loss"], "eval_loss", "what makes a checkpoint the best: the lowest eval loss"),
   eval_generate: flag("evaluation", true, "score exact match of generated answers on the eval split"),
   max_new_tokens: integer("evaluation", 64, "the longest generated answer during evaluation", { minimum: 1 }),
   seed: integer("optimisation", 42, "the seed of the split, the shuffling, the initialization and dropout", RESUME),
@@ -172,6 +175,17 @@ export function resumeKey(c: TrainConfig): string {
   return hash53(JSON.stringify(keys.map((k) => [k, c[k] ?? null]))).toString(36);
 }
 
+/** The settings a resumed run must keep that differ between a checkpoint's config and this one, as "name old (now new)". */
+export function resumeDifferences(saved: Readonly<Record<string, unknown>>, now: TrainConfig): string[] {
+  const show = (v: unknown) => (v === undefined || v === null ? "unset" : JSON.stringify(v));
+  return Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => {
+    if (!s.resume) return [];
+    const before = saved[name] ?? null;
+    const after = (now as Record<string, unknown>)[name] ?? null;
+    return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${name} ${show(before)} (now ${show(after)})`];
+  });
+}
+
 /** Keys of Hugging Face TrainingArguments-style config files that mean one of ours. */
 const KEY_ALIASES: Record<string, SettingName> = {
   per_device_train_batch_size: "batch_size",
@@ -195,8 +209,6 @@ const KEYS_IGNORED: Record<string, string> = {
   dataloader_num_workers: "data is prepared in-process",
   ddp_find_unused_parameters: "no distributed training",
   evaluation_strategy: "evaluation runs every eval_steps",
-  load_best_model_at_end: "the best checkpoint is always kept",
-  metric_for_best_model: "the best checkpoint is the one with the lowest eval loss",
   bnb_4bit_compute_dtype: "QLoRA uses 4-bit blockwise weights in the ONNX graph",
   bnb_4bit_quant_type: "QLoRA uses 4-bit blockwise weights in the ONNX graph",
   bias: "LoRA trains no biases",

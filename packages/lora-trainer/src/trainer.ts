@@ -6,22 +6,22 @@ import { readRecordsFromFile, readTokenizerFiles, type TokenizerFiles } from "@n
 import { SharedWeights } from "@neural/graph/node";
 import { checkTokenizerIds } from "@neural/hf-config";
 import { removeDeadTempFiles } from "@neural/safetensors";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { batchesOf } from "./batching.js";
-import { checkpointsDir, findResume, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
+import { checkpointsDir, findResume, listCheckpoints, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
 import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
 import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
-import { lockOutputDir, MetricsFile, writeEvalSplit, writeOutputs } from "./outputs.js";
+import { lockOutputDir, MetricsFile, writeEvalSplit, writeModelFiles, writeOutputs } from "./outputs.js";
 import { loadPeftAdapter } from "./peft.js";
 import { chooseProviders, sessionOptions } from "./runtime.js";
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
-import { resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
+import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
 import { trainableParams } from "./train-step.js";
 
 export type TrainEvent =
@@ -167,7 +167,12 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
     else {
       const loaded = await loadCheckpoint(dir);
       if (loaded.state.configHash !== state.configHash) {
-        throw new TrainConfigError(`${dir} was made with other settings (model, data, batch shape, optimizer or seed changed); resume with the same settings or start a new --output_dir`);
+        const saved = await readFile(path.join(dir, "train_config.json"), "utf8").then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
+        const differences = saved ? resumeDifferences(saved, config) : [];
+        throw new TrainConfigError(
+          `${dir} was made with other settings (${differences.length ? differences.join(", ") : "model, data, batch shape, optimizer or seed changed"}); ` +
+            "resume with the same settings or start a new --output_dir",
+        );
       }
       optimizer.load(loaded.tensors, dir);
       state = loaded.state;
@@ -216,6 +221,8 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
       totalSteps: loop.totalSteps,
       startStep: state.step,
     });
+    const keepBest = config.load_best_model_at_end || config.early_stopping_patience !== undefined;
+    let best: Map<string, Float32Array> | undefined;
     let window = { loss: 0, steps: 0 };
     let epoch = state.epoch;
     const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -230,17 +237,20 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
         }
       },
       async onEval(step, e) {
+        // the loop records a new best after this hook: a copy of its weights, to become the output at the end
+        if (keepBest && (state.bestEvalLoss === null || e.loss < state.bestEvalLoss)) best = copyValues(optimizer.values, best);
         emit({ type: "eval", step, ...e });
         await metrics.append({ type: "eval", step, epoch: round(epoch), loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
       },
       onNote: emit,
       async checkpoint(s) {
-        const dir = await saveCheckpoint(outputDir, s, optimizer.save());
+        const dir = await saveCheckpoint(outputDir, s, optimizer.save(), { files: (temp) => writeModelFiles(run, optimizer, temp).then(() => {}) });
         await pruneCheckpoints(outputDir, config.save_total_limit, s.bestStep);
         emit({ type: "checkpoint", step: s.step, dir });
       },
       shouldStop: () => options.signal?.aborted === true,
     });
+    if (keepBest && (config.load_best_model_at_end || stopped === "early_stopping") && stopped !== "diverged") await loadBest(state, optimizer, best, outputDir, emit);
     if (stopped === "diverged") {
       // the undone step's checkpoint and metrics go too
       await removeCheckpointsAfter(outputDir, state.step);
@@ -253,6 +263,38 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
     await runner.release();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** Copies each tensor into `into`'s buffers (allocated the first time). */
+function copyValues(from: ReadonlyMap<string, Float32Array>, into?: Map<string, Float32Array>): Map<string, Float32Array> {
+  const out = into ?? new Map<string, Float32Array>();
+  for (const [name, data] of from) {
+    const buffer = out.get(name) ?? new Float32Array(data.length);
+    buffer.set(data);
+    out.set(name, buffer);
+  }
+  return out;
+}
+
+/**
+ * Puts the best evaluation's weights in the optimizer, so they are what the run writes: from the copy this process
+ * made, or (a resumed run) from the best step's checkpoint, which pruning keeps.
+ */
+async function loadBest(state: LoopState, optimizer: OptimizerState, copy: Map<string, Float32Array> | undefined, outputDir: string, emit: (e: TrainEvent) => void): Promise<void> {
+  if (state.bestStep === null || state.bestStep === state.step) return;
+  const about = `the best evaluation's weights (step ${state.bestStep}, eval loss ${state.bestEvalLoss?.toFixed(4)})`;
+  if (copy) {
+    for (const [name, data] of copy) optimizer.values.get(name)!.set(data);
+  } else {
+    const saved = (await listCheckpoints(outputDir)).find((c) => c.step === state.bestStep);
+    if (!saved) {
+      emit({ type: "warning", message: `no checkpoint of step ${state.bestStep} is left: the output is the last step's weights, not ${about}` });
+      return;
+    }
+    const { tensors } = await loadCheckpoint(saved.dir);
+    for (const [name, { data }] of tensors.params) optimizer.values.get(name)?.set(data);
+  }
+  emit({ type: "info", message: `the output is ${about}, not the last step's (${state.step})` });
 }
 
 export type { EvalSample };
