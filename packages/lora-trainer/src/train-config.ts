@@ -15,6 +15,8 @@ export interface Setting<T = unknown, D extends T | undefined = T | undefined> {
   default: D;
   /** One sentence for --help. */
   help: string;
+  /** For a setting without a default: what leaving it out means (help shows it as the default). */
+  unset?: string;
   /** JSON Schema of the value. */
   schema: Readonly<Record<string, unknown>>;
   /** A resumed run must have the same value (model, data, batch shape, optimizer, seed). */
@@ -94,7 +96,7 @@ export const SETTINGS = {
   lora_r: integer("LoRA", 16, "the LoRA rank", { minimum: 1, ...RESUME }),
   lora_alpha: number("LoRA", 32, "LoRA's alpha (the adapter is scaled by alpha/r)", { exclusiveMinimum: 0, ...RESUME }),
   lora_dropout: number("LoRA", 0.05, "dropout on the LoRA branch", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
-  lora_target_modules: list("LoRA", "comma-separated linear layers to adapt (default: every linear layer of the family)", RESUME),
+  lora_target_modules: list("LoRA", "comma-separated linear layers to adapt", RESUME),
   use_rslora: flag("LoRA", false, "scale the adapter by alpha/sqrt(r) (rank-stabilized LoRA)", RESUME),
   use_qlora: flag("LoRA", false, "keep the base weights in 4 bits (QLoRA)"),
   gradient_checkpointing: flag("optimisation", true, "recompute activations in the backward pass to save memory"),
@@ -109,7 +111,7 @@ export const SETTINGS = {
   max_new_tokens: integer("evaluation", 64, "the longest generated answer during evaluation", { minimum: 1 }),
   seed: integer("optimisation", 42, "the seed of the split, the shuffling, the initialization and dropout", RESUME),
   device: choice("device", DEVICES, "auto", "where to train (auto: the platform's GPU if it works, else the CPU)"),
-  threads: integer("device", undefined, "CPU threads for ONNX Runtime (default: all cores)", { minimum: 1 }),
+  threads: integer("device", undefined, "CPU threads for ONNX Runtime", { minimum: 1 }),
   from_scratch: flag("model", false, "train a new model of the size the size flags give", RESUME),
   model_family: choice("model", MODEL_FAMILIES, "llama", "the architecture of a new model", RESUME),
   hidden_size: integer("model", undefined, "a new model's hidden size", { minimum: 1, ...RESUME }),
@@ -144,6 +146,26 @@ const PRESET_ALIASES: Record<string, string> = { tiny_llama_1b: "tinyllama_1b" }
 export const DEFAULT_PRESET = "qwen_1_5b";
 
 SETTINGS.preset.help = `a named starting point: ${Object.keys(PRESETS).join(", ")}`;
+
+/** What leaving out each setting without a default means (help shows it as the default). */
+const UNSET: { [K in keyof typeof SETTINGS]?: string } = {
+  preset: `none (${DEFAULT_PRESET} when neither --base_model nor --config gives a model)`,
+  base_model: "the preset's",
+  tokenizer: "the model's",
+  max_samples: "all",
+  max_steps: "from --epochs",
+  lora_target_modules: "every linear layer of the family",
+  early_stopping_patience: "off",
+  threads: "all cores",
+  hidden_size: "required with --from_scratch",
+  num_hidden_layers: "required with --from_scratch",
+  num_attention_heads: "required with --from_scratch",
+  intermediate_size: "required with --from_scratch",
+  num_key_value_heads: "--num_attention_heads",
+  vocab_size: "the tokenizer's (4096 for one trained on the dataset)",
+  resume: "a new run",
+};
+for (const [name, meaning] of Object.entries(UNSET)) (SETTINGS as Record<string, Setting>)[name]!.unset = meaning;
 
 type Settings = typeof SETTINGS;
 type ValueOf<S> = S extends Setting<infer T, infer _> ? T : never;

@@ -31,8 +31,8 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 export const exportCommand: Command = {
   name: "export",
   options: [
-    { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), or a LoRA adapter directory" },
-    { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)" },
+    { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), a LoRA adapter directory, or a run's checkpoint folder", unset: "required" },
+    { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)", unset: "required" },
     { name: "quantization", type: "string", description: "tensor type mix", choices: CHOICES, default: "Q4_K_M" },
     { name: "no_quantize", type: "boolean", description: "write F16 (same as --quantization F16)" },
     { name: "base_model", type: "string", description: "base model directory for an adapter (default: adapter_config.json's base_model_name_or_path)" },

@@ -26,7 +26,12 @@ function settingOptions(): OptionSpec[] {
   const options = Object.entries(SETTINGS as Record<string, Setting>).map(([name, s]): OptionSpec => {
     const schema = s.schema as { type?: string; enum?: readonly string[] };
     const type = schema.type === "boolean" ? "boolean" : schema.type === "number" || schema.type === "integer" ? "number" : schema.type === "array" ? "string[]" : "string";
-    return { name, type, description: s.help, group: s.group, ...(s.default !== undefined ? { default: s.default as OptionSpec["default"] } : {}), ...(schema.enum ? { choices: schema.enum } : {}) };
+    return {
+      name, type, description: s.help, group: s.group,
+      ...(s.default !== undefined ? { default: s.default as OptionSpec["default"] } : {}),
+      ...(s.unset !== undefined ? { unset: s.unset } : {}),
+      ...(schema.enum ? { choices: schema.enum } : {}),
+    };
   });
   const order = SETTING_GROUPS as readonly string[];
   return options.sort((a, b) => order.indexOf(a.group!) - order.indexOf(b.group!));
@@ -35,7 +40,7 @@ function settingOptions(): OptionSpec[] {
 export const trainCommand: Command = {
   name: "train",
   options: [
-    { name: "config", type: "string", description: "a YAML or JSON config file whose keys are these flags' names" },
+    { name: "config", type: "string", description: "a YAML or JSON config file whose keys are these flags' names", unset: "none" },
     ...settingOptions(),
     { name: "eval_only", type: "boolean", description: "evaluate the model on the eval split and exit", group: "evaluation" },
     { name: "estimate_memory", type: "boolean", description: "print the memory the run would need and exit", group: "device" },
