@@ -2,9 +2,9 @@
 // deleted the other's graphs, checkpoints from two seeds interleaved, metrics.jsonl mixed); a dead run's lock and
 // temporary files are cleared; a torn last line of metrics.jsonl is dropped on resume (before: "Unterminated string
 // in JSON", naming no file) and a run resumed with no checkpoint does not repeat its metrics.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkpointsDir, listCheckpoints } from "./checkpoint.js";
@@ -43,6 +43,19 @@ describe("an output directory", () => {
     expect([a, b].filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(trainSteps(output)).toEqual([1, 2, 3, 4]);
     expect(existsSync(path.join(output, LOCK_FILE))).toBe(false);
+  });
+
+  it("refuses a folder whose lock belongs to another live process", async () => {
+    const output = path.join(dir, "other");
+    mkdirSync(output, { recursive: true });
+    const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+    try {
+      writeFileSync(path.join(output, LOCK_FILE), JSON.stringify({ pid: other.pid, host: hostname() }));
+      await expect(train(tiny({ output_dir: output }))).rejects.toThrow(`${output} is in use by another run (pid ${other.pid}, `);
+      expect(existsSync(path.join(output, "metrics.jsonl"))).toBe(false);
+    } finally {
+      other.kill();
+    }
   });
 
   it("takes over a dead run's lock and removes its temporary files, not a live one's", async () => {
