@@ -25,6 +25,8 @@ export interface LoopState {
   bestEvalLoss: number | null;
   bestStep: number | null;
   evalsWithoutImprovement: number;
+  /** The loss of the run's first step: a later loss this many times above it (DIVERGED_LOSS_FACTOR) is divergence. */
+  firstLoss?: number | null;
   /** resumeKey() of the settings: they must not change across a resume. */
   configHash: string;
   elapsedSeconds: number;
@@ -85,6 +87,9 @@ export interface LoopHooks {
   shouldStop(): boolean;
 }
 
+/** A step whose loss exceeds this multiple of the first step's (or of 1, if higher) has diverged. */
+export const DIVERGED_LOSS_FACTOR = 10;
+
 export type StopReason = "completed" | "early_stopping" | "interrupted" | "diverged";
 
 export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: LoopHooks): Promise<{ stopped: StopReason; lastEval?: EvalResult }> {
@@ -95,6 +100,8 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
   let stopped: StopReason = "completed";
   let lastEval: EvalResult | undefined;
   let stepSeconds = 0;
+  /** The state before the last update, whose tensors optimizer.keep() holds. */
+  let before: LoopState | undefined;
   while (state.step < totalSteps) {
     if (hooks.shouldStop()) {
       stopped = "interrupted";
@@ -118,12 +125,29 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
       continue;
     }
     if (runner.precision === "float16") scaler.update(Number.isFinite(gradNorm));
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      hooks.onNote({ type: "warning", message: `step ${state.step + 1}: loss ${loss}, gradient norm ${gradNorm}: stopping; the weights before this step are kept` });
+    state.firstLoss ??= Number.isFinite(loss) ? loss : null;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || loss > DIVERGED_LOSS_FACTOR * Math.max(1, state.firstLoss ?? 0)) {
+      // These weights are the last update's work: it is undone, and the weights before it are what the run keeps.
+      const step = state.step + 1;
+      const undone = before !== undefined && optimizer.restore();
+      if (undone) Object.assign(state, before);
+      hooks.onNote({
+        type: "warning",
+        message: `step ${step}: loss ${loss}, gradient norm ${gradNorm}: the run diverged; stopping with the weights of step ${state.step}${undone ? ` (step ${step - 1}'s update undone)` : ""}`,
+      });
       stopped = "diverged";
       break;
     }
+    before = { ...state };
+    optimizer.keep();
     optimizer.apply(outputs, { lr, step: state.step + 1, gradNorm });
+    const broken = optimizer.nonFinite();
+    if (broken !== undefined) {
+      optimizer.restore();
+      hooks.onNote({ type: "warning", message: `step ${state.step + 1}: the update makes ${broken} non-finite; it is not applied, stopping with the weights of step ${state.step}` });
+      stopped = "diverged";
+      break;
+    }
 
     const tokens = group.reduce((n, b) => n + b.tokens, 0);
     state.step++;

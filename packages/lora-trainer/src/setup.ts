@@ -159,6 +159,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
   for (const [reason, n] of Object.entries(s.dropped)) {
     if (n) emit({ type: "warning", message: `${n} example${n === 1 ? "" : "s"} dropped: ${reason.replace(/_/g, " ")}` });
   }
+  checkDroppedShare(config, s.valid, ("tooLongLengths" in s ? s.tooLongLengths : undefined) ?? [], model.maxPositions);
   if (data.train.length === 0 && !preference) throw new DatasetError("no training examples left after the eval split", dataset.name);
   if (tokenizer.tokenToId(data.template.endOfTurn) === undefined) {
     emit({ type: "warning", message: `the tokenizer has no "${data.template.endOfTurn}" token: the end of a turn is learned as text` });
@@ -181,6 +182,21 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     smallestBucket: inputs.smallestBucket ?? 64,
     ...(preference ? { preference } : {}),
   };
+}
+
+/** The share of valid examples --max_length may drop as too long before a run stops (--allow_truncation: any). */
+export const MAX_DROPPED_SHARE = 0.1;
+
+/** Too many examples lost to --max_length stop the run, saying how many and what length would keep them. */
+function checkDroppedShare(config: TrainConfig, valid: number, tooLong: readonly number[], context: number): void {
+  if (config.allow_truncation || tooLong.length === 0 || tooLong.length <= MAX_DROPPED_SHARE * valid) return;
+  const fit = (n: number) => Math.ceil(n / 64) * 64;
+  const keepAll = fit(Math.max(...tooLong));
+  const beyond = keepAll > context ? ` (more than the model's context, ${context})` : "";
+  throw new TrainConfigError(
+    `--max_length ${config.max_length} drops ${tooLong.length} of ${valid} examples (${((100 * tooLong.length) / valid).toFixed(1)}%, more than ${100 * MAX_DROPPED_SHARE}%) as too long: ` +
+      `--max_length ${keepAll} would keep them all${beyond}; or pass --allow_truncation to train on the ${valid - tooLong.length} that fit`,
+  );
 }
 
 /** The LoRA settings of a config for a model. */

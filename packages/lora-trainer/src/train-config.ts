@@ -15,6 +15,8 @@ export interface Setting<T = unknown, D extends T | undefined = T | undefined> {
   default: D;
   /** One sentence for --help. */
   help: string;
+  /** For a setting without a default: what leaving it out means (help shows it as the default). */
+  unset?: string;
   /** JSON Schema of the value. */
   schema: Readonly<Record<string, unknown>>;
   /** A resumed run must have the same value (model, data, batch shape, optimizer, seed). */
@@ -89,6 +91,7 @@ export const SETTINGS = {
   undesirable_weight: number("preference", 1, "KTO: the weight of undesirable (label false) rows' loss", { exclusiveMinimum: 0 }),
   validation_split: number("data", 0.1, "the share of the data held out for evaluation", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
   max_samples: integer("data", undefined, "use only the first N valid records", { minimum: 1, ...RESUME }),
+  allow_truncation: flag("data", false, "train even when --max_length drops more than 10% of the examples as too long"),
   batch_size: integer("optimisation", 4, "sequences per micro-batch", { minimum: 1, ...RESUME }),
   eval_batch_size: integer("evaluation", 4, "sequences per evaluation batch", { minimum: 1 }),
   gradient_accumulation: integer("optimisation", 8, "micro-batches per optimizer step", { minimum: 1, ...RESUME }),
@@ -106,7 +109,7 @@ export const SETTINGS = {
   lora_r: integer("LoRA", 16, "the LoRA rank", { minimum: 1, ...RESUME }),
   lora_alpha: number("LoRA", 32, "LoRA's alpha (the adapter is scaled by alpha/r)", { exclusiveMinimum: 0, ...RESUME }),
   lora_dropout: number("LoRA", 0.05, "dropout on the LoRA branch", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
-  lora_target_modules: list("LoRA", "comma-separated linear layers to adapt (default: every linear layer of the family)", RESUME),
+  lora_target_modules: list("LoRA", "comma-separated linear layers to adapt", RESUME),
   use_rslora: flag("LoRA", false, "scale the adapter by alpha/sqrt(r) (rank-stabilized LoRA)", RESUME),
   use_qlora: flag("LoRA", false, "keep the base weights in 4 bits (QLoRA)"),
   gradient_checkpointing: flag("optimisation", true, "recompute activations in the backward pass to save memory"),
@@ -115,11 +118,13 @@ export const SETTINGS = {
   save_steps: integer("output", 500, "write a checkpoint every N steps (and after the last)", { minimum: 1 }),
   save_total_limit: integer("output", 3, "how many of the latest checkpoints to keep (the best one is kept too)", { minimum: 1 }),
   early_stopping_patience: integer("evaluation", undefined, "stop after N evaluations without a lower eval loss", { minimum: 1 }),
+  load_best_model_at_end: flag("evaluation", false, "make the best checkpoint's weights the run's output, not the last step's (early stopping always does)"),
+  metric_for_best_model: choice("evaluation", ["eval_loss"], "eval_loss", "what makes a checkpoint the best: the lowest eval loss"),
   eval_generate: flag("evaluation", true, "score exact match of generated answers on the eval split"),
   max_new_tokens: integer("evaluation", 64, "the longest generated answer during evaluation", { minimum: 1 }),
   seed: integer("optimisation", 42, "the seed of the split, the shuffling, the initialization and dropout", RESUME),
   device: choice("device", DEVICES, "auto", "where to train (auto: the platform's GPU if it works, else the CPU)"),
-  threads: integer("device", undefined, "CPU threads for ONNX Runtime (default: all cores)", { minimum: 1 }),
+  threads: integer("device", undefined, "CPU threads for ONNX Runtime", { minimum: 1 }),
   from_scratch: flag("model", false, "train a new model of the size the size flags give", RESUME),
   model_family: choice("model", MODEL_FAMILIES, "llama", "the architecture of a new model", RESUME),
   hidden_size: integer("model", undefined, "a new model's hidden size", { minimum: 1, ...RESUME }),
@@ -155,6 +160,26 @@ export const DEFAULT_PRESET = "qwen_1_5b";
 
 SETTINGS.preset.help = `a named starting point: ${Object.keys(PRESETS).join(", ")}`;
 
+/** What leaving out each setting without a default means (help shows it as the default). */
+const UNSET: { [K in keyof typeof SETTINGS]?: string } = {
+  preset: `none (${DEFAULT_PRESET} when neither --base_model nor --config gives a model)`,
+  base_model: "the preset's",
+  tokenizer: "the model's",
+  max_samples: "all",
+  max_steps: "from --epochs",
+  lora_target_modules: "every linear layer of the family",
+  early_stopping_patience: "off",
+  threads: "all cores",
+  hidden_size: "required with --from_scratch",
+  num_hidden_layers: "required with --from_scratch",
+  num_attention_heads: "required with --from_scratch",
+  intermediate_size: "required with --from_scratch",
+  num_key_value_heads: "--num_attention_heads",
+  vocab_size: "the tokenizer's (4096 for one trained on the dataset)",
+  resume: "a new run",
+};
+for (const [name, meaning] of Object.entries(UNSET)) (SETTINGS as Record<string, Setting>)[name]!.unset = meaning;
+
 type Settings = typeof SETTINGS;
 type ValueOf<S> = S extends Setting<infer T, infer _> ? T : never;
 type Flatten<T> = { [K in keyof T]: T[K] };
@@ -187,6 +212,17 @@ export function resumeKey(c: TrainConfig): string {
   return hash53(JSON.stringify(keys.map((k) => [k, c[k] ?? null]))).toString(36);
 }
 
+/** The settings a resumed run must keep that differ between a checkpoint's config and this one, as "name old (now new)". */
+export function resumeDifferences(saved: Readonly<Record<string, unknown>>, now: TrainConfig): string[] {
+  const show = (v: unknown) => (v === undefined || v === null ? "unset" : JSON.stringify(v));
+  return Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => {
+    if (!s.resume) return [];
+    const before = saved[name] ?? null;
+    const after = (now as Record<string, unknown>)[name] ?? null;
+    return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${name} ${show(before)} (now ${show(after)})`];
+  });
+}
+
 /** Keys of Hugging Face TrainingArguments-style config files that mean one of ours. */
 const KEY_ALIASES: Record<string, SettingName> = {
   per_device_train_batch_size: "batch_size",
@@ -210,8 +246,6 @@ const KEYS_IGNORED: Record<string, string> = {
   dataloader_num_workers: "data is prepared in-process",
   ddp_find_unused_parameters: "no distributed training",
   evaluation_strategy: "evaluation runs every eval_steps",
-  load_best_model_at_end: "the best checkpoint is always kept",
-  metric_for_best_model: "the best checkpoint is the one with the lowest eval loss",
   bnb_4bit_compute_dtype: "QLoRA uses 4-bit blockwise weights in the ONNX graph",
   bnb_4bit_quant_type: "QLoRA uses 4-bit blockwise weights in the ONNX graph",
   bias: "LoRA trains no biases",

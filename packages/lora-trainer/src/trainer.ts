@@ -4,22 +4,24 @@
 // the adapter or model at the end. A resumed run continues bit for bit where it stopped.
 import { readRecordsFromFile, readTokenizerFiles, type TokenizerFiles } from "@neural/dataset";
 import { SharedWeights } from "@neural/graph/node";
-import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { checkTokenizerIds } from "@neural/hf-config";
+import { removeDeadTempFiles } from "@neural/safetensors";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { batchesOf } from "./batching.js";
-import { findResume, loadCheckpoint, pruneCheckpoints, saveCheckpoint } from "./checkpoint.js";
+import { checkpointsDir, findResume, listCheckpoints, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
 import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
 import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
-import { MetricsFile, writeEvalSplit, writeOutputs } from "./outputs.js";
+import { lockOutputDir, MetricsFile, writeEvalSplit, writeModelFiles, writeOutputs } from "./outputs.js";
 import { loadPeftAdapter } from "./peft.js";
 import { chooseProviders, sessionOptions } from "./runtime.js";
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
-import { resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
+import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
 import { trainableParams } from "./train-step.js";
 import { evaluatePreference, objectiveFeeds, preferenceBatches, preferenceEvalRows, stepMetrics, type PreferenceBatch } from "./preference-run.js";
 import { ensureReference } from "./reference-cache.js";
@@ -98,12 +100,15 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
     const opened = await openModel(resolved.dir);
     close = opened.close;
     try {
+      const tokenizerFrom = config.tokenizer ?? tokenizerDir ?? resolved.dir;
+      const tokenizerFiles = await readTokenizerFiles(tokenizerFrom);
+      checkTokenizerIds(tokenizerFiles.tokenizer, opened.config.vocabSize, path.join(tokenizerFrom, "tokenizer.json"), path.join(resolved.dir, "config.json"));
       base = {
         name: config.base_model!,
         config: opened.rawConfig,
         weights: opened.source,
         textTower: opened.config.textTower,
-        tokenizer: await readTokenizerFiles(config.tokenizer ?? tokenizerDir ?? resolved.dir),
+        tokenizer: tokenizerFiles,
         ...(adapter ? { adapter } : {}),
       };
     } catch (error) {
@@ -133,6 +138,20 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
   const { config } = run;
   const outputDir = config.output_dir;
   await mkdir(outputDir, { recursive: true });
+  const unlock = await lockOutputDir(outputDir);
+  try {
+    return await trainLocked(run, emit, options);
+  } finally {
+    await unlock();
+  }
+}
+
+async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<TrainResult> {
+  const { config } = run;
+  const outputDir = config.output_dir;
+  // With the lock held, a temporary file here belongs to a run that died while writing it.
+  await removeDeadTempFiles(outputDir);
+  await removeDeadTempFiles(checkpointsDir(outputDir));
   const workDir = path.join(outputDir, ".graphs");
   await rm(workDir, { recursive: true, force: true });
   await writeEvalSplit(outputDir, run.eval);
@@ -143,11 +162,19 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
   let state: LoopState = initialLoopState(resumeKey(config));
   if (config.resume) {
     const dir = await findResume(outputDir, config.resume);
-    if (!dir) emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });
+    if (!dir) {
+      emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });
+      await metrics.remove();
+    }
     else {
       const loaded = await loadCheckpoint(dir);
       if (loaded.state.configHash !== state.configHash) {
-        throw new TrainConfigError(`${dir} was made with other settings (model, data, batch shape, optimizer or seed changed); resume with the same settings or start a new --output_dir`);
+        const saved = await readFile(path.join(dir, "train_config.json"), "utf8").then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
+        const differences = saved ? resumeDifferences(saved, config) : [];
+        throw new TrainConfigError(
+          `${dir} was made with other settings (${differences.length ? differences.join(", ") : "model, data, batch shape, optimizer or seed changed"}); ` +
+            "resume with the same settings or start a new --output_dir",
+        );
       }
       optimizer.load(loaded.tensors, dir);
       state = loaded.state;
@@ -205,6 +232,8 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
       totalSteps: loop.totalSteps,
       startStep: state.step,
     });
+    const keepBest = config.load_best_model_at_end || config.early_stopping_patience !== undefined;
+    let best: Map<string, Float32Array> | undefined;
     let window = { loss: 0, steps: 0, metrics: {} as Record<string, number> };
     let epoch = state.epoch;
     const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -222,17 +251,25 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
         }
       },
       async onEval(step, e) {
+        // the loop records a new best after this hook: a copy of its weights, to become the output at the end
+        if (keepBest && (state.bestEvalLoss === null || e.loss < state.bestEvalLoss)) best = copyValues(optimizer.values, best);
         emit({ type: "eval", step, ...e });
         await metrics.append({ type: "eval", step, epoch: round(epoch), loss: e.loss, ...(preference ? e.metrics : { perplexity: e.perplexity, accuracy: e.accuracy }), ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
       },
       onNote: emit,
       async checkpoint(s) {
-        const dir = await saveCheckpoint(outputDir, s, optimizer.save());
+        const dir = await saveCheckpoint(outputDir, s, optimizer.save(), { files: (temp) => writeModelFiles(run, optimizer, temp).then(() => {}) });
         await pruneCheckpoints(outputDir, config.save_total_limit, s.bestStep);
         emit({ type: "checkpoint", step: s.step, dir });
       },
       shouldStop: () => options.signal?.aborted === true,
     });
+    if (keepBest && (config.load_best_model_at_end || stopped === "early_stopping") && stopped !== "diverged") await loadBest(state, optimizer, best, outputDir, emit);
+    if (stopped === "diverged") {
+      // the undone step's checkpoint and metrics go too
+      await removeCheckpointsAfter(outputDir, state.step);
+      await metrics.truncate(state.step);
+    }
     await runner.release();
     const files = await writeOutputs(run, optimizer, metrics, lastEval?.samples ?? []);
     return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files };
@@ -240,6 +277,38 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
     await runner.release();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** Copies each tensor into `into`'s buffers (allocated the first time). */
+function copyValues(from: ReadonlyMap<string, Float32Array>, into?: Map<string, Float32Array>): Map<string, Float32Array> {
+  const out = into ?? new Map<string, Float32Array>();
+  for (const [name, data] of from) {
+    const buffer = out.get(name) ?? new Float32Array(data.length);
+    buffer.set(data);
+    out.set(name, buffer);
+  }
+  return out;
+}
+
+/**
+ * Puts the best evaluation's weights in the optimizer, so they are what the run writes: from the copy this process
+ * made, or (a resumed run) from the best step's checkpoint, which pruning keeps.
+ */
+async function loadBest(state: LoopState, optimizer: OptimizerState, copy: Map<string, Float32Array> | undefined, outputDir: string, emit: (e: TrainEvent) => void): Promise<void> {
+  if (state.bestStep === null || state.bestStep === state.step) return;
+  const about = `the best evaluation's weights (step ${state.bestStep}, eval loss ${state.bestEvalLoss?.toFixed(4)})`;
+  if (copy) {
+    for (const [name, data] of copy) optimizer.values.get(name)!.set(data);
+  } else {
+    const saved = (await listCheckpoints(outputDir)).find((c) => c.step === state.bestStep);
+    if (!saved) {
+      emit({ type: "warning", message: `no checkpoint of step ${state.bestStep} is left: the output is the last step's weights, not ${about}` });
+      return;
+    }
+    const { tensors } = await loadCheckpoint(saved.dir);
+    for (const [name, { data }] of tensors.params) optimizer.values.get(name)?.set(data);
+  }
+  emit({ type: "info", message: `the output is ${about}, not the last step's (${state.step})` });
 }
 
 export type { EvalSample };

@@ -39,10 +39,10 @@ export const evalCommand: Command = {
   name: "eval",
   positionals: [{ name: "file", description: "a .gguf model", required: true }],
   options: [
-    { name: "dataset", type: "string", description: "a JSONL (or JSON array) dataset: each row's last assistant turn is the expected answer (a preference row's chosen one)" },
+    { name: "dataset", type: "string", description: "a JSONL (or JSON array) dataset: each row's last assistant turn is the expected answer (a preference row's chosen one)", unset: "required" },
     { name: "max_tokens", type: "number", default: 256, description: "most tokens per answer" },
     { name: "limit", type: "number", default: 0, description: "evaluate only the first N rows (0 = all)" },
-    { name: "min_accuracy", type: "number", description: "exit 1 when the accuracy (0..1) is below this" },
+    { name: "min_accuracy", type: "number", description: "exit 1 when the accuracy (0..1) is below this", unset: "no minimum" },
     { name: "show", type: "number", default: 5, description: "mismatches to print" },
     ...llamaOptions.filter((o) => o.name !== "chatml"),
     { name: "json", type: "boolean", description: "print the report as JSON (with every row's expected and generated answer)" },
