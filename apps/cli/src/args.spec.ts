@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatHelp, parseArgs, UsageError, type OptionSpec } from "./args.js";
+import { formatHelp, helpDefault, parseArgs, UsageError, type OptionSpec } from "./args.js";
+import type { Command } from "./command.js";
 
 const specs: OptionSpec[] = [
   { name: "max_length", type: "number", description: "", default: 512 },
@@ -79,4 +80,32 @@ describe("formatHelp", () => {
       expect.stringMatching(/^  --lora_r N +the rank \(default 16\)$/),
     ]);
   });
+});
+
+describe("every command's help", () => {
+  it("gives each flag a sentence and a default (or what leaving it out means), grouped, wrapped to the terminal", async () => {
+    const { commands } = await import("./commands/index.js");
+    const width = 80;
+    const problems: string[] = [];
+    for (const entry of commands) {
+      const loaded = await entry.load([]);
+      for (const command of (Array.isArray(loaded) ? loaded : [loaded]) as Command[]) {
+        const help = formatHelp({ ...command, summary: command.summary ?? entry.summary }, width);
+        for (const line of help.split("\n").slice(3)) if (line.length > width) problems.push(`${command.name}: wider than ${width}: ${line}`);
+        for (const o of command.options) {
+          if (o.description.split(/\s+/).length < 2 || o.description === o.name) problems.push(`${command.name} --${o.name}: no sentence`);
+          if (helpDefault(o) === undefined && !/\bdefault\b|\(required\)/.test(o.description)) problems.push(`${command.name} --${o.name}: no default shown`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    const { trainCommand } = await import("./commands/train.js");
+    const train = formatHelp({ ...trainCommand, summary: "Train" }, width);
+    const unwrapped = train.replace(/\n {31}/g, " ");
+    expect(unwrapped).toMatch(/\n  --max_steps N +stop after this many optimizer steps \(overrides --epochs\) \(default from --epochs\)\n/);
+    expect(unwrapped).toMatch(/\n  --adam_beta1 N +AdamW's decay of the first moment \(default 0\.9\)\n/);
+    expect(unwrapped).toMatch(/\n  --train_on_inputs +learn the prompts too, not only the answers \(default false\)\n/);
+    expect(unwrapped).toMatch(/\n  --threads N +CPU threads for ONNX Runtime \(default all cores\)\n/);
+    for (const group of ["data", "model", "LoRA", "optimisation", "evaluation", "output", "device"]) expect(train).toContain(`\n\n${group}:\n`);
+  }, 120_000);
 });

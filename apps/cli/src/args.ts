@@ -13,6 +13,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** Help lists options by group (options without one come first). */
   group?: string;
+  /** For an option without a default: what leaving it out means ("required", "all cores"), shown as its default. */
+  unset?: string;
 }
 
 export interface PositionalSpec {
@@ -172,17 +174,47 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-export function formatHelp(command: { name: string; summary: string; options: readonly OptionSpec[]; positionals?: readonly PositionalSpec[] }): string {
+/** The default a flag shows in help: its value, what leaving it out means, or false for a switch. */
+export function helpDefault(o: OptionSpec): string | undefined {
+  if (o.default !== undefined) return Array.isArray(o.default) ? o.default.join(",") : String(o.default);
+  if (o.unset !== undefined) return o.unset;
+  return o.type === "boolean" ? "false" : undefined;
+}
+
+/** Help for a command: its usage, then each flag with its sentence, choices and default, by group, wrapped to `width`. */
+export function formatHelp(
+  command: { name: string; summary: string; options: readonly OptionSpec[]; positionals?: readonly PositionalSpec[] },
+  width = Math.max(60, Math.min(process.stdout.columns || 100, 160)),
+): string {
+  const column = 31;
+  const entry = (label: string, text: string): string[] => {
+    const lines: string[] = [];
+    let line = `  ${label}`.padEnd(column - 1);
+    if (line.length > column - 1) {
+      lines.push(line);
+      line = "".padEnd(column - 1);
+    }
+    for (const word of text.split(/\s+/).filter(Boolean)) {
+      if (line.length + 1 + word.length > width && line.trim() !== "" && line.length > column - 1) {
+        lines.push(line);
+        line = "".padEnd(column - 1);
+      }
+      line += ` ${word}`;
+    }
+    lines.push(line);
+    return lines;
+  };
   const pos = (command.positionals ?? []).map((p) => (p.required ? p.name.toUpperCase() : `[${p.name.toUpperCase()}]`) + (p.variadic ? "..." : ""));
   const lines = [`neural ${command.name} ${pos.join(" ")}${command.options.length ? " [options]" : ""}`.trimEnd(), "", command.summary, ""];
-  for (const p of command.positionals ?? []) lines.push(`  ${p.name.toUpperCase().padEnd(28)} ${p.description}`);
+  for (const p of command.positionals ?? []) lines.push(...entry(p.name.toUpperCase(), p.description));
   const groups = [...new Set(command.options.map((o) => o.group))];
   for (const group of [undefined, ...groups.filter((g) => g !== undefined)]) {
     if (group !== undefined) lines.push(...(lines.at(-1) === "" ? [] : [""]), `${group}:`);
     for (const o of command.options.filter((x) => x.group === group)) {
       const flag = `--${o.name}${o.type === "boolean" ? "" : o.type === "number" ? " N" : " VALUE"}`;
-      const extra = [o.choices ? `one of ${o.choices.join("|")}` : "", o.default !== undefined && o.default !== false ? `default ${String(o.default)}` : ""].filter(Boolean).join("; ");
-      lines.push(`  ${flag.padEnd(28)} ${o.description}${extra ? ` (${extra})` : ""}`);
+      const shown = helpDefault(o);
+      const extra = [o.choices ? `one of ${o.choices.join(", ")}` : "", shown !== undefined ? (o.unset === "required" ? "required" : `default ${shown}`) : ""].filter(Boolean).join("; ");
+      lines.push(...entry(flag, `${o.description}${extra ? ` (${extra})` : ""}`));
     }
   }
   return lines.join("\n");

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { closest, formatHelp, parseArgs, UsageError } from "./args.js";
 import { EXIT, type Command, type CommandEntry, type Io } from "./command.js";
+import { fileSystemMessage } from "./fs-errors.js";
 
 const BUILTIN_ERRORS = new Set(["Error", "TypeError", "RangeError", "ReferenceError", "SyntaxError", "EvalError", "URIError"]);
 
@@ -69,6 +70,11 @@ export async function runCli(argv: readonly string[], commands: readonly Command
     if (error instanceof UsageError) {
       io.err(`neural ${command.name}: ${error.message}\n(see neural ${command.name} --help)`);
       return EXIT.usage;
+    }
+    const fsMessage = fileSystemMessage(error);
+    if (fsMessage !== undefined) {
+      io.err(`neural ${command.name}: ${fsMessage}`);
+      return EXIT.problems;
     }
     // Typed errors from our libraries describe bad input: print the message, not a stack.
     if (error instanceof Error && !BUILTIN_ERRORS.has(error.name)) {

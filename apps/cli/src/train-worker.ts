@@ -10,5 +10,6 @@ parentPort!.on("message", (message: { type: string }) => {
 const { config, evalOnly } = workerData as { config: TrainConfig; evalOnly?: boolean };
 train(config, { signal: controller.signal, evalOnly: evalOnly === true, onEvent: (event: TrainEvent) => parentPort!.postMessage(event) }).then(
   (result) => parentPort!.postMessage({ type: "result", result }),
-  (error: Error) => parentPort!.postMessage({ type: "error", name: error.name, message: error.message, stack: error.stack }),
+  (error: Error & { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown }) =>
+    parentPort!.postMessage({ type: "error", name: error.name, message: error.message, stack: error.stack, code: error.code, path: error.path, dest: error.dest, syscall: error.syscall }),
 );

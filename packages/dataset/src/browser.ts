@@ -26,3 +26,16 @@ export { validationReportSchema } from "./report-schema.js";
 export { encodeRecords, prepareDataset, resolveTemplate, type EncodeStats, type PrepareOptions, type PreparedDataset, type PreparedExample } from "./prepare.js";
 export { byteToUnicode, CHATML_SPECIAL_TOKENS, trainTokenizer, type TrainedTokenizer, type TrainTokenizerOptions } from "./bpe.js";
 export { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS, type PreTokenizerName } from "@neural/hf-config";
+export {
+  encodeAnswer,
+  isPreferenceRecord,
+  mismatchedRows,
+  preferenceKey,
+  preparePreferenceDataset,
+  toPreferenceExample,
+  type EncodePreferenceOptions,
+  type PreferenceExample,
+  type PreparedPreference,
+  type PreparedPreferenceDataset,
+} from "./preference.js";
+export { exactVerifier, jsonSchemaVerifier, pairOf, type PairOutcome, type Verdict, type Verifier, type VerifierRow } from "./verify.js";

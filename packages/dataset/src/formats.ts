@@ -84,11 +84,20 @@ export function detectFormat(record: unknown): FormatName | undefined {
 
 const SHAREGPT_ROLES: Record<string, Role> = { system: "system", human: "user", user: "user", gpt: "assistant", assistant: "assistant" };
 
+/** The record is preference data: it has chosen and rejected, or a completion with a true/false label. */
+export function isPreferenceRecord(record: unknown): boolean {
+  if (typeof record !== "object" || record === null || Array.isArray(record)) return false;
+  return ("chosen" in record && "rejected" in record) || ("completion" in record && typeof (record as { label?: unknown }).label === "boolean");
+}
+
 /** Validates a parsed record and converts it to an Example, or returns the issue that names the field. */
 export function toExample(record: unknown, file: string, line: number): { example: Example } | { issue: RecordIssue } {
   const issue = (message: string, field?: string) => ({ issue: { file, line, ...(field ? { field } : {}), message } });
   if (typeof record !== "object" || record === null || Array.isArray(record)) {
     return issue(`expected a JSON object, got ${record === null ? "null" : Array.isArray(record) ? "an array" : typeof record}`);
+  }
+  if (isPreferenceRecord(record)) {
+    return issue("a preference row (chosen/rejected, or completion with a label): train it with --method dpo, orpo, simpo or kto");
   }
   const format = detectFormat(record);
   if (!format) {

@@ -46,6 +46,8 @@ export interface EncodeStats {
   /** The first `maxShown` record issues. */
   issues: RecordIssue[];
   dropped: Record<DropReason, number>;
+  /** The token count of each example dropped as too long (an estimate above maxLength for one too long to tokenize whole). */
+  tooLongLengths?: number[];
 }
 
 /** A template by name, using the tokenizer's EOS/BOS and its own chat_template where it has them. */
@@ -86,8 +88,10 @@ export async function* encodeRecords(
       trainOnInputs: options.trainOnInputs ?? false,
       overlong: options.overlong ?? "drop",
     });
-    if (result.dropped) stats.dropped[result.dropped]++;
-    else yield { line: event.line, example: converted.example, encoded: result.example };
+    if (result.dropped) {
+      stats.dropped[result.dropped]++;
+      if (result.dropped === "too_long") (stats.tooLongLengths ??= []).push(result.length);
+    } else yield { line: event.line, example: converted.example, encoded: result.example };
   }
 }
 

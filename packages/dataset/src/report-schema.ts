@@ -29,6 +29,32 @@ const duplicates = {
   additionalProperties: false,
 } as const;
 
+const lengths = {
+  oneOf: [
+    { type: "null" },
+    {
+      type: "object",
+      required: ["unit", "count", "min", "mean", "p50", "p95", "max", "histogram"],
+      properties: {
+        unit: { enum: ["tokens", "characters"] },
+        count,
+        min: count,
+        mean: { type: "number", minimum: 0 },
+        p50: count,
+        p95: count,
+        max: count,
+        histogram: {
+          type: "array",
+          items: { type: "object", required: ["from", "to", "count"], properties: { from: count, to: count, count }, additionalProperties: false },
+        },
+        maxLength: count,
+        overMaxLength: count,
+      },
+      additionalProperties: false,
+    },
+  ],
+} as const;
+
 const categoryCount = { type: "object", required: ["category", "count"], properties: { category: { type: "string" }, count }, additionalProperties: false } as const;
 
 export const validationReportSchema = {
@@ -56,31 +82,7 @@ export const validationReportSchema = {
       additionalProperties: false,
     },
     duplicates: { type: "object", required: ["exact", "normalized"], properties: { exact: duplicates, normalized: duplicates }, additionalProperties: false },
-    lengths: {
-      oneOf: [
-        { type: "null" },
-        {
-          type: "object",
-          required: ["unit", "count", "min", "mean", "p50", "p95", "max", "histogram"],
-          properties: {
-            unit: { enum: ["tokens", "characters"] },
-            count,
-            min: count,
-            mean: { type: "number", minimum: 0 },
-            p50: count,
-            p95: count,
-            max: count,
-            histogram: {
-              type: "array",
-              items: { type: "object", required: ["from", "to", "count"], properties: { from: count, to: count, count }, additionalProperties: false },
-            },
-            maxLength: count,
-            overMaxLength: count,
-          },
-          additionalProperties: false,
-        },
-      ],
-    },
+    lengths,
     categoryBalance: {
       oneOf: [
         { type: "null" },
@@ -100,6 +102,12 @@ export const validationReportSchema = {
         properties: { checked: count, failed: count, shown: { type: "array", items: issue }, omitted: count },
         additionalProperties: false,
       },
+    },
+    preference: {
+      type: "object",
+      required: ["pairs", "desirable", "undesirable", "promptLengths"],
+      properties: { pairs: count, desirable: count, undesirable: count, promptLengths: lengths },
+      additionalProperties: false,
     },
     problems: { type: "array", items: { type: "string" } },
     warnings: { type: "array", items: { type: "string" } },

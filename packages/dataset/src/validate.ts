@@ -6,6 +6,8 @@ import type { ChatTemplate } from "./templates.js";
 import { resolveTemplate } from "./prepare.js";
 import { measureTokens } from "./encode.js";
 import type { TextTokenizer } from "./tokenizer.js";
+import { isPreferenceRecord, toPreferenceExample } from "./preference.js";
+import type { Example } from "./formats.js";
 
 /** A check of every valid example's answer (the CLI's --check-cypher passes one that parses Cypher). */
 export interface AnswerCheck {
@@ -83,6 +85,8 @@ export interface ValidationReport {
   categoryBalance: { ratio: number; smallest: { category: string; count: number }; largest: { category: string; count: number } } | null;
   /** Each check's results, by its name. */
   checks: Record<string, CheckReport>;
+  /** Preference rows (TRL's formats): pairs, labelled completions and their prompts' lengths; absent without any. */
+  preference?: { pairs: number; desirable: number; undesirable: number; promptLengths: LengthReport | null };
   problems: string[];
   warnings: string[];
   ok: boolean;
@@ -104,6 +108,10 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
   let lengths = new Uint32Array(1024);
   const overlongLines: number[] = [];
   const checks = (options.checks ?? []).map((c) => ({ c, report: { checked: 0, failed: 0, shown: [] as RecordIssue[], omitted: 0 } }));
+  const preference = { pairs: 0, desirable: 0, undesirable: 0 };
+  let promptLengths = new Uint32Array(0);
+  const measure = (e: Example) =>
+    options.tokenizer ? measureTokens(e, template, options.tokenizer, options.maxLength ?? 32_768) : template.render(e).reduce((n, s) => n + s.text.length, 0);
 
   for await (const event of events) {
     records++;
@@ -112,7 +120,29 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
       if (errorCount++ < maxShown) errors.push(event.issue);
       continue;
     }
-    const converted = toExample(event.value, file, event.line);
+    // a preference row stands as its prompt and chosen answer (the longer answer for its length)
+    let longer: Example | undefined;
+    let converted: ReturnType<typeof toExample>;
+    if (isPreferenceRecord(event.value)) {
+      const pref = toPreferenceExample(event.value, file, event.line);
+      if ("issue" in pref) converted = pref;
+      else {
+        const p = pref.example;
+        const chat = (answer: string): Example => ({ kind: "chat", format: "chat", messages: [...p.prompt, { role: "assistant", content: answer }] });
+        converted = { example: chat(p.kind === "pair" ? p.chosen : p.completion) };
+        if (p.kind === "pair") {
+          preference.pairs++;
+          longer = chat(p.rejected);
+        } else if (p.label) preference.desirable++;
+        else preference.undesirable++;
+        if (preference.pairs + preference.desirable + preference.undesirable > promptLengths.length) {
+          const grown = new Uint32Array(Math.max(1024, promptLengths.length * 2));
+          grown.set(promptLengths);
+          promptLengths = grown;
+        }
+        promptLengths[preference.pairs + preference.desirable + preference.undesirable - 1] = measure({ kind: "chat", format: "chat", messages: [...p.prompt, { role: "assistant", content: "" }] });
+      }
+    } else converted = toExample(event.value, file, event.line);
     if ("issue" in converted) {
       if (errorCount++ < maxShown) errors.push(converted.issue);
       continue;
@@ -123,12 +153,10 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
       grown.set(lengths);
       lengths = grown;
     }
-    lengths[valid] = options.tokenizer
-      ? measureTokens(example, template, options.tokenizer, options.maxLength ?? 32_768)
-      : template.render(example).reduce((n, s) => n + s.text.length, 0);
+    lengths[valid] = Math.max(measure(example), longer ? measure(longer) : 0);
     if (options.maxLength !== undefined && lengths[valid]! > options.maxLength && overlongLines.length < maxShown) overlongLines.push(event.line);
     valid++;
-    formats[example.format]++;
+    if (!isPreferenceRecord(event.value)) formats[example.format]++;
     if (example.category !== undefined) categories.set(example.category, (categories.get(example.category) ?? 0) + 1);
     else uncategorized++;
     exact.add(exampleKey(example), event.line);
@@ -147,6 +175,12 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
   if (records === 0) problems.push("no records: the file is empty");
   else if (valid === 0) problems.push("no valid records");
   if (errorCount > 0) problems.push(`${errorCount} invalid record${errorCount === 1 ? "" : "s"}`);
+  if (preference.pairs > 0 && preference.desirable + preference.undesirable > 0) {
+    problems.push(`${preference.pairs} chosen/rejected pairs and ${preference.desirable + preference.undesirable} labelled completions: a preference dataset is one or the other`);
+  }
+  if (preference.pairs + preference.desirable + preference.undesirable > 0 && valid > preference.pairs + preference.desirable + preference.undesirable) {
+    warnings.push(`${valid - preference.pairs - preference.desirable - preference.undesirable} rows are not preference rows: --method sft reads those, the preference methods these`);
+  }
 
   const dupExact = exact.report(valid);
   const dupNormalized = normalized.report(valid);
@@ -194,6 +228,9 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
     lengths: lengthReport,
     categoryBalance,
     checks: Object.fromEntries(checks.map(({ c, report }) => [c.name, report])),
+    ...(preference.pairs + preference.desirable + preference.undesirable > 0
+      ? { preference: { ...preference, promptLengths: summarizeLengths(promptLengths.subarray(0, preference.pairs + preference.desirable + preference.undesirable), options.tokenizer ? "tokens" : "characters") } }
+      : {}),
     problems,
     warnings,
     ok: problems.length === 0,

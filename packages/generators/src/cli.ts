@@ -25,7 +25,7 @@ export function commonOptions(definition: Pick<GeneratorDefinition, "defaultCoun
     { name: "seed", type: "string", description: "seed: the same seed gives a byte-identical file", default: "42" },
     { name: "output", type: "string", description: "JSONL file to write (directories are created); - for stdout", default: definition.defaultOutput },
     { name: "format", type: "string", description: "row format", default: "instruction", choices: ROW_FORMATS },
-    { name: "system", type: "string", description: "system prompt to put on every row" },
+    { name: "system", type: "string", description: "system prompt to put on every row", unset: "none" },
     { name: "distribution", type: "string", description: "category weights, e.g. a=40,b=60 (default: the generator's own)" },
     { name: "capacity", type: "boolean", description: "print how many unique rows each category can give with these options, and exit" },
     { name: "json", type: "boolean", description: "print the summary as JSON" },

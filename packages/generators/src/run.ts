@@ -17,6 +17,8 @@ export interface GeneratorOptionSpec {
   default?: string | number | boolean | string[];
   aliases?: string[];
   choices?: readonly string[];
+  /** For an option without a default: what leaving it out means (help shows it as the default). */
+  unset?: string;
 }
 
 export interface GeneratorDefinition {

@@ -118,7 +118,7 @@ describe("metadata", () => {
       (e: unknown) => e instanceof HfConfigError && /GPTNeoX.*supported: .*Qwen3ForCausalLM.*Gemma3ForCausalLM/.test(e.message) && e.file.endsWith("config.json") && e.field === "architectures",
     );
     await writeFile(join(m.dir, "config.json"), JSON.stringify({ ...m.config, vocab_size: 100 }));
-    await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toThrow(/rows/);
+    await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toThrow(/config\.json: vocab_size: vocab_size disagrees with model\.safetensors: model\.embed_tokens\.weight is \[\d+, 256\], the config implies \[100, 256\]/);
     await writeFile(join(m.dir, "adapter_config.json"), "{}");
     await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toThrow(/adapter/);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ARCHITECTURES, HfConfigError, hfTensorShapes, inLayerSet, isSlidingLayer, layerSetPeriod, parseHfConfig, parseHfConfigText, textModelConfig, textModelTensorName, usesRope } from "./index.js";
+import { ARCHITECTURES, CONFIG_LIMITS, HfConfigError, hfTensorShapes, inLayerSet, isSlidingLayer, layerSetPeriod, parseHfConfig, parseHfConfigText, textModelConfig, textModelTensorName, usesRope } from "./index.js";
 
 const llama = { architectures: ["LlamaForCausalLM"], hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 100 };
 
@@ -42,11 +42,11 @@ describe("parseHfConfig", () => {
   });
 
   it("allocates nothing from a number in the file: a layer pattern given as a period stays one", () => {
-    const huge = parseHfConfig({ ...llama, architectures: ["Gemma3ForCausalLM"], num_hidden_layers: 2 ** 40, sliding_window_pattern: 6, sliding_window: 512 });
+    const huge = parseHfConfig({ ...llama, architectures: ["Gemma3ForCausalLM"], num_hidden_layers: CONFIG_LIMITS.num_hidden_layers, sliding_window_pattern: 6, sliding_window: 512 });
     expect(huge.slidingWindow).toEqual({ size: 512, layers: { kind: "all-but-every", period: 6 } });
-    expect(isSlidingLayer(huge, 2 ** 40 - 1)).toBe(true);
+    expect(isSlidingLayer(huge, CONFIG_LIMITS.num_hidden_layers - 1)).toBe(true);
     expect(layerSetPeriod(huge.slidingWindow!.layers, huge.numLayers)).toBe(6);
-    expect(parseHfConfig({ ...llama, architectures: ["SmolLM3ForCausalLM"], num_hidden_layers: 2 ** 40 }).ropeLayers).toEqual({ kind: "all-but-every", period: 4 });
+    expect(parseHfConfig({ ...llama, architectures: ["SmolLM3ForCausalLM"], num_hidden_layers: CONFIG_LIMITS.num_hidden_layers }).ropeLayers).toEqual({ kind: "all-but-every", period: 4 });
   });
 
   it("Gemma 3's multimodal layout: text_config with Gemma3TextConfig's defaults for what it leaves out (gemma-3-4b-it)", () => {

@@ -122,6 +122,24 @@ export interface ModelConfig {
   eosTokenIds: number[];
 }
 
+/**
+ * The largest value each size field may have. Released models stay far below (Llama 3.1 405B: 126 layers, hidden
+ * 16384, intermediate 53248, 128 heads; Gemma 3: a 262,208-token vocabulary; Llama 4: a 10M context), and every
+ * later allocation is bounded by these before the tensors are compared with them.
+ */
+export const CONFIG_LIMITS = {
+  num_hidden_layers: 1024,
+  hidden_size: 2 ** 17,
+  intermediate_size: 2 ** 20,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 4096,
+  vocab_size: 2 ** 21,
+  max_position_embeddings: 2 ** 26,
+  original_max_position_embeddings: 2 ** 26,
+  sliding_window: 2 ** 26,
+} as const;
+
 /** What is read from a config.json object, and where from (its text model's fields for multimodal checkpoints). */
 type Fields = Record<string, unknown>;
 
@@ -192,6 +210,8 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
   const int = (key: string, fallback?: number): number => {
     const v = c[key] ?? fallback;
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) return fail(key, `expected a positive integer, got ${JSON.stringify(v)}`);
+    const most = (CONFIG_LIMITS as Record<string, number>)[key];
+    if (most !== undefined && v > most) return fail(key, `${v} is more than any model has (at most ${most})`);
     return v;
   };
   const num = (key: string, fallback?: number): number => {
@@ -279,11 +299,17 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
 
   const eos = c.eos_token_id ?? top.eos_token_id;
   const bos = c.bos_token_id ?? top.bos_token_id;
+  const vocabSize = int("vocab_size");
+  for (const [key, value] of [["eos_token_id", eos], ["bos_token_id", bos]] as const) {
+    for (const id of Array.isArray(value) ? value : [value]) {
+      if (Number.isInteger(id) && ((id as number) < 0 || (id as number) >= vocabSize)) fail(key, `token id ${id} is outside the vocabulary (vocab_size ${vocabSize})`);
+    }
+  }
   const config: ModelConfig = {
     family,
     architecture,
     textTower,
-    vocabSize: int("vocab_size"),
+    vocabSize,
     hiddenSize,
     intermediateSize: int("intermediate_size"),
     numLayers,

@@ -59,7 +59,7 @@ describe("bad input is refused before training starts", () => {
       const config = JSON.parse(readFileSync(path.join(d, "config.json"), "utf8"));
       writeFileSync(path.join(d, "config.json"), JSON.stringify({ ...config, vocab_size: 10 }));
     });
-    expect((await attempt({ base_model: small })).error.message).toMatch(/tokenizer has \d+ tokens but the model's embedding has only 10 rows|shape/);
+    expect((await attempt({ base_model: small })).error.message).toMatch(/small-vocab\/config\.json: vocab_size: vocab_size disagrees with model\.safetensors: model\.embed_tokens\.weight is \[\d+, \d+\], the config implies \[10, \d+\]/);
   });
 
   it("a dataset with no valid rows", async () => {

@@ -20,8 +20,11 @@ export function checkpointsDir(outputDir: string): string {
   return path.join(outputDir, "checkpoints");
 }
 
-/** Writes checkpoint `state.step` atomically and returns its directory. */
-export async function saveCheckpoint(outputDir: string, state: LoopState, tensors: CheckpointTensors): Promise<string> {
+/**
+ * Writes checkpoint `state.step` atomically and returns its directory. `files` adds files to the folder before it is
+ * renamed into place (the trainer's model or adapter, so that a checkpoint can be exported like a finished run).
+ */
+export async function saveCheckpoint(outputDir: string, state: LoopState, tensors: CheckpointTensors, options: { files?: (dir: string) => Promise<void> } = {}): Promise<string> {
   const root = checkpointsDir(outputDir);
   await mkdir(root, { recursive: true });
   const final = path.join(root, stepDir(state.step));
@@ -35,6 +38,7 @@ export async function saveCheckpoint(outputDir: string, state: LoopState, tensor
   }
   await saveSafetensors(path.join(temp, "trainable.safetensors"), list);
   await writeDurable(path.join(temp, "state.json"), JSON.stringify(state, null, 2) + "\n");
+  await options.files?.(temp);
   await fsyncDir(temp);
   await removeCheckpoint(final);
   await rename(temp, final);
@@ -105,6 +109,11 @@ export async function pruneCheckpoints(outputDir: string, keep: number, bestStep
   }
 }
 
+/** Removes the checkpoints made after `step` (a diverged run's, whose last update was undone). */
+export async function removeCheckpointsAfter(outputDir: string, step: number): Promise<void> {
+  for (const c of await listCheckpoints(outputDir)) if (c.step > step) await removeCheckpoint(c.dir);
+}
+
 /** `--resume auto`: the latest checkpoint in the output directory; otherwise the given directory. */
 export async function findResume(outputDir: string, resume: string): Promise<string | undefined> {
   if (resume !== "auto") return resume;
@@ -121,7 +130,10 @@ export async function writeDurable(file: string, text: string): Promise<void> {
   } finally {
     await handle.close();
   }
-  await rename(temp, file);
+  await rename(temp, file).catch(async (error: unknown) => {
+    await rm(temp, { force: true });
+    throw error;
+  });
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -25,6 +25,8 @@ export interface EvalResult {
   /** Share of generated answers equal to the expected ones (trimmed), when answers were generated. */
   exactMatch?: number;
   samples: EvalSample[];
+  /** A preference objective's metrics on the held-out pairs, with TRL's names. */
+  metrics?: Record<string, number>;
 }
 
 export interface EvaluateOptions {

@@ -125,21 +125,33 @@ describe("the training loop (fake runner)", () => {
     expect(record.losses).toHaveLength(4);
   });
 
-  it("stops at a non-finite loss, keeping the weights and checkpointing the state from before that step", async () => {
+  it("stops at a non-finite loss, undoing the update that led to it and checkpointing the state from before it", async () => {
     const runner = new FakeRunner("float32", (_, step) => (step === 4 ? "nan" : undefined));
     const r = run();
     const { record, hooks } = recorder();
     const result = await trainLoop(r, runner, hooks(r.optimizer));
     expect(result.stopped).toBe("diverged");
-    expect(r.state.step).toBe(3);
-    expect(record.notes.at(-1)!.message).toMatch(/step 4: loss NaN.*stopping; the weights before this step are kept/);
+    expect(r.state.step).toBe(2);
+    expect(record.notes.at(-1)!.message).toMatch(/step 4: loss NaN.*the run diverged; stopping with the weights of step 2 \(step 3's update undone\)/);
     const last = record.checkpoints.at(-1)!;
-    expect(last.state.step).toBe(3);
+    expect(last.state.step).toBe(2);
     expect(last.tensors.params.get("w")!.data).toEqual(r.optimizer.values.get("w"));
-    // the same run without the fault had the same weights after 3 steps
-    const clean = run({ totalSteps: 3 });
+    // the same run without the fault had the same weights and moments after 2 steps
+    const clean = run({ totalSteps: 2 });
     await trainLoop(clean, new FakeRunner(), recorder().hooks(clean.optimizer));
     expect(clean.optimizer.values.get("w")).toEqual(r.optimizer.values.get("w"));
+    expect(clean.optimizer.save().m.get("w")).toEqual(r.optimizer.save().m.get("w"));
+    expect(clean.state).toEqual({ ...r.state, elapsedSeconds: clean.state.elapsedSeconds });
+  });
+
+  it("an update that makes a weight or moment non-finite is not applied", async () => {
+    const r = run({ s: { learning_rate: Infinity } });
+    const { record, hooks } = recorder();
+    const result = await trainLoop(r, new FakeRunner(), hooks(r.optimizer));
+    expect(result.stopped).toBe("diverged");
+    expect(r.state.step).toBe(0);
+    expect(record.notes.at(-1)!.message).toMatch(/step 1: the update makes w non-finite; it is not applied/);
+    expect(r.optimizer.values.get("w")).toEqual(Float32Array.of(0.1, -0.2, 0.3, 0));
   });
 
   it("float16: an overflowing step is retried at half the loss scale and counted once", async () => {

@@ -25,6 +25,8 @@ export interface LoopState {
   bestEvalLoss: number | null;
   bestStep: number | null;
   evalsWithoutImprovement: number;
+  /** The loss of the run's first step: a later loss this many times above it (DIVERGED_LOSS_FACTOR) is divergence. */
+  firstLoss?: number | null;
   /** resumeKey() of the settings: they must not change across a resume. */
   configHash: string;
   elapsedSeconds: number;
@@ -50,6 +52,8 @@ export interface TrainingRun {
   state: LoopState;
   /** Scores the current weights on the eval split; absent when there is none. */
   evaluate?: () => Promise<EvalResult>;
+  /** A second objective's feeds of a micro-batch (they may replace inv_count), given its optimizer step's micro-batches. */
+  objectiveFeeds?: (batch: Batch, group: readonly Batch[]) => Record<string, TypedArray>;
 }
 
 /** What the loop needs of sessions.ts's GraphRunner. */
@@ -70,6 +74,8 @@ export interface StepReport {
   tokens: number;
   seconds: number;
   etaSeconds: number;
+  /** The objective's metrics (graph outputs named metric.*), summed over the step's micro-batches. */
+  metrics: Record<string, number>;
 }
 
 export interface LoopHooks {
@@ -81,6 +87,9 @@ export interface LoopHooks {
   shouldStop(): boolean;
 }
 
+/** A step whose loss exceeds this multiple of the first step's (or of 1, if higher) has diverged. */
+export const DIVERGED_LOSS_FACTOR = 10;
+
 export type StopReason = "completed" | "early_stopping" | "interrupted" | "diverged";
 
 export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: LoopHooks): Promise<{ stopped: StopReason; lastEval?: EvalResult }> {
@@ -91,6 +100,8 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
   let stopped: StopReason = "completed";
   let lastEval: EvalResult | undefined;
   let stepSeconds = 0;
+  /** The state before the last update, whose tensors optimizer.keep() holds. */
+  let before: LoopState | undefined;
   while (state.step < totalSteps) {
     if (hooks.shouldStop()) {
       stopped = "interrupted";
@@ -105,7 +116,7 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     const group = epochData.slice(state.batchInEpoch, state.batchInEpoch + s.gradient_accumulation);
     const t0 = performance.now();
     const lr = learningRateAt(state.step, { learningRate: s.learning_rate, warmupSteps: s.warmup_steps, totalSteps, kind: s.lr_scheduler });
-    const { loss, gradNorm, outputs } = await gradients(runner, run, group, scaler.scale);
+    const { loss, gradNorm, outputs, metrics } = await gradients(runner, run, group, scaler.scale);
 
     if (runner.precision === "float16" && Number.isFinite(loss) && !Number.isFinite(gradNorm) && !scaler.exhausted) {
       // float16 gradients overflowed: nothing was updated; the same batches again at half the scale
@@ -114,12 +125,29 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
       continue;
     }
     if (runner.precision === "float16") scaler.update(Number.isFinite(gradNorm));
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      hooks.onNote({ type: "warning", message: `step ${state.step + 1}: loss ${loss}, gradient norm ${gradNorm}: stopping; the weights before this step are kept` });
+    state.firstLoss ??= Number.isFinite(loss) ? loss : null;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || loss > DIVERGED_LOSS_FACTOR * Math.max(1, state.firstLoss ?? 0)) {
+      // These weights are the last update's work: it is undone, and the weights before it are what the run keeps.
+      const step = state.step + 1;
+      const undone = before !== undefined && optimizer.restore();
+      if (undone) Object.assign(state, before);
+      hooks.onNote({
+        type: "warning",
+        message: `step ${step}: loss ${loss}, gradient norm ${gradNorm}: the run diverged; stopping with the weights of step ${state.step}${undone ? ` (step ${step - 1}'s update undone)` : ""}`,
+      });
       stopped = "diverged";
       break;
     }
+    before = { ...state };
+    optimizer.keep();
     optimizer.apply(outputs, { lr, step: state.step + 1, gradNorm });
+    const broken = optimizer.nonFinite();
+    if (broken !== undefined) {
+      optimizer.restore();
+      hooks.onNote({ type: "warning", message: `step ${state.step + 1}: the update makes ${broken} non-finite; it is not applied, stopping with the weights of step ${state.step}` });
+      stopped = "diverged";
+      break;
+    }
 
     const tokens = group.reduce((n, b) => n + b.tokens, 0);
     state.step++;
@@ -129,7 +157,7 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     const seconds = (performance.now() - t0) / 1000;
     stepSeconds = stepSeconds === 0 ? seconds : 0.9 * stepSeconds + 0.1 * seconds;
     const epoch = state.epoch + state.batchInEpoch / Math.max(1, epochData.length);
-    await hooks.onStep({ step: state.step, totalSteps, epoch, loss, lr, gradNorm, tokens, seconds, etaSeconds: (totalSteps - state.step) * stepSeconds });
+    await hooks.onStep({ step: state.step, totalSteps, epoch, loss, lr, gradNorm, tokens, seconds, etaSeconds: (totalSteps - state.step) * stepSeconds, metrics });
 
     if (run.evaluate && (state.step % s.eval_steps === 0 || state.step === totalSteps)) {
       lastEval = await run.evaluate();
@@ -165,6 +193,7 @@ async function gradients(runner: StepRunner, run: TrainingRun, group: readonly B
   };
   let accumulators: Record<string, TypedArray> | undefined;
   let loss = 0;
+  const metrics: Record<string, number> = {};
   let outputs: Record<string, TypedArray> = {};
   for (let k = 0; k < group.length; k++) {
     const batch = group[k]!;
@@ -172,11 +201,21 @@ async function gradients(runner: StepRunner, run: TrainingRun, group: readonly B
     const kind = !last ? "accumulate" : accumulators ? "step-acc" : "step";
     accumulators ??= kind === "step" ? undefined : Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), new Float32Array(optimizer.values.get(p.name)!.length)]));
     const dropoutSeed = Float32Array.of(hash53(`dropout:${state.step}:${k}`, settings.seed) % 100_000);
-    outputs = await runner.run({ kind, batch: batch.batchSize, seq: batch.seqLen }, { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: dropoutSeed, ...accumulators });
+    outputs = await runner.run({ kind, batch: batch.batchSize, seq: batch.seqLen }, { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: dropoutSeed, ...accumulators, ...run.objectiveFeeds?.(batch, group) });
     loss += Number(outputs[stepNames.loss]![0]);
+    addMetrics(metrics, outputs);
     if (!last) accumulators = Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), outputs[stepNames.newAcc(p.name)]!]));
   }
-  return { loss, gradNorm: Number(outputs[stepNames.gradNorm]![0]), outputs };
+  return { loss, gradNorm: Number(outputs[stepNames.gradNorm]![0]), outputs, metrics };
+}
+
+/** Adds a graph's metric outputs (stepNames.metricPrefix) into `into`. */
+export function addMetrics(into: Record<string, number>, outputs: Readonly<Record<string, TypedArray>>): void {
+  for (const [name, value] of Object.entries(outputs)) {
+    if (!name.startsWith(stepNames.metricPrefix)) continue;
+    const key = name.slice(stepNames.metricPrefix.length);
+    into[key] = (into[key] ?? 0) + Number(value[0]);
+  }
 }
 
 /** Optimizer steps of a run: max_steps, or epochs × the steps of an epoch of `batchesPerEpoch` micro-batches. */

@@ -8,6 +8,7 @@ import { openModel } from "./models/load.js";
 import { PUBLISHED_CONFIGS } from "./models/published.js";
 import type { WeightSource } from "./models/weights.js";
 import { configWeights, estimateMemory, type MemoryEstimate } from "./memory.js";
+import { preferenceSpecOf } from "./preference.js";
 import { hubToken, isHubModelId, resolveModel, ModelSourceError, type ResolveModelOptions } from "./model-source.js";
 import { scratchConfig } from "./scratch-model.js";
 import { loraSpec } from "./setup.js";
@@ -88,9 +89,16 @@ export async function estimateTrainingMemory(config: TrainConfig, options: { mod
     recompute: config.gradient_checkpointing,
     gradientAccumulation: config.gradient_accumulation,
     evalBatch: config.validation_split > 0 ? config.eval_batch_size : 0,
+    ...(preferenceSpecOf(config) ? { preference: preferenceSpecOf(config)! } : {}),
   });
   const gpu = config.device === "cuda" || config.device === "webgpu" || config.device === "coreml";
-  notes.push(`for the largest shape bucket: batch ${config.batch_size} × ${seq} tokens (packing fills rows; shorter buckets need less)`);
+  const spec = preferenceSpecOf(config);
+  notes.push(
+    spec
+      ? `for the largest shape bucket: ${config.batch_size} ${spec.method === "kto" ? "rows (each with its KL row)" : "pairs (chosen and rejected)"} = ${2 * config.batch_size} sequences × ${seq} tokens`
+      : `for the largest shape bucket: batch ${config.batch_size} × ${seq} tokens (packing fills rows; shorter buckets need less)`,
+  );
+  if (spec && (spec.method === "dpo" || spec.method === "kto")) notes.push(`${spec.method}: the reference is the starting weights, run once before training; no second model in memory`);
   if (gpu) notes.push(`${config.device}: weights and activations would sit in device memory; this is the CPU figure, not measured on a GPU`);
   if (config.device === "auto") notes.push("device auto: this is the CPU figure (the GPU providers are not measured)");
   return { ...estimate, model, batch: config.batch_size, seq, device: gpu ? "gpu" : "cpu", notes };

@@ -32,4 +32,19 @@ describe("memory estimate", () => {
     expect(part(full, "weights")).toBe(0);
     expect(part(full, "trainable")).toBeGreaterThan(part(kept, "weights") * 2.9);
   });
+
+  it("knows the preference methods: a pair is two sequences; the reference adds no weights", () => {
+    const model = tinyConfig("LlamaForCausalLM", { hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 4, vocab_size: 256, num_hidden_layers: 2 });
+    const lora = { rank: 8, alpha: 16, rsLora: false, targets: ["q_proj", "v_proj"], dropout: 0 };
+    const spec = { method: "dpo" as const, beta: 0.1, lossType: "sigmoid" as const, rpoAlpha: 0, simpoGamma: 0.5, cpoAlpha: 0, desirableWeight: 1, undesirableWeight: 1 };
+    const part = (e: ReturnType<typeof estimateMemory>, name: string) => e.parts.find((p) => p.name === name)!.bytes;
+    const sft = estimateMemory({ model, batch: 4, seq: 64, lora, recompute: false });
+    const dpo = estimateMemory({ model, batch: 4, seq: 64, lora, recompute: false, preference: spec });
+    const sftOfEight = estimateMemory({ model, batch: 8, seq: 64, lora, recompute: false });
+    expect(part(dpo, "weights")).toBe(part(sft, "weights"));
+    expect(part(dpo, "trainable")).toBe(part(sft, "trainable"));
+    expect(part(dpo, "activations")).toBeGreaterThan(1.8 * part(sft, "activations"));
+    expect(part(dpo, "activations")).toBeCloseTo(part(sftOfEight, "activations"), -5);
+    expect(dpo.parts.find((p) => p.name === "activations")!.note).toContain("4 pairs = 8 sequences");
+  });
 });

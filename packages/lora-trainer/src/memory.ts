@@ -5,8 +5,9 @@
 //   graphs       the graphs' JavaScript objects and ONNX Runtime's structures (per node of the step graph, fitted);
 //   weights      the frozen base weights as ONNX Runtime reads them: float32 from the memory-mapped weights file
 //                (4 bytes each), QLoRA's two 4-bit copies of every linear layer (1.25 bytes at block 32);
-//   trainable    the trainable tensors, their AdamW moments and their gradients (4 × 4 bytes each: params, m, v
-//                updated in place, the gradients copied out of ONNX Runtime), plus gradient accumulators;
+//   trainable    the trainable tensors, their AdamW moments and their gradients (7 × 4 bytes each: params, m, v
+//                updated in place, a copy of the three to undo a diverged step, the gradients copied out of ONNX
+//                Runtime), plus gradient accumulators;
 //   activations  the largest sum of intermediate tensors alive at once when the step graph runs in order: every
 //                node's outputs live from the node to their last reader (reshapes share their input's buffer).
 //                This is simulated on the very graph the trainer builds, so recomputation, the vocabulary's logits
@@ -22,6 +23,7 @@ import type { WeightSource } from "./models/weights.js";
 import { DEFAULT_QLORA_BLOCK, qloraBytes, qloraLinear } from "./qlora.js";
 import { buildEvalGraph, buildStepGraph, type LoraSpec } from "./train-step.js";
 import { linearModules } from "./models/transformer.js";
+import type { PreferenceSpec } from "./preference.js";
 
 export interface MemoryEstimateInput {
   model: ModelConfig;
@@ -36,6 +38,12 @@ export interface MemoryEstimateInput {
   gradientAccumulation?: number;
   /** Sequences per evaluation batch (evaluation runs a forward of eval batch × seq; 0: no evaluation). */
   evalBatch?: number;
+  /**
+   * A preference objective: `batch` and `evalBatch` count pairs (KTO: rows), each two sequences in the graphs (chosen
+   * and rejected, or a row and its mismatched KL row). The reference is the starting weights, run once before
+   * training (as evaluation), so no second model is held.
+   */
+  preference?: PreferenceSpec;
 }
 
 export interface MemoryPart {
@@ -125,7 +133,10 @@ export function activationPeak(graph: Graph): { bytes: number; at: string; nodes
 
 /** Predict the peak memory of training one shape bucket (the largest: batch × seq) with these settings. */
 export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
-  const { model, batch, seq, lora } = input;
+  const { model, seq, lora, preference } = input;
+  // a preference batch holds two sequences per pair
+  const rows = preference ? 2 : 1;
+  const batch = input.batch * rows;
   const shapes = input.weights ?? configWeights(model);
   const size = (name: string) => shapes.shape(name).reduce((a, b) => a * b, 1);
   const source: WeightSource = {
@@ -145,11 +156,14 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     recompute: input.recompute,
     kind: (input.gradientAccumulation ?? 1) > 1 ? "step-acc" : "step",
     ...(qlora ? { linear: qloraLinear(source) } : {}),
+    ...(preference ? { preference } : {}),
   });
   const stepPeak = activationPeak(graph);
   // Evaluation runs its own forward (no arena: the step's activations are gone by then); the larger peak counts.
   const evalPeak = input.evalBatch
-    ? activationPeak(buildEvalGraph({ config: model, source, batch: input.evalBatch, seq, ...(lora ? { lora } : {}), recompute: false, ...(qlora ? { linear: qloraLinear(source) } : {}) }))
+    ? activationPeak(
+        buildEvalGraph({ config: model, source, batch: input.evalBatch * rows, seq, ...(lora ? { lora } : {}), recompute: false, ...(qlora ? { linear: qloraLinear(source) } : {}), ...(preference ? { preference } : {}) }),
+      )
     : undefined;
   const act = evalPeak && evalPeak.bytes > stepPeak.bytes ? { ...evalPeak, at: `evaluation: ${evalPeak.at}`, nodes: stepPeak.nodes } : stepPeak;
 
@@ -169,9 +183,9 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   }
   const trainableCount = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const accumulators = (input.gradientAccumulation ?? 1) > 1 ? 2 : 0;
-  // params, m, v in JavaScript, and the gradients copied out of ONNX Runtime after the step (whose own output
-  // buffers are graph outputs, counted with the activations)
-  const trainableBytes = 4 * trainableCount * (4 + accumulators);
+  // params, m, v in JavaScript and their copy (the loop undoes a diverged step), and the gradients copied out of
+  // ONNX Runtime after the step (whose own output buffers are graph outputs, counted with the activations)
+  const trainableBytes = 4 * trainableCount * (7 + accumulators);
   const activationBytes = act.bytes * MEMORY_MODEL.activationFactor;
   const graphBytes = act.nodes * MEMORY_MODEL.bytesPerGraphNode;
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -186,7 +200,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     {
       name: "trainable",
       bytes: trainableBytes,
-      note: `${(trainableCount / 1e6).toFixed(2)} M trainable values × (params, m, v, gradients${accumulators ? ", accumulators in and out" : ""})`,
+      note: `${(trainableCount / 1e6).toFixed(2)} M trainable values × (params, m, v, their copy, gradients${accumulators ? ", accumulators in and out" : ""})`,
     },
     {
       name: "activations",
@@ -194,6 +208,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
       note: `peak of live intermediate tensors (${mib(act.bytes)} at ${act.at}${input.recompute ? ", layers recomputed" : ""}), × ${MEMORY_MODEL.activationFactor}`,
     },
   ];
+  if (preference) parts[4]!.note += `; ${preference.method}: ${input.batch} pairs = ${batch} sequences per micro-batch`;
   return { peakBytes: parts.reduce((n, p) => n + p.bytes, 0), parts, graph: { nodes: act.nodes, activationPeakAt: act.at } };
 }
 

@@ -1,6 +1,6 @@
 // Folding a LoRA adapter into its base model: W' = W + scale·B·A for each adapted module, written as a Hugging Face
 // model directory (one tensor in memory at a time) that @neural/gguf-writer converts like any other model.
-import { textModelTensorName } from "@neural/hf-config";
+import { checkModelFolder, parseHfConfigText, textModelTensorName } from "@neural/hf-config";
 import { openCheckpoint, saveSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { copyFile, mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
@@ -26,8 +26,13 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
   const baseSpec = options.baseModel ?? adapter.baseModel;
   if (!baseSpec) throw new AdapterError(`${options.adapterDir}: adapter_config.json names no base model; give one (--base_model)`);
   const base = await resolveModel(baseSpec, options.modelSource);
+  const configFile = path.join(base.dir, "config.json");
+  const configText = await readFile(configFile, "utf8");
+  const model = parseHfConfigText(configText, configFile);
+  const config = JSON.parse(configText) as Record<string, unknown>;
   const checkpoint = await openCheckpoint(base.dir);
   try {
+    checkModelFolder({ config: model, configFile, tensors: checkpoint.names.map((name) => checkpoint.info(name)) });
     const scale = loraScale(adapter);
     const unused = new Set(adapter.modules.keys());
     const tensors: TensorToWrite[] = checkpoint.names.map((name, index) => {
@@ -51,7 +56,6 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
     if (unused.size) throw new AdapterError(`${options.adapterDir}: the base model ${base.dir} has no weight for ${[...unused][0]} (is it the right base?)`);
     await mkdir(options.outputDir, { recursive: true });
     await saveSafetensors(path.join(options.outputDir, "model.safetensors"), tensors, { metadata: { format: "pt" } });
-    const config = JSON.parse(await readFile(path.join(base.dir, "config.json"), "utf8")) as Record<string, unknown>;
     // The base's name, as transformers records the id a model was loaded from (a GGUF export names the model after it).
     const nameOrPath = base.repo ?? (typeof config._name_or_path === "string" && config._name_or_path ? config._name_or_path : baseSpec);
     await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...config, _name_or_path: nameOrPath, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");

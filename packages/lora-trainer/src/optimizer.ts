@@ -48,6 +48,39 @@ export class OptimizerState {
     }
   }
 
+  private kept: { values: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array> } | undefined;
+
+  /** Copies the tensors and moments aside (into buffers reused step after step), so that an update can be undone. */
+  keep(): void {
+    const copy = (from: Map<string, Float32Array>, into: Map<string, Float32Array> | undefined) =>
+      new Map([...from].map(([name, data]) => {
+        const buffer = into?.get(name) ?? new Float32Array(data.length);
+        buffer.set(data);
+        return [name, buffer] as const;
+      }));
+    this.kept = { values: copy(this.values, this.kept?.values), m: copy(this.m, this.kept?.m), v: copy(this.v, this.kept?.v) };
+  }
+
+  /** Puts back what keep() copied; false when nothing was kept. */
+  restore(): boolean {
+    if (!this.kept) return false;
+    for (const [from, into] of [[this.kept.values, this.values], [this.kept.m, this.m], [this.kept.v, this.v]] as const) {
+      for (const [name, data] of from) into.get(name)!.set(data);
+    }
+    this.kept = undefined;
+    return true;
+  }
+
+  /** The name of a tensor whose values or moments hold a NaN or an infinity, if any. */
+  nonFinite(): string | undefined {
+    for (const [name, data] of this.values) {
+      for (const array of [data, this.m.get(name)!, this.v.get(name)!]) {
+        for (let i = 0; i < array.length; i++) if (!Number.isFinite(array[i]!)) return name;
+      }
+    }
+    return undefined;
+  }
+
   /** The state to checkpoint (the arrays themselves, not copies). */
   save(): OptimizerTensors {
     return {

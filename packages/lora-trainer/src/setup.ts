@@ -6,7 +6,9 @@ import {
   DatasetError,
   exampleTexts,
   hash53,
+  mismatchedRows,
   prepareDataset,
+  preparePreferenceDataset,
   Random,
   trainTokenizer,
   type ChatTemplate,
@@ -23,6 +25,8 @@ import { linearModules, type ForwardOptions } from "./models/transformer.js";
 import { graphWeights, type WeightSource } from "./models/weights.js";
 import { TrainingError } from "./optimizer.js";
 import type { LoraAdapter } from "./peft-format.js";
+import { preferenceSpecOf } from "./preference.js";
+import type { PreferenceData } from "./preference-run.js";
 import type { Precision } from "./precision.js";
 import { qloraLinear } from "./qlora.js";
 import { createScratchModel, scratchConfig } from "./scratch-model.js";
@@ -74,6 +78,8 @@ export interface PreparedRun {
   lora?: LoraSpec;
   adapter?: LoraAdapter;
   smallestBucket: number;
+  /** --method other than sft: the preference rows (train and eval above are empty then). */
+  preference?: PreferenceData;
 }
 
 /** `issues`: the bad dataset rows behind a warning (the first 50), each with its file and line. */
@@ -120,7 +126,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     throw new TrainConfigError(`--max_length ${config.max_length} exceeds the model's context (max_position_embeddings ${model.maxPositions})`);
   }
 
-  const data = await prepareDataset(dataset.records(), dataset.name, {
+  const prepareOptions = {
     tokenizer,
     template: config.template,
     maxLength: config.max_length,
@@ -128,13 +134,33 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     validationSplit: config.validation_split,
     seed: config.seed,
     ...(config.max_samples !== undefined ? { maxSamples: config.max_samples } : {}),
-  });
+  };
+  const spec = preferenceSpecOf(config);
+  const pairs = spec ? await preparePreferenceDataset(dataset.records(), dataset.name, prepareOptions) : undefined;
+  const data = pairs ? { template: pairs.template, train: [], eval: [], stats: pairs.stats } : await prepareDataset(dataset.records(), dataset.name, prepareOptions);
+  let preference: PreferenceData | undefined;
+  if (spec && pairs) {
+    const wanted = spec.method === "kto" ? "unpaired" : "pair";
+    if (pairs.kind !== wanted) {
+      throw new DatasetError(`--method ${spec.method} needs ${wanted === "pair" ? '{"prompt", "chosen", "rejected"} rows' : '{"prompt", "completion", "label"} rows'}; this file has ${pairs.kind === "pair" ? "pairs" : "labelled completions"}`, dataset.name);
+    }
+    if (pairs.train.length === 0) throw new DatasetError("no training rows left after the eval split", dataset.name);
+    const encode = { template: pairs.template, tokenizer, maxLength: config.max_length };
+    preference = {
+      spec,
+      kind: pairs.kind,
+      train: pairs.train,
+      eval: pairs.eval,
+      ...(spec.method === "kto" ? { mismatched: { train: mismatchedRows(pairs.train, encode), eval: pairs.eval.length ? mismatchedRows(pairs.eval, encode) : [] } } : {}),
+    };
+  }
   const s = data.stats;
   if (s.invalid) emit({ type: "warning", message: `${s.invalid} invalid record${s.invalid === 1 ? "" : "s"} skipped${s.invalid > s.issues.length ? ` (the first ${s.issues.length} below)` : ""}:`, issues: s.issues });
   for (const [reason, n] of Object.entries(s.dropped)) {
     if (n) emit({ type: "warning", message: `${n} example${n === 1 ? "" : "s"} dropped: ${reason.replace(/_/g, " ")}` });
   }
-  if (data.train.length === 0) throw new DatasetError("no training examples left after the eval split", dataset.name);
+  checkDroppedShare(config, s.valid, ("tooLongLengths" in s ? s.tooLongLengths : undefined) ?? [], model.maxPositions);
+  if (data.train.length === 0 && !preference) throw new DatasetError("no training examples left after the eval split", dataset.name);
   if (tokenizer.tokenToId(data.template.endOfTurn) === undefined) {
     emit({ type: "warning", message: `the tokenizer has no "${data.template.endOfTurn}" token: the end of a turn is learned as text` });
   }
@@ -154,7 +180,23 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     ...(lora ? { lora } : {}),
     ...(base?.adapter ? { adapter: base.adapter } : {}),
     smallestBucket: inputs.smallestBucket ?? 64,
+    ...(preference ? { preference } : {}),
   };
+}
+
+/** The share of valid examples --max_length may drop as too long before a run stops (--allow_truncation: any). */
+export const MAX_DROPPED_SHARE = 0.1;
+
+/** Too many examples lost to --max_length stop the run, saying how many and what length would keep them. */
+function checkDroppedShare(config: TrainConfig, valid: number, tooLong: readonly number[], context: number): void {
+  if (config.allow_truncation || tooLong.length === 0 || tooLong.length <= MAX_DROPPED_SHARE * valid) return;
+  const fit = (n: number) => Math.ceil(n / 64) * 64;
+  const keepAll = fit(Math.max(...tooLong));
+  const beyond = keepAll > context ? ` (more than the model's context, ${context})` : "";
+  throw new TrainConfigError(
+    `--max_length ${config.max_length} drops ${tooLong.length} of ${valid} examples (${((100 * tooLong.length) / valid).toFixed(1)}%, more than ${100 * MAX_DROPPED_SHARE}%) as too long: ` +
+      `--max_length ${keepAll} would keep them all${beyond}; or pass --allow_truncation to train on the ${valid - tooLong.length} that fit`,
+  );
 }
 
 /** The LoRA settings of a config for a model. */
@@ -230,6 +272,7 @@ export function runGraphs(run: PreparedRun): (key: GraphKey, precision: Precisio
       recompute: run.config.gradient_checkpointing,
       ...(linear ? { linear } : {}),
       ...(precision !== "float32" ? { precision } : {}),
+      ...(run.preference ? { preference: run.preference.spec } : {}),
     };
     return key.kind === "eval" ? buildEvalGraph(spec) : buildStepGraph({ ...spec, kind: key.kind }).graph;
   };

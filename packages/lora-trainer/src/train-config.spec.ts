@@ -87,5 +87,10 @@ describe("the settings table", () => {
     expect(resumeKey(config)).toBe(hash53(JSON.stringify(fields.map((k) => [k, (config as Record<string, unknown>)[k] ?? null]))).toString(36));
     expect(resumeKey({ ...config, learning_rate: 1e-3 })).not.toBe(resumeKey(config));
     expect(resumeKey({ ...config, logging_steps: 1, device: "cpu", threads: 1 })).toBe(resumeKey(config));
+    // a preference run's method and knobs must not change across a resume either
+    const dpo = { ...config, method: "dpo" as const };
+    expect(resumeKey(dpo)).not.toBe(resumeKey(config));
+    expect(resumeKey({ ...dpo, beta: 0.3 })).not.toBe(resumeKey(dpo));
+    expect(resumeKey({ ...config, beta: 0.3 })).toBe(resumeKey(config));
   });
 });

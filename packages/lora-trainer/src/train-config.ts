@@ -6,7 +6,7 @@ import { hash53 } from "@neural/dataset";
 import { Ajv } from "ajv";
 
 /** The groups of settings, in the order help lists them. */
-export const SETTING_GROUPS = ["data", "model", "LoRA", "optimisation", "evaluation", "output", "device"] as const;
+export const SETTING_GROUPS = ["data", "model", "LoRA", "optimisation", "preference", "evaluation", "output", "device"] as const;
 export type SettingGroup = (typeof SETTING_GROUPS)[number];
 
 /** One training setting. `D` is the type of its default: `undefined` makes the setting optional. */
@@ -15,6 +15,8 @@ export interface Setting<T = unknown, D extends T | undefined = T | undefined> {
   default: D;
   /** One sentence for --help. */
   help: string;
+  /** For a setting without a default: what leaving it out means (help shows it as the default). */
+  unset?: string;
   /** JSON Schema of the value. */
   schema: Readonly<Record<string, unknown>>;
   /** A resumed run must have the same value (model, data, batch shape, optimizer, seed). */
@@ -64,6 +66,11 @@ const RESUME = { resume: true } as const;
  * Every training setting. The order is the order of flags in help within each group, and the order of the resume
  * key's fields (changing it would refuse to resume checkpoints written before).
  */
+/** What a run optimises: next-token cross-entropy, or a preference objective (preference.ts; TRL's trainers). */
+export const TRAIN_METHODS = ["sft", "dpo", "orpo", "simpo", "kto"] as const;
+export type TrainMethod = (typeof TRAIN_METHODS)[number];
+export const DPO_LOSS_TYPES = ["sigmoid", "ipo", "hinge"] as const;
+
 export const SETTINGS = {
   preset: text("model", undefined, "a named starting point", { empty: true }),
   base_model: text("model", undefined, "a Hugging Face model id (from the HF cache, or downloaded), a local model directory, or a PEFT adapter directory", RESUME),
@@ -74,8 +81,17 @@ export const SETTINGS = {
   max_length: integer("data", 2048, "the longest sequence in tokens", { minimum: 2, ...RESUME }),
   packing: flag("data", true, "pack several examples into each sequence (--no-packing: one per row)", RESUME),
   train_on_inputs: flag("data", false, "learn the prompts too, not only the answers", RESUME),
+  method: choice("preference", TRAIN_METHODS, "sft", "sft (answers), or a preference method on {prompt, chosen, rejected} rows (dpo, orpo, simpo) or {prompt, completion, label} rows (kto)"),
+  beta: number("preference", undefined, "the preference strength β (unset: 2 for simpo, one tenth for dpo, orpo and kto, as TRL)", { exclusiveMinimum: 0 }),
+  loss_type: choice("preference", DPO_LOSS_TYPES, "sigmoid", "DPO's loss: sigmoid (DPO), ipo (IPO, length-normalised) or hinge"),
+  rpo_alpha: number("preference", undefined, "DPO: add the chosen answers' NLL times this (RPO)", { minimum: 0 }),
+  simpo_gamma: number("preference", 0.5, "SimPO's target reward margin γ", { minimum: 0 }),
+  cpo_alpha: number("preference", 0, "SimPO: add the chosen answers' NLL times this (0: SimPO as published)", { minimum: 0 }),
+  desirable_weight: number("preference", 1, "KTO: the weight of desirable (label true) rows' loss", { exclusiveMinimum: 0 }),
+  undesirable_weight: number("preference", 1, "KTO: the weight of undesirable (label false) rows' loss", { exclusiveMinimum: 0 }),
   validation_split: number("data", 0.1, "the share of the data held out for evaluation", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
   max_samples: integer("data", undefined, "use only the first N valid records", { minimum: 1, ...RESUME }),
+  allow_truncation: flag("data", false, "train even when --max_length drops more than 10% of the examples as too long"),
   batch_size: integer("optimisation", 4, "sequences per micro-batch", { minimum: 1, ...RESUME }),
   eval_batch_size: integer("evaluation", 4, "sequences per evaluation batch", { minimum: 1 }),
   gradient_accumulation: integer("optimisation", 8, "micro-batches per optimizer step", { minimum: 1, ...RESUME }),
@@ -93,7 +109,7 @@ export const SETTINGS = {
   lora_r: integer("LoRA", 16, "the LoRA rank", { minimum: 1, ...RESUME }),
   lora_alpha: number("LoRA", 32, "LoRA's alpha (the adapter is scaled by alpha/r)", { exclusiveMinimum: 0, ...RESUME }),
   lora_dropout: number("LoRA", 0.05, "dropout on the LoRA branch", { minimum: 0, exclusiveMaximum: 1, ...RESUME }),
-  lora_target_modules: list("LoRA", "comma-separated linear layers to adapt (default: every linear layer of the family)", RESUME),
+  lora_target_modules: list("LoRA", "comma-separated linear layers to adapt", RESUME),
   use_rslora: flag("LoRA", false, "scale the adapter by alpha/sqrt(r) (rank-stabilized LoRA)", RESUME),
   use_qlora: flag("LoRA", false, "keep the base weights in 4 bits (QLoRA)"),
   gradient_checkpointing: flag("optimisation", true, "recompute activations in the backward pass to save memory"),
@@ -102,11 +118,13 @@ export const SETTINGS = {
   save_steps: integer("output", 500, "write a checkpoint every N steps (and after the last)", { minimum: 1 }),
   save_total_limit: integer("output", 3, "how many of the latest checkpoints to keep (the best one is kept too)", { minimum: 1 }),
   early_stopping_patience: integer("evaluation", undefined, "stop after N evaluations without a lower eval loss", { minimum: 1 }),
+  load_best_model_at_end: flag("evaluation", false, "make the best checkpoint's weights the run's output, not the last step's (early stopping always does)"),
+  metric_for_best_model: choice("evaluation", ["eval_loss"], "eval_loss", "what makes a checkpoint the best: the lowest eval loss"),
   eval_generate: flag("evaluation", true, "score exact match of generated answers on the eval split"),
   max_new_tokens: integer("evaluation", 64, "the longest generated answer during evaluation", { minimum: 1 }),
   seed: integer("optimisation", 42, "the seed of the split, the shuffling, the initialization and dropout", RESUME),
   device: choice("device", DEVICES, "auto", "where to train (auto: the platform's GPU if it works, else the CPU)"),
-  threads: integer("device", undefined, "CPU threads for ONNX Runtime (default: all cores)", { minimum: 1 }),
+  threads: integer("device", undefined, "CPU threads for ONNX Runtime", { minimum: 1 }),
   from_scratch: flag("model", false, "train a new model of the size the size flags give", RESUME),
   model_family: choice("model", MODEL_FAMILIES, "llama", "the architecture of a new model", RESUME),
   hidden_size: integer("model", undefined, "a new model's hidden size", { minimum: 1, ...RESUME }),
@@ -142,6 +160,26 @@ export const DEFAULT_PRESET = "qwen_1_5b";
 
 SETTINGS.preset.help = `a named starting point: ${Object.keys(PRESETS).join(", ")}`;
 
+/** What leaving out each setting without a default means (help shows it as the default). */
+const UNSET: { [K in keyof typeof SETTINGS]?: string } = {
+  preset: `none (${DEFAULT_PRESET} when neither --base_model nor --config gives a model)`,
+  base_model: "the preset's",
+  tokenizer: "the model's",
+  max_samples: "all",
+  max_steps: "from --epochs",
+  lora_target_modules: "every linear layer of the family",
+  early_stopping_patience: "off",
+  threads: "all cores",
+  hidden_size: "required with --from_scratch",
+  num_hidden_layers: "required with --from_scratch",
+  num_attention_heads: "required with --from_scratch",
+  intermediate_size: "required with --from_scratch",
+  num_key_value_heads: "--num_attention_heads",
+  vocab_size: "the tokenizer's (4096 for one trained on the dataset)",
+  resume: "a new run",
+};
+for (const [name, meaning] of Object.entries(UNSET)) (SETTINGS as Record<string, Setting>)[name]!.unset = meaning;
+
 type Settings = typeof SETTINGS;
 type ValueOf<S> = S extends Setting<infer T, infer _> ? T : never;
 type Flatten<T> = { [K in keyof T]: T[K] };
@@ -169,7 +207,20 @@ export const trainConfigSchema = {
 /** The settings a resumed run must share with its checkpoint, hashed (checkpoint.ts stores it in state.json). */
 export function resumeKey(c: TrainConfig): string {
   const keys = Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => (s.resume ? [name as SettingName] : []));
+  // a preference run's method and knobs count too (an sft run's key stays what its checkpoints were written with)
+  if (c.method !== "sft") keys.push(...Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => (s.group === "preference" ? [name as SettingName] : [])));
   return hash53(JSON.stringify(keys.map((k) => [k, c[k] ?? null]))).toString(36);
+}
+
+/** The settings a resumed run must keep that differ between a checkpoint's config and this one, as "name old (now new)". */
+export function resumeDifferences(saved: Readonly<Record<string, unknown>>, now: TrainConfig): string[] {
+  const show = (v: unknown) => (v === undefined || v === null ? "unset" : JSON.stringify(v));
+  return Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => {
+    if (!s.resume) return [];
+    const before = saved[name] ?? null;
+    const after = (now as Record<string, unknown>)[name] ?? null;
+    return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${name} ${show(before)} (now ${show(after)})`];
+  });
 }
 
 /** Keys of Hugging Face TrainingArguments-style config files that mean one of ours. */
@@ -195,8 +246,6 @@ const KEYS_IGNORED: Record<string, string> = {
   dataloader_num_workers: "data is prepared in-process",
   ddp_find_unused_parameters: "no distributed training",
   evaluation_strategy: "evaluation runs every eval_steps",
-  load_best_model_at_end: "the best checkpoint is always kept",
-  metric_for_best_model: "the best checkpoint is the one with the lowest eval loss",
   bnb_4bit_compute_dtype: "QLoRA uses 4-bit blockwise weights in the ONNX graph",
   bnb_4bit_quant_type: "QLoRA uses 4-bit blockwise weights in the ONNX graph",
   bias: "LoRA trains no biases",
@@ -287,6 +336,7 @@ export function resolveTrainConfig(input: ResolveConfigInput): ResolvedConfig {
   } else if (config.base_model === undefined) {
     throw new TrainConfigError("no base model: give --base_model, --preset, or --from_scratch with the size flags");
   }
+  if (config.method !== "sft" && config.from_scratch) throw new TrainConfigError(`--method ${config.method} tunes a model that answers already: give --base_model (a model trained with --method sft)`);
   if (config.use_qlora && !config.use_lora) throw new TrainConfigError("--use_qlora trains LoRA adapters on a 4-bit base: it needs LoRA (drop --no-use_lora)");
   if (config.num_attention_heads !== undefined && config.hidden_size !== undefined && config.hidden_size % config.num_attention_heads !== 0) {
     throw new TrainConfigError(`--hidden_size ${config.hidden_size} is not a multiple of --num_attention_heads ${config.num_attention_heads}`);

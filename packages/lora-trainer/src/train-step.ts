@@ -34,6 +34,7 @@ import {
 import type { ModelConfig } from "./models/config.js";
 import { buildForward, linearModules, type ForwardOptions } from "./models/transformer.js";
 import { graphWeights, type WeightSource } from "./models/weights.js";
+import { preferenceLoss, preferenceNames, type PreferenceSpec } from "./preference.js";
 
 export interface LoraSpec {
   rank: number;
@@ -66,6 +67,8 @@ export interface StepGraphSpec {
    * overflow make grad_norm non-finite, and the loop skips that step.
    */
   precision?: "float16" | "bfloat16";
+  /** A preference objective (preference.ts) in place of next-token cross-entropy. */
+  preference?: PreferenceSpec;
 }
 
 export interface TrainableParam {
@@ -91,6 +94,8 @@ export const stepNames = {
   acc: (p: string) => `acc.${p}`,
   newAcc: (p: string) => `new.acc.${p}`,
   grad: (p: string) => `grad.${p}`,
+  /** A second objective's metrics: outputs named metric.<name>, which the loop sums over a step's micro-batches. */
+  metricPrefix: "metric.",
   /** Outputs of the eval graph. */
   lossSum: "loss_sum",
   count: "count",
@@ -162,7 +167,9 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
   const g = new Graph({ name: `train-${spec.kind}-${spec.batch}x${spec.seq}`, dims: { batch: spec.batch, seq: spec.seq } });
   const { dtype, params, trainable, logits, targets } = forwardPass(g, spec, true);
   const invCount = g.input(stepNames.invCount, dtype, []);
-  const loss = mul(crossEntropy(logits, targets, { reduction: "sum" }), invCount);
+  const objective = spec.preference ? preferenceLoss(g, spec.preference, logits, targets, spec.batch, invCount) : undefined;
+  for (const [name, value] of Object.entries(objective?.metrics ?? {})) g.output(`${stepNames.metricPrefix}${name}`, value);
+  const loss = objective ? objective.loss : mul(crossEntropy(logits, targets, { reduction: "sum" }), invCount);
   g.output(stepNames.loss, loss);
 
   // float16: the backward runs on loss × scale so that small gradients do not flush to zero; unscaled after.
@@ -196,7 +203,16 @@ function dropoutMask(x: Tensor, p: number, seed: Tensor, salt: number): Tensor {
 /** The evaluation graph: summed loss, learned-token count and correct next-token predictions (no dropout). */
 export function buildEvalGraph(spec: Omit<StepGraphSpec, "kind">): Graph {
   const g = new Graph({ name: `eval-${spec.batch}x${spec.seq}`, dims: { batch: spec.batch, seq: spec.seq } });
-  const { logits, targets } = forwardPass(g, spec, false);
+  const { logits, targets, dtype } = forwardPass(g, spec, false);
+  if (spec.preference) {
+    // the pairs' loss and metrics weighted as fed, and each row's log-probability (the reference cache's values)
+    const objective = preferenceLoss(g, spec.preference, logits, targets, spec.batch, g.input(stepNames.invCount, dtype, []));
+    for (const [name, value] of Object.entries(objective.metrics)) g.output(`${stepNames.metricPrefix}${name}`, value);
+    g.output(stepNames.lossSum, objective.loss);
+    g.output(preferenceNames.logps, objective.sum);
+    g.output(preferenceNames.counts, objective.count);
+    return g;
+  }
   g.output(stepNames.lossSum, crossEntropy(logits, targets, { reduction: "sum" }));
   const counted = cast(not(equal(targets, g.scalar(-100, "int64"))), "int64");
   g.output(stepNames.count, reduceSum(counted));

@@ -4,23 +4,27 @@
 // the adapter or model at the end. A resumed run continues bit for bit where it stopped.
 import { readRecordsFromFile, readTokenizerFiles, type TokenizerFiles } from "@neural/dataset";
 import { SharedWeights } from "@neural/graph/node";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { checkTokenizerIds } from "@neural/hf-config";
+import { removeDeadTempFiles } from "@neural/safetensors";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { batchesOf } from "./batching.js";
-import { findResume, loadCheckpoint, pruneCheckpoints, saveCheckpoint } from "./checkpoint.js";
+import { checkpointsDir, findResume, listCheckpoints, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
 import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
 import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
-import { MetricsFile, writeEvalSplit, writeOutputs } from "./outputs.js";
+import { lockOutputDir, MetricsFile, writeEvalSplit, writeModelFiles, writeOutputs } from "./outputs.js";
 import { loadPeftAdapter } from "./peft.js";
 import { chooseProviders, sessionOptions } from "./runtime.js";
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
-import { resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
+import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
 import { trainableParams } from "./train-step.js";
+import { evaluatePreference, objectiveFeeds, preferenceBatches, preferenceEvalRows, stepMetrics, type PreferenceBatch } from "./preference-run.js";
+import { ensureReference } from "./reference-cache.js";
 
 export type TrainEvent =
   | Note
@@ -34,7 +38,7 @@ export type TrainEvent =
       totalSteps: number;
       startStep: number;
     }
-  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number }
+  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number; metrics?: Record<string, number> }
   | ({ type: "eval"; step: number } & EvalResult)
   | { type: "checkpoint"; step: number; dir: string };
 
@@ -96,12 +100,15 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
     const opened = await openModel(resolved.dir);
     close = opened.close;
     try {
+      const tokenizerFrom = config.tokenizer ?? tokenizerDir ?? resolved.dir;
+      const tokenizerFiles = await readTokenizerFiles(tokenizerFrom);
+      checkTokenizerIds(tokenizerFiles.tokenizer, opened.config.vocabSize, path.join(tokenizerFrom, "tokenizer.json"), path.join(resolved.dir, "config.json"));
       base = {
         name: config.base_model!,
         config: opened.rawConfig,
         weights: opened.source,
         textTower: opened.config.textTower,
-        tokenizer: await readTokenizerFiles(config.tokenizer ?? tokenizerDir ?? resolved.dir),
+        tokenizer: tokenizerFiles,
         ...(adapter ? { adapter } : {}),
       };
     } catch (error) {
@@ -131,6 +138,20 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
   const { config } = run;
   const outputDir = config.output_dir;
   await mkdir(outputDir, { recursive: true });
+  const unlock = await lockOutputDir(outputDir);
+  try {
+    return await trainLocked(run, emit, options);
+  } finally {
+    await unlock();
+  }
+}
+
+async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<TrainResult> {
+  const { config } = run;
+  const outputDir = config.output_dir;
+  // With the lock held, a temporary file here belongs to a run that died while writing it.
+  await removeDeadTempFiles(outputDir);
+  await removeDeadTempFiles(checkpointsDir(outputDir));
   const workDir = path.join(outputDir, ".graphs");
   await rm(workDir, { recursive: true, force: true });
   await writeEvalSplit(outputDir, run.eval);
@@ -141,11 +162,19 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
   let state: LoopState = initialLoopState(resumeKey(config));
   if (config.resume) {
     const dir = await findResume(outputDir, config.resume);
-    if (!dir) emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });
+    if (!dir) {
+      emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });
+      await metrics.remove();
+    }
     else {
       const loaded = await loadCheckpoint(dir);
       if (loaded.state.configHash !== state.configHash) {
-        throw new TrainConfigError(`${dir} was made with other settings (model, data, batch shape, optimizer or seed changed); resume with the same settings or start a new --output_dir`);
+        const saved = await readFile(path.join(dir, "train_config.json"), "utf8").then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
+        const differences = saved ? resumeDifferences(saved, config) : [];
+        throw new TrainConfigError(
+          `${dir} was made with other settings (${differences.length ? differences.join(", ") : "model, data, batch shape, optimizer or seed changed"}); ` +
+            "resume with the same settings or start a new --output_dir",
+        );
       }
       optimizer.load(loaded.tensors, dir);
       state = loaded.state;
@@ -166,59 +195,81 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
     build: runGraphs(run),
   });
   for (const note of runnerNotes(runner)) emit(note);
-  const evaluateNow = () => evaluate(run, runner, optimizer.feeds(), { samples: options.exactMatchSamples ?? 64 });
+  const preference = run.preference;
+  if (preference) {
+    // the reference is the model as the run starts: the optimizer's values before a resume loads a checkpoint's
+    const fresh = state.step === 0;
+    await ensureReference(run, preference, runner, outputDir, async () => (fresh ? optimizer.feeds() : Object.fromEntries(await initialValues(run, params))), emit);
+    await writeFile(path.join(outputDir, "eval_split.jsonl"), preferenceEvalRows(preference).map((l) => l + "\n").join(""));
+  }
+  const evaluateNow = () =>
+    preference ? evaluatePreference(run, preference, runner, optimizer.feeds()) : evaluate(run, runner, optimizer.feeds(), { samples: options.exactMatchSamples ?? 64 });
 
   try {
     if (options.evalOnly) {
-      if (run.eval.length === 0) throw new TrainConfigError("--eval_only needs an eval split: --validation_split is 0");
+      if ((preference?.eval.length ?? run.eval.length) === 0) throw new TrainConfigError("--eval_only needs an eval split: --validation_split is 0");
       const e = await evaluateNow();
       emit({ type: "eval", step: state.step, ...e });
       return { outputDir, steps: state.step, stopped: "completed", lastEval: e, bestEvalLoss: null, bestStep: null, files: [] };
     }
-    const batches = (epoch: number) => batchesOf(run, epoch);
+    const batches = (epoch: number) => (preference ? preferenceBatches(run, preference, epoch) : batchesOf(run, epoch));
     const loop: TrainingRun = {
+      ...(preference ? { objectiveFeeds: (batch, group) => objectiveFeeds(preference.spec, batch as PreferenceBatch, group as PreferenceBatch[]) } : {}),
       settings: config,
       totalSteps: totalSteps(config, batches(0).length),
       batches,
       optimizer,
       state,
-      ...(run.eval.length > 0 ? { evaluate: evaluateNow } : {}),
+      ...((preference?.eval.length ?? run.eval.length) > 0 ? { evaluate: evaluateNow } : {}),
     };
     emit({
       type: "start",
       mode: run.lora ? "lora" : "full",
       trainableParameters: params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
       totalParameters: run.source.names.reduce((n, name) => n + run.source.shape(name).reduce((a, b) => a * b, 1), 0),
-      trainExamples: run.train.length,
-      evalExamples: run.eval.length,
+      trainExamples: preference?.train.length ?? run.train.length,
+      evalExamples: preference?.eval.length ?? run.eval.length,
       totalSteps: loop.totalSteps,
       startStep: state.step,
     });
-    let window = { loss: 0, steps: 0 };
+    const keepBest = config.load_best_model_at_end || config.early_stopping_patience !== undefined;
+    let best: Map<string, Float32Array> | undefined;
+    let window = { loss: 0, steps: 0, metrics: {} as Record<string, number> };
     let epoch = state.epoch;
     const round = (x: number) => Math.round(x * 1000) / 1000;
     const { stopped, lastEval } = await trainLoop(loop, runner, {
       async onStep(r) {
-        emit({ type: "step", step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokens / r.seconds, etaSeconds: r.etaSeconds });
+        const objective = preference ? stepMetrics(preference.spec, r.metrics) : {};
+        emit({ type: "step", step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokens / r.seconds, etaSeconds: r.etaSeconds, ...(preference ? { metrics: objective } : {}) });
         epoch = r.epoch;
-        window = { loss: window.loss + r.loss, steps: window.steps + 1 };
+        for (const [name, value] of Object.entries(objective)) window.metrics[name] = (window.metrics[name] ?? 0) + value;
+        window = { loss: window.loss + r.loss, steps: window.steps + 1, metrics: window.metrics };
         if (r.step % config.logging_steps === 0 || r.step === r.totalSteps) {
-          await metrics.append({ type: "train", step: r.step, epoch: round(r.epoch), loss: window.loss / window.steps, lr: r.lr, grad_norm: r.gradNorm, tokens_per_second: Math.round(r.tokens / r.seconds), elapsed_seconds: round(state.elapsedSeconds) });
-          window = { loss: 0, steps: 0 };
+          const averaged = Object.fromEntries(Object.entries(window.metrics).map(([name, value]) => [name, value / window.steps]));
+          await metrics.append({ type: "train", step: r.step, epoch: round(r.epoch), loss: window.loss / window.steps, lr: r.lr, grad_norm: r.gradNorm, tokens_per_second: Math.round(r.tokens / r.seconds), elapsed_seconds: round(state.elapsedSeconds), ...averaged });
+          window = { loss: 0, steps: 0, metrics: {} };
         }
       },
       async onEval(step, e) {
+        // the loop records a new best after this hook: a copy of its weights, to become the output at the end
+        if (keepBest && (state.bestEvalLoss === null || e.loss < state.bestEvalLoss)) best = copyValues(optimizer.values, best);
         emit({ type: "eval", step, ...e });
-        await metrics.append({ type: "eval", step, epoch: round(epoch), loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
+        await metrics.append({ type: "eval", step, epoch: round(epoch), loss: e.loss, ...(preference ? e.metrics : { perplexity: e.perplexity, accuracy: e.accuracy }), ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
       },
       onNote: emit,
       async checkpoint(s) {
-        const dir = await saveCheckpoint(outputDir, s, optimizer.save());
+        const dir = await saveCheckpoint(outputDir, s, optimizer.save(), { files: (temp) => writeModelFiles(run, optimizer, temp).then(() => {}) });
         await pruneCheckpoints(outputDir, config.save_total_limit, s.bestStep);
         emit({ type: "checkpoint", step: s.step, dir });
       },
       shouldStop: () => options.signal?.aborted === true,
     });
+    if (keepBest && (config.load_best_model_at_end || stopped === "early_stopping") && stopped !== "diverged") await loadBest(state, optimizer, best, outputDir, emit);
+    if (stopped === "diverged") {
+      // the undone step's checkpoint and metrics go too
+      await removeCheckpointsAfter(outputDir, state.step);
+      await metrics.truncate(state.step);
+    }
     await runner.release();
     const files = await writeOutputs(run, optimizer, metrics, lastEval?.samples ?? []);
     return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files };
@@ -226,6 +277,38 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
     await runner.release();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** Copies each tensor into `into`'s buffers (allocated the first time). */
+function copyValues(from: ReadonlyMap<string, Float32Array>, into?: Map<string, Float32Array>): Map<string, Float32Array> {
+  const out = into ?? new Map<string, Float32Array>();
+  for (const [name, data] of from) {
+    const buffer = out.get(name) ?? new Float32Array(data.length);
+    buffer.set(data);
+    out.set(name, buffer);
+  }
+  return out;
+}
+
+/**
+ * Puts the best evaluation's weights in the optimizer, so they are what the run writes: from the copy this process
+ * made, or (a resumed run) from the best step's checkpoint, which pruning keeps.
+ */
+async function loadBest(state: LoopState, optimizer: OptimizerState, copy: Map<string, Float32Array> | undefined, outputDir: string, emit: (e: TrainEvent) => void): Promise<void> {
+  if (state.bestStep === null || state.bestStep === state.step) return;
+  const about = `the best evaluation's weights (step ${state.bestStep}, eval loss ${state.bestEvalLoss?.toFixed(4)})`;
+  if (copy) {
+    for (const [name, data] of copy) optimizer.values.get(name)!.set(data);
+  } else {
+    const saved = (await listCheckpoints(outputDir)).find((c) => c.step === state.bestStep);
+    if (!saved) {
+      emit({ type: "warning", message: `no checkpoint of step ${state.bestStep} is left: the output is the last step's weights, not ${about}` });
+      return;
+    }
+    const { tensors } = await loadCheckpoint(saved.dir);
+    for (const [name, { data }] of tensors.params) optimizer.values.get(name)?.set(data);
+  }
+  emit({ type: "info", message: `the output is ${about}, not the last step's (${state.step})` });
 }
 
 export type { EvalSample };

@@ -1,5 +1,5 @@
 // Node.js adapters for ByteSource / ByteSink. Nothing else in this package imports node:fs.
-import { open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { open, readdir, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { ByteSink, ByteSource } from "./io.js";
 
@@ -21,7 +21,10 @@ export async function openFileSource(path: string): Promise<ByteSource> {
     while (done < target.byteLength) {
       // fs reads are limited to 2 GiB per call.
       const want = Math.min(target.byteLength - done, 0x40000000);
-      const { bytesRead } = await handle.read(target, done, want, offset + done);
+      const { bytesRead } = await handle.read(target, done, want, offset + done).catch((error: NodeJS.ErrnoException) => {
+        error.path ??= path; // a read's own error names no file (EISDIR: a folder opened as a file)
+        throw error;
+      });
       if (bytesRead === 0) throw new RangeError(`${path}: unexpected end of file at ${offset + done}`);
       done += bytesRead;
     }
@@ -54,7 +57,7 @@ export async function openFileSink(path: string, options: { bufferBytes?: number
   let closed = false;
   const flush = async () => {
     if (used > 0) {
-      await writeAll(handle, buffer.subarray(0, used));
+      await writeAll(handle, buffer.subarray(0, used), path);
       used = 0;
     }
   };
@@ -66,7 +69,7 @@ export async function openFileSink(path: string, options: { bufferBytes?: number
       sink.bytesWritten += bytes.byteLength;
       if (bytes.byteLength >= capacity) {
         await flush();
-        await writeAll(handle, bytes);
+        await writeAll(handle, bytes, path);
         return;
       }
       if (used + bytes.byteLength > capacity) await flush();
@@ -84,7 +87,12 @@ export async function openFileSink(path: string, options: { bufferBytes?: number
         await unlink(temp).catch(() => {});
         throw error;
       }
-      await rename(temp, path);
+      try {
+        await rename(temp, path);
+      } catch (error) {
+        await unlink(temp).catch(() => {});
+        throw error;
+      }
     },
     async abort() {
       if (closed) return;
@@ -96,10 +104,53 @@ export async function openFileSink(path: string, options: { bufferBytes?: number
   return sink;
 }
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes`; a failure (a full disk) names `path`, which a write's own error does not. */
+async function writeAll(handle: FileHandle, bytes: Uint8Array, path: string): Promise<void> {
+  try {
+    await writeAllBytes(handle, bytes);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.path === undefined) e.path = path;
+    throw error;
+  }
+}
+
+async function writeAllBytes(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.byteLength) {
     const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.byteLength - done, 0x40000000));
     done += bytesWritten;
   }
+}
+
+/**
+ * The process id in the name of a temporary file our writers leave while they write: openFileSink's
+ * `.NAME.PID.STAMP.tmp`, and `NAME.tmp-PID…` / `NAME.tmp-removing-PID…` (a small file written then renamed, a
+ * checkpoint folder being written or deleted). Undefined for other names.
+ */
+export function tempFileOwner(name: string): number | undefined {
+  const m = /^\..+\.(\d+)\.[0-9a-z]+\.tmp$/.exec(name) ?? /\.tmp-(?:removing-)?(\d+)(?:-\d+)?$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Whether process `pid` is alive on this machine (one we may not signal is alive too). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes the temporary files and folders in `dir` left by writers whose process has died; returns their names. */
+export async function removeDeadTempFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = tempFileOwner(name);
+    if (pid === undefined || pid === process.pid || processAlive(pid)) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -105,6 +105,7 @@ export async function trainInMemory(options: WebTrainOptions): Promise<WebTrainR
   });
   for (const note of notes) emit({ type: "info", message: note });
   if (config.use_qlora) throw new TrainConfigError("use_qlora: 4-bit base weights are not available here; train LoRA on the full-precision base");
+  if (config.method !== "sft") throw new TrainConfigError(`method ${config.method}: preference tuning runs in the CLI (neural train --method ${config.method}); here only sft`);
   const events = await readDataset(options.dataset);
   const report = await validateDataset(events, file, { maxShown: 50 });
   if (report.errors.total) emit({ type: "issues", issues: report.errors.shown.map(formatIssue), invalid: report.errors.total, records: report.records });

@@ -54,3 +54,16 @@ it("--limit, --min_accuracy (exit 1 below it) and clear errors", async () => {
   expect(noData.code).toBe(1);
   expect(noData.stderr).toMatch(/none\.jsonl.*file not found/);
 });
+
+it("scores preference rows by their chosen answer (and KTO rows labelled desirable), as a preference run's eval_split.jsonl", async () => {
+  const pairs = join(root, "pairs.jsonl");
+  const rows = [
+    { prompt: "Capital of France?", chosen: "Paris", rejected: "Rome" },
+    { prompt: [{ role: "user", content: "Capital of Italy?" }], chosen: [{ role: "assistant", content: "Rome" }], rejected: [{ role: "assistant", content: "Paris" }] },
+    { prompt: "Capital of France?", completion: "Paris", label: true },
+    { prompt: "Capital of France?", completion: "Lyon", label: false },
+  ];
+  await writeFile(pairs, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const r = await neural("eval", m.path, "--dataset", pairs, "--json", "--max_tokens", "16");
+  expect(JSON.parse(r.stdout) as EvalReport).toMatchObject({ evaluated: 3, correct: 2 });
+});

@@ -1,7 +1,7 @@
 // `neural eval FILE.gguf --dataset F.jsonl`: exact-match accuracy of a GGUF over a dataset, through llama.cpp. Each
 // row's prompt is rendered as ChatML (what training used and NornicDB serves), answered greedily until an end of
 // generation or a NornicDB stop string, and compared (trimmed) with the row's last assistant turn.
-import { createTemplate, formatIssue, readRecordsFromFile, toExample, type Message } from "@neural/dataset";
+import { createTemplate, formatIssue, isPreferenceRecord, readRecordsFromFile, toExample, toPreferenceExample, type Message } from "@neural/dataset";
 import { UsageError } from "../args.js";
 import { EXIT, type Command } from "../command.js";
 import { ggufChatFormat, loadGguf, promptTokens } from "./gguf-chat.js";
@@ -39,10 +39,10 @@ export const evalCommand: Command = {
   name: "eval",
   positionals: [{ name: "file", description: "a .gguf model", required: true }],
   options: [
-    { name: "dataset", type: "string", description: "a JSONL (or JSON array) dataset: each row's last assistant turn is the expected answer" },
+    { name: "dataset", type: "string", description: "a JSONL (or JSON array) dataset: each row's last assistant turn is the expected answer (a preference row's chosen one)", unset: "required" },
     { name: "max_tokens", type: "number", default: 256, description: "most tokens per answer" },
     { name: "limit", type: "number", default: 0, description: "evaluate only the first N rows (0 = all)" },
-    { name: "min_accuracy", type: "number", description: "exit 1 when the accuracy (0..1) is below this" },
+    { name: "min_accuracy", type: "number", description: "exit 1 when the accuracy (0..1) is below this", unset: "no minimum" },
     { name: "show", type: "number", default: 5, description: "mismatches to print" },
     ...llamaOptions.filter((o) => o.name !== "chatml"),
     { name: "json", type: "boolean", description: "print the report as JSON (with every row's expected and generated answer)" },
@@ -65,6 +65,15 @@ export const evalCommand: Command = {
     const skipped = { invalid: 0, text: 0, too_long: 0 };
     for await (const event of readRecordsFromFile(dataset)) {
       if (limit > 0 && rows.length >= limit) break;
+      if (!event.issue && isPreferenceRecord(event.value)) {
+        // a preference row: its chosen answer (or a desirable completion) is the expected one
+        const pref = toPreferenceExample(event.value, dataset, event.line);
+        if ("issue" in pref) {
+          if (++skipped.invalid <= 5) io.err(`skipped: ${formatIssue(pref.issue)}`);
+        } else if (pref.example.kind === "pair") rows.push({ line: event.line, messages: pref.example.prompt, expected: pref.example.chosen });
+        else if (pref.example.label) rows.push({ line: event.line, messages: pref.example.prompt, expected: pref.example.completion });
+        continue;
+      }
       const parsed = event.issue ? { issue: event.issue } : toExample(event.value, dataset, event.line);
       if ("issue" in parsed) {
         skipped.invalid++;

@@ -1,6 +1,6 @@
-import { mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { AdapterError, mergeAdapter, ModelSourceError } from "@neural/lora-trainer";
 import {
   GGUF_ARCHITECTURES,
@@ -16,6 +16,7 @@ import {
 } from "@neural/gguf-writer";
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { QuantizePool } from "@neural/quantize/parallel";
+import { removeDeadTempFiles } from "@neural/safetensors";
 import { checkNumber } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
 import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from "../download.js";
@@ -30,8 +31,8 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 export const exportCommand: Command = {
   name: "export",
   options: [
-    { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), or a LoRA adapter directory" },
-    { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)" },
+    { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), a LoRA adapter directory, or a run's checkpoint folder", unset: "required" },
+    { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)", unset: "required" },
     { name: "quantization", type: "string", description: "tensor type mix", choices: CHOICES, default: "Q4_K_M" },
     { name: "no_quantize", type: "boolean", description: "write F16 (same as --quantization F16)" },
     { name: "base_model", type: "string", description: "base model directory for an adapter (default: adapter_config.json's base_model_name_or_path)" },
@@ -70,6 +71,8 @@ export const exportCommand: Command = {
       io.err(`neural export: ${quantization} is not supported; choose one of ${OUT_TYPES.join(", ")}`);
       return EXIT.usage;
     }
+    await mkdir(dirname(output) || ".", { recursive: true });
+    await removeDeadTempFiles(dirname(output) || ".");
     const started = Date.now();
     const onProgress = (p: ConvertProgress) => io.status(`export: [${p.index + 1}/${p.total}] ${p.tensor}  ${mb(p.bytesWritten)} / ${mb(p.totalBytes)}`);
 
@@ -190,7 +193,10 @@ export const exportCommand: Command = {
 async function writeFileAtomic(file: string, text: string): Promise<void> {
   const temp = `${file}.partial-${process.pid}`;
   await writeFile(temp, text);
-  await rename(temp, file);
+  await rename(temp, file).catch(async (error: unknown) => {
+    await rm(temp, { force: true });
+    throw error;
+  });
 }
 
 /** Worker threads for the quantized mixes (@neural/quantize/parallel). */

@@ -131,3 +131,29 @@ describe("a hostile tokenizer.json is refused before it costs anything", () => {
     expect(run.peakBytes).toBeLessThan(1 * GiB);
   }, 120_000);
 });
+
+describe("a hostile config.json is refused before it costs anything", () => {
+  it("num_hidden_layers 1e9 (export) and head_dim 1e9 (train): one line each, exit 1, under 0.7 GiB", async () => {
+    const edited = (name: string, edit: (config: Record<string, unknown>) => void) => {
+      const copy = path.join(dir, name);
+      cpSync(modelDir, copy, { recursive: true });
+      const config = JSON.parse(readFileSync(path.join(copy, "config.json"), "utf8"));
+      edit(config);
+      writeFileSync(path.join(copy, "config.json"), JSON.stringify(config));
+      return copy;
+    };
+    const layers = edited("layers-1e9", (c) => (c.num_hidden_layers = 1e9));
+    const headDim = edited("head-dim-1e9", (c) => (c.head_dim = 1e9));
+    const runs = await Promise.all([
+      cli(["export", "--model_dir", layers, "--output", path.join(dir, "layers.gguf"), "--no_modelfile"], 90),
+      cli(["train", "--base_model", headDim, "--dataset", dataset, "--output_dir", path.join(dir, "out-head-dim"), "--max_steps", "1", "--device", "cpu"], 90),
+    ]);
+    expect(runs[0]!.output).toMatch(/neural export: .*layers-1e9\/config\.json: num_hidden_layers: 1000000000 is more than any model has \(at most 1024\)\n/);
+    expect(runs[1]!.output).toMatch(/neural train: .*head-dim-1e9\/config\.json: head_dim: 1000000000 is more than any model has \(at most 4096\)\n/);
+    for (const run of runs) {
+      expect(run.output).not.toMatch(/\n\s+at /);
+      expect(run.code).toBe(1);
+      expect(run.peakBytes).toBeLessThan(0.7 * GiB);
+    }
+  }, 120_000);
+});

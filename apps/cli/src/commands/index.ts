@@ -14,5 +14,6 @@ export const commands: CommandEntry[] = [
   { name: "inspect", summary: "Show a GGUF file's metadata and tensors, a Hugging Face model folder's family and shapes, or (--families) what neural trains", load: async () => (await import("./inspect.js")).inspect },
   { name: "run", summary: "Chat with a GGUF model through llama.cpp: one answer to --prompt (or piped stdin), or an interactive chat in a terminal", load: async () => (await import("./run.js")).runCommand },
   { name: "eval", summary: "Exact-match accuracy of a GGUF model over a dataset (ChatML prompts, greedy answers through llama.cpp), per category", load: async () => (await import("./eval.js")).evalCommand },
+  { name: "pairs", summary: "Preference pairs from a GGUF model's own answers: sample through llama.cpp, score with a verifier, pair a passing answer with a failing one", load: async () => (await import("./pairs.js")).pairsCommand },
   { name: "generate", summary: `Generate a synthetic dataset: ${generatorNames.join(", ")} (neural generate <name> --help)`, load: async (args) => (await import("./generate.js")).generateCommands(args) },
 ];

@@ -33,7 +33,7 @@ export const prepare: Command = {
     { name: "batch_size", type: "number", description: "sequences per batch", default: 4 },
     { name: "validation_split", type: "number", description: "share held out for evaluation", default: 0.1 },
     { name: "train_on_inputs", type: "boolean", description: "learn the prompts too" },
-    { name: "max_samples", type: "number", description: "use only the first N valid records" },
+    { name: "max_samples", type: "number", description: "use only the first N valid records", unset: "all" },
     { name: "seed", type: "number", description: "split and shuffle seed", default: 42 },
   ],
   async run(args, io) {

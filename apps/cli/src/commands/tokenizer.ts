@@ -4,9 +4,9 @@ import { EXIT, type Command } from "../command.js";
 export const tokenizerTrain: Command = {
   name: "tokenizer train",
   options: [
-    { name: "dataset", type: "string", description: "JSONL dataset to learn from" },
+    { name: "dataset", type: "string", description: "JSONL dataset to learn from", unset: "required" },
     { name: "vocab_size", type: "number", description: "vocabulary size including special tokens", default: 4096 },
-    { name: "output", type: "string", description: "directory for tokenizer.json and tokenizer_config.json" },
+    { name: "output", type: "string", description: "directory for tokenizer.json and tokenizer_config.json", unset: "required" },
     { name: "pretokenizer", type: "string", description: "split pattern llama.cpp knows by name", choices: ["qwen2", "llama-bpe", "gpt-2"], default: "qwen2" },
     { name: "min_frequency", type: "number", description: "merge only pairs seen at least this often", default: 2 },
   ],

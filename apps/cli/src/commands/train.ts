@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { totalmem } from "node:os";
 import { Worker } from "node:worker_threads";
 import {
   estimateTrainingMemory,
@@ -17,6 +18,7 @@ import { DatasetError, formatIssue, validateFile } from "@neural/dataset";
 import { parse as parseYaml } from "yaml";
 import type { OptionSpec } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
+import { fileSystemMessage, type FileSystemErrorFields } from "../fs-errors.js";
 import { fetchModel, HF_TOKEN_OPTION, modelSourceMessage } from "../download.js";
 
 /** One flag per setting, read from the settings table: flags and config files mirror each other. */
@@ -24,7 +26,12 @@ function settingOptions(): OptionSpec[] {
   const options = Object.entries(SETTINGS as Record<string, Setting>).map(([name, s]): OptionSpec => {
     const schema = s.schema as { type?: string; enum?: readonly string[] };
     const type = schema.type === "boolean" ? "boolean" : schema.type === "number" || schema.type === "integer" ? "number" : schema.type === "array" ? "string[]" : "string";
-    return { name, type, description: s.help, group: s.group, ...(s.default !== undefined ? { default: s.default as OptionSpec["default"] } : {}), ...(schema.enum ? { choices: schema.enum } : {}) };
+    return {
+      name, type, description: s.help, group: s.group,
+      ...(s.default !== undefined ? { default: s.default as OptionSpec["default"] } : {}),
+      ...(s.unset !== undefined ? { unset: s.unset } : {}),
+      ...(schema.enum ? { choices: schema.enum } : {}),
+    };
   });
   const order = SETTING_GROUPS as readonly string[];
   return options.sort((a, b) => order.indexOf(a.group!) - order.indexOf(b.group!));
@@ -33,10 +40,11 @@ function settingOptions(): OptionSpec[] {
 export const trainCommand: Command = {
   name: "train",
   options: [
-    { name: "config", type: "string", description: "a YAML or JSON config file whose keys are these flags' names" },
+    { name: "config", type: "string", description: "a YAML or JSON config file whose keys are these flags' names", unset: "none" },
     ...settingOptions(),
     { name: "eval_only", type: "boolean", description: "evaluate the model on the eval split and exit", group: "evaluation" },
     { name: "estimate_memory", type: "boolean", description: "print the memory the run would need and exit", group: "device" },
+    { name: "skip_memory_check", type: "boolean", description: "train even when the estimated peak memory exceeds this machine's RAM", group: "device" },
     { ...HF_TOKEN_OPTION, group: "model" },
   ],
   async run(args, io) {
@@ -97,6 +105,17 @@ export const trainCommand: Command = {
         throw error;
       }
     }
+    // The model folder is checked (config.json against its tensors) and its memory against the machine's before
+    // the worker starts.
+    const estimate = await estimateTrainingMemory(config);
+    if (estimate.device === "cpu" && estimate.peakBytes > totalmem() && !o.skip_memory_check) {
+      const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+      io.err(
+        `neural train: this run needs about ${gib(estimate.peakBytes)} of memory and the machine has ${gib(totalmem())}: lower --batch_size or --max_length, ` +
+          "add --gradient_checkpointing or --use_qlora (see neural train --estimate_memory), or pass --skip_memory_check to try anyway",
+      );
+      return EXIT.problems;
+    }
     const { code } = await trainInWorker(config, io, { evalOnly: o.eval_only === true });
     return code;
   },
@@ -143,8 +162,9 @@ export async function trainInWorker(config: TrainConfig, io: Io, options: { eval
   };
   process.on("SIGINT", onSigint);
   try {
-    const outcome = await new Promise<{ result?: TrainResult; error?: { name: string; message: string; stack?: string } }>((resolve) => {
-      worker.on("message", (message: TrainEvent | { type: "result"; result: TrainResult } | { type: "error"; name: string; message: string; stack?: string }) => {
+    type WorkerError = { name: string; message: string; stack?: string } & FileSystemErrorFields;
+    const outcome = await new Promise<{ result?: TrainResult; error?: WorkerError }>((resolve) => {
+      worker.on("message", (message: TrainEvent | { type: "result"; result: TrainResult } | ({ type: "error" } & WorkerError)) => {
         if (message.type === "result") resolve({ result: message.result });
         else if (message.type === "error") resolve({ error: message });
         else progress.event(message);
@@ -155,7 +175,8 @@ export async function trainInWorker(config: TrainConfig, io: Io, options: { eval
     io.status("");
     if (outcome.error) {
       const builtin = ["Error", "TypeError", "RangeError", "ReferenceError"].includes(outcome.error.name);
-      io.err(`neural train: ${builtin ? (outcome.error.stack ?? outcome.error.message) : outcome.error.message}`);
+      const fsMessage = fileSystemMessage(outcome.error);
+      io.err(`neural train: ${fsMessage ?? (builtin ? (outcome.error.stack ?? outcome.error.message) : outcome.error.message)}`);
       return { code: EXIT.problems };
     }
     const r = outcome.result!;
@@ -194,12 +215,21 @@ class Progress {
         );
         break;
       case "step": {
-        const text = `step ${e.step}/${e.totalSteps} ${bar(e.step / e.totalSteps)} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} ${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s ETA ${duration(e.etaSeconds)}`;
+        const margin = e.metrics?.["rewards/margins"];
+        const text =
+          `step ${e.step}/${e.totalSteps} ${bar(e.step / e.totalSteps)} loss ${e.loss.toFixed(4)}${margin !== undefined ? ` margin ${margin.toFixed(3)}` : ""} lr ${e.lr.toExponential(2)} ` +
+          `${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s ETA ${duration(e.etaSeconds)}`;
         if (this.io.isTTY) this.io.status(text);
         else if (e.step % this.every === 0 || e.step === e.totalSteps) this.io.err(text);
         break;
       }
       case "eval":
+        if (e.metrics) {
+          const m = e.metrics;
+          const accuracy = m["rewards/accuracies"] !== undefined ? `, reward accuracy ${(100 * m["rewards/accuracies"]).toFixed(1)}%` : "";
+          this.line(`eval @ ${e.step}: loss ${e.loss.toFixed(4)}, rewards chosen ${m["rewards/chosen"]!.toFixed(3)} / rejected ${m["rewards/rejected"]!.toFixed(3)}, margin ${m["rewards/margins"]!.toFixed(3)}${accuracy}`);
+          break;
+        }
         this.line(
           `eval @ ${e.step}: loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}, token accuracy ${(100 * e.accuracy).toFixed(1)}%` +
             (e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""),

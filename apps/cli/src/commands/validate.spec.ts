@@ -1,6 +1,6 @@
 import { Ajv } from "ajv";
 import { validationReportSchema, type ValidationReport } from "@neural/dataset";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +31,23 @@ describe("neural validate on the bundled datasets", () => {
     expect(r.ok).toBe(true);
     expect(r.invalid).toBe(0);
     expect(r.formats).toMatchObject(formats);
+  });
+
+  it("knows TRL's preference rows: pairs, labelled completions, their prompt lengths, identical answers by line", async () => {
+    const pairs = await report(file("preference.jsonl"));
+    expect(pairs.code).toBe(0);
+    expect(pairs.report.preference).toMatchObject({ pairs: 4, desirable: 0, undesirable: 0, promptLengths: { count: 4 } });
+    const kto = await report(file("kto.jsonl"));
+    expect(kto.code).toBe(0);
+    expect(kto.report.preference).toMatchObject({ pairs: 0, desirable: 2, undesirable: 2 });
+    const dir = await mkdtemp(path.join(tmpdir(), "neural-pairs-"));
+    const same = path.join(dir, "same.jsonl");
+    await writeFile(same, `${JSON.stringify({ prompt: "q", chosen: "a", rejected: "b" })}\n${JSON.stringify({ prompt: "q", chosen: "a", rejected: "a" })}\n`);
+    const text = await neural("validate", same);
+    expect(text.code).toBe(1);
+    expect(text.stdout + text.stderr).toMatch(/same\.jsonl:2: rejected: chosen and rejected are identical/);
+    expect(text.stdout).toMatch(/preference pairs: 1/);
+    expect(text.stdout).toMatch(/prompt lengths \(characters\)/);
   });
 
   it("balances the TLP categories and measures lengths in tokens with a tokenizer", async () => {

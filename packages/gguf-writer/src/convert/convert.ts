@@ -6,7 +6,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { openCheckpoint, openFileSink, type ByteSink } from "@neural/safetensors";
 import { GgufConvertError } from "./errors.js";
-import { parseHfConfig } from "@neural/hf-config";
+import { checkModelFolder, parseHfConfig } from "@neural/hf-config";
 import { archInfo } from "./arch.js";
 import { convertModel, type ConvertResult, type HfModel, type ModelConvertOptions } from "./model.js";
 import { FILE_TYPE_OF } from "./types-policy.js";
@@ -51,6 +51,17 @@ export async function openHfModel(dir: string): Promise<HfModel> {
   const checkpoint = await openCheckpoint(dir).catch((error: Error) => {
     throw new GgufConvertError(error.message, dir, "weights");
   });
+  try {
+    checkModelFolder({
+      config: model,
+      configFile: join(dir, "config.json"),
+      tensors: checkpoint.names.map((name) => checkpoint.info(name)),
+      ...(tokenizer ? { tokenizer, tokenizerFile: join(dir, "tokenizer.json") } : {}),
+    });
+  } catch (error) {
+    await checkpoint.close();
+    throw error;
+  }
   return { dir, config, model, info: archInfo(model), checkpoint, tokenizer, tokenizerConfig, chatTemplateFile };
 }
 

@@ -4,7 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { textModelConfig, textModelTensorName } from "@neural/hf-config";
+import { checkModelFolder, textModelConfig, textModelTensorName } from "@neural/hf-config";
 import { openCheckpoint } from "@neural/safetensors";
 import { type ModelConfig, ModelConfigError, parseConfig } from "./config.js";
 import { checkpointSource, type WeightSource } from "./weights.js";
@@ -19,7 +19,7 @@ export interface OpenedModel {
   close(): Promise<void>;
 }
 
-/** Read config.json and open the weights of a model directory. */
+/** Read config.json and open the weights of a model directory, checked against each other (no weights are read). */
 export async function openModel(dir: string): Promise<OpenedModel> {
   const file = join(dir, "config.json");
   let text: string;
@@ -36,6 +36,12 @@ export async function openModel(dir: string): Promise<OpenedModel> {
   }
   const config = parseConfig(raw, file);
   const ckpt = await openCheckpoint(dir);
+  try {
+    checkModelFolder({ config, configFile: file, tensors: ckpt.names.map((name) => ckpt.info(name)) });
+  } catch (error) {
+    await ckpt.close();
+    throw error;
+  }
   return { dir, config, rawConfig: textModelConfig(raw), source: textModelSource(checkpointSource(ckpt)), close: () => ckpt.close() };
 }
 

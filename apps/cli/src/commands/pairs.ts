@@ -1,0 +1,199 @@
+// `neural pairs --model F.gguf --dataset prompts.jsonl --verifier exact|cypher|json-schema|heimdall --samples K
+// --temperature T --output pairs.jsonl`: preference pairs from a model's own answers. Each prompt is answered K
+// times through llama.cpp (sampled, seeds seed..seed+K-1), each answer is scored by the verifier, and a passing
+// answer (chosen) is paired with a failing one (rejected); prompts whose answers all pass or all fail give none. The
+// pairs are TRL's {prompt, chosen, rejected}, ready for neural train --method dpo.
+import { readFile, rename, writeFile } from "node:fs/promises";
+import {
+  exactVerifier,
+  formatIssue,
+  jsonSchemaVerifier,
+  pairOf,
+  readRecordsFromFile,
+  stripCodeFence,
+  toExample,
+  createTemplate,
+  type Message,
+  type PairOutcome,
+  type Verifier,
+} from "@neural/dataset";
+import { UsageError } from "../args.js";
+import { EXIT, type Command, type Io } from "../command.js";
+import { ggufChatFormat, loadGguf, promptTokens } from "./gguf-chat.js";
+import { llamaOptions, loadOptions } from "./run.js";
+
+/**
+ * The verifiers by --verifier name. "heimdall" (NornicDB's own acceptance rules for Heimdall's answers) comes with
+ * the Heimdall work: its factory goes here, taking the same options, and nothing else changes.
+ */
+export const VERIFIERS: Record<string, (options: { schema?: string }) => Promise<Verifier>> = {
+  exact: async () => exactVerifier,
+  cypher: async () => {
+    const { checkCypher } = await import("@neural/cypher");
+    return {
+      name: "cypher",
+      needsExpected: false,
+      check(answer) {
+        const result = checkCypher(stripCodeFence(answer));
+        if (result.ok) return { pass: true };
+        const d = result.diagnostics.find((x) => x.severity !== "warning");
+        return { pass: false, reason: d ? `Cypher ${d.line}:${d.column}: ${d.message}` : "Cypher does not parse" };
+      },
+    };
+  },
+  "json-schema": async ({ schema }) => {
+    if (!schema) throw new UsageError("--verifier json-schema needs --schema FILE.json");
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(schema, "utf8"));
+    } catch (error) {
+      throw new UsageError(`--schema ${schema}: ${(error as Error).message}`);
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError(`--schema ${schema}: a JSON Schema is an object`);
+    try {
+      return jsonSchemaVerifier(parsed as Record<string, unknown>);
+    } catch (error) {
+      throw new UsageError(`--schema ${schema}: ${(error as Error).message}`);
+    }
+  },
+};
+const NAMES = ["exact", "cypher", "json-schema", "heimdall"] as const;
+
+export interface PairsReport {
+  model: string;
+  dataset: string;
+  verifier: string;
+  prompts: number;
+  samples: number;
+  /** Prompts by outcome: a pair written, every answer passed, every answer failed. */
+  outcomes: Record<PairOutcome, number>;
+  /** Sampled answers that passed, of all. */
+  passed: number;
+  answers: number;
+  output: string;
+}
+
+interface PromptRow {
+  line: number;
+  messages: Message[];
+  expected?: string;
+}
+
+/** A row's prompt (the turns before its last answer) and its answer; or a row of only a prompt (no reference). */
+function promptRow(value: unknown, file: string, line: number): PromptRow | { issue: ReturnType<typeof formatIssue> } {
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && "prompt" in value && !("completion" in value) && !("chosen" in value)) {
+    const p = (value as { prompt: unknown }).prompt;
+    if (typeof p === "string" && p.trim()) return { line, messages: [{ role: "user", content: p }] };
+    if (Array.isArray(p) && p.length && p.every((m) => typeof m?.role === "string" && typeof m?.content === "string")) return { line, messages: p as Message[] };
+    return { issue: formatIssue({ file, line, field: "prompt", message: "must be a non-empty string or a list of messages" }) };
+  }
+  const converted = toExample(value, file, line);
+  if ("issue" in converted) return { issue: formatIssue(converted.issue) };
+  const e = converted.example;
+  if (e.kind !== "chat") return { issue: formatIssue({ file, line, message: "a plain-text row has no prompt" }) };
+  const last = e.messages.map((m) => m.role).lastIndexOf("assistant");
+  return { line, messages: e.messages.slice(0, last), expected: e.messages[last]!.content };
+}
+
+export const pairsCommand: Command = {
+  name: "pairs",
+  options: [
+    { name: "model", type: "string", description: "the .gguf model whose answers are scored" },
+    { name: "dataset", type: "string", description: "prompts: rows with a reference answer (any training format), or {\"prompt\"} rows for verifiers that need none" },
+    { name: "verifier", type: "string", choices: NAMES, default: "exact", description: "exact (the reference answer), cypher (Neo4j's parser), json-schema (ajv, --schema), heimdall (NornicDB's rules)" },
+    { name: "schema", type: "string", description: "the JSON Schema file of --verifier json-schema" },
+    { name: "samples", type: "number", default: 4, description: "answers sampled per prompt" },
+    { name: "temperature", type: "number", default: 0.8, description: "sampling temperature (above 0)" },
+    { name: "seed", type: "number", default: 1, description: "the first sample's seed (sample k uses seed + k)" },
+    { name: "max_tokens", type: "number", default: 256, description: "most tokens per answer" },
+    { name: "output", type: "string", description: "the pairs file to write (JSONL; written to a temp file, renamed when complete)" },
+    ...llamaOptions.filter((o) => o.name !== "chatml"),
+    { name: "json", type: "boolean", description: "print the counts as JSON" },
+  ],
+  async run(args, io) {
+    const o = args.options;
+    const model = o.model as string | undefined;
+    const dataset = o.dataset as string | undefined;
+    const output = o.output as string | undefined;
+    if (!model || !dataset || !output) throw new UsageError("--model, --dataset and --output are required");
+    const samples = o.samples as number;
+    const temperature = o.temperature as number;
+    const maxTokens = o.max_tokens as number;
+    const seed = o.seed as number;
+    if (!Number.isInteger(samples) || samples < 2 || samples > 64) throw new UsageError(`--samples must be an integer from 2 to 64, got ${samples}`);
+    if (!(temperature > 0 && temperature <= 5)) throw new UsageError(`--temperature must be above 0 (and at most 5), got ${temperature}`);
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UsageError(`--max_tokens must be an integer ≥ 1, got ${maxTokens}`);
+    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer ≥ 0, got ${seed}`);
+    const name = o.verifier as string;
+    const factory = VERIFIERS[name];
+    if (!factory) {
+      io.err(`neural pairs: --verifier ${name} is not in this build yet (NornicDB's acceptance rules come with the Heimdall work); use exact, cypher or json-schema`);
+      return EXIT.usage;
+    }
+    const verifier = await factory({ ...(o.schema !== undefined ? { schema: o.schema as string } : {}) });
+    const load = loadOptions(args);
+
+    const rows: PromptRow[] = [];
+    let invalid = 0;
+    for await (const event of readRecordsFromFile(dataset)) {
+      const row = event.issue ? { issue: formatIssue(event.issue) } : promptRow(event.value, dataset, event.line);
+      if ("issue" in row) {
+        if (++invalid <= 5) io.err(`skipped: ${row.issue}`);
+        continue;
+      }
+      if (verifier.needsExpected && row.expected === undefined) {
+        if (++invalid <= 5) io.err(`skipped: ${dataset}:${row.line}: --verifier ${verifier.name} needs a reference answer`);
+        continue;
+      }
+      rows.push(row);
+    }
+    if (invalid > 5) io.err(`skipped ${invalid} rows in all`);
+    if (rows.length === 0) {
+      io.err(`neural pairs: ${dataset} has no usable prompts`);
+      return EXIT.problems;
+    }
+
+    const template = createTemplate("chatml");
+    const { stop } = await ggufChatFormat(model, { chatml: true });
+    const report: PairsReport = { model, dataset, verifier: verifier.name, prompts: rows.length, samples, outcomes: { paired: 0, all_pass: 0, all_fail: 0 }, passed: 0, answers: 0, output };
+    const lines: string[] = [];
+    const llama = await loadGguf(model, load);
+    try {
+      for (const [i, row] of rows.entries()) {
+        io.status(`pairs ${i + 1}/${rows.length}: ${report.outcomes.paired} pairs`);
+        const tokens = await promptTokens(llama, template.prompt(row.messages));
+        const room = llama.info.contextSize - tokens.length;
+        if (room < 1) continue;
+        const scored: { text: string; pass: boolean }[] = [];
+        for (let k = 0; k < samples; k++) {
+          const g = await llama.generate(tokens, { maxTokens: Math.min(maxTokens, room), stop, special: true, temperature, seed: seed + k });
+          const text = g.text.trim();
+          const verdict = await verifier.check(text, row.expected !== undefined ? { expected: row.expected } : {});
+          scored.push({ text, pass: verdict.pass });
+        }
+        report.answers += scored.length;
+        report.passed += scored.filter((s) => s.pass).length;
+        const pair = pairOf(scored);
+        report.outcomes[pair.outcome]++;
+        if (pair.outcome === "paired") lines.push(JSON.stringify({ prompt: row.messages, chosen: pair.chosen, rejected: pair.rejected }));
+      }
+    } finally {
+      io.status("");
+      await llama.close();
+    }
+    const temp = `${output}.tmp-${process.pid}`;
+    await writeFile(temp, lines.map((l) => l + "\n").join(""));
+    await rename(temp, output);
+    printReport(report, io, o.json === true);
+    return EXIT.ok;
+  },
+};
+
+function printReport(r: PairsReport, io: Io, json: boolean): void {
+  if (json) return io.out(JSON.stringify(r, null, 2));
+  const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : "0.0"}%`;
+  io.out(`${r.model} on ${r.dataset}: ${r.prompts} prompts × ${r.samples} samples, verifier ${r.verifier}`);
+  io.out(`  answers passing: ${r.passed}/${r.answers} (${pct(r.passed, r.answers)})`);
+  io.out(`  prompts: ${r.outcomes.paired} paired, ${r.outcomes.all_pass} all passed (tie, dropped), ${r.outcomes.all_fail} all failed (tie, dropped)`);
+  io.out(`wrote ${r.outcomes.paired} pairs to ${r.output}`);
+}
