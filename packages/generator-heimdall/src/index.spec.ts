@@ -74,12 +74,13 @@ describe("rows", () => {
       const answer = answerOf(r);
       const a = parseEnvelope2025(answer, registry);
       const b = parseEnvelopeLater(answer, registry);
-      if ("action" in r.expect) {
+      const e = r.expect;
+      if ("action" in e) {
         envelopes++;
-        expect(a).toMatchObject({ kind: "action", action: r.expect.action });
-        expect(b).toMatchObject({ kind: "action", action: r.expect.action });
-        expect(a.kind === "action" && a.params).toEqual(r.expect.params);
-        expect(checkParams(registry.actions.find((x) => x.name === r.expect.action)!, r.expect.params)).toBeUndefined();
+        expect(a).toMatchObject({ kind: "action", action: e.action });
+        expect(b).toMatchObject({ kind: "action", action: e.action });
+        expect(a.kind === "action" && a.params).toEqual(e.params);
+        expect(checkParams(registry.actions.find((x) => x.name === e.action)!, e.params)).toBeUndefined();
         expect(answer).not.toMatch(/\n/);
       } else {
         expect(a.kind).toBe("text");

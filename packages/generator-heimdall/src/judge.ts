@@ -334,6 +334,8 @@ export interface HeimdallReport {
   passed: number;
   byPath: RateRow[];
   byAction: RateRow[];
+  /** Chat and loop rows that expect an action: how many got that action (acceptance does not ask for it). */
+  envelopes: { total: number; sameAction: number };
   wrong: Verdict[];
 }
 
@@ -362,6 +364,7 @@ export function summarize(verdicts: readonly Verdict[]): HeimdallReport {
     passed: verdicts.filter((v) => v.pass).length,
     byPath: PATHS.filter((p) => byPath.has(p)).map((p) => byPath.get(p)!),
     byAction: order(byAction),
+    envelopes: { total: verdicts.filter((v) => v.sameAction !== undefined).length, sameAction: verdicts.filter((v) => v.sameAction === true).length },
     wrong: verdicts.filter((v) => !v.pass),
   };
 }
@@ -385,6 +388,7 @@ export function formatReport(report: HeimdallReport, maxWrong = 20): string {
     table("path action", report.byAction);
   }
   lines.push("", `all paths: ${pct(report.passed, report.total)} (${report.passed}/${report.total}) accepted as NornicDB would`);
+  if (report.envelopes.total) lines.push(`envelope rows answered with the expected action: ${pct(report.envelopes.sameAction, report.envelopes.total)} (${report.envelopes.sameAction}/${report.envelopes.total})`);
   if (report.wrong.length) {
     lines.push("", `wrong answers (${report.wrong.length}${report.wrong.length > maxWrong ? `, first ${maxWrong}` : ""}):`);
     for (const v of report.wrong.slice(0, maxWrong)) {
