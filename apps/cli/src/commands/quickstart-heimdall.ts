@@ -20,11 +20,14 @@ import { trainInWorker } from "./train.js";
 // the cost of every packed sequence.
 export const QUICKSTART_MIX = "chat_action=42,chat_help=6,chat_direct=7,chat_rag=8,synthesis=27,autocomplete=5,qc=5";
 
+const PRETRAIN_LENGTH = 384;
+
 export interface HeimdallQuickstartOptions {
   out: string;
   seed: number;
   threads?: number;
-  /** Rows for the LoRA stage, and held out for the final table. */
+  /** Rows whose short parts are the from-scratch stage's texts, rows for the LoRA stage, rows held out for the table. */
+  pretrainRows: number;
   finetuneRows: number;
   heldOutRows: number;
   hiddenSize: number;
@@ -43,33 +46,37 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
 
   step(1, "generating Heimdall rows in NornicDB's exact formats");
   const all = path.join(data, "heimdall.jsonl");
-  await runGenerator(heimdallGenerator, { count: o.finetuneRows + o.heldOutRows, seed: o.seed, output: all, generatorOptions: { mix: QUICKSTART_MIX } });
+  // One generation, so the three parts share no row: pretraining texts, the LoRA rows, the held-out rows.
+  const count = o.pretrainRows + o.finetuneRows + o.heldOutRows;
+  await runGenerator(heimdallGenerator, { count, seed: o.seed, output: all, generatorOptions: { mix: QUICKSTART_MIX } });
   const rows = (await readFile(all, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as HeimdallRow);
-  const finetune = rows.slice(0, o.finetuneRows);
-  const heldOut = rows.slice(o.finetuneRows);
+  const pretrain = rows.slice(0, o.pretrainRows);
+  const finetune = rows.slice(o.pretrainRows, o.pretrainRows + o.finetuneRows);
+  const heldOut = rows.slice(o.pretrainRows + o.finetuneRows);
   const finetuneFile = path.join(data, "finetune.jsonl");
   const heldOutFile = path.join(data, "held-out.jsonl");
   await writeFile(finetuneFile, finetune.map((r) => JSON.stringify(r)).join("\n") + "\n");
   await writeFile(heldOutFile, heldOut.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  // Stage 1 reads short texts: the system prompt's paragraphs, requests with their answers, the raw-text rows.
+  // Stage 1 reads short texts: the system prompt's paragraphs once, each chat exchange as ChatML without the long
+  // system prompt (the answer format and its end-of-turn token, cheaply), the short raw-text rows whole.
   const documents = new Set<string>();
-  for (const r of finetune) {
-    if ("messages" in r) {
-      for (const paragraph of r.messages[0]!.content.split("\n\n")) if (paragraph.trim()) documents.add(paragraph);
-      documents.add(`${r.messages[1]!.content}\n${r.messages[2]!.content}`);
-    } else if (r.path !== "loop") documents.add(r.text);
-    else documents.add(r.text.slice(r.text.lastIndexOf("\nUser: ") + 1));
+  const firstChat = rows.find((r): r is Extract<HeimdallRow, { messages: unknown }> => "messages" in r);
+  for (const paragraph of firstChat?.messages[0]!.content.split("\n\n") ?? []) if (paragraph.trim()) documents.add(paragraph);
+  for (const r of [...pretrain, ...finetune]) {
+    if ("messages" in r) documents.add(`<|im_start|>user\n${r.messages[1]!.content}<|im_end|>\n<|im_start|>assistant\n${r.messages[2]!.content}<|im_end|>`);
+    // Synthesis prompts are long and their answers easy: the LoRA rows' ones are enough.
+    else if (r.path === "qc" || r.path === "autocomplete" || (r.path === "synthesis" && finetune.includes(r))) documents.add(r.text);
   }
   const pretrainFile = path.join(data, "pretrain.jsonl");
   await writeFile(pretrainFile, [...documents].map((text) => JSON.stringify({ text })).join("\n") + "\n");
-  io.err(`${all}: ${rows.length} rows -> ${finetuneFile} (${finetune.length}), ${heldOutFile} (${heldOut.length}), ${pretrainFile} (${documents.size} documents)`);
+  io.err(`${all}: ${rows.length} rows -> ${pretrainFile} (${documents.size} documents), ${finetuneFile} (${finetune.length}), ${heldOutFile} (${heldOut.length})`);
 
   step(2, `training a byte-level BPE tokenizer (${o.vocabSize} tokens, ChatML special tokens)`);
   const tokenizerDir = path.join(o.out, "tokenizer");
   const trained = await trainTokenizer(
     (function* () {
       yield "system\nuser\nassistant\n";
-      for (const r of finetune) yield textOf(r);
+      for (const r of [...pretrain, ...finetune]) yield textOf(r);
     })(),
     { vocabSize: o.vocabSize },
   );
@@ -99,10 +106,9 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
     resolveTrainConfig({
       flags: {
         ...common,
-        // The LoRA stage's length sets the model's positions; the short texts are packed into sequences of that
-        // length (one graph shape).
-        max_length: maxLength,
-        batch_size: 4,
+        // Short sequences: many optimizer steps for the tokens (the LoRA stage then reaches max_length).
+        max_length: PRETRAIN_LENGTH,
+        batch_size: 8,
         from_scratch: true,
         tokenizer: tokenizerDir,
         hidden_size: o.hiddenSize,
@@ -120,6 +126,11 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
     io,
   );
   if (base.code !== EXIT.ok) return base.code;
+  // The model's rotary positions have no learned table: its window is a number in config.json, widened here to
+  // the LoRA stage's length, where it learns to use the longer context.
+  const baseConfigFile = path.join(baseDir, "config.json");
+  const baseConfig = JSON.parse(await readFile(baseConfigFile, "utf8")) as Record<string, unknown>;
+  await writeFile(baseConfigFile, JSON.stringify({ ...baseConfig, max_position_embeddings: Math.max(maxLength, PRETRAIN_LENGTH) }, null, 2) + "\n");
 
   step(4, `fine-tuning it with LoRA on the rows (ChatML chat, raw-text paths as sent), max_length ${maxLength}`);
   const adapterDir = path.join(o.out, "adapter");
