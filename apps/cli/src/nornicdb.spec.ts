@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTemplate } from "@neural/dataset";
-import { NORNICDB_STOP, nornicdbAnswer, nornicdbPrompt, nornicdbShare } from "@neural/llama";
+import { LlamaModelProcess, NORNICDB_CALL_SITES, NORNICDB_STOP, nornicdbAnswer, nornicdbGenerate, nornicdbPrompt, nornicdbShare } from "@neural/llama";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeScriptedGguf } from "./scripted-gguf.spec-helper.js";
 
@@ -43,6 +43,24 @@ describe("NornicDB's prompt", () => {
     expect(a.text).toBe("Rome");
     expect(a.stoppedBy).toBe("stop:</s>");
     expect(a.tokens).toEqual(m.script.slice(0, "Rome</s>".length));
+  });
+});
+
+describe("NornicDB's stop rule and raw-text paths (nornicdbGenerate)", () => {
+  it("stops only on a single token equal to a stop string; a stop string over several tokens never fires; raw prompts are sent as they are", async () => {
+    const m = await writeScriptedGguf(join(root, "rome-raw"), "Rome</s>x");
+    const model = await LlamaModelProcess.load(m.path, { contextSize: 256 });
+    try {
+      const chat = await nornicdbGenerate(model, nornicdbPrompt([{ role: "user", content: "Capital of Italy?" }]), NORNICDB_CALL_SITES.chat);
+      expect(chat).toMatchObject({ text: "Rome</s>x", stoppedBy: "eog", exact: true });
+      const raw = await nornicdbGenerate(model, "USER QUESTION: capital?\n\nYOUR RESPONSE:\n", NORNICDB_CALL_SITES.synthesis);
+      expect(raw.promptTokens).not.toContain(m.imEnd);
+      expect(raw).toMatchObject({ text: "Rome</s>x", stoppedBy: "eog", exact: false });
+      const single = await nornicdbGenerate(model, "Q\n", { ...NORNICDB_CALL_SITES.qc, stop: ["m", "Ro"] });
+      expect(single).toMatchObject({ text: "Ro", stoppedBy: "stop:m" });
+    } finally {
+      await model.close();
+    }
   });
 });
 

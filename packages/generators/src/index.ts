@@ -1,6 +1,6 @@
 export { CapacityError, GeneratorError, GeneratorOptionsError, type CategoryCapacity } from "./errors.js";
 export { createRng, hash128, hashHex, LazyPermutation, type Rng } from "./rng.js";
-export { normalizedKey, ROW_FORMATS, toRow, userContent, type ChatMessage, type ChatRow, type Example, type InstructionRow, type Row, type RowFormat } from "./rows.js";
+export { normalizedKey, ROW_FORMATS, toRow, userContent, type ChatMessage, type ChatRow, type Example, type InstructionRow, type OwnRow, type Row, type RowFormat } from "./rows.js";
 export { allocate, maxCount, parseDistribution, resolveShares, type CategorySpace, type Distribution, type Share } from "./plan.js";
 export {
   createGeneration,

@@ -9,6 +9,11 @@ export interface Example {
   /** Extra context (code, a scenario); joined to the instruction with a blank line in chat rows. */
   input?: string;
   output: string;
+  /**
+   * The row to write as it is, for generators whose rows carry their own shape (a per-row system prompt, raw-text
+   * prompts); the kit adds the category. Duplicates are still decided by instruction, input and output.
+   */
+  row?: Record<string, unknown>;
 }
 
 export interface InstructionRow {
@@ -29,7 +34,13 @@ export interface ChatRow {
   category: string;
 }
 
-export type Row = InstructionRow | ChatRow;
+/** A row a generator shaped itself (see Example.row). */
+export interface OwnRow {
+  [key: string]: unknown;
+  category: string;
+}
+
+export type Row = InstructionRow | ChatRow | OwnRow;
 
 /** The user turn of an instruction row: instruction, then the input after a blank line when there is one. */
 export function userContent(example: Example): string {
@@ -37,6 +48,7 @@ export function userContent(example: Example): string {
 }
 
 export function toRow(example: Example, category: string, format: RowFormat, system?: string): Row {
+  if (example.row) return { ...example.row, category };
   if (format === "chat") {
     const messages: ChatMessage[] = [];
     if (system) messages.push({ role: "system", content: system });

@@ -94,7 +94,7 @@ async function distributions({ tokens, from = 0 }) {
   return { probabilities: out, greedy };
 }
 
-async function generate({ tokens, maxTokens, stop, special, temperature, topK, topP, seed }) {
+async function generate({ tokens, maxTokens, stop, special, temperature, topK, topP, seed, stopPerToken }) {
   await sequence.clearHistory();
   const generated = [];
   let text = "";
@@ -106,6 +106,18 @@ async function generate({ tokens, maxTokens, stop, special, temperature, topK, t
       if (model.isEogToken(token)) {
         stoppedBy = "eog";
         break;
+      }
+      if (stopPerToken) {
+        // NornicDB: each token's piece (llama_token_to_piece, special = 1) is compared whole with each stop string
+        // and appended to the answer otherwise, so a stop string spread over several tokens never fires.
+        const piece = model.detokenize([token], true, tokens.concat(generated.slice(0, -1)));
+        if ((stop ?? []).includes(piece)) {
+          stoppedBy = `stop:${piece}`;
+          break;
+        }
+        text += piece;
+        if (generated.length >= maxTokens) break;
+        continue;
       }
       // special: each token's piece as llama_token_to_piece(special = true) writes it after the prompt (control
       // tokens as text, no leading-space strip on the first token); otherwise llama_detokenize of the answer alone.

@@ -109,6 +109,11 @@ export interface GenerateOptions {
   topK?: number;
   topP?: number;
   seed?: number;
+  /**
+   * Stop only on a token whose piece equals a stop string (NornicDB's rule), the text being the pieces joined;
+   * default false: stop when the detokenized text contains a stop string.
+   */
+  stopPerToken?: boolean;
 }
 
 /** The serving prompt of NornicDB: ChatML, generation after `<|im_start|>assistant\n`. */
@@ -255,6 +260,7 @@ export class LlamaModelProcess {
       topK: options.topK ?? 40,
       topP: options.topP ?? 0.95,
       seed: options.seed,
+      stopPerToken: options.stopPerToken ?? false,
     })) as Generation;
   }
 

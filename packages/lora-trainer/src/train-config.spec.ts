@@ -9,7 +9,7 @@ describe("resolveTrainConfig", () => {
       file: { epochs: 2, learning_rate: 1e-4, warmup_steps: 10 },
       flags: { learning_rate: 0, warmup_steps: 0 },
     });
-    expect(config).toMatchObject({ base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 1, epochs: 2, learning_rate: 0, warmup_steps: 0, max_length: 1024 });
+    expect(config).toMatchObject({ base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 1, epochs: 2, learning_rate: 0, warmup_steps: 0, max_length: 2048 });
     expect(config.weight_decay).toBe(TRAIN_DEFAULTS.weight_decay);
   });
 
@@ -83,7 +83,7 @@ describe("the settings table", () => {
       "intermediate_size", "vocab_size",
     ]);
     const { config } = resolveTrainConfig({ preset: "heimdall" });
-    expect(resumeKey(config)).toBe("2fd2r084k7g");
+    expect(resumeKey(config)).toBe("xxzvs985dm");
     expect(resumeKey(config)).toBe(hash53(JSON.stringify(fields.map((k) => [k, (config as Record<string, unknown>)[k] ?? null]))).toString(36));
     expect(resumeKey({ ...config, learning_rate: 1e-3 })).not.toBe(resumeKey(config));
     expect(resumeKey({ ...config, logging_steps: 1, device: "cpu", threads: 1 })).toBe(resumeKey(config));

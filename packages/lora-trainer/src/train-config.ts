@@ -143,7 +143,7 @@ export const PRESETS: Record<string, Partial<TrainConfig>> = {
   qwen_1_5b: { base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 4, gradient_accumulation: 8, lora_r: 16, lora_alpha: 32 },
   phi3_mini: { base_model: "microsoft/Phi-3-mini-4k-instruct", batch_size: 2, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, use_qlora: true },
   phi3_5_mini: { base_model: "microsoft/Phi-3.5-mini-instruct", batch_size: 2, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, use_qlora: true },
-  heimdall: { base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 1, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, learning_rate: 3e-4, epochs: 10, max_length: 1024, gradient_checkpointing: true },
+  heimdall: { base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 1, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, learning_rate: 3e-4, epochs: 10, max_length: 2048, gradient_checkpointing: true },
   heimdall_mit: { base_model: "microsoft/Phi-3-mini-4k-instruct", batch_size: 4, gradient_accumulation: 4, lora_r: 32, lora_alpha: 64, learning_rate: 3e-4, epochs: 10, max_length: 2048, use_qlora: true, gradient_checkpointing: true },
   // The 2025 small models, with the settings of the presets above for models of their size (0.5B, 1.1B, 1.5B, 3.8B).
   qwen3_0_6b: { base_model: "Qwen/Qwen3-0.6B", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },

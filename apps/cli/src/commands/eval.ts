@@ -5,6 +5,7 @@ import { createTemplate, formatIssue, isPreferenceRecord, readRecordsFromFile, t
 import { UsageError } from "../args.js";
 import { EXIT, type Command } from "../command.js";
 import { ggufChatFormat, loadGguf, promptTokens } from "./gguf-chat.js";
+import { runHeimdallEval } from "./eval-heimdall.js";
 import { llamaOptions, loadOptions } from "./run.js";
 
 export interface EvalRow {
@@ -40,6 +41,8 @@ export const evalCommand: Command = {
   positionals: [{ name: "file", description: "a .gguf model", required: true }],
   options: [
     { name: "dataset", type: "string", description: "a JSONL (or JSON array) dataset: each row's last assistant turn is the expected answer (a preference row's chosen one)", unset: "required" },
+    { name: "task", type: "string", default: "exact", choices: ["exact", "heimdall"], description: "exact: exact match of the last assistant turn; heimdall: rows of `neural generate heimdall` judged by NornicDB's acceptance rules per path" },
+    { name: "actions", type: "string", description: "with --task heimdall: the action registry file the rows were generated with (default: the built-in one)", unset: "the built-in registry" },
     { name: "max_tokens", type: "number", default: 256, description: "most tokens per answer" },
     { name: "limit", type: "number", default: 0, description: "evaluate only the first N rows (0 = all)" },
     { name: "min_accuracy", type: "number", description: "exit 1 when the accuracy (0..1) is below this", unset: "no minimum" },
@@ -58,6 +61,22 @@ export const evalCommand: Command = {
     if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit must be an integer ≥ 0, got ${limit}`);
     if (minAccuracy !== undefined && !(minAccuracy >= 0 && minAccuracy <= 1)) throw new UsageError(`--min_accuracy must be in [0, 1], got ${minAccuracy}`);
     const load = loadOptions(args);
+    if (args.options.task === "heimdall") {
+      return runHeimdallEval(
+        {
+          file,
+          dataset,
+          limit,
+          // NornicDB's context (8192) unless --context_size asks for another.
+          contextSize: load.contextSize === 2048 ? 8192 : load.contextSize,
+          ...(load.threads ? { threads: load.threads } : {}),
+          ...(typeof args.options.actions === "string" ? { actions: args.options.actions } : {}),
+          ...(args.options.json ? { json: true } : {}),
+          ...(minAccuracy !== undefined ? { minAccuracy } : {}),
+        },
+        io,
+      );
+    }
 
     // The rows first (a bad dataset fails before llama.cpp starts).
     const template = createTemplate("chatml");

@@ -11,6 +11,7 @@ const GENERATORS: Record<string, () => Promise<GeneratorDefinition>> = {
   mtg: async () => (await import("@neural/generator-mtg")).mtgGenerator,
   coding: async () => (await import("@neural/generator-coding")).codingGenerator,
   tlp: async () => (await import("@neural/generator-tlp")).tlpGenerator,
+  heimdall: async () => (await import("@neural/generator-heimdall")).heimdallGenerator,
 };
 
 export const generatorNames = Object.keys(GENERATORS);

@@ -13,6 +13,7 @@ import { QuantizePool } from "@neural/quantize/parallel";
 import { checkNumber, UsageError } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
 import { defaultModelfilePath, fromPath, modelfileTemplate, renderModelfile } from "./modelfile.js";
+import { heimdallQuickstart } from "./quickstart-heimdall.js";
 import { trainInWorker } from "./train.js";
 
 interface Row {
@@ -25,11 +26,14 @@ interface Row {
 export const quickstart: Command = {
   name: "quickstart",
   options: [
+    { name: "task", type: "string", description: "tlp: TLP 2.0 classification; heimdall: NornicDB's Heimdall assistant, judged by NornicDB's acceptance rules", default: "tlp", choices: ["tlp", "heimdall"] },
     { name: "output_dir", type: "string", description: "where everything is written", default: "quickstart" },
     { name: "seed", type: "number", description: "seed of the data, the split and the initialization", default: 42 },
     { name: "threads", type: "number", description: "CPU threads for training (default: all cores)" },
-    { name: "pretrain_rows", type: "number", description: "documents for the from-scratch stage", default: 2000 },
-    { name: "finetune_rows", type: "number", description: "questions for the LoRA stage (10 % held out)", default: 1500 },
+    { name: "pretrain_rows", type: "number", description: "documents for the from-scratch stage (heimdall: rows whose short parts are its texts, default 1200)", default: 2000 },
+    { name: "finetune_rows", type: "number", description: "questions for the LoRA stage (10 % held out; heimdall: rows, default 160; heimdall model default: 64 wide, 2 layers)", default: 1500 },
+    { name: "heldout_rows", type: "number", description: "heimdall: rows held out for the final table", default: 50 },
+    { name: "vocab_size", type: "number", description: "heimdall: tokens of the BPE tokenizer", default: 4096 },
     { name: "hidden_size", type: "number", description: "size of the new model", default: 128 },
     { name: "num_hidden_layers", type: "number", description: "layers of the new model", default: 4 },
     { name: "pretrain_epochs", type: "number", description: "passes over the documents", default: 2 },
@@ -40,6 +44,26 @@ export const quickstart: Command = {
     for (const name of ["pretrain_rows", "finetune_rows", "hidden_size", "num_hidden_layers", "threads", "seed"]) checkNumber(args, name, { integer: true, min: name === "seed" ? 0 : 1 });
     for (const name of ["pretrain_epochs", "finetune_epochs"]) checkNumber(args, name, { above: 0 });
     if ((o.hidden_size as number) % 4 !== 0) throw new UsageError(`--hidden_size must be a multiple of 4 (the new model's attention heads), got ${String(o.hidden_size)}`);
+    if (o.task === "heimdall") {
+      for (const name of ["heldout_rows", "vocab_size"]) checkNumber(args, name, { integer: true, min: 1 });
+      const given = (name: string, fallback: number) => (args.given.has(name) ? (o[name] as number) : fallback);
+      return heimdallQuickstart(
+        {
+          out: o.output_dir === "quickstart" ? "quickstart-heimdall" : (o.output_dir as string),
+          seed: o.seed as number,
+          ...(o.threads !== undefined ? { threads: o.threads as number } : {}),
+          pretrainRows: given("pretrain_rows", 1200),
+          finetuneRows: given("finetune_rows", 160),
+          heldOutRows: o.heldout_rows as number,
+          hiddenSize: given("hidden_size", 64),
+          layers: given("num_hidden_layers", 2),
+          pretrainEpochs: given("pretrain_epochs", 8),
+          finetuneEpochs: given("finetune_epochs", 2),
+          vocabSize: o.vocab_size as number,
+        },
+        io,
+      );
+    }
     const out = o.output_dir as string;
     const seed = o.seed as number;
     const threads = (o.threads as number | undefined) ?? undefined;

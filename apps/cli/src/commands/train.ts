@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { totalmem } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -89,6 +90,17 @@ export const trainCommand: Command = {
       for (const note of e.notes) io.out(`note: ${note}`);
       return EXIT.ok;
     }
+    // The heimdall presets train on the Heimdall pack (neural generate heimdall) when no dataset is named.
+    const presetName = (flags as { preset?: string }).preset ?? (file?.preset as string | undefined);
+    if (presetName?.startsWith("heimdall") && flags.dataset === undefined && file?.dataset === undefined) {
+      config = { ...config, dataset: HEIMDALL_PACK };
+      if (!existsSync(HEIMDALL_PACK)) {
+        const { heimdallGenerator } = await import("@neural/generator-heimdall");
+        const { runGenerator } = await import("@neural/generators");
+        io.err(`no --dataset: generating the Heimdall pack (neural generate heimdall --count ${heimdallGenerator.defaultCount} --seed ${config.seed}) into ${HEIMDALL_PACK}`);
+        await runGenerator(heimdallGenerator, { count: heimdallGenerator.defaultCount, seed: config.seed, output: HEIMDALL_PACK });
+      } else io.err(`no --dataset: training on the Heimdall pack ${HEIMDALL_PACK}`);
+    }
     // The dataset is read and checked before anything is downloaded; then the base model comes into the cache here,
     // where its progress can be drawn (the trainer then finds it there).
     const datasetProblem = await checkDataset(config.dataset, io);
@@ -120,6 +132,9 @@ export const trainCommand: Command = {
     return code;
   },
 };
+
+/** Where the heimdall presets' default dataset is written (the generator's own default output). */
+const HEIMDALL_PACK = "data/heimdall.jsonl";
 
 /** Reads the whole dataset once; an unreadable file or one without a single usable record stops the run here. */
 async function checkDataset(file: string, io: Io): Promise<number | undefined> {

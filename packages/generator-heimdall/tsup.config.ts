@@ -1,0 +1,3 @@
+import { generatorBuild } from "../generators/tsup.generator.js";
+
+export default generatorBuild();
