@@ -96,7 +96,7 @@ for (const method of ["dpo", "orpo", "simpo", "kto"] as const) {
   neural("export", "--model_dir", out, "--base_model", sftDir, "--output", path.join(work, `${method}.gguf`), "--quantization", "Q8_0", "--no_modelfile");
   results[method] = await judge(path.join(work, `${method}.gguf`));
   const metrics = readFileSync(path.join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
-  const margins = metrics.filter((m) => m.type === "train" && m.step % 10 === 0).map((m) => Number(m["rewards/margins"]).toFixed(2));
+  const margins = metrics.filter((m) => m.type === "train" && Number(m.step) % 10 === 0).map((m) => Number(m["rewards/margins"]).toFixed(2));
   console.error(`  ${method}: ${JSON.stringify(results[method])}; train rewards/margins per 10 steps: ${margins.join(" → ")}`);
 }
 
