@@ -132,9 +132,11 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   };
 }
 
+/** Whether the post-processor (or one in a Sequence, as Llama-3's ByteLevel + TemplateProcessing) starts with BOS. */
 function postProcessorAddsBos(postProcessor: unknown, bosText: string): boolean {
-  const single = (postProcessor as { single?: { SpecialToken?: { id: string } }[] } | null)?.single;
-  return Array.isArray(single) && single[0]?.SpecialToken?.id === bosText;
+  const p = postProcessor as { type?: string; processors?: unknown[]; single?: { SpecialToken?: { id: string } }[] } | null;
+  if (p?.type === "Sequence" && Array.isArray(p.processors)) return p.processors.some((q) => postProcessorAddsBos(q, bosText));
+  return Array.isArray(p?.single) && p.single[0]?.SpecialToken?.id === bosText;
 }
 
 /**
