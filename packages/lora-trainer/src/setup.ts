@@ -2,6 +2,7 @@
 // given as bytes, or a new one), its tokenizer, the dataset (every bad row reported, nothing dropped silently) and
 // the LoRA targets. Shared by the Node trainer (which opens files first) and the in-memory one.
 import {
+  CHATML_JINJA,
   createTokenizer,
   DatasetError,
   exampleTexts,
@@ -166,12 +167,14 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
 
 /**
  * Under --template chatml, the ChatML markers the tokenizer lacks become special tokens (NornicDB writes them and
- * stops on <|im_end|>, so they must be single tokens).
+ * stops on <|im_end|>, so they must be single tokens), and the tokenizer's chat_template becomes ChatML's.
  */
 function chatTokens(files: TokenizerFiles, config: TrainConfig, emit: (note: Note) => void): { files: TokenizerFiles; added: number[] } {
   if (config.template !== "chatml") return { files, added: [] };
   const grown = withSpecialTokens(files, CHATML_MARKERS, config.tokenizer ?? "tokenizer");
   if (grown.added.length) {
+    // the base's own chat template is not what the model is trained on any more
+    grown.files.config.chat_template = CHATML_JINJA;
     emit({ type: "info", message: `the tokenizer has no ${grown.added.map((t) => t.text).join(" or ")}: added as special token${grown.added.length === 1 ? "" : "s"} ${grown.added.map((t) => t.id).join(", ")}, whose embedding rows train with the run` });
   }
   return { files: grown.files, added: grown.added.map((t) => t.id) };
