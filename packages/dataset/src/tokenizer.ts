@@ -175,16 +175,21 @@ function addedTokenSplitter(tokens: readonly AddedToken[]): (text: string) => Te
  * Tokenizer files with `tokens` added as special tokens where the vocabulary lacks them (Hugging Face's
  * `add_special_tokens`): each takes the next free id, in tokenizer.json's added_tokens and, when the config lists
  * them, tokenizer_config.json's added_tokens_decoder. `added` holds the new tokens' ids, in order (empty: nothing
- * was missing, and `files` is the input).
+ * was missing, and `files` is the input). `rstrip`: each takes the whitespace after it.
  */
-export function withSpecialTokens(files: TokenizerFiles, tokens: readonly string[], label = "tokenizer"): { files: TokenizerFiles; added: SpecialToken[] } {
+export function withSpecialTokens(
+  files: TokenizerFiles,
+  tokens: readonly string[],
+  label = "tokenizer",
+  options: { rstrip?: boolean } = {},
+): { files: TokenizerFiles; added: SpecialToken[] } {
   const current = createTokenizer(files, label);
   const missing = tokens.filter((t) => current.tokenToId(t) === undefined);
   if (missing.length === 0) return { files, added: [] };
   const tokenizer = structuredClone(files.tokenizer);
   const config = structuredClone(files.config);
   const added = missing.map((text, i) => ({ id: current.vocabSize + i, text }));
-  const entries = added.map(({ id, text }) => ({ id, content: text, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const entries = added.map(({ id, text }) => ({ id, content: text, single_word: false, lstrip: false, rstrip: options.rstrip ?? false, normalized: false, special: true }));
   tokenizer.added_tokens = [...((tokenizer.added_tokens as unknown[] | undefined) ?? []), ...entries];
   const decoder = config.added_tokens_decoder;
   if (typeof decoder === "object" && decoder !== null) {

@@ -90,10 +90,10 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
   let source: WeightSource;
   let addedTokens: number[] = [];
   if (base) {
-    const chat = chatTokens(inputs.tokenizer ?? base.tokenizer, config, emit);
+    model = parseConfig(base.config);
+    const chat = chatTokens(inputs.tokenizer ?? base.tokenizer, config, emit, model.family === "phi3");
     tokenizerFiles = chat.files;
     addedTokens = chat.added;
-    model = parseConfig(base.config);
     const rows = Math.max(model.vocabSize, ...addedTokens.map((id) => id + 1));
     rawModelConfig = rows === model.vocabSize ? base.config : { ...base.config, vocab_size: rows };
     if (rows !== model.vocabSize) model = parseConfig(rawModelConfig);
@@ -169,9 +169,11 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
  * Under --template chatml, the ChatML markers the tokenizer lacks become special tokens (NornicDB writes them and
  * stops on <|im_end|>, so they must be single tokens), and the tokenizer's chat_template becomes ChatML's.
  */
-function chatTokens(files: TokenizerFiles, config: TrainConfig, emit: (note: Note) => void): { files: TokenizerFiles; added: number[] } {
+function chatTokens(files: TokenizerFiles, config: TrainConfig, emit: (note: Note) => void, phi3 = false): { files: TokenizerFiles; added: number[] } {
   if (config.template !== "chatml") return { files, added: [] };
-  const grown = withSpecialTokens(files, CHATML_MARKERS, config.tokenizer ?? "tokenizer");
+  // llama.cpp makes every control token of a model named Phi-3 take the whitespace after it (docs/tokenizers.md):
+  // the added markers do so in training too, as Phi-3's own markers do
+  const grown = withSpecialTokens(files, CHATML_MARKERS, config.tokenizer ?? "tokenizer", { rstrip: phi3 });
   if (grown.added.length) {
     // the base's own chat template is not what the model is trained on any more
     grown.files.config.chat_template = CHATML_JINJA;
