@@ -43,7 +43,10 @@ interface Case {
 
 const CASES: Case[] = [
   { tokenizer: "tinyllama", family: "llama", lora: true, vocabSize: 32002 },
+  { tokenizer: "llama-3.2", family: "llama3", vocabSize: 128258 },
   { tokenizer: "phi-3", family: "phi3", vocabSize: 32064 },
+  { tokenizer: "gemma-3", family: "gemma3", vocabSize: 262208, slidingWindow: 128 },
+  { tokenizer: "qwen3", family: "qwen3", vocabSize: 151936 },
 ];
 
 describe.each(CASES)("NornicDB serving a $family model with $tokenizer's tokenizer, fine-tuned with --template chatml", ({ tokenizer, family, lora, vocabSize, slidingWindow }) => {
