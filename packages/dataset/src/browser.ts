@@ -16,7 +16,7 @@ export {
   type Role,
 } from "./formats.js";
 export { CHATML_JINJA, CHATML_STOP, createTemplate, type ChatTemplate, type TemplateName, type TemplateOptions, type TextSpan } from "./templates.js";
-export { createTokenizer, type SpecialToken, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
+export { createTokenizer, withSpecialTokens, type SpecialToken, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
 export { encodeExample, IGNORE_INDEX, measureTokens, tokenLength, type DropReason, type EncodedExample, type EncodeOptions, type EncodeResult, type OverlongPolicy } from "./encode.js";
 export { attentionMask, batches, pack, packingEfficiency, packStream, toBatch, unpacked, type Batch, type BatchOptions, type Sequence } from "./pack.js";
 export { epochOrder, splitIndices, type SplitOptions } from "./split.js";

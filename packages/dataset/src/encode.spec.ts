@@ -5,7 +5,7 @@ import type { Example, Message } from "./formats.js";
 import { realTokenizer } from "@neural/testkit";
 import { resolveTemplate } from "./prepare.js";
 import { createTemplate, type TemplateName } from "./templates.js";
-import { createTokenizer } from "./tokenizer.js";
+import { createTokenizer, withSpecialTokens } from "./tokenizer.js";
 import { testTokenizer } from "./fixtures.spec-helper.js";
 
 const text = fc.string({ unit: "binary", minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== "");
@@ -126,5 +126,46 @@ describe("the end of an answer, with real tokenizers", () => {
     const ids = Array.from(labels).filter((l) => l !== IGNORE_INDEX);
     expect(ids.at(-1)).toBe(151645);
     expect(t.decode(ids)).toBe("Paris<|im_end|>");
-  });
+  }, 120_000);
+});
+
+describe("the start of a sequence, with real tokenizers", () => {
+  // llama.cpp adds BOS when the GGUF's tokenizer.ggml.add_bos_token says so, which the export derives from the same
+  // files (a TemplateProcessing post-processor starting with BOS, alone or inside a Sequence as in Llama-3's).
+  it.each([
+    ["llama-3.2", true, 128000],
+    ["gemma-3", true, 2],
+    ["tinyllama", true, 1],
+    ["phi-3", false, 1],
+    ["qwen3", false, undefined],
+  ] as const)("%s: BOS starts every sequence: %s", (name, addBos, bos) => {
+    const real = realTokenizer(name);
+    const t = createTokenizer({ tokenizer: real.tokenizer, config: real.config });
+    expect({ addBos: t.addBos, bos: t.bos?.id }).toEqual({ addBos, bos });
+    const { inputIds } = encodeExample({ format: "completion", kind: "text", text: "Hello" }, { template: resolveTemplate("chatml", t), tokenizer: t, maxLength: 64 }).example!;
+    expect(inputIds[0] === bos).toBe(addBos);
+  }, 120_000);
+});
+
+describe("withSpecialTokens: the ChatML markers on a vocabulary without them", () => {
+  it("adds them as special tokens after the last id, so <|im_end|> ends an answer by id (TinyLlama's tokenizer)", () => {
+    const real = realTokenizer("tinyllama");
+    const before = createTokenizer({ tokenizer: real.tokenizer, config: real.config });
+    expect(before.encode("<|im_end|>").length).toBeGreaterThan(1);
+    const { files, added } = withSpecialTokens({ tokenizer: real.tokenizer, config: real.config }, ["<|im_start|>", "<|im_end|>"]);
+    expect(added).toEqual([{ id: 32000, text: "<|im_start|>" }, { id: 32001, text: "<|im_end|>" }]);
+    const t = createTokenizer(files);
+    expect(t.vocabSize).toBe(32002);
+    expect(t.specialTokens.get("<|im_end|>")).toBe(32001);
+    const { labels } = encodeExample(
+      { format: "chat", kind: "chat", messages: [{ role: "user", content: "Capital of France?" }, { role: "assistant", content: "Paris" }] },
+      { template: resolveTemplate("chatml", t), tokenizer: t, maxLength: 64 },
+    ).example!;
+    const ids = Array.from(labels).filter((l) => l !== IGNORE_INDEX);
+    expect(ids.at(-1)).toBe(32001);
+    expect(t.decode(ids)).toBe("Paris<|im_end|>");
+    // a vocabulary that has them (Qwen's) is left as it is
+    const qwen = realTokenizer("qwen3");
+    expect(withSpecialTokens({ tokenizer: qwen.tokenizer, config: qwen.config }, ["<|im_start|>", "<|im_end|>"]).added).toEqual([]);
+  }, 120_000);
 });

@@ -132,9 +132,11 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   };
 }
 
+/** Whether the post-processor (or one in a Sequence, as Llama-3's ByteLevel + TemplateProcessing) starts with BOS. */
 function postProcessorAddsBos(postProcessor: unknown, bosText: string): boolean {
-  const single = (postProcessor as { single?: { SpecialToken?: { id: string } }[] } | null)?.single;
-  return Array.isArray(single) && single[0]?.SpecialToken?.id === bosText;
+  const p = postProcessor as { type?: string; processors?: unknown[]; single?: { SpecialToken?: { id: string } }[] } | null;
+  if (p?.type === "Sequence" && Array.isArray(p.processors)) return p.processors.some((q) => postProcessorAddsBos(q, bosText));
+  return Array.isArray(p?.single) && p.single[0]?.SpecialToken?.id === bosText;
 }
 
 /**
@@ -167,4 +169,31 @@ function addedTokenSplitter(tokens: readonly AddedToken[]): (text: string) => Te
     if (start < text.length) pieces.push({ text: text.slice(start), start, end: text.length });
     return pieces;
   };
+}
+
+/**
+ * Tokenizer files with `tokens` added as special tokens where the vocabulary lacks them (Hugging Face's
+ * `add_special_tokens`): each takes the next free id, in tokenizer.json's added_tokens and, when the config lists
+ * them, tokenizer_config.json's added_tokens_decoder. `added` holds the new tokens' ids, in order (empty: nothing
+ * was missing, and `files` is the input). `rstrip`: each takes the whitespace after it.
+ */
+export function withSpecialTokens(
+  files: TokenizerFiles,
+  tokens: readonly string[],
+  label = "tokenizer",
+  options: { rstrip?: boolean } = {},
+): { files: TokenizerFiles; added: SpecialToken[] } {
+  const current = createTokenizer(files, label);
+  const missing = tokens.filter((t) => current.tokenToId(t) === undefined);
+  if (missing.length === 0) return { files, added: [] };
+  const tokenizer = structuredClone(files.tokenizer);
+  const config = structuredClone(files.config);
+  const added = missing.map((text, i) => ({ id: current.vocabSize + i, text }));
+  const entries = added.map(({ id, text }) => ({ id, content: text, single_word: false, lstrip: false, rstrip: options.rstrip ?? false, normalized: false, special: true }));
+  tokenizer.added_tokens = [...((tokenizer.added_tokens as unknown[] | undefined) ?? []), ...entries];
+  const decoder = config.added_tokens_decoder;
+  if (typeof decoder === "object" && decoder !== null) {
+    for (const { id, ...entry } of entries) (decoder as Record<string, unknown>)[String(id)] = entry;
+  }
+  return { files: { tokenizer, config }, added };
 }

@@ -37,7 +37,14 @@ export interface FamilyParity {
   source: string;
   arch: string;
   generalName: string;
+  /** tokenizer.ggml.add_space_prefix as exported (SentencePiece-style vocabularies only). */
+  addSpacePrefix?: boolean;
   rows: ParityRow[];
+  /**
+   * The start of a sequence: our trainer's ids of a prompt (BOS when the tokenizer adds one) and llama.cpp's with
+   * add_special, as NornicDB tokenizes (BOS when the GGUF's tokenizer.ggml.add_bos_token asks for it).
+   */
+  start: { training: number[]; llamacpp: number[]; bos?: number };
   /** Differences from llama.cpp, each matched to a known rule or not. */
   differences: Array<{ row: ParityRow; side: "reference" | "training"; rule?: string }>;
 }
@@ -95,6 +102,7 @@ export async function tokenizerParity(name: RealTokenizerName, workDir: string):
   const result = await convertHfToGguf({ modelDir: model.dir, output: gguf, outType: "F16" });
   const meta = await openGguf(gguf);
   const generalName = String(meta.get("general.name"));
+  const addSpacePrefix = meta.get("tokenizer.ggml.add_space_prefix") as boolean | undefined;
   await meta.close();
 
   const reference = new PreTrainedTokenizer(real.tokenizer, real.config);
@@ -102,7 +110,11 @@ export async function tokenizerParity(name: RealTokenizerName, workDir: string):
   const referenceNoSpecial = new PreTrainedTokenizer({ ...real.tokenizer, added_tokens: real.tokenizer.added_tokens.filter((t: { special?: boolean }) => !t.special) }, real.config);
   const training = createTokenizer({ tokenizer: real.tokenizer, config: real.config });
   const rows: ParityRow[] = [];
+  const prompt = "<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n";
+  const bos = training.addBos ? training.bos?.id : undefined;
+  const start: FamilyParity["start"] = { training: [...(bos !== undefined ? [bos] : []), ...training.encode(prompt)], llamacpp: [], ...(bos !== undefined ? { bos } : {}) };
   await withLlamaModel(gguf, {}, async (llama) => {
+    start.llamacpp = await llama.tokenize(prompt, { special: true, addSpecial: true });
     for (const text of parityStrings(real.chat)) {
       for (const special of [true, false]) {
         rows.push({
@@ -127,14 +139,20 @@ export async function tokenizerParity(name: RealTokenizerName, workDir: string):
       differences.push({ row, side, ...(rule ? { rule } : {}) });
     }
   }
-  return { name, model: real.model, source: real.source, arch: result.arch, generalName, rows, differences };
+  return { name, model: real.model, source: real.source, arch: result.arch, generalName, ...(addSpacePrefix !== undefined ? { addSpacePrefix } : {}), rows, start, differences };
+}
+
+function startCell({ training, llamacpp, bos }: FamilyParity["start"]): string {
+  const same = training.length === llamacpp.length && training.every((x, i) => x === llamacpp[i]);
+  if (!same) return `**differ**: ours starts ${training[0]}, llama.cpp ${llamacpp[0]}`;
+  return bos === undefined ? "yes, no BOS" : `yes, BOS ${bos}`;
 }
 
 /** The parity table (markdown): per family, strings equal with special tokens parsed and not, and what differs. */
 export function parityTable(results: readonly FamilyParity[]): string {
   const lines = [
-    "| family (files) | GGUF arch, general.name | specials parsed: HF = llama.cpp | ours = llama.cpp | specials as text: HF = llama.cpp | differences |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| family (files) | GGUF arch, general.name | specials parsed: HF = llama.cpp | ours = llama.cpp | specials as text: HF = llama.cpp | BOS (ours = llama.cpp's add_special) | differences |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of results) {
     const on = r.rows.filter((x) => x.special);
@@ -144,7 +162,7 @@ export function parityTable(results: readonly FamilyParity[]): string {
     const unexplained = r.differences.length - explained.length;
     const why = [...new Set(explained.map((d) => d.rule))].join(", ");
     lines.push(
-      `| ${r.name} (${r.source}) | ${r.arch}, "${r.generalName}" | ${equal(on, "reference")}/${on.length} | ${equal(on, "training")}/${on.length} | ${equal(off, "reference")}/${off.length} | ` +
+      `| ${r.name} (${r.source}) | ${r.arch}, "${r.generalName}" | ${equal(on, "reference")}/${on.length} | ${equal(on, "training")}/${on.length} | ${equal(off, "reference")}/${off.length} | ${startCell(r.start)} | ` +
         `${r.differences.length === 0 ? "none" : `${explained.length} explained (${why})${unexplained ? `, **${unexplained} unexplained**` : ""}`} |`,
     );
   }

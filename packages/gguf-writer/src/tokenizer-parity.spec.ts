@@ -18,6 +18,10 @@ describe.each(REAL_TOKENIZERS)("the real %s tokenizer", (name) => {
     const parity = await tokenizerParity(name, root);
     const unexplained = parity.differences.filter((d) => !d.rule).map((d) => `${d.side}, special ${d.row.special}: ${JSON.stringify(d.row.text)}`);
     expect(unexplained).toEqual([]);
+    // BOS as NornicDB's llama_tokenize(add_special) adds it, from the GGUF's metadata, is what training put first
+    expect(parity.start.llamacpp).toEqual(parity.start.training);
+    // a ▁ before the first word only where the tokenizer prepends one (Llama-2's normalizer; not Gemma's)
+    expect(parity.addSpacePrefix).toBe(({ "llama-2": true, tinyllama: true, "phi-3": true, mistral: true, "gemma-3": false } as Record<string, boolean>)[name]);
     // Every listed difference still happens (a rule that no longer applies is removed from the list and the docs).
     for (const known of KNOWN_DIFFERENCES[name] ?? []) {
       expect(parity.differences.some((d) => d.rule === known.rule), `${known.rule} on ${JSON.stringify(known.text)}`).toBe(true);

@@ -31,7 +31,7 @@ export { batchesOf } from "./batching.js";
 export { buildEvalGraph, buildStepGraph, stepNames, trainableParams, type LoraSpec, type StepGraphKind, type StepGraphSpec, type TrainableParam } from "./train-step.js";
 export type { Precision } from "./precision.js";
 export { createScratchModel, type ScratchModel } from "./scratch-model.js";
-export { AdapterError, loraAdapterOf, loraScale, mergeLoraWeight, peftAdapterConfig, peftTensors, type LoraAdapter } from "./peft-format.js";
+export { AdapterError, loraAdapterOf, loraScale, mergeLoraWeight, peftAdapterConfig, peftTensors, replaceTokenRows, type LoraAdapter } from "./peft-format.js";
 export { qloraLinear, type QloraOptions } from "./qlora.js";
 export { activationPeak, configWeights, estimateMemory, formatMemoryEstimate, type MemoryEstimate, type MemoryEstimateInput, type MemoryPart } from "./memory.js";
 export { lossCurveSvg, type CurvePoint } from "./plot.js";

@@ -6,7 +6,9 @@ import { copyFile, mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { writeDurable } from "./checkpoint.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
-import { AdapterError, loadPeftAdapter, loraScale, mergeLoraWeight } from "./peft.js";
+import { AdapterError, loadPeftAdapter, loraScale, mergeLoraWeight, type LoraAdapter } from "./peft.js";
+import { replaceTokenRows } from "./peft-format.js";
+import { EMBED_WEIGHT, HEAD_WEIGHT, withMeanRows } from "./token-rows.js";
 
 export interface MergeOptions {
   adapterDir: string;
@@ -35,6 +37,12 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
     checkModelFolder({ config: model, configFile, tensors: checkpoint.names.map((name) => checkpoint.info(name)) });
     const scale = loraScale(adapter);
     const unused = new Set(adapter.modules.keys());
+    const tokenRows = adapter.tokenRows ?? new Map();
+    // Tokens the adapter added to the vocabulary grow the embedding (and an untied output layer) to cover them.
+    const vocabRows = (name: string) => checkpoint.info(name).shape[0]!;
+    const embedName = checkpoint.names.find((n) => textModelTensorName(n) === EMBED_WEIGHT);
+    const baseRows = embedName ? vocabRows(embedName) : 0;
+    const rows = Math.max(baseRows, ...[...tokenRows.values()].flatMap((t) => t.indices.map((i: number) => i + 1)));
     const tensors: TensorToWrite[] = checkpoint.names.map((name, index) => {
       // Adapters name the text model's modules (model.layers...), whatever prefix a multimodal checkpoint adds.
       const text = textModelTensorName(name);
@@ -42,13 +50,16 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
       const lora = module !== undefined ? adapter.modules.get(module) : undefined;
       if (module !== undefined && lora) unused.delete(module);
       const info = checkpoint.info(name);
+      const vocabWeight = text === EMBED_WEIGHT || text === HEAD_WEIGHT;
+      const added = vocabWeight && tokenRows.size > 0 ? { rows: tokenRows.get(text!) } : undefined;
       return {
         name,
         dtype: options.dtype ?? "F32",
-        shape: info.shape,
+        shape: added ? [rows, ...info.shape.slice(1)] : info.shape,
         data: async () => {
           options.onProgress?.(index, checkpoint.names.length, name);
           const w = await checkpoint.readFloat32(name);
+          if (added) return mergeTokenRows(w, info.shape[1]!, rows, tokenRows, added.rows);
           return lora ? mergeLoraWeight(w, lora, adapter.rank, scale) : w;
         },
       };
@@ -58,7 +69,8 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
     await saveSafetensors(path.join(options.outputDir, "model.safetensors"), tensors, { metadata: { format: "pt" } });
     // The base's name, as transformers records the id a model was loaded from (a GGUF export names the model after it).
     const nameOrPath = base.repo ?? (typeof config._name_or_path === "string" && config._name_or_path ? config._name_or_path : baseSpec);
-    await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...config, _name_or_path: nameOrPath, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");
+    const vocab = rows > baseRows ? withVocabSize(config, rows) : config;
+    await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...vocab, _name_or_path: nameOrPath, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");
     // The adapter directory's tokenizer (what training used) wins over the base's.
     for (const file of TOKENIZER_FILES) {
       const from = (await exists(path.join(options.adapterDir, file))) ? path.join(options.adapterDir, file) : path.join(base.dir, file);
@@ -68,6 +80,22 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
   } finally {
     await checkpoint.close();
   }
+}
+
+/**
+ * An embedding or output weight with the adapter's token rows: the added rows at the mean of the base's other rows,
+ * as training started them (grown to `rows` rows first), then the trained rows written in place.
+ */
+function mergeTokenRows(w: Float32Array, width: number, rows: number, all: NonNullable<LoraAdapter["tokenRows"]>, trained?: { indices: number[]; values: Float32Array; width: number }): Float32Array {
+  const added = [...new Set([...all.values()].flatMap((t) => t.indices))];
+  const start = withMeanRows(w, width, added, rows);
+  return trained ? replaceTokenRows(start, rows, trained) : start;
+}
+
+/** config.json with a new vocabulary size (a multimodal config's text model's too). */
+function withVocabSize(config: Record<string, unknown>, rows: number): Record<string, unknown> {
+  const text = config.text_config;
+  return { ...config, vocab_size: rows, ...(typeof text === "object" && text !== null ? { text_config: { ...text, vocab_size: rows } } : {}) };
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);

@@ -19,6 +19,11 @@ export interface LoraAdapter {
   /** Short names (q_proj, ...) as PEFT's target_modules. */
   targetModules: string[];
   baseModel?: string;
+  /**
+   * Rows trained for tokens added to the base's vocabulary (PEFT's trainable_token_indices), by the text model's
+   * weight (model.embed_tokens.weight, and lm_head.weight when untied): the rows' values, [indices, width].
+   */
+  tokenRows?: Map<string, { indices: number[]; values: Float32Array; width: number }>;
 }
 
 /** What W gains: scale · B·A, with scale = alpha / r (or alpha / √r with rsLoRA). */
@@ -44,6 +49,7 @@ export function peftAdapterConfig(adapter: LoraAdapter): Record<string, unknown>
     inference_mode: true,
     init_lora_weights: true,
     modules_to_save: null,
+    ...(adapter.tokenRows?.size ? { trainable_token_indices: Object.fromEntries([...adapter.tokenRows].map(([weight, rows]) => [shortModuleName(weight), rows.indices])) } : {}),
     layers_to_transform: null,
     layers_pattern: null,
     rank_pattern: {},
@@ -63,7 +69,37 @@ export function loraAdapterOf(params: readonly TrainableParam[], values: Readonl
     const b = params.find((q) => q.name === `${module}.lora_B`)!;
     modules.set(textTower ? textTowerModuleName(module) : module, { a: values.get(p.name)!, b: values.get(b.name)!, in: p.shape[1]!, out: b.shape[0]! });
   }
-  return { modules, rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, rsLora: lora.rsLora, targetModules: [...lora.targets], ...(baseModel !== undefined ? { baseModel } : {}) };
+  const tokenRows: NonNullable<LoraAdapter["tokenRows"]> = new Map();
+  for (const p of params) {
+    if (!p.name.endsWith(TOKEN_ROWS_SUFFIX) || !lora.trainableTokens) continue;
+    const module = p.name.slice(0, -TOKEN_ROWS_SUFFIX.length);
+    tokenRows.set(`${textTower ? textTowerModuleName(module) : module}.weight`, { indices: [...lora.trainableTokens], values: values.get(p.name)!, width: p.shape[1]! });
+  }
+  return {
+    modules, rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, rsLora: lora.rsLora, targetModules: [...lora.targets],
+    ...(baseModel !== undefined ? { baseModel } : {}),
+    ...(tokenRows.size ? { tokenRows } : {}),
+  };
+}
+
+const TOKEN_ROWS_SUFFIX = ".trainable_tokens";
+/** PEFT's key for a module in trainable_token_indices: its last name (embed_tokens, lm_head). */
+const shortModuleName = (weight: string) => weight.replace(/\.weight$/, "").replace(/^.*\./, "");
+
+/** PEFT's tensor of trained token rows (the wrapped module's token_adapter), for a weight's name. */
+export const tokenRowsTensorName = (weight: string): string => `${PEFT_PREFIX}${weight.replace(/\.weight$/, "")}.token_adapter.trainable_tokens_delta`;
+
+/** Replaces the rows of `indices` of a row-major W [rows, width] by `values`, growing W to `rows` rows first. */
+export function replaceTokenRows(w: Float32Array, rows: number, token: { indices: readonly number[]; values: Float32Array; width: number }): Float32Array {
+  const { width } = token;
+  if (w.length % width !== 0) throw new AdapterError(`merge: a weight of ${w.length} values has no rows of ${width}`);
+  const out = new Float32Array(rows * width);
+  out.set(w.subarray(0, Math.min(w.length, rows * width)));
+  token.indices.forEach((id, k) => {
+    if (id >= rows) throw new AdapterError(`merge: token row ${id} is outside the ${rows} rows`);
+    out.set(token.values.subarray(k * width, (k + 1) * width), id * width);
+  });
+  return out;
 }
 
 /** The tensors of adapter_model.safetensors (float32), modules in natural order. */
@@ -72,6 +108,9 @@ export function peftTensors(adapter: LoraAdapter): TensorToWrite[] {
   for (const [module, w] of [...adapter.modules].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }))) {
     tensors.push({ name: `${PEFT_PREFIX}${module}.lora_A.weight`, dtype: "F32", shape: [adapter.rank, w.in], data: w.a });
     tensors.push({ name: `${PEFT_PREFIX}${module}.lora_B.weight`, dtype: "F32", shape: [w.out, adapter.rank], data: w.b });
+  }
+  for (const [weight, rows] of adapter.tokenRows ?? []) {
+    tensors.push({ name: tokenRowsTensorName(weight), dtype: "F32", shape: [rows.indices.length, rows.width], data: rows.values });
   }
   return tensors;
 }

@@ -5,6 +5,9 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { openCheckpoint } from "@neural/safetensors";
+import { writeTinyModel } from "@neural/testkit";
+import { mergeAdapter } from "./merge.js";
 import { loadPeftAdapter, loraScale, mergeLoraWeight, savePeftAdapter, type LoraAdapter } from "./peft.js";
 
 function random(n: number, seed: number): Float32Array {
@@ -55,6 +58,49 @@ describe("PEFT adapters", () => {
     expect(loraScale(a)).toBe(4);
     for (let i = 0; i < w.length; i++) expect(merged[i]).toBeCloseTo(w[i]! + 4 * (BA as Float32Array)[i]!, 5);
     expect(loraScale({ ...a, rsLora: true })).toBeCloseTo(8 / Math.SQRT2, 12);
+  });
+
+  it("carry rows trained for added tokens as PEFT's trainable_token_indices, and merge them into a grown vocabulary", async () => {
+    const base = await mkdtemp(path.join(tmpdir(), "base-"));
+    const tiny = await writeTinyModel(base, { family: "llama", seed: 3, layers: 1, hiddenSize: 64, intermediateSize: 128, dtype: "F32", tieEmbeddings: false });
+    const rows = tiny.config.vocab_size;
+    const added = [rows, rows + 1];
+    const values = (seed: number) => random(2 * 64, seed);
+    const withRows: LoraAdapter = {
+      ...adapter(),
+      modules: new Map([["model.layers.0.self_attn.q_proj", { a: random(2 * 64, 1), b: random(64 * 2, 2), in: 64, out: 64 }]]),
+      tokenRows: new Map([
+        ["model.embed_tokens.weight", { indices: added, values: values(5), width: 64 }],
+        ["lm_head.weight", { indices: added, values: values(6), width: 64 }],
+      ]),
+    };
+    const dir = await mkdtemp(path.join(tmpdir(), "adapter-"));
+    await savePeftAdapter(dir, withRows);
+    const config = JSON.parse(await readFile(path.join(dir, "adapter_config.json"), "utf8"));
+    expect(config.trainable_token_indices).toEqual({ embed_tokens: added, lm_head: added });
+    const file = await openSafetensors(path.join(dir, "adapter_model.safetensors"));
+    expect(file.names.filter((n) => n.includes("token_adapter")).map((n) => [n, file.info(n).shape])).toEqual([
+      ["base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta", [2, 64]],
+      ["base_model.model.lm_head.token_adapter.trainable_tokens_delta", [2, 64]],
+    ]);
+    await file.close();
+    expect(await loadPeftAdapter(dir)).toEqual(withRows);
+
+    const out = await mkdtemp(path.join(tmpdir(), "merged-"));
+    await mergeAdapter({ adapterDir: dir, baseModel: base, outputDir: out });
+    expect(JSON.parse(await readFile(path.join(out, "config.json"), "utf8")).vocab_size).toBe(rows + 2);
+    const [before, after] = [await openCheckpoint(base), await openCheckpoint(out)];
+    try {
+      for (const [name, seed] of [["model.embed_tokens.weight", 5], ["lm_head.weight", 6]] as const) {
+        expect(after.info(name).shape).toEqual([rows + 2, 64]);
+        const merged = await after.readFloat32(name);
+        expect(merged.subarray(0, rows * 64)).toEqual(await before.readFloat32(name));
+        expect(merged.subarray(rows * 64)).toEqual(values(seed));
+      }
+    } finally {
+      await before.close();
+      await after.close();
+    }
   });
 
   it("say what is wrong with a bad adapter directory", async () => {

@@ -31,6 +31,7 @@ export async function loadPeftAdapter(dir: string): Promise<LoraAdapter> {
   if (config.use_dora) throw new AdapterError(`${configPath}: DoRA adapters are not supported`);
   const file = await openSafetensors(path.join(dir, "adapter_model.safetensors"));
   const modules: LoraAdapter["modules"] = new Map();
+  let tokenRows: LoraAdapter["tokenRows"];
   try {
     for (const name of file.names) {
       const m = /^(?:base_model\.model\.)?(.+)\.lora_A(?:\.default)?\.weight$/.exec(name);
@@ -44,6 +45,7 @@ export async function loadPeftAdapter(dir: string): Promise<LoraAdapter> {
       if (r !== rank || rb !== rank) throw new AdapterError(`${dir}: ${module} has rank ${r}/${rb}, adapter_config.json says ${rank}`);
       modules.set(module, { a: await file.readFloat32(name), b: await file.readFloat32(bName), in: inF, out: outF });
     }
+    tokenRows = await loadTokenRows(file, config, dir);
   } finally {
     await file.close();
   }
@@ -57,5 +59,30 @@ export async function loadPeftAdapter(dir: string): Promise<LoraAdapter> {
     rsLora: config.use_rslora === true,
     targetModules: Array.isArray(targets) ? targets.map(String) : [...new Set([...modules.keys()].map((k) => k.slice(k.lastIndexOf(".") + 1)))],
     ...(typeof config.base_model_name_or_path === "string" ? { baseModel: config.base_model_name_or_path } : {}),
+    ...(tokenRows?.size ? { tokenRows } : {}),
   };
+}
+
+type SafetensorsFile = Awaited<ReturnType<typeof openSafetensors>>;
+
+/**
+ * PEFT's trained token rows (<module>.token_adapter.trainable_tokens_delta [indices, width]) with their indices from
+ * adapter_config.json's trainable_token_indices: a list (the embedding's) or one list per module name.
+ */
+async function loadTokenRows(file: SafetensorsFile, config: Record<string, unknown>, dir: string): Promise<LoraAdapter["tokenRows"]> {
+  const rows: NonNullable<LoraAdapter["tokenRows"]> = new Map();
+  const declared = config.trainable_token_indices;
+  for (const name of file.names) {
+    const m = /^(?:base_model\.model\.)?(.+)\.token_adapter\.trainable_tokens_delta(?:\.default)?$/.exec(name);
+    if (!m) continue;
+    const weight = textModelTensorName(`${m[1]!}.weight`) ?? `${m[1]!}.weight`;
+    const short = m[1]!.replace(/^.*\./, "");
+    const indices = Array.isArray(declared) ? (short === "lm_head" ? undefined : declared) : typeof declared === "object" && declared !== null ? (declared as Record<string, unknown>)[short] : undefined;
+    const [count, width] = file.info(name).shape as [number, number];
+    if (!Array.isArray(indices) || indices.length !== count || !indices.every((i) => Number.isInteger(i) && i >= 0 && i < 1 << 24)) {
+      throw new AdapterError(`${path.join(dir, "adapter_config.json")}: trainable_token_indices must list the ${count} token ids of ${name}`);
+    }
+    rows.set(weight, { indices: indices as number[], values: await file.readFloat32(name), width });
+  }
+  return rows;
 }

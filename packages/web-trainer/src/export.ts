@@ -3,7 +3,7 @@
 // converted by @neural/gguf-writer from the same safetensors bytes `neural export` would read.
 import type { TokenizerFiles } from "@neural/dataset";
 import { convertModel, hfModel, type OutType } from "@neural/gguf-writer";
-import { loraAdapterOf, loraScale, mergeLoraWeight, peftAdapterConfig, peftTensors, type LoraSpec, type TrainableParam, type TrainConfig, type WeightSource } from "@neural/lora-trainer";
+import { loraAdapterOf, loraScale, mergeLoraWeight, peftAdapterConfig, peftTensors, replaceTokenRows, type LoraSpec, type TrainableParam, type TrainConfig, type WeightSource } from "@neural/lora-trainer";
 import { memorySink, memorySource, SafetensorsFile, writeSafetensors, type TensorToWrite } from "@neural/safetensors";
 
 export interface ExportSettings {
@@ -52,13 +52,16 @@ export async function exportModel(model: TrainedModel, settings: ExportSettings,
     const scale = loraScale(adapter);
     weights = model.source.names.map((name) => {
       const module = adapter.modules.get(name.replace(/\.weight$/, ""));
+      // rows of tokens the run added to the vocabulary (the ChatML markers), trained beside the adapter
+      const rows = adapter.tokenRows?.get(name);
       return {
         name,
         dtype: "F32" as const,
         shape: model.source.shape(name),
         data: async () => {
           const w = Float32Array.from(await model.source.read(name));
-          return module ? mergeLoraWeight(w, module, adapter.rank, scale) : w;
+          const merged = module ? mergeLoraWeight(w, module, adapter.rank, scale) : w;
+          return rows ? replaceTokenRows(merged, model.source.shape(name)[0]!, rows) : merged;
         },
       };
     });

@@ -84,7 +84,9 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
     for (const name of ckpt.names) {
       const m = /^(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
       if (!m) {
-        throw new GgufConvertError("not a lora_A/lora_B tensor (embedding or modules_to_save adapters are not supported)", weightsPath, name);
+        // a GGUF adapter cannot grow the vocabulary or replace embedding rows: only a merged model carries them
+        const why = name.includes(".token_adapter.") ? "rows of tokens added to the vocabulary: merge the adapter first (neural merge), then export the merged model" : "embedding or modules_to_save adapters are not supported";
+        throw new GgufConvertError(`not a lora_A/lora_B tensor (${why})`, weightsPath, name);
       }
       const base = `${m[1]}.weight`;
       const entry = pairs.get(base) ?? {};
