@@ -68,7 +68,7 @@ export const evalCommand: Command = {
           dataset,
           limit,
           // NornicDB's context (8192) unless --context_size asks for another.
-          contextSize: load.contextSize === 2048 ? 8192 : load.contextSize,
+          contextSize: args.given.has("context_size") ? load.contextSize : 8192,
           ...(load.threads ? { threads: load.threads } : {}),
           ...(typeof args.options.actions === "string" ? { actions: args.options.actions } : {}),
           ...(args.options.json ? { json: true } : {}),

@@ -37,6 +37,19 @@ export interface HeimdallQuickstartOptions {
   vocabSize: number;
 }
 
+/**
+ * The end of a chat row's system prompt, short enough for stage 1: its graph-RAG context when it has one, the last
+ * `examples` examples and the closing instruction — what sits right before the user's turn.
+ */
+function systemTail(system: string, examples: number): string {
+  const context = system.indexOf("ADDITIONAL CONTEXT:\n");
+  const start = system.indexOf("EXAMPLES:\n");
+  const close = system.lastIndexOf("Respond with JSON action command only.");
+  if (start < 0 || close < 0) return system.slice(Math.max(0, close));
+  const list = system.slice(start + "EXAMPLES:\n".length, close).split(/(?<=\n\n)/);
+  return (context >= 0 ? system.slice(context, start) : "") + "EXAMPLES:\n" + list.slice(list.length - examples).join("") + system.slice(close);
+}
+
 const textOf = (r: HeimdallRow) => ("messages" in r ? buildChatPrompt(r.messages.slice(0, -1)) + r.messages.at(-1)!.content : r.text);
 
 export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): Promise<number> {
@@ -62,8 +75,8 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   const documents = new Set<string>();
   const firstChat = rows.find((r): r is Extract<HeimdallRow, { messages: unknown }> => "messages" in r);
   for (const paragraph of firstChat?.messages[0]!.content.split("\n\n") ?? []) if (paragraph.trim()) documents.add(paragraph);
-  for (const r of [...pretrain, ...finetune]) {
-    if ("messages" in r) documents.add(`<|im_start|>user\n${r.messages[1]!.content}<|im_end|>\n<|im_start|>assistant\n${r.messages[2]!.content}<|im_end|>`);
+  for (const [i, r] of [...pretrain, ...finetune].entries()) {
+    if ("messages" in r) documents.add(`<|im_start|>system\n${systemTail(r.messages[0]!.content, i % 4)}<|im_end|>\n<|im_start|>user\n${r.messages[1]!.content}<|im_end|>\n<|im_start|>assistant\n${r.messages[2]!.content}<|im_end|>`);
     // Synthesis prompts are long and their answers easy: the LoRA rows' ones are enough.
     else if (r.path === "qc" || r.path === "autocomplete" || (r.path === "synthesis" && finetune.includes(r))) documents.add(r.text);
   }

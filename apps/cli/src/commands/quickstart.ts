@@ -58,7 +58,7 @@ export const quickstart: Command = {
           hiddenSize: given("hidden_size", 64),
           layers: given("num_hidden_layers", 2),
           pretrainEpochs: given("pretrain_epochs", 8),
-          finetuneEpochs: given("finetune_epochs", 2),
+          finetuneEpochs: given("finetune_epochs", 3),
           vocabSize: o.vocab_size as number,
         },
         io,
