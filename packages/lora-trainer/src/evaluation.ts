@@ -2,7 +2,7 @@
 // greedy answers generated with the KV-cache decode graph (the weights being trained fed as inputs).
 import { batches, pack, unpacked, type ChatTemplate, type PreparedExample } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
-import { batchFeeds, padIdOf, shapeBuckets } from "./batching.js";
+import { answerPlan, batchFeeds, batchKey, padIdOf, shapeBuckets, withAnswerSlots } from "./batching.js";
 import { decodeStep, generate } from "./models/decode.js";
 import type { GraphRunner } from "./sessions.js";
 import type { PreparedRun } from "./setup.js";
@@ -44,8 +44,9 @@ export async function evaluate(run: PreparedRun, runner: GraphRunner, weights: R
   let lossSum = 0;
   let count = 0;
   let correct = 0;
-  for (const batch of batches(sequences, { batchSize: config.eval_batch_size, padId: padIdOf(run.tokenizer), buckets: shapeBuckets(config.max_length, run.smallestBucket) })) {
-    const out = await runner.run({ kind: "eval", batch: batch.batchSize, seq: batch.seqLen }, { ...batchFeeds(batch), ...weights });
+  const evalBatches = batches(sequences, { batchSize: config.eval_batch_size, padId: padIdOf(run.tokenizer), buckets: shapeBuckets(config.max_length, run.smallestBucket) });
+  for (const batch of withAnswerSlots(evalBatches, answerPlan(evalBatches))) {
+    const out = await runner.run(batchKey("eval", batch), { ...batchFeeds(batch), ...weights });
     lossSum += Number(out[stepNames.lossSum]![0]);
     count += Number(out[stepNames.count]![0]);
     correct += Number(out[stepNames.correct]![0]);

@@ -4,7 +4,7 @@
 // in-memory trainer an export. Its state is plain data, so a resumed run continues bit for bit where it stopped.
 import { hash53, type Batch } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
-import { batchFeeds } from "./batching.js";
+import { batchFeeds, batchKey } from "./batching.js";
 import type { EvalResult } from "./evaluation.js";
 import type { OptimizerState } from "./optimizer.js";
 import { LossScaler, type Precision } from "./precision.js";
@@ -172,7 +172,7 @@ async function gradients(runner: StepRunner, run: TrainingRun, group: readonly B
     const kind = !last ? "accumulate" : accumulators ? "step-acc" : "step";
     accumulators ??= kind === "step" ? undefined : Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), new Float32Array(optimizer.values.get(p.name)!.length)]));
     const dropoutSeed = Float32Array.of(hash53(`dropout:${state.step}:${k}`, settings.seed) % 100_000);
-    outputs = await runner.run({ kind, batch: batch.batchSize, seq: batch.seqLen }, { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: dropoutSeed, ...accumulators });
+    outputs = await runner.run(batchKey(kind, batch), { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: dropoutSeed, ...accumulators });
     loss += Number(outputs[stepNames.loss]![0]);
     if (!last) accumulators = Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), outputs[stepNames.newAcc(p.name)]!]));
   }

@@ -15,7 +15,12 @@ export interface GraphKey {
   kind: GraphKind;
   batch: number;
   seq: number;
+  /** Step and eval graphs: the positions that get logits and a loss (answer-only loss); absent: all of them. */
+  answers?: number;
 }
+
+/** A key as a file-name-safe string, unique per graph of a run. */
+export const graphKeyId = (key: GraphKey): string => `${key.kind}-${key.batch}x${key.seq}${key.answers === undefined ? "" : `a${key.answers}`}`;
 
 /** The little of an ONNX Runtime module the runner uses: pass `onnxruntime-node` or `onnxruntime-web` itself. */
 export interface OrtModule {
@@ -142,7 +147,7 @@ export class GraphRunner {
   }
 
   private entry(key: GraphKey): Entry {
-    const id = `${key.kind}-${key.batch}x${key.seq}`;
+    const id = graphKeyId(key);
     let entry = this.entries.get(id);
     if (!entry) {
       entry = { key, graph: this.options.build(key, this.precision) };
@@ -153,7 +158,7 @@ export class GraphRunner {
 
   private async openSession(entry: Entry): Promise<OrtSession> {
     const { key } = entry;
-    const stored = entry.stored ?? (await this.options.store.save(entry.graph, `${key.kind}-${key.batch}x${key.seq}`));
+    const stored = entry.stored ?? (await this.options.store.save(entry.graph, graphKeyId(key)));
     if (this.options.store.reopens) entry.stored = stored;
     const options: FallbackOptions = {
       ...this.options.session,

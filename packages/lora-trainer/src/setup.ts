@@ -226,6 +226,7 @@ export function runGraphs(run: PreparedRun): (key: GraphKey, precision: Precisio
       source,
       batch: key.batch,
       seq: key.seq,
+      ...(key.answers !== undefined ? { answers: key.answers } : {}),
       ...(lora ? { lora } : {}),
       recompute: run.config.gradient_checkpointing,
       ...(linear ? { linear } : {}),
