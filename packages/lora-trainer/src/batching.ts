@@ -1,6 +1,7 @@
-// From tokenized examples to graph feeds: the batches of an epoch (seeded order, packed or not, padded to a few
-// shape buckets so few graphs are built) and each batch's inputs for the step graph.
-import { batches, epochOrder, IGNORE_INDEX, pack, unpacked, type Batch, type PreparedExample, type TextTokenizer } from "@neural/dataset";
+// From tokenized examples to graph feeds: the batches of an epoch (seeded order, packed or not, rows of alike length
+// together, padded to a few shape buckets planned from the data so few graphs are built) and each batch's inputs
+// for the step graph.
+import { batches, epochOrder, hash53, IGNORE_INDEX, pack, Random, toBatch, unpacked, type Batch, type PreparedExample, type Sequence, type TextTokenizer } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
 import type { GraphKey } from "./sessions.js";
 import type { PreparedRun } from "./setup.js";
@@ -17,21 +18,103 @@ export function shapeBuckets(maxLength: number, smallest = 64): number[] {
 /** The padding id: the tokenizer's pad token, else EOS, else 0 (padding is never learned). */
 export const padIdOf = (t: TextTokenizer): number => t.pad?.id ?? t.eos?.id ?? 0;
 
+/** Most sequence-length buckets a run plans (each is a graph to build, per kind). */
+export const MAX_SHAPE_BUCKETS = 16;
+/** The padding share (of all slots) at which fewer buckets are enough. */
+export const PADDING_TARGET = 0.03;
+
+/**
+ * Sequence lengths to pad to (multiples of 8 up to `maxLength`, the largest holding the longest sequence): the
+ * fewest buckets, at most `count`, whose padding is at most `target` of all slots when each sequence is padded to
+ * the smallest bucket that holds it, and for that count the least padding (dynamic programming over the sorted
+ * lengths, exact for that cost). `target` 0 gives exactly `count` buckets where there are that many lengths.
+ */
+export function lengthBuckets(lengths: readonly number[], maxLength: number, count = MAX_SHAPE_BUCKETS, target = PADDING_TARGET, align = 8): number[] {
+  if (lengths.length === 0) return [Math.min(align, maxLength)];
+  const tally = new Map<number, number>();
+  let tokens = 0;
+  for (const n of lengths) {
+    const c = Math.min(maxLength, Math.max(align, Math.ceil(n / align) * align));
+    tally.set(c, (tally.get(c) ?? 0) + 1);
+    tokens += n;
+  }
+  const values = [...tally.keys()].sort((a, b) => a - b);
+  const m = values.length;
+  const rows = [0];
+  const sums = [0];
+  values.forEach((v, i) => {
+    rows.push(rows[i]! + tally.get(v)!);
+    sums.push(sums[i]! + v * tally.get(v)!);
+  });
+  // padding of the aligned lengths values[i..j] padded to values[j], plus the alignment's own (counted once below)
+  const waste = (i: number, j: number) => values[j]! * (rows[j + 1]! - rows[i]!) - (sums[j + 1]! - sums[i]!);
+  const aligned = sums[m]! - tokens;
+  const k = Math.min(count, m);
+  // best[j]: the least padding of values 0..j in b + 1 buckets, the last one values[j]; cuts[b][j]: where the
+  // previous bucket ends
+  let best = values.map((_, j) => waste(0, j));
+  const cuts: number[][] = [values.map(() => -1)];
+  const share = (w: number) => (w + aligned) / (sums[m]! + w);
+  for (let b = 1; b < k && share(best[m - 1]!) > target; b++) {
+    const next = values.map(() => Infinity);
+    const cut = values.map(() => -1);
+    for (let j = b; j < m; j++) {
+      for (let i = b; i <= j; i++) {
+        const cost = best[i - 1]! + waste(i, j);
+        if (cost < next[j]!) [next[j], cut[j]] = [cost, i - 1];
+      }
+    }
+    best = next;
+    cuts.push(cut);
+  }
+  const buckets: number[] = [];
+  for (let b = cuts.length - 1, j = m - 1; j >= 0 && b >= 0; j = cuts[b]![j]!, b--) buckets.unshift(values[j]!);
+  return buckets;
+}
+
 export interface BatchSettings {
   batchSize: number;
   maxLength: number;
   packing: boolean;
   padId: number;
   seed: number;
-  /** Smallest shape bucket (default 64). */
+  /** Sequence lengths a batch may have (lengthBuckets); default: powers of two from `smallestBucket` (64). */
+  buckets?: readonly number[];
   smallestBucket?: number;
 }
 
-/** The micro-batches of one epoch, in the epoch's seeded order: a pure function of (examples, epoch, settings). */
+/** Sequences sorted by length within windows of this many batches, so that a batch's rows are alike in length. */
+const SORT_WINDOW_BATCHES = 64;
+
+/**
+ * The micro-batches of one epoch: a pure function of (examples, epoch, settings). The epoch's seeded order is cut
+ * into windows, each window's sequences (examples, or packed bins) sorted by length and grouped into batches, and
+ * the batches shuffled: rows of a batch have similar lengths, so little of it is padding, while the order of the
+ * data still changes every epoch.
+ */
 export function epochBatches(examples: readonly PreparedExample[], epoch: number, s: BatchSettings): Batch[] {
   const order = epochOrder(examples.length, s.seed, epoch).map((i) => examples[i]!.encoded);
   const sequences = s.packing ? pack(order, s.maxLength) : unpacked(order);
-  return batches(sequences, { batchSize: s.batchSize, padId: s.padId, buckets: shapeBuckets(s.maxLength, s.smallestBucket) });
+  const window = s.batchSize * SORT_WINDOW_BATCHES;
+  const grouped: Sequence[][] = [];
+  for (let start = 0; start < sequences.length; start += window) {
+    const part = sequences.slice(start, start + window).sort((a, b) => b.inputIds.length - a.inputIds.length);
+    for (let i = 0; i < part.length; i += s.batchSize) grouped.push(part.slice(i, i + s.batchSize));
+  }
+  const shuffled = new Random(hash53(`batches:${epoch}`, s.seed)).shuffle(grouped);
+  const options = { batchSize: s.batchSize, padId: s.padId, buckets: s.buckets ?? shapeBuckets(s.maxLength, s.smallestBucket) };
+  return shuffled.map((rows) => toBatch(rows, options));
+}
+
+/** Share of a batch list's slots that are padding. */
+export function paddingShare(all: readonly Batch[]): number {
+  let tokens = 0;
+  let slots = 0;
+  for (const b of all) {
+    tokens += b.tokens;
+    slots += b.batchSize * b.seqLen;
+  }
+  return slots === 0 ? 0 : 1 - tokens / slots;
 }
 
 /** A batch with the number of positions its graph computes logits at (answer-only loss); absent: every position. */
@@ -63,15 +146,43 @@ export function withAnswerSlots(batches: readonly Batch[], plan: ReadonlyMap<str
   });
 }
 
-const trainPlans = new WeakMap<PreparedRun, Map<string, number>>();
+interface ShapePlan {
+  settings: BatchSettings;
+  answers: Map<string, number>;
+}
+const trainPlans = new WeakMap<PreparedRun, ShapePlan>();
 
-/** The micro-batches of one epoch of a run, with answer slots planned on the first epoch's. */
-export function batchesOf(run: PreparedRun, epoch: number): AnsweredBatch[] {
-  const c = run.config;
-  const settings = { batchSize: c.batch_size, maxLength: c.max_length, packing: c.packing, padId: padIdOf(run.tokenizer), seed: c.seed, smallestBucket: run.smallestBucket };
+/**
+ * A run's batch shapes, planned once from its data: sequence-length buckets from the first epoch's sequences
+ * (examples, or packed bins) and answer slots from its batches. Later epochs reuse them (and so the graphs).
+ */
+function trainPlan(run: PreparedRun): ShapePlan {
   let plan = trainPlans.get(run);
-  if (!plan) trainPlans.set(run, (plan = answerPlan(epochBatches(run.train, 0, settings))));
-  return withAnswerSlots(epochBatches(run.train, epoch, settings), plan);
+  if (plan) return plan;
+  const c = run.config;
+  const base: BatchSettings = { batchSize: c.batch_size, maxLength: c.max_length, packing: c.packing, padId: padIdOf(run.tokenizer), seed: c.seed };
+  const order = epochOrder(run.train.length, c.seed, 0).map((i) => run.train[i]!.encoded);
+  const lengths = (c.packing ? pack(order, c.max_length) : unpacked(order)).map((q) => q.inputIds.length);
+  const settings = { ...base, buckets: lengthBuckets(lengths, c.max_length) };
+  plan = { settings, answers: answerPlan(epochBatches(run.train, 0, settings)) };
+  trainPlans.set(run, plan);
+  return plan;
+}
+
+/** The micro-batches of one epoch of a run, in the run's planned shapes. */
+export function batchesOf(run: PreparedRun, epoch: number): AnsweredBatch[] {
+  const plan = trainPlan(run);
+  return withAnswerSlots(epochBatches(run.train, epoch, plan.settings), plan.answers);
+}
+
+/** The eval split's batches: sorted by length (order does not matter to sums), with their own planned shapes. */
+export function evalBatchesOf(run: PreparedRun): AnsweredBatch[] {
+  const c = run.config;
+  const encoded = run.eval.map((e) => e.encoded);
+  const sequences = (c.packing ? pack(encoded, c.max_length) : unpacked(encoded)).sort((a, b) => b.inputIds.length - a.inputIds.length);
+  const buckets = lengthBuckets(sequences.map((q) => q.inputIds.length), c.max_length);
+  const all = batches(sequences, { batchSize: c.eval_batch_size, padId: padIdOf(run.tokenizer), buckets });
+  return withAnswerSlots(all, answerPlan(all));
 }
 
 /** The graph a batch runs on, for a kind of step or evaluation graph. */

@@ -66,8 +66,9 @@ export interface StepReport {
   loss: number;
   lr: number;
   gradNorm: number;
-  /** Non-padding tokens of the step and the seconds it took. */
+  /** Non-padding tokens of the step, its batches' slots (padding included) and the seconds it took. */
   tokens: number;
+  slots: number;
   seconds: number;
   etaSeconds: number;
 }
@@ -122,6 +123,7 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     optimizer.apply(outputs, { lr, step: state.step + 1, gradNorm });
 
     const tokens = group.reduce((n, b) => n + b.tokens, 0);
+    const slots = group.reduce((n, b) => n + b.batchSize * b.seqLen, 0);
     state.step++;
     state.batchInEpoch += group.length;
     state.tokensSeen += tokens;
@@ -129,7 +131,7 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     const seconds = (performance.now() - t0) / 1000;
     stepSeconds = stepSeconds === 0 ? seconds : 0.9 * stepSeconds + 0.1 * seconds;
     const epoch = state.epoch + state.batchInEpoch / Math.max(1, epochData.length);
-    await hooks.onStep({ step: state.step, totalSteps, epoch, loss, lr, gradNorm, tokens, seconds, etaSeconds: (totalSteps - state.step) * stepSeconds });
+    await hooks.onStep({ step: state.step, totalSteps, epoch, loss, lr, gradNorm, tokens, slots, seconds, etaSeconds: (totalSteps - state.step) * stepSeconds });
 
     if (run.evaluate && (state.step % s.eval_steps === 0 || state.step === totalSteps)) {
       lastEval = await run.evaluate();
