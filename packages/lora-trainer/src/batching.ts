@@ -163,7 +163,7 @@ function trainPlan(run: PreparedRun): ShapePlan {
   const base: BatchSettings = { batchSize: c.batch_size, maxLength: c.max_length, packing: c.packing, padId: padIdOf(run.tokenizer), seed: c.seed };
   const order = epochOrder(run.train.length, c.seed, 0).map((i) => run.train[i]!.encoded);
   const lengths = (c.packing ? pack(order, c.max_length) : unpacked(order)).map((q) => q.inputIds.length);
-  const settings = { ...base, buckets: lengthBuckets(lengths, c.max_length) };
+  const settings = { ...base, buckets: lengthBuckets(lengths, c.max_length, run.maxShapes) };
   plan = { settings, answers: answerPlan(epochBatches(run.train, 0, settings)) };
   trainPlans.set(run, plan);
   return plan;
@@ -180,7 +180,7 @@ export function evalBatchesOf(run: PreparedRun): AnsweredBatch[] {
   const c = run.config;
   const encoded = run.eval.map((e) => e.encoded);
   const sequences = (c.packing ? pack(encoded, c.max_length) : unpacked(encoded)).sort((a, b) => b.inputIds.length - a.inputIds.length);
-  const buckets = lengthBuckets(sequences.map((q) => q.inputIds.length), c.max_length);
+  const buckets = lengthBuckets(sequences.map((q) => q.inputIds.length), c.max_length, run.maxShapes);
   const all = batches(sequences, { batchSize: c.eval_batch_size, padId: padIdOf(run.tokenizer), buckets });
   return withAnswerSlots(all, answerPlan(all));
 }

@@ -165,6 +165,8 @@ export class GraphRunner {
     return this.builtCount;
   }
   private builtCount = 0;
+  /** Seconds spent building graphs, saving them and opening sessions (reopening suspended ones included). */
+  readonly seconds = { build: 0, open: 0 };
 
   private entry(key: GraphKey): Promise<Entry> {
     const id = graphKeyId(key);
@@ -184,12 +186,23 @@ export class GraphRunner {
   private async loadOrBuild(key: GraphKey): Promise<Entry> {
     const loaded = await this.options.store.load?.(this.storedName(key));
     if (loaded) return { key, inputs: loaded.inputs, stored: loaded.stored };
+    const t0 = performance.now();
     const graph = this.options.build(key, this.precision);
+    this.seconds.build += (performance.now() - t0) / 1000;
     this.builtCount++;
     return { key, graph, inputs: graph.inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] })) };
   }
 
   private async openSession(entry: Entry): Promise<OrtSession> {
+    const t0 = performance.now();
+    try {
+      return await this.openSessionNow(entry);
+    } finally {
+      this.seconds.open += (performance.now() - t0) / 1000;
+    }
+  }
+
+  private async openSessionNow(entry: Entry): Promise<OrtSession> {
     const { key } = entry;
     const stored = entry.stored ?? (await this.options.store.save(entry.graph!, this.storedName(key)));
     if (this.options.store.reopens) entry.stored = stored;

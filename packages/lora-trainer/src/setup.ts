@@ -17,6 +17,7 @@ import {
   type TokenizerFiles,
 } from "@neural/dataset";
 import type { Graph } from "@neural/graph";
+import { MAX_SHAPE_BUCKETS } from "./batching.js";
 import { parseConfig, type ModelConfig } from "./models/config.js";
 import { buildDecodeGraph } from "./models/decode.js";
 import { linearModules, type ForwardOptions } from "./models/transformer.js";
@@ -56,6 +57,8 @@ export interface RunInputs {
   tokenizer?: TokenizerFiles;
   /** The smallest shape bucket of batches (default 64). */
   smallestBucket?: number;
+  /** Most sequence lengths batches are padded to, each a graph per kind (default 16; fewer where graphs are held in memory). */
+  maxShapes?: number;
 }
 
 /** A model, tokenizer and data ready to train: the result of every check that runs before the first step. */
@@ -74,6 +77,7 @@ export interface PreparedRun {
   lora?: LoraSpec;
   adapter?: LoraAdapter;
   smallestBucket: number;
+  maxShapes: number;
 }
 
 /** `issues`: the bad dataset rows behind a warning (the first 50), each with its file and line. */
@@ -154,6 +158,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     ...(lora ? { lora } : {}),
     ...(base?.adapter ? { adapter: base.adapter } : {}),
     smallestBucket: inputs.smallestBucket ?? 64,
+    maxShapes: inputs.maxShapes ?? MAX_SHAPE_BUCKETS,
   };
 }
 

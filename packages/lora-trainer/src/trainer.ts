@@ -61,6 +61,8 @@ export interface TrainResult {
   bestEvalLoss: number | null;
   bestStep: number | null;
   files: string[];
+  /** Graphs this run built, and the seconds spent building them and writing them and their weights and opening sessions (graphs from the cache only open). */
+  graphs?: { built: number; buildSeconds: number; openSeconds: number };
 }
 
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
@@ -248,7 +250,8 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
     });
     await runner.release();
     const files = await writeOutputs(run, optimizer, metrics, lastEval?.samples ?? []);
-    return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files };
+    const graphStats = { built: runner.built, buildSeconds: runner.seconds.build, openSeconds: runner.seconds.open };
+    return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files, graphs: graphStats };
   } finally {
     await runner.release();
     await graphs.release();
