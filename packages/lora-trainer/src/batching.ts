@@ -87,23 +87,24 @@ export interface BatchSettings {
 const SORT_WINDOW_BATCHES = 64;
 
 /**
- * The micro-batches of one epoch: a pure function of (examples, epoch, settings). The epoch's seeded order is cut
- * into windows, each window's sequences (examples, or packed bins) sorted by length and grouped into batches, and
- * the batches shuffled: rows of a batch have similar lengths, so little of it is padding, while the order of the
- * data still changes every epoch.
+ * The micro-batches of one epoch: a pure function of (examples, epoch, settings). Packed, the bins come in the order
+ * best-fit decreasing made them (alike fill next to each other) and nearly fill their rows. Unpacked, the epoch's
+ * seeded order is cut into windows, each window's examples sorted by length and grouped into batches, and the
+ * batches shuffled: rows of a batch have similar lengths, so little of it is padding, while the order of the data
+ * still changes every epoch.
  */
 export function epochBatches(examples: readonly PreparedExample[], epoch: number, s: BatchSettings): Batch[] {
   const order = epochOrder(examples.length, s.seed, epoch).map((i) => examples[i]!.encoded);
-  const sequences = s.packing ? pack(order, s.maxLength) : unpacked(order);
+  const options = { batchSize: s.batchSize, padId: s.padId, buckets: s.buckets ?? shapeBuckets(s.maxLength, s.smallestBucket) };
+  if (s.packing) return batches(pack(order, s.maxLength), options);
+  const sequences = unpacked(order);
   const window = s.batchSize * SORT_WINDOW_BATCHES;
   const grouped: Sequence[][] = [];
   for (let start = 0; start < sequences.length; start += window) {
     const part = sequences.slice(start, start + window).sort((a, b) => b.inputIds.length - a.inputIds.length);
     for (let i = 0; i < part.length; i += s.batchSize) grouped.push(part.slice(i, i + s.batchSize));
   }
-  const shuffled = new Random(hash53(`batches:${epoch}`, s.seed)).shuffle(grouped);
-  const options = { batchSize: s.batchSize, padId: s.padId, buckets: s.buckets ?? shapeBuckets(s.maxLength, s.smallestBucket) };
-  return shuffled.map((rows) => toBatch(rows, options));
+  return new Random(hash53(`batches:${epoch}`, s.seed)).shuffle(grouped).map((rows) => toBatch(rows, options));
 }
 
 /** Share of a batch list's slots that are padding. */
