@@ -66,6 +66,11 @@ export class SharedWeights {
     return this.placed.size;
   }
 
+  /** Where each weight is in the file (by externalKey), to reference it from models serialized elsewhere. */
+  get placement(): ReadonlyMap<string, { offset: number; length: number }> {
+    return this.placed;
+  }
+
   /** Serialize `graph` to dir/modelFile, appending the weights the file does not hold yet; returns the model path. */
   save(graph: Graph, modelFile: string, options: Omit<SerializeOptions, "externalData"> & { threshold?: number; align?: number } = {}): Promise<string> {
     const run = this.queue.then(() => this.write(graph, modelFile, options));

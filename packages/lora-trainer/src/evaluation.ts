@@ -1,8 +1,8 @@
 // Evaluation on the held-out split: loss, perplexity and next-token accuracy from the eval graph, and exact match of
 // greedy answers generated with the KV-cache decode graph (the weights being trained fed as inputs).
-import { batches, pack, unpacked, type ChatTemplate, type PreparedExample } from "@neural/dataset";
+import type { ChatTemplate, PreparedExample } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
-import { batchFeeds, padIdOf, shapeBuckets } from "./batching.js";
+import { batchFeeds, batchKey, evalBatchesOf } from "./batching.js";
 import { decodeStep, generate } from "./models/decode.js";
 import type { GraphRunner } from "./sessions.js";
 import type { PreparedRun } from "./setup.js";
@@ -39,15 +39,13 @@ export interface EvaluateOptions {
 /** Evaluate `weights` (the trainable tensors by name) on the run's eval split. */
 export async function evaluate(run: PreparedRun, runner: GraphRunner, weights: Record<string, TypedArray>, options: EvaluateOptions): Promise<EvalResult> {
   const { config } = run;
-  const encoded = run.eval.map((e) => e.encoded);
-  const sequences = config.packing ? pack(encoded, config.max_length) : unpacked(encoded);
   // one set of sessions at a time (each maps the weights): training's are reopened by the next step
   await runner.suspend(["step", "accumulate", "step-acc"]);
   let lossSum = 0;
   let count = 0;
   let correct = 0;
-  for (const batch of batches(sequences, { batchSize: config.eval_batch_size, padId: padIdOf(run.tokenizer), buckets: shapeBuckets(config.max_length, run.smallestBucket) })) {
-    const out = await runner.run({ kind: "eval", batch: batch.batchSize, seq: batch.seqLen }, { ...batchFeeds(batch), ...weights });
+  for (const batch of evalBatchesOf(run)) {
+    const out = await runner.run(batchKey("eval", batch), { ...batchFeeds(batch), ...weights });
     lossSum += Number(out[stepNames.lossSum]![0]);
     count += Number(out[stepNames.count]![0]);
     correct += Number(out[stepNames.correct]![0]);

@@ -4,7 +4,7 @@
 // in-memory trainer an export. Its state is plain data, so a resumed run continues bit for bit where it stopped.
 import { hash53, type Batch } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
-import { batchFeeds } from "./batching.js";
+import { batchFeeds, batchKey } from "./batching.js";
 import type { EvalResult } from "./evaluation.js";
 import type { OptimizerState } from "./optimizer.js";
 import { LossScaler, type Precision } from "./precision.js";
@@ -70,8 +70,9 @@ export interface StepReport {
   loss: number;
   lr: number;
   gradNorm: number;
-  /** Non-padding tokens of the step and the seconds it took. */
+  /** Non-padding tokens of the step, its batches' slots (padding included) and the seconds it took. */
   tokens: number;
+  slots: number;
   seconds: number;
   etaSeconds: number;
   /** The objective's metrics (graph outputs named metric.*), summed over the step's micro-batches. */
@@ -150,6 +151,7 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     }
 
     const tokens = group.reduce((n, b) => n + b.tokens, 0);
+    const slots = group.reduce((n, b) => n + b.batchSize * b.seqLen, 0);
     state.step++;
     state.batchInEpoch += group.length;
     state.tokensSeen += tokens;
@@ -157,7 +159,7 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     const seconds = (performance.now() - t0) / 1000;
     stepSeconds = stepSeconds === 0 ? seconds : 0.9 * stepSeconds + 0.1 * seconds;
     const epoch = state.epoch + state.batchInEpoch / Math.max(1, epochData.length);
-    await hooks.onStep({ step: state.step, totalSteps, epoch, loss, lr, gradNorm, tokens, seconds, etaSeconds: (totalSteps - state.step) * stepSeconds, metrics });
+    await hooks.onStep({ step: state.step, totalSteps, epoch, loss, lr, gradNorm, tokens, slots, seconds, etaSeconds: (totalSteps - state.step) * stepSeconds, metrics });
 
     if (run.evaluate && (state.step % s.eval_steps === 0 || state.step === totalSteps)) {
       lastEval = await run.evaluate();
@@ -201,7 +203,7 @@ async function gradients(runner: StepRunner, run: TrainingRun, group: readonly B
     const kind = !last ? "accumulate" : accumulators ? "step-acc" : "step";
     accumulators ??= kind === "step" ? undefined : Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), new Float32Array(optimizer.values.get(p.name)!.length)]));
     const dropoutSeed = Float32Array.of(hash53(`dropout:${state.step}:${k}`, settings.seed) % 100_000);
-    outputs = await runner.run({ kind, batch: batch.batchSize, seq: batch.seqLen }, { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: dropoutSeed, ...accumulators, ...run.objectiveFeeds?.(batch, group) });
+    outputs = await runner.run(batchKey(kind, batch), { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: dropoutSeed, ...accumulators, ...run.objectiveFeeds?.(batch, group) });
     loss += Number(outputs[stepNames.loss]![0]);
     addMetrics(metrics, outputs);
     if (!last) accumulators = Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), outputs[stepNames.newAcc(p.name)]!]));

@@ -15,7 +15,12 @@ export interface GraphKey {
   kind: GraphKind;
   batch: number;
   seq: number;
+  /** Step and eval graphs: the positions that get logits and a loss (answer-only loss); absent: all of them. */
+  answers?: number;
 }
+
+/** A key as a file-name-safe string, unique per graph of a run. */
+export const graphKeyId = (key: GraphKey): string => `${key.kind}-${key.batch}x${key.seq}${key.answers === undefined ? "" : `a${key.answers}`}`;
 
 /** The little of an ONNX Runtime module the runner uses: pass `onnxruntime-node` or `onnxruntime-web` itself. */
 export interface OrtModule {
@@ -34,9 +39,18 @@ export interface StoredGraph {
   externalData?: { path: string; data: Uint8Array }[];
 }
 
+/** A graph input as the runner feeds it. */
+export interface GraphInputSpec {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
 /** Where graphs are serialized before a session opens them. */
 export interface GraphStore {
   save(graph: Graph, name: string): Promise<StoredGraph>;
+  /** A graph saved earlier (by this run or another), so that it need not be built again. */
+  load?(name: string): Promise<{ stored: StoredGraph; inputs: GraphInputSpec[] } | undefined>;
   /** Sessions can be released and reopened from what save() returned (evaluation releases training's). */
   readonly reopens: boolean;
 }
@@ -69,13 +83,15 @@ export interface RunnerOptions {
 
 interface Entry {
   key: GraphKey;
-  graph: Graph;
+  inputs: GraphInputSpec[];
+  /** Built by this run (absent when the store had it). */
+  graph?: Graph;
   stored?: StoredGraph;
   session?: Promise<OrtSession>;
 }
 
 export class GraphRunner {
-  private entries = new Map<string, Entry>();
+  private entries = new Map<string, Promise<Entry>>();
 
   private constructor(
     private readonly options: RunnerOptions,
@@ -100,16 +116,16 @@ export class GraphRunner {
 
   /** Build a graph and open its session now, instead of at its first run. */
   async prepare(key: GraphKey): Promise<void> {
-    const entry = this.entry(key);
+    const entry = await this.entry(key);
     await (entry.session ??= this.openSession(entry));
   }
 
   /** Run a graph (built and opened on first use); every graph input must have a value in `feeds`. */
   async run(key: GraphKey, feeds: Readonly<Record<string, TypedArray>>): Promise<Record<string, TypedArray>> {
-    const entry = this.entry(key);
+    const entry = await this.entry(key);
     const session = await (entry.session ??= this.openSession(entry));
     const ortFeeds: Record<string, unknown> = {};
-    for (const t of entry.graph.inputs) {
+    for (const t of entry.inputs) {
       const data = feeds[t.name];
       if (!data) throw new TrainingError(`internal: no value for graph input ${t.name}`);
       ortFeeds[t.name] = new this.options.ort.Tensor(t.dtype, data, t.shape);
@@ -125,8 +141,9 @@ export class GraphRunner {
    */
   async suspend(kinds: readonly GraphKind[]): Promise<void> {
     if (!this.options.store.reopens) return;
-    for (const entry of this.entries.values()) {
-      if (!entry.session || !kinds.includes(entry.key.kind)) continue;
+    for (const pending of this.entries.values()) {
+      const entry = await pending.catch(() => undefined);
+      if (!entry?.session || !kinds.includes(entry.key.kind)) continue;
       const session = entry.session;
       entry.session = undefined;
       await (await session).release();
@@ -134,26 +151,60 @@ export class GraphRunner {
   }
 
   async release(): Promise<void> {
-    for (const entry of this.entries.values()) {
+    for (const pending of this.entries.values()) {
+      const entry = await pending.catch(() => undefined);
+      if (!entry) continue;
       const session = entry.session;
       entry.session = undefined;
       await (await session?.catch(() => undefined))?.release();
     }
   }
 
-  private entry(key: GraphKey): Entry {
-    const id = `${key.kind}-${key.batch}x${key.seq}`;
+  /** How many graphs this run built (the others came from the store). */
+  get built(): number {
+    return this.builtCount;
+  }
+  private builtCount = 0;
+  /** Seconds spent building graphs, saving them and opening sessions (reopening suspended ones included). */
+  readonly seconds = { build: 0, open: 0 };
+
+  private entry(key: GraphKey): Promise<Entry> {
+    const id = graphKeyId(key);
     let entry = this.entries.get(id);
     if (!entry) {
-      entry = { key, graph: this.options.build(key, this.precision) };
+      entry = this.loadOrBuild(key);
       this.entries.set(id, entry);
     }
     return entry;
   }
 
+  /** A graph's name in the store: its key and the precision it computes in. */
+  private storedName(key: GraphKey): string {
+    return `${graphKeyId(key)}-${this.precision}`;
+  }
+
+  private async loadOrBuild(key: GraphKey): Promise<Entry> {
+    const loaded = await this.options.store.load?.(this.storedName(key));
+    if (loaded) return { key, inputs: loaded.inputs, stored: loaded.stored };
+    const t0 = performance.now();
+    const graph = this.options.build(key, this.precision);
+    this.seconds.build += (performance.now() - t0) / 1000;
+    this.builtCount++;
+    return { key, graph, inputs: graph.inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] })) };
+  }
+
   private async openSession(entry: Entry): Promise<OrtSession> {
+    const t0 = performance.now();
+    try {
+      return await this.openSessionNow(entry);
+    } finally {
+      this.seconds.open += (performance.now() - t0) / 1000;
+    }
+  }
+
+  private async openSessionNow(entry: Entry): Promise<OrtSession> {
     const { key } = entry;
-    const stored = entry.stored ?? (await this.options.store.save(entry.graph, `${key.kind}-${key.batch}x${key.seq}`));
+    const stored = entry.stored ?? (await this.options.store.save(entry.graph!, this.storedName(key)));
     if (this.options.store.reopens) entry.stored = stored;
     const options: FallbackOptions = {
       ...this.options.session,

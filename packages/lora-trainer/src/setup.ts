@@ -21,6 +21,7 @@ import {
   type TokenizerFiles,
 } from "@neural/dataset";
 import type { Graph } from "@neural/graph";
+import { MAX_SHAPE_BUCKETS } from "./batching.js";
 import { parseConfig, type ModelConfig } from "./models/config.js";
 import { buildDecodeGraph } from "./models/decode.js";
 import { linearModules, type ForwardOptions } from "./models/transformer.js";
@@ -63,6 +64,8 @@ export interface RunInputs {
   tokenizer?: TokenizerFiles;
   /** The smallest shape bucket of batches (default 64). */
   smallestBucket?: number;
+  /** Most sequence lengths batches are padded to, each a graph per kind (default 16; fewer where graphs are held in memory). */
+  maxShapes?: number;
 }
 
 /** A model, tokenizer and data ready to train: the result of every check that runs before the first step. */
@@ -83,6 +86,7 @@ export interface PreparedRun {
   smallestBucket: number;
   /** --method other than sft: the preference rows (train and eval above are empty then). */
   preference?: PreferenceData;
+  maxShapes: number;
 }
 
 /** `issues`: the bad dataset rows behind a warning (the first 50), each with its file and line. */
@@ -189,6 +193,7 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     ...(base?.adapter ? { adapter: base.adapter } : {}),
     smallestBucket: inputs.smallestBucket ?? 64,
     ...(preference ? { preference } : {}),
+    maxShapes: inputs.maxShapes ?? MAX_SHAPE_BUCKETS,
   };
 }
 
@@ -309,6 +314,7 @@ export function runGraphs(run: PreparedRun): (key: GraphKey, precision: Precisio
       source,
       batch: key.batch,
       seq: key.seq,
+      ...(key.answers !== undefined ? { answers: key.answers } : {}),
       ...(lora ? { lora } : {}),
       recompute: run.config.gradient_checkpointing,
       ...(linear ? { linear } : {}),

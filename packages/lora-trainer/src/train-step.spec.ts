@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { packedBatch, randomModel, tinyConfig, uniform } from "./test-fixtures.js";
 import { adamwInPlace, adamwScalars } from "./adamw.js";
 import { applyAdamwOracle, stepNames, type OracleOptimizer } from "./adamw-oracle.test-helpers.js";
+import { answerPositions } from "./batching.js";
 import { buildStepGraph, type LoraSpec, type StepGraphSpec, type TrainableParam } from "./train-step.js";
 import type { ModelConfig } from "./models/config.js";
 import type { WeightSource } from "./models/weights.js";
@@ -58,11 +59,13 @@ function initialFeeds(params: TrainableParam[], source: WeightSource, lora: Lora
   return feeds;
 }
 
-async function checkGradients(config: ModelConfig, lora: LoraSpec | undefined) {
+async function checkGradients(config: ModelConfig, lora: LoraSpec | undefined, answerOnly = false) {
   const { source } = randomModel(config, 11);
   const batch = packedBatch(config.vocabSize, SEQ, 5);
-  const step = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer: noMomentum, kind: "step" });
+  const answers = answerOnly ? batch.count + 2 : undefined;
+  const step = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer: noMomentum, kind: "step", ...(answers ? { answers } : {}) });
   const feeds: Record<string, TypedArray> = {
+    ...(answers ? { [stepNames.answerPositions]: answerPositions(batch.targets, answers) } : {}),
     ...initialFeeds(step.params, source, lora, batch.count, 7),
     [stepNames.inputIds]: batch.inputIds,
     [stepNames.positionIds]: batch.positionIds,
@@ -132,6 +135,14 @@ describe("train step gradients vs finite differences (float64)", () => {
     const config = tinyConfig("LlamaForCausalLM");
     const { worst, params } = await checkGradients(config, undefined);
     expect(params).toBe(randomModel(config, 1).source.names.length);
+    expect(worst).toBeLessThan(1e-6);
+  });
+
+  it.each([
+    ["LoRA on qwen2 (tied embeddings)", tinyConfig("Qwen2ForCausalLM"), { rank: 2, alpha: 4, rsLora: false, targets: ["q_proj", "v_proj", "down_proj"], dropout: 0.25 } as LoraSpec],
+    ["full fine-tuning on llama", tinyConfig("LlamaForCausalLM"), undefined],
+  ] as const)("answer-only loss (logits at the learned positions and padding slots): %s", async (_, config, lora) => {
+    const { worst } = await checkGradients(config, lora, true);
     expect(worst).toBeLessThan(1e-6);
   });
 });

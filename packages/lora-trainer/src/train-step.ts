@@ -17,6 +17,7 @@ import {
   div,
   equal,
   argMax,
+  gather,
   Graph,
   greaterEqual,
   grad,
@@ -61,6 +62,11 @@ export interface StepGraphSpec {
   recompute?: boolean;
   dtype?: "float32" | "float64";
   kind: StepGraphKind;
+  /**
+   * Answer-only loss: the output projection and the loss run at this many positions (fed as `answer_positions`)
+   * instead of all batch × seq; without it, at every position.
+   */
+  answers?: number;
   /** Replace how frozen base weights are applied (QLoRA). */
   linear?: ForwardOptions["linear"];
   /**
@@ -89,6 +95,11 @@ export const stepNames = {
   segmentIds: "segment_ids",
   /** Labels shifted left by one: the token each position should predict, -100 where nothing is learned. */
   targets: "targets",
+  /**
+   * int64 [answers]: the flat positions (row · seq + index) whose targets are learned, then padding entries that
+   * point at the batch's last position, which predicts nothing (its target is always -100).
+   */
+  answerPositions: "answer_positions",
   invCount: "inv_count",
   dropoutSeed: "dropout_seed",
   lossScale: "loss_scale",
@@ -126,6 +137,8 @@ export function trainableParams(config: ModelConfig, source: WeightSource, lora?
   return params;
 }
 
+const shapeName = (spec: Pick<StepGraphSpec, "batch" | "seq" | "answers">) => `${spec.batch}x${spec.seq}${spec.answers === undefined ? "" : `a${spec.answers}`}`;
+
 /** Inputs, trainable tensors and the forward pass shared by the step and eval graphs. */
 function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: boolean) {
   const { config, lora } = spec;
@@ -142,7 +155,8 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: b
   const inputIds = ids(stepNames.inputIds);
   const positionIds = ids(stepNames.positionIds);
   const segmentIds = ids(stepNames.segmentIds);
-  const targets = ids(stepNames.targets);
+  const targets = reshape(ids(stepNames.targets), [-1]);
+  const answerPositions = spec.answers === undefined ? undefined : g.input(stepNames.answerPositions, "int64", [spec.answers]);
 
   let dropout: ((x: Tensor) => Tensor) | undefined;
   if (withDropout && lora && lora.dropout > 0) {
@@ -151,6 +165,7 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: b
     dropout = (x) => mul(x, cast(dropoutMask(cast(x, dtype), lora.dropout, seed, ++salt), x.dtype));
   }
   const forward = buildForward(g, config, weights, { inputIds, positionIds, segmentIds }, {
+    ...(answerPositions ? { logitsAt: answerPositions } : {}),
     ...(spec.recompute ? { recompute: true } : {}),
     ...(spec.linear ? { linear: spec.linear } : {}),
     ...(lora
@@ -168,11 +183,11 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: b
   });
   // the loss in float32 whatever the compute type
   const logits = cast(reshape(forward.logits!, [-1, config.vocabSize]), dtype);
-  return { dtype, params, trainable, logits, targets: reshape(targets, [-1]) };
+  return { dtype, params, trainable, logits, targets: answerPositions ? gather(targets, answerPositions) : targets };
 }
 
 export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: TrainableParam[] } {
-  const g = new Graph({ name: `train-${spec.kind}-${spec.batch}x${spec.seq}`, dims: { batch: spec.batch, seq: spec.seq } });
+  const g = new Graph({ name: `train-${spec.kind}-${shapeName(spec)}`, dims: { batch: spec.batch, seq: spec.seq } });
   const { dtype, params, trainable, logits, targets } = forwardPass(g, spec, true);
   const invCount = g.input(stepNames.invCount, dtype, []);
   const objective = spec.preference ? preferenceLoss(g, spec.preference, logits, targets, spec.batch, invCount) : undefined;
@@ -210,7 +225,7 @@ function dropoutMask(x: Tensor, p: number, seed: Tensor, salt: number): Tensor {
 
 /** The evaluation graph: summed loss, learned-token count and correct next-token predictions (no dropout). */
 export function buildEvalGraph(spec: Omit<StepGraphSpec, "kind">): Graph {
-  const g = new Graph({ name: `eval-${spec.batch}x${spec.seq}`, dims: { batch: spec.batch, seq: spec.seq } });
+  const g = new Graph({ name: `eval-${shapeName(spec)}`, dims: { batch: spec.batch, seq: spec.seq } });
   const { logits, targets, dtype } = forwardPass(g, spec, false);
   if (spec.preference) {
     // the pairs' loss and metrics weighted as fed, and each row's log-probability (the reference cache's values)

@@ -9,7 +9,8 @@ import { removeDeadTempFiles } from "@neural/safetensors";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
-import { batchesOf } from "./batching.js";
+import { batchesOf, paddingShare } from "./batching.js";
+import { cachedStore, defaultGraphCacheDir, graphCacheKey, modelFilesFingerprint } from "./graph-cache.js";
 import { checkpointsDir, findResume, listCheckpoints, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
 import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
@@ -38,7 +39,7 @@ export type TrainEvent =
       totalSteps: number;
       startStep: number;
     }
-  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number; metrics?: Record<string, number> }
+  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number; paddingShare: number; metrics?: Record<string, number> }
   | ({ type: "eval"; step: number } & EvalResult)
   | { type: "checkpoint"; step: number; dir: string };
 
@@ -51,6 +52,8 @@ export interface TrainOptions {
   exactMatchSamples?: number;
   /** Evaluate the model (base_model, or an adapter directory) on the eval split and return, without training. */
   evalOnly?: boolean;
+  /** Where built graphs are kept for the next run of the same model and settings (graph-cache.ts); false: nowhere. Default: defaultGraphCacheDir(). */
+  graphCache?: string | false;
 }
 
 export interface TrainResult {
@@ -62,24 +65,27 @@ export interface TrainResult {
   bestEvalLoss: number | null;
   bestStep: number | null;
   files: string[];
+  /** Graphs this run built, and the seconds spent building them and writing them and their weights and opening sessions (graphs from the cache only open). */
+  graphs?: { built: number; buildSeconds: number; openSeconds: number };
 }
 
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const emit = options.onEvent ?? (() => {});
-  const { run, close } = await prepareRunFromFiles(config, emit, options.modelSource);
+  const { run, close, modelDir } = await prepareRunFromFiles(config, emit, options.modelSource);
   try {
-    return await trainPrepared(run, emit, options);
+    return await trainPrepared(run, emit, options, modelDir);
   } finally {
     await close();
   }
 }
 
 /** Opens what a config names (base model or adapter directory, tokenizer, dataset file) and prepares the run. */
-export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note) => void, modelSource?: ResolveModelOptions): Promise<{ run: PreparedRun; close(): Promise<void> }> {
+export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note) => void, modelSource?: ResolveModelOptions): Promise<{ run: PreparedRun; close(): Promise<void>; modelDir?: string }> {
   let config = requested;
   let base: BaseModel | undefined;
   let tokenizer: TokenizerFiles | undefined;
   let close = async () => {};
+  let modelDir: string | undefined;
   if (config.from_scratch) {
     if (config.tokenizer) tokenizer = await readTokenizerFiles(config.tokenizer);
   } else {
@@ -98,6 +104,7 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
     });
     emit({ type: "info", message: `base model: ${resolved.dir}${resolved.source === "download" ? " (downloaded)" : ""}` });
     const opened = await openModel(resolved.dir);
+    modelDir = resolved.dir;
     close = opened.close;
     try {
       const tokenizerFrom = config.tokenizer ?? tokenizerDir ?? resolved.dir;
@@ -119,7 +126,7 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
   const dataset = { name: config.dataset, records: () => readRecordsFromFile(config.dataset) };
   try {
     const run = await prepareRun({ config, dataset, ...(base ? { base } : {}), ...(tokenizer ? { tokenizer } : {}) }, emit);
-    return { run, close };
+    return { run, close, ...(modelDir ? { modelDir } : {}) };
   } catch (error) {
     await close();
     throw error;
@@ -134,19 +141,37 @@ export function fileStore(dir: string): GraphStore {
   return { reopens: true, save: async (graph, name) => ({ model: await weights.save(graph, `${name}.onnx`) }) };
 }
 
-async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<TrainResult> {
+/**
+ * The graph cache's store for a run: keyed by what runGraphs(run) reads (the model and its weight files, LoRA,
+ * QLoRA, checkpointing) and the graph code; without a cache, graphs written into `workDir` for this run only.
+ */
+function graphStore(run: PreparedRun, workDir: string, cache: string | false | undefined, modelDir: string | undefined) {
+  const root = cache === undefined ? defaultGraphCacheDir() : cache || undefined;
+  if (!root) return { store: fileStore(workDir), release: async () => {} };
+  const shapes = {
+    model: run.model,
+    weights: modelDir ? modelFilesFingerprint(modelDir) : { scratch: run.rawModelConfig, seed: run.config.seed },
+    lora: run.lora ?? null,
+    qlora: run.config.use_qlora,
+    recompute: run.config.gradient_checkpointing,
+  };
+  const store = cachedStore(root, graphCacheKey(shapes), workDir);
+  return { store, release: () => store.release() };
+}
+
+async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions, modelDir?: string): Promise<TrainResult> {
   const { config } = run;
   const outputDir = config.output_dir;
   await mkdir(outputDir, { recursive: true });
   const unlock = await lockOutputDir(outputDir);
   try {
-    return await trainLocked(run, emit, options);
+    return await trainLocked(run, emit, options, modelDir);
   } finally {
     await unlock();
   }
 }
 
-async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions): Promise<TrainResult> {
+async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions, modelDir?: string): Promise<TrainResult> {
   const { config } = run;
   const outputDir = config.output_dir;
   // With the lock held, a temporary file here belongs to a run that died while writing it.
@@ -185,9 +210,10 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
 
   const choice = chooseProviders(config.device);
   for (const s of choice.skipped) emit({ type: "info", message: `not using ${s.provider}: ${s.reason}` });
+  const graphs = graphStore(run, workDir, options.graphCache, modelDir);
   const runner = await GraphRunner.open({
     ort,
-    store: fileStore(workDir),
+    store: graphs.store,
     session: sessionOptions(choice.providers, config.threads),
     // generation runs on one thread unless --threads says otherwise
     sessionFor: (kind) => (kind === "decode" && config.threads === undefined ? { intraOpNumThreads: 1 } : {}),
@@ -213,10 +239,13 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
       return { outputDir, steps: state.step, stopped: "completed", lastEval: e, bestEvalLoss: null, bestStep: null, files: [] };
     }
     const batches = (epoch: number) => (preference ? preferenceBatches(run, preference, epoch) : batchesOf(run, epoch));
+    const firstEpoch = batches(0);
+    const shapes = new Set(firstEpoch.map((b) => `${b.batchSize}x${b.seqLen}`)).size;
+    emit({ type: "info", message: `batches: ${shapes} shape${shapes === 1 ? "" : "s"}, ${(100 * paddingShare(firstEpoch)).toFixed(1)}% of the first epoch's slots are padding` });
     const loop: TrainingRun = {
       ...(preference ? { objectiveFeeds: (batch, group) => objectiveFeeds(preference.spec, batch as PreferenceBatch, group as PreferenceBatch[]) } : {}),
       settings: config,
-      totalSteps: totalSteps(config, batches(0).length),
+      totalSteps: totalSteps(config, firstEpoch.length),
       batches,
       optimizer,
       state,
@@ -234,20 +263,20 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
     });
     const keepBest = config.load_best_model_at_end || config.early_stopping_patience !== undefined;
     let best: Map<string, Float32Array> | undefined;
-    let window = { loss: 0, steps: 0, metrics: {} as Record<string, number> };
+    let window = { loss: 0, steps: 0, tokens: 0, slots: 0, metrics: {} as Record<string, number> };
     let epoch = state.epoch;
     const round = (x: number) => Math.round(x * 1000) / 1000;
     const { stopped, lastEval } = await trainLoop(loop, runner, {
       async onStep(r) {
         const objective = preference ? stepMetrics(preference.spec, r.metrics) : {};
-        emit({ type: "step", step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokens / r.seconds, etaSeconds: r.etaSeconds, ...(preference ? { metrics: objective } : {}) });
+        emit({ type: "step", step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokens / r.seconds, etaSeconds: r.etaSeconds, paddingShare: 1 - r.tokens / r.slots, ...(preference ? { metrics: objective } : {}) });
         epoch = r.epoch;
         for (const [name, value] of Object.entries(objective)) window.metrics[name] = (window.metrics[name] ?? 0) + value;
-        window = { loss: window.loss + r.loss, steps: window.steps + 1, metrics: window.metrics };
+        window = { loss: window.loss + r.loss, steps: window.steps + 1, tokens: window.tokens + r.tokens, slots: window.slots + r.slots, metrics: window.metrics };
         if (r.step % config.logging_steps === 0 || r.step === r.totalSteps) {
           const averaged = Object.fromEntries(Object.entries(window.metrics).map(([name, value]) => [name, value / window.steps]));
-          await metrics.append({ type: "train", step: r.step, epoch: round(r.epoch), loss: window.loss / window.steps, lr: r.lr, grad_norm: r.gradNorm, tokens_per_second: Math.round(r.tokens / r.seconds), elapsed_seconds: round(state.elapsedSeconds), ...averaged });
-          window = { loss: 0, steps: 0, metrics: {} };
+          await metrics.append({ type: "train", step: r.step, epoch: round(r.epoch), loss: window.loss / window.steps, lr: r.lr, grad_norm: r.gradNorm, tokens_per_second: Math.round(r.tokens / r.seconds), padding_share: round(1 - window.tokens / window.slots), elapsed_seconds: round(state.elapsedSeconds), ...averaged });
+          window = { loss: 0, steps: 0, tokens: 0, slots: 0, metrics: {} };
         }
       },
       async onEval(step, e) {
@@ -272,9 +301,11 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
     }
     await runner.release();
     const files = await writeOutputs(run, optimizer, metrics, lastEval?.samples ?? []);
-    return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files };
+    const graphStats = { built: runner.built, buildSeconds: runner.seconds.build, openSeconds: runner.seconds.open };
+    return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files, graphs: graphStats };
   } finally {
     await runner.release();
+    await graphs.release();
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -113,7 +113,7 @@ export async function trainInMemory(options: WebTrainOptions): Promise<WebTrainR
     yield* events;
   };
   const run = await prepareRun(
-    { config, dataset: { name: file, records }, ...(base ? { base } : {}), ...(options.tokenizer ? { tokenizer: options.tokenizer } : {}), smallestBucket: 32 },
+    { config, dataset: { name: file, records }, ...(base ? { base } : {}), ...(options.tokenizer ? { tokenizer: options.tokenizer } : {}), smallestBucket: 32, maxShapes: 4 },
     emit,
   );
 

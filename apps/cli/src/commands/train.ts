@@ -233,7 +233,7 @@ class Progress {
         const margin = e.metrics?.["rewards/margins"];
         const text =
           `step ${e.step}/${e.totalSteps} ${bar(e.step / e.totalSteps)} loss ${e.loss.toFixed(4)}${margin !== undefined ? ` margin ${margin.toFixed(3)}` : ""} lr ${e.lr.toExponential(2)} ` +
-          `${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s ETA ${duration(e.etaSeconds)}`;
+          `${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s pad ${(100 * e.paddingShare).toFixed(1)}% ETA ${duration(e.etaSeconds)}`;
         if (this.io.isTTY) this.io.status(text);
         else if (e.step % this.every === 0 || e.step === e.totalSteps) this.io.err(text);
         break;

@@ -88,12 +88,17 @@ export interface ForwardOptions {
   linear?(x: Tensor, module: string, dense: (x: Tensor) => Tensor, base: { weight: Tensor; bias?: Tensor }): Tensor;
   /** Which positions get logits: all (default), the last one of each row, or none (only `hidden`). */
   logits?: "all" | "last" | "none";
+  /**
+   * With logits "all": only at these positions, int64 [n] indices into the flattened [batch · seq] positions; the
+   * hidden states are gathered before the output projection, so positions that learn nothing cost nothing there.
+   */
+  logitsAt?: Tensor;
   /** Decode with a KV cache: the new keys/values are written at their positions and attention reads the cache. */
   cache?: KvCache;
 }
 
 export interface ForwardResult {
-  /** [batch, seq (or 1 with logits: "last"), vocab]. */
+  /** [batch, seq (or 1 with logits: "last"), vocab], or [n, vocab] with logitsAt. */
   logits?: Tensor;
   /** The final hidden states after the last norm, [batch, seq, hidden]. */
   hidden: Tensor;
@@ -272,7 +277,9 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
   const which = options.logits ?? "all";
   if (which !== "none") {
     const head = weights.get("lm_head.weight") ?? (config.tieEmbeddings ? embed : need("lm_head.weight"));
-    const x = which === "last" ? slice(hidden, [S - 1], [S], [1]) : hidden;
+    const at = options.logitsAt;
+    if (at && (at.dtype !== "int64" || at.rank !== 1 || which !== "all")) throw new GraphError(`logitsAt must be int64 [n] with logits "all", got ${at}`);
+    const x = which === "last" ? slice(hidden, [S - 1], [S], [1]) : at ? gather(reshape(hidden, [B * S, hidden.shape[2]!]), at) : hidden;
     const cap = config.finalLogitSoftcap;
     logits = g.scope("lm_head", () => {
       const raw = gemmLinear(x, head);
