@@ -519,9 +519,9 @@ export const heimdallGenerator: GeneratorDefinition = {
     "NornicDB Heimdall rows in the server's exact formats: ChatML chat with the system prompt it builds (action envelope, help, direct and graph-RAG answers), and raw-text agentic loop, synthesis, autocomplete and edge-QC prompts. --format and --system do not apply.",
   options: [
     { name: "naming", type: "string", description: "built-in action names: dotted (2025-12 release) or underscore (later releases)", default: "dotted", choices: ["dotted", "underscore"] },
-    { name: "actions", type: "string", description: "registry JSON file (names, descriptions, JSON schemas, example requests) instead of the built-in one" },
-    { name: "mix", type: "string", description: `category weights, e.g. chat_action=60,synthesis=40 (default ${Object.entries(DEFAULT_MIX).map(([k, v]) => `${k}=${v}`).join(",")})` },
-    { name: "tokenizer", type: "string", description: "tokenizer directory: leave out prompts over the 2048-token prefill chunk, measured with it" },
+    { name: "actions", type: "string", description: "registry JSON file (names, descriptions, JSON schemas, example requests) instead of the built-in one", unset: "the built-in registry" },
+    { name: "mix", type: "string", description: "category weights, e.g. chat_action=60,synthesis=40", unset: Object.entries(DEFAULT_MIX).map(([k, v]) => `${k}=${v}`).join(", ") },
+    { name: "tokenizer", type: "string", description: "tokenizer directory: leave out prompts over the 2048-token prefill chunk, measured with it", unset: "no token check" },
   ],
   defaultOutput: "data/heimdall.jsonl",
   defaultCount: 2000,

@@ -82,7 +82,7 @@ export const SETTINGS = {
   packing: flag("data", true, "pack several examples into each sequence (--no-packing: one per row)", RESUME),
   train_on_inputs: flag("data", false, "learn the prompts too, not only the answers", RESUME),
   method: choice("preference", TRAIN_METHODS, "sft", "sft (answers), or a preference method on {prompt, chosen, rejected} rows (dpo, orpo, simpo) or {prompt, completion, label} rows (kto)"),
-  beta: number("preference", undefined, "the preference strength β (unset: 2 for simpo, one tenth for dpo, orpo and kto, as TRL)", { exclusiveMinimum: 0 }),
+  beta: number("preference", undefined, "the preference strength β", { exclusiveMinimum: 0 }),
   loss_type: choice("preference", DPO_LOSS_TYPES, "sigmoid", "DPO's loss: sigmoid (DPO), ipo (IPO, length-normalised) or hinge"),
   rpo_alpha: number("preference", undefined, "DPO: add the chosen answers' NLL times this (RPO)", { minimum: 0 }),
   simpo_gamma: number("preference", 0.5, "SimPO's target reward margin γ", { minimum: 0 }),
@@ -177,6 +177,8 @@ const UNSET: { [K in keyof typeof SETTINGS]?: string } = {
   num_key_value_heads: "--num_attention_heads",
   vocab_size: "the tokenizer's (4096 for one trained on the dataset)",
   resume: "a new run",
+  beta: "2 for simpo, 0.1 for dpo, orpo and kto (as TRL)",
+  rpo_alpha: "off",
 };
 for (const [name, meaning] of Object.entries(UNSET)) (SETTINGS as Record<string, Setting>)[name]!.unset = meaning;
 
