@@ -40,7 +40,7 @@ describe("NornicDB serving a Qwen2.5-tokenizer model fine-tuned with --template 
     const trained = await neural(
       "train", "--base_model", base, "--dataset", data, "--output_dir", out, "--template", "chatml", "--no-use_lora",
       "--max_length", "96", "--batch_size", "8", "--gradient_accumulation", "1", "--max_steps", "100", "--learning_rate", "5e-3",
-      "--warmup_steps", "10", "--weight_decay", "0", "--validation_split", "0", "--no-eval_generate", "--no-packing",
+      "--warmup_steps", "10", "--weight_decay", "0", "--validation_split", "0", "--no-eval_generate", "--no-packing", "--no-group_by_length",
       "--eval_steps", "1000", "--save_steps", "1000", "--logging_steps", "20", "--threads", "1", "--seed", "1",
     );
     expect(trained.code, trained.stderr).toBe(0);

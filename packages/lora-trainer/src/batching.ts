@@ -76,6 +76,8 @@ export interface BatchSettings {
   batchSize: number;
   maxLength: number;
   packing: boolean;
+  /** Unpacked: rows of alike length batched together (else the seeded order as is). */
+  groupByLength?: boolean;
   padId: number;
   seed: number;
   /** Sequence lengths a batch may have (lengthBuckets); default: powers of two from `smallestBucket` (64). */
@@ -98,6 +100,7 @@ export function epochBatches(examples: readonly PreparedExample[], epoch: number
   const options = { batchSize: s.batchSize, padId: s.padId, buckets: s.buckets ?? shapeBuckets(s.maxLength, s.smallestBucket) };
   if (s.packing) return batches(pack(order, s.maxLength), options);
   const sequences = unpacked(order);
+  if (s.groupByLength === false) return batches(sequences, options);
   const window = s.batchSize * SORT_WINDOW_BATCHES;
   const grouped: Sequence[][] = [];
   for (let start = 0; start < sequences.length; start += window) {
@@ -161,7 +164,7 @@ function trainPlan(run: PreparedRun): ShapePlan {
   let plan = trainPlans.get(run);
   if (plan) return plan;
   const c = run.config;
-  const base: BatchSettings = { batchSize: c.batch_size, maxLength: c.max_length, packing: c.packing, padId: padIdOf(run.tokenizer), seed: c.seed };
+  const base: BatchSettings = { batchSize: c.batch_size, maxLength: c.max_length, packing: c.packing, groupByLength: c.group_by_length, padId: padIdOf(run.tokenizer), seed: c.seed };
   const order = epochOrder(run.train.length, c.seed, 0).map((i) => run.train[i]!.encoded);
   const lengths = (c.packing ? pack(order, c.max_length) : unpacked(order)).map((q) => q.inputIds.length);
   const settings = { ...base, buckets: lengthBuckets(lengths, c.max_length, run.maxShapes) };

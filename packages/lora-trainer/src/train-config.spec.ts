@@ -76,14 +76,14 @@ describe("the settings table", () => {
   it("keeps the resume key checkpoints were written with (the same fields, in the same order)", () => {
     const fields = table.filter(([, s]) => s.resume).map(([name]) => name);
     expect(fields).toEqual([
-      "base_model", "dataset", "template", "max_length", "packing", "train_on_inputs", "validation_split", "max_samples", "batch_size",
+      "base_model", "dataset", "template", "max_length", "packing", "group_by_length", "train_on_inputs", "validation_split", "max_samples", "batch_size",
       "gradient_accumulation", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_steps", "weight_decay", "max_grad_norm",
       "adam_beta1", "adam_beta2", "adam_epsilon", "use_lora", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "use_rslora",
       "seed", "from_scratch", "model_family", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
       "intermediate_size", "vocab_size",
     ]);
     const { config } = resolveTrainConfig({ preset: "heimdall" });
-    expect(resumeKey(config)).toBe("xxzvs985dm");
+    expect(resumeKey(config)).toBe("2dttjbnmgfp");
     expect(resumeKey(config)).toBe(hash53(JSON.stringify(fields.map((k) => [k, (config as Record<string, unknown>)[k] ?? null]))).toString(36));
     expect(resumeKey({ ...config, learning_rate: 1e-3 })).not.toBe(resumeKey(config));
     expect(resumeKey({ ...config, logging_steps: 1, device: "cpu", threads: 1 })).toBe(resumeKey(config));

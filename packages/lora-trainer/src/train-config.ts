@@ -80,6 +80,7 @@ export const SETTINGS = {
   template: choice("data", ["chatml", "alpaca", "model"], "chatml", "the prompt format: chatml (NornicDB's), alpaca, or the model's own chat_template", RESUME),
   max_length: integer("data", 2048, "the longest sequence in tokens", { minimum: 2, ...RESUME }),
   packing: flag("data", true, "pack several examples into each sequence (--no-packing: one per row)", RESUME),
+  group_by_length: flag("data", true, "with --no-packing: batch rows of alike length (little padding); off: random batches, as a small dataset of repeated rows may need", RESUME),
   train_on_inputs: flag("data", false, "learn the prompts too, not only the answers", RESUME),
   method: choice("preference", TRAIN_METHODS, "sft", "sft (answers), or a preference method on {prompt, chosen, rejected} rows (dpo, orpo, simpo) or {prompt, completion, label} rows (kto)"),
   beta: number("preference", undefined, "the preference strength β", { exclusiveMinimum: 0 }),
