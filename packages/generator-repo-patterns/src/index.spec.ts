@@ -373,7 +373,12 @@ describe("repo-patterns on this repository", () => {
         const firstLine = f.code.split("\n")[0]!;
         expect(source).toContain(firstLine);
         expect({ name: f.name, end: /[};]$/.test(f.code.trimEnd()) || lang === "python" }).toEqual({ name: f.name, end: true });
-        const wrapped = f.detail === "method of an object literal" ? `({\n${f.code}\n})` : f.detail.startsWith("method") && lang !== "go" ? `class __X {\n${f.code}\n}` : f.code;
+        const pythonClass = (code: string) => `class __X:\n${code.split("\n").map((l) => `    ${l}`).join("\n")}\n`;
+        const wrapped =
+          f.detail === "method of an object literal" ? `({\n${f.code}\n})`
+          : f.detail.startsWith("method") && lang === "python" ? pythonClass(f.code)
+          : f.detail.startsWith("method") && lang !== "go" ? `class __X {\n${f.code}\n}`
+          : f.code;
         expect({ path: f.path, name: f.name, ok: checkSyntax(parser, wrapped).ok }).toEqual({ path: f.path, name: f.name, ok: true });
       }
     }
