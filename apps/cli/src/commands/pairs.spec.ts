@@ -51,8 +51,9 @@ it("json-schema and cypher score prompt-only rows; heimdall names a row that is 
 });
 
 it("heimdall: each row is served with its exact NornicDB prompt, judged by NornicDB's rules, paired with the row's prompt", async () => {
-  // "\n" leads to "Paris" or straight to <|im_end|> (an empty answer), half and half when sampled.
-  const twoWay = await writeScriptedGguf(join(root, "two-way"), ["Paris", ""]);
+  // "\n" leads to "Paris", "[1]" or straight to <|im_end|> (an empty answer), a third each when sampled; seeds 20…27
+  // sample all three.
+  const threeWay = await writeScriptedGguf(join(root, "three-way"), ["Paris", "[1]", ""]);
   const action = builtinRegistry("dotted").actions[0]!.name;
   const system = { role: "system", content: "You are Heimdall, NornicDB's assistant." };
   const raw = (prompt: string, answer: string) => ({ text: prompt + answer, prompt_end: prompt.length });
@@ -66,16 +67,18 @@ it("heimdall: each row is served with its exact NornicDB prompt, judged by Norni
   const heldOut = join(root, "heimdall.jsonl");
   await writeFile(heldOut, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   const output = join(root, "heimdall-pairs.jsonl");
-  const r = await neural("pairs", "--model", twoWay.path, "--dataset", heldOut, "--verifier", "heimdall", "--samples", "6", "--temperature", "1", "--max_tokens", "8", "--output", output, "--json");
+  const r = await neural("pairs", "--model", threeWay.path, "--dataset", heldOut, "--verifier", "heimdall", "--samples", "8", "--temperature", "1", "--seed", "20", "--max_tokens", "8", "--output", output, "--json");
   expect(r.code).toBe(0);
-  // The action row and the QC row fail whatever is sampled ("Paris" is no envelope, no decision): ties, dropped.
-  expect(JSON.parse(r.stdout)).toMatchObject({ verifier: "heimdall", prompts: 4, answers: 24, outcomes: { paired: 2, all_pass: 0, all_fail: 2 } });
-  const pairs = (await readFile(output, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { prompt: unknown; chosen: string; rejected: string });
-  expect(pairs.map((p) => p.prompt)).toEqual([rows[0]!.messages!.slice(0, -1), synthesisPrompt]);
-  for (const [p, row] of [[pairs[0]!, rows[0]!], [pairs[1]!, rows[2]!]] as const) {
-    expect(p).toMatchObject({ chosen: "Paris", rejected: "" });
-    const c = caseFromRow(row);
-    expect(judgeAnswer(c, p.chosen, builtinRegistry("dotted")).pass).toBe(true);
-    expect(judgeAnswer(c, p.rejected, builtinRegistry("dotted"))).toMatchObject({ pass: false, why: expect.stringMatching(/empty answer/) });
-  }
+  // Empty answers fail every path but never enter a pair (the pairs file would be refused). Prose chat: "Paris" and
+  // "[1]" both pass; an action row and QC: nothing sampled is an envelope or a decision. Synthesis: "[1]" fails.
+  const report = JSON.parse(r.stdout) as PairsReport;
+  expect(report).toMatchObject({ verifier: "heimdall", prompts: 4, answers: 32, outcomes: { paired: 1, all_pass: 1, all_fail: 2 } });
+  expect(report.blank).toBeGreaterThan(0);
+  const lines = (await readFile(output, "utf8")).trim().split("\n");
+  expect(lines).toHaveLength(1);
+  const pair = JSON.parse(lines[0]!) as { prompt: unknown; chosen: string; rejected: string };
+  expect(pair).toEqual({ prompt: synthesisPrompt, chosen: "Paris", rejected: "[1]" });
+  const c = caseFromRow(rows[2]);
+  expect(judgeAnswer(c, pair.chosen, builtinRegistry("dotted")).pass).toBe(true);
+  expect(judgeAnswer(c, pair.rejected, builtinRegistry("dotted"))).toMatchObject({ pass: false, why: expect.stringMatching(/starts with \[/) });
 }, 300_000);

@@ -67,11 +67,13 @@ export interface PairsReport {
   verifier: string;
   prompts: number;
   samples: number;
-  /** Prompts by outcome: a pair written, every answer passed, every answer failed. */
+  /** Prompts by outcome: a pair written, every (non-empty) answer passed, every one failed. */
   outcomes: Record<PairOutcome, number>;
   /** Sampled answers that passed, of all. */
   passed: number;
   answers: number;
+  /** Answers left out of the pairs for being empty or blank (a pair file may not hold one: neural validate refuses it). */
+  blank: number;
   output: string;
 }
 
@@ -157,7 +159,7 @@ export const pairsCommand: Command = {
       return EXIT.problems;
     }
 
-    const report: PairsReport = { model, dataset, verifier: name, prompts: items.length, samples, outcomes: { paired: 0, all_pass: 0, all_fail: 0 }, passed: 0, answers: 0, output };
+    const report: PairsReport = { model, dataset, verifier: name, prompts: items.length, samples, outcomes: { paired: 0, all_pass: 0, all_fail: 0 }, passed: 0, answers: 0, blank: 0, output };
     const lines: string[] = [];
     const llama = await loadGguf(model, load);
     try {
@@ -174,7 +176,9 @@ export const pairsCommand: Command = {
         }
         report.answers += scored.length;
         report.passed += scored.filter((s) => s.pass).length;
-        const pair = pairOf(scored);
+        const usable = scored.filter((s) => /\S/.test(s.text));
+        report.blank += scored.length - usable.length;
+        const pair = pairOf(usable);
         report.outcomes[pair.outcome]++;
         if (pair.outcome === "paired") lines.push(JSON.stringify({ prompt: item.prompt, chosen: pair.chosen, rejected: pair.rejected }));
       }
@@ -258,7 +262,7 @@ function printReport(r: PairsReport, io: Io, json: boolean): void {
   if (json) return io.out(JSON.stringify(r, null, 2));
   const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : "0.0"}%`;
   io.out(`${r.model} on ${r.dataset}: ${r.prompts} prompts × ${r.samples} samples, verifier ${r.verifier}`);
-  io.out(`  answers passing: ${r.passed}/${r.answers} (${pct(r.passed, r.answers)})`);
+  io.out(`  answers passing: ${r.passed}/${r.answers} (${pct(r.passed, r.answers)})${r.blank ? `; ${r.blank} empty, left out of the pairs` : ""}`);
   io.out(`  prompts: ${r.outcomes.paired} paired, ${r.outcomes.all_pass} all passed (tie, dropped), ${r.outcomes.all_fail} all failed (tie, dropped)`);
   io.out(`wrote ${r.outcomes.paired} pairs to ${r.output}`);
 }
