@@ -35,14 +35,14 @@ export interface HeimdallEvalResult {
   tooLong: number;
 }
 
-/** Reads the held-out rows (a bad row is an error naming file, line and field). */
-export async function readHeldOut(dataset: string, limit = 0): Promise<{ line: number; c: HeldOutCase }[]> {
-  const cases: { line: number; c: HeldOutCase }[] = [];
+/** Reads the held-out rows, each with its case (a bad row is an error naming file, line and field). */
+export async function readHeldOut(dataset: string, limit = 0): Promise<{ line: number; c: HeldOutCase; row: unknown }[]> {
+  const cases: { line: number; c: HeldOutCase; row: unknown }[] = [];
   for await (const event of readRecordsFromFile(dataset)) {
     if (limit > 0 && cases.length >= limit) break;
     if (event.issue) throw new HeldOutRowError("", formatIssue(event.issue));
     try {
-      cases.push({ line: event.line, c: caseFromRow(event.value) });
+      cases.push({ line: event.line, c: caseFromRow(event.value), row: event.value });
     } catch (error) {
       if (error instanceof HeldOutRowError) throw new HeldOutRowError(error.field, `${dataset}:${event.line}${error.field ? ` (${error.field})` : ""}: ${error.message}`);
       throw error;
@@ -51,17 +51,22 @@ export async function readHeldOut(dataset: string, limit = 0): Promise<{ line: n
   return cases;
 }
 
-export async function evaluateHeimdall(options: HeimdallEvalOptions, io?: Pick<Io, "status">): Promise<HeimdallEvalResult> {
-  const cases = await readHeldOut(options.dataset, options.limit);
-  const custom = options.actions ? await loadRegistryFile(options.actions) : undefined;
+/** The registry each row is judged with: the `--actions` file when given, else the built-in one of the row's naming. */
+export async function registryResolver(actions?: string): Promise<(naming: string) => Registry> {
+  const custom = actions ? await loadRegistryFile(actions) : undefined;
   const registries = new Map<string, Registry>();
-  const registryFor = (naming: string): Registry => {
+  return (naming) => {
     if (custom) return custom;
     const key = naming === "underscore" ? "underscore" : "dotted";
     let r = registries.get(key);
     if (!r) registries.set(key, (r = builtinRegistry(key)));
     return r;
   };
+}
+
+export async function evaluateHeimdall(options: HeimdallEvalOptions, io?: Pick<Io, "status">): Promise<HeimdallEvalResult> {
+  const cases = await readHeldOut(options.dataset, options.limit);
+  const registryFor = await registryResolver(options.actions);
   const verdicts: Verdict[] = [];
   let tooLong = 0;
   const model = await LlamaModelProcess.load(options.file, { contextSize: options.contextSize, ...(options.threads ? { threads: options.threads } : {}) });

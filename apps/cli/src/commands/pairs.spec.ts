@@ -4,6 +4,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { builtinRegistry, caseFromRow, judgeAnswer } from "@neural/generator-heimdall";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { writeScriptedGguf, type ScriptedGguf } from "../scripted-gguf.spec-helper.js";
 import { neural } from "../testing.js";
@@ -36,14 +37,48 @@ it("exact: rows need a reference answer; answers that all pass or all fail are t
   expect(await readFile(output, "utf8")).toBe("");
 });
 
-it("json-schema and cypher score prompt-only rows; heimdall's hook is named", async () => {
+it("json-schema and cypher score prompt-only rows; heimdall names a row that is not a heimdall row", async () => {
   expect((await run("--verifier", "json-schema", "--schema", join(root, "array.json"))).report).toMatchObject({ prompts: 3, passed: 6, outcomes: { all_pass: 3 } });
   expect((await run("--verifier", "json-schema", "--schema", join(root, "object.json"))).report).toMatchObject({ prompts: 3, passed: 0, outcomes: { all_fail: 3 } });
   expect((await run("--verifier", "cypher")).report).toMatchObject({ prompts: 3, passed: 0, outcomes: { all_fail: 3 } });
   const heimdall = await run("--verifier", "heimdall");
-  expect(heimdall.r.code).toBe(2);
-  expect(heimdall.r.stderr).toMatch(/--verifier heimdall is not in this build yet/);
+  expect(heimdall.r.code).toBe(1);
+  expect(heimdall.r.stderr).toMatch(/prompts\.jsonl:1 \(path\): must be one of chat, loop/);
+  expect(heimdall.r.stderr).not.toMatch(/\n\s+at /);
   const noSchema = await run("--verifier", "json-schema");
   expect(noSchema.r.code).toBe(2);
   expect(noSchema.r.stderr).toMatch(/--schema/);
 });
+
+it("heimdall: each row is served with its exact NornicDB prompt, judged by NornicDB's rules, paired with the row's prompt", async () => {
+  // "\n" leads to "Paris", "[1]" or straight to <|im_end|> (an empty answer), a third each when sampled; seeds 20…27
+  // sample all three.
+  const threeWay = await writeScriptedGguf(join(root, "three-way"), ["Paris", "[1]", ""]);
+  const action = builtinRegistry("dotted").actions[0]!.name;
+  const system = { role: "system", content: "You are Heimdall, NornicDB's assistant." };
+  const raw = (prompt: string, answer: string) => ({ text: prompt + answer, prompt_end: prompt.length });
+  const synthesisPrompt = "Present the result.\nYOUR RESPONSE:\n";
+  const rows = [
+    { path: "chat", category: "chat_direct", naming: "dotted", expect: { answer: "prose" }, messages: [system, { role: "user", content: "Capital of France?" }, { role: "assistant", content: "Paris" }] },
+    { path: "chat", category: "chat_action", naming: "dotted", expect: { action, params: {} }, messages: [system, { role: "user", content: "Run it." }, { role: "assistant", content: `{"action":"${action}","params":{}}` }] },
+    { path: "synthesis", category: "synthesis", naming: "dotted", expect: { message: "" }, ...raw(synthesisPrompt, "All healthy.") },
+    { path: "qc", category: "qc", naming: "dotted", expect: { approved: [0], rejected: [] }, ...raw("Review the edges.\n0.a→RELATED_TO(90%)\n", '{"approved":[0],"rejected":[]}') },
+  ];
+  const heldOut = join(root, "heimdall.jsonl");
+  await writeFile(heldOut, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const output = join(root, "heimdall-pairs.jsonl");
+  const r = await neural("pairs", "--model", threeWay.path, "--dataset", heldOut, "--verifier", "heimdall", "--samples", "8", "--temperature", "1", "--seed", "20", "--max_tokens", "8", "--output", output, "--json");
+  expect(r.code).toBe(0);
+  // Empty answers fail every path but never enter a pair (the pairs file would be refused). Prose chat: "Paris" and
+  // "[1]" both pass; an action row and QC: nothing sampled is an envelope or a decision. Synthesis: "[1]" fails.
+  const report = JSON.parse(r.stdout) as PairsReport;
+  expect(report).toMatchObject({ verifier: "heimdall", prompts: 4, answers: 32, outcomes: { paired: 1, all_pass: 1, all_fail: 2 } });
+  expect(report.blank).toBeGreaterThan(0);
+  const lines = (await readFile(output, "utf8")).trim().split("\n");
+  expect(lines).toHaveLength(1);
+  const pair = JSON.parse(lines[0]!) as { prompt: unknown; chosen: string; rejected: string };
+  expect(pair).toEqual({ prompt: synthesisPrompt, chosen: "Paris", rejected: "[1]" });
+  const c = caseFromRow(rows[2]);
+  expect(judgeAnswer(c, pair.chosen, builtinRegistry("dotted")).pass).toBe(true);
+  expect(judgeAnswer(c, pair.rejected, builtinRegistry("dotted"))).toMatchObject({ pass: false, why: expect.stringMatching(/starts with \[/) });
+}, 300_000);

@@ -2,7 +2,9 @@
 // --temperature T --output pairs.jsonl`: preference pairs from a model's own answers. Each prompt is answered K
 // times through llama.cpp (sampled, seeds seed..seed+K-1), each answer is scored by the verifier, and a passing
 // answer (chosen) is paired with a failing one (rejected); prompts whose answers all pass or all fail give none. The
-// pairs are TRL's {prompt, chosen, rejected}, ready for neural train --method dpo.
+// pairs are TRL's {prompt, chosen, rejected}, ready for neural train --method dpo. With --verifier heimdall the rows
+// are `neural generate heimdall`'s: each is served as NornicDB serves its path (its exact prompt, stop strings and
+// token limit, as `neural eval --task heimdall` does, but sampled) and judged by NornicDB's acceptance rules.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import {
   exactVerifier,
@@ -17,15 +19,15 @@ import {
   type PairOutcome,
   type Verifier,
 } from "@neural/dataset";
+import { HeldOutRowError, judgeAnswer } from "@neural/generator-heimdall";
+import { type LlamaModelProcess, NORNICDB_CALL_SITES } from "@neural/llama";
 import { UsageError } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
+import { readHeldOut, registryResolver } from "./eval-heimdall.js";
 import { ggufChatFormat, loadGguf, promptTokens } from "./gguf-chat.js";
 import { llamaOptions, loadOptions } from "./run.js";
 
-/**
- * The verifiers by --verifier name. "heimdall" (NornicDB's own acceptance rules for Heimdall's answers) comes with
- * the Heimdall work: its factory goes here, taking the same options, and nothing else changes.
- */
+/** The verifiers by --verifier name, besides heimdall (whose judge needs the whole row: see heimdallItems). */
 export const VERIFIERS: Record<string, (options: { schema?: string }) => Promise<Verifier>> = {
   exact: async () => exactVerifier,
   cypher: async () => {
@@ -65,12 +67,28 @@ export interface PairsReport {
   verifier: string;
   prompts: number;
   samples: number;
-  /** Prompts by outcome: a pair written, every answer passed, every answer failed. */
+  /** Prompts by outcome: a pair written, every (non-empty) answer passed, every one failed. */
   outcomes: Record<PairOutcome, number>;
   /** Sampled answers that passed, of all. */
   passed: number;
   answers: number;
+  /** Answers left out of the pairs for being empty or blank (a pair file may not hold one: neural validate refuses it). */
+  blank: number;
   output: string;
+}
+
+/** One prompt as it is sampled and scored. */
+interface PairItem {
+  /** TRL's prompt, as written to the pairs file. */
+  prompt: Message[] | string;
+  tokens(llama: LlamaModelProcess): Promise<number[]>;
+  maxTokens: number;
+  stop: readonly string[];
+  /** NornicDB's stop rule (a token whose piece equals a stop string) instead of llama.cpp's tools'. */
+  stopPerToken: boolean;
+  /** The answer as judged and written (trimmed, or as NornicDB receives it). */
+  answer(text: string): string;
+  check(answer: string): Promise<boolean>;
 }
 
 interface PromptRow {
@@ -99,13 +117,14 @@ export const pairsCommand: Command = {
   name: "pairs",
   options: [
     { name: "model", type: "string", description: "the .gguf model whose answers are scored", unset: "required" },
-    { name: "dataset", type: "string", description: "prompts: rows with a reference answer (any training format), or {\"prompt\"} rows for verifiers that need none", unset: "required" },
+    { name: "dataset", type: "string", description: "prompts: rows with a reference answer (any training format), or {\"prompt\"} rows for verifiers that need none; heimdall: rows of neural generate heimdall", unset: "required" },
     { name: "verifier", type: "string", choices: NAMES, default: "exact", description: "exact (the reference answer), cypher (Neo4j's parser), json-schema (ajv, --schema), heimdall (NornicDB's rules)" },
     { name: "schema", type: "string", description: "the JSON Schema file of --verifier json-schema", unset: "required with --verifier json-schema" },
+    { name: "actions", type: "string", description: "with --verifier heimdall: the action registry file the rows were generated with", unset: "the built-in registry" },
     { name: "samples", type: "number", default: 4, description: "answers sampled per prompt" },
     { name: "temperature", type: "number", default: 0.8, description: "sampling temperature (above 0)" },
     { name: "seed", type: "number", default: 1, description: "the first sample's seed (sample k uses seed + k)" },
-    { name: "max_tokens", type: "number", default: 256, description: "most tokens per answer" },
+    { name: "max_tokens", type: "number", description: "most tokens per answer", unset: "256; heimdall: NornicDB's limit on the row's path" },
     { name: "output", type: "string", description: "the pairs file to write (JSONL; written to a temp file, renamed when complete)", unset: "required" },
     ...llamaOptions.filter((o) => o.name !== "chatml"),
     { name: "json", type: "boolean", description: "print the counts as JSON" },
@@ -118,64 +137,50 @@ export const pairsCommand: Command = {
     if (!model || !dataset || !output) throw new UsageError("--model, --dataset and --output are required");
     const samples = o.samples as number;
     const temperature = o.temperature as number;
-    const maxTokens = o.max_tokens as number;
+    const maxTokens = o.max_tokens as number | undefined;
     const seed = o.seed as number;
     if (!Number.isInteger(samples) || samples < 2 || samples > 64) throw new UsageError(`--samples must be an integer from 2 to 64, got ${samples}`);
     if (!(temperature > 0 && temperature <= 5)) throw new UsageError(`--temperature must be above 0 (and at most 5), got ${temperature}`);
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UsageError(`--max_tokens must be an integer ≥ 1, got ${maxTokens}`);
+    if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1)) throw new UsageError(`--max_tokens must be an integer ≥ 1, got ${maxTokens}`);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer ≥ 0, got ${seed}`);
     const name = o.verifier as string;
-    const factory = VERIFIERS[name];
-    if (!factory) {
-      io.err(`neural pairs: --verifier ${name} is not in this build yet (NornicDB's acceptance rules come with the Heimdall work); use exact, cypher or json-schema`);
-      return EXIT.usage;
-    }
-    const verifier = await factory({ ...(o.schema !== undefined ? { schema: o.schema as string } : {}) });
     const load = loadOptions(args);
-
-    const rows: PromptRow[] = [];
-    let invalid = 0;
-    for await (const event of readRecordsFromFile(dataset)) {
-      const row = event.issue ? { issue: formatIssue(event.issue) } : promptRow(event.value, dataset, event.line);
-      if ("issue" in row) {
-        if (++invalid <= 5) io.err(`skipped: ${row.issue}`);
-        continue;
-      }
-      if (verifier.needsExpected && row.expected === undefined) {
-        if (++invalid <= 5) io.err(`skipped: ${dataset}:${row.line}: --verifier ${verifier.name} needs a reference answer`);
-        continue;
-      }
-      rows.push(row);
+    let items: PairItem[] | number;
+    if (name === "heimdall") items = await heimdallItems(dataset, o.actions as string | undefined, maxTokens, io);
+    else {
+      const factory = VERIFIERS[name];
+      if (!factory) throw new UsageError(`--verifier must be one of ${NAMES.join(", ")}`);
+      const verifier = await factory({ ...(o.schema !== undefined ? { schema: o.schema as string } : {}) });
+      items = await verifierItems(dataset, verifier, model, maxTokens ?? 256, io);
     }
-    if (invalid > 5) io.err(`skipped ${invalid} rows in all`);
-    if (rows.length === 0) {
+    if (typeof items === "number") return items;
+    if (items.length === 0) {
       io.err(`neural pairs: ${dataset} has no usable prompts`);
       return EXIT.problems;
     }
 
-    const template = createTemplate("chatml");
-    const { stop } = await ggufChatFormat(model, { chatml: true });
-    const report: PairsReport = { model, dataset, verifier: verifier.name, prompts: rows.length, samples, outcomes: { paired: 0, all_pass: 0, all_fail: 0 }, passed: 0, answers: 0, output };
+    const report: PairsReport = { model, dataset, verifier: name, prompts: items.length, samples, outcomes: { paired: 0, all_pass: 0, all_fail: 0 }, passed: 0, answers: 0, blank: 0, output };
     const lines: string[] = [];
     const llama = await loadGguf(model, load);
     try {
-      for (const [i, row] of rows.entries()) {
-        io.status(`pairs ${i + 1}/${rows.length}: ${report.outcomes.paired} pairs`);
-        const tokens = await promptTokens(llama, template.prompt(row.messages));
+      for (const [i, item] of items.entries()) {
+        io.status(`pairs ${i + 1}/${items.length}: ${report.outcomes.paired} pairs`);
+        const tokens = await item.tokens(llama);
         const room = llama.info.contextSize - tokens.length;
         if (room < 1) continue;
         const scored: { text: string; pass: boolean }[] = [];
         for (let k = 0; k < samples; k++) {
-          const g = await llama.generate(tokens, { maxTokens: Math.min(maxTokens, room), stop, special: true, temperature, seed: seed + k });
-          const text = g.text.trim();
-          const verdict = await verifier.check(text, row.expected !== undefined ? { expected: row.expected } : {});
-          scored.push({ text, pass: verdict.pass });
+          const g = await llama.generate(tokens, { maxTokens: Math.min(item.maxTokens, room), stop: item.stop, stopPerToken: item.stopPerToken, special: true, temperature, seed: seed + k });
+          const text = item.answer(g.text);
+          scored.push({ text, pass: await item.check(text) });
         }
         report.answers += scored.length;
         report.passed += scored.filter((s) => s.pass).length;
-        const pair = pairOf(scored);
+        const usable = scored.filter((s) => /\S/.test(s.text));
+        report.blank += scored.length - usable.length;
+        const pair = pairOf(usable);
         report.outcomes[pair.outcome]++;
-        if (pair.outcome === "paired") lines.push(JSON.stringify({ prompt: row.messages, chosen: pair.chosen, rejected: pair.rejected }));
+        if (pair.outcome === "paired") lines.push(JSON.stringify({ prompt: item.prompt, chosen: pair.chosen, rejected: pair.rejected }));
       }
     } finally {
       io.status("");
@@ -189,11 +194,75 @@ export const pairsCommand: Command = {
   },
 };
 
+/** Prompt rows for a verifier, served with the ChatML template and the GGUF's stop strings; skipped rows are named. */
+async function verifierItems(dataset: string, verifier: Verifier, model: string, maxTokens: number, io: Io): Promise<PairItem[]> {
+  const rows: PromptRow[] = [];
+  let invalid = 0;
+  for await (const event of readRecordsFromFile(dataset)) {
+    const row = event.issue ? { issue: formatIssue(event.issue) } : promptRow(event.value, dataset, event.line);
+    if ("issue" in row) {
+      if (++invalid <= 5) io.err(`skipped: ${row.issue}`);
+      continue;
+    }
+    if (verifier.needsExpected && row.expected === undefined) {
+      if (++invalid <= 5) io.err(`skipped: ${dataset}:${row.line}: --verifier ${verifier.name} needs a reference answer`);
+      continue;
+    }
+    rows.push(row);
+  }
+  if (invalid > 5) io.err(`skipped ${invalid} rows in all`);
+  const template = createTemplate("chatml");
+  const { stop } = await ggufChatFormat(model, { chatml: true });
+  return rows.map((row) => ({
+    prompt: row.messages,
+    tokens: (llama) => promptTokens(llama, template.prompt(row.messages)),
+    maxTokens,
+    stop,
+    stopPerToken: false,
+    answer: (text) => text.trim(),
+    check: async (answer) => (await verifier.check(answer, row.expected !== undefined ? { expected: row.expected } : {})).pass,
+  }));
+}
+
+/**
+ * Rows of `neural generate heimdall`, each served as NornicDB serves its path (the exact prompt, tokenized with
+ * special tokens parsed; the path's stop strings and token limit) and judged by NornicDB's acceptance rules. The
+ * pair's prompt is the row's: its messages before the answer (chat), or the raw prompt text (the other paths).
+ * A bad row is an error (exit 1), as in neural eval --task heimdall.
+ */
+async function heimdallItems(dataset: string, actions: string | undefined, maxTokens: number | undefined, io: Io): Promise<PairItem[] | number> {
+  let rows: Awaited<ReturnType<typeof readHeldOut>>;
+  let registryFor: Awaited<ReturnType<typeof registryResolver>>;
+  try {
+    rows = await readHeldOut(dataset);
+    registryFor = await registryResolver(actions);
+  } catch (error) {
+    if (error instanceof HeldOutRowError || (error as Error).name === "GeneratorOptionsError") {
+      io.err(`neural pairs: ${(error as Error).message}`);
+      return EXIT.problems;
+    }
+    throw error;
+  }
+  return rows.map(({ c, row }) => {
+    const site = NORNICDB_CALL_SITES[c.path];
+    const registry = registryFor(c.naming);
+    return {
+      prompt: c.path === "chat" ? (row as { messages: Message[] }).messages.slice(0, -1) : c.prompt,
+      tokens: (llama) => llama.tokenize(c.prompt, { special: true, addSpecial: true }),
+      maxTokens: Math.min(maxTokens ?? site.maxTokens, site.maxTokens),
+      stop: site.stop,
+      stopPerToken: true,
+      answer: (text) => text,
+      check: async (answer) => judgeAnswer(c, answer, registry).pass,
+    };
+  });
+}
+
 function printReport(r: PairsReport, io: Io, json: boolean): void {
   if (json) return io.out(JSON.stringify(r, null, 2));
   const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : "0.0"}%`;
   io.out(`${r.model} on ${r.dataset}: ${r.prompts} prompts × ${r.samples} samples, verifier ${r.verifier}`);
-  io.out(`  answers passing: ${r.passed}/${r.answers} (${pct(r.passed, r.answers)})`);
+  io.out(`  answers passing: ${r.passed}/${r.answers} (${pct(r.passed, r.answers)})${r.blank ? `; ${r.blank} empty, left out of the pairs` : ""}`);
   io.out(`  prompts: ${r.outcomes.paired} paired, ${r.outcomes.all_pass} all passed (tie, dropped), ${r.outcomes.all_fail} all failed (tie, dropped)`);
   io.out(`wrote ${r.outcomes.paired} pairs to ${r.output}`);
 }
