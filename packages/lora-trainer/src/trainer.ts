@@ -154,6 +154,7 @@ function graphStore(run: PreparedRun, workDir: string, cache: string | false | u
     lora: run.lora ?? null,
     qlora: run.config.use_qlora,
     recompute: run.config.gradient_checkpointing,
+    preference: run.preference?.spec ?? null,
   };
   const store = cachedStore(root, graphCacheKey(shapes), workDir);
   return { store, release: () => store.release() };
