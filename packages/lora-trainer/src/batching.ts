@@ -1,7 +1,7 @@
 // From tokenized examples to graph feeds: the batches of an epoch (seeded order, packed or not, rows of alike length
 // together, padded to a few shape buckets planned from the data so few graphs are built) and each batch's inputs
 // for the step graph.
-import { batches, epochOrder, hash53, IGNORE_INDEX, pack, Random, toBatch, unpacked, type Batch, type PreparedExample, type Sequence, type TextTokenizer } from "@neural/dataset";
+import { batches, epochOrder, hash53, IGNORE_INDEX, pack, packingEfficiency, Random, toBatch, unpacked, type Batch, type PreparedExample, type Sequence, type TextTokenizer } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
 import type { GraphKey } from "./sessions.js";
 import type { PreparedRun } from "./setup.js";
@@ -112,13 +112,7 @@ export function epochBatches(examples: readonly PreparedExample[], epoch: number
 
 /** Share of a batch list's slots that are padding. */
 export function paddingShare(all: readonly Batch[]): number {
-  let tokens = 0;
-  let slots = 0;
-  for (const b of all) {
-    tokens += b.tokens;
-    slots += b.batchSize * b.seqLen;
-  }
-  return slots === 0 ? 0 : 1 - tokens / slots;
+  return all.some((b) => b.batchSize * b.seqLen > 0) ? 1 - packingEfficiency(all) : 0;
 }
 
 /** A batch with the number of positions its graph computes logits at (answer-only loss); absent: every position. */
