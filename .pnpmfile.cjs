@@ -6,7 +6,11 @@
 /** `exports` without its "source" conditions, at any depth. */
 function withoutSourceCondition(exports) {
   if (exports === null || typeof exports !== "object" || Array.isArray(exports)) return exports;
-  return Object.fromEntries(Object.entries(exports).filter(([key]) => key !== "source").map(([key, value]) => [key, withoutSourceCondition(value)]));
+  return Object.fromEntries(
+    Object.entries(exports)
+      .filter(([key]) => key !== "source")
+      .map(([key, value]) => [key, withoutSourceCondition(value)]),
+  );
 }
 
 function publishedManifest(pkg) {

@@ -35,7 +35,10 @@ const inUse = () => {
 
 function countRefusal(stats: FuzzStats, message: string): void {
   stats.refused++;
-  const reason = message.replace(/^.*?: /, "").replace(/\d+/g, "N").slice(0, 60);
+  const reason = message
+    .replace(/^.*?: /, "")
+    .replace(/\d+/g, "N")
+    .slice(0, 60);
   stats.reasons.set(reason, (stats.reasons.get(reason) ?? 0) + 1);
 }
 
@@ -59,7 +62,8 @@ export async function fuzzCase(stats: FuzzStats, typed: (error: unknown) => bool
   const seconds = (performance.now() - started) / 1000;
   if (seconds > CASE_SECONDS) throw new Error(`a case took ${seconds.toFixed(1)} s (bound ${CASE_SECONDS} s): the parser hangs on it`);
   const grown = inUse() - before;
-  if (grown > CASE_BYTES) throw new Error(`a case used ${(grown / 2 ** 20).toFixed(0)} MiB more memory (bound ${CASE_BYTES / 2 ** 20} MiB)`);
+  if (grown > CASE_BYTES)
+    throw new Error(`a case used ${(grown / 2 ** 20).toFixed(0)} MiB more memory (bound ${CASE_BYTES / 2 ** 20} MiB)`);
 }
 
 /** fast-check's parameters for a fuzz property. */
@@ -94,7 +98,10 @@ export function damaged(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
   const edit = fc.oneof(
     { weight: 3, arbitrary: fc.record({ kind: fc.constant("byte" as const), at: position, value: fc.nat({ max: 255 }) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("u32" as const), at: position, value: hostileInteger }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant("u64" as const), at: position, value: fc.oneof(hostileInteger, fc.constant(-1)) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ kind: fc.constant("u64" as const), at: position, value: fc.oneof(hostileInteger, fc.constant(-1)) }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("cut" as const), at: position, value: fc.constant(0) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("junk" as const), at: position, value: fc.nat({ max: 64 }) }) },
   );

@@ -45,7 +45,13 @@ async function generate(file: string, rows: number): Promise<void> {
     const record =
       i % 5 < 3
         ? { instruction: question, input: rng.int(2) ? sentence(rng, 10 + rng.int(30)) : "", output: answer, category: `c${i % 7}` }
-        : { messages: [{ role: "system", content: "Answer briefly." }, { role: "user", content: question }, { role: "assistant", content: answer }] };
+        : {
+            messages: [
+              { role: "system", content: "Answer briefly." },
+              { role: "user", content: question },
+              { role: "assistant", content: answer },
+            ],
+          };
     if (!stream.write(JSON.stringify(record) + "\n")) await new Promise<void>((r) => stream.once("drain", () => r()));
   }
   await new Promise<void>((resolve, reject) => stream.end((error?: Error) => (error ? reject(error) : resolve())));
@@ -77,10 +83,18 @@ async function child(mode: string, file: string, tokenizerDir: string): Promise<
   console.log(JSON.stringify({ rows, tokens, sequences, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
 }
 
-function run(mode: string, file: string, tokenizerDir: string): { rows: number; tokens: number; sequences: number; seconds: number; maxRssMiB: number } {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "--conditions=source", fileURLToPath(import.meta.url), "--child", mode, file, tokenizerDir], {
-    encoding: "utf8",
-  });
+function run(
+  mode: string,
+  file: string,
+  tokenizerDir: string,
+): { rows: number; tokens: number; sequences: number; seconds: number; maxRssMiB: number } {
+  const result = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--conditions=source", fileURLToPath(import.meta.url), "--child", mode, file, tokenizerDir],
+    {
+      encoding: "utf8",
+    },
+  );
   if (result.status !== 0) throw new Error(`child ${mode} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!);
 }

@@ -42,7 +42,11 @@ export function timed(command: string[]): Timed {
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(res.stderr);
   if (!rss || !wall) throw new Error(`cannot parse /usr/bin/time output:\n${res.stderr}`);
-  return { seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), maxRssMiB: Number(rss[1]) / 1024, stdout: res.stdout };
+  return {
+    seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]),
+    maxRssMiB: Number(rss[1]) / 1024,
+    stdout: res.stdout,
+  };
 }
 
 /** Whether two GGUF files hold the same tensors: names, types, shapes and bytes. */
@@ -54,7 +58,8 @@ export async function sameTensors(a: string, b: string): Promise<string> {
     for (const t of ra.tensors) {
       const u = rb.tensors.find((x) => x.name === t.name);
       if (!u || u.type !== t.type || u.ne.join() !== t.ne.join()) return `no: ${t.name} differs in type or shape`;
-      if (Buffer.compare(Buffer.from(await ra.readTensorBytes(t.name)), Buffer.from(await rb.readTensorBytes(t.name))) !== 0) return `no: ${t.name} bytes differ`;
+      if (Buffer.compare(Buffer.from(await ra.readTensorBytes(t.name)), Buffer.from(await rb.readTensorBytes(t.name))) !== 0)
+        return `no: ${t.name} bytes differ`;
     }
     return `yes (${ra.tensors.length} tensors)`;
   } finally {
@@ -73,7 +78,14 @@ export interface ExportVsGgml {
 }
 
 /** Runs both exports of `modelDir` to `mix` (ggml first), compares their tensors, and leaves both files. */
-export async function exportVsGgml(o: { modelDir: string; mix: OutType; threads: number; ours: string; theirs: string; f32Gguf?: string }): Promise<ExportVsGgml> {
+export async function exportVsGgml(o: {
+  modelDir: string;
+  mix: OutType;
+  threads: number;
+  ours: string;
+  theirs: string;
+  f32Gguf?: string;
+}): Promise<ExportVsGgml> {
   const { FILE_TYPE_OF, convertHfToGguf } = await import("@neural/gguf-writer");
   let f32 = o.f32Gguf;
   let f32Seconds: number | undefined;

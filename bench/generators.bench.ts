@@ -8,7 +8,15 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { checkCypher } from "@neural/cypher";
-import { collectRows, createJsonlWriter, planGeneration, runGenerator, type CategorySpace, type GeneratorDefinition, type OptionValues } from "@neural/generators";
+import {
+  collectRows,
+  createJsonlWriter,
+  planGeneration,
+  runGenerator,
+  type CategorySpace,
+  type GeneratorDefinition,
+  type OptionValues,
+} from "@neural/generators";
 import { codingGenerator, codingSpaces } from "../packages/generator-coding/src/index.js";
 import { cypherGenerator, cypherSpaces } from "../packages/generator-cypher/src/index.js";
 import { mtgGenerator, mtgSpaces } from "../packages/generator-mtg/src/index.js";
@@ -68,8 +76,12 @@ for (const c of cases) {
   }
   const g = median(gen);
   const a = median(anchor);
-  console.log(`${c.definition.name}: ${Math.round(g)} rows/s (anchor ${Math.round(a)} rows/s, ratio ${(g / a).toFixed(3)}), ${count} rows, ${(bytes / count).toFixed(0)} B/row`);
-  rows.push(`| ${c.definition.name} | ${count.toLocaleString("en-US")} | ${Math.round(g).toLocaleString("en-US")} | ${Math.round(a).toLocaleString("en-US")} | ${(g / a).toFixed(3)} | ${Math.round(bytes / count)} |`);
+  console.log(
+    `${c.definition.name}: ${Math.round(g)} rows/s (anchor ${Math.round(a)} rows/s, ratio ${(g / a).toFixed(3)}), ${count} rows, ${(bytes / count).toFixed(0)} B/row`,
+  );
+  rows.push(
+    `| ${c.definition.name} | ${count.toLocaleString("en-US")} | ${Math.round(g).toLocaleString("en-US")} | ${Math.round(a).toLocaleString("en-US")} | ${(g / a).toFixed(3)} | ${Math.round(bytes / count)} |`,
+  );
   capacities.push(
     `| ${c.definition.name} | ${plan.maxCount.toLocaleString("en-US")} | ${plan.categories.map((k) => `${k.category} ${k.capacity.toLocaleString("en-US")}`).join(", ")} |`,
   );
@@ -89,12 +101,19 @@ lintCypherQuery(queries[1]!, {});
 t = performance.now();
 for (const q of queries.slice(0, 60)) lintCypherQuery(q, {});
 const lintMs = (performance.now() - t) / 60;
-console.log(`checkCypher ${syntaxMs.toFixed(2)} ms/query; lintCypherQuery ${lintMs.toFixed(1)} ms/query (ratio ${(lintMs / syntaxMs).toFixed(0)}x)`);
+console.log(
+  `checkCypher ${syntaxMs.toFixed(2)} ms/query; lintCypherQuery ${lintMs.toFixed(1)} ms/query (ratio ${(lintMs / syntaxMs).toFixed(0)}x)`,
+);
 rmSync(out, { recursive: true, force: true });
 
 writeSection(
   "Generators",
-  `Machine: ${machine()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} at the end (other work shares the 2 cores). Command: \`pnpm bench generators -- --count ${COUNT} --runs ${RUNS}\` (median of ${RUNS} runs, seeds 42..${41 + RUNS}).
+  `Machine: ${machine()}, load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(
+      " ",
+    )} at the end (other work shares the 2 cores). Command: \`pnpm bench generators -- --count ${COUNT} --runs ${RUNS}\` (median of ${RUNS} runs, seeds 42..${41 + RUNS}).
 
 Throughput of each generator writing a JSONL file (instruction rows). Anchor: the same rows, already in memory,
 through the same streaming writer (serialization and I/O only), in the same run; the ratio is the share of the

@@ -61,10 +61,21 @@ async function forwardChild(threads: number, runs: number): Promise<object> {
   const a = new Graph();
   const x = a.input("x", "float32", [1024, 512]);
   const wr = random(3);
-  const w = a.initializer("w", "float32", [512, 1408], Float32Array.from({ length: 512 * 1408 }, () => wr()));
+  const w = a.initializer(
+    "w",
+    "float32",
+    [512, 1408],
+    Float32Array.from({ length: 512 * 1408 }, () => wr()),
+  );
   a.output("y", matmul(x, w));
   const anchor = await createSession(await saveGraph(a, path.join(out, "anchor")), { intraOpNumThreads: threads });
-  const xf = { x: toOrt("float32", [1024, 512], Float32Array.from({ length: 1024 * 512 }, () => wr())) };
+  const xf = {
+    x: toOrt(
+      "float32",
+      [1024, 512],
+      Float32Array.from({ length: 1024 * 512 }, () => wr()),
+    ),
+  };
   for (let i = 0; i < 3; i++) await anchor.session.run(xf);
   const at: number[] = [];
   for (let i = 0; i < runs * 4; i++) {
@@ -98,8 +109,16 @@ async function stepChild(recompute: boolean, runs: number): Promise<object> {
         weights: (module, s) => {
           const a = g.input(`${module}.lora_A`, "float32", [s.rank, s.in]);
           const b = g.input(`${module}.lora_B`, "float32", [s.out, s.rank]);
-          loraFeeds[`${module}.lora_A`] = toOrt("float32", [s.rank, s.in], Float32Array.from({ length: s.rank * s.in }, () => r() * 0.1));
-          loraFeeds[`${module}.lora_B`] = toOrt("float32", [s.out, s.rank], Float32Array.from({ length: s.out * s.rank }, () => r() * 0.1));
+          loraFeeds[`${module}.lora_A`] = toOrt(
+            "float32",
+            [s.rank, s.in],
+            Float32Array.from({ length: s.rank * s.in }, () => r() * 0.1),
+          );
+          loraFeeds[`${module}.lora_B`] = toOrt(
+            "float32",
+            [s.out, s.rank],
+            Float32Array.from({ length: s.out * s.rank }, () => r() * 0.1),
+          );
           lora.push(a, b);
           return { a, b };
         },
@@ -114,7 +133,11 @@ async function stepChild(recompute: boolean, runs: number): Promise<object> {
   const { session } = await createSession(file, { intraOpNumThreads: 1 });
   const feeds: Record<string, ReturnType<typeof toOrt>> = { ...tokenFeeds(c), ...loraFeeds };
   const tr = random(5);
-  feeds.targets = toOrt("int64", [BATCH, SEQ], BigInt64Array.from({ length: BATCH * SEQ }, (_, i) => (i % 7 === 0 ? -100n : BigInt(Math.floor((tr() + 0.5) * c.vocabSize)))));
+  feeds.targets = toOrt(
+    "int64",
+    [BATCH, SEQ],
+    BigInt64Array.from({ length: BATCH * SEQ }, (_, i) => (i % 7 === 0 ? -100n : BigInt(Math.floor((tr() + 0.5) * c.vocabSize)))),
+  );
   const times: number[] = [];
   let result: Record<string, { data: unknown }> = await session.run(feeds); // warm-up: ORT plans its memory on the first run
   for (let i = 0; i < runs; i++) {
@@ -125,7 +148,13 @@ async function stepChild(recompute: boolean, runs: number): Promise<object> {
   const loss0 = (result.loss!.data as Float32Array)[0]!;
   let gradSum = 0;
   for (let i = 0; i < lora.length; i++) for (const v of result[`grad.${i}`]!.data as Float32Array) gradSum += Math.abs(v);
-  return { seconds: median(times), loss: loss0, gradAbsSum: gradSum, rssBeforeSessionMiB: rssBeforeSession, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return {
+    seconds: median(times),
+    loss: loss0,
+    gradAbsSum: gradSum,
+    rssBeforeSessionMiB: rssBeforeSession,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -133,7 +162,10 @@ async function stepChild(recompute: boolean, runs: number): Promise<object> {
 
 function child(args: string[]): any {
   const tsx = path.join(here, "..", "node_modules", ".bin", "tsx");
-  const res = spawnSync(tsx, ["--conditions=source", fileURLToPath(import.meta.url), "--child", ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const res = spawnSync(tsx, ["--conditions=source", fileURLToPath(import.meta.url), "--child", ...args], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
   if (res.status !== 0) throw new Error(`child ${args.join(" ")} failed:\n${res.stderr}`);
   return JSON.parse(res.stdout.trim().split("\n").pop()!);
 }
@@ -148,7 +180,8 @@ async function main(): Promise<void> {
   const runs = Number(opt("runs", "5"));
   if (argv.includes("--child")) {
     const kind = argv[argv.indexOf("--child") + 1];
-    const res = kind === "forward" ? await forwardChild(Number(opt("threads", "1")), runs) : await stepChild(opt("recompute", "0") === "1", runs);
+    const res =
+      kind === "forward" ? await forwardChild(Number(opt("threads", "1")), runs) : await stepChild(opt("recompute", "0") === "1", runs);
     console.log(JSON.stringify(res));
     return;
   }
@@ -163,14 +196,18 @@ async function main(): Promise<void> {
     const f = child(["forward", "--threads", String(threads), "--runs", String(runs)]);
     const gflops = (flopsPerToken * tokens) / f.seconds / 1e9;
     const anchorGflops = anchorFlops / f.anchorSeconds / 1e9;
-    console.log(`forward, ${threads} thread(s): ${(tokens / f.seconds).toFixed(0)} tokens/s, ${gflops.toFixed(0)} GFLOP/s; anchor MatMul ${anchorGflops.toFixed(0)} GFLOP/s`);
+    console.log(
+      `forward, ${threads} thread(s): ${(tokens / f.seconds).toFixed(0)} tokens/s, ${gflops.toFixed(0)} GFLOP/s; anchor MatMul ${anchorGflops.toFixed(0)} GFLOP/s`,
+    );
     rows.push(
       `| ${threads} | ${(tokens / f.seconds).toFixed(0)} | ${(f.seconds * 1000).toFixed(0)} ms | ${gflops.toFixed(0)} | ${anchorGflops.toFixed(0)} | ${(gflops / anchorGflops).toFixed(2)} | ${f.maxRssMiB.toFixed(0)} MiB |`,
     );
   }
   const kept = child(["step", "--recompute", "0", "--runs", String(Math.max(2, Math.ceil(runs / 2)))]);
   const re = child(["step", "--recompute", "1", "--runs", String(Math.max(2, Math.ceil(runs / 2)))]);
-  console.log(`step: kept ${kept.maxRssMiB.toFixed(0)} MiB ${kept.seconds.toFixed(2)} s loss ${kept.loss}; recompute ${re.maxRssMiB.toFixed(0)} MiB ${re.seconds.toFixed(2)} s loss ${re.loss}`);
+  console.log(
+    `step: kept ${kept.maxRssMiB.toFixed(0)} MiB ${kept.seconds.toFixed(2)} s loss ${kept.loss}; recompute ${re.maxRssMiB.toFixed(0)} MiB ${re.seconds.toFixed(2)} s loss ${re.loss}`,
+  );
   if (kept.loss !== re.loss || kept.gradAbsSum !== re.gradAbsSum) throw new Error("recomputation changed the loss or the gradients");
 
   writeSection(

@@ -39,10 +39,25 @@ const tsx = path.join(root, "node_modules", ".bin", "tsx");
 
 function qwenConfig(layers: number): HfConfig {
   return {
-    architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", hidden_size: 896, intermediate_size: 4864, num_hidden_layers: layers,
-    num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
-    rope_theta: 1000000, tie_word_embeddings: true, torch_dtype: "bfloat16", hidden_act: "silu", use_sliding_window: false,
-    sliding_window: 32768, max_window_layers: 21, bos_token_id: 151643, eos_token_id: 151645,
+    architectures: ["Qwen2ForCausalLM"],
+    model_type: "qwen2",
+    hidden_size: 896,
+    intermediate_size: 4864,
+    num_hidden_layers: layers,
+    num_attention_heads: 14,
+    num_key_value_heads: 2,
+    vocab_size: 151936,
+    max_position_embeddings: 32768,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    tie_word_embeddings: true,
+    torch_dtype: "bfloat16",
+    hidden_act: "silu",
+    use_sliding_window: false,
+    sliding_window: 32768,
+    max_window_layers: 21,
+    bos_token_id: 151643,
+    eos_token_id: 151645,
   };
 }
 
@@ -68,7 +83,17 @@ async function writeModel(dir: string, layers: number): Promise<number> {
   if (existsSync(marker) && readFileSync(marker, "utf8") === JSON.stringify(config)) return params;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const tensors: TensorToWrite[] = shapes.map((t, i) => ({ name: t.name, dtype: "BF16", shape: t.shape, data: () => randomBf16(t.shape.reduce((a, b) => a * b, 1), 1000 + i, t.kind === "norm") }));
+  const tensors: TensorToWrite[] = shapes.map((t, i) => ({
+    name: t.name,
+    dtype: "BF16",
+    shape: t.shape,
+    data: () =>
+      randomBf16(
+        t.shape.reduce((a, b) => a * b, 1),
+        1000 + i,
+        t.kind === "norm",
+      ),
+  }));
   await saveShardedSafetensors(dir, tensors, { maxShardBytes: 2_000_000_000 });
   const tok = realTokenizer("qwen2.5");
   writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
@@ -91,22 +116,60 @@ function writeDataset(file: string, count: number): void {
     return (s >>> 0) / 2 ** 32;
   };
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const tools = ["cypher_query", "vector_search", "get_node", "list_labels", "create_node", "create_edge", "delete_node", "update_property", "shortest_path", "neighbors", "count", "schema", "explain_query", "export_subgraph", "import_csv", "rank_nodes"];
+  const tools = [
+    "cypher_query",
+    "vector_search",
+    "get_node",
+    "list_labels",
+    "create_node",
+    "create_edge",
+    "delete_node",
+    "update_property",
+    "shortest_path",
+    "neighbors",
+    "count",
+    "schema",
+    "explain_query",
+    "export_subgraph",
+    "import_csv",
+    "rank_nodes",
+  ];
   const system =
     "You are Heimdall, the assistant of NornicDB, a graph database. Answer with exactly one JSON object on one line: " +
     '{"tool": <name>, "args": {...}}. Tools:\n' +
-    tools.map((t, i) => `- ${t}(${["label", "id", "query", "limit", "property", "value", "from", "to"].slice(i % 4, (i % 4) + 3 + (i % 3)).map((a) => `${a}: string`).join(", ")}): ${t.replace(/_/g, " ")} on the graph; returns JSON rows; fails with an error object when the arguments do not match the schema, the label is unknown or the query does not parse.`).join("\n");
+    tools
+      .map(
+        (t, i) =>
+          `- ${t}(${["label", "id", "query", "limit", "property", "value", "from", "to"]
+            .slice(i % 4, (i % 4) + 3 + (i % 3))
+            .map((a) => `${a}: string`)
+            .join(
+              ", ",
+            )}): ${t.replace(/_/g, " ")} on the graph; returns JSON rows; fails with an error object when the arguments do not match the schema, the label is unknown or the query does not parse.`,
+      )
+      .join("\n");
   const labels = ["Person", "Company", "Movie", "City", "Document", "Ticket", "Service"];
   const names = ["Ada", "Linus", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Dennis", "Margaret", "Donald"];
   const lines: string[] = [];
   for (let i = 0; i < count; i++) {
     const rows = Math.floor(rand() * rand() * 30);
-    const data = Array.from({ length: rows }, (_, r) => `{"id": ${1000 + r + i}, "label": "${pick(labels)}", "name": "${pick(names)}", "since": ${1990 + Math.floor(rand() * 35)}}`).join("\n");
+    const data = Array.from(
+      { length: rows },
+      (_, r) => `{"id": ${1000 + r + i}, "label": "${pick(labels)}", "name": "${pick(names)}", "since": ${1990 + Math.floor(rand() * 35)}}`,
+    ).join("\n");
     const tool = pick(tools);
     const label = pick(labels);
     const user = `${rows ? `Rows from the last query:\n${data}\n\n` : ""}Request ${i}: ${tool.replace(/_/g, " ")} for ${label} nodes named ${pick(names)}.`;
     const answer = JSON.stringify({ tool, args: { label, name: pick(names), limit: 1 + Math.floor(rand() * 50) } });
-    lines.push(JSON.stringify({ messages: [{ role: "system", content: system }, { role: "user", content: user }, { role: "assistant", content: answer }] }));
+    lines.push(
+      JSON.stringify({
+        messages: [
+          { role: "system", content: system },
+          { role: "user", content: user },
+          { role: "assistant", content: answer },
+        ],
+      }),
+    );
   }
   writeFileSync(file, lines.join("\n") + "\n");
 }
@@ -179,11 +242,17 @@ async function trainChild(a: TrainChildArgs): Promise<TrainChildResult> {
   const end = performance.now();
   // the batches the steps ran, for the FLOP figures (the same prepared run the trainer made)
   const opened = await openModel(a.modelDir);
-  const run = await prepareRun({ config, dataset: { name: a.dataset, records: () => readRecordsFromFile(a.dataset) }, base: { name: a.modelDir, config: opened.rawConfig, weights: opened.source, tokenizer: await readTokenizerFiles(a.modelDir) } });
+  const run = await prepareRun({
+    config,
+    dataset: { name: a.dataset, records: () => readRecordsFromFile(a.dataset) },
+    base: { name: a.modelDir, config: opened.rawConfig, weights: opened.source, tokenizer: await readTokenizerFiles(a.modelDir) },
+  });
   await opened.close();
   const used = batchesOf(run, 0).slice(0, a.steps);
   const { hiddenSize: H, vocabSize: V } = run.model;
-  const linearParams = run.source.names.filter((n) => n.includes(".layers.") && n.endsWith("proj.weight")).reduce((s, n) => s + run.source.shape(n).reduce((x, y) => x * y, 1), 0);
+  const linearParams = run.source.names
+    .filter((n) => n.includes(".layers.") && n.endsWith("proj.weight"))
+    .reduce((s, n) => s + run.source.shape(n).reduce((x, y) => x * y, 1), 0);
   let examples = 0;
   let headAll = 0;
   let headAnswers = 0;
@@ -192,7 +261,8 @@ async function trainChild(a: TrainChildArgs): Promise<TrainChildResult> {
     const positions = b.batchSize * b.seqLen;
     tokens += b.tokens;
     slots += positions;
-    for (let row = 0; row < b.batchSize; row++) examples += new Set(b.segmentIds.subarray(row * b.seqLen, (row + 1) * b.seqLen).filter((x) => x > 0)).size;
+    for (let row = 0; row < b.batchSize; row++)
+      examples += new Set(b.segmentIds.subarray(row * b.seqLen, (row + 1) * b.seqLen).filter((x) => x > 0)).size;
     // LoRA on a frozen base: the output projection's forward and its input gradient (2 + 2 FLOPs per weight)
     headAll += 4 * H * V * positions;
     headAnswers += 4 * H * V * (b.answers ?? positions);
@@ -202,7 +272,13 @@ async function trainChild(a: TrainChildArgs): Promise<TrainChildResult> {
   // graphs are built and their sessions opened when a step first needs a shape: the runner's own count of that time
   const graphs = result.graphs ? result.graphs.buildSeconds + result.graphs.openSeconds : 0;
   return {
-    seconds: { prepare: (started - t0) / 1000, graphs, steps: (lastStep - started) / 1000 - graphs, outputs: (end - lastStep) / 1000, total: (end - t0) / 1000 },
+    seconds: {
+      prepare: (started - t0) / 1000,
+      graphs,
+      steps: (lastStep - started) / 1000 - graphs,
+      outputs: (end - lastStep) / 1000,
+      total: (end - t0) / 1000,
+    },
     graphsBuilt: result.graphs?.built ?? 0,
     stepSeconds,
     tokens,
@@ -224,16 +300,28 @@ interface Timed {
 }
 
 function timed(command: string[], env: Record<string, string> = {}): Timed {
-  const res = spawnSync("/usr/bin/time", ["-v", ...command], { cwd: root, encoding: "utf8", maxBuffer: 256 << 20, env: { ...process.env, ...env } });
+  const res = spawnSync("/usr/bin/time", ["-v", ...command], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 256 << 20,
+    env: { ...process.env, ...env },
+  });
   if (res.status !== 0) throw new Error(`${command.join(" ")} failed (${res.status}):\n${res.stdout}\n${res.stderr.slice(-4000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(res.stderr);
   if (!rss || !wall) throw new Error(`cannot parse /usr/bin/time output:\n${res.stderr}`);
-  return { seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), maxRssMiB: Number(rss[1]) / 1024, stdout: res.stdout, stderr: res.stderr };
+  return {
+    seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]),
+    maxRssMiB: Number(rss[1]) / 1024,
+    stdout: res.stdout,
+    stderr: res.stderr,
+  };
 }
 
 function trainRun(a: TrainChildArgs, cache: string): { timed: Timed; result: TrainChildResult } {
-  const t = timed([tsx, "--conditions=source", path.join(here, "job.bench.ts"), "--child-train", JSON.stringify(a)], { NEURAL_GRAPH_CACHE: cache });
+  const t = timed([tsx, "--conditions=source", path.join(here, "job.bench.ts"), "--child-train", JSON.stringify(a)], {
+    NEURAL_GRAPH_CACHE: cache,
+  });
   const line = t.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   if (!line) throw new Error(`the training child printed no result:\n${t.stdout}\n${t.stderr.slice(-4000)}`);
   return { timed: t, result: JSON.parse(line.slice(7)) as TrainChildResult };
@@ -266,14 +354,27 @@ async function main(): Promise<void> {
   const modelDir = path.join(out, layers === 24 ? "qwen2.5-0.5b-shape" : `qwen2.5-0.5b-shape-${layers}l`);
   let t = Date.now();
   const params = await writeModel(modelDir, layers);
-  console.log(`model ready (${((Date.now() - t) / 1000).toFixed(0)} s): ${(params / 1e6).toFixed(0)} M random bf16 parameters, Qwen2.5's tokenizer`);
+  console.log(
+    `model ready (${((Date.now() - t) / 1000).toFixed(0)} s): ${(params / 1e6).toFixed(0)} M random bf16 parameters, Qwen2.5's tokenizer`,
+  );
   const dataset = path.join(out, `nornicdb-shaped-${examples}.jsonl`);
   writeDataset(dataset, examples);
 
   const cache = path.join(out, "graph-cache");
   rmSync(cache, { recursive: true, force: true });
-  const args: TrainChildArgs = { modelDir, dataset, outputDir: path.join(out, "trained"), steps, batch, maxLength, packing, ...(threads ? { threads } : {}) };
-  console.log(`train: ${steps} steps of ${batch} × ≤${maxLength} tokens, ${packing ? "packing" : "no packing"}, LoRA r16 on every linear layer, empty graph cache ...`);
+  const args: TrainChildArgs = {
+    modelDir,
+    dataset,
+    outputDir: path.join(out, "trained"),
+    steps,
+    batch,
+    maxLength,
+    packing,
+    ...(threads ? { threads } : {}),
+  };
+  console.log(
+    `train: ${steps} steps of ${batch} × ≤${maxLength} tokens, ${packing ? "packing" : "no packing"}, LoRA r16 on every linear layer, empty graph cache ...`,
+  );
   const cold = trainRun(args, cache);
   const r = cold.result;
   console.log(
@@ -281,13 +382,31 @@ async function main(): Promise<void> {
       `peak RSS ${cold.timed.maxRssMiB.toFixed(0)} MiB, padding ${(100 * r.paddingShare).toFixed(1)} %, losses ${r.losses.map((l) => l.toFixed(4)).join(", ")}`,
   );
   const warm = trainRun({ ...args, steps: Math.min(steps, 2), outputDir: path.join(out, "trained-again") }, cache);
-  console.log(`  again with the graph cache: ${warm.timed.seconds.toFixed(1)} s, ${warm.result.graphsBuilt} graphs built, graphs + sessions ${warm.result.seconds.graphs.toFixed(1)} s (was ${r.seconds.graphs.toFixed(1)} s for ${r.graphsBuilt} graphs)`);
+  console.log(
+    `  again with the graph cache: ${warm.timed.seconds.toFixed(1)} s, ${warm.result.graphsBuilt} graphs built, graphs + sessions ${warm.result.seconds.graphs.toFixed(1)} s (was ${r.seconds.graphs.toFixed(1)} s for ${r.graphsBuilt} graphs)`,
+  );
   rmSync(path.join(out, "trained-again"), { recursive: true, force: true });
 
   const gguf = path.join(out, "job.Q4_K_M.gguf");
   t = Date.now();
-  const exported = timed([tsx, "--conditions=source", path.join(root, "apps/cli/src/main.ts"), "export", "--model_dir", path.join(out, "trained"), "--base_model", modelDir, "--output", gguf, "--quantization", "Q4_K_M", ...(threads ? ["--threads", String(threads)] : [])]);
-  console.log(`merge + export Q4_K_M: ${exported.seconds.toFixed(1)} s, peak RSS ${exported.maxRssMiB.toFixed(0)} MiB, ${(statSync(gguf).size / 1e6).toFixed(0)} MB`);
+  const exported = timed([
+    tsx,
+    "--conditions=source",
+    path.join(root, "apps/cli/src/main.ts"),
+    "export",
+    "--model_dir",
+    path.join(out, "trained"),
+    "--base_model",
+    modelDir,
+    "--output",
+    gguf,
+    "--quantization",
+    "Q4_K_M",
+    ...(threads ? ["--threads", String(threads)] : []),
+  ]);
+  console.log(
+    `merge + export Q4_K_M: ${exported.seconds.toFixed(1)} s, peak RSS ${exported.maxRssMiB.toFixed(0)} MiB, ${(statSync(gguf).size / 1e6).toFixed(0)} MB`,
+  );
 
   t = Date.now();
   let loads: string;
@@ -304,14 +423,35 @@ async function main(): Promise<void> {
   const total = cold.timed.seconds + exported.seconds + loadSeconds;
   const tokensPerSecond = r.tokens / r.seconds.steps;
   const saved = r.flops.headAll - r.flops.headAnswers;
-  console.log(`job: ${total.toFixed(1)} s; ${tokensPerSecond.toFixed(1)} tokens/s in the steps; answer-only loss saved ${(saved / 1e12).toFixed(2)} TFLOP of ${(r.flops.total / 1e12).toFixed(2)} (${((100 * saved) / r.flops.total).toFixed(1)} %)`);
+  console.log(
+    `job: ${total.toFixed(1)} s; ${tokensPerSecond.toFixed(1)} tokens/s in the steps; answer-only loss saved ${(saved / 1e12).toFixed(2)} TFLOP of ${(r.flops.total / 1e12).toFixed(2)} (${((100 * saved) / r.flops.total).toFixed(1)} %)`,
+  );
   const anchorMissing = anchorAvailable();
   let anchorLine: string;
   if (anchorMissing) {
     anchorLine = `PyTorch anchor: **unavailable on this machine** (${anchorMissing}); bench/anchors/torch_job_anchor.py runs the same job (the same ${r.examples} examples' worth, batch 4, padding to the longest row, logits at every position) where torch, transformers and peft are installed. No ratio is claimed.`;
   } else {
-    const anchor = timed(["python3", path.join(here, "anchors", "torch_job_anchor.py"), "--model_dir", modelDir, "--dataset", dataset, "--examples", String(r.examples), "--batch", "4", "--max_length", String(maxLength), ...(threads ? ["--threads", String(threads)] : [])]);
-    const a = JSON.parse(anchor.stdout.trim().split("\n").at(-1)!) as { seconds: { prepare: number; train: number; merge: number; export: number | null; total: number }; tokens_per_second: number; padding_share: number; export: string };
+    const anchor = timed([
+      "python3",
+      path.join(here, "anchors", "torch_job_anchor.py"),
+      "--model_dir",
+      modelDir,
+      "--dataset",
+      dataset,
+      "--examples",
+      String(r.examples),
+      "--batch",
+      "4",
+      "--max_length",
+      String(maxLength),
+      ...(threads ? ["--threads", String(threads)] : []),
+    ]);
+    const a = JSON.parse(anchor.stdout.trim().split("\n").at(-1)!) as {
+      seconds: { prepare: number; train: number; merge: number; export: number | null; total: number };
+      tokens_per_second: number;
+      padding_share: number;
+      export: string;
+    };
     const ours = cold.timed.seconds + exported.seconds;
     anchorLine =
       `PyTorch anchor (bench/anchors/torch_job_anchor.py, ${r.examples} examples, batch 4, padded to the longest row, logits at every position): ${anchor.seconds.toFixed(1)} s (prepare ${a.seconds.prepare.toFixed(1)}, train ${a.seconds.train.toFixed(1)} at ${a.tokens_per_second.toFixed(1)} tokens/s, padding ${(100 * a.padding_share).toFixed(1)} %, merge ${a.seconds.merge.toFixed(1)}, export ${a.export}), peak RSS ${anchor.maxRssMiB.toFixed(0)} MiB; ` +

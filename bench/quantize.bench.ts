@@ -96,7 +96,14 @@ async function main(): Promise<void> {
   const pool = new QuantizePool({ threads: 2 });
   try {
     for (const type of TYPES) {
-      await compare(type, 1, "wasm", () => quantizeRows(type, x, N_PER_ROW), () => ggmlQuantize(type, x, N_PER_ROW), REPEATS);
+      await compare(
+        type,
+        1,
+        "wasm",
+        () => quantizeRows(type, x, N_PER_ROW),
+        () => ggmlQuantize(type, x, N_PER_ROW),
+        REPEATS,
+      );
       await compare(
         type,
         2,
@@ -118,14 +125,23 @@ async function main(): Promise<void> {
     // the pure-JavaScript fallback (browsers that refuse synchronous WebAssembly compilation), 1 thread, fewer runs
     setQuantizeBackend("js");
     for (const type of TYPES) {
-      await compare(type, 1, "js", () => quantizeRows(type, x, N_PER_ROW), () => ggmlQuantize(type, x, N_PER_ROW), 3);
+      await compare(
+        type,
+        1,
+        "js",
+        () => quantizeRows(type, x, N_PER_ROW),
+        () => ggmlQuantize(type, x, N_PER_ROW),
+        3,
+      );
     }
     setQuantizeBackend("auto");
   } finally {
     await pool.close();
   }
   const rssMiB = process.resourceUsage().maxRSS / 1024;
-  const load = loadavg().map((l) => l.toFixed(1)).join(" / ");
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" / ");
   console.log(`peak RSS ${rssMiB.toFixed(0)} MiB; load average (1/5/15 min) at the end: ${load}`);
 
   if (process.argv.includes("--no-write")) return;

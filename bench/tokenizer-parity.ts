@@ -8,7 +8,8 @@ import { REAL_TOKENIZERS, type RealTokenizerName } from "@neural/testkit";
 import { parityTable, tokenizerParity, type FamilyParity } from "../packages/gguf-writer/src/tokenizer-parity.spec-helper.js";
 
 const asked = process.argv.slice(2);
-for (const name of asked) if (!REAL_TOKENIZERS.includes(name as RealTokenizerName)) throw new Error(`unknown family ${name}; have ${REAL_TOKENIZERS.join(", ")}`);
+for (const name of asked)
+  if (!REAL_TOKENIZERS.includes(name as RealTokenizerName)) throw new Error(`unknown family ${name}; have ${REAL_TOKENIZERS.join(", ")}`);
 const names = asked.length ? (asked as RealTokenizerName[]) : REAL_TOKENIZERS;
 const work = await mkdtemp(join(tmpdir(), "tokenizer-parity-"));
 const results: FamilyParity[] = [];
@@ -25,7 +26,9 @@ console.log(parityTable(results));
 for (const r of results) {
   for (const d of r.differences) {
     const show = (ids: number[] | undefined) => JSON.stringify(ids);
-    console.log(`\n${r.name}, special tokens ${d.row.special ? "parsed" : "as text"}, ${d.side} vs llama.cpp${d.rule ? ` (${d.rule})` : " (UNEXPLAINED)"}: ${JSON.stringify(d.row.text)}`);
+    console.log(
+      `\n${r.name}, special tokens ${d.row.special ? "parsed" : "as text"}, ${d.side} vs llama.cpp${d.rule ? ` (${d.rule})` : " (UNEXPLAINED)"}: ${JSON.stringify(d.row.text)}`,
+    );
     console.log(`  ${d.side}: ${show(d.row[d.side])}\n  llama.cpp: ${show(d.row.llamacpp)}`);
   }
 }

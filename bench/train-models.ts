@@ -6,7 +6,8 @@ import { PUBLISHED_CONFIGS, configWeights, parseConfig, type ModelConfig, type W
 export type ModelName = "bench-small" | "qwen2.5-0.5b" | "qwen3-0.6b";
 
 export function modelConfig(name: ModelName, layers?: number): ModelConfig {
-  if (name === "qwen3-0.6b") return parseConfig({ ...PUBLISHED_CONFIGS["Qwen/Qwen3-0.6B"], ...(layers ? { num_hidden_layers: layers } : {}) });
+  if (name === "qwen3-0.6b")
+    return parseConfig({ ...PUBLISHED_CONFIGS["Qwen/Qwen3-0.6B"], ...(layers ? { num_hidden_layers: layers } : {}) });
   if (name === "bench-small") {
     return parseConfig({
       architectures: ["LlamaForCausalLM"],
@@ -38,7 +39,9 @@ export function modelConfig(name: ModelName, layers?: number): ModelConfig {
 
 /** The LoRA targets of each bench: q,k,v,o for bench-small (as the PyTorch anchor), every linear layer for Qwen. */
 export const benchTargets = (name: ModelName): string[] =>
-  name === "bench-small" ? ["q_proj", "k_proj", "v_proj", "o_proj"] : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+  name === "bench-small"
+    ? ["q_proj", "k_proj", "v_proj", "o_proj"]
+    : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
 export function random(seed: number): () => number {
   const next = seededRandom(seed);

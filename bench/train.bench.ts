@@ -117,7 +117,8 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const start = rssNow();
   const c = modelConfig(a.model, a.layers);
   const source = randomSource(c);
-  const lora: LoraSpec | undefined = a.mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(a.model), dropout: 0 } : undefined;
+  const lora: LoraSpec | undefined =
+    a.mode === "lora" ? { rank: 16, alpha: 32, rsLora: false, targets: benchTargets(a.model), dropout: 0 } : undefined;
   const linear = a.base === "int4" ? qloraLinear(source) : a.base === "fp16" ? fp16Linear(source) : undefined;
   const dir = path.join(out, `child-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
@@ -137,11 +138,23 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const runner = await GraphRunner.open({
     ort,
     store,
-    session: { ...sessionOptions(["cpu"], a.threads), ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}) },
+    session: {
+      ...sessionOptions(["cpu"], a.threads),
+      ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}),
+    },
     precision: "float32",
     build: (key) => {
       times.t0 = performance.now();
-      return buildStepGraph({ config: c, source, batch: key.batch, seq: key.seq, ...(lora ? { lora } : {}), recompute: a.recompute, ...(linear ? { linear } : {}), kind: "step" }).graph;
+      return buildStepGraph({
+        config: c,
+        source,
+        batch: key.batch,
+        seq: key.seq,
+        ...(lora ? { lora } : {}),
+        recompute: a.recompute,
+        ...(linear ? { linear } : {}),
+        kind: "step",
+      }).graph;
     },
   });
   await runner.prepare({ kind: "step", batch: a.batch, seq: a.seq });
@@ -149,10 +162,17 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const session0 = rssNow();
   const params = trainableParams(c, source, lora);
   const r = random(3);
-  const values = new Map(params.map((p) => {
-    const n = p.shape.reduce((x, y) => x * y, 1);
-    return [p.name, lora ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)) : Float32Array.from(source.read(p.name) as Float32Array)];
-  }));
+  const values = new Map(
+    params.map((p) => {
+      const n = p.shape.reduce((x, y) => x * y, 1);
+      return [
+        p.name,
+        lora
+          ? Float32Array.from({ length: n }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0))
+          : Float32Array.from(source.read(p.name) as Float32Array),
+      ];
+    }),
+  );
   const optimizer = new OptimizerState(params, values, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
   let adamwMs = 0;
   const apply = optimizer.apply.bind(optimizer);
@@ -168,7 +188,15 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   let c0 = process.cpuUsage();
   await trainLoop(
     {
-      settings: { gradient_accumulation: 1, learning_rate: 1e-4, warmup_steps: 0, lr_scheduler: "constant", eval_steps: Infinity, save_steps: Infinity, seed: 0 },
+      settings: {
+        gradient_accumulation: 1,
+        learning_rate: 1e-4,
+        warmup_steps: 0,
+        lr_scheduler: "constant",
+        eval_steps: Infinity,
+        save_steps: Infinity,
+        seed: 0,
+      },
       totalSteps: a.warmup + a.steps,
       batches: () => [batch],
       optimizer,
@@ -193,7 +221,15 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   await runner.release();
   if (a.profile) {
     // the session wrote its profile when the runner released it
-    const events = JSON.parse(readFileSync(path.join(dir, readdirSync(dir).find((f) => f.startsWith("profile"))!), "utf8")) as {
+    const events = JSON.parse(
+      readFileSync(
+        path.join(
+          dir,
+          readdirSync(dir).find((f) => f.startsWith("profile"))!,
+        ),
+        "utf8",
+      ),
+    ) as {
       cat?: string;
       name: string;
       ts: number;
@@ -213,7 +249,12 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
     const ops = [...byOp].map(([op, [ms, n]]) => [op, ms, n] as [string, number, number]).sort((x, y) => y[1] - x[1]);
     const total = ops.reduce((t, o) => t + o[1], 0);
     const gemmMs = ops.filter(([op]) => /MatMul|Gemm/.test(op)).reduce((t, o) => t + o[1], 0);
-    return { total, ops, adamwMs, matmulGflops: stepFlops(a.model, a.mode, a.batch, a.seq) / (gemmMs / 1000) / 1e9 } as unknown as StepResult;
+    return {
+      total,
+      ops,
+      adamwMs,
+      matmulGflops: stepFlops(a.model, a.mode, a.batch, a.seq) / (gemmMs / 1000) / 1e9,
+    } as unknown as StepResult;
   }
   rmSync(dir, { recursive: true, force: true });
   return {
@@ -255,7 +296,16 @@ function torchRun(full: boolean, threads: number, steps: number, cpuClock = fals
   noteLoad();
   const args = ["--threads", String(threads), "--steps", String(steps), "--warmup", "1", ...(full ? ["--full"] : [])];
   const res = cpuClock
-    ? spawnSync("/usr/bin/python3", ["-c", "import sys,time; time.perf_counter=time.process_time; sys.argv=[sys.argv[1]]+sys.argv[2:]; exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))", ANCHOR, ...args], { encoding: "utf8" })
+    ? spawnSync(
+        "/usr/bin/python3",
+        [
+          "-c",
+          "import sys,time; time.perf_counter=time.process_time; sys.argv=[sys.argv[1]]+sys.argv[2:]; exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))",
+          ANCHOR,
+          ...args,
+        ],
+        { encoding: "utf8" },
+      )
     : spawnSync("/usr/bin/python3", [ANCHOR, ...args], { encoding: "utf8" });
   if (res.status !== 0) throw new Error(`PyTorch anchor failed: ${res.stderr.slice(-2000)}`);
   return JSON.parse(res.stdout.trim().split("\n").pop()!) as TorchResult;
@@ -267,19 +317,26 @@ function ensureTorch(): { ok: boolean; note: string } {
     spawnSync("/usr/bin/python3", ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" }).status === 0 &&
     spawnSync("dpkg-query", ["-W", "-f=${Status}", "libopenblas0-openmp"], { encoding: "utf8" }).stdout.includes("install ok installed");
   if (probe()) return { ok: true, note: "python3-torch and libopenblas0-openmp were installed" };
-  if (process.getuid?.() !== 0) return { ok: false, note: "python3-torch or libopenblas0-openmp is missing and this is not root: run `apt-get install python3-torch libopenblas0-openmp`" };
+  if (process.getuid?.() !== 0)
+    return {
+      ok: false,
+      note: "python3-torch or libopenblas0-openmp is missing and this is not root: run `apt-get install python3-torch libopenblas0-openmp`",
+    };
   console.log("installing python3-torch and libopenblas0-openmp (apt-get) for the PyTorch anchor …");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
   const inst = spawnSync("apt-get", ["install", "-y", "-q", "python3-torch", "libopenblas0-openmp"], { stdio: "inherit", env });
-  if (inst.status !== 0 || !probe()) return { ok: false, note: "apt-get could not install python3-torch libopenblas0-openmp (offline?): the PyTorch side is not measured" };
+  if (inst.status !== 0 || !probe())
+    return { ok: false, note: "apt-get could not install python3-torch libopenblas0-openmp (offline?): the PyTorch side is not measured" };
   return { ok: true, note: "this run installed python3-torch and libopenblas0-openmp with apt-get" };
 }
 
 /** The sustained fp32 FMA peak of this machine (bench/native/fma-peak.c, built with the system's C compiler). */
 function fmaPeak(): { wall1: number; wall2: number; cpu1: number; cpu2: number } | undefined {
   const exe = path.join(out, "fma-peak");
-  const build = spawnSync("cc", ["-O3", "-march=native", "-pthread", path.join(here, "native", "fma-peak.c"), "-o", exe], { encoding: "utf8" });
+  const build = spawnSync("cc", ["-O3", "-march=native", "-pthread", path.join(here, "native", "fma-peak.c"), "-o", exe], {
+    encoding: "utf8",
+  });
   if (build.status !== 0) return undefined;
   const res = spawnSync(exe, ["2", "200000000"], { encoding: "utf8" });
   return res.status === 0 ? (JSON.parse(res.stdout) as { wall1: number; wall2: number; cpu1: number; cpu2: number }) : undefined;
@@ -312,9 +369,31 @@ async function writeModelDir(name: ModelName, dir: string, tokenizerJson: string
   mkdirSync(dir, { recursive: true });
   const c = modelConfig(name);
   const source = randomSource(c);
-  const raw = name === "qwen3-0.6b" ? PUBLISHED_CONFIGS["Qwen/Qwen3-0.6B"] : name === "bench-small" ? {} : { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", vocab_size: c.vocabSize, hidden_size: c.hiddenSize, intermediate_size: c.intermediateSize, num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, num_key_value_heads: c.numKvHeads, max_position_embeddings: c.maxPositions, rms_norm_eps: c.rmsNormEps, rope_theta: c.ropeTheta, tie_word_embeddings: true, torch_dtype: "bfloat16" };
+  const raw =
+    name === "qwen3-0.6b"
+      ? PUBLISHED_CONFIGS["Qwen/Qwen3-0.6B"]
+      : name === "bench-small"
+        ? {}
+        : {
+            architectures: ["Qwen2ForCausalLM"],
+            model_type: "qwen2",
+            vocab_size: c.vocabSize,
+            hidden_size: c.hiddenSize,
+            intermediate_size: c.intermediateSize,
+            num_hidden_layers: c.numLayers,
+            num_attention_heads: c.numHeads,
+            num_key_value_heads: c.numKvHeads,
+            max_position_embeddings: c.maxPositions,
+            rms_norm_eps: c.rmsNormEps,
+            rope_theta: c.ropeTheta,
+            tie_word_embeddings: true,
+            torch_dtype: "bfloat16",
+          };
   writeFileSync(path.join(dir, "config.json"), JSON.stringify(raw, null, 2));
-  await saveSafetensors(path.join(dir, "model.safetensors"), source.names.map((n) => ({ name: n, dtype: "BF16" as const, shape: [...source.shape(n)], data: () => source.read(n) as Float32Array })));
+  await saveSafetensors(
+    path.join(dir, "model.safetensors"),
+    source.names.map((n) => ({ name: n, dtype: "BF16" as const, shape: [...source.shape(n)], data: () => source.read(n) as Float32Array })),
+  );
   copyFileSync(tokenizerJson, path.join(dir, "tokenizer.json"));
   const cfg = path.join(path.dirname(tokenizerJson), "tokenizer_config.json");
   if (existsSync(cfg)) copyFileSync(cfg, path.join(dir, "tokenizer_config.json"));
@@ -363,15 +442,29 @@ async function main(): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         for (const t of threadsList) {
           const runOurs = () => {
-            const res = child<StepResult>("step", { model: "bench-small", mode, base: "fp32", recompute: false, threads: t, batch: B, seq: S, steps, warmup: 1 } satisfies StepChildArgs);
+            const res = child<StepResult>("step", {
+              model: "bench-small",
+              mode,
+              base: "fp32",
+              recompute: false,
+              threads: t,
+              batch: B,
+              seq: S,
+              steps,
+              warmup: 1,
+            } satisfies StepChildArgs);
             ours.set(t, [...(ours.get(t) ?? []), res]);
-            console.log(`${mode} ours ${t}T: ${fmt(tokens / median(res.stepSeconds))} tokens/s (steps ${res.stepSeconds.map((s) => fmt(s, 2)).join(" ")} s), ${fmt(res.maxRssMiB)} MiB, load ${fmt(os.loadavg()[0]!, 1)}`);
+            console.log(
+              `${mode} ours ${t}T: ${fmt(tokens / median(res.stepSeconds))} tokens/s (steps ${res.stepSeconds.map((s) => fmt(s, 2)).join(" ")} s), ${fmt(res.maxRssMiB)} MiB, load ${fmt(os.loadavg()[0]!, 1)}`,
+            );
           };
           const runTheirs = () => {
             if (!torch.ok) return;
             const res = torchRun(mode === "full", t, steps);
             theirs.set(t, [...(theirs.get(t) ?? []), res]);
-            console.log(`${mode} torch ${t}T: ${fmt(res.tokens_per_s)} tokens/s, ${fmt(res.peak_rss_mb)} MB, load ${fmt(os.loadavg()[0]!, 1)}`);
+            console.log(
+              `${mode} torch ${t}T: ${fmt(res.tokens_per_s)} tokens/s, ${fmt(res.peak_rss_mb)} MB, load ${fmt(os.loadavg()[0]!, 1)}`,
+            );
           };
           if ((r + t) % 2 === 0) {
             runOurs();
@@ -402,7 +495,9 @@ async function main(): Promise<void> {
           `| ${mode} | ${x.t} | **${fmt(x.oMed)}** (${range(x.o)}) | ${fmt(x.pMed)} (${x.p.length ? range(x.p) : "–"}) | ${fmt(x.oMed / x.pMed, 2)} | ${fmt((100 * flops * x.oMed) / tokens / 1e9 / peakFor(x.t))} % / ${fmt((100 * flops * x.pMed) / tokens / 1e9 / peakFor(x.t))} % | ${fmt(oRss)} / ${fmt(pRss)} MiB (${fmt(oRss / pRss, 2)}) |`,
         );
       }
-      rows.push(`| **${mode}, each at its best** | ours ${bestO.t}, PyTorch ${bestP.t} | **${fmt(bestO.oMed)}** | **${fmt(bestP.pMed)}** | **${fmt(bestO.oMed / bestP.pMed, 2)}** | | |`);
+      rows.push(
+        `| **${mode}, each at its best** | ours ${bestO.t}, PyTorch ${bestP.t} | **${fmt(bestO.oMed)}** | **${fmt(bestP.pMed)}** | **${fmt(bestO.oMed / bestP.pMed, 2)}** | | |`,
+      );
       cpuRows.push(
         `| ${mode} | ${fmt(flops / 1e9, 1)} | ${fmt(oursCpu, 2)} s | ${fmt(theirsCpu, 2)} s | ${fmt(theirsCpu / oursCpu, 2)} | ${peak ? `${fmt((100 * flops) / oursCpu / 1e9 / peak.cpu1)} % / ${fmt((100 * flops) / theirsCpu / 1e9 / peak.cpu1)} %` : "–"} |`,
       );
@@ -429,11 +524,27 @@ ${cpuRows.join("\n")}`);
   if (only.includes("profile")) {
     const rows: string[] = [];
     for (const mode of ["lora", "full"] as const) {
-      const p = child<{ total: number; ops: [string, number, number][]; adamwMs: number; matmulGflops: number }>("step", { model: "bench-small", mode, base: "fp32", recompute: false, threads: 1, batch: B, seq: S, steps: 1, warmup: 1, profile: true } satisfies StepChildArgs);
+      const p = child<{ total: number; ops: [string, number, number][]; adamwMs: number; matmulGflops: number }>("step", {
+        model: "bench-small",
+        mode,
+        base: "fp32",
+        recompute: false,
+        threads: 1,
+        batch: B,
+        seq: S,
+        steps: 1,
+        warmup: 1,
+        profile: true,
+      } satisfies StepChildArgs);
       // AdamW runs in place after the graph (adamw.ts): the profiler does not see it, so it joins the table here
-      const ops: [string, number, number][] = [...p.ops, ["AdamW in place (WebAssembly)", p.adamwMs, 1] as [string, number, number]].sort((x, y) => y[1] - x[1]);
+      const ops: [string, number, number][] = [...p.ops, ["AdamW in place (WebAssembly)", p.adamwMs, 1] as [string, number, number]].sort(
+        (x, y) => y[1] - x[1],
+      );
       const total = p.total + p.adamwMs;
-      const top = ops.slice(0, 8).map(([op, ms, n]) => `${op} ${fmt((100 * ms) / total)} % (${n})`).join(", ");
+      const top = ops
+        .slice(0, 8)
+        .map(([op, ms, n]) => `${op} ${fmt((100 * ms) / total)} % (${n})`)
+        .join(", ");
       const gemm = p.ops.filter(([op]) => /MatMul|Gemm/.test(op)).reduce((a, [, ms]) => a + ms, 0);
       rows.push(`| ${mode} | ${fmt(total)} ms | ${fmt((100 * gemm) / total)} % at ${fmt(p.matmulGflops)} GFLOP/s | ${top} |`);
     }
@@ -452,10 +563,22 @@ ${rows.join("\n")}`);
     for (const mode of ["lora", "full"] as const) {
       const res: Record<string, StepResult> = {};
       for (const recompute of [false, true]) {
-        const args = { model: "bench-small", mode, base: "fp32", recompute, threads: 1, batch: B, seq: S, steps: 2, warmup: 1 } satisfies StepChildArgs;
+        const args = {
+          model: "bench-small",
+          mode,
+          base: "fp32",
+          recompute,
+          threads: 1,
+          batch: B,
+          seq: S,
+          steps: 2,
+          warmup: 1,
+        } satisfies StepChildArgs;
         const r = child<StepResult>("step", args);
         res[String(recompute)] = r;
-        console.log(`bench-small ${mode} recompute ${recompute}: ${fmt(r.maxRssMiB)} MiB, step ${fmt(median(r.stepSeconds), 2)} s, losses ${r.losses.join(" ")}`);
+        console.log(
+          `bench-small ${mode} recompute ${recompute}: ${fmt(r.maxRssMiB)} MiB, step ${fmt(median(r.stepSeconds), 2)} s, losses ${r.losses.join(" ")}`,
+        );
       }
       const [off, on] = [res.false!, res.true!];
       rows.push(
@@ -474,7 +597,17 @@ ${rows.join("\n")}`);
   // 3. Qwen2.5-0.5B shapes -----------------------------------------------------------------------------------
   if (only.includes("qwen")) {
     const q: { label: string; args: StepChildArgs }[] = [];
-    const base = { model: "qwen2.5-0.5b", mode: "lora", base: "fp32", recompute: true, threads: 2, batch: 1, seq: 512, steps: 2, warmup: 1 } satisfies StepChildArgs;
+    const base = {
+      model: "qwen2.5-0.5b",
+      mode: "lora",
+      base: "fp32",
+      recompute: true,
+      threads: 2,
+      batch: 1,
+      seq: 512,
+      steps: 2,
+      warmup: 1,
+    } satisfies StepChildArgs;
     q.push({ label: "LoRA r16, fp32 base, checkpointing (the default)", args: base });
     q.push({ label: "LoRA r16, fp32 base, activations kept", args: { ...base, recompute: false } });
     q.push({ label: "QLoRA r16, 4-bit base, checkpointing", args: { ...base, base: "int4" } });
@@ -486,7 +619,9 @@ ${rows.join("\n")}`);
       results.push(r);
       const tps = 512 / median(r.stepSeconds);
       console.log(`qwen ${label}: ${fmt(tps, 1)} tokens/s, ${fmt(r.maxRssMiB)} MiB, losses ${r.losses.join(" ")}`);
-      rows.push(`| ${label} | ${fmt(tps, 1)} | ${fmt(median(r.stepSeconds), 1)} s | ${fmt(r.maxRssMiB)} MiB | ${r.losses.map((l) => fmt(l, 4)).join(", ")} | ${fmt(r.buildSeconds + r.createSeconds, 0)} s |`);
+      rows.push(
+        `| ${label} | ${fmt(tps, 1)} | ${fmt(median(r.stepSeconds), 1)} s | ${fmt(r.maxRssMiB)} MiB | ${r.losses.map((l) => fmt(l, 4)).join(", ")} | ${fmt(r.buildSeconds + r.createSeconds, 0)} s |`,
+      );
     }
     const tps = 512 / median(results[0]!.stepSeconds);
     sections.push(`### Qwen2.5-0.5B's shapes on this CPU
@@ -502,7 +637,17 @@ At ${fmt(tps, 0)} tokens/s, 2,000 examples packed into 512-token rows (≈ 300 t
 
   // 5. Qwen3-0.6B shapes: NornicDB's default model ----------------------------------------------------------------
   if (only.includes("qwen3")) {
-    const args = { model: "qwen3-0.6b", mode: "lora", base: "fp32", recompute: true, threads: 2, batch: 1, seq: 512, steps: 2, warmup: 1 } satisfies StepChildArgs;
+    const args = {
+      model: "qwen3-0.6b",
+      mode: "lora",
+      base: "fp32",
+      recompute: true,
+      threads: 2,
+      batch: 1,
+      seq: 512,
+      steps: 2,
+      warmup: 1,
+    } satisfies StepChildArgs;
     const r = child<StepResult>("step", args);
     const tps = 512 / median(r.stepSeconds);
     console.log(`qwen3-0.6b LoRA r16: ${fmt(tps, 1)} tokens/s, ${fmt(r.maxRssMiB)} MiB, losses ${r.losses.join(" ")}`);
@@ -522,37 +667,135 @@ Random weights with Qwen3-0.6B's published shapes (vocab 151936, hidden 1024, 28
     const words = "graph node edge query match return where order limit vector index label property relation path".split(" ");
     const rows: string[] = [];
     for (let k = 0; k < 600; k++) {
-      const w = () => Array.from({ length: 20 + Math.floor((r() + 0.5) * 40) }, () => words[Math.floor((r() + 0.5) * words.length)]!).join(" ");
+      const w = () =>
+        Array.from({ length: 20 + Math.floor((r() + 0.5) * 40) }, () => words[Math.floor((r() + 0.5) * words.length)]!).join(" ");
       rows.push(JSON.stringify({ instruction: w(), output: w() }));
     }
     writeFileSync(data, rows.join("\n") + "\n");
-    const common: Partial<TrainConfig> = { dataset: data, max_length: 256, batch_size: 4, validation_split: 0.05, eval_batch_size: 4, eval_generate: false, max_steps: 3, threads: 1, device: "cpu", logging_steps: 1, save_steps: 1000, eval_steps: 1000 };
+    const common: Partial<TrainConfig> = {
+      dataset: data,
+      max_length: 256,
+      batch_size: 4,
+      validation_split: 0.05,
+      eval_batch_size: 4,
+      eval_generate: false,
+      max_steps: 3,
+      threads: 1,
+      device: "cpu",
+      logging_steps: 1,
+      save_steps: 1000,
+      eval_steps: 1000,
+    };
     const scratchDir = path.join(out, "estimate-scratch");
     const configs: { label: string; flags: Partial<TrainConfig>; fit?: boolean }[] = [
       {
         fit: true,
         label: "bench-small from scratch (full), checkpointing",
-        flags: { ...common, from_scratch: true, model_family: "llama", hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, intermediate_size: 1408, vocab_size: 8192, output_dir: scratchDir },
+        flags: {
+          ...common,
+          from_scratch: true,
+          model_family: "llama",
+          hidden_size: 512,
+          num_hidden_layers: 8,
+          num_attention_heads: 8,
+          intermediate_size: 1408,
+          vocab_size: 8192,
+          output_dir: scratchDir,
+        },
       },
-      { fit: true, label: "bench-small LoRA r16 all linear, checkpointing", flags: { ...common, base_model: scratchDir, output_dir: path.join(out, "estimate-lora") } },
-      { fit: true, label: "bench-small LoRA r16, activations kept", flags: { ...common, base_model: scratchDir, gradient_checkpointing: false, output_dir: path.join(out, "estimate-lora-kept") } },
-      { fit: true, label: "bench-small QLoRA r16, checkpointing", flags: { ...common, base_model: scratchDir, use_qlora: true, output_dir: path.join(out, "estimate-qlora") } },
-      { fit: true, label: "bench-small LoRA r16, batch 8, gradient accumulation 2", flags: { ...common, base_model: scratchDir, batch_size: 8, gradient_accumulation: 2, output_dir: path.join(out, "estimate-lora-b8") } },
+      {
+        fit: true,
+        label: "bench-small LoRA r16 all linear, checkpointing",
+        flags: { ...common, base_model: scratchDir, output_dir: path.join(out, "estimate-lora") },
+      },
+      {
+        fit: true,
+        label: "bench-small LoRA r16, activations kept",
+        flags: { ...common, base_model: scratchDir, gradient_checkpointing: false, output_dir: path.join(out, "estimate-lora-kept") },
+      },
+      {
+        fit: true,
+        label: "bench-small QLoRA r16, checkpointing",
+        flags: { ...common, base_model: scratchDir, use_qlora: true, output_dir: path.join(out, "estimate-qlora") },
+      },
+      {
+        fit: true,
+        label: "bench-small LoRA r16, batch 8, gradient accumulation 2",
+        flags: {
+          ...common,
+          base_model: scratchDir,
+          batch_size: 8,
+          gradient_accumulation: 2,
+          output_dir: path.join(out, "estimate-lora-b8"),
+        },
+      },
       // held out: not used to fit MEMORY_MODEL
-      { label: "bench-small LoRA r8 on q,k,v,o, batch 2, accumulation 4, checkpointing", flags: { ...common, base_model: scratchDir, batch_size: 2, gradient_accumulation: 4, lora_r: 8, lora_target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"], output_dir: path.join(out, "estimate-lora-r8") } },
-      { label: "bench-small full fine-tuning, activations kept, batch 2, accumulation 1", flags: { ...common, base_model: scratchDir, use_lora: false, gradient_checkpointing: false, batch_size: 2, gradient_accumulation: 1, output_dir: path.join(out, "estimate-full-kept") } },
+      {
+        label: "bench-small LoRA r8 on q,k,v,o, batch 2, accumulation 4, checkpointing",
+        flags: {
+          ...common,
+          base_model: scratchDir,
+          batch_size: 2,
+          gradient_accumulation: 4,
+          lora_r: 8,
+          lora_target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"],
+          output_dir: path.join(out, "estimate-lora-r8"),
+        },
+      },
+      {
+        label: "bench-small full fine-tuning, activations kept, batch 2, accumulation 1",
+        flags: {
+          ...common,
+          base_model: scratchDir,
+          use_lora: false,
+          gradient_checkpointing: false,
+          batch_size: 2,
+          gradient_accumulation: 1,
+          output_dir: path.join(out, "estimate-full-kept"),
+        },
+      },
       {
         label: "a new llama (hidden 768, 6 layers, 12 heads, ffn 2048, vocab 16384) from scratch, checkpointing",
-        flags: { ...common, from_scratch: true, model_family: "llama", hidden_size: 768, num_hidden_layers: 6, num_attention_heads: 12, intermediate_size: 2048, vocab_size: 16384, gradient_accumulation: 2, output_dir: path.join(out, "estimate-scratch-768") },
+        flags: {
+          ...common,
+          from_scratch: true,
+          model_family: "llama",
+          hidden_size: 768,
+          num_hidden_layers: 6,
+          num_attention_heads: 12,
+          intermediate_size: 2048,
+          vocab_size: 16384,
+          gradient_accumulation: 2,
+          output_dir: path.join(out, "estimate-scratch-768"),
+        },
       },
     ];
     if (!argv.includes("--no-qwen-estimate")) {
       const qwenDir = path.join(out, "qwen2.5-0.5b-shape");
-      const qwen = { ...common, base_model: qwenDir, max_length: 512, batch_size: 1, eval_batch_size: 1, gradient_accumulation: 1, max_steps: 2 };
+      const qwen = {
+        ...common,
+        base_model: qwenDir,
+        max_length: 512,
+        batch_size: 1,
+        eval_batch_size: 1,
+        gradient_accumulation: 1,
+        max_steps: 2,
+      };
       configs.push(
-        { fit: true, label: "Qwen2.5-0.5B shapes, LoRA r16 all linear, seq 512, checkpointing", flags: { ...qwen, output_dir: path.join(out, "estimate-qwen-lora") } },
-        { fit: true, label: "Qwen2.5-0.5B shapes, QLoRA r16, seq 512, checkpointing", flags: { ...qwen, use_qlora: true, output_dir: path.join(out, "estimate-qwen-qlora") } },
-        { label: "Qwen2.5-0.5B shapes, LoRA r16 all linear, seq 512, activations kept", flags: { ...qwen, gradient_checkpointing: false, output_dir: path.join(out, "estimate-qwen-lora-kept") } },
+        {
+          fit: true,
+          label: "Qwen2.5-0.5B shapes, LoRA r16 all linear, seq 512, checkpointing",
+          flags: { ...qwen, output_dir: path.join(out, "estimate-qwen-lora") },
+        },
+        {
+          fit: true,
+          label: "Qwen2.5-0.5B shapes, QLoRA r16, seq 512, checkpointing",
+          flags: { ...qwen, use_qlora: true, output_dir: path.join(out, "estimate-qwen-qlora") },
+        },
+        {
+          label: "Qwen2.5-0.5B shapes, LoRA r16 all linear, seq 512, activations kept",
+          flags: { ...qwen, gradient_checkpointing: false, output_dir: path.join(out, "estimate-qwen-lora-kept") },
+        },
       );
     }
     const which = opt("estimate", "fit,held-out").split(",");
@@ -560,9 +803,16 @@ Random weights with Qwen3-0.6B's published shapes (vocab 151936, hidden 1024, 28
       if (!which.includes(configs[k]!.fit ? "fit" : "held-out")) configs.splice(k, 1);
     }
     for (const { label, flags, fit } of configs) {
-      if (flags.base_model?.endsWith("qwen2.5-0.5b-shape")) await writeModelDir("qwen2.5-0.5b", flags.base_model, path.join(scratchDir, "tokenizer.json"));
-      const cliArgs = ["train", ...Object.entries(flags).flatMap(([k, v]) => (typeof v === "boolean" ? [v ? `--${k}` : `--no-${k}`] : [`--${k}`, String(v)]))];
-      const res = spawnSync(TSX, ["--conditions=source", path.join(here, "train-cli-rss.ts"), ...cliArgs], { encoding: "utf8", maxBuffer: 1 << 26 });
+      if (flags.base_model?.endsWith("qwen2.5-0.5b-shape"))
+        await writeModelDir("qwen2.5-0.5b", flags.base_model, path.join(scratchDir, "tokenizer.json"));
+      const cliArgs = [
+        "train",
+        ...Object.entries(flags).flatMap(([k, v]) => (typeof v === "boolean" ? [v ? `--${k}` : `--no-${k}`] : [`--${k}`, String(v)])),
+      ];
+      const res = spawnSync(TSX, ["--conditions=source", path.join(here, "train-cli-rss.ts"), ...cliArgs], {
+        encoding: "utf8",
+        maxBuffer: 1 << 26,
+      });
       const last = JSON.parse(res.stdout.trim().split("\n").pop()!) as { maxRssMiB: number; code: number };
       if (res.status !== 0 || last.code !== 0) throw new Error(`neural ${cliArgs.join(" ")} failed:\n${res.stderr.slice(-3000)}`);
       const { config } = resolveTrainConfig({ flags });
@@ -614,11 +864,19 @@ function mergeSubsections(fresh: string[]): string {
   const parts = old.split("\n### ");
   const intro = parts[0]!.replace(/^## .*\n/, "").trim() || INTRO;
   const kept = parts.slice(1).map((x) => `### ${x.trim()}`);
-  const order = ["### bench-small: our training step against PyTorch", "### Where the time goes", "### Gradient checkpointing on bench-small", "### Qwen2.5-0.5B's shapes on this CPU", "### The memory estimator against measured peaks"];
+  const order = [
+    "### bench-small: our training step against PyTorch",
+    "### Where the time goes",
+    "### Gradient checkpointing on bench-small",
+    "### Qwen2.5-0.5B's shapes on this CPU",
+    "### The memory estimator against measured peaks",
+  ];
   const all = new Map<string, string>();
   for (const sec of kept) all.set(title(sec), sec);
   for (const sec of fresh) all.set(title(sec), sec);
-  const sorted = [...all.entries()].sort((a, b) => (order.indexOf(a[0]) + 100) % 100 - ((order.indexOf(b[0]) + 100) % 100)).map(([, v]) => v);
+  const sorted = [...all.entries()]
+    .sort((a, b) => ((order.indexOf(a[0]) + 100) % 100) - ((order.indexOf(b[0]) + 100) % 100))
+    .map(([, v]) => v);
   return [intro, ...sorted].join("\n\n");
 }
 

@@ -22,7 +22,18 @@ const STEPS = arg("steps", 40);
 const RUNS = arg("runs", 2);
 
 /** The small configuration: the page's form fields, and the settings the page derives from them (main.ts). */
-const form = { hidden_size: 128, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 256, vocab_size: 512, max_steps: STEPS, learning_rate: 0.003, batch_size: 8, max_length: 128, eval_steps: STEPS };
+const form = {
+  hidden_size: 128,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  intermediate_size: 256,
+  vocab_size: 512,
+  max_steps: STEPS,
+  learning_rate: 0.003,
+  batch_size: 8,
+  max_length: 128,
+  eval_steps: STEPS,
+};
 const settings = {
   ...form,
   eval_batch_size: form.batch_size,
@@ -51,11 +62,17 @@ async function browserRun(threads: number): Promise<Run> {
     for (const [id, value] of Object.entries(form)) await page.fill(`#${id}`, String(value));
     await page.selectOption("#backend", "wasm");
     await page.click("#train");
-    await page.waitForFunction(() => ["done", "error"].includes((globalThis as any).document.body.dataset.state ?? ""), undefined, { timeout: 600_000 });
+    await page.waitForFunction(() => ["done", "error"].includes((globalThis as any).document.body.dataset.state ?? ""), undefined, {
+      timeout: 600_000,
+    });
     const s = await page.evaluate(() => (globalThis as any).neuralWeb);
     if (s.state !== "done") throw new Error(`the page failed: ${s.error}`);
     if (s.runtime.threads !== threads) throw new Error(`asked for ${threads} WASM threads, the page has ${s.runtime.threads}`);
-    return { tokensPerSecond: s.tokensPerSecond, losses: s.losses.map((l: { loss: number }) => l.loss), provider: `${s.provider} × ${threads}` };
+    return {
+      tokensPerSecond: s.tokensPerSecond,
+      losses: s.losses.map((l: { loss: number }) => l.loss),
+      provider: `${s.provider} × ${threads}`,
+    };
   } finally {
     await chromium.close();
     await server.close();
@@ -86,7 +103,14 @@ const best = async (label: string, fn: () => Promise<Run>): Promise<Run & { labe
 
 ensureBuilt();
 const browser = chromiumExecutable();
-const version = execFileSync(browser.path, ["--version"], { encoding: "utf8", env: { ...process.env, ...browser.env }, stdio: ["ignore", "pipe", "ignore"] }).trim().split(" ")[1] ?? "?";
+const version =
+  execFileSync(browser.path, ["--version"], {
+    encoding: "utf8",
+    env: { ...process.env, ...browser.env },
+    stdio: ["ignore", "pipe", "ignore"],
+  })
+    .trim()
+    .split(" ")[1] ?? "?";
 const rows = [
   await best(`browser (Chromium ${version}, headless), onnxruntime-web WASM, 1 thread`, () => browserRun(1)),
   await best(`browser (Chromium ${version}, headless), onnxruntime-web WASM, 2 threads`, () => browserRun(2)),

@@ -10,9 +10,11 @@ const output = process.argv[2] ?? "example.gguf";
 const json = process.argv.includes("--json");
 
 // One transformer block's worth of weights (ggml shapes: ne = [in, out], innermost first), seeded values.
-const hidden = 256, ffn = 768, vocab = 512;
+const hidden = 256,
+  ffn = 768,
+  vocab = 512;
 let seed = 42;
-const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
+const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
 const weights = (ne, scale = 0.05) => Float32Array.from({ length: ne[0] * (ne[1] ?? 1) }, () => random() * scale);
 const tensors = [
   { name: "token_embd.weight", ne: [hidden, vocab] },
@@ -24,7 +26,11 @@ const tensors = [
 ].map((t) => ({ ...t, values: weights(t.ne) }));
 
 // llama.cpp's per-tensor choice for a Q4_K_M file (norms stay F32, attn_v/ffn_down/output get more bits).
-const types = planTensorTypes("Q4_K_M", tensors.map((t) => ({ name: t.name, shape: t.ne })), { arch: "llama", nLayer: 1 });
+const types = planTensorTypes(
+  "Q4_K_M",
+  tensors.map((t) => ({ name: t.name, shape: t.ne })),
+  { arch: "llama", nLayer: 1 },
+);
 
 await writeGgufFile(
   output,
@@ -34,7 +40,12 @@ await writeGgufFile(
     ["general.file_type", gv.u32(15)], // LLAMA_FTYPE_MOSTLY_Q4_K_M
     ["general.quantization_version", gv.u32(2)],
   ],
-  tensors.map((t, i) => ({ name: t.name, type: GGML_TYPE_BY_ID.get(types[i]), ne: t.ne, data: quantizeRows(types[i], t.values, t.ne[0], { name: t.name }) })),
+  tensors.map((t, i) => ({
+    name: t.name,
+    type: GGML_TYPE_BY_ID.get(types[i]),
+    ne: t.ne,
+    data: quantizeRows(types[i], t.values, t.ne[0], { name: t.name }),
+  })),
 );
 
 // Read it back (the reader checks every count, offset and size against the file) and compare.
@@ -43,7 +54,8 @@ const rows = [];
 for (const t of tensors) {
   const info = gguf.tensor(t.name);
   const back = await gguf.readTensorF32(t.name);
-  let err = 0, ref = 0;
+  let err = 0,
+    ref = 0;
   for (let i = 0; i < back.length; i++) {
     err += (back[i] - t.values[i]) ** 2;
     ref += t.values[i] ** 2;
@@ -56,5 +68,8 @@ await gguf.close();
 if (json) console.log(JSON.stringify(summary));
 else {
   console.log(`${output}: ${summary.size} bytes, "${summary.name}"`);
-  for (const r of rows) console.log(`  ${r.name.padEnd(24)} ${r.type.padEnd(5)} [${r.ne.join(", ")}]  ${r.bytes} bytes  rms error ${(100 * r.relativeRmsError).toFixed(2)}%`);
+  for (const r of rows)
+    console.log(
+      `  ${r.name.padEnd(24)} ${r.type.padEnd(5)} [${r.ne.join(", ")}]  ${r.bytes} bytes  rms error ${(100 * r.relativeRmsError).toFixed(2)}%`,
+    );
 }

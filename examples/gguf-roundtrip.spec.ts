@@ -28,15 +28,25 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 beforeAll(async () => {
   for (const name of BUILT) {
     const pkg = join(repo, "packages", name);
-    const built = await stat(join(pkg, "dist", "index.js")).then((s) => s.mtimeMs, () => 0);
+    const built = await stat(join(pkg, "dist", "index.js")).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
     if (built < (await newest(join(pkg, "src")))) await run(join(repo, "node_modules", ".bin", "tsup"), [], { cwd: pkg });
   }
 });
 
 it("gguf-roundtrip.mjs writes a Q4_K_M GGUF with the built packages and reads it back", async () => {
   const out = join(root, "example.gguf");
-  const { stdout } = await run(process.execPath, [join(here, "gguf-roundtrip.mjs"), out, "--json"], { cwd: here, env: { ...process.env, NODE_OPTIONS: "" } });
-  const summary = JSON.parse(stdout) as { size: number; name: string; tensors: Array<{ name: string; type: string; ne: number[]; relativeRmsError: number }> };
+  const { stdout } = await run(process.execPath, [join(here, "gguf-roundtrip.mjs"), out, "--json"], {
+    cwd: here,
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
+  const summary = JSON.parse(stdout) as {
+    size: number;
+    name: string;
+    tensors: Array<{ name: string; type: string; ne: number[]; relativeRmsError: number }>;
+  };
   expect(summary.name).toBe("gguf-roundtrip example");
   expect((await stat(out)).size).toBe(summary.size);
   const byName = Object.fromEntries(summary.tensors.map((t) => [t.name, t]));

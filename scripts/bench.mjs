@@ -10,7 +10,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dash = process.argv.indexOf("--");
 const names = (dash < 0 ? process.argv.slice(2) : process.argv.slice(2, dash)).filter(Boolean);
 const extra = dash < 0 ? [] : process.argv.slice(dash + 1);
-const all = readdirSync(path.join(root, "bench")).filter((f) => f.endsWith(".bench.ts")).map((f) => f.slice(0, -".bench.ts".length)).sort();
+const all = readdirSync(path.join(root, "bench"))
+  .filter((f) => f.endsWith(".bench.ts"))
+  .map((f) => f.slice(0, -".bench.ts".length))
+  .sort();
 const chosen = names.length ? names : all;
 for (const name of chosen) {
   if (!all.includes(name)) {
@@ -19,6 +22,9 @@ for (const name of chosen) {
   }
   console.log(`\n## bench ${name}`);
   const tsx = path.join(root, "node_modules", ".bin", "tsx");
-  const result = spawnSync(tsx, ["--conditions=source", path.join(root, "bench", `${name}.bench.ts`), ...extra], { stdio: "inherit", cwd: root });
+  const result = spawnSync(tsx, ["--conditions=source", path.join(root, "bench", `${name}.bench.ts`), ...extra], {
+    stdio: "inherit",
+    cwd: root,
+  });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

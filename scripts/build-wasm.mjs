@@ -22,7 +22,9 @@ const ascPackage = require("assemblyscript/package.json");
 const asc = path.join(path.dirname(require.resolve("assemblyscript/package.json")), "bin", "asc.js");
 const tmp = mkdtempSync(path.join(tmpdir(), "build-wasm-"));
 const wasm = path.join(tmp, "out.wasm");
-const r = spawnSync(process.execPath, [asc, source, "-O3", "--runtime", "stub", "--noAssert", "--enable", "simd", "--outFile", wasm], { stdio: "inherit" });
+const r = spawnSync(process.execPath, [asc, source, "-O3", "--runtime", "stub", "--noAssert", "--enable", "simd", "--outFile", wasm], {
+  stdio: "inherit",
+});
 if (r.status !== 0) process.exit(r.status ?? 1);
 const bytes = readFileSync(wasm);
 rmSync(tmp, { recursive: true, force: true });
@@ -34,7 +36,12 @@ const text =
   `export const ${constName} =\n${lines.map((l) => `  "${l}"`).join(" +\n")};\n`;
 if (process.argv.includes("--check")) {
   if (readFileSync(target, "utf8") !== text) {
-    console.error(`${rel(target)} is stale: run node scripts/build-wasm.mjs ${process.argv.slice(2).filter((a) => a !== "--check").join(" ")}`);
+    console.error(
+      `${rel(target)} is stale: run node scripts/build-wasm.mjs ${process.argv
+        .slice(2)
+        .filter((a) => a !== "--check")
+        .join(" ")}`,
+    );
     process.exit(1);
   }
   console.log(`${rel(target)} is up to date`);

@@ -62,7 +62,13 @@ for (const [name, file] of tarballOf) {
   const listing = execFileSync("tar", ["-tvzf", file], { encoding: "utf8" }).trim().split("\n");
   const entries = listing.map((line) => {
     const parts = line.trim().split(/\s+/);
-    return { size: Number(parts[2]), path: parts.slice(5).join(" ").replace(/^package\//, "") };
+    return {
+      size: Number(parts[2]),
+      path: parts
+        .slice(5)
+        .join(" ")
+        .replace(/^package\//, ""),
+    };
   });
   const manifest = JSON.parse(execFileSync("tar", ["-xzOf", file, "package/package.json"], { encoding: "utf8" }));
   const paths = new Set(entries.map((e) => e.path));
@@ -76,7 +82,8 @@ for (const [name, file] of tarballOf) {
   check(`${name}: no "source" export condition`, !JSON.stringify(manifest.exports ?? {}).includes('"source"'));
   check(`${name}: no src/ or spec files`, !entries.some((e) => e.path.startsWith("src/") || /\.spec\./.test(e.path)));
   const maps = entries.filter((e) => e.path.endsWith(".map"));
-  if (name.startsWith("@neural/generator-") || name === "@neural/cli") check(`${name}: no source maps (a bundle or an app)`, maps.length === 0, maps.map((m) => m.path).join(", "));
+  if (name.startsWith("@neural/generator-") || name === "@neural/cli")
+    check(`${name}: no source maps (a bundle or an app)`, maps.length === 0, maps.map((m) => m.path).join(", "));
   const unpacked = entries.reduce((a, e) => a + e.size, 0);
   const largest = entries.reduce((a, e) => (e.size > a.size ? e : a), { size: 0, path: "" });
   // Neo4j's parser bundle is 16 MB: only @neural/cypher's dependency may carry it, never a second package.
@@ -90,18 +97,44 @@ const overrides = Object.fromEntries([...tarballOf].map(([name, file]) => [name,
 const direct = ["@neural/cli", "@neural/gguf-writer", "@neural/quantize"];
 writeFileSync(
   path.join(project, "package.json"),
-  JSON.stringify({ name: "neural-consumer", version: "1.0.0", private: true, type: "module", dependencies: Object.fromEntries(direct.map((d) => [d, overrides[d]])), overrides }, null, 2),
+  JSON.stringify(
+    {
+      name: "neural-consumer",
+      version: "1.0.0",
+      private: true,
+      type: "module",
+      dependencies: Object.fromEntries(direct.map((d) => [d, overrides[d]])),
+      overrides,
+    },
+    null,
+    2,
+  ),
 );
 // Install scripts that would download (onnxruntime-node's CUDA libraries from NuGet, node-llama-cpp's builds) are told not to.
-const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: "skip", NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true", npm_config_fund: "false", npm_config_audit: "false", npm_config_update_notifier: "false" };
+const env = {
+  ...process.env,
+  ONNXRUNTIME_NODE_INSTALL: "skip",
+  NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true",
+  npm_config_fund: "false",
+  npm_config_audit: "false",
+  npm_config_update_notifier: "false",
+};
 for (const k of Object.keys(env)) if (k.startsWith("npm_package_") || k === "INIT_CWD" || k === "npm_lifecycle_event") delete env[k];
 const install = run("npm", ["install", "--no-audit", "--no-fund", "--loglevel", "error"], { cwd: project, env });
-check("npm install of the tarballs into an empty folder", install.code === 0, `${install.seconds.toFixed(0)} s${install.code ? `\n${install.stdout}${install.stderr}` : ""}`);
+check(
+  "npm install of the tarballs into an empty folder",
+  install.code === 0,
+  `${install.seconds.toFixed(0)} s${install.code ? `\n${install.stdout}${install.stderr}` : ""}`,
+);
 if (install.code === 0) {
   const lock = JSON.parse(readFileSync(path.join(project, "package-lock.json"), "utf8"));
   const ours = Object.entries(lock.packages).filter(([p]) => /(^|\/)node_modules\/@neural\//.test(p));
   const fromRegistry = ours.filter(([, v]) => !String(v.resolved ?? "").startsWith("file:"));
-  check(`every installed @neural package (${ours.length}) came from a tarball`, ours.length > 0 && fromRegistry.length === 0, fromRegistry.map(([p]) => p).join(", "));
+  check(
+    `every installed @neural package (${ours.length}) came from a tarball`,
+    ours.length > 0 && fromRegistry.length === 0,
+    fromRegistry.map(([p]) => p).join(", "),
+  );
 
   // ---- run it where a user would: a folder of their own ----
   const user = path.join(project, "work");
@@ -117,34 +150,84 @@ if (install.code === 0) {
   };
   const help = timings(["--help"]);
   const version = timings(["--version"]);
-  check("npx @neural/cli --help / --version", help.ok && version.ok, `--help median ${help.median.toFixed(2)} s (best ${help.best.toFixed(2)}), --version median ${version.median.toFixed(2)} s`);
+  check(
+    "npx @neural/cli --help / --version",
+    help.ok && version.ok,
+    `--help median ${help.median.toFixed(2)} s (best ${help.best.toFixed(2)}), --version median ${version.median.toFixed(2)} s`,
+  );
   const bare = Array.from({ length: 5 }, () => neural("--help").seconds).sort((a, b) => a - b)[2];
   console.log(`     neural --help (the installed bin, no npx) median ${bare.toFixed(2)} s`);
   const gen = neural("generate", "tlp", "--count", "60", "--seed", "7", "--output", "data/tlp.jsonl");
-  check("neural generate tlp writes under the current folder", gen.code === 0 && existsSync(path.join(user, "data", "tlp.jsonl")), gen.stderr.trim().split("\n").at(-1));
+  check(
+    "neural generate tlp writes under the current folder",
+    gen.code === 0 && existsSync(path.join(user, "data", "tlp.jsonl")),
+    gen.stderr.trim().split("\n").at(-1),
+  );
   const val = neural("validate", "data/tlp.jsonl");
   check("neural validate", val.code === 0 && /60 records, 60 valid/.test(val.stdout), val.stdout.split("\n")[0] || val.stderr);
   const train = neural(
-    ..."train --from_scratch --hidden_size 32 --num_hidden_layers 1 --num_attention_heads 2 --intermediate_size 64 --vocab_size 300 --dataset data/tlp.jsonl --output_dir out/tiny --max_length 1024 --batch_size 2 --max_steps 2 --eval_steps 2 --no-eval_generate --threads 1 --device cpu".split(" "),
+    ..."train --from_scratch --hidden_size 32 --num_hidden_layers 1 --num_attention_heads 2 --intermediate_size 64 --vocab_size 300 --dataset data/tlp.jsonl --output_dir out/tiny --max_length 1024 --batch_size 2 --max_steps 2 --eval_steps 2 --no-eval_generate --threads 1 --device cpu".split(
+      " ",
+    ),
   );
-  check("neural train (the worker thread from dist/) writes a model under the current folder", train.code === 0 && existsSync(path.join(user, "out", "tiny", "config.json")), (train.stdout + train.stderr).trim().split("\n").at(-1));
+  check(
+    "neural train (the worker thread from dist/) writes a model under the current folder",
+    train.code === 0 && existsSync(path.join(user, "out", "tiny", "config.json")),
+    (train.stdout + train.stderr).trim().split("\n").at(-1),
+  );
 
   // llama.cpp (node-llama-cpp's prebuilt binary, in @neural/llama's child process) from the installed packages.
   const exported = neural("export", "--model_dir", "out/tiny", "--output", "tiny.gguf", "--quantization", "F16", "--verify");
-  check("neural export --verify (llama.cpp loads it) writes tiny.gguf and tiny.Modelfile", exported.code === 0 && existsSync(path.join(user, "tiny.Modelfile")), (exported.stdout + exported.stderr).trim().split("\n").find((l) => l.startsWith("verify:")) ?? exported.stderr);
-  const piped = run(path.join(project, "node_modules", ".bin", "neural"), ["run", "tiny.gguf", "--max_tokens", "4", "--json"], { cwd: user, env, input: "Which label?\n" });
-  check("neural run reads the prompt piped to stdin", piped.code === 0 && JSON.parse(piped.stdout || "{}").prompt_tokens > 0, piped.stdout.trim() || piped.stderr.trim());
+  check(
+    "neural export --verify (llama.cpp loads it) writes tiny.gguf and tiny.Modelfile",
+    exported.code === 0 && existsSync(path.join(user, "tiny.Modelfile")),
+    (exported.stdout + exported.stderr)
+      .trim()
+      .split("\n")
+      .find((l) => l.startsWith("verify:")) ?? exported.stderr,
+  );
+  const piped = run(path.join(project, "node_modules", ".bin", "neural"), ["run", "tiny.gguf", "--max_tokens", "4", "--json"], {
+    cwd: user,
+    env,
+    input: "Which label?\n",
+  });
+  check(
+    "neural run reads the prompt piped to stdin",
+    piped.code === 0 && JSON.parse(piped.stdout || "{}").prompt_tokens > 0,
+    piped.stdout.trim() || piped.stderr.trim(),
+  );
 
   // The gguf-writer example, copied out of the repository and run with plain node against the installed packages.
   copyFileSync(path.join(root, "examples", "gguf-roundtrip.mjs"), path.join(user, "gguf-roundtrip.mjs"));
   const example = run(process.execPath, ["gguf-roundtrip.mjs", "example.gguf"], { cwd: user, env });
-  check("examples/gguf-roundtrip.mjs", example.code === 0 && existsSync(path.join(user, "example.gguf")), (example.stdout + example.stderr).trim().split("\n").at(-1));
+  check(
+    "examples/gguf-roundtrip.mjs",
+    example.code === 0 && existsSync(path.join(user, "example.gguf")),
+    (example.stdout + example.stderr).trim().split("\n").at(-1),
+  );
   const inspect = neural("inspect", "example.gguf");
-  check("neural inspect names the file type", inspect.code === 0 && /general\.file_type\s+u32\s+MOSTLY_Q4_K_M \(15\)/.test(inspect.stdout), inspect.stdout.split("\n").find((l) => l.includes("file_type")) ?? inspect.stderr);
+  check(
+    "neural inspect names the file type",
+    inspect.code === 0 && /general\.file_type\s+u32\s+MOSTLY_Q4_K_M \(15\)/.test(inspect.stdout),
+    inspect.stdout.split("\n").find((l) => l.includes("file_type")) ?? inspect.stderr,
+  );
 
   // A consumer's own "source" condition (tsx, vite, jest configs use it) resolves to files that exist.
-  const conditions = run(process.execPath, ["--conditions=source", "--input-type=module", "-e", `for (const p of ${JSON.stringify(direct.slice(1))}) await import(p); console.log("ok")`], { cwd: user, env });
-  check("node --conditions=source imports the packages", conditions.code === 0, (conditions.stdout + conditions.stderr).trim().split("\n")[0]);
+  const conditions = run(
+    process.execPath,
+    [
+      "--conditions=source",
+      "--input-type=module",
+      "-e",
+      `for (const p of ${JSON.stringify(direct.slice(1))}) await import(p); console.log("ok")`,
+    ],
+    { cwd: user, env },
+  );
+  check(
+    "node --conditions=source imports the packages",
+    conditions.code === 0,
+    (conditions.stdout + conditions.stderr).trim().split("\n")[0],
+  );
 }
 
 if (keep) console.log(`kept ${work}`);

@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const { publishedManifest } = createRequire(import.meta.url)(path.join(root, ".pnpmfile.cjs")) as { publishedManifest(pkg: Manifest): Manifest };
+const { publishedManifest } = createRequire(import.meta.url)(path.join(root, ".pnpmfile.cjs")) as {
+  publishedManifest(pkg: Manifest): Manifest;
+};
 
 interface Manifest {
   name: string;
@@ -43,12 +45,18 @@ function targets(exports: unknown, conditions: string[] = []): { conditions: str
 }
 
 /** Whether the tarball ships `target` (a "./..." path): it lies under one of `files`, or is the manifest itself. */
-const shipped = (files: readonly string[], target: string) => target === "./package.json" || files.some((f) => path.posix.normalize(target).startsWith(`${f.replace(/\/$/, "")}/`));
+const shipped = (files: readonly string[], target: string) =>
+  target === "./package.json" || files.some((f) => path.posix.normalize(target).startsWith(`${f.replace(/\/$/, "")}/`));
 
 describe("packaging", () => {
   it("the CLI and the libraries are published, the fixtures and the apps that are pages are not", () => {
     expect([...publicNames]).toContain("@neural/cli");
-    expect(workspace.filter((p) => !isPublic(p.manifest)).map((p) => p.manifest.name).sort()).toEqual(["@neural/testkit", "web"]);
+    expect(
+      workspace
+        .filter((p) => !isPublic(p.manifest))
+        .map((p) => p.manifest.name)
+        .sort(),
+    ).toEqual(["@neural/testkit", "web"]);
   });
 
   for (const { dir, manifest } of workspace.filter((p) => isPublic(p.manifest))) {
@@ -78,13 +86,20 @@ describe("packaging", () => {
       it("published, names only files its tarball ships: no 'source' condition, every target under `files`", () => {
         const published = publishedManifest(structuredClone(manifest));
         expect(JSON.stringify(published.exports)).not.toMatch(/"source"/);
-        const named = [...targets(published.exports).map((t) => t.target), published.main!, published.types!, ...Object.values(published.bin ?? {})];
-        for (const target of named) expect(shipped(published.files!, target), `${target} is not under files: ${published.files!.join(", ")}`).toBe(true);
+        const named = [
+          ...targets(published.exports).map((t) => t.target),
+          published.main!,
+          published.types!,
+          ...Object.values(published.bin ?? {}),
+        ];
+        for (const target of named)
+          expect(shipped(published.files!, target), `${target} is not under files: ${published.files!.join(", ")}`).toBe(true);
       });
 
       it("depends only on published packages of the workspace", () => {
         for (const deps of [manifest.dependencies ?? {}, manifest.peerDependencies ?? {}]) {
-          for (const [dep, range] of Object.entries(deps)) if (range.startsWith("workspace:")) expect(publicNames.has(dep), `${dep} is private`).toBe(true);
+          for (const [dep, range] of Object.entries(deps))
+            if (range.startsWith("workspace:")) expect(publicNames.has(dep), `${dep} is private`).toBe(true);
         }
       });
     });

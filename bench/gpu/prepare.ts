@@ -39,7 +39,9 @@ async function esbuild(): Promise<{ build(options: Record<string, unknown>): Pro
 /** The folder of package `name` holding `file` (for packages whose exports hide their package.json). */
 function packageRoot(file: string, name: string): string {
   let dir = path.dirname(file);
-  const named = (d: string) => existsSync(path.join(d, "package.json")) && (JSON.parse(readFileSync(path.join(d, "package.json"), "utf8")) as { name?: string }).name === name;
+  const named = (d: string) =>
+    existsSync(path.join(d, "package.json")) &&
+    (JSON.parse(readFileSync(path.join(d, "package.json"), "utf8")) as { name?: string }).name === name;
   while (!named(dir)) {
     const up = path.dirname(dir);
     if (up === dir) throw new Error(`no package.json above ${file}`);
@@ -64,7 +66,8 @@ function vulkanLoader(given?: string): string | undefined {
 }
 
 export async function prepareGpuBundle(options: { force?: boolean; vulkanLoader?: string } = {}): Promise<Prepared> {
-  if (process.platform !== "linux" || process.arch !== "x64") throw new Error("the GPU bundle is built on linux-x64 (its Node binary and onnxruntime library are this machine's)");
+  if (process.platform !== "linux" || process.arch !== "x64")
+    throw new Error("the GPU bundle is built on linux-x64 (its Node binary and onnxruntime library are this machine's)");
   const outDir = path.dirname(BUNDLE);
   const stage = path.join(outDir, "stage");
   const top = path.join(stage, "neural-gpu");
@@ -92,7 +95,8 @@ export async function prepareGpuBundle(options: { force?: boolean; vulkanLoader?
   const ortDir = path.dirname(requireFromBench.resolve("onnxruntime-node/package.json"));
   const commonDir = packageRoot(createRequire(path.join(ortDir, "package.json")).resolve("onnxruntime-common"), "onnxruntime-common");
   const ortTarget = path.join(top, "node_modules", "onnxruntime-node");
-  for (const part of ["package.json", "dist", path.join("bin", "napi-v6", "linux", "x64")]) cpSync(path.join(ortDir, part), path.join(ortTarget, part), { recursive: true });
+  for (const part of ["package.json", "dist", path.join("bin", "napi-v6", "linux", "x64")])
+    cpSync(path.join(ortDir, part), path.join(ortTarget, part), { recursive: true });
   const commonTarget = path.join(top, "node_modules", "onnxruntime-common");
   for (const part of ["package.json", "dist"]) cpSync(path.join(commonDir, part), path.join(commonTarget, part), { recursive: true });
 
@@ -126,7 +130,9 @@ export async function prepareGpuBundle(options: { force?: boolean; vulkanLoader?
     return { bundle: BUNDLE, bytes: statSync(BUNDLE).size, rebuilt: false, parts };
   }
   const temp = `${BUNDLE}.partial-${process.pid}`;
-  const tar = spawnSync("sh", ["-c", `tar -C "${stage}" -cf - neural-gpu | xz -T2 -6 > "${temp}"`], { stdio: ["ignore", "inherit", "inherit"] });
+  const tar = spawnSync("sh", ["-c", `tar -C "${stage}" -cf - neural-gpu | xz -T2 -6 > "${temp}"`], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   rmSync(stage, { recursive: true, force: true });
   if (tar.status !== 0) {
     rmSync(temp, { force: true });
@@ -140,6 +146,8 @@ export async function prepareGpuBundle(options: { force?: boolean; vulkanLoader?
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const at = process.argv.indexOf("--vulkan-loader");
   const p = await prepareGpuBundle({ force: process.argv.includes("--force"), ...(at > 0 ? { vulkanLoader: process.argv[at + 1] } : {}) });
-  console.log(`${p.bundle}: ${(p.bytes / 2 ** 20).toFixed(1)} MiB (limit ${BUNDLE_LIMIT_BYTES / 2 ** 20} MiB)${p.rebuilt ? "" : ", up to date"}`);
+  console.log(
+    `${p.bundle}: ${(p.bytes / 2 ** 20).toFixed(1)} MiB (limit ${BUNDLE_LIMIT_BYTES / 2 ** 20} MiB)${p.rebuilt ? "" : ", up to date"}`,
+  );
   if (p.bytes > BUNDLE_LIMIT_BYTES) process.exit(1);
 }

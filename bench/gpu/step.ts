@@ -73,20 +73,41 @@ async function main(): Promise<void> {
       session: sessionOptions([provider], threads ? Number(threads) : undefined),
       precision: precisionArg,
       build: (key, precision) =>
-        buildStepGraph({ config: c, source, batch: key.batch, seq: key.seq, lora, kind: "step", ...(precision !== "float32" ? { precision } : {}) }).graph,
+        buildStepGraph({
+          config: c,
+          source,
+          batch: key.batch,
+          seq: key.seq,
+          lora,
+          kind: "step",
+          ...(precision !== "float32" ? { precision } : {}),
+        }).graph,
     });
     await runner.prepare({ kind: "step", batch, seq });
     const buildAndOpenSeconds = (performance.now() - t0) / 1000;
     const params = trainableParams(c, source, lora);
     const r = random(3);
-    const values = new Map(params.map((p) => [p.name, Float32Array.from({ length: p.shape.reduce((x, y) => x * y, 1) }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0))]));
+    const values = new Map(
+      params.map((p) => [
+        p.name,
+        Float32Array.from({ length: p.shape.reduce((x, y) => x * y, 1) }, () => (p.name.endsWith("lora_A") ? r() * 0.1 : 0)),
+      ]),
+    );
     const optimizer = new OptimizerState(params, values, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
     const data = tokenBatch(c.vocabSize, batch, seq);
     const stepSeconds: number[] = [];
     const losses: number[] = [];
     await trainLoop(
       {
-        settings: { gradient_accumulation: 1, learning_rate: 1e-4, warmup_steps: 0, lr_scheduler: "constant", eval_steps: Infinity, save_steps: Infinity, seed: 0 },
+        settings: {
+          gradient_accumulation: 1,
+          learning_rate: 1e-4,
+          warmup_steps: 0,
+          lr_scheduler: "constant",
+          eval_steps: Infinity,
+          save_steps: Infinity,
+          seed: 0,
+        },
         totalSteps: warmup + steps,
         batches: () => [data],
         optimizer,

@@ -10,12 +10,17 @@ import { defineConfig } from "tsup";
 
 /** The .wasm files that tree-sitter `languages` need: [package, file]. tsx ships in tree-sitter-typescript. */
 function grammarFiles(languages: readonly string[]): [pkg: string, file: string][] {
-  return [["web-tree-sitter", "web-tree-sitter.wasm"], ...languages.map((l): [string, string] => [l === "tsx" ? "tree-sitter-typescript" : `tree-sitter-${l}`, `tree-sitter-${l}.wasm`])];
+  return [
+    ["web-tree-sitter", "web-tree-sitter.wasm"],
+    ...languages.map((l): [string, string] => [l === "tsx" ? "tree-sitter-typescript" : `tree-sitter-${l}`, `tree-sitter-${l}.wasm`]),
+  ];
 }
 
 export function generatorBuild(options: { languages?: readonly string[] } = {}) {
   const grammars = options.languages ? grammarFiles(options.languages) : undefined;
-  const dependencies = Object.keys((JSON.parse(readFileSync("package.json", "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {});
+  const dependencies = Object.keys(
+    (JSON.parse(readFileSync("package.json", "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {},
+  );
   const escaped = dependencies.map((d) => d.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
   return defineConfig({
     entry: ["src/index.ts", "src/bin.ts"],
@@ -29,7 +34,9 @@ export function generatorBuild(options: { languages?: readonly string[] } = {}) 
     esbuildOptions(esbuild) {
       esbuild.conditions = ["source", "node", "import", "module", "default"];
     },
-    banner: { js: "import { createRequire as __neuralCreateRequire } from 'node:module'; const require = __neuralCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __neuralCreateRequire } from 'node:module'; const require = __neuralCreateRequire(import.meta.url);",
+    },
     ...(grammars
       ? {
           async onSuccess() {

@@ -12,7 +12,9 @@ const specs: OptionSpec[] = [
 
 describe("parseArgs", () => {
   it("accepts underscore names, kebab-case and --flag=value", () => {
-    const a = parseArgs(["--max_length", "128", "--learning-rate=2e-4", "--template", "alpaca", "file.jsonl"], specs, [{ name: "file", description: "" }]);
+    const a = parseArgs(["--max_length", "128", "--learning-rate=2e-4", "--template", "alpaca", "file.jsonl"], specs, [
+      { name: "file", description: "" },
+    ]);
     expect(a.options).toMatchObject({ max_length: 128, learning_rate: 2e-4, template: "alpaca", packing: true });
     expect(a.positionals).toEqual(["file.jsonl"]);
     expect([...a.given].sort()).toEqual(["learning_rate", "max_length", "template"]);
@@ -41,7 +43,10 @@ describe("parseArgs", () => {
 
   it("takes a following true/false as a boolean's value (any case), never as a positional", () => {
     const file = [{ name: "file", description: "" }];
-    expect(parseArgs(["--packing", "false", "a.jsonl"], specs, file)).toMatchObject({ options: { packing: false }, positionals: ["a.jsonl"] });
+    expect(parseArgs(["--packing", "false", "a.jsonl"], specs, file)).toMatchObject({
+      options: { packing: false },
+      positionals: ["a.jsonl"],
+    });
     expect(parseArgs(["--packing", "TRUE"], specs).options.packing).toBe(true);
     expect(parseArgs(["--no-packing", "false"], specs).options.packing).toBe(true);
     expect(parseArgs(["--packing", "a.jsonl"], specs, file)).toMatchObject({ options: { packing: true }, positionals: ["a.jsonl"] });
@@ -91,10 +96,12 @@ describe("every command's help", () => {
       const loaded = await entry.load([]);
       for (const command of (Array.isArray(loaded) ? loaded : [loaded]) as Command[]) {
         const help = formatHelp({ ...command, summary: command.summary ?? entry.summary }, width);
-        for (const line of help.split("\n").slice(3)) if (line.length > width) problems.push(`${command.name}: wider than ${width}: ${line}`);
+        for (const line of help.split("\n").slice(3))
+          if (line.length > width) problems.push(`${command.name}: wider than ${width}: ${line}`);
         for (const o of command.options) {
           if (o.description.split(/\s+/).length < 2 || o.description === o.name) problems.push(`${command.name} --${o.name}: no sentence`);
-          if (helpDefault(o) === undefined && !/\bdefault\b|\(required\)/.test(o.description)) problems.push(`${command.name} --${o.name}: no default shown`);
+          if (helpDefault(o) === undefined && !/\bdefault\b|\(required\)/.test(o.description))
+            problems.push(`${command.name} --${o.name}: no default shown`);
         }
       }
     }
@@ -106,6 +113,7 @@ describe("every command's help", () => {
     expect(unwrapped).toMatch(/\n  --adam_beta1 N +AdamW's decay of the first moment \(default 0\.9\)\n/);
     expect(unwrapped).toMatch(/\n  --train_on_inputs +learn the prompts too, not only the answers \(default false\)\n/);
     expect(unwrapped).toMatch(/\n  --threads N +CPU threads for ONNX Runtime \(default all cores\)\n/);
-    for (const group of ["data", "model", "LoRA", "optimisation", "evaluation", "output", "device"]) expect(train).toContain(`\n\n${group}:\n`);
+    for (const group of ["data", "model", "LoRA", "optimisation", "evaluation", "output", "device"])
+      expect(train).toContain(`\n\n${group}:\n`);
   }, 120_000);
 });

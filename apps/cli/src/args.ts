@@ -101,7 +101,12 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
 
   const required = positionals.filter((p) => p.required);
   if (rest.length < required.length) {
-    throw new UsageError(`missing ${required.slice(rest.length).map((p) => p.name.toUpperCase()).join(", ")}`);
+    throw new UsageError(
+      `missing ${required
+        .slice(rest.length)
+        .map((p) => p.name.toUpperCase())
+        .join(", ")}`,
+    );
   }
   if (!positionals.some((p) => p.variadic) && rest.length > positionals.length) {
     throw new UsageError(`unexpected argument "${rest[positionals.length]}"`);
@@ -113,13 +118,26 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
  * An option's number, checked before any work starts (a bad value is a usage error, exit 2): `integer`, at least
  * `min`, above `above`, below `below`. An option that was not given and has no default passes.
  */
-export function checkNumber(args: ParsedArgs, name: string, rule: { integer?: boolean; min?: number; above?: number; below?: number }): number | undefined {
+export function checkNumber(
+  args: ParsedArgs,
+  name: string,
+  rule: { integer?: boolean; min?: number; above?: number; below?: number },
+): number | undefined {
   const value = args.options[name];
   if (value === undefined) return undefined;
   const v = value as number;
-  const ok = (!rule.integer || Number.isInteger(v)) && !(v < (rule.min ?? -Infinity)) && (rule.above === undefined || v > rule.above) && (rule.below === undefined || v < rule.below);
+  const ok =
+    (!rule.integer || Number.isInteger(v)) &&
+    !(v < (rule.min ?? -Infinity)) &&
+    (rule.above === undefined || v > rule.above) &&
+    (rule.below === undefined || v < rule.below);
   if (!ok) {
-    const wanted = [rule.integer ? "a whole number" : "", rule.min !== undefined ? `≥ ${rule.min}` : "", rule.above !== undefined ? `above ${rule.above}` : "", rule.below !== undefined ? `below ${rule.below}` : ""];
+    const wanted = [
+      rule.integer ? "a whole number" : "",
+      rule.min !== undefined ? `≥ ${rule.min}` : "",
+      rule.above !== undefined ? `above ${rule.above}` : "",
+      rule.below !== undefined ? `below ${rule.below}` : "",
+    ];
     throw new UsageError(`--${name} must be ${wanted.filter(Boolean).join(", ")}; got ${v}`);
   }
   return v;
@@ -137,7 +155,9 @@ function convert(spec: OptionSpec, raw: string, previous: string[]): OptionValue
     default:
       if (spec.choices && !spec.choices.includes(raw)) {
         const near = closest(raw, spec.choices);
-        throw new UsageError(`--${spec.name} must be one of ${spec.choices.join(", ")}; got "${raw}"${near ? ` (did you mean ${near}?)` : ""}`);
+        throw new UsageError(
+          `--${spec.name} must be one of ${spec.choices.join(", ")}; got "${raw}"${near ? ` (did you mean ${near}?)` : ""}`,
+        );
       }
       return raw;
   }
@@ -204,7 +224,9 @@ export function formatHelp(
     lines.push(line);
     return lines;
   };
-  const pos = (command.positionals ?? []).map((p) => (p.required ? p.name.toUpperCase() : `[${p.name.toUpperCase()}]`) + (p.variadic ? "..." : ""));
+  const pos = (command.positionals ?? []).map(
+    (p) => (p.required ? p.name.toUpperCase() : `[${p.name.toUpperCase()}]`) + (p.variadic ? "..." : ""),
+  );
   const lines = [`neural ${command.name} ${pos.join(" ")}${command.options.length ? " [options]" : ""}`.trimEnd(), "", command.summary, ""];
   for (const p of command.positionals ?? []) lines.push(...entry(p.name.toUpperCase(), p.description));
   const groups = [...new Set(command.options.map((o) => o.group))];
@@ -213,7 +235,12 @@ export function formatHelp(
     for (const o of command.options.filter((x) => x.group === group)) {
       const flag = `--${o.name}${o.type === "boolean" ? "" : o.type === "number" ? " N" : " VALUE"}`;
       const shown = helpDefault(o);
-      const extra = [o.choices ? `one of ${o.choices.join(", ")}` : "", shown !== undefined ? (o.unset === "required" ? "required" : `default ${shown}`) : ""].filter(Boolean).join("; ");
+      const extra = [
+        o.choices ? `one of ${o.choices.join(", ")}` : "",
+        shown !== undefined ? (o.unset === "required" ? "required" : `default ${shown}`) : "",
+      ]
+        .filter(Boolean)
+        .join("; ");
       lines.push(...entry(flag, `${o.description}${extra ? ` (${extra})` : ""}`));
     }
   }

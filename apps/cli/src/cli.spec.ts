@@ -36,7 +36,10 @@ describe("the neural bin", () => {
     // A resolve hook that writes down every module the process resolves.
     const log = path.join(work, "resolved.txt");
     const hook = path.join(work, "log-hook.mjs");
-    writeFileSync(hook, `import { appendFileSync } from "node:fs";\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + "\\n"); return r; }\n`);
+    writeFileSync(
+      hook,
+      `import { appendFileSync } from "node:fs";\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + "\\n"); return r; }\n`,
+    );
     const register = path.join(work, "register.mjs");
     writeFileSync(register, `import { register } from "node:module";\nregister(${JSON.stringify(new URL(`file://${hook}`).href)});\n`);
     for (const args of [["--help"], ["--version"], ["inspect", "--help"]]) {
@@ -46,7 +49,16 @@ describe("the neural bin", () => {
       const resolved = readFileSync(log, "utf8").split("\n").filter(Boolean);
       expect(resolved.some((u) => u.endsWith("/apps/cli/src/main.ts"))).toBe(true);
       const libraries = resolved.filter((u) => /\/packages\/[^/]+\/src\/|onnxruntime|node-llama-cpp|neo4j|antlr4/.test(u));
-      if (args[0] === "inspect") expect(libraries.every((u) => u.includes("/packages/gguf-writer/") || u.includes("/packages/quantize/") || u.includes("/packages/safetensors/") || u.includes("/packages/hf-config/"))).toBe(true);
+      if (args[0] === "inspect")
+        expect(
+          libraries.every(
+            (u) =>
+              u.includes("/packages/gguf-writer/") ||
+              u.includes("/packages/quantize/") ||
+              u.includes("/packages/safetensors/") ||
+              u.includes("/packages/hf-config/"),
+          ),
+        ).toBe(true);
       else expect(libraries).toEqual([]);
     }
   });
@@ -54,7 +66,11 @@ describe("the neural bin", () => {
   it("resolves paths against the folder it runs in, and writes there", () => {
     const r = sh(process.execPath, [bin, "generate", "tlp", "--count", "12", "--seed", "3", "--output", "data/tlp.jsonl"], work);
     expect(r.code, r.stderr).toBe(0);
-    expect(readFileSync(path.join(work, "data", "tlp.jsonl"), "utf8").trim().split("\n")).toHaveLength(12);
+    expect(
+      readFileSync(path.join(work, "data", "tlp.jsonl"), "utf8")
+        .trim()
+        .split("\n"),
+    ).toHaveLength(12);
     const v = sh(process.execPath, [bin, "validate", "data/tlp.jsonl"], work);
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^data\/tlp\.jsonl: 12 records, 12 valid/);
@@ -76,11 +92,26 @@ describe("the neural bin", () => {
 
 describe("usage", () => {
   it("suggests the nearest command, flag, value or generator on a typo", async () => {
-    expect(await neural("trian")).toMatchObject({ code: 2, stderr: expect.stringMatching(/^neural: unknown command "trian" \(did you mean train\?\)/) });
-    expect(await neural("inspect", "x.gguf", "--jsno")).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown option --jsno \(did you mean --json\?\)/) });
-    expect(await neural("export", "--model_dir", "m", "--output", "m.gguf", "--quantization", "q4_k_m")).toMatchObject({ code: 2, stderr: expect.stringMatching(/got "q4_k_m" \(did you mean Q4_K_M\?\)/) });
-    expect(await neural("validate", "x.jsonl", "--template", "chatlm")).toMatchObject({ code: 2, stderr: expect.stringMatching(/\(did you mean chatml\?\)/) });
-    expect(await neural("generate", "tpl")).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown generator "tpl" \(did you mean tlp\?\)/) });
+    expect(await neural("trian")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^neural: unknown command "trian" \(did you mean train\?\)/),
+    });
+    expect(await neural("inspect", "x.gguf", "--jsno")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/unknown option --jsno \(did you mean --json\?\)/),
+    });
+    expect(await neural("export", "--model_dir", "m", "--output", "m.gguf", "--quantization", "q4_k_m")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/got "q4_k_m" \(did you mean Q4_K_M\?\)/),
+    });
+    expect(await neural("validate", "x.jsonl", "--template", "chatlm")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/\(did you mean chatml\?\)/),
+    });
+    expect(await neural("generate", "tpl")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/unknown generator "tpl" \(did you mean tlp\?\)/),
+    });
   });
 
   it("takes true/false after a boolean flag, as --flag=false and --no-flag do", async () => {

@@ -3,7 +3,9 @@
 import { register } from "node:module";
 import { register as registerTsx } from "tsx/esm/api";
 
-register("data:text/javascript,export function resolve(specifier, context, next) { return next(specifier, { ...context, conditions: [...context.conditions, 'source'] }); }");
+register(
+  "data:text/javascript,export function resolve(specifier, context, next) { return next(specifier, { ...context, conditions: [...context.conditions, 'source'] }); }",
+);
 registerTsx();
 // A script of this package runs in apps/cli; the paths on its command line are the user's, from where they typed it.
 if (process.env.npm_package_name === "@neural/cli" && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);

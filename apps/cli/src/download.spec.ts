@@ -18,7 +18,11 @@ const saved = { ...process.env };
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "cli-download-"));
-  const files = { "config.json": Buffer.from('{"architectures":["LlamaForCausalLM"]}'), "tokenizer.json": Buffer.from("{}"), "model.safetensors": Buffer.alloc(40 * MiB, 3) };
+  const files = {
+    "config.json": Buffer.from('{"architectures":["LlamaForCausalLM"]}'),
+    "tokenizer.json": Buffer.from("{}"),
+    "model.safetensors": Buffer.alloc(40 * MiB, 3),
+  };
   hub = await startLocalHub({
     "org/big": { files, throttle: { chunkBytes: MiB, delayMs: 20 } },
     "org/gated": { files: { "config.json": Buffer.from("{}"), "model.safetensors": Buffer.alloc(100, 1) }, gatedToken: "hf_good" },
@@ -43,7 +47,13 @@ function run(args: string[], terminal: boolean, env: Record<string, string>): Pr
   return new Promise((done) => child.on("close", (code) => done({ code, output })));
 }
 
-const hubEnv = async () => ({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: await mkdtemp(join(root, "cache-")), HF_HOME: await mkdtemp(join(root, "home-")), HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "" });
+const hubEnv = async () => ({
+  HF_ENDPOINT: hub.url,
+  HF_HUB_CACHE: await mkdtemp(join(root, "cache-")),
+  HF_HOME: await mkdtemp(join(root, "home-")),
+  HF_TOKEN: "",
+  HUGGING_FACE_HUB_TOKEN: "",
+});
 
 describe("neural download", () => {
   it("draws one live line per file on a terminal: a 40 MiB file is one line, redrawn with size, speed and ETA", async () => {
@@ -63,14 +73,18 @@ describe("neural download", () => {
     const lines = output.trim().split("\n");
     expect(lines.length).toBeLessThanOrEqual(5);
     expect(output).not.toContain("\r");
-    expect(lines.filter((l) => l.includes("model.safetensors"))).toEqual([expect.stringMatching(/^downloaded model\.safetensors: 40\.0 MiB in /)]);
+    expect(lines.filter((l) => l.includes("model.safetensors"))).toEqual([
+      expect.stringMatching(/^downloaded model\.safetensors: 40\.0 MiB in /),
+    ]);
   });
 
   it("a gated model: without a token the error names it and every way to give a token; --hf_token downloads it", async () => {
     Object.assign(process.env, await hubEnv());
     const refused = await neural("download", "org/gated");
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^neural download: org\/gated needs a Hugging Face token \(HTTP 401: gated or private\)\. Accept its conditions at http:\/\/127\.0\.0\.1:\d+\/org\/gated/);
+    expect(refused.stderr).toMatch(
+      /^neural download: org\/gated needs a Hugging Face token \(HTTP 401: gated or private\)\. Accept its conditions at http:\/\/127\.0\.0\.1:\d+\/org\/gated/,
+    );
     expect(refused.stderr).toMatch(/HF_TOKEN=hf_\.\.\. or run `hf auth login` \(it writes .*token\), or pass --hf_token\n$/);
     const ok = await neural("download", "org/gated", "--hf_token", "hf_good");
     expect(ok.code, ok.stderr).toBe(0);
@@ -82,7 +96,15 @@ describe("neural train", () => {
   it("reads and checks the dataset before it downloads anything", async () => {
     Object.assign(process.env, await hubEnv());
     const before = hub.requests.length;
-    const missing = await neural("train", "--base_model", "org/big", "--dataset", join(root, "nope.jsonl"), "--output_dir", join(root, "out"));
+    const missing = await neural(
+      "train",
+      "--base_model",
+      "org/big",
+      "--dataset",
+      join(root, "nope.jsonl"),
+      "--output_dir",
+      join(root, "out"),
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nope\.jsonl.*file not found/);
     const bad = join(root, "bad.jsonl");

@@ -3,14 +3,23 @@
 // give a token, --hf_token included.
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { hubToken, isHubModelId, ModelSourceError, resolveModel, type DownloadProgress, type ResolvedModel, type ResolveModelOptions } from "@neural/lora-trainer";
+import {
+  hubToken,
+  isHubModelId,
+  ModelSourceError,
+  resolveModel,
+  type DownloadProgress,
+  type ResolvedModel,
+  type ResolveModelOptions,
+} from "@neural/lora-trainer";
 import type { OptionSpec } from "./args.js";
 import type { Io } from "./command.js";
 
 export const HF_TOKEN_OPTION: OptionSpec = {
   name: "hf_token",
   type: "string",
-  description: "Hugging Face token for gated or private models (default: $HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, or the token `hf auth login` saved)",
+  description:
+    "Hugging Face token for gated or private models (default: $HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, or the token `hf auth login` saved)",
 };
 
 export function formatBytes(n: number): string {
@@ -28,7 +37,11 @@ export function formatBytes(n: number): string {
 const eta = (seconds: number): string => {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.max(0, Math.round(seconds));
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+      : `${s}s`;
 };
 
 /**
@@ -36,7 +49,10 @@ const eta = (seconds: number): string => {
  * as a summary when the file is complete; otherwise a file prints a line when it is complete, and a large one also
  * every `logEveryMs` while it downloads.
  */
-export function downloadReporter(io: Io, options: { now?: () => number; redrawMs?: number; logEveryMs?: number } = {}): (event: DownloadProgress) => void {
+export function downloadReporter(
+  io: Io,
+  options: { now?: () => number; redrawMs?: number; logEveryMs?: number } = {},
+): (event: DownloadProgress) => void {
   const now = options.now ?? Date.now;
   const redrawMs = options.redrawMs ?? 100;
   const logEveryMs = options.logEveryMs ?? 30_000;
@@ -88,13 +104,29 @@ export function modelSourceMessage(error: ModelSourceError): string {
  * Brings a hub model into the Hugging Face cache before a command uses it, with a progress display; nothing happens
  * for a local directory or a model already cached. An adapter directory stands for its base model.
  */
-export async function fetchModel(spec: string, io: Io, options: { token?: string; modelSource?: ResolveModelOptions } = {}): Promise<ResolvedModel | undefined> {
+export async function fetchModel(
+  spec: string,
+  io: Io,
+  options: { token?: string; modelSource?: ResolveModelOptions } = {},
+): Promise<ResolvedModel | undefined> {
   const adapterConfig = path.join(spec, "adapter_config.json");
-  if (await stat(adapterConfig).then((s) => s.isFile(), () => false)) {
+  if (
+    await stat(adapterConfig).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  ) {
     const base = (JSON.parse(await readFile(adapterConfig, "utf8")) as { base_model_name_or_path?: unknown }).base_model_name_or_path;
     if (typeof base !== "string") return undefined;
     spec = base;
   }
-  if (!isHubModelId(spec) || (await stat(spec).then(() => true, () => false))) return undefined;
+  if (
+    !isHubModelId(spec) ||
+    (await stat(spec).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return undefined;
   return resolveModel(spec, { ...options.modelSource, ...hubAccess(options.token), onProgress: downloadReporter(io) });
 }

@@ -17,11 +17,18 @@ const root = process.getuid?.() === 0;
 beforeAll(async () => {
   tiny = await writeTinyModel(path.join(dir, "model"), { family: "qwen2", seed: 3, dtype: "F32", hiddenSize: 64, intermediateSize: 128 });
   dataset = path.join(dir, "data.jsonl");
-  writeFileSync(dataset, Array.from({ length: 8 }, (_, i) => JSON.stringify({ instruction: `Say ${i}`, output: `Answer ${i}` })).join("\n") + "\n");
+  writeFileSync(
+    dataset,
+    Array.from({ length: 8 }, (_, i) => JSON.stringify({ instruction: `Say ${i}`, output: `Answer ${i}` })).join("\n") + "\n",
+  );
 }, 60_000);
 
 /** stderr without progress lines. */
-const problems = (stderr: string) => stderr.trim().split("\n").filter((l) => !/^(export|note|base model):/.test(l));
+const problems = (stderr: string) =>
+  stderr
+    .trim()
+    .split("\n")
+    .filter((l) => !/^(export|note|base model):/.test(l));
 
 describe("file-system errors", () => {
   it("EISDIR: an export whose output is a folder", async () => {
@@ -42,26 +49,55 @@ describe("file-system errors", () => {
   it("EEXIST: a train whose --output_dir is a file", async () => {
     const output = path.join(dir, "a-file");
     writeFileSync(output, "not a folder");
-    const r = await neural("train", "--base_model", tiny.dir, "--dataset", dataset, "--output_dir", output, "--max_steps", "1", "--max_length", "64", "--device", "cpu", "--threads", "1", "--no-eval_generate");
-    expect(problems(r.stderr)).toEqual([`neural train: ${output}: already exists and is in the way (EEXIST): remove it or choose another path`]);
+    const r = await neural(
+      "train",
+      "--base_model",
+      tiny.dir,
+      "--dataset",
+      dataset,
+      "--output_dir",
+      output,
+      "--max_steps",
+      "1",
+      "--max_length",
+      "64",
+      "--device",
+      "cpu",
+      "--threads",
+      "1",
+      "--no-eval_generate",
+    );
+    expect(problems(r.stderr)).toEqual([
+      `neural train: ${output}: already exists and is in the way (EEXIST): remove it or choose another path`,
+    ]);
     expect(r.code).toBe(1);
   }, 120_000);
 
-  it.skipIf(root)("EACCES: an export into a folder that may not be written", async () => {
-    const locked = path.join(dir, "locked");
-    mkdirSync(locked);
-    chmodSync(locked, 0o500);
-    const output = path.join(locked, "model.gguf");
-    const r = await neural("export", "--model_dir", tiny.dir, "--output", output, "--quantization", "F32", "--no_modelfile");
-    expect(problems(r.stderr)[0]).toMatch(/^neural export: .*locked.*: permission denied \(EACCES\): choose a place you may write to/);
-    expect(r.code).toBe(1);
-  }, 120_000);
+  it.skipIf(root)(
+    "EACCES: an export into a folder that may not be written",
+    async () => {
+      const locked = path.join(dir, "locked");
+      mkdirSync(locked);
+      chmodSync(locked, 0o500);
+      const output = path.join(locked, "model.gguf");
+      const r = await neural("export", "--model_dir", tiny.dir, "--output", output, "--quantization", "F32", "--no_modelfile");
+      expect(problems(r.stderr)[0]).toMatch(/^neural export: .*locked.*: permission denied \(EACCES\): choose a place you may write to/);
+      expect(r.code).toBe(1);
+    },
+    120_000,
+  );
 
   it("EACCES, ENOSPC, ENOTDIR, and a rename's destination: each names the path and what to do", () => {
     const error = (code: string, extra: Record<string, string>) => Object.assign(new Error(code), { code, ...extra });
-    expect(fileSystemMessage(error("EACCES", { path: "/srv/x", syscall: "open" }))).toBe("/srv/x: permission denied (EACCES): choose a place you may write to (or read from), or change its permissions");
-    expect(fileSystemMessage(error("ENOSPC", { path: "/srv/x", syscall: "write" }))).toBe("/srv/x: the disk is full (ENOSPC): free some space or write somewhere else");
-    expect(fileSystemMessage(error("EISDIR", { path: "/srv/.x.tmp", dest: "/srv/x", syscall: "rename" }))).toBe("/srv/x: is a folder (EISDIR): give the path of a file");
+    expect(fileSystemMessage(error("EACCES", { path: "/srv/x", syscall: "open" }))).toBe(
+      "/srv/x: permission denied (EACCES): choose a place you may write to (or read from), or change its permissions",
+    );
+    expect(fileSystemMessage(error("ENOSPC", { path: "/srv/x", syscall: "write" }))).toBe(
+      "/srv/x: the disk is full (ENOSPC): free some space or write somewhere else",
+    );
+    expect(fileSystemMessage(error("EISDIR", { path: "/srv/.x.tmp", dest: "/srv/x", syscall: "rename" }))).toBe(
+      "/srv/x: is a folder (EISDIR): give the path of a file",
+    );
     expect(fileSystemMessage(new Error("not a file-system error"))).toBeUndefined();
   });
 });
@@ -82,7 +118,9 @@ describe("ENOSPC on a small tmpfs (where this machine lets the test mount one)",
     const output = path.join(mount, "model.gguf");
     const r = await neural("export", "--model_dir", tiny.dir, "--output", output, "--quantization", "F32", "--no_modelfile");
     expect(problems(r.stderr)).toHaveLength(1);
-    expect(problems(r.stderr)[0]).toMatch(new RegExp(`^neural export: ${output}: the disk is full \\(ENOSPC\\): free some space or write somewhere else$`));
+    expect(problems(r.stderr)[0]).toMatch(
+      new RegExp(`^neural export: ${output}: the disk is full \\(ENOSPC\\): free some space or write somewhere else$`),
+    );
     expect(r.code).toBe(1);
     expect(readdirSync(mount)).toEqual([]);
   }, 120_000);

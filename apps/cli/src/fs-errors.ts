@@ -27,6 +27,11 @@ export function fileSystemMessage(error: unknown): string | undefined {
   const { code, path, dest, syscall } = error as FileSystemErrorFields;
   if (typeof code !== "string" || typeof path !== "string" || !ADVICE[code]) return undefined;
   // A rename fails because of where it goes (a folder or a file in the way), not the temporary file it moves.
-  const culprit = syscall === "rename" && typeof dest === "string" && (code === "EISDIR" || code === "EEXIST" || code === "ENOTDIR" || code === "ENOTEMPTY") ? dest : path;
+  const culprit =
+    syscall === "rename" &&
+    typeof dest === "string" &&
+    (code === "EISDIR" || code === "EEXIST" || code === "ENOTDIR" || code === "ENOTEMPTY")
+      ? dest
+      : path;
   return ADVICE[code]!(culprit);
 }

@@ -49,70 +49,133 @@ const CASES: Case[] = [
   { tokenizer: "qwen3", family: "qwen3", vocabSize: 151936 },
 ];
 
-describe.each(CASES)("NornicDB serving a $family model with $tokenizer's tokenizer, fine-tuned with --template chatml", ({ tokenizer, family, lora, vocabSize, slidingWindow }) => {
-  it("answers every question right and stops by itself on <|im_end|> (EOG) before the token limit, through llama.cpp, Q8_0", async () => {
-    const real = realTokenizer(tokenizer);
-    const dir = join(root, tokenizer);
-    const base = join(dir, "base");
-    await writeTinyModel(base, {
-      family, seed: 7, layers: 2, hiddenSize: 32, intermediateSize: 64, heads: 2, kvHeads: 1, dtype: "F32", ...(lora ? { weightStd: 0.3 } : {}), ...(slidingWindow ? { slidingWindow } : {}),
-      vocabSize: real.vocabSize, tokenizerFiles: { tokenizer: real.tokenizer, config: real.config },
-    });
-    const data = join(dir, "task.jsonl");
-    const rows = TASK.map(([q, a]) => JSON.stringify({ messages: [{ role: "system", content: SYSTEM }, { role: "user", content: q }, { role: "assistant", content: a }] }));
-    await writeFile(data, rows.join("\n") + "\n");
+describe.each(CASES)(
+  "NornicDB serving a $family model with $tokenizer's tokenizer, fine-tuned with --template chatml",
+  ({ tokenizer, family, lora, vocabSize, slidingWindow }) => {
+    it("answers every question right and stops by itself on <|im_end|> (EOG) before the token limit, through llama.cpp, Q8_0", async () => {
+      const real = realTokenizer(tokenizer);
+      const dir = join(root, tokenizer);
+      const base = join(dir, "base");
+      await writeTinyModel(base, {
+        family,
+        seed: 7,
+        layers: 2,
+        hiddenSize: 32,
+        intermediateSize: 64,
+        heads: 2,
+        kvHeads: 1,
+        dtype: "F32",
+        ...(lora ? { weightStd: 0.3 } : {}),
+        ...(slidingWindow ? { slidingWindow } : {}),
+        vocabSize: real.vocabSize,
+        tokenizerFiles: { tokenizer: real.tokenizer, config: real.config },
+      });
+      const data = join(dir, "task.jsonl");
+      const rows = TASK.map(([q, a]) =>
+        JSON.stringify({
+          messages: [
+            { role: "system", content: SYSTEM },
+            { role: "user", content: q },
+            { role: "assistant", content: a },
+          ],
+        }),
+      );
+      await writeFile(data, rows.join("\n") + "\n");
 
-    const out = join(dir, "tuned");
-    const method = lora ? ["--lora_r", "16", "--lora_alpha", "32", "--lora_dropout", "0", "--learning_rate", "2e-2"] : ["--no-use_lora", "--learning_rate", "1e-2"];
-    const run = await neural(
-      "train", "--base_model", base, "--dataset", data, "--output_dir", out, "--template", "chatml", ...method,
-      "--max_length", "64", "--batch_size", "3", "--gradient_accumulation", "1", "--max_steps", "60",
-      "--warmup_steps", "5", "--weight_decay", "0", "--validation_split", "0", "--no-eval_generate", "--no-packing",
-      "--eval_steps", "1000", "--save_steps", "1000", "--logging_steps", "20", "--threads", "1", "--seed", "1",
-    );
-    expect(run.code, run.stderr).toBe(0);
+      const out = join(dir, "tuned");
+      const method = lora
+        ? ["--lora_r", "16", "--lora_alpha", "32", "--lora_dropout", "0", "--learning_rate", "2e-2"]
+        : ["--no-use_lora", "--learning_rate", "1e-2"];
+      const run = await neural(
+        "train",
+        "--base_model",
+        base,
+        "--dataset",
+        data,
+        "--output_dir",
+        out,
+        "--template",
+        "chatml",
+        ...method,
+        "--max_length",
+        "64",
+        "--batch_size",
+        "3",
+        "--gradient_accumulation",
+        "1",
+        "--max_steps",
+        "60",
+        "--warmup_steps",
+        "5",
+        "--weight_decay",
+        "0",
+        "--validation_split",
+        "0",
+        "--no-eval_generate",
+        "--no-packing",
+        "--eval_steps",
+        "1000",
+        "--save_steps",
+        "1000",
+        "--logging_steps",
+        "20",
+        "--threads",
+        "1",
+        "--seed",
+        "1",
+      );
+      expect(run.code, run.stderr).toBe(0);
 
-    let modelDir = out;
-    if (lora) {
-      const adapter = JSON.parse(await readFile(join(out, "adapter_config.json"), "utf8")) as { trainable_token_indices?: Record<string, number[]> };
-      expect(adapter.trainable_token_indices).toEqual({ embed_tokens: [32000, 32001], lm_head: [32000, 32001] });
-      modelDir = join(dir, "merged");
-      const merged = await neural("merge", "--model_dir", out, "--base_model", base, "--output", modelDir);
-      expect(merged.code, merged.stderr).toBe(0);
-    }
-    const config = JSON.parse(await readFile(join(modelDir, "config.json"), "utf8")) as { vocab_size: number };
-    expect(config.vocab_size).toBe(vocabSize);
-
-    const gguf = join(dir, "tuned.gguf");
-    const exported = await neural("export", "--model_dir", modelDir, "--output", gguf, "--quantization", "Q8_0", "--threads", "1");
-    expect(exported.code, exported.stderr).toBe(0);
-
-    // What training fed the model: BOS when its tokenizer adds one, then the ChatML prompt with markers by id.
-    const trained = createTokenizer({
-      tokenizer: JSON.parse(await readFile(join(modelDir, "tokenizer.json"), "utf8")) as Record<string, unknown>,
-      config: JSON.parse(await readFile(join(modelDir, "tokenizer_config.json"), "utf8")) as Record<string, unknown>,
-    });
-    const imEnd = trained.specialTokens.get("<|im_end|>")!;
-    const trainingIds = (messages: Parameters<typeof nornicdbPrompt>[0]) => [...(trained.addBos && trained.bos ? [trained.bos.id] : []), ...trained.encode(nornicdbPrompt(messages))];
-    const meta = await openGguf(gguf);
-    try {
-      expect((meta.get("tokenizer.ggml.token_type") as ArrayLike<number>)[imEnd]).toBe(3); // control
-      expect(meta.get("tokenizer.ggml.eot_token_id")).toBe(imEnd);
-    } finally {
-      await meta.close();
-    }
-    const model = await LlamaModelProcess.load(gguf, { contextSize: 256 });
-    try {
-      for (const [question, answer] of TASK) {
-        const messages = [{ role: "system", content: SYSTEM }, { role: "user", content: question }];
-        const reply = await nornicdbAnswerWith(model, messages, { maxTokens: MAX_TOKENS });
-        expect(reply.promptTokens).toEqual(trainingIds(messages));
-        expect({ question, text: reply.text, stoppedBy: reply.stoppedBy }).toEqual({ question, text: answer, stoppedBy: "eog" });
-        expect(reply.tokens.length).toBeLessThan(MAX_TOKENS);
-        expect(reply.tokens.at(-1)).toBe(imEnd);
+      let modelDir = out;
+      if (lora) {
+        const adapter = JSON.parse(await readFile(join(out, "adapter_config.json"), "utf8")) as {
+          trainable_token_indices?: Record<string, number[]>;
+        };
+        expect(adapter.trainable_token_indices).toEqual({ embed_tokens: [32000, 32001], lm_head: [32000, 32001] });
+        modelDir = join(dir, "merged");
+        const merged = await neural("merge", "--model_dir", out, "--base_model", base, "--output", modelDir);
+        expect(merged.code, merged.stderr).toBe(0);
       }
-    } finally {
-      await model.close();
-    }
-  }, 600_000);
-});
+      const config = JSON.parse(await readFile(join(modelDir, "config.json"), "utf8")) as { vocab_size: number };
+      expect(config.vocab_size).toBe(vocabSize);
+
+      const gguf = join(dir, "tuned.gguf");
+      const exported = await neural("export", "--model_dir", modelDir, "--output", gguf, "--quantization", "Q8_0", "--threads", "1");
+      expect(exported.code, exported.stderr).toBe(0);
+
+      // What training fed the model: BOS when its tokenizer adds one, then the ChatML prompt with markers by id.
+      const trained = createTokenizer({
+        tokenizer: JSON.parse(await readFile(join(modelDir, "tokenizer.json"), "utf8")) as Record<string, unknown>,
+        config: JSON.parse(await readFile(join(modelDir, "tokenizer_config.json"), "utf8")) as Record<string, unknown>,
+      });
+      const imEnd = trained.specialTokens.get("<|im_end|>")!;
+      const trainingIds = (messages: Parameters<typeof nornicdbPrompt>[0]) => [
+        ...(trained.addBos && trained.bos ? [trained.bos.id] : []),
+        ...trained.encode(nornicdbPrompt(messages)),
+      ];
+      const meta = await openGguf(gguf);
+      try {
+        expect((meta.get("tokenizer.ggml.token_type") as ArrayLike<number>)[imEnd]).toBe(3); // control
+        expect(meta.get("tokenizer.ggml.eot_token_id")).toBe(imEnd);
+      } finally {
+        await meta.close();
+      }
+      const model = await LlamaModelProcess.load(gguf, { contextSize: 256 });
+      try {
+        for (const [question, answer] of TASK) {
+          const messages = [
+            { role: "system", content: SYSTEM },
+            { role: "user", content: question },
+          ];
+          const reply = await nornicdbAnswerWith(model, messages, { maxTokens: MAX_TOKENS });
+          expect(reply.promptTokens).toEqual(trainingIds(messages));
+          expect({ question, text: reply.text, stoppedBy: reply.stoppedBy }).toEqual({ question, text: answer, stoppedBy: "eog" });
+          expect(reply.tokens.length).toBeLessThan(MAX_TOKENS);
+          expect(reply.tokens.at(-1)).toBe(imEnd);
+        }
+      } finally {
+        await model.close();
+      }
+    }, 600_000);
+  },
+);

@@ -29,19 +29,75 @@ describe("NornicDB serving a Qwen2.5-tokenizer model fine-tuned with --template 
     const real = realTokenizer("qwen2.5");
     const base = join(root, "base");
     await writeTinyModel(base, {
-      family: "qwen2", seed: 7, layers: 2, hiddenSize: 32, intermediateSize: 64, heads: 2, kvHeads: 1, dtype: "F32",
-      vocabSize: real.vocabSize, tokenizerFiles: { tokenizer: real.tokenizer, config: real.config },
+      family: "qwen2",
+      seed: 7,
+      layers: 2,
+      hiddenSize: 32,
+      intermediateSize: 64,
+      heads: 2,
+      kvHeads: 1,
+      dtype: "F32",
+      vocabSize: real.vocabSize,
+      tokenizerFiles: { tokenizer: real.tokenizer, config: real.config },
     });
     const data = join(root, "task.jsonl");
-    const rows = TASK.map(([q, a]) => JSON.stringify({ messages: [{ role: "system", content: SYSTEM }, { role: "user", content: q }, { role: "assistant", content: a }] }));
-    await writeFile(data, Array.from({ length: 8 }, () => rows).flat().join("\n") + "\n");
+    const rows = TASK.map(([q, a]) =>
+      JSON.stringify({
+        messages: [
+          { role: "system", content: SYSTEM },
+          { role: "user", content: q },
+          { role: "assistant", content: a },
+        ],
+      }),
+    );
+    await writeFile(
+      data,
+      Array.from({ length: 8 }, () => rows)
+        .flat()
+        .join("\n") + "\n",
+    );
 
     const out = join(root, "tuned");
     const trained = await neural(
-      "train", "--base_model", base, "--dataset", data, "--output_dir", out, "--template", "chatml", "--no-use_lora",
-      "--max_length", "96", "--batch_size", "8", "--gradient_accumulation", "1", "--max_steps", "100", "--learning_rate", "5e-3",
-      "--warmup_steps", "10", "--weight_decay", "0", "--validation_split", "0", "--no-eval_generate", "--no-packing", "--no-group_by_length",
-      "--eval_steps", "1000", "--save_steps", "1000", "--logging_steps", "20", "--threads", "1", "--seed", "1",
+      "train",
+      "--base_model",
+      base,
+      "--dataset",
+      data,
+      "--output_dir",
+      out,
+      "--template",
+      "chatml",
+      "--no-use_lora",
+      "--max_length",
+      "96",
+      "--batch_size",
+      "8",
+      "--gradient_accumulation",
+      "1",
+      "--max_steps",
+      "100",
+      "--learning_rate",
+      "5e-3",
+      "--warmup_steps",
+      "10",
+      "--weight_decay",
+      "0",
+      "--validation_split",
+      "0",
+      "--no-eval_generate",
+      "--no-packing",
+      "--no-group_by_length",
+      "--eval_steps",
+      "1000",
+      "--save_steps",
+      "1000",
+      "--logging_steps",
+      "20",
+      "--threads",
+      "1",
+      "--seed",
+      "1",
     );
     expect(trained.code, trained.stderr).toBe(0);
 
@@ -52,7 +108,14 @@ describe("NornicDB serving a Qwen2.5-tokenizer model fine-tuned with --template 
     const model = await LlamaModelProcess.load(gguf, { contextSize: 256 });
     try {
       for (const [question, answer] of TASK) {
-        const reply = await nornicdbAnswerWith(model, [{ role: "system", content: SYSTEM }, { role: "user", content: question }], { maxTokens: MAX_TOKENS });
+        const reply = await nornicdbAnswerWith(
+          model,
+          [
+            { role: "system", content: SYSTEM },
+            { role: "user", content: question },
+          ],
+          { maxTokens: MAX_TOKENS },
+        );
         expect({ question, text: reply.text, stoppedBy: reply.stoppedBy }).toEqual({ question, text: answer, stoppedBy: "eog" });
         expect(reply.tokens.length).toBeLessThan(MAX_TOKENS);
         expect(reply.tokens.at(-1)).toBe(151645); // <|im_end|>

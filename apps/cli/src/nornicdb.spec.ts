@@ -4,7 +4,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTemplate } from "@neural/dataset";
-import { LlamaModelProcess, NORNICDB_CALL_SITES, NORNICDB_STOP, nornicdbAnswer, nornicdbGenerate, nornicdbPrompt, nornicdbShare } from "@neural/llama";
+import {
+  LlamaModelProcess,
+  NORNICDB_CALL_SITES,
+  NORNICDB_STOP,
+  nornicdbAnswer,
+  nornicdbGenerate,
+  nornicdbPrompt,
+  nornicdbShare,
+} from "@neural/llama";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeScriptedGguf } from "./scripted-gguf.spec-helper.js";
 
@@ -18,7 +26,8 @@ describe("NornicDB's prompt", () => {
   ];
 
   it("is ChatML exactly as pkg/heimdall BuildPrompt writes it, and as our chatml template renders it", () => {
-    const expected = "<|im_start|>system\nYou are Heimdall.<|im_end|>\n<|im_start|>user\nCapital of France?\n\nOne word.<|im_end|>\n<|im_start|>assistant\n";
+    const expected =
+      "<|im_start|>system\nYou are Heimdall.<|im_end|>\n<|im_start|>user\nCapital of France?\n\nOne word.<|im_end|>\n<|im_start|>assistant\n";
     expect(nornicdbPrompt(messages)).toBe(expected);
     expect(createTemplate("chatml").prompt(messages.map((m) => ({ ...m, role: m.role as "system" | "user" })))).toBe(expected);
     expect([...NORNICDB_STOP]).toEqual(["<|im_end|>", "<|endoftext|>", "</s>"]);
@@ -51,7 +60,11 @@ describe("NornicDB's stop rule and raw-text paths (nornicdbGenerate)", () => {
     const m = await writeScriptedGguf(join(root, "rome-raw"), "Rome</s>x");
     const model = await LlamaModelProcess.load(m.path, { contextSize: 256 });
     try {
-      const chat = await nornicdbGenerate(model, nornicdbPrompt([{ role: "user", content: "Capital of Italy?" }]), NORNICDB_CALL_SITES.chat);
+      const chat = await nornicdbGenerate(
+        model,
+        nornicdbPrompt([{ role: "user", content: "Capital of Italy?" }]),
+        NORNICDB_CALL_SITES.chat,
+      );
       expect(chat).toMatchObject({ text: "Rome</s>x", stoppedBy: "eog", exact: true });
       const raw = await nornicdbGenerate(model, "USER QUESTION: capital?\n\nYOUR RESPONSE:\n", NORNICDB_CALL_SITES.synthesis);
       expect(raw.promptTokens).not.toContain(m.imEnd);

@@ -18,7 +18,11 @@ export interface ScriptedGguf {
   newline: number;
 }
 
-export async function writeScriptedGguf(dir: string, answer: string | readonly string[], outType: "F32" | "Q8_0" = "F32"): Promise<ScriptedGguf> {
+export async function writeScriptedGguf(
+  dir: string,
+  answer: string | readonly string[],
+  outType: "F32" | "Q8_0" = "F32",
+): Promise<ScriptedGguf> {
   const tiny = await writeTinyModel(dir, { family: "qwen2", seed: 1, tieEmbeddings: false, dtype: "F32" });
   const vocab = (tiny.tokenizer.tokenizer as { model: { vocab: Record<string, number> } }).model.vocab;
   const chars = byteToUnicode();
@@ -32,7 +36,8 @@ export async function writeScriptedGguf(dir: string, answer: string | readonly s
   const imEnd = tiny.tokenizer.ids.imEnd!;
   const chains = answers.map((a) => [newline, ...[...new TextEncoder().encode(a)].map(id), imEnd]);
   const inner = chains.flatMap((c) => c.slice(1, -1));
-  if (new Set([newline, ...inner]).size !== inner.length + 1) throw new Error(`the answers ${JSON.stringify(answers)} repeat a byte (or have a newline)`);
+  if (new Set([newline, ...inner]).size !== inner.length + 1)
+    throw new Error(`the answers ${JSON.stringify(answers)} repeat a byte (or have a newline)`);
   const H = tiny.config.hidden_size;
   if (inner.length + 1 > H) throw new Error("answers longer than the hidden size");
   const unit = new Map([newline, ...inner].map((t, k) => [t, k])); // token → its unit vector e_k

@@ -21,9 +21,12 @@ export async function neuralWithInput(input: string, ...argv: string[]): Promise
     err: (t) => (stderr += t.endsWith("\n") ? t : t + "\n"),
     status: () => {},
     isTTY: false,
-    stdin: Object.assign((async function* () {
-      if (input) yield input;
-    })(), { isTTY: false }),
+    stdin: Object.assign(
+      (async function* () {
+        if (input) yield input;
+      })(),
+      { isTTY: false },
+    ),
   });
   return { code, stdout, stderr };
 }

@@ -8,8 +8,21 @@ parentPort!.on("message", (message: { type: string }) => {
   if (message.type === "stop") controller.abort();
 });
 const { config, evalOnly } = workerData as { config: TrainConfig; evalOnly?: boolean };
-train(config, { signal: controller.signal, evalOnly: evalOnly === true, onEvent: (event: TrainEvent) => parentPort!.postMessage(event) }).then(
+train(config, {
+  signal: controller.signal,
+  evalOnly: evalOnly === true,
+  onEvent: (event: TrainEvent) => parentPort!.postMessage(event),
+}).then(
   (result) => parentPort!.postMessage({ type: "result", result }),
   (error: Error & { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown }) =>
-    parentPort!.postMessage({ type: "error", name: error.name, message: error.message, stack: error.stack, code: error.code, path: error.path, dest: error.dest, syscall: error.syscall }),
+    parentPort!.postMessage({
+      type: "error",
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      code: error.code,
+      path: error.path,
+      dest: error.dest,
+      syscall: error.syscall,
+    }),
 );

@@ -66,7 +66,16 @@ const rows = [];
 for (const [team, list] of Object.entries(problems)) {
   list.forEach((problem, i) => {
     frames.forEach((frame, j) => {
-      rows.push({ key: `${team}-${i}-${j}`, record: { messages: [{ role: "user", content: frame(problem) }, { role: "assistant", content: team }], category: team } });
+      rows.push({
+        key: `${team}-${i}-${j}`,
+        record: {
+          messages: [
+            { role: "user", content: frame(problem) },
+            { role: "assistant", content: team },
+          ],
+          category: team,
+        },
+      });
     });
   });
 }

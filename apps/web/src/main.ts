@@ -112,7 +112,16 @@ async function train(): Promise<void> {
   }
   for (const url of urls) URL.revokeObjectURL(url);
   urls = [];
-  Object.assign(page, { losses: [], evals: [], samples: [], files: [], tokensPerSecond: undefined, exactMatch: undefined, error: undefined, provider: undefined });
+  Object.assign(page, {
+    losses: [],
+    evals: [],
+    samples: [],
+    files: [],
+    tokensPerSecond: undefined,
+    exactMatch: undefined,
+    error: undefined,
+    provider: undefined,
+  });
   $("downloads").textContent = "";
   $("log").textContent = "";
   $<HTMLTableElement>("samples").tBodies[0]!.textContent = "";
@@ -129,7 +138,9 @@ async function train(): Promise<void> {
     outType: $<HTMLSelectElement>("out_type").value as OutType,
     backend: $<HTMLSelectElement>("backend").value as Backend,
     // ?threads=N sets the WASM threads (benchmarks); the default is the worker's.
-    ...(new URLSearchParams(location.search).has("threads") ? { threads: Number(new URLSearchParams(location.search).get("threads")) } : {}),
+    ...(new URLSearchParams(location.search).has("threads")
+      ? { threads: Number(new URLSearchParams(location.search).get("threads")) }
+      : {}),
     ...(lora && folder ? { base: folder } : {}),
   });
 }
@@ -173,8 +184,11 @@ function onEvent(e: WebTrainEvent): void {
       break;
     case "start":
       page.provider = e.provider;
-      $("backend-used").textContent = e.provider === "wasm" ? `WASM × ${page.runtime?.threads ?? 1} thread${page.runtime?.threads === 1 ? "" : "s"}` : e.provider;
-      log(`${e.mode === "full" ? "training every weight" : "training LoRA adapters"}: ${e.trainableParameters.toLocaleString("en-US")} of ${e.totalParameters.toLocaleString("en-US")} parameters, vocabulary ${e.vocabSize}, ${e.trainExamples} train / ${e.evalExamples} eval examples, ${e.totalSteps} steps`);
+      $("backend-used").textContent =
+        e.provider === "wasm" ? `WASM × ${page.runtime?.threads ?? 1} thread${page.runtime?.threads === 1 ? "" : "s"}` : e.provider;
+      log(
+        `${e.mode === "full" ? "training every weight" : "training LoRA adapters"}: ${e.trainableParameters.toLocaleString("en-US")} of ${e.totalParameters.toLocaleString("en-US")} parameters, vocabulary ${e.vocabSize}, ${e.trainExamples} train / ${e.evalExamples} eval examples, ${e.totalSteps} steps`,
+      );
       break;
     case "step": {
       page.losses.push({ step: e.step, loss: e.loss });
@@ -192,7 +206,9 @@ function onEvent(e: WebTrainEvent): void {
     }
     case "eval":
       page.evals.push({ step: e.step, loss: e.loss, ...(e.exactMatch !== undefined ? { exactMatch: e.exactMatch } : {}) });
-      log(`eval at step ${e.step}: loss ${e.loss.toFixed(4)}, next-token accuracy ${(100 * e.accuracy).toFixed(1)}%${e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""}`);
+      log(
+        `eval at step ${e.step}: loss ${e.loss.toFixed(4)}, next-token accuracy ${(100 * e.accuracy).toFixed(1)}%${e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""}`,
+      );
       if (e.exactMatch !== undefined) $("exact").textContent = `${(100 * e.exactMatch).toFixed(0)}%`;
       page.samples = e.samples;
       showSamples(e.samples);
@@ -206,7 +222,9 @@ worker.onmessage = (message: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case "runtime":
       page.runtime = m.info;
-      log(`ONNX Runtime Web: ${m.info.providers.join(" → ")}; WASM threads ${m.info.threads}${m.info.crossOriginIsolated ? "" : " (the page is not cross-origin isolated: one thread)"}; WebGPU ${m.info.webgpu ? "available" : "not available"}`);
+      log(
+        `ONNX Runtime Web: ${m.info.providers.join(" → ")}; WASM threads ${m.info.threads}${m.info.crossOriginIsolated ? "" : " (the page is not cross-origin isolated: one thread)"}; WebGPU ${m.info.webgpu ? "available" : "not available"}`,
+      );
       break;
     case "report": {
       page.report = m.lines;
@@ -241,7 +259,10 @@ worker.onmessage = (message: MessageEvent<FromWorker>) => {
       }
       if (Number.isFinite(m.tokensPerSecond)) $("tps").textContent = Math.round(m.tokensPerSecond).toLocaleString("en-US");
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      setState("done", `${m.stopped === "completed" ? "Done" : `Stopped (${m.stopped})`}: ${m.steps} steps in ${seconds} s on ${m.provider}. Download the GGUF below.`);
+      setState(
+        "done",
+        `${m.stopped === "completed" ? "Done" : `Stopped (${m.stopped})`}: ${m.steps} steps in ${seconds} s on ${m.provider}. Download the GGUF below.`,
+      );
       break;
     }
     case "error":

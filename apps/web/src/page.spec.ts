@@ -63,7 +63,18 @@ describe("the web page", () => {
   it("trains on the bundled example; llama.cpp runs the downloaded GGUF with the trained answers", async () => {
     const page = await openPage("?threads=2");
     expect((await state(page)).report![0]).toBe("support-routing.jsonl: 256 records, 256 valid, 0 invalid");
-    const settings: Record<string, string> = { hidden_size: "64", num_hidden_layers: "2", num_attention_heads: "4", intermediate_size: "128", vocab_size: "512", max_steps: "60", learning_rate: "0.003", batch_size: "8", max_length: "128", eval_steps: "30" };
+    const settings: Record<string, string> = {
+      hidden_size: "64",
+      num_hidden_layers: "2",
+      num_attention_heads: "4",
+      intermediate_size: "128",
+      vocab_size: "512",
+      max_steps: "60",
+      learning_rate: "0.003",
+      batch_size: "8",
+      max_length: "128",
+      eval_steps: "30",
+    };
     for (const [id, value] of Object.entries(settings)) await page.fill(`#${id}`, value);
     await page.selectOption("#out_type", "F16");
     await page.click("#train");
@@ -87,7 +98,14 @@ describe("the web page", () => {
     expect(await page.textContent("#tps")).toMatch(/^[\d,]+$/);
     expect(await page.locator("#samples tbody tr").count()).toBe(s.samples.length);
     expect(s.samples.length).toBeGreaterThanOrEqual(10);
-    expect(s.files).toEqual(["support-routing-f16.gguf", "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "train_config.json"]);
+    expect(s.files).toEqual([
+      "support-routing-f16.gguf",
+      "model.safetensors",
+      "config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "train_config.json",
+    ]);
 
     mkdirSync(RESULTS, { recursive: true });
     await page.screenshot({ path: join(RESULTS, "after-training.png"), fullPage: true });
@@ -100,7 +118,8 @@ describe("the web page", () => {
     const model = await LlamaModelProcess.load(gguf, { contextSize: 256 });
     const answers: string[] = [];
     try {
-      for (const sample of s.samples) answers.push((await model.generate(chatmlPrompt(sample.messages), { maxTokens: 8, stop: CHATML_STOP })).text.trim());
+      for (const sample of s.samples)
+        answers.push((await model.generate(chatmlPrompt(sample.messages), { maxTokens: 8, stop: CHATML_STOP })).text.trim());
     } finally {
       await model.close();
     }
@@ -123,24 +142,42 @@ describe("the web page", () => {
     const page = await openPage("?threads=2");
     await page.setInputFiles("#model-folder", folder);
     expect(await page.isChecked('input[name="mode"][value="lora"]')).toBe(true);
-    for (const [id, value] of Object.entries({ lora_r: "4", lora_alpha: "8", max_steps: "10", learning_rate: "0.001", eval_steps: "10" })) await page.fill(`#${id}`, value);
+    for (const [id, value] of Object.entries({ lora_r: "4", lora_alpha: "8", max_steps: "10", learning_rate: "0.001", eval_steps: "10" }))
+      await page.fill(`#${id}`, value);
     await page.click("#train");
     await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state ?? ""), undefined, { timeout: 240_000 });
     const s = await state(page);
     expect(s.error).toBeUndefined();
-    expect(s.files).toEqual(["routing-base-f16.gguf", "adapter_model.safetensors", "adapter_config.json", "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "train_config.json"]);
+    expect(s.files).toEqual([
+      "routing-base-f16.gguf",
+      "adapter_model.safetensors",
+      "adapter_config.json",
+      "model.safetensors",
+      "config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "train_config.json",
+    ]);
     expect(await page.textContent("#log")).toContain("training LoRA adapters");
     const [download] = await Promise.all([page.waitForEvent("download"), page.click('a[data-file="adapter_config.json"]')]);
     const adapterConfig = join(work, "adapter_config.json");
     await download.saveAs(adapterConfig);
-    expect(JSON.parse(readFileSync(adapterConfig, "utf8"))).toMatchObject({ peft_type: "LORA", r: 4, lora_alpha: 8, base_model_name_or_path: "routing-base" });
+    expect(JSON.parse(readFileSync(adapterConfig, "utf8"))).toMatchObject({
+      peft_type: "LORA",
+      r: 4,
+      lora_alpha: 8,
+      base_model_name_or_path: "routing-base",
+    });
     // The merged GGUF: llama.cpp gives the answers the base + adapter gave in the browser.
     const [gguf] = await Promise.all([page.waitForEvent("download"), page.click('a[data-file="routing-base-f16.gguf"]')]);
     const merged = join(work, "merged.gguf");
     await gguf.saveAs(merged);
     const model = await LlamaModelProcess.load(merged, { contextSize: 256 });
     try {
-      for (const sample of s.samples) expect((await model.generate(chatmlPrompt(sample.messages), { maxTokens: 8, stop: CHATML_STOP })).text.trim()).toBe(sample.generated);
+      for (const sample of s.samples)
+        expect((await model.generate(chatmlPrompt(sample.messages), { maxTokens: 8, stop: CHATML_STOP })).text.trim()).toBe(
+          sample.generated,
+        );
     } finally {
       await model.close();
     }
@@ -164,7 +201,11 @@ describe("the web page", () => {
 
     // The CLI on the same file.
     const root = join(APP, "..", "..");
-    const cli = spawnSync(join(root, "node_modules", ".bin", "tsx"), ["--conditions=source", join(root, "apps", "cli", "src", "main.ts"), "validate", "bad.jsonl"], { cwd: work, encoding: "utf8" });
+    const cli = spawnSync(
+      join(root, "node_modules", ".bin", "tsx"),
+      ["--conditions=source", join(root, "apps", "cli", "src", "main.ts"), "validate", "bad.jsonl"],
+      { cwd: work, encoding: "utf8" },
+    );
     expect(cli.status).toBe(1);
     const printed = cli.stdout.split("\n");
     expect(shown[0]).toBe("bad.jsonl: 4 records, 0 valid, 4 invalid");

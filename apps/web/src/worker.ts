@@ -10,7 +10,10 @@ import wasmBinary from "onnxruntime-web/ort-wasm-simd-threaded.wasm?url";
 import type { Backend, FromWorker, RuntimeInfo, ToWorker } from "./protocol.js";
 
 /** This worker's global scope (the DOM lib types `self` as a window). */
-const scope = globalThis as unknown as { postMessage(message: unknown, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent) => void) | null };
+const scope = globalThis as unknown as {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent) => void) | null;
+};
 
 type Ort = typeof import("onnxruntime-web");
 
@@ -112,7 +115,11 @@ async function handle(message: Exclude<ToWorker, { type: "stop" }>): Promise<voi
     onEvent({ type: "warning", message: `WebGPU failed (${(error as Error).message.split("\n")[0]}); training on WASM instead` });
     result = await attempt(["wasm"]);
   }
-  const files = result.files.map((f) => ({ name: f.name, type: f.type, bytes: f.bytes.buffer.slice(f.bytes.byteOffset, f.bytes.byteOffset + f.bytes.byteLength) as ArrayBuffer }));
+  const files = result.files.map((f) => ({
+    name: f.name,
+    type: f.type,
+    bytes: f.bytes.buffer.slice(f.bytes.byteOffset, f.bytes.byteOffset + f.bytes.byteLength) as ArrayBuffer,
+  }));
   post(
     {
       type: "done",

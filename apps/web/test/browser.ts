@@ -27,8 +27,12 @@ export const CHROMIUM_FLAGS = [
 
 /** The regular files of a tar archive (ustar), written under `dir`. */
 function untar(tar: Buffer, dir: string): void {
-  for (let at = 0; at + 512 <= tar.length && tar[at] !== 0; ) {
-    const field = (from: number, length: number) => tar.subarray(at + from, at + from + length).toString("latin1").replace(/\0.*$/s, "");
+  for (let at = 0; at + 512 <= tar.length && tar[at] !== 0;) {
+    const field = (from: number, length: number) =>
+      tar
+        .subarray(at + from, at + from + length)
+        .toString("latin1")
+        .replace(/\0.*$/s, "");
     const size = parseInt(field(124, 12).trim() || "0", 8);
     const name = [field(345, 155), field(0, 100)].filter(Boolean).join("/");
     if (field(156, 1) === "0" || field(156, 1) === "") {
@@ -61,7 +65,10 @@ export function chromiumExecutable(): { path: string; env: Record<string, string
       rmSync(temp, { recursive: true, force: true }); // another run got there first
     }
   }
-  return { path: join(dir, "chromium"), env: { LD_LIBRARY_PATH: [join(dir, "lib"), process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") } };
+  return {
+    path: join(dir, "chromium"),
+    env: { LD_LIBRARY_PATH: [join(dir, "lib"), process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") },
+  };
 }
 
 /** Chromium with a new, empty profile (playwright passes it as --user-data-dir), removed on close. */
@@ -100,8 +107,17 @@ function newest(path: string): number {
 export function ensureBuilt(): void {
   const index = join(DIST, "index.html");
   const packages = join(APP, "..", "..", "packages");
-  const sources = [join(APP, "src"), join(APP, "public"), join(APP, "index.html"), join(APP, "vite.config.ts"), ...["dataset", "graph", "lora-trainer", "gguf-writer", "safetensors", "quantize", "web-trainer"].map((p) => join(packages, p, "src"))];
+  const sources = [
+    join(APP, "src"),
+    join(APP, "public"),
+    join(APP, "index.html"),
+    join(APP, "vite.config.ts"),
+    ...["dataset", "graph", "lora-trainer", "gguf-writer", "safetensors", "quantize", "web-trainer"].map((p) => join(packages, p, "src")),
+  ];
   if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newest))) return;
-  const result = spawnSync(process.execPath, [join(APP, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], { cwd: APP, encoding: "utf8" });
+  const result = spawnSync(process.execPath, [join(APP, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], {
+    cwd: APP,
+    encoding: "utf8",
+  });
   if (result.status !== 0) throw new Error(`vite build failed:\n${result.stdout}\n${result.stderr}`);
 }

@@ -33,8 +33,13 @@ export async function serveStatic(root: string, options: { isolated?: boolean } 
     try {
       if (statSync(file).isDirectory()) file = join(file, "index.html");
       const size = statSync(file).size;
-      const headers: Record<string, string | number> = { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Content-Length": size, "Cache-Control": "no-store" };
-      if (options.isolated !== false) Object.assign(headers, { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" });
+      const headers: Record<string, string | number> = {
+        "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+        "Content-Length": size,
+        "Cache-Control": "no-store",
+      };
+      if (options.isolated !== false)
+        Object.assign(headers, { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" });
       res.writeHead(200, headers);
       createReadStream(file).pipe(res);
     } catch {

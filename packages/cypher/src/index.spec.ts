@@ -51,10 +51,18 @@ describe("checkCypher (syntax level)", () => {
 
   it("agrees with Neo4j's linter on what is a syntax error", () => {
     // The fast path (the grammar in SLL mode) must never accept something the full linter calls a syntax error.
-    const samples = [...valid, ...invalid.map(([q]) => q), "MATCH (n) RETURN n LIMIT", "CREATE (n:X {a: 1}) RETURN n", "WITH 1 AS x RETURN x ORDER"];
+    const samples = [
+      ...valid,
+      ...invalid.map(([q]) => q),
+      "MATCH (n) RETURN n LIMIT",
+      "CREATE (n:X {a: 1}) RETURN n",
+      "WITH 1 AS x RETURN x ORDER",
+    ];
     for (const query of samples) {
       const ours = checkCypher(query).ok;
-      const theirs = !(lintCypherQuery(query, {}, { consoleCommandsEnabled: false }).diagnostics as { severity?: number; message: string }[]).some(
+      const theirs = !(
+        lintCypherQuery(query, {}, { consoleCommandsEnabled: false }).diagnostics as { severity?: number; message: string }[]
+      ).some(
         (d) => d.severity === 1 && !/^Parameter \$/.test(d.message) && !/cannot conclude|not defined|not a valid value/.test(d.message),
       );
       expect({ query, ok: ours }).toEqual({ query, ok: theirs });
@@ -62,7 +70,11 @@ describe("checkCypher (syntax level)", () => {
   });
 
   it("is fast to call many times", () => {
-    const queries = Array.from({ length: 300 }, (_, i) => `MATCH (a:Person {name: 'p${i}'})-[:KNOWS*1..${(i % 3) + 1}]->(b) WHERE b.age > ${i} RETURN b.name AS name, count(*) AS c ORDER BY c DESC LIMIT ${i + 1}`);
+    const queries = Array.from(
+      { length: 300 },
+      (_, i) =>
+        `MATCH (a:Person {name: 'p${i}'})-[:KNOWS*1..${(i % 3) + 1}]->(b) WHERE b.age > ${i} RETURN b.name AS name, count(*) AS c ORDER BY c DESC LIMIT ${i + 1}`,
+    );
     checkCypher(queries[0]!);
     const start = performance.now();
     for (const q of queries) expect(checkCypher(q).ok).toBe(true);

@@ -192,7 +192,11 @@ function shapeOf(query: string): string | undefined {
 export function checkCypher(query: string, options: CheckCypherOptions = {}): CypherCheckResult {
   if (typeof query !== "string") throw new CypherCheckerError("checkCypher needs a string");
   if (query.trim() === "") {
-    return { ok: false, diagnostics: [{ message: "Empty query", line: 1, column: 1, severity: "error", offset: 0, length: 0 }], level: "syntax" };
+    return {
+      ok: false,
+      diagnostics: [{ message: "Empty query", line: 1, column: 1, severity: "error", offset: 0, length: 0 }],
+      level: "syntax",
+    };
   }
   // Console commands (":param x => 1") are a cypher-shell feature, not Cypher: the linter reports them.
   const consoleCommand = /(^|;)\s*:/.test(query);

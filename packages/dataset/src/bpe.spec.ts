@@ -8,12 +8,17 @@ describe("BPE tokenizer trainer", () => {
   it("round-trips arbitrary Unicode exactly: decode(encode(x)) == x", async () => {
     const tokenizer = await testTokenizer();
     const withSpecials = fc
-      .array(fc.oneof(fc.string({ unit: "binary", maxLength: 30 }), fc.constantFrom(...CHATML_SPECIAL_TOKENS, "\n", " ", "\r\n", "'s")), { maxLength: 8 })
+      .array(fc.oneof(fc.string({ unit: "binary", maxLength: 30 }), fc.constantFrom(...CHATML_SPECIAL_TOKENS, "\n", " ", "\r\n", "'s")), {
+        maxLength: 8,
+      })
       .map((parts) => parts.join(""));
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.string({ unit: "grapheme", maxLength: 100 }), withSpecials), (text) => {
-        expect(tokenizer.decode(tokenizer.encode(text))).toBe(text);
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.string({ unit: "grapheme", maxLength: 100 }), withSpecials),
+        (text) => {
+          expect(tokenizer.decode(tokenizer.encode(text))).toBe(text);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -42,12 +42,16 @@ export interface TrainedTokenizer {
 
 export const CHATML_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] as const;
 
-export async function trainTokenizer(texts: Iterable<string> | AsyncIterable<string>, options: TrainTokenizerOptions): Promise<TrainedTokenizer> {
+export async function trainTokenizer(
+  texts: Iterable<string> | AsyncIterable<string>,
+  options: TrainTokenizerOptions,
+): Promise<TrainedTokenizer> {
   const pretokenizer = options.pretokenizer ?? "qwen2";
   const specials = [...(options.specialTokens ?? CHATML_SPECIAL_TOKENS)];
   const minFrequency = options.minFrequency ?? 2;
   const targetBase = options.vocabSize - specials.length;
-  if (targetBase < 256) throw new RangeError(`vocab_size must be at least ${256 + specials.length} (256 bytes + ${specials.length} special tokens)`);
+  if (targetBase < 256)
+    throw new RangeError(`vocab_size must be at least ${256 + specials.length} (256 bytes + ${specials.length} special tokens)`);
 
   // 1. Count pre-tokenized words (special-token strings in the data are not learned as text).
   const bytesToChar = byteToUnicode();

@@ -15,15 +15,61 @@ export {
   type Message,
   type Role,
 } from "./formats.js";
-export { CHATML_JINJA, CHATML_STOP, createTemplate, type ChatTemplate, type TemplateName, type TemplateOptions, type TextSpan } from "./templates.js";
+export {
+  CHATML_JINJA,
+  CHATML_STOP,
+  createTemplate,
+  type ChatTemplate,
+  type TemplateName,
+  type TemplateOptions,
+  type TextSpan,
+} from "./templates.js";
 export { createTokenizer, withSpecialTokens, type SpecialToken, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
-export { encodeExample, IGNORE_INDEX, measureTokens, tokenLength, type DropReason, type EncodedExample, type EncodeOptions, type EncodeResult, type OverlongPolicy } from "./encode.js";
-export { attentionMask, batches, pack, packingEfficiency, packStream, toBatch, unpacked, type Batch, type BatchOptions, type Sequence } from "./pack.js";
+export {
+  encodeExample,
+  IGNORE_INDEX,
+  measureTokens,
+  tokenLength,
+  type DropReason,
+  type EncodedExample,
+  type EncodeOptions,
+  type EncodeResult,
+  type OverlongPolicy,
+} from "./encode.js";
+export {
+  attentionMask,
+  batches,
+  pack,
+  packingEfficiency,
+  packStream,
+  toBatch,
+  unpacked,
+  type Batch,
+  type BatchOptions,
+  type Sequence,
+} from "./pack.js";
 export { epochOrder, splitIndices, type SplitOptions } from "./split.js";
 export { hash53, Random } from "./random.js";
-export { stripCodeFence, validateRecords, type AnswerCheck, type CheckReport, type DuplicateReport, type LengthReport, type ValidateOptions, type ValidationReport } from "./validate.js";
+export {
+  stripCodeFence,
+  validateRecords,
+  type AnswerCheck,
+  type CheckReport,
+  type DuplicateReport,
+  type LengthReport,
+  type ValidateOptions,
+  type ValidationReport,
+} from "./validate.js";
 export { validationReportSchema } from "./report-schema.js";
-export { encodeRecords, prepareDataset, resolveTemplate, type EncodeStats, type PrepareOptions, type PreparedDataset, type PreparedExample } from "./prepare.js";
+export {
+  encodeRecords,
+  prepareDataset,
+  resolveTemplate,
+  type EncodeStats,
+  type PrepareOptions,
+  type PreparedDataset,
+  type PreparedExample,
+} from "./prepare.js";
 export { byteToUnicode, CHATML_SPECIAL_TOKENS, trainTokenizer, type TrainedTokenizer, type TrainTokenizerOptions } from "./bpe.js";
 export { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS, type PreTokenizerName } from "@neural/hf-config";
 export {

@@ -44,8 +44,14 @@ describe("labels", () => {
       fc.asyncProperty(conversation, async (example) => {
         const result = encodeExample(example, { template, tokenizer, maxLength: 100_000 });
         const { inputIds, labels } = result.example!;
-        expect(tokenizer.decode(Array.from(inputIds))).toBe(template.render(example).map((s) => s.text).join(""));
-        const answers = example.kind === "chat" ? example.messages.filter((m) => m.role === "assistant").map((m) => `${m.content}<|im_end|>`) : [];
+        expect(tokenizer.decode(Array.from(inputIds))).toBe(
+          template
+            .render(example)
+            .map((s) => s.text)
+            .join(""),
+        );
+        const answers =
+          example.kind === "chat" ? example.messages.filter((m) => m.role === "assistant").map((m) => `${m.content}<|im_end|>`) : [];
         expect(learnedRuns(inputIds, labels, tokenizer.decode)).toEqual(answers);
       }),
       { numRuns: 150 },
@@ -72,7 +78,14 @@ describe("labels", () => {
   it("drops or truncates over-long examples by policy, and drops examples with nothing to learn", async () => {
     const tokenizer = await testTokenizer();
     const template = createTemplate("chatml");
-    const long: Example = { format: "chat", kind: "chat", messages: [{ role: "user", content: "word ".repeat(50) }, { role: "assistant", content: "ok" }] };
+    const long: Example = {
+      format: "chat",
+      kind: "chat",
+      messages: [
+        { role: "user", content: "word ".repeat(50) },
+        { role: "assistant", content: "ok" },
+      ],
+    };
     expect(encodeExample(long, { template, tokenizer, maxLength: 20 })).toMatchObject({ dropped: "too_long" });
     const cut = encodeExample(long, { template, tokenizer, maxLength: 20, overlong: "truncate" });
     expect(cut).toMatchObject({ dropped: "nothing_to_learn" }); // the answer was cut off entirely
@@ -85,7 +98,10 @@ describe("the end of an answer, with real tokenizers", () => {
   const llama2 = realTokenizer("llama-2"); // tokenizer.json as first published: <s>, </s>, <unk> marked normalized: true
   const tokenizer = createTokenizer({ tokenizer: llama2.tokenizer, config: llama2.config });
   // The same file under TinyLlama's chat template, which writes eos_token right after the answer.
-  const zephyr = createTokenizer({ tokenizer: llama2.tokenizer, config: { ...llama2.config, chat_template: realTokenizer("tinyllama").config.chat_template } });
+  const zephyr = createTokenizer({
+    tokenizer: llama2.tokenizer,
+    config: { ...llama2.config, chat_template: realTokenizer("tinyllama").config.chat_template },
+  });
   const example: Example = {
     format: "chat",
     kind: "chat",
@@ -103,14 +119,17 @@ describe("the end of an answer, with real tokenizers", () => {
     ["alpaca", "alpaca", tokenizer],
     ["model (Llama-2-chat's template)", "model", tokenizer],
     ["model (TinyLlama's template)", "model", zephyr],
-  ])("is EOS id 2 in the labels under --template %s, never </s> spelled as text (Llama-2's first tokenizer.json)", (_label, template, t) => {
-    const { inputIds, learned: ids } = learned(template, t);
-    expect(ids.at(-1)).toBe(2);
-    expect(ids.filter((id) => id === 2)).toHaveLength(1);
-    expect(tokenizer.decode(ids)).toMatch(/^ ?Paris ?<\/s>$/);
-    // the old labels: "</s>" re-tokenized by the ▁-prepending normalizer as ▁ < / s >
-    expect(inputIds.join(",")).not.toContain([29871, 29946, 829, 29879, 29958].join(","));
-  });
+  ])(
+    "is EOS id 2 in the labels under --template %s, never </s> spelled as text (Llama-2's first tokenizer.json)",
+    (_label, template, t) => {
+      const { inputIds, learned: ids } = learned(template, t);
+      expect(ids.at(-1)).toBe(2);
+      expect(ids.filter((id) => id === 2)).toHaveLength(1);
+      expect(tokenizer.decode(ids)).toMatch(/^ ?Paris ?<\/s>$/);
+      // the old labels: "</s>" re-tokenized by the ▁-prepending normalizer as ▁ < / s >
+      expect(inputIds.join(",")).not.toContain([29871, 29946, 829, 29879, 29958].join(","));
+    },
+  );
 
   it("is the answer as the whole text tokenizes it: no ▁ inserted where the prompt ends (SentencePiece)", () => {
     const { learned: ids } = learned("alpaca");
@@ -138,13 +157,20 @@ describe("the start of a sequence, with real tokenizers", () => {
     ["tinyllama", true, 1],
     ["phi-3", false, 1],
     ["qwen3", false, undefined],
-  ] as const)("%s: BOS starts every sequence: %s", (name, addBos, bos) => {
-    const real = realTokenizer(name);
-    const t = createTokenizer({ tokenizer: real.tokenizer, config: real.config });
-    expect({ addBos: t.addBos, bos: t.bos?.id }).toEqual({ addBos, bos });
-    const { inputIds } = encodeExample({ format: "completion", kind: "text", text: "Hello" }, { template: resolveTemplate("chatml", t), tokenizer: t, maxLength: 64 }).example!;
-    expect(inputIds[0] === bos).toBe(addBos);
-  }, 120_000);
+  ] as const)(
+    "%s: BOS starts every sequence: %s",
+    (name, addBos, bos) => {
+      const real = realTokenizer(name);
+      const t = createTokenizer({ tokenizer: real.tokenizer, config: real.config });
+      expect({ addBos: t.addBos, bos: t.bos?.id }).toEqual({ addBos, bos });
+      const { inputIds } = encodeExample(
+        { format: "completion", kind: "text", text: "Hello" },
+        { template: resolveTemplate("chatml", t), tokenizer: t, maxLength: 64 },
+      ).example!;
+      expect(inputIds[0] === bos).toBe(addBos);
+    },
+    120_000,
+  );
 });
 
 describe("withSpecialTokens: the ChatML markers on a vocabulary without them", () => {
@@ -153,12 +179,22 @@ describe("withSpecialTokens: the ChatML markers on a vocabulary without them", (
     const before = createTokenizer({ tokenizer: real.tokenizer, config: real.config });
     expect(before.encode("<|im_end|>").length).toBeGreaterThan(1);
     const { files, added } = withSpecialTokens({ tokenizer: real.tokenizer, config: real.config }, ["<|im_start|>", "<|im_end|>"]);
-    expect(added).toEqual([{ id: 32000, text: "<|im_start|>" }, { id: 32001, text: "<|im_end|>" }]);
+    expect(added).toEqual([
+      { id: 32000, text: "<|im_start|>" },
+      { id: 32001, text: "<|im_end|>" },
+    ]);
     const t = createTokenizer(files);
     expect(t.vocabSize).toBe(32002);
     expect(t.specialTokens.get("<|im_end|>")).toBe(32001);
     const { labels } = encodeExample(
-      { format: "chat", kind: "chat", messages: [{ role: "user", content: "Capital of France?" }, { role: "assistant", content: "Paris" }] },
+      {
+        format: "chat",
+        kind: "chat",
+        messages: [
+          { role: "user", content: "Capital of France?" },
+          { role: "assistant", content: "Paris" },
+        ],
+      },
       { template: resolveTemplate("chatml", t), tokenizer: t, maxLength: 64 },
     ).example!;
     const ids = Array.from(labels).filter((l) => l !== IGNORE_INDEX);

@@ -9,10 +9,20 @@ describe("toExample", () => {
   it("detects the format per record, never from the first one", () => {
     const rows = [
       { instruction: "Classify", input: "salary data", output: "TLP:RED", category: "hr" },
-      { messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "hello" }] },
+      {
+        messages: [
+          { role: "user", content: "hi" },
+          { role: "assistant", content: "hello" },
+        ],
+      },
       { prompt: "2+2=", completion: "4" },
       { text: "plain text" },
-      { conversations: [{ from: "human", value: "hi" }, { from: "gpt", value: "hello" }] },
+      {
+        conversations: [
+          { from: "human", value: "hi" },
+          { from: "gpt", value: "hello" },
+        ],
+      },
     ];
     expect(rows.map((r) => ("example" in convert(r) ? (convert(r) as { example: { format: string } }).example.format : "issue"))).toEqual([
       "instruction",
@@ -41,24 +51,62 @@ describe("toExample", () => {
   });
 
   it("names the file, line and field of a bad record", () => {
-    expect(convert({ instruction: "x" })).toEqual({ issue: { file: "d.jsonl", line: 7, field: "output", message: 'missing required field "output"' } });
-    expect(convert({ instruction: "x", output: "   " })).toEqual({ issue: { file: "d.jsonl", line: 7, field: "output", message: "must not be empty or only whitespace" } });
-    expect(convert({ messages: [{ role: "user", content: "a" }, { role: "bot", content: "b" }] })).toMatchObject({
+    expect(convert({ instruction: "x" })).toEqual({
+      issue: { file: "d.jsonl", line: 7, field: "output", message: 'missing required field "output"' },
+    });
+    expect(convert({ instruction: "x", output: "   " })).toEqual({
+      issue: { file: "d.jsonl", line: 7, field: "output", message: "must not be empty or only whitespace" },
+    });
+    expect(
+      convert({
+        messages: [
+          { role: "user", content: "a" },
+          { role: "bot", content: "b" },
+        ],
+      }),
+    ).toMatchObject({
       issue: { field: "messages[1].role", message: "must be one of system, user, assistant" },
     });
-    expect(convert({ messages: [{ role: "user", content: 5 }] })).toMatchObject({ issue: { field: "messages[0].content", message: "must be string" } });
-    expect(convert({ messages: [{ role: "user", content: "only a question" }] })).toMatchObject({ issue: { field: "messages", message: /no assistant/ } });
-    expect(convert({ messages: [{ role: "user", content: "q" }, { role: "system", content: "s" }, { role: "assistant", content: "a" }] })).toMatchObject({
+    expect(convert({ messages: [{ role: "user", content: 5 }] })).toMatchObject({
+      issue: { field: "messages[0].content", message: "must be string" },
+    });
+    expect(convert({ messages: [{ role: "user", content: "only a question" }] })).toMatchObject({
+      issue: { field: "messages", message: /no assistant/ },
+    });
+    expect(
+      convert({
+        messages: [
+          { role: "user", content: "q" },
+          { role: "system", content: "s" },
+          { role: "assistant", content: "a" },
+        ],
+      }),
+    ).toMatchObject({
       issue: { field: "messages[1].role" },
     });
     const chat = (...roles: string[]) => convert({ messages: roles.map((role, i) => ({ role, content: `turn ${i}` })) });
-    expect(chat("assistant", "user", "assistant")).toMatchObject({ issue: { line: 7, field: "messages[0].role", message: /starts with the assistant/ } });
-    expect(chat("system", "assistant", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /starts with the assistant/ } });
+    expect(chat("assistant", "user", "assistant")).toMatchObject({
+      issue: { line: 7, field: "messages[0].role", message: /starts with the assistant/ },
+    });
+    expect(chat("system", "assistant", "user", "assistant")).toMatchObject({
+      issue: { field: "messages[1].role", message: /starts with the assistant/ },
+    });
     expect(chat("user", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /"user" follows "user"/ } });
-    expect(chat("user", "assistant", "assistant")).toMatchObject({ issue: { field: "messages[2].role", message: /"assistant" follows "assistant"/ } });
-    expect(chat("system", "system", "user", "assistant")).toMatchObject({ issue: { field: "messages[1].role", message: /system message may only come first/ } });
+    expect(chat("user", "assistant", "assistant")).toMatchObject({
+      issue: { field: "messages[2].role", message: /"assistant" follows "assistant"/ },
+    });
+    expect(chat("system", "system", "user", "assistant")).toMatchObject({
+      issue: { field: "messages[1].role", message: /system message may only come first/ },
+    });
     expect(chat("system", "user", "assistant", "user", "assistant")).toHaveProperty("example");
-    expect(convert({ conversations: [{ from: "gpt", value: "a" }, { from: "human", value: "q" }] })).toMatchObject({ issue: { field: "messages[0].role" } });
+    expect(
+      convert({
+        conversations: [
+          { from: "gpt", value: "a" },
+          { from: "human", value: "q" },
+        ],
+      }),
+    ).toMatchObject({ issue: { field: "messages[0].role" } });
     expect(convert({ foo: 1, bar: 2 })).toMatchObject({ issue: { message: /unknown record format \(keys: foo, bar\)/ } });
     expect(convert([1, 2])).toMatchObject({ issue: { message: "expected a JSON object, got an array" } });
   });
@@ -73,8 +121,30 @@ describe("toExample", () => {
 });
 
 describe("collapseSpaces", () => {
-  it("is text.replace(/\\s+/g, \" \").trim(), for any text", () => {
-    const unit = fc.oneof(fc.constantFrom(" ", "\t", "\n", "\r", "\v", "\f", "\u00a0", "\u1680", "\u2000", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff", "\u200b", "\u180e"), fc.string({ unit: "binary", maxLength: 3 }));
+  it('is text.replace(/\\s+/g, " ").trim(), for any text', () => {
+    const unit = fc.oneof(
+      fc.constantFrom(
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\v",
+        "\f",
+        "\u00a0",
+        "\u1680",
+        "\u2000",
+        "\u200a",
+        "\u2028",
+        "\u2029",
+        "\u202f",
+        "\u205f",
+        "\u3000",
+        "\ufeff",
+        "\u200b",
+        "\u180e",
+      ),
+      fc.string({ unit: "binary", maxLength: 3 }),
+    );
     fc.assert(
       fc.property(fc.array(unit, { maxLength: 40 }), fc.nat({ max: 20_000 }), (parts, pad) => {
         const text = parts.join("") + "x".repeat(pad % 3 === 0 ? pad : 0);

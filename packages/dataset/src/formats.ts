@@ -87,7 +87,9 @@ const SHAREGPT_ROLES: Record<string, Role> = { system: "system", human: "user", 
 /** The record is preference data: it has chosen and rejected, or a completion with a true/false label. */
 export function isPreferenceRecord(record: unknown): boolean {
   if (typeof record !== "object" || record === null || Array.isArray(record)) return false;
-  return ("chosen" in record && "rejected" in record) || ("completion" in record && typeof (record as { label?: unknown }).label === "boolean");
+  return (
+    ("chosen" in record && "rejected" in record) || ("completion" in record && typeof (record as { label?: unknown }).label === "boolean")
+  );
 }
 
 /** Validates a parsed record and converts it to an Example, or returns the issue that names the field. */
@@ -118,7 +120,11 @@ export function toExample(record: unknown, file: string, line: number): { exampl
       const instruction = data.instruction as string;
       const messages: Message[] = [];
       if (typeof data.system === "string" && data.system.trim() !== "") messages.push({ role: "system", content: data.system });
-      messages.push({ role: "user", content: input.trim() ? `${instruction}\n\n${input}` : instruction, instruction: { instruction, input } });
+      messages.push({
+        role: "user",
+        content: input.trim() ? `${instruction}\n\n${input}` : instruction,
+        instruction: { instruction, input },
+      });
       messages.push({ role: "assistant", content: data.output as string });
       return { example: { ...base, kind: "chat", messages } };
     }
@@ -129,7 +135,10 @@ export function toExample(record: unknown, file: string, line: number): { exampl
         const previous = messages[i - 1]?.role;
         if (role === "system" && i > 0) return issue("a system message may only come first", `messages[${i}].role`);
         if (role === "assistant" && (previous === undefined || previous === "system")) {
-          return issue("the conversation starts with the assistant: the first turn (after an optional system message) must be the user's", `messages[${i}].role`);
+          return issue(
+            "the conversation starts with the assistant: the first turn (after an optional system message) must be the user's",
+            `messages[${i}].role`,
+          );
         }
         if (role === previous) return issue(`"${role}" follows "${role}": user and assistant turns must alternate`, `messages[${i}].role`);
       }
@@ -168,7 +177,11 @@ function sharegptToChat(data: Record<string, unknown>): Record<string, unknown> 
 }
 
 function describe(error: ErrorObject): [string, string | undefined] {
-  const field = error.instancePath.replace(/^\//, "").replace(/\/(\d+)(?=\/|$)/g, "[$1]").replace(/\//g, ".") || undefined;
+  const field =
+    error.instancePath
+      .replace(/^\//, "")
+      .replace(/\/(\d+)(?=\/|$)/g, "[$1]")
+      .replace(/\//g, ".") || undefined;
   switch (error.keyword) {
     case "required": {
       const missing = (error.params as { missingProperty: string }).missingProperty;

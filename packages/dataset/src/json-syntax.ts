@@ -56,7 +56,9 @@ export function locateJsonError(text: string): { offset: number; message: string
     if (c === "f") return literal("false");
     if (c === "n") return literal("null");
     if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number();
-    fail(c === undefined ? "unexpected end of input" : `unexpected character ${JSON.stringify(String.fromCodePoint(text.codePointAt(i)!))}`);
+    fail(
+      c === undefined ? "unexpected end of input" : `unexpected character ${JSON.stringify(String.fromCodePoint(text.codePointAt(i)!))}`,
+    );
   };
   const key = (): void => {
     ws();

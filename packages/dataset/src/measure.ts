@@ -37,7 +37,7 @@ export function boundSpans(spans: readonly TextSpan[], tokenizer: TextTokenizer,
   let chars = 0;
   for (const span of spans) {
     const { text } = span;
-    for (let start = 0; start < text.length; ) {
+    for (let start = 0; start < text.length;) {
       let end = pieceEnd(text, start, pieceChars);
       const over = chars + (end - start) > charBudget;
       if (over) end = start + (charBudget - chars);

@@ -10,29 +10,33 @@ const examplesOf = (lengths: number[]): EncodedExample[] =>
 describe("packing", () => {
   it("keeps every example whole, restarts positions, and no token can see another example", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 4, max: 64 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 40 }), (maxLength, raw) => {
-        const lengths = raw.map((n) => Math.min(n, maxLength));
-        const sequences = pack(examplesOf(lengths), maxLength);
-        const seen = new Map<number, number>();
-        for (const s of sequences) {
-          expect(s.inputIds.length).toBeLessThanOrEqual(maxLength);
-          const mask = attentionMask(s.segmentIds);
-          const n = s.inputIds.length;
-          let wrong = 0;
-          for (let i = 0; i < n; i++) {
-            seen.set(s.inputIds[i]!, (seen.get(s.inputIds[i]!) ?? 0) + 1);
-            for (let j = 0; j < n; j++) {
-              const sameExample = s.inputIds[i] === s.inputIds[j];
-              if (mask[i * n + j] !== (sameExample && j <= i ? 1 : 0)) wrong++;
+      fc.property(
+        fc.integer({ min: 4, max: 64 }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 40 }),
+        (maxLength, raw) => {
+          const lengths = raw.map((n) => Math.min(n, maxLength));
+          const sequences = pack(examplesOf(lengths), maxLength);
+          const seen = new Map<number, number>();
+          for (const s of sequences) {
+            expect(s.inputIds.length).toBeLessThanOrEqual(maxLength);
+            const mask = attentionMask(s.segmentIds);
+            const n = s.inputIds.length;
+            let wrong = 0;
+            for (let i = 0; i < n; i++) {
+              seen.set(s.inputIds[i]!, (seen.get(s.inputIds[i]!) ?? 0) + 1);
+              for (let j = 0; j < n; j++) {
+                const sameExample = s.inputIds[i] === s.inputIds[j];
+                if (mask[i * n + j] !== (sameExample && j <= i ? 1 : 0)) wrong++;
+              }
+              const start = s.segmentIds.indexOf(s.segmentIds[i]!);
+              if (s.positionIds[i] !== i - start) wrong++;
+              if (i === start && s.labels[i] !== IGNORE_INDEX) wrong++; // never predicted from the previous example
             }
-            const start = s.segmentIds.indexOf(s.segmentIds[i]!);
-            if (s.positionIds[i] !== i - start) wrong++;
-            if (i === start && s.labels[i] !== IGNORE_INDEX) wrong++; // never predicted from the previous example
+            expect(wrong).toBe(0);
           }
-          expect(wrong).toBe(0);
-        }
-        expect([...seen.entries()].sort((a, b) => a[0] - b[0])).toEqual(lengths.map((n, k) => [k + 1000, n]));
-      }),
+          expect([...seen.entries()].sort((a, b) => a[0] - b[0])).toEqual(lengths.map((n, k) => [k + 1000, n]));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -106,7 +106,8 @@ export function toBatch(rows: readonly Sequence[], options: BatchOptions): Batch
   const { batchSize, padId } = options;
   const longest = rows.reduce((max, r) => Math.max(max, r.inputIds.length), 1);
   const seqLen = options.buckets ? options.buckets.find((b) => b >= longest) : Math.ceil(longest / 64) * 64;
-  if (seqLen === undefined) throw new RangeError(`no shape bucket holds a sequence of ${longest} tokens (buckets ${options.buckets!.join(", ")})`);
+  if (seqLen === undefined)
+    throw new RangeError(`no shape bucket holds a sequence of ${longest} tokens (buckets ${options.buckets!.join(", ")})`);
   const size = batchSize * seqLen;
   const batch: Batch = {
     batchSize,
@@ -156,7 +157,11 @@ export function packingEfficiency(all: readonly Batch[]): number {
  * Packs a stream of examples in constant memory: best-fit decreasing within windows of `window` examples.
  * For datasets too large to hold; `pack` over a whole epoch packs a little tighter.
  */
-export async function* packStream(examples: AsyncIterable<EncodedExample> | Iterable<EncodedExample>, maxLength: number, window = 2048): AsyncGenerator<Sequence> {
+export async function* packStream(
+  examples: AsyncIterable<EncodedExample> | Iterable<EncodedExample>,
+  maxLength: number,
+  window = 2048,
+): AsyncGenerator<Sequence> {
   let buffer: EncodedExample[] = [];
   for await (const example of examples) {
     buffer.push(example);

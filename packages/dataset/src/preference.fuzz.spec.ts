@@ -10,7 +10,10 @@ import { chunked, testTokenizer } from "./fixtures.spec-helper.js";
 import { preparePreferenceDataset, toPreferenceExample } from "./preference.js";
 import { readRecords } from "./read.js";
 
-const message = fc.record({ role: fc.oneof(fc.constantFrom("system", "user", "assistant", "tool", ""), hostileJson), content: fc.oneof(fc.string({ maxLength: 20 }), hostileJson) });
+const message = fc.record({
+  role: fc.oneof(fc.constantFrom("system", "user", "assistant", "tool", ""), hostileJson),
+  content: fc.oneof(fc.string({ maxLength: 20 }), hostileJson),
+});
 const text = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("a", "b", " ", ""), hostileJson);
 const side = fc.oneof(text, fc.array(message, { maxLength: 4 }));
 const row = fc.oneof(
@@ -26,10 +29,14 @@ describe("preference rows fuzz", () => {
     await fc.assert(
       fc.asyncProperty(row, async (value) => {
         let result: ReturnType<typeof toPreferenceExample> | undefined;
-        await fuzzCase(stats, () => false, () => {
-          result = toPreferenceExample(value, "fuzz.jsonl", 3);
-          return "issue" in result ? result.issue.message : undefined;
-        });
+        await fuzzCase(
+          stats,
+          () => false,
+          () => {
+            result = toPreferenceExample(value, "fuzz.jsonl", 3);
+            return "issue" in result ? result.issue.message : undefined;
+          },
+        );
         if (!result || "issue" in result) {
           expect(result?.issue).toMatchObject({ file: "fuzz.jsonl", line: 3 });
           return;
@@ -53,9 +60,17 @@ describe("preference rows fuzz", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(row, { maxLength: 5 }), async (rows) => {
         const body = rows.map((r) => JSON.stringify(r) ?? "null").join("\n") + "\n";
-        await fuzzCase(stats, (error) => error instanceof DatasetError, async () => {
-          await preparePreferenceDataset(readRecords(chunked(body), { file: "fuzz.jsonl" }), "fuzz.jsonl", { tokenizer, maxLength: 64, validationSplit: 0 });
-        });
+        await fuzzCase(
+          stats,
+          (error) => error instanceof DatasetError,
+          async () => {
+            await preparePreferenceDataset(readRecords(chunked(body), { file: "fuzz.jsonl" }), "fuzz.jsonl", {
+              tokenizer,
+              maxLength: 64,
+              validationSplit: 0,
+            });
+          },
+        );
       }),
       fuzzParameters(200),
     );

@@ -15,23 +15,53 @@ describe("preference rows in TRL's formats", () => {
     const strings = toPreferenceExample({ prompt: "2+2?", chosen: "4", rejected: "five" }, "f", 1);
     expect(strings).toEqual({ example: { kind: "pair", prompt: [{ role: "user", content: "2+2?" }], chosen: "4", rejected: "five" } });
     const conversational = toPreferenceExample(
-      { prompt: [{ role: "system", content: "Be brief." }, { role: "user", content: "2+2?" }], chosen: [{ role: "assistant", content: "4" }], rejected: [{ role: "assistant", content: "5" }] },
+      {
+        prompt: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "2+2?" },
+        ],
+        chosen: [{ role: "assistant", content: "4" }],
+        rejected: [{ role: "assistant", content: "5" }],
+      },
       "f",
       2,
     );
     expect(conversational).toMatchObject({ example: { prompt: [{ role: "system" }, { role: "user" }], chosen: "4", rejected: "5" } });
-    const turns = [{ role: "user", content: "hi" }, { role: "assistant", content: "hello" }, { role: "user", content: "2+2?" }];
-    const implicit = toPreferenceExample({ chosen: [...turns, { role: "assistant", content: "4" }], rejected: [...turns, { role: "assistant", content: "5" }] }, "f", 3);
+    const turns = [
+      { role: "user", content: "hi" },
+      { role: "assistant", content: "hello" },
+      { role: "user", content: "2+2?" },
+    ];
+    const implicit = toPreferenceExample(
+      { chosen: [...turns, { role: "assistant", content: "4" }], rejected: [...turns, { role: "assistant", content: "5" }] },
+      "f",
+      3,
+    );
     expect(implicit).toMatchObject({ example: { prompt: turns, chosen: "4", rejected: "5" } });
-    expect(toPreferenceExample({ prompt: "q", completion: "a", label: false }, "f", 4)).toEqual({ example: { kind: "unpaired", prompt: [{ role: "user", content: "q" }], completion: "a", label: false } });
+    expect(toPreferenceExample({ prompt: "q", completion: "a", label: false }, "f", 4)).toEqual({
+      example: { kind: "unpaired", prompt: [{ role: "user", content: "q" }], completion: "a", label: false },
+    });
   });
 
   it.each([
     [{ prompt: "q", chosen: "same", rejected: "same" }, "rejected", "identical"],
-    [{ prompt: "q", chosen: "a" , rejected: "" }, "rejected", "empty"],
+    [{ prompt: "q", chosen: "a", rejected: "" }, "rejected", "empty"],
     [{ prompt: "q", chosen: "a", rejected: [{ role: "user", content: "b" }] }, "rejected[0].role", "assistant"],
     [{ prompt: [{ role: "assistant", content: "x" }], chosen: "a", rejected: "b" }, "prompt", "user turn"],
-    [{ chosen: [{ role: "user", content: "x" }, { role: "assistant", content: "a" }], rejected: [{ role: "user", content: "y" }, { role: "assistant", content: "b" }] }, "rejected", "share"],
+    [
+      {
+        chosen: [
+          { role: "user", content: "x" },
+          { role: "assistant", content: "a" },
+        ],
+        rejected: [
+          { role: "user", content: "y" },
+          { role: "assistant", content: "b" },
+        ],
+      },
+      "rejected",
+      "share",
+    ],
   ])("names the line and field of a bad row: %j", (row, field, words) => {
     const result = toPreferenceExample(row, "data.jsonl", 7);
     expect(result).toMatchObject({ issue: { file: "data.jsonl", line: 7, field } });
@@ -60,7 +90,11 @@ describe("preference rows in TRL's formats", () => {
   it("prepares pairs and KTO rows (with mismatched rows for the KL estimate), and refuses mixing them", async () => {
     const tokenizer = await testTokenizer();
     const pairs = Array.from({ length: 20 }, (_, i) => ({ prompt: `question ${i}`, chosen: `answer ${i}`, rejected: `wrong ${i}` }));
-    const prepared = await preparePreferenceDataset(events([...pairs, { prompt: "q", completion: "a", label: true }]), "p.jsonl", { tokenizer, maxLength: 128, validationSplit: 0.2 });
+    const prepared = await preparePreferenceDataset(events([...pairs, { prompt: "q", completion: "a", label: true }]), "p.jsonl", {
+      tokenizer,
+      maxLength: 128,
+      validationSplit: 0.2,
+    });
     expect(prepared.kind).toBe("pair");
     expect(prepared.train.length + prepared.eval.length).toBe(20);
     expect(prepared.eval.length).toBeGreaterThan(0);
@@ -71,7 +105,9 @@ describe("preference rows in TRL's formats", () => {
     const mismatched = mismatchedRows(unpaired.train, { template: unpaired.template, tokenizer, maxLength: 128 });
     expect(mismatched).toHaveLength(6);
     const next = unpaired.train[1]!;
-    expect(next.kind === "unpaired" && tokenizer.decode([...mismatched[0]!.inputIds])).toContain(next.kind === "unpaired" ? next.example.completion : "");
+    expect(next.kind === "unpaired" && tokenizer.decode([...mismatched[0]!.inputIds])).toContain(
+      next.kind === "unpaired" ? next.example.completion : "",
+    );
   });
 });
 
@@ -81,7 +117,11 @@ describe("neural validate on preference data", () => {
     const rows = [
       { prompt: "2+2?", chosen: "4", rejected: "5" },
       { prompt: "3+3?", chosen: "6", rejected: "6" },
-      { prompt: [{ role: "user", content: "a longer question about things" }], chosen: [{ role: "assistant", content: "yes" }], rejected: [{ role: "assistant", content: "no" }] },
+      {
+        prompt: [{ role: "user", content: "a longer question about things" }],
+        chosen: [{ role: "assistant", content: "yes" }],
+        rejected: [{ role: "assistant", content: "no" }],
+      },
     ];
     const report = await validateRecords(events(rows), "pairs.jsonl", { tokenizer });
     expect(report.valid).toBe(2);
@@ -91,7 +131,13 @@ describe("neural validate on preference data", () => {
     expect(report.preference!.promptLengths!.count).toBe(2);
     expect(report.preference!.promptLengths!.max).toBeGreaterThan(report.preference!.promptLengths!.min);
     expect(new Ajv({ strict: false }).validate(validationReportSchema, report)).toBe(true);
-    const kto = await validateRecords(events([{ prompt: "q", completion: "a", label: true }, { prompt: "q", completion: "b", label: false }]), "kto.jsonl");
+    const kto = await validateRecords(
+      events([
+        { prompt: "q", completion: "a", label: true },
+        { prompt: "q", completion: "b", label: false },
+      ]),
+      "kto.jsonl",
+    );
     expect(kto.preference).toMatchObject({ pairs: 0, desirable: 1, undesirable: 1 });
     expect(kto.ok).toBe(true);
   });

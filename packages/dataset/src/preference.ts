@@ -16,7 +16,6 @@ export type PreferenceExample =
   | { kind: "pair"; prompt: Message[]; chosen: string; rejected: string }
   | { kind: "unpaired"; prompt: Message[]; completion: string; label: boolean };
 
-
 export { isPreferenceRecord };
 
 type Issue = { issue: RecordIssue };
@@ -39,10 +38,12 @@ export function toPreferenceExample(record: unknown, file: string, line: number)
     }
     return out;
   };
-  const text = (value: unknown, field: string): string | Issue => (typeof value === "string" && /\S/.test(value) ? value : issue("must be a non-empty string", field));
+  const text = (value: unknown, field: string): string | Issue =>
+    typeof value === "string" && /\S/.test(value) ? value : issue("must be a non-empty string", field);
   /** An answer: a string, or messages ending in an assistant turn (the turns before it extend the prompt). */
   const answer = (value: unknown, field: string): { before: Message[]; content: string } | Issue => {
-    if (typeof value === "string") return /\S/.test(value) ? { before: [], content: value } : issue("must not be empty or only whitespace", field);
+    if (typeof value === "string")
+      return /\S/.test(value) ? { before: [], content: value } : issue("must not be empty or only whitespace", field);
     const list = messages(value, field);
     if ("issue" in list) return list;
     const last = list[list.length - 1]!;
@@ -54,7 +55,8 @@ export function toPreferenceExample(record: unknown, file: string, line: number)
     for (let i = 0; i < prompt.length; i++) {
       const role = prompt[i]!.role;
       if (role === "system" && i > 0) return issue("a system message may only come first", `${field}[${i}].role`);
-      if (role === prompt[i - 1]?.role) return issue(`"${role}" follows "${role}": user and assistant turns must alternate`, `${field}[${i}].role`);
+      if (role === prompt[i - 1]?.role)
+        return issue(`"${role}" follows "${role}": user and assistant turns must alternate`, `${field}[${i}].role`);
     }
     const last = prompt[prompt.length - 1];
     if (last?.role !== "user") return issue("the prompt must end with a user turn", field);
@@ -83,10 +85,13 @@ export function toPreferenceExample(record: unknown, file: string, line: number)
     let full = [...prompt, ...chosen.before];
     if (!("prompt" in data)) {
       // implicit prompt: the turns chosen and rejected share
-      const same = chosen.before.length === rejected.before.length && chosen.before.every((m, i) => m.role === rejected.before[i]!.role && m.content === rejected.before[i]!.content);
+      const same =
+        chosen.before.length === rejected.before.length &&
+        chosen.before.every((m, i) => m.role === rejected.before[i]!.role && m.content === rejected.before[i]!.content);
       if (!same) return issue("chosen and rejected must share every turn before the final answer (or give a prompt)", "rejected");
       full = chosen.before;
-    } else if (rejected.before.length !== chosen.before.length) return issue("chosen and rejected must have the same turns before the final answer", "rejected");
+    } else if (rejected.before.length !== chosen.before.length)
+      return issue("chosen and rejected must have the same turns before the final answer", "rejected");
     const wrong = checkPrompt(full, "prompt" in data ? "prompt" : "chosen");
     if (wrong) return wrong;
     if (chosen.content === rejected.content) return issue("chosen and rejected are identical: nothing to prefer", "rejected");
@@ -109,8 +114,16 @@ export interface EncodePreferenceOptions {
 }
 
 /** The prompt followed by one answer, only the answer's tokens learned; or why it cannot be used. */
-export function encodeAnswer(prompt: readonly Message[], content: string, options: EncodePreferenceOptions, overlong: "drop" | "truncate" = "drop"): { encoded: EncodedExample } | { dropped: DropReason } {
-  const result = encodeExample({ kind: "chat", format: "chat", messages: [...prompt, { role: "assistant", content }] }, { ...options, trainOnInputs: false, overlong });
+export function encodeAnswer(
+  prompt: readonly Message[],
+  content: string,
+  options: EncodePreferenceOptions,
+  overlong: "drop" | "truncate" = "drop",
+): { encoded: EncodedExample } | { dropped: DropReason } {
+  const result = encodeExample(
+    { kind: "chat", format: "chat", messages: [...prompt, { role: "assistant", content }] },
+    { ...options, trainOnInputs: false, overlong },
+  );
   if (result.dropped) return { dropped: result.dropped };
   // earlier assistant turns of the prompt are learned by the template: only the last run of labels is the answer
   const labels = result.example.labels;
@@ -139,20 +152,47 @@ export interface PreparedPreferenceDataset {
  * Reads, validates, templates and tokenizes a preference dataset and splits it. Paired and unpaired rows may not be
  * mixed (a paired row where unpaired ones came first is an issue, and the other way round).
  */
-export async function preparePreferenceDataset(events: AsyncIterable<ReadEvent>, file: string, options: PrepareOptions): Promise<PreparedPreferenceDataset> {
+export async function preparePreferenceDataset(
+  events: AsyncIterable<ReadEvent>,
+  file: string,
+  options: PrepareOptions,
+): Promise<PreparedPreferenceDataset> {
   const template = resolveTemplate(options.template, options.tokenizer);
   const maxShown = options.maxShown ?? 50;
-  const stats: PreparedPreferenceDataset["stats"] = { records: 0, valid: 0, invalid: 0, issues: [], dropped: { too_long: 0, nothing_to_learn: 0 } };
+  const stats: PreparedPreferenceDataset["stats"] = {
+    records: 0,
+    valid: 0,
+    invalid: 0,
+    issues: [],
+    dropped: { too_long: 0, nothing_to_learn: 0 },
+  };
   const kept: PreparedPreference[] = [];
   let kind: "pair" | "unpaired" | undefined;
   const encodeOptions = { template, tokenizer: options.tokenizer, maxLength: options.maxLength };
   for await (const event of events) {
     if (options.maxSamples !== undefined && stats.valid >= options.maxSamples) break;
     stats.records++;
-    let converted = event.issue ? { issue: event.issue } : isPreferenceRecord(event.value) ? toPreferenceExample(event.value, file, event.line) : undefined;
-    if (!converted) converted = { issue: { file, line: event.line, message: 'not a preference row: expected "prompt", "chosen" and "rejected", or "prompt", "completion" and "label"' } };
+    let converted = event.issue
+      ? { issue: event.issue }
+      : isPreferenceRecord(event.value)
+        ? toPreferenceExample(event.value, file, event.line)
+        : undefined;
+    if (!converted)
+      converted = {
+        issue: {
+          file,
+          line: event.line,
+          message: 'not a preference row: expected "prompt", "chosen" and "rejected", or "prompt", "completion" and "label"',
+        },
+      };
     else if (!("issue" in converted) && kind !== undefined && converted.example.kind !== kind) {
-      converted = { issue: { file, line: event.line, message: `a ${converted.example.kind} row among ${kind} rows: a dataset is all pairs (chosen/rejected) or all labelled completions` } };
+      converted = {
+        issue: {
+          file,
+          line: event.line,
+          message: `a ${converted.example.kind} row among ${kind} rows: a dataset is all pairs (chosen/rejected) or all labelled completions`,
+        },
+      };
     }
     if ("issue" in converted) {
       if (stats.invalid++ < maxShown) stats.issues.push(converted.issue);
@@ -175,7 +215,10 @@ export async function preparePreferenceDataset(events: AsyncIterable<ReadEvent>,
   }
   if (kept.length === 0) {
     const first = stats.issues[0];
-    throw new DatasetError(`no usable preference rows${stats.invalid ? `: ${stats.invalid} invalid${first ? ` (first: ${formatIssue(first)})` : ""}` : ""}${stats.dropped.too_long ? `; ${stats.dropped.too_long} longer than max_length ${options.maxLength}` : ""}`, file);
+    throw new DatasetError(
+      `no usable preference rows${stats.invalid ? `: ${stats.invalid} invalid${first ? ` (first: ${formatIssue(first)})` : ""}` : ""}${stats.dropped.too_long ? `; ${stats.dropped.too_long} longer than max_length ${options.maxLength}` : ""}`,
+      file,
+    );
   }
   const split = splitIndices(kept.map(preferenceKey), { validationSplit: options.validationSplit ?? 0.1, seed: options.seed ?? 42 });
   return { template, kind: kind!, train: split.train.map((i) => kept[i]!), eval: split.eval.map((i) => kept[i]!), stats };
@@ -197,6 +240,8 @@ export function mismatchedRows(rows: readonly PreparedPreference[], options: Enc
     const other = rows[(i + 1) % rows.length]!;
     if (row.kind !== "unpaired" || other.kind !== "unpaired") throw new RangeError("mismatched rows are for unpaired (KTO) data");
     const r = encodeAnswer(row.example.prompt, other.example.completion, options, "truncate");
-    return "encoded" in r ? r.encoded : { inputIds: row.completion.inputIds, labels: new Int32Array(row.completion.labels.length).fill(IGNORE_INDEX) };
+    return "encoded" in r
+      ? r.encoded
+      : { inputIds: row.completion.inputIds, labels: new Int32Array(row.completion.labels.length).fill(IGNORE_INDEX) };
   });
 }

@@ -11,7 +11,10 @@ export async function* readRecordsFromFile(path: string, options: Omit<ReadOptio
   try {
     stat = await fs.stat(path);
   } catch (error) {
-    throw new DatasetError((error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : `cannot read: ${(error as Error).message}`, path);
+    throw new DatasetError(
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : `cannot read: ${(error as Error).message}`,
+      path,
+    );
   }
   if (stat.isDirectory()) throw new DatasetError("is a directory, expected a .jsonl or .json file", path);
   yield* readRecords(createReadStream(path, { highWaterMark: 1 << 20 }), { ...options, file: path });

@@ -9,9 +9,21 @@ import { toExample } from "./formats.js";
 import { readRecords, type ReadEvent } from "./read.js";
 
 const record = fc.oneof(
-  fc.record({ instruction: fc.string(), input: fc.option(fc.string(), { nil: undefined }), output: fc.string(), category: fc.option(fc.string(), { nil: undefined }) }),
-  fc.record({ messages: fc.array(fc.record({ role: fc.constantFrom("system", "user", "assistant", "tool", ""), content: fc.oneof(fc.string(), hostileJson) }), { maxLength: 5 }) }),
-  fc.record({ conversations: fc.array(fc.record({ from: fc.constantFrom("human", "gpt", "system", "x"), value: fc.string() }), { maxLength: 4 }) }),
+  fc.record({
+    instruction: fc.string(),
+    input: fc.option(fc.string(), { nil: undefined }),
+    output: fc.string(),
+    category: fc.option(fc.string(), { nil: undefined }),
+  }),
+  fc.record({
+    messages: fc.array(
+      fc.record({ role: fc.constantFrom("system", "user", "assistant", "tool", ""), content: fc.oneof(fc.string(), hostileJson) }),
+      { maxLength: 5 },
+    ),
+  }),
+  fc.record({
+    conversations: fc.array(fc.record({ from: fc.constantFrom("human", "gpt", "system", "x"), value: fc.string() }), { maxLength: 4 }),
+  }),
   fc.record({ prompt: fc.string(), completion: fc.string() }),
   fc.record({ text: fc.oneof(fc.string(), hostileJson) }),
   fc.dictionary(fc.string({ maxLength: 12 }), hostileJson, { maxKeys: 4 }),
@@ -19,7 +31,10 @@ const record = fc.oneof(
 );
 
 /** Damage that turns valid JSON text into text a careless reader might accept: doubled or dropped punctuation. */
-const damage = fc.array(fc.tuple(fc.nat(), fc.constantFrom(",", ",,", "}", "]", "[", "{", '"', ":", "\\", "\n", "", " ", "\u0000", "\r\n", "\uFEFF")), { maxLength: 3 });
+const damage = fc.array(
+  fc.tuple(fc.nat(), fc.constantFrom(",", ",,", "}", "]", "[", "{", '"', ":", "\\", "\n", "", " ", "\u0000", "\r\n", "\uFEFF")),
+  { maxLength: 3 },
+);
 
 function applyDamage(text: string, edits: [number, string][]): string {
   for (const [at, piece] of edits) {
@@ -31,7 +46,12 @@ function applyDamage(text: string, edits: [number, string][]): string {
 }
 
 const layout = fc.constantFrom("jsonl", "array", "array-pretty");
-const source = fc.record({ layout, records: fc.array(record, { maxLength: 6 }), edits: damage, sizes: fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 4 }) });
+const source = fc.record({
+  layout,
+  records: fc.array(record, { maxLength: 6 }),
+  edits: damage,
+  sizes: fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 4 }),
+});
 
 function render(layout: string, records: unknown[]): string {
   if (layout === "jsonl") return records.map((r) => JSON.stringify(r)).join("\n") + "\n";
@@ -83,10 +103,14 @@ describe("dataset reading fuzz", () => {
       fc.asyncProperty(source, async ({ layout, records, edits, sizes }) => {
         const text = applyDamage(render(layout, records), edits);
         let events: ReadEvent[] = [];
-        await fuzzCase(stats, () => false, async () => {
-          events = await collect(readRecords(chunked(text, sizes), { file: "fuzz.jsonl" }));
-          return events.find((e) => e.issue)?.issue?.message;
-        });
+        await fuzzCase(
+          stats,
+          () => false,
+          async () => {
+            events = await collect(readRecords(chunked(text, sizes), { file: "fuzz.jsonl" }));
+            return events.find((e) => e.issue)?.issue?.message;
+          },
+        );
         checkEvents(events, "fuzz.jsonl");
         const expected = parseLikeJson(text);
         const issues = events.filter((e) => e.issue);
@@ -103,23 +127,31 @@ describe("dataset reading fuzz", () => {
 
   it("random bytes, deep nesting and huge records: never a throw", async () => {
     const stats = newStats();
-    const nested = fc.record({ depth: fc.integer({ min: 1, max: 50_000 }), open: fc.constantFrom("[", "{\"a\":"), close: fc.boolean(), array: fc.boolean() }).map(
-      ({ depth, open, close, array }) => {
+    const nested = fc
+      .record({ depth: fc.integer({ min: 1, max: 50_000 }), open: fc.constantFrom("[", '{"a":'), close: fc.boolean(), array: fc.boolean() })
+      .map(({ depth, open, close, array }) => {
         const body = open.repeat(depth) + "1" + (close ? (open === "[" ? "]" : "}").repeat(depth) : "");
         return new TextEncoder().encode(array ? `[${body}]` : `${body}\n{"text":"ok"}\n`);
-      },
+      });
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 512 }),
+      nested,
+      fc.string({ unit: "binary", maxLength: 300 }).map((s) => new TextEncoder().encode(s)),
     );
-    const bytes = fc.oneof(fc.uint8Array({ maxLength: 512 }), nested, fc.string({ unit: "binary", maxLength: 300 }).map((s) => new TextEncoder().encode(s)));
     await fc.assert(
       fc.asyncProperty(bytes, fc.integer({ min: 1, max: 100 }), fc.constantFrom(undefined, 64), async (input, size, maxRecordBytes) => {
         let events: ReadEvent[] = [];
-        await fuzzCase(stats, () => false, async () => {
-          async function* chunks() {
-            for (let i = 0; i < input.length; i += size) yield input.subarray(i, i + size);
-          }
-          events = await collect(readRecords(chunks(), { file: "fuzz.jsonl", ...(maxRecordBytes ? { maxRecordBytes } : {}) }));
-          return events.find((e) => e.issue)?.issue?.message;
-        });
+        await fuzzCase(
+          stats,
+          () => false,
+          async () => {
+            async function* chunks() {
+              for (let i = 0; i < input.length; i += size) yield input.subarray(i, i + size);
+            }
+            events = await collect(readRecords(chunks(), { file: "fuzz.jsonl", ...(maxRecordBytes ? { maxRecordBytes } : {}) }));
+            return events.find((e) => e.issue)?.issue?.message;
+          },
+        );
         checkEvents(events, "fuzz.jsonl");
       }),
       fuzzParameters(500),

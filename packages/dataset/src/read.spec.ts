@@ -31,7 +31,11 @@ describe("readRecords (JSONL)", () => {
       yield new TextEncoder().encode(`{"big":"${"x".repeat(500)}"}\n{"z":1}\n`);
     }
     const events = await collect(readRecords(source(), { file: "f", maxRecordBytes: 100 }));
-    expect(events.map((e) => e.issue?.message ?? e.value)).toEqual(["not valid UTF-8", "record is longer than 100 bytes; skipped", { z: 1 }]);
+    expect(events.map((e) => e.issue?.message ?? e.value)).toEqual([
+      "not valid UTF-8",
+      "record is longer than 100 bytes; skipped",
+      { z: 1 },
+    ]);
     expect(events.map((e) => e.line)).toEqual([1, 2, 3]);
   });
 
@@ -85,6 +89,9 @@ describe("readRecords (JSON array)", () => {
     }
     expect((await read('[{"a":1},,{"b":2}]'))[1]!.issue).toMatchObject({ file: "data.jsonl", line: 1, column: 10 });
     // An array closed with '}' is not closed.
-    expect((await read('[{"a":1},{"b":2}}')).map((e) => e.issue?.message ?? e.value)).toEqual([{ a: 1 }, "the JSON array is not closed with ']' (truncated file?)"]);
+    expect((await read('[{"a":1},{"b":2}}')).map((e) => e.issue?.message ?? e.value)).toEqual([
+      { a: 1 },
+      "the JSON array is not closed with ']' (truncated file?)",
+    ]);
   });
 });

@@ -117,7 +117,12 @@ function parseRecord(bytes: Uint8Array, file: string, line: number, column0: num
     const at = lineColumn(text, Math.max(0, offset));
     return {
       line: line + at.line - 1,
-      issue: { file, line: line + at.line - 1, column: at.line === 1 ? column0 + at.column - 1 : at.column, message: `invalid JSON: ${message || "syntax error"}` },
+      issue: {
+        file,
+        line: line + at.line - 1,
+        column: at.line === 1 ? column0 + at.column - 1 : at.column,
+        message: `invalid JSON: ${message || "syntax error"}`,
+      },
     };
   }
 }
@@ -146,9 +151,13 @@ async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, file: string, m
     size = 0;
     overflow = false;
     elementStart = -1;
-    if (tooLong) return { line: elementLine, issue: { file, line: elementLine, message: `record is longer than ${maxBytes} bytes; skipped` } };
+    if (tooLong)
+      return { line: elementLine, issue: { file, line: elementLine, message: `record is longer than ${maxBytes} bytes; skipped` } };
     if (bytes.every(isJsonWhitespace)) {
-      return { line: elementLine, issue: { file, line: elementLine, column: elementColumn, message: "invalid JSON: empty array element (a comma too many)" } };
+      return {
+        line: elementLine,
+        issue: { file, line: elementLine, column: elementColumn, message: "invalid JSON: empty array element (a comma too many)" },
+      };
     }
     return parseRecord(bytes, file, elementLine, elementColumn);
   };

@@ -22,7 +22,12 @@ const duplicates = {
     ratio: { type: "number", minimum: 0, maximum: 1 },
     groups: {
       type: "array",
-      items: { type: "object", required: ["lines"], properties: { lines: { type: "array", items: count, minItems: 2 } }, additionalProperties: false },
+      items: {
+        type: "object",
+        required: ["lines"],
+        properties: { lines: { type: "array", items: count, minItems: 2 } },
+        additionalProperties: false,
+      },
     },
     omittedGroups: count,
   },
@@ -45,7 +50,12 @@ const lengths = {
         max: count,
         histogram: {
           type: "array",
-          items: { type: "object", required: ["from", "to", "count"], properties: { from: count, to: count, count }, additionalProperties: false },
+          items: {
+            type: "object",
+            required: ["from", "to", "count"],
+            properties: { from: count, to: count, count },
+            additionalProperties: false,
+          },
         },
         maxLength: count,
         overMaxLength: count,
@@ -55,13 +65,34 @@ const lengths = {
   ],
 } as const;
 
-const categoryCount = { type: "object", required: ["category", "count"], properties: { category: { type: "string" }, count }, additionalProperties: false } as const;
+const categoryCount = {
+  type: "object",
+  required: ["category", "count"],
+  properties: { category: { type: "string" }, count },
+  additionalProperties: false,
+} as const;
 
 export const validationReportSchema = {
   $id: "https://neural.dev/schemas/validation-report.json",
   title: "neural validate report",
   type: "object",
-  required: ["file", "records", "valid", "invalid", "formats", "categories", "uncategorized", "errors", "duplicates", "lengths", "categoryBalance", "checks", "problems", "warnings", "ok"],
+  required: [
+    "file",
+    "records",
+    "valid",
+    "invalid",
+    "formats",
+    "categories",
+    "uncategorized",
+    "errors",
+    "duplicates",
+    "lengths",
+    "categoryBalance",
+    "checks",
+    "problems",
+    "warnings",
+    "ok",
+  ],
   properties: {
     file: { type: "string" },
     records: count,
@@ -81,7 +112,12 @@ export const validationReportSchema = {
       properties: { total: count, shown: { type: "array", items: issue }, omitted: count },
       additionalProperties: false,
     },
-    duplicates: { type: "object", required: ["exact", "normalized"], properties: { exact: duplicates, normalized: duplicates }, additionalProperties: false },
+    duplicates: {
+      type: "object",
+      required: ["exact", "normalized"],
+      properties: { exact: duplicates, normalized: duplicates },
+      additionalProperties: false,
+    },
     lengths,
     categoryBalance: {
       oneOf: [

@@ -30,7 +30,9 @@ describe("ChatML (NornicDB's serving format)", () => {
 
   it("its training prefix equals the prompt NornicDB sends at serving time", () => {
     const prompt = chatml.prompt(chat.kind === "chat" ? chat.messages.slice(0, 2) : []);
-    expect(prompt).toBe("<|im_start|>system\nYou are Heimdall.<|im_end|>\n<|im_start|>user\nClassify: salary data<|im_end|>\n<|im_start|>assistant\n");
+    expect(prompt).toBe(
+      "<|im_start|>system\nYou are Heimdall.<|im_end|>\n<|im_start|>user\nClassify: salary data<|im_end|>\n<|im_start|>assistant\n",
+    );
     expect(joined(chatml.render(chat)).startsWith(prompt)).toBe(true);
   });
 

@@ -43,7 +43,8 @@ export function createTemplate(name: TemplateName, options: TemplateOptions = {}
     case "alpaca":
       return alpaca(options);
     case "model":
-      if (!options.chatTemplate) throw new TemplateError('template "model" needs a chat_template in tokenizer_config.json; use --template chatml instead');
+      if (!options.chatTemplate)
+        throw new TemplateError('template "model" needs a chat_template in tokenizer_config.json; use --template chatml instead');
       return jinja(options.chatTemplate, options);
   }
 }
@@ -123,7 +124,13 @@ function jinja(source: string, options: TemplateOptions): ChatTemplate {
   };
   // The end-of-turn marker is whatever the template writes right after an assistant's content.
   const probe = "\u0002probe\u0003";
-  const probed = render([{ role: "user", content: "hi" }, { role: "assistant", content: probe }], false);
+  const probed = render(
+    [
+      { role: "user", content: "hi" },
+      { role: "assistant", content: probe },
+    ],
+    false,
+  );
   const after = probed.slice(probed.indexOf(probe) + probe.length);
   const endOfTurn = after.trim().split(/\s/)[0] || options.eos || "";
 

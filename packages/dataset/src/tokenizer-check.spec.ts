@@ -39,12 +39,22 @@ describe("checkTokenizerJson", () => {
     expect(() => load(literal)).not.toThrow();
     const noPattern = tokenizerJson();
     noPattern.pre_tokenizer.pretokenizers[0].pattern = {};
-    expect(() => load(noPattern)).toThrow(/pre_tokenizer\.pretokenizers\[0\]\.pattern: expected \{"String": "\.\.\."\} or \{"Regex": "\.\.\."\}/);
+    expect(() => load(noPattern)).toThrow(
+      /pre_tokenizer\.pretokenizers\[0\]\.pattern: expected \{"String": "\.\.\."\} or \{"Regex": "\.\.\."\}/,
+    );
   });
 
   it("bounds token lengths, ids, counts and nesting", () => {
     const longAdded = tokenizerJson();
-    longAdded.added_tokens.push({ id: 299, content: "x".repeat(10 * 2 ** 20), special: false, single_word: false, lstrip: false, rstrip: false, normalized: false });
+    longAdded.added_tokens.push({
+      id: 299,
+      content: "x".repeat(10 * 2 ** 20),
+      special: false,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+    });
     expect(() => load(longAdded)).toThrow(/added_tokens\[\d+\]\.content: a token of 10485760 characters \(at most 1024\)/);
     const hugeId = tokenizerJson();
     hugeId.added_tokens[0].id = 1e12;

@@ -12,7 +12,9 @@ export async function readTokenizerFiles(dir: string): Promise<TokenizerFiles> {
     try {
       const { size } = await fs.stat(file);
       if (size > TOKENIZER_LIMITS.fileBytes) {
-        throw new TokenizerError(`${file}: ${size} bytes, more than a tokenizer file may have (${TOKENIZER_LIMITS.fileBytes / 2 ** 20} MiB)`);
+        throw new TokenizerError(
+          `${file}: ${size} bytes, more than a tokenizer file may have (${TOKENIZER_LIMITS.fileBytes / 2 ** 20} MiB)`,
+        );
       }
       text = await fs.readFile(file, "utf8");
     } catch (error) {
@@ -36,7 +38,10 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
 }
 
 /** Writes tokenizer.json and tokenizer_config.json into `dir` (created if needed); each file is written then renamed. */
-export async function saveTokenizer(dir: string, files: { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> }): Promise<void> {
+export async function saveTokenizer(
+  dir: string,
+  files: { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> },
+): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   for (const [name, data] of [
     ["tokenizer.json", files.tokenizerJson],

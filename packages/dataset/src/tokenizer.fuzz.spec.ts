@@ -45,7 +45,12 @@ const extraRegex = fc.constantFrom("(\\S+\\s*)*!", "(a|a)*$", "\\p{L}+", "[", "(
 const edit = fc.record({
   file: fc.constantFrom("tokenizer", "tokenizer", "tokenizer", "config"),
   at: fc.nat(),
-  value: fc.oneof(hostileJson, fc.record({ Regex: extraRegex }), fc.record({ String: fc.string() }), fc.constantFrom("BPE", "WordPiece", "Unigram", "Sequence", "Split", "ByteLevel", "Metaspace", "Replace")),
+  value: fc.oneof(
+    hostileJson,
+    fc.record({ Regex: extraRegex }),
+    fc.record({ String: fc.string() }),
+    fc.constantFrom("BPE", "WordPiece", "Unigram", "Sequence", "Split", "ByteLevel", "Metaspace", "Replace"),
+  ),
   remove: fc.boolean(),
 });
 
@@ -69,7 +74,17 @@ describe("tokenizer.json fuzz", () => {
           const loaded = createTokenizer({ tokenizer, config }, "fuzz");
           const template = resolveTemplate("chatml", loaded);
           for (const text of TEXTS) loaded.decode(loaded.encode(text));
-          encodeExample({ format: "chat", kind: "chat", messages: [{ role: "user", content: TEXTS[0]! }, { role: "assistant", content: TEXTS[2]! }] }, { template, tokenizer: loaded, maxLength: 64 });
+          encodeExample(
+            {
+              format: "chat",
+              kind: "chat",
+              messages: [
+                { role: "user", content: TEXTS[0]! },
+                { role: "assistant", content: TEXTS[2]! },
+              ],
+            },
+            { template, tokenizer: loaded, maxLength: 64 },
+          );
         }),
       ),
       fuzzParameters(600),

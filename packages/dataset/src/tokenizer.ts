@@ -33,7 +33,8 @@ export interface SpecialToken {
 }
 
 /** A piece of split text: `text` to tokenize, or the `id` of an added token; `start`/`end` locate it in the input. */
-export type TextPiece = { text: string; start: number; end: number; id?: undefined } | { id: number; start: number; end: number; text?: undefined };
+export type TextPiece =
+  { text: string; start: number; end: number; id?: undefined } | { id: number; start: number; end: number; text?: undefined };
 
 interface AddedToken {
   id: number;
@@ -90,7 +91,12 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   }
   const special = (key: string): SpecialToken | undefined => {
     const raw = config[key];
-    const text = typeof raw === "string" ? raw : typeof raw === "object" && raw !== null && "content" in raw ? String((raw as { content: unknown }).content) : undefined;
+    const text =
+      typeof raw === "string"
+        ? raw
+        : typeof raw === "object" && raw !== null && "content" in raw
+          ? String((raw as { content: unknown }).content)
+          : undefined;
     if (text === undefined) return undefined;
     const id = tokenizer.token_to_id(text);
     if (id === undefined) throw new TokenizerError(`${label}: tokenizer_config.json ${key} "${text}" is not in the vocabulary`);
@@ -107,19 +113,28 @@ export function createTokenizer(files: TokenizerFiles, label = "tokenizer"): Tex
   const eos = special("eos_token");
   const pad = special("pad_token");
   const addBos =
-    typeof config.add_bos_token === "boolean" ? config.add_bos_token : bos !== undefined && postProcessorAddsBos(json.post_processor, bos.text);
+    typeof config.add_bos_token === "boolean"
+      ? config.add_bos_token
+      : bos !== undefined && postProcessorAddsBos(json.post_processor, bos.text);
   const chatTemplate = typeof config.chat_template === "string" ? config.chat_template : undefined;
 
   // Every added token, and the BOS/EOS/PAD/UNK the config names, is cut out of the text and becomes its id, as Hugging
   // Face's tokenizers do for added tokens. The library alone would miss added tokens marked `normalized: true` when
   // its normalizer changes them (Llama-2's "</s>" under the ▁-prepending normalizer becomes "▁</s>").
-  const splitter = addedTokenSplitter([...addedTokens, ...[bos, eos, pad, optionalSpecial("unk_token")].flatMap((t) => (t ? [{ id: t.id, content: t.text }] : []))]);
-  const encodePiece = (text: string): number[] => (text === "" ? [] : guard("encode text", () => tokenizer.encode(text, { add_special_tokens: false }).ids));
+  const splitter = addedTokenSplitter([
+    ...addedTokens,
+    ...[bos, eos, pad, optionalSpecial("unk_token")].flatMap((t) => (t ? [{ id: t.id, content: t.text }] : [])),
+  ]);
+  const encodePiece = (text: string): number[] =>
+    text === "" ? [] : guard("encode text", () => tokenizer.encode(text, { add_special_tokens: false }).ids);
   return {
     encode: (text) => splitter(text).flatMap((piece) => (piece.id !== undefined ? [piece.id] : encodePiece(piece.text))),
     split: splitter,
     encodePiece,
-    decode: (ids) => (ids.length === 0 ? "" : guard("decode ids", () => tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false }))),
+    decode: (ids) =>
+      ids.length === 0
+        ? ""
+        : guard("decode ids", () => tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false })),
     tokenToId: (token) => guard("look up a token", () => tokenizer.token_to_id(token)),
     vocabSize,
     maxTokenLength,
@@ -148,7 +163,13 @@ function addedTokenSplitter(tokens: readonly AddedToken[]): (text: string) => Te
   for (const t of tokens) if (t.content !== "" && !byContent.has(t.content)) byContent.set(t.content, t);
   if (byContent.size === 0) return (text) => (text === "" ? [] : [{ text, start: 0, end: text.length }]);
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const pattern = new RegExp([...byContent.keys()].sort((a, b) => b.length - a.length).map(escape).join("|"), "gu");
+  const pattern = new RegExp(
+    [...byContent.keys()]
+      .sort((a, b) => b.length - a.length)
+      .map(escape)
+      .join("|"),
+    "gu",
+  );
   return (text) => {
     const pieces: TextPiece[] = [];
     let at = 0;
@@ -189,7 +210,15 @@ export function withSpecialTokens(
   const tokenizer = structuredClone(files.tokenizer);
   const config = structuredClone(files.config);
   const added = missing.map((text, i) => ({ id: current.vocabSize + i, text }));
-  const entries = added.map(({ id, text }) => ({ id, content: text, single_word: false, lstrip: false, rstrip: options.rstrip ?? false, normalized: false, special: true }));
+  const entries = added.map(({ id, text }) => ({
+    id,
+    content: text,
+    single_word: false,
+    lstrip: false,
+    rstrip: options.rstrip ?? false,
+    normalized: false,
+    special: true,
+  }));
   tokenizer.added_tokens = [...((tokenizer.added_tokens as unknown[] | undefined) ?? []), ...entries];
   const decoder = config.added_tokens_decoder;
   if (typeof decoder === "object" && decoder !== null) {

@@ -93,7 +93,11 @@ export interface ValidationReport {
 }
 
 /** Checks a dataset record by record (streaming) and reports formats, errors, duplicates, lengths and balance. */
-export async function validateRecords(events: AsyncIterable<ReadEvent>, file: string, options: ValidateOptions = {}): Promise<ValidationReport> {
+export async function validateRecords(
+  events: AsyncIterable<ReadEvent>,
+  file: string,
+  options: ValidateOptions = {},
+): Promise<ValidationReport> {
   const maxShown = options.maxShown ?? 50;
   const template = options.template ?? resolveTemplate("chatml", options.tokenizer);
   const formats: Record<FormatName, number> = { instruction: 0, chat: 0, prompt_completion: 0, completion: 0 };
@@ -111,7 +115,9 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
   const preference = { pairs: 0, desirable: 0, undesirable: 0 };
   let promptLengths = new Uint32Array(0);
   const measure = (e: Example) =>
-    options.tokenizer ? measureTokens(e, template, options.tokenizer, options.maxLength ?? 32_768) : template.render(e).reduce((n, s) => n + s.text.length, 0);
+    options.tokenizer
+      ? measureTokens(e, template, options.tokenizer, options.maxLength ?? 32_768)
+      : template.render(e).reduce((n, s) => n + s.text.length, 0);
 
   for await (const event of events) {
     records++;
@@ -128,7 +134,11 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
       if ("issue" in pref) converted = pref;
       else {
         const p = pref.example;
-        const chat = (answer: string): Example => ({ kind: "chat", format: "chat", messages: [...p.prompt, { role: "assistant", content: answer }] });
+        const chat = (answer: string): Example => ({
+          kind: "chat",
+          format: "chat",
+          messages: [...p.prompt, { role: "assistant", content: answer }],
+        });
         converted = { example: chat(p.kind === "pair" ? p.chosen : p.completion) };
         if (p.kind === "pair") {
           preference.pairs++;
@@ -140,7 +150,11 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
           grown.set(promptLengths);
           promptLengths = grown;
         }
-        promptLengths[preference.pairs + preference.desirable + preference.undesirable - 1] = measure({ kind: "chat", format: "chat", messages: [...p.prompt, { role: "assistant", content: "" }] });
+        promptLengths[preference.pairs + preference.desirable + preference.undesirable - 1] = measure({
+          kind: "chat",
+          format: "chat",
+          messages: [...p.prompt, { role: "assistant", content: "" }],
+        });
       }
     } else converted = toExample(event.value, file, event.line);
     if ("issue" in converted) {
@@ -154,7 +168,8 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
       lengths = grown;
     }
     lengths[valid] = Math.max(measure(example), longer ? measure(longer) : 0);
-    if (options.maxLength !== undefined && lengths[valid]! > options.maxLength && overlongLines.length < maxShown) overlongLines.push(event.line);
+    if (options.maxLength !== undefined && lengths[valid]! > options.maxLength && overlongLines.length < maxShown)
+      overlongLines.push(event.line);
     valid++;
     if (!isPreferenceRecord(event.value)) formats[example.format]++;
     if (example.category !== undefined) categories.set(example.category, (categories.get(example.category) ?? 0) + 1);
@@ -176,10 +191,17 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
   else if (valid === 0) problems.push("no valid records");
   if (errorCount > 0) problems.push(`${errorCount} invalid record${errorCount === 1 ? "" : "s"}`);
   if (preference.pairs > 0 && preference.desirable + preference.undesirable > 0) {
-    problems.push(`${preference.pairs} chosen/rejected pairs and ${preference.desirable + preference.undesirable} labelled completions: a preference dataset is one or the other`);
+    problems.push(
+      `${preference.pairs} chosen/rejected pairs and ${preference.desirable + preference.undesirable} labelled completions: a preference dataset is one or the other`,
+    );
   }
-  if (preference.pairs + preference.desirable + preference.undesirable > 0 && valid > preference.pairs + preference.desirable + preference.undesirable) {
-    warnings.push(`${valid - preference.pairs - preference.desirable - preference.undesirable} rows are not preference rows: --method sft reads those, the preference methods these`);
+  if (
+    preference.pairs + preference.desirable + preference.undesirable > 0 &&
+    valid > preference.pairs + preference.desirable + preference.undesirable
+  ) {
+    warnings.push(
+      `${valid - preference.pairs - preference.desirable - preference.undesirable} rows are not preference rows: --method sft reads those, the preference methods these`,
+    );
   }
 
   const dupExact = exact.report(valid);
@@ -190,7 +212,8 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
     (dupNormalized.ratio > maxDup ? problems : warnings).push(text);
   }
 
-  const lengthReport = valid > 0 ? summarizeLengths(lengths.subarray(0, valid), options.tokenizer ? "tokens" : "characters", options.maxLength) : null;
+  const lengthReport =
+    valid > 0 ? summarizeLengths(lengths.subarray(0, valid), options.tokenizer ? "tokens" : "characters", options.maxLength) : null;
   if (lengthReport?.overMaxLength) {
     const share = lengthReport.overMaxLength / lengthReport.count;
     const more = lengthReport.overMaxLength > overlongLines.length ? ", ..." : "";
@@ -205,7 +228,11 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
     const sorted = [...categories].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
     const [smallName, small] = sorted[0]!;
     const [largeName, large] = sorted[sorted.length - 1]!;
-    categoryBalance = { ratio: large / small, smallest: { category: smallName, count: small }, largest: { category: largeName, count: large } };
+    categoryBalance = {
+      ratio: large / small,
+      smallest: { category: smallName, count: small },
+      largest: { category: largeName, count: large },
+    };
     const limit = options.maxCategoryRatio ?? 3;
     if (categoryBalance.ratio > limit) {
       const text = `categories are unbalanced: "${largeName}" has ${large} rows, "${smallName}" ${small} (ratio ${categoryBalance.ratio.toFixed(1)} > ${limit})`;
@@ -213,7 +240,8 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
     }
   }
   if (categories.size > 0 && uncategorized > 0) warnings.push(`${uncategorized} valid rows have no category`);
-  for (const { c, report } of checks) if (report.failed > 0) problems.push(`${report.failed} answer${report.failed === 1 ? "" : "s"} ${c.failure}`);
+  for (const { c, report } of checks)
+    if (report.failed > 0) problems.push(`${report.failed} answer${report.failed === 1 ? "" : "s"} ${c.failure}`);
 
   return {
     file,
@@ -229,7 +257,15 @@ export async function validateRecords(events: AsyncIterable<ReadEvent>, file: st
     categoryBalance,
     checks: Object.fromEntries(checks.map(({ c, report }) => [c.name, report])),
     ...(preference.pairs + preference.desirable + preference.undesirable > 0
-      ? { preference: { ...preference, promptLengths: summarizeLengths(promptLengths.subarray(0, preference.pairs + preference.desirable + preference.undesirable), options.tokenizer ? "tokens" : "characters") } }
+      ? {
+          preference: {
+            ...preference,
+            promptLengths: summarizeLengths(
+              promptLengths.subarray(0, preference.pairs + preference.desirable + preference.undesirable),
+              options.tokenizer ? "tokens" : "characters",
+            ),
+          },
+        }
       : {}),
     problems,
     warnings,

@@ -26,7 +26,8 @@ export interface Verifier {
 export const exactVerifier: Verifier = {
   name: "exact",
   needsExpected: true,
-  check: (answer, row) => (answer.trim() === (row.expected ?? "").trim() ? { pass: true } : { pass: false, reason: "differs from the reference answer" }),
+  check: (answer, row) =>
+    answer.trim() === (row.expected ?? "").trim() ? { pass: true } : { pass: false, reason: "differs from the reference answer" },
 };
 
 /** The answer (a code fence around it allowed) is JSON valid against a JSON Schema (ajv). */

@@ -9,7 +9,18 @@ import { planGeneration, runGenerator } from "@neural/generators";
 import { distributionGap, independentChecks, packInstallAndRun } from "@neural/generators/testing";
 import { checkSyntax, createParser } from "@neural/generators/tree-sitter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allTasks, codingGenerator, codingSpaces, evaluate, fnName, renderFunction, renderTests, testCases, witness, type Language } from "./index.js";
+import {
+  allTasks,
+  codingGenerator,
+  codingSpaces,
+  evaluate,
+  fnName,
+  renderFunction,
+  renderTests,
+  testCases,
+  witness,
+  type Language,
+} from "./index.js";
 
 let dir: string | undefined;
 afterAll(async () => {
@@ -23,24 +34,33 @@ async function out(name: string): Promise<string> {
 const FENCE_LANG: Record<string, Language> = { python: "python", go: "go", javascript: "javascript", java: "java" };
 let parsers: Record<Language, Awaited<ReturnType<typeof createParser>>>;
 beforeAll(async () => {
-  parsers = { python: await createParser("python"), go: await createParser("go"), javascript: await createParser("javascript"), java: await createParser("java") };
+  parsers = {
+    python: await createParser("python"),
+    go: await createParser("go"),
+    javascript: await createParser("javascript"),
+    java: await createParser("java"),
+  };
 });
 
 /** Our own pass over a file: every fenced code block, in every row, parsed with its language's grammar. */
 function parseEveryBlock(text: string): { blocks: number; failures: string[] } {
   let blocks = 0;
   const failures: string[] = [];
-  text.trimEnd().split("\n").forEach((line, i) => {
-    const row = JSON.parse(line) as { input: string; output: string; category: string };
-    for (const field of [row.input, row.output]) {
-      for (const m of field.matchAll(/```(\w+)\n([\s\S]*?)\n```/g)) {
-        blocks++;
-        const lang = FENCE_LANG[m[1]!];
-        if (!lang || !checkSyntax(parsers[lang], m[2]!).ok) failures.push(`line ${i + 1} (${row.category}, ${m[1]})`);
+  text
+    .trimEnd()
+    .split("\n")
+    .forEach((line, i) => {
+      const row = JSON.parse(line) as { input: string; output: string; category: string };
+      for (const field of [row.input, row.output]) {
+        for (const m of field.matchAll(/```(\w+)\n([\s\S]*?)\n```/g)) {
+          blocks++;
+          const lang = FENCE_LANG[m[1]!];
+          if (!lang || !checkSyntax(parsers[lang], m[2]!).ok) failures.push(`line ${i + 1} (${row.category}, ${m[1]})`);
+        }
       }
-    }
-    if (row.category !== "understanding" && !/```\w+\n/.test(row.output)) failures.push(`line ${i + 1}: ${row.category} answer without code`);
-  });
+      if (row.category !== "understanding" && !/```\w+\n/.test(row.output))
+        failures.push(`line ${i + 1}: ${row.category} answer without code`);
+    });
   return { blocks, failures };
 }
 
@@ -53,7 +73,8 @@ describe("the IR and its renderings", () => {
       const context = vm.createContext({});
       vm.runInContext(code, context);
       const fn = context[fnName(task.fn, "javascript")] as (...a: unknown[]) => unknown;
-      for (const args of task.samples) expect({ id: task.id, args, got: fn(...structuredClone(args)) }).toEqual({ id: task.id, args, got: evaluate(task.fn, args) });
+      for (const args of task.samples)
+        expect({ id: task.id, args, got: fn(...structuredClone(args)) }).toEqual({ id: task.id, args, got: evaluate(task.fn, args) });
     }
   });
 
@@ -61,15 +82,24 @@ describe("the IR and its renderings", () => {
     const python = spawnSync("python3", ["--version"]);
     if (python.status !== 0) ctx.skip();
     const script = tasks
-      .map((task) => `${renderFunction(task.fn, "python")}\nprint(repr([${task.samples.map((args) => `${fnName(task.fn, "python")}(${args.map((a) => JSON.stringify(a).replace(/true/g, "True").replace(/false/g, "False")).join(", ")})`).join(", ")}]))\n`)
+      .map(
+        (task) =>
+          `${renderFunction(task.fn, "python")}\nprint(repr([${task.samples.map((args) => `${fnName(task.fn, "python")}(${args.map((a) => JSON.stringify(a).replace(/true/g, "True").replace(/false/g, "False")).join(", ")})`).join(", ")}]))\n`,
+      )
       .join("\n");
     const path = await out("all.py");
     await writeFile(path, script);
-    const lines = execFileSync("python3", [path], { encoding: "utf8", maxBuffer: 64 << 20 }).trimEnd().split("\n");
+    const lines = execFileSync("python3", [path], { encoding: "utf8", maxBuffer: 64 << 20 })
+      .trimEnd()
+      .split("\n");
     expect(lines.length).toBe(tasks.length);
     tasks.forEach((task, i) => {
       const expected = task.samples.map((args) => evaluate(task.fn, args));
-      const pythonRepr = JSON.stringify(expected).replace(/true/g, "True").replace(/false/g, "False").replace(/,/g, ", ").replace(/"/g, "'");
+      const pythonRepr = JSON.stringify(expected)
+        .replace(/true/g, "True")
+        .replace(/false/g, "False")
+        .replace(/,/g, ", ")
+        .replace(/"/g, "'");
       expect({ id: task.id, got: lines[i] }).toEqual({ id: task.id, got: pythonRepr });
     });
   });
@@ -77,9 +107,22 @@ describe("the IR and its renderings", () => {
   it("every rendering of every task, every planted bug and every test file parses with tree-sitter", () => {
     for (const task of tasks)
       for (const lang of ["python", "go", "javascript", "java"] as Language[]) {
-        expect({ id: task.id, lang, ok: checkSyntax(parsers[lang], renderFunction(task.fn, lang, "Doc.")).ok }).toEqual({ id: task.id, lang, ok: true });
-        expect({ id: task.id, lang, tests: checkSyntax(parsers[lang], renderTests(task.fn, lang, testCases(task.fn, task.samples))).ok }).toEqual({ id: task.id, lang, tests: true });
-        for (const m of task.mutations) expect({ id: task.id, m: m.id, ok: checkSyntax(parsers[lang], renderFunction(m.fn, lang)).ok }).toEqual({ id: task.id, m: m.id, ok: true });
+        expect({ id: task.id, lang, ok: checkSyntax(parsers[lang], renderFunction(task.fn, lang, "Doc.")).ok }).toEqual({
+          id: task.id,
+          lang,
+          ok: true,
+        });
+        expect({
+          id: task.id,
+          lang,
+          tests: checkSyntax(parsers[lang], renderTests(task.fn, lang, testCases(task.fn, task.samples))).ok,
+        }).toEqual({ id: task.id, lang, tests: true });
+        for (const m of task.mutations)
+          expect({ id: task.id, m: m.id, ok: checkSyntax(parsers[lang], renderFunction(m.fn, lang)).ok }).toEqual({
+            id: task.id,
+            m: m.id,
+            ok: true,
+          });
       }
   });
 
@@ -102,26 +145,38 @@ describe("coding generation", () => {
     expect(planGeneration("coding", await codingSpaces(), { count: 0 }).maxCount).toBeGreaterThan(10_000);
   });
 
-  it.each([1000, 10_000])("--count %i: exact, valid, no duplicates, 40/30/20/10 within 2 points, every code block parses", async (count) => {
-    const path = await out(`coding-${count}.jsonl`);
-    const summary = await runGenerator(codingGenerator, { count, seed: 42, output: path });
-    expect(summary).toMatchObject({ count, rejected: 0, duplicates: 0 });
-    const text = await readFile(path, "utf8");
-    expect(independentChecks(text)).toMatchObject({ rows: count, formatErrors: [], duplicates: 0 });
-    const report = await validateFile(path);
-    expect(report.records).toBe(count);
-    expect(report.errors.total).toBe(0);
-    expect(report.duplicates.normalized.rows).toBe(0);
-    expect(distributionGap(report.categories, requested)).toBeLessThanOrEqual(2);
-    const parsed = parseEveryBlock(text);
-    expect(parsed.failures).toEqual([]);
-    expect(parsed.blocks).toBeGreaterThan(count);
-  }, 120_000);
+  it.each([1000, 10_000])(
+    "--count %i: exact, valid, no duplicates, 40/30/20/10 within 2 points, every code block parses",
+    async (count) => {
+      const path = await out(`coding-${count}.jsonl`);
+      const summary = await runGenerator(codingGenerator, { count, seed: 42, output: path });
+      expect(summary).toMatchObject({ count, rejected: 0, duplicates: 0 });
+      const text = await readFile(path, "utf8");
+      expect(independentChecks(text)).toMatchObject({ rows: count, formatErrors: [], duplicates: 0 });
+      const report = await validateFile(path);
+      expect(report.records).toBe(count);
+      expect(report.errors.total).toBe(0);
+      expect(report.duplicates.normalized.rows).toBe(0);
+      expect(distributionGap(report.categories, requested)).toBeLessThanOrEqual(2);
+      const parsed = parseEveryBlock(text);
+      expect(parsed.failures).toEqual([]);
+      expect(parsed.blocks).toBeGreaterThan(count);
+    },
+    120_000,
+  );
 
   it("covers all four languages, and --languages restricts them", async () => {
     const path = await out("langs.jsonl");
     await runGenerator(codingGenerator, { count: 400, seed: 1, output: path });
-    const fields = (t: string) => t.trimEnd().split("\n").map((l) => { const r = JSON.parse(l) as { input: string; output: string }; return `${r.input}\n${r.output}`; }).join("\n");
+    const fields = (t: string) =>
+      t
+        .trimEnd()
+        .split("\n")
+        .map((l) => {
+          const r = JSON.parse(l) as { input: string; output: string };
+          return `${r.input}\n${r.output}`;
+        })
+        .join("\n");
     const text = fields(await readFile(path, "utf8"));
     for (const fence of ["```python\n", "```go\n", "```javascript\n", "```java\n"]) expect(text).toContain(fence);
     const goOnly = await out("go.jsonl");

@@ -2,7 +2,14 @@
 // task: generation from a specification, bug fixing (a known mutation planted in correct code), code understanding
 // and test writing, 40/30/20/10 by default. Every code answer is parsed with the language's tree-sitter grammar
 // before it is written.
-import { GeneratorOptionsError, type CategorySpace, type Example, type GeneratorDefinition, type OptionValues, type Rng } from "@neural/generators";
+import {
+  GeneratorOptionsError,
+  type CategorySpace,
+  type Example,
+  type GeneratorDefinition,
+  type OptionValues,
+  type Rng,
+} from "@neural/generators";
 import { checkSyntax, createParser, type GrammarName } from "@neural/generators/tree-sitter";
 import { allTasks, type Mutation, type Task } from "./families.js";
 import { evaluate, formatValue, type Fn, type Value } from "./ir.js";
@@ -64,15 +71,20 @@ const GENERATION_FRAMES = [
 
 export async function codingSpaces(options: CodingOptions = {}): Promise<CategorySpace[]> {
   const languages = options.languages?.length ? [...options.languages] : [...LANGUAGES];
-  for (const l of languages) if (!LANGUAGES.includes(l)) throw new GeneratorOptionsError(`unknown language "${l}"; languages: ${LANGUAGES.join(", ")}`);
+  for (const l of languages)
+    if (!LANGUAGES.includes(l)) throw new GeneratorOptionsError(`unknown language "${l}"; languages: ${LANGUAGES.join(", ")}`);
   const parsers = await loadParsers(languages);
   const tasks = allTasks();
   const L = languages.length;
-  const bugs = tasks.flatMap((task) => task.mutations.flatMap((m) => {
-    const w = witness(task, m);
-    return w ? [{ task, mutation: m, witness: w }] : [];
-  }));
-  const readings = tasks.flatMap((task) => task.samples.filter((args) => !(Array.isArray(args[0]) && (args[0] as number[]).length === 0)).map((args) => ({ task, args })));
+  const bugs = tasks.flatMap((task) =>
+    task.mutations.flatMap((m) => {
+      const w = witness(task, m);
+      return w ? [{ task, mutation: m, witness: w }] : [];
+    }),
+  );
+  const readings = tasks.flatMap((task) =>
+    task.samples.filter((args) => !(Array.isArray(args[0]) && (args[0] as number[]).length === 0)).map((args) => ({ task, args })),
+  );
 
   const generation: CategorySpace = {
     name: "generation",
@@ -82,10 +94,18 @@ export async function codingSpaces(options: CodingOptions = {}): Promise<Categor
     at(index: number, rng: Rng): Example | undefined {
       const lang = languages[index % L]!;
       const task = tasks[Math.floor(index / L)]!;
-      const code = renderFunction(task.fn, lang, rng.chance(0.5) ? `${task.spec.charAt(0).toUpperCase()}${task.spec.slice(1)}.` : undefined);
+      const code = renderFunction(
+        task.fn,
+        lang,
+        rng.chance(0.5) ? `${task.spec.charAt(0).toUpperCase()}${task.spec.slice(1)}.` : undefined,
+      );
       if (!parsers[lang].check(code)) return undefined;
       return {
-        instruction: rng.pick(GENERATION_FRAMES).replace("{lang}", LANGUAGE_NAMES[lang]).replace("{sig}", signature(task.fn, lang)).replace("{spec}", task.spec),
+        instruction: rng
+          .pick(GENERATION_FRAMES)
+          .replace("{lang}", LANGUAGE_NAMES[lang])
+          .replace("{sig}", signature(task.fn, lang))
+          .replace("{spec}", task.spec),
         output: fence(code, lang),
       };
     },
@@ -150,7 +170,11 @@ export async function codingSpaces(options: CodingOptions = {}): Promise<Categor
       if (!parsers[lang].check(code) || !parsers[lang].check(tests)) return undefined;
       const framework = { python: "pytest", go: "Go's testing package", javascript: "node:test", java: "JUnit 5" }[lang];
       return {
-        instruction: rng.pick([`Write unit tests with ${framework} for this ${LANGUAGE_NAMES[lang]} function.`, `Add tests (${framework}) covering normal and edge cases for this function.`, `Write a ${framework} test for \`${signature(task.fn, lang)}\`, including an edge case.`]),
+        instruction: rng.pick([
+          `Write unit tests with ${framework} for this ${LANGUAGE_NAMES[lang]} function.`,
+          `Add tests (${framework}) covering normal and edge cases for this function.`,
+          `Write a ${framework} test for \`${signature(task.fn, lang)}\`, including an edge case.`,
+        ]),
         input: fence(code, lang),
         output: fence(tests, lang),
       };
@@ -179,7 +203,14 @@ export const codingGenerator: GeneratorDefinition = {
   name: "coding",
   summary:
     "Coding-assistant rows in Python, Go, JavaScript and Java: code generation from a specification, bug fixing (a known mutation planted in correct code), code understanding and test writing, 40/30/20/10 by default; every code answer is parsed with the language's tree-sitter grammar.",
-  options: [{ name: "languages", type: "string[]", description: `languages, comma-separated (${LANGUAGES.join(", ")}); default all`, aliases: ["language"] }],
+  options: [
+    {
+      name: "languages",
+      type: "string[]",
+      description: `languages, comma-separated (${LANGUAGES.join(", ")}); default all`,
+      aliases: ["language"],
+    },
+  ],
   defaultOutput: "data/coding.jsonl",
   defaultCount: 1000,
   prepare: (values) => codingSpaces(toOptions(values)),

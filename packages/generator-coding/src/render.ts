@@ -14,7 +14,21 @@ export function fnName(fn: Pick<Fn, "words">, lang: Language): string {
   return camel;
 }
 
-const PRECEDENCE: Record<BinOp, number> = { "||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "+": 5, "-": 5, "*": 6, "%": 6, "//": 6 };
+const PRECEDENCE: Record<BinOp, number> = {
+  "||": 1,
+  "&&": 2,
+  "==": 3,
+  "!=": 3,
+  "<": 4,
+  "<=": 4,
+  ">": 4,
+  ">=": 4,
+  "+": 5,
+  "-": 5,
+  "*": 6,
+  "%": 6,
+  "//": 6,
+};
 
 function opText(op: BinOp, lang: Language): string {
   if (lang === "python") return op === "&&" ? "and" : op === "||" ? "or" : op;
@@ -34,12 +48,18 @@ export function expr(e: Expr, lang: Language, parent = 0, nested = false): strin
       return lang === "go" || lang === "java" ? `'${e.c}'` : `"${e.c}"`;
     case "not": {
       const inner = expr(e.e, lang, 7, true);
-      return lang === "python" ? `not ${e.e.k === "bin" ? `(${expr(e.e, lang)})` : inner}` : `!${e.e.k === "bin" ? `(${expr(e.e, lang)})` : inner}`;
+      return lang === "python"
+        ? `not ${e.e.k === "bin" ? `(${expr(e.e, lang)})` : inner}`
+        : `!${e.e.k === "bin" ? `(${expr(e.e, lang)})` : inner}`;
     }
     case "neg":
       return `-${expr(e.e, lang, 7, true)}`;
     case "len":
-      return lang === "python" || lang === "go" ? `len(${expr(e.e, lang)})` : lang === "javascript" ? `${expr(e.e, lang)}.length` : `${expr(e.e, lang)}.size()`;
+      return lang === "python" || lang === "go"
+        ? `len(${expr(e.e, lang)})`
+        : lang === "javascript"
+          ? `${expr(e.e, lang)}.length`
+          : `${expr(e.e, lang)}.size()`;
     case "index":
       return lang === "java" ? `${expr(e.list, lang)}.get(${expr(e.i, lang)})` : `${expr(e.list, lang)}[${expr(e.i, lang)}]`;
     case "bin": {
@@ -73,7 +93,9 @@ function stmt(s: Stmt, lang: Language, depth: number, types: Map<string, Type>):
   const semi = lang === "javascript" || lang === "java" ? ";" : "";
   const e = (x: Expr) => expr(x, lang);
   const open = (head: string, body: Stmt[]): string[] =>
-    lang === "python" ? [`${pad}${head}:`, ...block(body, lang, depth + 1, types)] : [`${pad}${head} {`, ...block(body, lang, depth + 1, types), `${pad}}`];
+    lang === "python"
+      ? [`${pad}${head}:`, ...block(body, lang, depth + 1, types)]
+      : [`${pad}${head} {`, ...block(body, lang, depth + 1, types), `${pad}}`];
   switch (s.k) {
     case "let": {
       types.set(s.name, s.type);
@@ -106,7 +128,10 @@ function stmt(s: Stmt, lang: Language, depth: number, types: Map<string, Type>):
       const cmp = s.down ? (s.inclusive ? ">=" : ">") : s.inclusive ? "<=" : "<";
       const step = s.down ? "--" : "++";
       if (lang === "python") {
-        const shift = (by: number): string => (s.to.k === "int" ? String(s.to.v + by) : expr({ k: "bin", op: by > 0 ? "+" : "-", a: s.to, b: { k: "int", v: Math.abs(by) } }, lang));
+        const shift = (by: number): string =>
+          s.to.k === "int"
+            ? String(s.to.v + by)
+            : expr({ k: "bin", op: by > 0 ? "+" : "-", a: s.to, b: { k: "int", v: Math.abs(by) } }, lang);
         const end = s.inclusive ? shift(s.down ? -1 : 1) : to;
         const args = s.down ? `${from}, ${end}, -1` : from === "0" ? end : `${from}, ${end}`;
         return open(`for ${s.v} in range(${args})`, s.body);

@@ -72,7 +72,10 @@ export function renderTests(fn: Fn, lang: Language, cases: readonly TestCase[]):
       `import { ${name} } from "./solution.js";`,
       "",
       `test("${name}", () => {`,
-      ...cases.map((c) => `  assert.${assertion}(${name}(${c.args.map((x) => formatValue(x, "javascript")).join(", ")}), ${formatValue(c.expected, "javascript")});`),
+      ...cases.map(
+        (c) =>
+          `  assert.${assertion}(${name}(${c.args.map((x) => formatValue(x, "javascript")).join(", ")}), ${formatValue(c.expected, "javascript")});`,
+      ),
       "});",
       "",
     ].join("\n");
@@ -87,7 +90,10 @@ export function renderTests(fn: Fn, lang: Language, cases: readonly TestCase[]):
     "class SolutionTest {",
     "    @Test",
     `    void ${name}() {`,
-    ...cases.map((c) => `        assertEquals(${formatValue(c.expected, "java")}, Solution.${name}(${c.args.map((x) => formatValue(x, "java")).join(", ")}));`),
+    ...cases.map(
+      (c) =>
+        `        assertEquals(${formatValue(c.expected, "java")}, Solution.${name}(${c.args.map((x) => formatValue(x, "java")).join(", ")}));`,
+    ),
     "    }",
     "}",
     "",

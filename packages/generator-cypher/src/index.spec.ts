@@ -19,7 +19,11 @@ async function out(name: string): Promise<string> {
 }
 
 const equal = Object.fromEntries(CATEGORIES.map((c) => [c.name, 1]));
-const rowsOf = (text: string) => text.trimEnd().split("\n").map((l) => JSON.parse(l) as { instruction: string; input: string; output: string; category: string });
+const rowsOf = (text: string) =>
+  text
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { instruction: string; input: string; output: string; category: string });
 
 describe("cypher generator", () => {
   it("has at least 10,000 unique rows at the default distribution, in several schemas", () => {
@@ -39,7 +43,11 @@ describe("cypher generator", () => {
       const ours = independentChecks(text);
       expect(ours).toMatchObject({ rows: count, formatErrors: [], duplicates: 0 });
       expect(distributionGap(ours.categories, equal)).toBeLessThanOrEqual(2);
-      const cypher = { name: "cypher", failure: "do not parse as Cypher", check: (q: string) => (checkCypher(q).ok ? undefined : "Cypher does not parse") };
+      const cypher = {
+        name: "cypher",
+        failure: "do not parse as Cypher",
+        check: (q: string) => (checkCypher(q).ok ? undefined : "Cypher does not parse"),
+      };
       const report = await validateFile(path, { checks: [cypher] });
       expect(report.records).toBe(count);
       expect(report.errors.total).toBe(0);
@@ -49,7 +57,8 @@ describe("cypher generator", () => {
       if (count === 1000) {
         // Neo4j's semantic analysis on a sample of the written rows: no error, no warning.
         const rng = createRng("sample");
-        for (const row of rng.sample(rowsOf(text), 40)) expect({ q: row.output, d: checkCypher(row.output, { semantic: true }).diagnostics }).toEqual({ q: row.output, d: [] });
+        for (const row of rng.sample(rowsOf(text), 40))
+          expect({ q: row.output, d: checkCypher(row.output, { semantic: true }).diagnostics }).toEqual({ q: row.output, d: [] });
       }
     },
     120_000,
@@ -64,7 +73,12 @@ describe("cypher generator", () => {
         const family = category.families(schema)[f]!;
         if (family.size === 0) continue;
         const { cypher } = family.at((k * 7919) % family.size);
-        expect({ category: category.name, schema: schema.name, cypher, d: checkCypher(cypher, { semantic: true }).diagnostics }).toEqual({ category: category.name, schema: schema.name, cypher, d: [] });
+        expect({ category: category.name, schema: schema.name, cypher, d: checkCypher(cypher, { semantic: true }).diagnostics }).toEqual({
+          category: category.name,
+          schema: schema.name,
+          cypher,
+          d: [],
+        });
       }
     }
   }, 120_000);
@@ -81,12 +95,23 @@ describe("cypher generator", () => {
 
   it("names its capacity when asked for too much, and honours options", async () => {
     const max = planGeneration("cypher", cypherSpaces(), { count: 0 }).maxCount;
-    await expect(runGenerator(cypherGenerator, { count: max + 1, seed: 1, output: await out("too-many.jsonl") })).rejects.toThrow(CapacityError);
-    await expect(runGenerator(cypherGenerator, { count: max + 1, seed: 1, output: await out("too-many.jsonl") })).rejects.toThrow(new RegExp(`at most ${max} unique rows`));
+    await expect(runGenerator(cypherGenerator, { count: max + 1, seed: 1, output: await out("too-many.jsonl") })).rejects.toThrow(
+      CapacityError,
+    );
+    await expect(runGenerator(cypherGenerator, { count: max + 1, seed: 1, output: await out("too-many.jsonl") })).rejects.toThrow(
+      new RegExp(`at most ${max} unique rows`),
+    );
     const path = await out("movies.jsonl");
     // movies alone has no relationship between two nodes of one label, so no shortest paths: the error says so.
-    await expect(runGenerator(cypherGenerator, { count: 100, seed: 1, output: path, generatorOptions: { schemas: ["movies"] } })).rejects.toThrow(/category "shortest_path" needs 5 but has 0/);
-    await runGenerator(cypherGenerator, { count: 100, seed: 1, output: path, generatorOptions: { schemas: ["movies", "social"], schema_in_prompt: false } });
+    await expect(
+      runGenerator(cypherGenerator, { count: 100, seed: 1, output: path, generatorOptions: { schemas: ["movies"] } }),
+    ).rejects.toThrow(/category "shortest_path" needs 5 but has 0/);
+    await runGenerator(cypherGenerator, {
+      count: 100,
+      seed: 1,
+      output: path,
+      generatorOptions: { schemas: ["movies", "social"], schema_in_prompt: false },
+    });
     const rows = rowsOf(await readFile(path, "utf8"));
     expect(rows.every((r) => r.input === "")).toBe(true);
     expect(rows.some((r) => /:Movie\b/.test(r.output))).toBe(true);

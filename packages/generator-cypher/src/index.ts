@@ -1,7 +1,15 @@
 // @neural/generator-cypher: natural language -> Cypher pairs over several domain schemas, one category per clause
 // family. Every query is parsed by Neo4j's parser (@neural/cypher) before it is written.
 import { checkCypher } from "@neural/cypher";
-import { GeneratorOptionsError, union, type CategorySpace, type Example, type GeneratorDefinition, type OptionValues, type Rng } from "@neural/generators";
+import {
+  GeneratorOptionsError,
+  union,
+  type CategorySpace,
+  type Example,
+  type GeneratorDefinition,
+  type OptionValues,
+  type Rng,
+} from "@neural/generators";
 import { describeSchema, SCHEMAS, type Schema } from "./schemas.js";
 import { CATEGORIES, type Built, type CategoryName } from "./templates.js";
 
@@ -70,7 +78,11 @@ export function cypherSpaces(options: CypherOptions = {}): CategorySpace[] {
         const instruction = rng.pick(FRAMES).replace("{q}", question);
         return {
           instruction,
-          ...(showSchema ? { input: `Graph schema (${SCHEMAS.find((s) => s.name === candidate.schema)!.description}):\n${described.get(candidate.schema)!}` } : {}),
+          ...(showSchema
+            ? {
+                input: `Graph schema (${SCHEMAS.find((s) => s.name === candidate.schema)!.description}):\n${described.get(candidate.schema)!}`,
+              }
+            : {}),
           output: candidate.built.cypher,
         };
       },
@@ -79,16 +91,26 @@ export function cypherSpaces(options: CypherOptions = {}): CategorySpace[] {
 }
 
 /** All candidates of a category, without the parser check (for tests and audits). */
-export function cypherCandidates(category: CategoryName, schemas: readonly string[] = SCHEMAS.map((s) => s.name)): { size: number; at(i: number): CypherCandidate } {
+export function cypherCandidates(
+  category: CategoryName,
+  schemas: readonly string[] = SCHEMAS.map((s) => s.name),
+): { size: number; at(i: number): CypherCandidate } {
   const def = CATEGORIES.find((c) => c.name === category);
   if (!def) throw new GeneratorOptionsError(`unknown category ${category}`);
-  return categoryIndex(def, schemas.map((n) => SCHEMAS.find((s) => s.name === n)!));
+  return categoryIndex(
+    def,
+    schemas.map((n) => SCHEMAS.find((s) => s.name === n)!),
+  );
 }
 
 function toOptions(values: OptionValues): CypherOptions {
   const schemas = values.schemas;
   return {
-    ...(Array.isArray(schemas) && schemas.length ? { schemas } : typeof schemas === "string" && schemas ? { schemas: schemas.split(",") } : {}),
+    ...(Array.isArray(schemas) && schemas.length
+      ? { schemas }
+      : typeof schemas === "string" && schemas
+        ? { schemas: schemas.split(",") }
+        : {}),
     schemaInPrompt: values.schema_in_prompt !== false,
     semantic: values.semantic === true,
   };
@@ -99,7 +121,11 @@ export const cypherGenerator: GeneratorDefinition = {
   summary:
     "Natural language -> Cypher over several domain schemas, one category per clause family (MATCH, WHERE, relationships, aggregation, ORDER BY/SKIP/LIMIT, OPTIONAL MATCH, WITH, UNWIND, CREATE, MERGE, SET, DELETE, REMOVE, shortest paths, EXISTS/COUNT subqueries, CASE, list comprehensions, parameters, other clauses). Every query is parsed by Neo4j's parser before it is written.",
   options: [
-    { name: "schemas", type: "string[]", description: `domain schemas to use, comma-separated (${SCHEMAS.map((s) => s.name).join(", ")}); default all` },
+    {
+      name: "schemas",
+      type: "string[]",
+      description: `domain schemas to use, comma-separated (${SCHEMAS.map((s) => s.name).join(", ")}); default all`,
+    },
     { name: "schema_in_prompt", type: "boolean", description: "put the graph schema in each row's input", default: true },
     { name: "semantic", type: "boolean", description: "also run Neo4j's semantic analysis on every query (slower)", default: false },
   ],

@@ -44,7 +44,10 @@ export interface Built {
 export type Family = Indexed<Built>;
 
 /** Every combination of the given lists, in mixed-radix order. */
-export function grid<const T extends readonly (readonly unknown[])[]>(lists: T, build: (items: { [K in keyof T]: T[K][number] }) => Built): Family {
+export function grid<const T extends readonly (readonly unknown[])[]>(
+  lists: T,
+  build: (items: { [K in keyof T]: T[K][number] }) => Built,
+): Family {
   const radices = lists.map((l) => l.length);
   const size = radices.reduce((a, b) => a * b, 1);
   return {

@@ -105,7 +105,12 @@ const DOTTED: ReadonlyArray<[string, string, string]> = [
 const UNDERSCORE: ReadonlyArray<[string, string, string, JsonSchema]> = [
   ["heimdall_watcher_help", "system", "List all available SLM actions", DEFAULT_SCHEMA],
   ["heimdall_watcher_status", "system", "Get SLM system status (plugins, actions, database, runtime)", DEFAULT_SCHEMA],
-  ["heimdall_watcher_autocomplete_suggest", "query", "Generate Cypher query autocomplete suggestions based on database schema", AUTOCOMPLETE_SCHEMA_P],
+  [
+    "heimdall_watcher_autocomplete_suggest",
+    "query",
+    "Generate Cypher query autocomplete suggestions based on database schema",
+    AUTOCOMPLETE_SCHEMA_P,
+  ],
   [
     "heimdall_watcher_discover",
     "search",
@@ -118,7 +123,12 @@ const UNDERSCORE: ReadonlyArray<[string, string, string, JsonSchema]> = [
     "Execute a read-only Cypher query. Use when the user asks for explicit Cypher, MATCH/RETURN, or nodes by label. Params: cypher (required), params (optional), database (optional).",
     QUERY_SCHEMA_P,
   ],
-  ["heimdall_watcher_db_stats", "database", "Get database statistics: node/edge counts, labels, k-means clusters, embeddings, feature flags", DEFAULT_SCHEMA],
+  [
+    "heimdall_watcher_db_stats",
+    "database",
+    "Get database statistics: node/edge counts, labels, k-means clusters, embeddings, feature flags",
+    DEFAULT_SCHEMA,
+  ],
 ];
 
 const env = (name: string, params: string) => `{"action": "${name}", "params": ${params}}`;
@@ -192,7 +202,8 @@ export async function loadRegistryFile(file: string): Promise<Registry> {
     throw new ActionsFileError(`${file}: invalid JSON: ${(error as Error).message}`);
   }
   const list = Array.isArray(data) ? data : (data as { actions?: unknown })?.actions;
-  if (!Array.isArray(list) || list.length === 0) throw new ActionsFileError(`${file}: expected a non-empty array of actions (or {"actions": [...]})`);
+  if (!Array.isArray(list) || list.length === 0)
+    throw new ActionsFileError(`${file}: expected a non-empty array of actions (or {"actions": [...]})`);
   const actions: ActionSpec[] = [];
   const seen = new Set<string>();
   list.forEach((raw, i) => {
@@ -204,7 +215,8 @@ export async function loadRegistryFile(file: string): Promise<Registry> {
     seen.add(a.name);
     if (typeof a.description !== "string") throw new ActionsFileError(`${where}.description: must be a string`);
     const schema = (a.schema ?? a.inputSchema ?? DEFAULT_SCHEMA) as JsonSchema;
-    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) throw new ActionsFileError(`${where}.schema: must be a JSON Schema object`);
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema))
+      throw new ActionsFileError(`${where}.schema: must be a JSON Schema object`);
     let validate: ValidateFunction;
     try {
       validate = compileSchema(schema);
@@ -216,14 +228,22 @@ export async function loadRegistryFile(file: string): Promise<Registry> {
       if (!Array.isArray(a.examples)) throw new ActionsFileError(`${where}.examples: must be an array`);
       a.examples.forEach((e, k) => {
         const ex = e as { user?: unknown; params?: unknown };
-        if (typeof ex?.user !== "string" || !ex.user.trim()) throw new ActionsFileError(`${where}.examples[${k}].user: must be a non-empty string`);
+        if (typeof ex?.user !== "string" || !ex.user.trim())
+          throw new ActionsFileError(`${where}.examples[${k}].user: must be a non-empty string`);
         const params = ex.params ?? {};
-        if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ActionsFileError(`${where}.examples[${k}].params: must be an object`);
+        if (typeof params !== "object" || params === null || Array.isArray(params))
+          throw new ActionsFileError(`${where}.examples[${k}].params: must be an object`);
         if (!validate(params)) throw new ActionsFileError(`${where}.examples[${k}].params: ${schemaError(validate)}`);
         examples.push({ user: ex.user, params: params as Record<string, unknown> });
       });
     }
-    actions.push({ name: a.name, description: a.description, category: typeof a.category === "string" ? a.category : "custom", schema, examples });
+    actions.push({
+      name: a.name,
+      description: a.description,
+      category: typeof a.category === "string" ? a.category : "custom",
+      schema,
+      examples,
+    });
   });
   const promptExamples = Array.isArray((data as { promptExamples?: unknown })?.promptExamples)
     ? ((data as { promptExamples: { userSays: string; actionJson: string }[] }).promptExamples ?? [])

@@ -31,9 +31,33 @@ export const DOMAINS: readonly Domain[] = [
   {
     name: "people",
     labels: [
-      { label: "Person", key: "name", values: ["Alice", "Bob", "Carol", "Dmitri", "Elena", "Farid", "Grace", "Hiro"], props: [["city", ["Berlin", "Lisbon", "Osaka", "Austin"]], ["role", ["engineer", "analyst", "manager"]]], numeric: ["age", [25, 30, 40, 55]] },
-      { label: "Company", key: "name", values: ["Acme", "Globex", "Initech", "Umbrella", "Hooli"], props: [["industry", ["software", "retail", "energy"]], ["country", ["Germany", "Japan", "Brazil"]]], numeric: ["employees", [50, 200, 1000]] },
-      { label: "Skill", key: "name", values: ["Go", "Python", "Cypher", "Kubernetes", "SQL"], props: [["level", ["basic", "advanced"]]], numeric: ["demand", [3, 5, 8]] },
+      {
+        label: "Person",
+        key: "name",
+        values: ["Alice", "Bob", "Carol", "Dmitri", "Elena", "Farid", "Grace", "Hiro"],
+        props: [
+          ["city", ["Berlin", "Lisbon", "Osaka", "Austin"]],
+          ["role", ["engineer", "analyst", "manager"]],
+        ],
+        numeric: ["age", [25, 30, 40, 55]],
+      },
+      {
+        label: "Company",
+        key: "name",
+        values: ["Acme", "Globex", "Initech", "Umbrella", "Hooli"],
+        props: [
+          ["industry", ["software", "retail", "energy"]],
+          ["country", ["Germany", "Japan", "Brazil"]],
+        ],
+        numeric: ["employees", [50, 200, 1000]],
+      },
+      {
+        label: "Skill",
+        key: "name",
+        values: ["Go", "Python", "Cypher", "Kubernetes", "SQL"],
+        props: [["level", ["basic", "advanced"]]],
+        numeric: ["demand", [3, 5, 8]],
+      },
     ],
     rels: [
       { type: "KNOWS", from: "Person", to: "Person", verb: "know" },
@@ -44,9 +68,30 @@ export const DOMAINS: readonly Domain[] = [
   {
     name: "movies",
     labels: [
-      { label: "Movie", key: "title", values: ["The Matrix", "Heat", "Alien", "Arrival", "Memento", "Up"], props: [["genre", ["drama", "sci-fi", "thriller"]], ["language", ["English", "French"]]], numeric: ["released", [1979, 1999, 2016]] },
-      { label: "Actor", key: "name", values: ["Keanu Reeves", "Amy Adams", "Sigourney Weaver", "Al Pacino"], props: [["nationality", ["American", "Canadian"]]], numeric: ["born", [1940, 1964, 1974]] },
-      { label: "Director", key: "name", values: ["Ridley Scott", "Denis Villeneuve", "Michael Mann"], props: [["nationality", ["British", "Canadian", "American"]]], numeric: ["born", [1937, 1943, 1967]] },
+      {
+        label: "Movie",
+        key: "title",
+        values: ["The Matrix", "Heat", "Alien", "Arrival", "Memento", "Up"],
+        props: [
+          ["genre", ["drama", "sci-fi", "thriller"]],
+          ["language", ["English", "French"]],
+        ],
+        numeric: ["released", [1979, 1999, 2016]],
+      },
+      {
+        label: "Actor",
+        key: "name",
+        values: ["Keanu Reeves", "Amy Adams", "Sigourney Weaver", "Al Pacino"],
+        props: [["nationality", ["American", "Canadian"]]],
+        numeric: ["born", [1940, 1964, 1974]],
+      },
+      {
+        label: "Director",
+        key: "name",
+        values: ["Ridley Scott", "Denis Villeneuve", "Michael Mann"],
+        props: [["nationality", ["British", "Canadian", "American"]]],
+        numeric: ["born", [1937, 1943, 1967]],
+      },
     ],
     rels: [
       { type: "ACTED_IN", from: "Actor", to: "Movie", verb: "acted in" },
@@ -56,9 +101,27 @@ export const DOMAINS: readonly Domain[] = [
   {
     name: "code",
     labels: [
-      { label: "File", key: "path", values: ["pkg/heimdall/handler.go", "pkg/cypher/parser.go", "cmd/nornicdb/main.go", "pkg/storage/badger.go"], props: [["language", ["Go", "TypeScript"]]], numeric: ["lines", [120, 800, 2400]] },
-      { label: "Function", key: "name", values: ["handleChat", "parseQuery", "openStore", "buildPrompt", "runServer"], props: [["visibility", ["public", "private"]]], numeric: ["complexity", [2, 7, 15]] },
-      { label: "Module", key: "name", values: ["heimdall", "cypher", "storage", "server"], props: [["owner", ["core", "platform"]]], numeric: ["files", [4, 12, 30]] },
+      {
+        label: "File",
+        key: "path",
+        values: ["pkg/heimdall/handler.go", "pkg/cypher/parser.go", "cmd/nornicdb/main.go", "pkg/storage/badger.go"],
+        props: [["language", ["Go", "TypeScript"]]],
+        numeric: ["lines", [120, 800, 2400]],
+      },
+      {
+        label: "Function",
+        key: "name",
+        values: ["handleChat", "parseQuery", "openStore", "buildPrompt", "runServer"],
+        props: [["visibility", ["public", "private"]]],
+        numeric: ["complexity", [2, 7, 15]],
+      },
+      {
+        label: "Module",
+        key: "name",
+        values: ["heimdall", "cypher", "storage", "server"],
+        props: [["owner", ["core", "platform"]]],
+        numeric: ["files", [4, 12, 30]],
+      },
     ],
     rels: [
       { type: "DEFINES", from: "File", to: "Function", verb: "define" },
@@ -69,9 +132,30 @@ export const DOMAINS: readonly Domain[] = [
   {
     name: "shop",
     labels: [
-      { label: "Customer", key: "name", values: ["Ana", "Ben", "Chen", "Dora", "Emil"], props: [["tier", ["gold", "silver", "bronze"]], ["region", ["EU", "US", "APAC"]]], numeric: ["orders", [1, 5, 20]] },
-      { label: "Product", key: "sku", values: ["SKU-100", "SKU-200", "SKU-310", "SKU-420"], props: [["category", ["books", "garden", "audio"]]], numeric: ["price", [10, 49, 199]] },
-      { label: "Order", key: "id", values: ["ORD-1", "ORD-2", "ORD-3", "ORD-9"], props: [["status", ["shipped", "pending", "returned"]]], numeric: ["total", [20, 75, 300]] },
+      {
+        label: "Customer",
+        key: "name",
+        values: ["Ana", "Ben", "Chen", "Dora", "Emil"],
+        props: [
+          ["tier", ["gold", "silver", "bronze"]],
+          ["region", ["EU", "US", "APAC"]],
+        ],
+        numeric: ["orders", [1, 5, 20]],
+      },
+      {
+        label: "Product",
+        key: "sku",
+        values: ["SKU-100", "SKU-200", "SKU-310", "SKU-420"],
+        props: [["category", ["books", "garden", "audio"]]],
+        numeric: ["price", [10, 49, 199]],
+      },
+      {
+        label: "Order",
+        key: "id",
+        values: ["ORD-1", "ORD-2", "ORD-3", "ORD-9"],
+        props: [["status", ["shipped", "pending", "returned"]]],
+        numeric: ["total", [20, 75, 300]],
+      },
     ],
     rels: [
       { type: "PLACED", from: "Customer", to: "Order", verb: "placed" },
@@ -81,7 +165,8 @@ export const DOMAINS: readonly Domain[] = [
 ];
 
 const lower = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
-const plural = (label: string) => (label === "Person" ? "people" : label.endsWith("y") ? label.slice(0, -1) + "ies" : label.endsWith("s") ? label + "es" : label + "s");
+const plural = (label: string) =>
+  label === "Person" ? "people" : label.endsWith("y") ? label.slice(0, -1) + "ies" : label.endsWith("s") ? label + "es" : label + "s";
 export const labelWords = (label: string) => lower(plural(label)).toLowerCase();
 const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
@@ -107,7 +192,15 @@ export const INTENTS: readonly IntentFamily[] = [
     at: (d, i, rng) => {
       const l = d.labels[i]!;
       const w = labelWords(l.label);
-      return { question: rng.pick([`how many ${w} are there`, `count the ${w}`, `number of ${l.label} nodes`, `how many ${l.label} nodes do we have`]), cypher: `MATCH (n:${l.label}) RETURN count(n) AS count` };
+      return {
+        question: rng.pick([
+          `how many ${w} are there`,
+          `count the ${w}`,
+          `number of ${l.label} nodes`,
+          `how many ${l.label} nodes do we have`,
+        ]),
+        cypher: `MATCH (n:${l.label}) RETURN count(n) AS count`,
+      };
     },
   },
   {
@@ -117,7 +210,10 @@ export const INTENTS: readonly IntentFamily[] = [
       const l = d.labels[i % d.labels.length]!;
       const k = [5, 10, 20, 25][Math.floor(i / d.labels.length)]!;
       const w = labelWords(l.label);
-      return { question: rng.pick([`show me ${k} ${w}`, `list ${k} ${l.label} nodes`, `give me ${k} sample ${w}`]), cypher: `MATCH (n:${l.label}) RETURN n LIMIT ${k}` };
+      return {
+        question: rng.pick([`show me ${k} ${w}`, `list ${k} ${l.label} nodes`, `give me ${k} sample ${w}`]),
+        cypher: `MATCH (n:${l.label}) RETURN n LIMIT ${k}`,
+      };
     },
   },
   {
@@ -129,7 +225,12 @@ export const INTENTS: readonly IntentFamily[] = [
       const [l, p, v] = all[i]!;
       const w = labelWords(l.label);
       return {
-        question: rng.pick([`find ${w} whose ${p} is ${v}`, `which ${w} have ${p} ${v}`, `show the ${l.label} with ${p} = ${v}`, `look up ${w} where ${p} equals ${v}`]),
+        question: rng.pick([
+          `find ${w} whose ${p} is ${v}`,
+          `which ${w} have ${p} ${v}`,
+          `show the ${l.label} with ${p} = ${v}`,
+          `look up ${w} where ${p} equals ${v}`,
+        ]),
         cypher: `MATCH (n:${l.label}) WHERE n.${p} = ${quote(v)} RETURN n LIMIT 25`,
       };
     },
@@ -143,7 +244,10 @@ export const INTENTS: readonly IntentFamily[] = [
       const [l, v] = all[i]!;
       const part = v.length > 4 ? v.slice(0, Math.max(3, Math.floor(v.length / 2))) : v;
       const w = labelWords(l.label);
-      return { question: rng.pick([`search ${w} with ${l.key} containing ${part}`, `${w} whose ${l.key} contains "${part}"`]), cypher: `MATCH (n:${l.label}) WHERE n.${l.key} CONTAINS ${quote(part)} RETURN n LIMIT 20` };
+      return {
+        question: rng.pick([`search ${w} with ${l.key} containing ${part}`, `${w} whose ${l.key} contains "${part}"`]),
+        cypher: `MATCH (n:${l.label}) WHERE n.${l.key} CONTAINS ${quote(part)} RETURN n LIMIT 20`,
+      };
     },
   },
   {
@@ -156,7 +260,10 @@ export const INTENTS: readonly IntentFamily[] = [
       const above = Math.floor(i / (d.labels.length * vs.length)) % 2 === 0;
       const w = labelWords(l.label);
       return {
-        question: rng.pick([`${w} with ${p} ${above ? "above" : "below"} ${v}`, `which ${w} have a ${p} ${above ? "greater" : "less"} than ${v}`]),
+        question: rng.pick([
+          `${w} with ${p} ${above ? "above" : "below"} ${v}`,
+          `which ${w} have a ${p} ${above ? "greater" : "less"} than ${v}`,
+        ]),
         cypher: `MATCH (n:${l.label}) WHERE n.${p} ${above ? ">" : "<"} ${v} RETURN n.${l.key} AS ${l.key}, n.${p} AS ${p} ORDER BY n.${p} ${above ? "DESC" : "ASC"} LIMIT 25`,
       };
     },
@@ -169,7 +276,10 @@ export const INTENTS: readonly IntentFamily[] = [
       const k = [3, 5, 10][Math.floor(i / d.labels.length)]!;
       const [p] = l.numeric;
       const w = labelWords(l.label);
-      return { question: rng.pick([`top ${k} ${w} by ${p}`, `the ${k} ${w} with the highest ${p}`]), cypher: `MATCH (n:${l.label}) RETURN n.${l.key} AS ${l.key}, n.${p} AS ${p} ORDER BY n.${p} DESC LIMIT ${k}` };
+      return {
+        question: rng.pick([`top ${k} ${w} by ${p}`, `the ${k} ${w} with the highest ${p}`]),
+        cypher: `MATCH (n:${l.label}) RETURN n.${l.key} AS ${l.key}, n.${p} AS ${p} ORDER BY n.${p} DESC LIMIT ${k}`,
+      };
     },
   },
   {
@@ -182,7 +292,11 @@ export const INTENTS: readonly IntentFamily[] = [
       const from = d.labels.find((l) => l.label === r.from)!;
       const to = d.labels.find((l) => l.label === r.to)!;
       return {
-        question: rng.pick([`what does ${v} ${r.verb}`, `which ${labelWords(to.label)} does ${v} ${r.verb}`, `show ${r.type} relationships of ${v}`]),
+        question: rng.pick([
+          `what does ${v} ${r.verb}`,
+          `which ${labelWords(to.label)} does ${v} ${r.verb}`,
+          `show ${r.type} relationships of ${v}`,
+        ]),
         cypher: `MATCH (a:${from.label})-[:${r.type}]->(b:${to.label}) WHERE a.${from.key} = ${quote(v)} RETURN b.${to.key} AS ${to.key} LIMIT 25`,
       };
     },
@@ -192,7 +306,10 @@ export const INTENTS: readonly IntentFamily[] = [
     count: (d) => d.rels.length,
     at: (d, i, rng) => {
       const r = d.rels[i]!;
-      return { question: rng.pick([`how many ${r.type} relationships exist`, `count ${r.type} edges`]), cypher: `MATCH ()-[r:${r.type}]->() RETURN count(r) AS count` };
+      return {
+        question: rng.pick([`how many ${r.type} relationships exist`, `count ${r.type} edges`]),
+        cypher: `MATCH ()-[r:${r.type}]->() RETURN count(r) AS count`,
+      };
     },
   },
   {
@@ -203,7 +320,10 @@ export const INTENTS: readonly IntentFamily[] = [
       const k = i < d.rels.length ? 5 : 10;
       const from = d.labels.find((l) => l.label === r.from)!;
       return {
-        question: rng.pick([`which ${labelWords(from.label)} have the most ${r.type} relationships`, `top ${k} ${labelWords(from.label)} by ${r.type} count`]),
+        question: rng.pick([
+          `which ${labelWords(from.label)} have the most ${r.type} relationships`,
+          `top ${k} ${labelWords(from.label)} by ${r.type} count`,
+        ]),
         cypher: `MATCH (a:${from.label})-[r:${r.type}]->() RETURN a.${from.key} AS ${from.key}, count(r) AS total ORDER BY total DESC LIMIT ${k}`,
       };
     },
@@ -213,7 +333,10 @@ export const INTENTS: readonly IntentFamily[] = [
     count: (d) => d.labels.length,
     at: (d, i, rng) => {
       const l = d.labels[i]!;
-      return { question: rng.pick([`${labelWords(l.label)} without any relationships`, `find isolated ${l.label} nodes`]), cypher: `MATCH (n:${l.label}) WHERE NOT (n)--() RETURN n LIMIT 25` };
+      return {
+        question: rng.pick([`${labelWords(l.label)} without any relationships`, `find isolated ${l.label} nodes`]),
+        cypher: `MATCH (n:${l.label}) WHERE NOT (n)--() RETURN n LIMIT 25`,
+      };
     },
   },
   {
@@ -223,7 +346,10 @@ export const INTENTS: readonly IntentFamily[] = [
       const all: [LabelSpec, string][] = [];
       for (const l of d.labels) for (const [p] of l.props) all.push([l, p]);
       const [l, p] = all[i]!;
-      return { question: rng.pick([`which ${p} values do ${labelWords(l.label)} have`, `list the distinct ${p} of ${labelWords(l.label)}`]), cypher: `MATCH (n:${l.label}) RETURN DISTINCT n.${p} AS ${p}` };
+      return {
+        question: rng.pick([`which ${p} values do ${labelWords(l.label)} have`, `list the distinct ${p} of ${labelWords(l.label)}`]),
+        cypher: `MATCH (n:${l.label}) RETURN DISTINCT n.${p} AS ${p}`,
+      };
     },
   },
 ];
@@ -231,12 +357,24 @@ export const INTENTS: readonly IntentFamily[] = [
 /** Every (domain, intent family, variant) as one flat index. */
 export const INTENT_INDEX: ReadonlyArray<{ domain: Domain; family: IntentFamily; variant: number }> = (() => {
   const out: { domain: Domain; family: IntentFamily; variant: number }[] = [];
-  for (const domain of DOMAINS) for (const family of INTENTS) for (let v = 0; v < family.count(domain); v++) out.push({ domain, family, variant: v });
+  for (const domain of DOMAINS)
+    for (const family of INTENTS) for (let v = 0; v < family.count(domain); v++) out.push({ domain, family, variant: v });
   return out;
 })();
 
 /** Ways a request is phrased around the bare question. */
-export const FRAMES: readonly string[] = ["{q}", "{q}?", "Can you {q}?", "please {q}", "I need to know: {q}", "Quick question, {q}?", "Heimdall, {q}", "{Q}.", "could you tell me {q}", "run a query: {q}"];
+export const FRAMES: readonly string[] = [
+  "{q}",
+  "{q}?",
+  "Can you {q}?",
+  "please {q}",
+  "I need to know: {q}",
+  "Quick question, {q}?",
+  "Heimdall, {q}",
+  "{Q}.",
+  "could you tell me {q}",
+  "run a query: {q}",
+];
 
 export function frame(question: string, rng: Rng): string {
   const f = rng.pick(FRAMES);

@@ -29,7 +29,8 @@ import {
 } from "./index.js";
 
 // The reference's literal strings (nornicdb-heimdall.md), written out here, not taken from the builders.
-const IDENTITY = "You are Heimdall, the AI assistant for NornicDB - a high-performance graph database.\nYour role is to help users manage the database by executing actions and running Cypher queries.\n\n";
+const IDENTITY =
+  "You are Heimdall, the AI assistant for NornicDB - a high-performance graph database.\nYour role is to help users manage the database by executing actions and running Cypher queries.\n\n";
 const MODES =
   'RESPONSE MODES:\n\n1. ACTION MODE - For database operations, respond with JSON:\n   {"action": "heimdall.watcher.status", "params": {}}\n   {"action": "heimdall.watcher.query", "params": {"cypher": "MATCH (n) RETURN count(n)"}}\n' +
   "\n2. HELP MODE - For Cypher questions, explain and provide examples:\n   - If asked about Cypher syntax, explain clearly with examples\n   - If asked how to write a query, provide the query AND explain it\n   - Be helpful and educational\n" +
@@ -62,7 +63,8 @@ describe("rows", () => {
     expect(new Set(rows.map((r) => r.category))).toEqual(new Set(CATEGORIES));
     const again = (await collectRows(heimdallGenerator, { count: COUNT, seed: "spec" })).rows;
     expect(JSON.stringify(again)).toBe(JSON.stringify(rows));
-    const mixed = (await collectRows(heimdallGenerator, { count: 100, seed: 1, generatorOptions: { mix: "chat_action=70,synthesis=30" } })).rows as Row[];
+    const mixed = (await collectRows(heimdallGenerator, { count: 100, seed: 1, generatorOptions: { mix: "chat_action=70,synthesis=30" } }))
+      .rows as Row[];
     expect(mixed.filter((r) => r.category === "chat_action")).toHaveLength(70);
     expect(mixed.filter((r) => r.category === "synthesis")).toHaveLength(30);
   });
@@ -80,7 +82,12 @@ describe("rows", () => {
         expect(a).toMatchObject({ kind: "action", action: e.action });
         expect(b).toMatchObject({ kind: "action", action: e.action });
         expect(a.kind === "action" && a.params).toEqual(e.params);
-        expect(checkParams(registry.actions.find((x) => x.name === e.action)!, e.params)).toBeUndefined();
+        expect(
+          checkParams(
+            registry.actions.find((x) => x.name === e.action)!,
+            e.params,
+          ),
+        ).toBeUndefined();
         expect(answer).not.toMatch(/\n/);
       } else {
         expect(a.kind).toBe("text");
@@ -124,13 +131,25 @@ describe("rows", () => {
     for (const r of rows) {
       const prompt = promptOf(r);
       if (r.path === "synthesis") {
-        expect(prompt.startsWith("You are Heimdall, the AI assistant for NornicDB. Answer the user's question using the data provided.\n\nUSER QUESTION: ")).toBe(true);
+        expect(
+          prompt.startsWith(
+            "You are Heimdall, the AI assistant for NornicDB. Answer the user's question using the data provided.\n\nUSER QUESTION: ",
+          ),
+        ).toBe(true);
         expect(prompt.endsWith("9. Do NOT suggest commands - just present the data\n\nYOUR RESPONSE:")).toBe(true);
         expect(Buffer.byteLength(answerOf(r))).toBeGreaterThanOrEqual(50);
         expect(answerOf(r)).not.toMatch(/^[{[]/);
       }
-      if (r.path === "loop") expect(prompt).toMatch(/\nUser: [^\n]+\n\nIf the ADDITIONAL CONTEXT above contains KNOWLEDGE FROM GRAPH DATABASE, answer from it in one short sentence\. Otherwise output one line: \{"action": "<name>", "params": \{\.\.\.\}\} or a direct answer\.\n\nAssistant: (.|\n)*Assistant: $|\n\nAssistant: $/);
-      if (r.path === "qc") expect(prompt.startsWith('Review graph edges. Output JSON only.\nFormat: {"approved":[indices],"rejected":[indices],"reasoning":"why"}\nApprove if nodes are meaningfully related. Reject spam/duplicates.\n\nSRC:')).toBe(true);
+      if (r.path === "loop")
+        expect(prompt).toMatch(
+          /\nUser: [^\n]+\n\nIf the ADDITIONAL CONTEXT above contains KNOWLEDGE FROM GRAPH DATABASE, answer from it in one short sentence\. Otherwise output one line: \{"action": "<name>", "params": \{\.\.\.\}\} or a direct answer\.\n\nAssistant: (.|\n)*Assistant: $|\n\nAssistant: $/,
+        );
+      if (r.path === "qc")
+        expect(
+          prompt.startsWith(
+            'Review graph edges. Output JSON only.\nFormat: {"approved":[indices],"rejected":[indices],"reasoning":"why"}\nApprove if nodes are meaningfully related. Reject spam/duplicates.\n\nSRC:',
+          ),
+        ).toBe(true);
     }
   });
 
@@ -139,7 +158,11 @@ describe("rows", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "heimdall-tok-"));
     await writeFile(path.join(dir, "tokenizer.json"), JSON.stringify(qwen.tokenizer));
     await writeFile(path.join(dir, "tokenizer_config.json"), JSON.stringify(qwen.config));
-    const { rows: fitted, summary } = await collectRows(heimdallGenerator, { count: 60, seed: 3, generatorOptions: { tokenizer: dir, mix: "chat_action=40,chat_rag=20,synthesis=20,qc=10,autocomplete=10" } });
+    const { rows: fitted, summary } = await collectRows(heimdallGenerator, {
+      count: 60,
+      seed: 3,
+      generatorOptions: { tokenizer: dir, mix: "chat_action=40,chat_rag=20,synthesis=20,qc=10,autocomplete=10" },
+    });
     const tokenizer = await loadTokenizer(dir);
     expect(fitted).toHaveLength(60);
     for (const r of fitted as unknown as HeimdallRow[]) expect(tokenizer.encode(promptOf(r)).length).toBeLessThanOrEqual(2048);
@@ -150,11 +173,31 @@ describe("rows", () => {
 describe("literal prompts", () => {
   it("match the reference for fixed inputs", () => {
     const catalogue = "## monitoring\n- heimdall.watcher.status: Get status\n\n";
-    expect(buildFullPrompt({ actionPrompt: catalogue, examples: [{ userSays: "status", actionJson: '{"action": "heimdall.watcher.status", "params": {}}' }] })).toBe(
+    expect(
+      buildFullPrompt({
+        actionPrompt: catalogue,
+        examples: [{ userSays: "status", actionJson: '{"action": "heimdall.watcher.status", "params": {}}' }],
+      }),
+    ).toBe(
       referenceSystem(catalogue, undefined, [{ userSays: "status", actionJson: '{"action": "heimdall.watcher.status", "params": {}}' }]),
     );
-    expect(buildChatPrompt([{ role: "system", content: "S" }, { role: "tool", content: "x" }, { role: "user", content: "U" }])).toBe("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n");
-    expect(graphRagBlock([{ type: "Person", title: "Alice", properties: [["city", "Berlin"]], related: [{ direction: "out", type: "Company", title: "Acme", via: "WORKS_AT" }] }])).toBe(
+    expect(
+      buildChatPrompt([
+        { role: "system", content: "S" },
+        { role: "tool", content: "x" },
+        { role: "user", content: "U" },
+      ]),
+    ).toBe("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n");
+    expect(
+      graphRagBlock([
+        {
+          type: "Person",
+          title: "Alice",
+          properties: [["city", "Berlin"]],
+          related: [{ direction: "out", type: "Company", title: "Acme", via: "WORKS_AT" }],
+        },
+      ]),
+    ).toBe(
       "\n\n=== KNOWLEDGE FROM GRAPH DATABASE ===\nThe following information was found in the knowledge graph and may help answer the user's question:\n\n" +
         "### 1. [Person] Alice\nProperties:\n  - city: Berlin\nRelated:\n  \u2192 [Company] Acme (via WORKS_AT)\n\n" +
         "=== END KNOWLEDGE ===\n\nUse the above knowledge to help answer the user's question. If you can answer directly, do so. If more detailed search is needed, use the heimdall.watcher.discover action.\n",
@@ -166,14 +209,21 @@ describe("literal prompts", () => {
       'X\n\nTool result: {"success":true,"message":"a\\u003cb","data":{"a":"\\u0026","z":1}}\n\nOutput exactly one line: either {"action": "<name>", "params": {...}} or a brief direct answer to the user. No thinking, no examples, no repetition.\n\nAssistant: ',
     );
     expect(synthesisPrompt("q?", "m", { b: 2, a: [1] })).toBe(
-      "You are Heimdall, the AI assistant for NornicDB. Answer the user's question using the data provided.\n\nUSER QUESTION: q?\n\nFORMATTED DATA:\nm\n\nRAW DATA (JSON):\n{\n  \"a\": [\n    1\n  ],\n  \"b\": 2\n}\n\nINSTRUCTIONS:\n" +
+      'You are Heimdall, the AI assistant for NornicDB. Answer the user\'s question using the data provided.\n\nUSER QUESTION: q?\n\nFORMATTED DATA:\nm\n\nRAW DATA (JSON):\n{\n  "a": [\n    1\n  ],\n  "b": 2\n}\n\nINSTRUCTIONS:\n' +
         "1. Answer the user's question directly and completely\n2. Include ALL relevant data points from above - don't omit information\n3. Format your response with clear sections if there are multiple categories\n4. Use bullet points (\u2022) for lists\n5. For feature flags, list each flag with its status (enabled/disabled)\n6. For statistics, include the actual numbers\n7. Be helpful and informative, not brief\n8. Do NOT output JSON - write natural language\n9. Do NOT suggest commands - just present the data\n\nYOUR RESPONSE:",
     );
     expect(autocompletePrompt({ labels: ["Person"], relationshipTypes: ["KNOWS"] }, "MATCH (n:Person")).toBe(
       "Complete this Cypher query. Output ONLY the single completed Cypher line. No explanations, no reasoning, no commentary about the user.\n\nNode labels: Person\nRelationship types (use in patterns like (a)-[:TYPE]->(b)): KNOWS\n" +
         'Rules:\n- Output ONLY the Cypher query line, nothing else\n- No "the user", "they are", "I need to", or any meta-commentary\n- Properties: n.propertyName. Relationships: (a)-[:TYPE]->(b)\n- If missing LIMIT statement at the end, add LIMIT 25 at the end\n\nCurrent query:\nMATCH (n:Person\n\nComplete Cypher query (one line only):',
     );
-    expect(qcPrompt({ sourceId: "a", labels: ["Person", "Doc"], properties: [["name", "x".repeat(201)]], candidates: [{ targetId: "b", type: "KNOWS", confidence: 0.875 }] })).toBe(
+    expect(
+      qcPrompt({
+        sourceId: "a",
+        labels: ["Person", "Doc"],
+        properties: [["name", "x".repeat(201)]],
+        candidates: [{ targetId: "b", type: "KNOWS", confidence: 0.875 }],
+      }),
+    ).toBe(
       `Review graph edges. Output JSON only.\nFormat: {"approved":[indices],"rejected":[indices],"reasoning":"why"}\nApprove if nodes are meaningfully related. Reject spam/duplicates.\n\nSRC:a[Person Doc]\n name:${"x".repeat(197)}...\nEDGES:\n0.b\u2192KNOWS(88%)\n`,
     );
   });
@@ -181,14 +231,23 @@ describe("literal prompts", () => {
 
 describe("registries", () => {
   it("underscore naming: heimdall_watcher_* names with the later release's schemas", async () => {
-    const { rows: out } = await collectRows(heimdallGenerator, { count: 60, seed: 5, generatorOptions: { naming: "underscore", mix: "chat_action=1,loop_call=1" } });
+    const { rows: out } = await collectRows(heimdallGenerator, {
+      count: 60,
+      seed: 5,
+      generatorOptions: { naming: "underscore", mix: "chat_action=1,loop_call=1" },
+    });
     const registry: Registry = builtinRegistry("underscore");
     for (const r of out as unknown as HeimdallRow[]) {
       expect(r.naming).toBe("underscore");
       const e = r.expect as { action: string; params: Record<string, unknown> };
       expect(e.action).toMatch(/^heimdall_watcher_/);
       expect(parseEnvelopeLater(answerOf(r), registry)).toMatchObject({ kind: "action", action: e.action });
-      expect(checkParams(registry.actions.find((a) => a.name === e.action)!, e.params)).toBeUndefined();
+      expect(
+        checkParams(
+          registry.actions.find((a) => a.name === e.action)!,
+          e.params,
+        ),
+      ).toBeUndefined();
     }
   });
 
@@ -199,17 +258,44 @@ describe("registries", () => {
       file,
       JSON.stringify({
         actions: [
-          { name: "shop_refund", category: "orders", description: "Refund an order (params: order_id)", schema: { type: "object", properties: { order_id: { type: "string" } }, required: ["order_id"] }, examples: [{ user: "refund order 7", params: { order_id: "7" } }, { user: "give the money back for order 9", params: { order_id: "9" } }] },
-          { name: "shop_stock", category: "inventory", description: "Stock level of a product", examples: [{ user: "how much stock is left", params: {} }] },
+          {
+            name: "shop_refund",
+            category: "orders",
+            description: "Refund an order (params: order_id)",
+            schema: { type: "object", properties: { order_id: { type: "string" } }, required: ["order_id"] },
+            examples: [
+              { user: "refund order 7", params: { order_id: "7" } },
+              { user: "give the money back for order 9", params: { order_id: "9" } },
+            ],
+          },
+          {
+            name: "shop_stock",
+            category: "inventory",
+            description: "Stock level of a product",
+            examples: [{ user: "how much stock is left", params: {} }],
+          },
         ],
       }),
     );
-    const { rows: out } = await collectRows(heimdallGenerator, { count: 8, seed: 1, generatorOptions: { actions: file, mix: "chat_action=1" } });
+    const { rows: out } = await collectRows(heimdallGenerator, {
+      count: 8,
+      seed: 1,
+      generatorOptions: { actions: file, mix: "chat_action=1" },
+    });
     for (const r of out as unknown as HeimdallRow[]) {
       expect(["shop_refund", "shop_stock"]).toContain((r.expect as { action: string }).action);
-      expect((r as { messages: { content: string }[] }).messages[0]!.content).toContain("## orders\n- shop_refund: Refund an order (params: order_id)\n");
+      expect((r as { messages: { content: string }[] }).messages[0]!.content).toContain(
+        "## orders\n- shop_refund: Refund an order (params: order_id)\n",
+      );
     }
-    await writeFile(file, JSON.stringify([{ name: "x", description: "y", schema: { type: "object", required: ["id"] }, examples: [{ user: "do x", params: {} }] }]));
-    await expect(collectRows(heimdallGenerator, { count: 1, seed: 1, generatorOptions: { actions: file } })).rejects.toThrow(/actions\[0\]\.examples\[0\]\.params: missing required field "id"/);
+    await writeFile(
+      file,
+      JSON.stringify([
+        { name: "x", description: "y", schema: { type: "object", required: ["id"] }, examples: [{ user: "do x", params: {} }] },
+      ]),
+    );
+    await expect(collectRows(heimdallGenerator, { count: 1, seed: 1, generatorOptions: { actions: file } })).rejects.toThrow(
+      /actions\[0\]\.examples\[0\]\.params: missing required field "id"/,
+    );
   });
 });

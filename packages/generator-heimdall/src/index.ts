@@ -3,7 +3,14 @@
 // (agentic loop, synthesis, autocomplete, edge QC) are `text` rows, the prompt as sent followed by the answer.
 import { checkCypher } from "@neural/cypher";
 import { loadTokenizer, type TextTokenizer } from "@neural/dataset";
-import { GeneratorOptionsError, type CategorySpace, type Example, type GeneratorDefinition, type OptionValues, type Rng } from "@neural/generators";
+import {
+  GeneratorOptionsError,
+  type CategorySpace,
+  type Example,
+  type GeneratorDefinition,
+  type OptionValues,
+  type Rng,
+} from "@neural/generators";
 import { builtinRegistry, checkParams, loadRegistryFile, type ActionSpec, type Naming, type Registry } from "./actions.js";
 import { DOMAINS, frame, INTENT_INDEX, labelWords, type Domain, type IntentFamily } from "./domain.js";
 import { actionIntents, listOutcome, outcomeFor, type ActionIntent, type ActionOutcome } from "./intents.js";
@@ -35,7 +42,17 @@ export * from "./actions.js";
 export * from "./judge.js";
 export { DOMAINS, INTENTS, type Domain } from "./domain.js";
 
-export const CATEGORIES = ["chat_action", "chat_help", "chat_direct", "chat_rag", "loop_call", "loop_final", "synthesis", "autocomplete", "qc"] as const;
+export const CATEGORIES = [
+  "chat_action",
+  "chat_help",
+  "chat_direct",
+  "chat_rag",
+  "loop_call",
+  "loop_final",
+  "synthesis",
+  "autocomplete",
+  "qc",
+] as const;
 export type HeimdallCategory = (typeof CATEGORIES)[number];
 
 /** The default --mix (percent). */
@@ -65,16 +82,24 @@ export interface HeimdallOptions {
 
 /** A row of this generator, as written (the kit adds `category`). */
 export type HeimdallRow =
-  | { messages: { role: "system" | "user" | "assistant"; content: string }[]; path: "chat"; naming: string; expect: Expectation; category: string }
+  | {
+      messages: { role: "system" | "user" | "assistant"; content: string }[];
+      path: "chat";
+      naming: string;
+      expect: Expectation;
+      category: string;
+    }
   | { text: string; prompt_end: number; path: Exclude<HeimdallPath, "chat">; naming: string; expect: Expectation; category: string };
 
 export function parseMix(text: string): Record<HeimdallCategory, number> {
   const out = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<HeimdallCategory, number>;
   for (const part of text.split(",").filter((p) => p.trim())) {
     const [name, value] = part.split("=").map((s) => s.trim());
-    if (!CATEGORIES.includes(name as HeimdallCategory)) throw new GeneratorOptionsError(`--mix: unknown category "${name}"; categories: ${CATEGORIES.join(", ")}`);
+    if (!CATEGORIES.includes(name as HeimdallCategory))
+      throw new GeneratorOptionsError(`--mix: unknown category "${name}"; categories: ${CATEGORIES.join(", ")}`);
     const weight = Number(value);
-    if (value === undefined || value === "" || !Number.isFinite(weight) || weight < 0) throw new GeneratorOptionsError(`--mix: "${part}" needs a weight >= 0, e.g. ${name}=40`);
+    if (value === undefined || value === "" || !Number.isFinite(weight) || weight < 0)
+      throw new GeneratorOptionsError(`--mix: "${part}" needs a weight >= 0, e.g. ${name}=40`);
     out[name as HeimdallCategory] = weight;
   }
   if (Object.values(out).every((w) => w === 0)) throw new GeneratorOptionsError("--mix: every weight is 0");
@@ -97,7 +122,11 @@ function shuffledActionPrompt(registry: Registry, rng: Rng): string {
 }
 
 function systemPrompt(ctx: Context, rng: Rng, rag?: string): string {
-  return buildFinalPrompt({ actionPrompt: shuffledActionPrompt(ctx.registry, rng), ...(rag ? { additionalInstructions: rag } : {}), examples: ctx.registry.promptExamples });
+  return buildFinalPrompt({
+    actionPrompt: shuffledActionPrompt(ctx.registry, rng),
+    ...(rag ? { additionalInstructions: rag } : {}),
+    examples: ctx.registry.promptExamples,
+  });
 }
 
 /** ActionsAsMCPTools in random order: name, description, the input schema as Go marshals it. */
@@ -127,9 +156,20 @@ function chatExample(ctx: Context, rng: Rng, user: string, answer: string, expec
   };
 }
 
-function rawExample(ctx: Context, path: Exclude<HeimdallPath, "chat">, prompt: string, answer: string, expect: Expectation, key: string): Example | undefined {
+function rawExample(
+  ctx: Context,
+  path: Exclude<HeimdallPath, "chat">,
+  prompt: string,
+  answer: string,
+  expect: Expectation,
+  key: string,
+): Example | undefined {
   if (!fits(ctx, prompt)) return undefined;
-  return { instruction: `${path}\u0000${key}`, output: answer, row: { text: prompt + answer, prompt_end: prompt.length, path, naming: ctx.registry.naming, expect } };
+  return {
+    instruction: `${path}\u0000${key}`,
+    output: answer,
+    row: { text: prompt + answer, prompt_end: prompt.length, path, naming: ctx.registry.naming, expect },
+  };
 }
 
 // ---------------------------------------------------------------- requests that map to an action
@@ -147,8 +187,10 @@ interface Request {
 /** Every request the registry can be asked: built-in intents for built-in roles, a custom registry's own examples. */
 function requestSpace(ctx: Context): { size: number; at(i: number, rng: Rng): Request | undefined } {
   const fixed: Request[] = [];
-  for (const intent of actionIntents(new Set(ctx.byRole.keys()))) fixed.push({ user: intent.user, action: ctx.byRole.get(intent.role)!, params: intent.params, role: intent.role });
-  for (const a of ctx.registry.actions) for (const ex of a.examples ?? []) fixed.push({ user: ex.user, action: a, params: ex.params, role: "custom" });
+  for (const intent of actionIntents(new Set(ctx.byRole.keys())))
+    fixed.push({ user: intent.user, action: ctx.byRole.get(intent.role)!, params: intent.params, role: intent.role });
+  for (const a of ctx.registry.actions)
+    for (const ex of a.examples ?? []) fixed.push({ user: ex.user, action: a, params: ex.params, role: "custom" });
   const query = ctx.byRole.get("query");
   const queries = query ? INTENT_INDEX.length : 0;
   const base = fixed.length + queries;
@@ -164,7 +206,14 @@ function requestSpace(ctx: Context): { size: number; at(i: number, rng: Rng): Re
       const entry = INTENT_INDEX[k - fixed.length]!;
       const intent = entry.family.at(entry.domain, entry.variant, rng);
       if (!checkCypher(intent.cypher).ok) return undefined;
-      return { user: framed(intent.question), action: query!, params: { cypher: intent.cypher }, role: "query", domain: entry.domain, family: entry.family };
+      return {
+        user: framed(intent.question),
+        action: query!,
+        params: { cypher: intent.cypher },
+        role: "query",
+        domain: entry.domain,
+        family: entry.family,
+      };
     },
   };
 }
@@ -187,7 +236,12 @@ function entityHit(domain: Domain, label: string, value: string, rng: Rng): RagH
   properties.push([l.numeric[0], String(rng.pick(l.numeric[1]))]);
   const related = domain.rels
     .filter((r) => r.from === label)
-    .map((r) => ({ direction: "out" as const, type: r.to, title: rng.pick(domain.labels.find((x) => x.label === r.to)!.values.filter((v) => v !== value)), via: r.type }));
+    .map((r) => ({
+      direction: "out" as const,
+      type: r.to,
+      title: rng.pick(domain.labels.find((x) => x.label === r.to)!.values.filter((v) => v !== value)),
+      via: r.type,
+    }));
   return { type: label, title: value, properties: rng.shuffle(properties), related };
 }
 
@@ -195,7 +249,8 @@ function actionRequestExample(ctx: Context, req: Request, rng: Rng): Example | u
   const answer = formatEnvelope(req.action.name, req.params);
   if (checkParams(req.action, req.params)) return undefined;
   let rag: string | undefined;
-  if (!skipsGraphRag(req.user) && rng.chance(ctx.ragShare)) rag = graphRagBlock(ragHitsFor(req.domain ?? rng.pick(DOMAINS), rng, rng.range(1, 3)));
+  if (!skipsGraphRag(req.user) && rng.chance(ctx.ragShare))
+    rag = graphRagBlock(ragHitsFor(req.domain ?? rng.pick(DOMAINS), rng, rng.range(1, 3)));
   return chatExample(ctx, rng, req.user, answer, { action: req.action.name, params: req.params }, rag);
 }
 
@@ -204,7 +259,8 @@ function actionRequestExample(ctx: Context, req: Request, rng: Rng): Example | u
 const HELP_EXPLAIN: Record<string, string> = {
   count_label: "MATCH finds every node with the label and count(n) returns how many there are.",
   sample_label: "MATCH finds nodes with the label and LIMIT keeps only the first ones, so the result stays small.",
-  find_by_property: "MATCH finds the nodes with the label, WHERE keeps those whose property has the exact value, and LIMIT 25 caps the result.",
+  find_by_property:
+    "MATCH finds the nodes with the label, WHERE keeps those whose property has the exact value, and LIMIT 25 caps the result.",
   contains_text: "CONTAINS matches a substring of the property, case-sensitively; LIMIT keeps the result small.",
   numeric_filter: "WHERE compares the number, ORDER BY sorts by it, and the query returns the name and the value.",
   top_by_numeric: "ORDER BY ... DESC sorts from the highest value down and LIMIT keeps the top ones.",
@@ -215,7 +271,12 @@ const HELP_EXPLAIN: Record<string, string> = {
   distinct_values: "DISTINCT removes repeated values, so each value of the property appears once.",
 };
 
-const HELP_FRAMES = ["How do I write a Cypher query for this: {q}?", "What Cypher would I use to {q}?", "Explain how to {q} in Cypher", "Write me the Cypher (don't run it) to {q}"];
+const HELP_FRAMES = [
+  "How do I write a Cypher query for this: {q}?",
+  "What Cypher would I use to {q}?",
+  "Explain how to {q} in Cypher",
+  "Write me the Cypher (don't run it) to {q}",
+];
 
 function helpExample(ctx: Context, i: number, rng: Rng): Example | undefined {
   const entry = INTENT_INDEX[i % INTENT_INDEX.length]!;
@@ -230,36 +291,90 @@ const DIRECT: ReadonlyArray<[string, string]> = [
   ["thanks", "You're welcome. Ask me anytime about your graph."],
   ["thank you, that helped", "Glad it helped. I'm here whenever you need another query or a status check."],
   ["who are you", "I am Heimdall, the assistant built into NornicDB. I run actions and Cypher queries against this database for you."],
-  ["what is NornicDB", "NornicDB is a high-performance graph database that speaks Cypher and the Neo4j Bolt protocol, with built-in vector search."],
-  ["what is a graph database", "A graph database stores data as nodes and the relationships between them, so connected data can be queried by following those relationships directly."],
-  ["what is the difference between a node and a relationship", "A node is an entity such as a person or a file; a relationship connects two nodes, has a type such as KNOWS, and points from one node to the other."],
+  [
+    "what is NornicDB",
+    "NornicDB is a high-performance graph database that speaks Cypher and the Neo4j Bolt protocol, with built-in vector search.",
+  ],
+  [
+    "what is a graph database",
+    "A graph database stores data as nodes and the relationships between them, so connected data can be queried by following those relationships directly.",
+  ],
+  [
+    "what is the difference between a node and a relationship",
+    "A node is an entity such as a person or a file; a relationship connects two nodes, has a type such as KNOWS, and points from one node to the other.",
+  ],
   ["what does LIMIT do in Cypher", "LIMIT caps how many rows a query returns, for example LIMIT 25 keeps only the first 25 rows."],
-  ["what does OPTIONAL MATCH do", "OPTIONAL MATCH works like MATCH but keeps the row with nulls when the pattern is not found, like an outer join."],
-  ["what is the difference between WITH and RETURN", "WITH passes results on to the next part of the query, while RETURN ends the query and sends the rows back to you."],
-  ["can you delete my database", "I only run read-only queries and monitoring actions, so I can't delete the database. An administrator can do that from the server."],
+  [
+    "what does OPTIONAL MATCH do",
+    "OPTIONAL MATCH works like MATCH but keeps the row with nulls when the pattern is not found, like an outer join.",
+  ],
+  [
+    "what is the difference between WITH and RETURN",
+    "WITH passes results on to the next part of the query, while RETURN ends the query and sends the rows back to you.",
+  ],
+  [
+    "can you delete my database",
+    "I only run read-only queries and monitoring actions, so I can't delete the database. An administrator can do that from the server.",
+  ],
   ["write me a poem", "I'm here to help with NornicDB: queries, statistics and status. Ask me about your data and I'll look it up."],
   ["what's the weather like", "I can't see the weather; I only know what is in this NornicDB database and how the server is doing."],
-  ["is Cypher case-sensitive", "Keywords such as MATCH and RETURN are not case-sensitive, but labels, relationship types and property names are."],
-  ["what is an embedding", "An embedding is a vector of numbers that captures the meaning of a text, so similar texts end up close together and can be found by vector search."],
-  ["what are k-means clusters used for", "NornicDB groups embeddings into k-means clusters so vector search can look in the closest clusters first instead of scanning everything."],
-  ["how do I connect to NornicDB from Python", "Use the official neo4j Python driver with a bolt:// URL pointing at your NornicDB server, then run Cypher through a session."],
+  [
+    "is Cypher case-sensitive",
+    "Keywords such as MATCH and RETURN are not case-sensitive, but labels, relationship types and property names are.",
+  ],
+  [
+    "what is an embedding",
+    "An embedding is a vector of numbers that captures the meaning of a text, so similar texts end up close together and can be found by vector search.",
+  ],
+  [
+    "what are k-means clusters used for",
+    "NornicDB groups embeddings into k-means clusters so vector search can look in the closest clusters first instead of scanning everything.",
+  ],
+  [
+    "how do I connect to NornicDB from Python",
+    "Use the official neo4j Python driver with a bolt:// URL pointing at your NornicDB server, then run Cypher through a session.",
+  ],
   ["what port does bolt use", "The Bolt protocol listens on port 7687 by default."],
   ["good morning", "Good morning. What would you like to know about your graph today?"],
   ["ok", "Alright. Tell me when you need a query or a status check."],
   ["never mind", "No problem. I'm here when you need me."],
-  ["what is a label", "A label names a kind of node, such as Person or Movie; a node can carry several labels and queries use them to narrow a MATCH."],
+  [
+    "what is a label",
+    "A label names a kind of node, such as Person or Movie; a node can carry several labels and queries use them to narrow a MATCH.",
+  ],
   ["what is a property", "A property is a key and value stored on a node or a relationship, for example name: 'Alice' or age: 30."],
-  ["what is a relationship type", "A relationship type names how two nodes are connected, such as KNOWS or WORKS_AT; every relationship has exactly one."],
+  [
+    "what is a relationship type",
+    "A relationship type names how two nodes are connected, such as KNOWS or WORKS_AT; every relationship has exactly one.",
+  ],
   ["what does MERGE do", "MERGE finds a pattern if it exists and creates it if it does not, so running it twice does not make duplicates."],
-  ["what does DETACH DELETE do", "DETACH DELETE removes a node together with all of its relationships; plain DELETE fails while relationships remain."],
-  ["what is shortestPath", "shortestPath finds the path with the fewest relationships between two nodes, within the hop limits you give it."],
-  ["what is vector search", "Vector search finds nodes whose embeddings are closest to the embedding of your question, so results match by meaning rather than exact words."],
+  [
+    "what does DETACH DELETE do",
+    "DETACH DELETE removes a node together with all of its relationships; plain DELETE fails while relationships remain.",
+  ],
+  [
+    "what is shortestPath",
+    "shortestPath finds the path with the fewest relationships between two nodes, within the hop limits you give it.",
+  ],
+  [
+    "what is vector search",
+    "Vector search finds nodes whose embeddings are closest to the embedding of your question, so results match by meaning rather than exact words.",
+  ],
   ["what does UNWIND do", "UNWIND turns a list into rows, one row per element, so each element can be matched or created on its own."],
   ["what is Bifrost", "Bifrost is the chat interface of NornicDB where you talk to me, Heimdall."],
-  ["what is graph-RAG", "Graph-RAG looks up nodes related to your question in the knowledge graph and gives me what it finds, so I can answer from your own data."],
-  ["can you write to the database", "I run read-only queries. To change data, run a CREATE, MERGE or SET statement yourself through a driver or the browser."],
+  [
+    "what is graph-RAG",
+    "Graph-RAG looks up nodes related to your question in the knowledge graph and gives me what it finds, so I can answer from your own data.",
+  ],
+  [
+    "can you write to the database",
+    "I run read-only queries. To change data, run a CREATE, MERGE or SET statement yourself through a driver or the browser.",
+  ],
   ["are you an AI", "Yes. I am Heimdall, a small language model running inside NornicDB to help you query and monitor the database."],
-  ["which model are you running on", "I run on a local GGUF model that NornicDB loads with llama.cpp; the server configuration names which one."],
+  [
+    "which model are you running on",
+    "I run on a local GGUF model that NornicDB loads with llama.cpp; the server configuration names which one.",
+  ],
   ["how do I create an index", "Create one with CREATE INDEX FOR (n:Label) ON (n.property); it speeds up lookups by that property."],
   ["what does COUNT do", "count() is an aggregation that returns how many rows or non-null values a query produced."],
   ["what does DISTINCT do", "DISTINCT removes duplicate rows from a result, so each combination of values appears once."],
@@ -273,11 +388,20 @@ const DIRECT_FRAMES = ["{q}", "{q}?", "Heimdall, {q}", "hey, {q}", "quick one: {
 
 function directExample(ctx: Context, i: number, rng: Rng): Example | undefined {
   const [q, a] = DIRECT[i % DIRECT.length]!;
-  const user = DIRECT_FRAMES[Math.floor(i / DIRECT.length) % DIRECT_FRAMES.length]!.replace("{q}", q).replace("{Q}", q.charAt(0).toUpperCase() + q.slice(1));
+  const user = DIRECT_FRAMES[Math.floor(i / DIRECT.length) % DIRECT_FRAMES.length]!.replace("{q}", q).replace(
+    "{Q}",
+    q.charAt(0).toUpperCase() + q.slice(1),
+  );
   return chatExample(ctx, rng, user, a, { answer: "prose" });
 }
 
-const RAG_QUESTIONS = ["{who} is {v}", "tell me about {v}", "what do we know about {v}", "what is the {p} of {v}", "give me details on {v}"];
+const RAG_QUESTIONS = [
+  "{who} is {v}",
+  "tell me about {v}",
+  "what do we know about {v}",
+  "what is the {p} of {v}",
+  "give me details on {v}",
+];
 const PEOPLE = new Set(["Person", "Actor", "Director", "Customer"]);
 
 function ragExample(ctx: Context, i: number, rng: Rng): Example | undefined {
@@ -288,7 +412,10 @@ function ragExample(ctx: Context, i: number, rng: Rng): Example | undefined {
   const hit = entityHit(domain, label, value, rng);
   const props = hit.properties!.filter(([k]) => k !== domain.labels.find((l) => l.label === label)!.key);
   const [p, pv] = rng.pick(props);
-  const user = form.replace("{who}", PEOPLE.has(label) ? "who" : "what").replace("{v}", value).replace("{p}", p);
+  const user = form
+    .replace("{who}", PEOPLE.has(label) ? "who" : "what")
+    .replace("{v}", value)
+    .replace("{p}", p);
   if (skipsGraphRag(user)) return undefined;
   const others = ragHitsFor(domain, rng, rng.range(0, 2)).filter((h) => h.title !== value);
   const hits = rng.shuffle([hit, ...others]);
@@ -304,7 +431,14 @@ function ragExample(ctx: Context, i: number, rng: Rng): Example | undefined {
 function loopCallExample(ctx: Context, req: Request, rng: Rng): Example | undefined {
   if (checkParams(req.action, req.params)) return undefined;
   const prompt = loopPrompt(systemPrompt(ctx, rng), loopTools(ctx, rng), req.user);
-  return rawExample(ctx, "loop", prompt, formatEnvelope(req.action.name, req.params), { action: req.action.name, params: req.params }, req.user);
+  return rawExample(
+    ctx,
+    "loop",
+    prompt,
+    formatEnvelope(req.action.name, req.params),
+    { action: req.action.name, params: req.params },
+    req.user,
+  );
 }
 
 /** A result to feed back: what `req` returns, and a one-line answer from it. */
@@ -316,7 +450,7 @@ function loopOutcome(req: Request, rng: Rng): ActionOutcome | undefined {
 
 function countBrief(req: Request, outcome: ActionOutcome): string {
   if (req.role !== "query") return outcome.brief;
-  const n = ((outcome.data.rows as { count: number }[])[0]!.count).toLocaleString("en-US");
+  const n = (outcome.data.rows as { count: number }[])[0]!.count.toLocaleString("en-US");
   const cypher = String(req.params.cypher);
   const label = /MATCH \(n:(\w+)\)/.exec(cypher)?.[1];
   const rel = /\[r:(\w+)\]/.exec(cypher)?.[1];
@@ -331,7 +465,8 @@ function loopFinalExample(ctx: Context, reqs: Request[], rng: Rng, secondCallOnl
     const outcome = loopOutcome(req, rng);
     if (!outcome) return undefined;
     const call = formatEnvelope(req.action.name, req.params);
-    if (secondCallOnly && k === reqs.length - 1) return rawExample(ctx, "loop", prompt, call, { action: req.action.name, params: req.params }, `${first.user}\u0000call${k}`);
+    if (secondCallOnly && k === reqs.length - 1)
+      return rawExample(ctx, "loop", prompt, call, { action: req.action.name, params: req.params }, `${first.user}\u0000call${k}`);
     prompt += loopContinuation(call, actionResultJson({ success: true, message: outcome.message, data: outcome.data }));
     briefs.push(countBrief(req, outcome));
   }
@@ -352,7 +487,7 @@ function synthesisExample(ctx: Context, i: number, rng: Rng): Example | undefine
     const l = rng.pick(d.labels);
     question = rng.pick([`how many ${labelWords(l.label)} are there`, `count the ${labelWords(l.label)}`]);
     outcome = outcomeFor("count", question, rng)!;
-    const n = ((outcome.data.rows as { count: number }[])[0]!.count).toLocaleString("en-US");
+    const n = (outcome.data.rows as { count: number }[])[0]!.count.toLocaleString("en-US");
     outcome = { ...outcome, prose: `There are ${n} ${labelWords(l.label)} in the database.\n\n• ${l.label} nodes: ${n}` };
   } else {
     question = rng.pick(actionIntents(new Set([role])).map((x: ActionIntent) => x.user));
@@ -405,21 +540,37 @@ function qcExample(ctx: Context, i: number, rng: Rng): Example | undefined {
       candidates.push({ targetId: id, type: r.type, confidence: conf, good: !used.has(id) });
       used.add(id);
     } else if (kind < 0.8) {
-      candidates.push({ targetId: rng.pick(SPAM_TARGETS), type: rng.pick(["RELATED_TO", "SIMILAR_TO", "LINKS"]), confidence: conf, good: false });
+      candidates.push({
+        targetId: rng.pick(SPAM_TARGETS),
+        type: rng.pick(["RELATED_TO", "SIMILAR_TO", "LINKS"]),
+        confidence: conf,
+        good: false,
+      });
     } else {
       candidates.push({ targetId: sourceId, type: rng.pick(["SAME_AS", "DUPLICATE_OF", "RELATED_TO"]), confidence: conf, good: false });
     }
   }
   if (candidates.length === 0) return undefined;
-  const properties: [string, string][] = rng.shuffle([[from.key, source], ...from.props.map(([p, vs]): [string, string] => [p, rng.pick(vs)])]);
+  const properties: [string, string][] = rng.shuffle([
+    [from.key, source],
+    ...from.props.map(([p, vs]): [string, string] => [p, rng.pick(vs)]),
+  ]);
   const prompt = qcPrompt({ sourceId, labels: [from.label], properties, candidates });
   const approved = candidates.flatMap((c, k) => (c.good ? [k] : []));
   const rejected = candidates.flatMap((c, k) => (c.good ? [] : [k]));
   const reasons: string[] = [];
-  if (approved.length) reasons.push(`${approved.map((k) => candidates[k]!.targetId).join(", ")} ${approved.length === 1 ? "is a" : "are"} meaningful ${[...new Set(approved.map((k) => candidates[k]!.type))].join("/")} link${approved.length === 1 ? "" : "s"}`);
+  if (approved.length)
+    reasons.push(
+      `${approved.map((k) => candidates[k]!.targetId).join(", ")} ${approved.length === 1 ? "is a" : "are"} meaningful ${[...new Set(approved.map((k) => candidates[k]!.type))].join("/")} link${approved.length === 1 ? "" : "s"}`,
+    );
   if (rejected.some((k) => candidates[k]!.targetId === sourceId)) reasons.push("a self link duplicates the source");
   if (rejected.some((k) => SPAM_TARGETS.includes(candidates[k]!.targetId))) reasons.push("spam targets are rejected");
-  if (rejected.some((k) => candidates[k]!.good === false && candidates[k]!.targetId !== sourceId && !SPAM_TARGETS.includes(candidates[k]!.targetId))) reasons.push("repeated targets are duplicates");
+  if (
+    rejected.some(
+      (k) => candidates[k]!.good === false && candidates[k]!.targetId !== sourceId && !SPAM_TARGETS.includes(candidates[k]!.targetId),
+    )
+  )
+    reasons.push("repeated targets are duplicates");
   const answer = JSON.stringify({ approved, rejected, reasoning: reasons.join("; ") });
   if ("why" in parseQc(answer)) return undefined;
   return rawExample(ctx, "qc", prompt, answer, { approved, rejected }, prompt);
@@ -429,7 +580,8 @@ function qcExample(ctx: Context, i: number, rng: Rng): Example | undefined {
 
 export async function heimdallSpaces(options: HeimdallOptions = {}): Promise<CategorySpace[]> {
   const naming = options.naming ?? "dotted";
-  if (naming !== "dotted" && naming !== "underscore") throw new GeneratorOptionsError(`--naming must be dotted or underscore, got "${String(naming)}"`);
+  if (naming !== "dotted" && naming !== "underscore")
+    throw new GeneratorOptionsError(`--naming must be dotted or underscore, got "${String(naming)}"`);
   const registry = options.actions ? await loadRegistryFile(options.actions) : builtinRegistry(naming);
   const byRole = new Map<string, ActionSpec>();
   for (const a of registry.actions) {
@@ -437,7 +589,11 @@ export async function heimdallSpaces(options: HeimdallOptions = {}): Promise<Cat
     if (role && !role.startsWith("builtin_")) byRole.set(role, a);
   }
   // heimdall.help (dotted) answers "what can you do"; the watcher has no help action there.
-  if (registry.naming === "dotted") byRole.set("help", registry.actions.find((a) => a.name === "heimdall.help")!);
+  if (registry.naming === "dotted")
+    byRole.set(
+      "help",
+      registry.actions.find((a) => a.name === "heimdall.help")!,
+    );
   let tokenizer: TextTokenizer | undefined;
   if (options.tokenizer) {
     try {
@@ -449,7 +605,8 @@ export async function heimdallSpaces(options: HeimdallOptions = {}): Promise<Cat
   const ctx: Context = { registry, byRole, ...(tokenizer ? { tokenizer } : {}), ragShare: options.ragShare ?? 0.3 };
   const mix = options.mix ? parseMix(options.mix) : DEFAULT_MIX;
   const requests = requestSpace(ctx);
-  if (requests.size === 0) throw new GeneratorOptionsError(`${options.actions}: no action has "examples" (requests with params), so no action rows can be made`);
+  if (requests.size === 0)
+    throw new GeneratorOptionsError(`${options.actions}: no action has "examples" (requests with params), so no action rows can be made`);
   const loopables = INTENT_INDEX.flatMap((e, k) => (e.family.name === "count_label" || e.family.name === "count_rel" ? [k] : []));
   const outcomeRoles = ["status", "db_stats", "metrics", "health"].filter((r) => byRole.has(r));
   const loopFinalBase = byRole.has("query") ? loopables.length * (1 + loopables.length) + outcomeRoles.length : 0;
@@ -457,14 +614,26 @@ export async function heimdallSpaces(options: HeimdallOptions = {}): Promise<Cat
   const queryRequest = (k: number, rng: Rng): Request | undefined => {
     const entry = INTENT_INDEX[k]!;
     const intent = entry.family.at(entry.domain, entry.variant, rng);
-    return { user: intent.question, action: byRole.get("query")!, params: { cypher: intent.cypher }, role: "query", domain: entry.domain, family: entry.family };
+    return {
+      user: intent.question,
+      action: byRole.get("query")!,
+      params: { cypher: intent.cypher },
+      role: "query",
+      domain: entry.domain,
+      family: entry.family,
+    };
   };
   const roleRequest = (role: string, rng: Rng): Request => {
     const users = actionIntents(new Set([role])).filter((x) => Object.keys(x.params).length === 0);
     return { user: rng.pick(users).user, action: byRole.get(role)!, params: {}, role };
   };
 
-  const space = (name: HeimdallCategory, size: number, description: string, at: (i: number, rng: Rng) => Example | undefined): CategorySpace => ({
+  const space = (
+    name: HeimdallCategory,
+    size: number,
+    description: string,
+    at: (i: number, rng: Rng) => Example | undefined,
+  ): CategorySpace => ({
     name,
     weight: mix[name],
     size: mix[name] > 0 ? size : 0,
@@ -477,33 +646,54 @@ export async function heimdallSpaces(options: HeimdallOptions = {}): Promise<Cat
       const req = requests.at(i, rng);
       return req && actionRequestExample(ctx, req, rng);
     }),
-    space("chat_help", INTENT_INDEX.length * HELP_FRAMES.length, "chat: a Cypher how-to answered in prose with the query", (i, rng) => helpExample(ctx, i, rng)),
-    space("chat_direct", DIRECT.length * DIRECT_FRAMES.length, "chat: no action fits; a direct prose answer", (i, rng) => directExample(ctx, i, rng)),
-    space("chat_rag", DOMAINS.reduce((s, d) => s + d.labels.reduce((t, l) => t + l.values.length, 0), 0) * RAG_QUESTIONS.length, "chat: answered in prose from the graph-RAG knowledge block", (i, rng) => ragExample(ctx, i, rng)),
+    space("chat_help", INTENT_INDEX.length * HELP_FRAMES.length, "chat: a Cypher how-to answered in prose with the query", (i, rng) =>
+      helpExample(ctx, i, rng),
+    ),
+    space("chat_direct", DIRECT.length * DIRECT_FRAMES.length, "chat: no action fits; a direct prose answer", (i, rng) =>
+      directExample(ctx, i, rng),
+    ),
+    space(
+      "chat_rag",
+      DOMAINS.reduce((s, d) => s + d.labels.reduce((t, l) => t + l.values.length, 0), 0) * RAG_QUESTIONS.length,
+      "chat: answered in prose from the graph-RAG knowledge block",
+      (i, rng) => ragExample(ctx, i, rng),
+    ),
     space("loop_call", requests.size, "agentic loop (raw text): the first round's one-line envelope", (i, rng) => {
       const req = requests.at(i, rng);
       return req && loopCallExample(ctx, req, rng);
     }),
-    space("loop_final", loopFinalBase * 2, "agentic loop (raw text): after tool results, a second call or the one-line final answer", (i, rng) => {
-      const secondCallOnly = i >= loopFinalBase;
-      const k = i % loopFinalBase;
-      if (k < outcomeRoles.length) return secondCallOnly ? undefined : loopFinalExample(ctx, [roleRequest(outcomeRoles[k]!, rng)], rng, false);
-      const j = k - outcomeRoles.length;
-      const a = Math.floor(j / (1 + loopables.length));
-      const b = j % (1 + loopables.length);
-      const first = queryRequest(loopables[a]!, rng);
-      if (!first) return undefined;
-      if (b === 0) return secondCallOnly ? undefined : loopFinalExample(ctx, [first], rng, false);
-      if (b - 1 === a) return undefined;
-      const second = queryRequest(loopables[b - 1]!, rng)!;
-      const w1 = labelOrRel(first);
-      const w2 = labelOrRel(second);
-      const both = { ...first, user: `how many ${w1} and how many ${w2} are there` };
-      return loopFinalExample(ctx, [both, second], rng, secondCallOnly);
-    }),
-    space("synthesis", 6 * 4000, "synthesis (raw text): prose from an action's raw JSON data, using the numbers", (i, rng) => synthesisExample(ctx, i, rng)),
-    space("autocomplete", INTENT_INDEX.length * 8, "autocomplete (raw text): the one completed Cypher line", (i, rng) => autocompleteExample(ctx, i, rng)),
-    space("qc", DOMAINS.length * 4000, "edge QC (raw text): JSON approved/rejected indices with the reasoning", (i, rng) => qcExample(ctx, i, rng)),
+    space(
+      "loop_final",
+      loopFinalBase * 2,
+      "agentic loop (raw text): after tool results, a second call or the one-line final answer",
+      (i, rng) => {
+        const secondCallOnly = i >= loopFinalBase;
+        const k = i % loopFinalBase;
+        if (k < outcomeRoles.length)
+          return secondCallOnly ? undefined : loopFinalExample(ctx, [roleRequest(outcomeRoles[k]!, rng)], rng, false);
+        const j = k - outcomeRoles.length;
+        const a = Math.floor(j / (1 + loopables.length));
+        const b = j % (1 + loopables.length);
+        const first = queryRequest(loopables[a]!, rng);
+        if (!first) return undefined;
+        if (b === 0) return secondCallOnly ? undefined : loopFinalExample(ctx, [first], rng, false);
+        if (b - 1 === a) return undefined;
+        const second = queryRequest(loopables[b - 1]!, rng)!;
+        const w1 = labelOrRel(first);
+        const w2 = labelOrRel(second);
+        const both = { ...first, user: `how many ${w1} and how many ${w2} are there` };
+        return loopFinalExample(ctx, [both, second], rng, secondCallOnly);
+      },
+    ),
+    space("synthesis", 6 * 4000, "synthesis (raw text): prose from an action's raw JSON data, using the numbers", (i, rng) =>
+      synthesisExample(ctx, i, rng),
+    ),
+    space("autocomplete", INTENT_INDEX.length * 8, "autocomplete (raw text): the one completed Cypher line", (i, rng) =>
+      autocompleteExample(ctx, i, rng),
+    ),
+    space("qc", DOMAINS.length * 4000, "edge QC (raw text): JSON approved/rejected indices with the reasoning", (i, rng) =>
+      qcExample(ctx, i, rng),
+    ),
   ];
 }
 
@@ -518,10 +708,33 @@ export const heimdallGenerator: GeneratorDefinition = {
   summary:
     "NornicDB Heimdall rows in the server's exact formats: ChatML chat with the system prompt it builds (action envelope, help, direct and graph-RAG answers), and raw-text agentic loop, synthesis, autocomplete and edge-QC prompts. --format and --system do not apply.",
   options: [
-    { name: "naming", type: "string", description: "built-in action names: dotted (2025-12 release) or underscore (later releases)", default: "dotted", choices: ["dotted", "underscore"] },
-    { name: "actions", type: "string", description: "registry JSON file (names, descriptions, JSON schemas, example requests) instead of the built-in one", unset: "the built-in registry" },
-    { name: "mix", type: "string", description: "category weights, e.g. chat_action=60,synthesis=40", unset: Object.entries(DEFAULT_MIX).map(([k, v]) => `${k}=${v}`).join(", ") },
-    { name: "tokenizer", type: "string", description: "tokenizer directory: leave out prompts over the 2048-token prefill chunk, measured with it", unset: "no token check" },
+    {
+      name: "naming",
+      type: "string",
+      description: "built-in action names: dotted (2025-12 release) or underscore (later releases)",
+      default: "dotted",
+      choices: ["dotted", "underscore"],
+    },
+    {
+      name: "actions",
+      type: "string",
+      description: "registry JSON file (names, descriptions, JSON schemas, example requests) instead of the built-in one",
+      unset: "the built-in registry",
+    },
+    {
+      name: "mix",
+      type: "string",
+      description: "category weights, e.g. chat_action=60,synthesis=40",
+      unset: Object.entries(DEFAULT_MIX)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", "),
+    },
+    {
+      name: "tokenizer",
+      type: "string",
+      description: "tokenizer directory: leave out prompts over the 2048-token prefill chunk, measured with it",
+      unset: "no token check",
+    },
   ],
   defaultOutput: "data/heimdall.jsonl",
   defaultCount: 2000,

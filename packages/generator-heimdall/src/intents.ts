@@ -9,17 +9,72 @@ export interface ActionIntent {
   params: Record<string, unknown>;
 }
 
-const TOPICS = ["pharmacy", "late orders", "authentication code", "sci-fi movies", "prescription status", "billing disputes", "the storage engine", "customer churn", "graph indexing", "vector search", "Berlin offices", "error handling in the parser"];
-const MESSAGES = ["maintenance starts at 18:00 UTC", "the nightly import finished", "the cluster is back online", "please save your work", "backups completed successfully", "a new release is deployed"];
+const TOPICS = [
+  "pharmacy",
+  "late orders",
+  "authentication code",
+  "sci-fi movies",
+  "prescription status",
+  "billing disputes",
+  "the storage engine",
+  "customer churn",
+  "graph indexing",
+  "vector search",
+  "Berlin offices",
+  "error handling in the parser",
+];
+const MESSAGES = [
+  "maintenance starts at 18:00 UTC",
+  "the nightly import finished",
+  "the cluster is back online",
+  "please save your work",
+  "backups completed successfully",
+  "a new release is deployed",
+];
 const NAMES = ["Alice", "Bob", "Carol", "Dmitri", "Elena"];
 
 /** Fixed requests per role; `{x}` slots are filled per variant. */
 const FIXED: Record<string, readonly string[]> = {
-  status: ["status", "what is the status", "how is the database doing", "show server status", "is everything running", "give me a status report", "check nornicdb status", "status of the system please"],
-  health: ["is the database healthy", "check system health", "run a health check now", "are all systems healthy", "health status of nornicdb"],
-  metrics: ["show me metrics", "memory usage", "how many goroutines are running", "show GC stats", "runtime metrics please", "what is the memory footprint"],
-  config: ["what is the current configuration", "show heimdall config", "which temperature is heimdall using", "show the SLM settings", "config of the assistant"],
-  db_stats: ["database stats", "how many embeddings are there", "show database statistics", "are k-means clusters enabled", "which feature flags are on", "give me node and edge counts"],
+  status: [
+    "status",
+    "what is the status",
+    "how is the database doing",
+    "show server status",
+    "is everything running",
+    "give me a status report",
+    "check nornicdb status",
+    "status of the system please",
+  ],
+  health: [
+    "is the database healthy",
+    "check system health",
+    "run a health check now",
+    "are all systems healthy",
+    "health status of nornicdb",
+  ],
+  metrics: [
+    "show me metrics",
+    "memory usage",
+    "how many goroutines are running",
+    "show GC stats",
+    "runtime metrics please",
+    "what is the memory footprint",
+  ],
+  config: [
+    "what is the current configuration",
+    "show heimdall config",
+    "which temperature is heimdall using",
+    "show the SLM settings",
+    "config of the assistant",
+  ],
+  db_stats: [
+    "database stats",
+    "how many embeddings are there",
+    "show database statistics",
+    "are k-means clusters enabled",
+    "which feature flags are on",
+    "give me node and edge counts",
+  ],
   events: ["show recent events", "what happened recently", "list recent system events", "any new events"],
   help: ["what can you do", "list your actions", "which commands do you know", "what actions are available", "show me what you can do"],
   hello: ["hello heimdall", "test that heimdall works", "say hello", "ping heimdall"],
@@ -29,7 +84,8 @@ const FIXED: Record<string, readonly string[]> = {
 export function actionIntents(roles: ReadonlySet<string>): ActionIntent[] {
   const out: ActionIntent[] = [];
   for (const [role, users] of Object.entries(FIXED)) if (roles.has(role)) for (const user of users) out.push({ role, user, params: {} });
-  if (roles.has("events")) for (const n of [5, 10, 20]) out.push({ role: "events", user: `list the last ${n} events`, params: { limit: n } });
+  if (roles.has("events"))
+    for (const n of [5, 10, 20]) out.push({ role: "events", user: `list the last ${n} events`, params: { limit: n } });
   if (roles.has("hello")) for (const name of NAMES) out.push({ role: "hello", user: `say hello to ${name}`, params: { name } });
   if (roles.has("set_config"))
     for (const t of [0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.2]) {
@@ -44,7 +100,11 @@ export function actionIntents(roles: ReadonlySet<string>): ActionIntent[] {
   if (roles.has("notify"))
     for (const m of MESSAGES) {
       out.push({ role: "notify", user: `send me a notification saying ${m}`, params: { message: m } });
-      out.push({ role: "notify", user: `raise a warning notification titled Ops: ${m}`, params: { type: "warning", title: "Ops", message: m } });
+      out.push({
+        role: "notify",
+        user: `raise a warning notification titled Ops: ${m}`,
+        params: { type: "warning", title: "Ops", message: m },
+      });
     }
   if (roles.has("discover"))
     for (const t of TOPICS) {
@@ -57,7 +117,11 @@ export function actionIntents(roles: ReadonlySet<string>): ActionIntent[] {
       for (const l of d.labels) {
         const q = `MATCH (n:${l.label}`;
         out.push({ role: "autocomplete_suggest", user: `suggest a completion for ${q}`, params: { query: q } });
-        out.push({ role: "autocomplete_suggest", user: `autocomplete this query: MATCH (n:${l.label}) WHERE n.${l.key}`, params: { query: `MATCH (n:${l.label}) WHERE n.${l.key}` } });
+        out.push({
+          role: "autocomplete_suggest",
+          user: `autocomplete this query: MATCH (n:${l.label}) WHERE n.${l.key}`,
+          params: { query: `MATCH (n:${l.label}) WHERE n.${l.key}` },
+        });
       }
   return out;
 }
@@ -99,7 +163,14 @@ export function outcomeFor(role: string, question: string, rng: Rng): ActionOutc
       const nodes = rng.range(100, 200_000);
       return {
         message: "NornicDB is running",
-        data: { status: "running", uptime_hours: uptime, goroutines, memory_mb: memory, nodes, heimdall: { enabled: true, model: "heimdall" } },
+        data: {
+          status: "running",
+          uptime_hours: uptime,
+          goroutines,
+          memory_mb: memory,
+          nodes,
+          heimdall: { enabled: true, model: "heimdall" },
+        },
         brief: `NornicDB is running: up ${uptime} hours, ${goroutines} goroutines, ${fmt(memory)} MB of memory, ${fmt(nodes)} nodes.`,
         prose: `NornicDB is running normally.\n\n• Uptime: ${uptime} hours\n• Goroutines: ${goroutines}\n• Memory in use: ${fmt(memory)} MB\n• Nodes stored: ${fmt(nodes)}\n• Heimdall: enabled (model heimdall)`,
       };
@@ -121,7 +192,9 @@ export function outcomeFor(role: string, question: string, rng: Rng): ActionOutc
       return {
         message: ok ? "All systems healthy" : "Degraded: storage latency high",
         data: { healthy: ok, storage_latency_ms: latency, checks: { storage: ok ? "ok" : "slow", heimdall: "ok", bolt: "ok" } },
-        brief: ok ? `All systems are healthy; storage latency is ${latency} ms.` : `The system is degraded: storage is slow (${latency} ms latency), Heimdall and Bolt are fine.`,
+        brief: ok
+          ? `All systems are healthy; storage latency is ${latency} ms.`
+          : `The system is degraded: storage is slow (${latency} ms latency), Heimdall and Bolt are fine.`,
         prose: ok
           ? `Everything is healthy.\n\n• Storage: ok (${latency} ms latency)\n• Heimdall: ok\n• Bolt protocol: ok`
           : `The system is degraded.\n\n• Storage: slow (${latency} ms latency)\n• Heimdall: ok\n• Bolt protocol: ok`,
@@ -148,7 +221,11 @@ export function listOutcome(rng: Rng): { question: string; outcome: ActionOutcom
   const k = rng.range(2, Math.min(5, l.values.length));
   const names = rng.sample(l.values, k);
   const rows = names.map((name) => ({ [l.key]: name, [p]: rng.range(1, 5000) })).sort((a, b) => (b[p] as number) - (a[p] as number));
-  const question = rng.pick([`top ${k} ${labelWords(l.label)} by ${p}`, `which ${labelWords(l.label)} have the highest ${p}`, `list ${labelWords(l.label)} with their ${p}`]);
+  const question = rng.pick([
+    `top ${k} ${labelWords(l.label)} by ${p}`,
+    `which ${labelWords(l.label)} have the highest ${p}`,
+    `list ${labelWords(l.label)} with their ${p}`,
+  ]);
   const bullets = rows.map((r) => `• ${String(r[l.key])}: ${fmt(r[p] as number)}`).join("\n");
   return {
     question,

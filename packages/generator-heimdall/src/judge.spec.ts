@@ -15,7 +15,14 @@ import {
 
 const dotted = builtinRegistry("dotted");
 const query = (cypher: string) => `{"action": "heimdall.watcher.query", "params": {"cypher": "${cypher}"}}`;
-const chatCase = (expectation: HeldOutCase["expect"]): HeldOutCase => ({ path: "chat", category: "chat_action", naming: "dotted", prompt: "", reference: "", expect: expectation });
+const chatCase = (expectation: HeldOutCase["expect"]): HeldOutCase => ({
+  path: "chat",
+  category: "chat_action",
+  naming: "dotted",
+  prompt: "",
+  reference: "",
+  expect: expectation,
+});
 
 describe("the evaluator", () => {
   it("accepts every reference answer of the generator", async () => {
@@ -50,15 +57,35 @@ describe("the evaluator", () => {
   });
 
   it("flags JSON in a synthesis answer (replaced by the action message)", () => {
-    const c: HeldOutCase = { path: "synthesis", category: "synthesis", naming: "dotted", prompt: "", reference: "", expect: { message: "Database statistics retrieved" } };
-    expect(judgeAnswer(c, ' {"nodes": 12, "edges": 40}', dotted)).toMatchObject({ pass: false, why: "replaced by the action message: starts with {" });
+    const c: HeldOutCase = {
+      path: "synthesis",
+      category: "synthesis",
+      naming: "dotted",
+      prompt: "",
+      reference: "",
+      expect: { message: "Database statistics retrieved" },
+    };
+    expect(judgeAnswer(c, ' {"nodes": 12, "edges": 40}', dotted)).toMatchObject({
+      pass: false,
+      why: "replaced by the action message: starts with {",
+    });
     expect(judgeAnswer(c, "[12, 40]", dotted).pass).toBe(false);
-    expect(judgeAnswer(c, "12 nodes.", dotted)).toMatchObject({ pass: false, why: "replaced by the action message: 9 bytes, under 50 and under half the message" });
+    expect(judgeAnswer(c, "12 nodes.", dotted)).toMatchObject({
+      pass: false,
+      why: "replaced by the action message: 9 bytes, under 50 and under half the message",
+    });
     expect(judgeAnswer(c, "The database holds 12 nodes and 40 edges, with no embeddings yet.", dotted).pass).toBe(true);
   });
 
   it("flags a two-line autocomplete (cleanup keeps only the first line)", () => {
-    const c: HeldOutCase = { path: "autocomplete", category: "autocomplete", naming: "dotted", prompt: "", reference: "", expect: { query: "MATCH (n:Person" } };
+    const c: HeldOutCase = {
+      path: "autocomplete",
+      category: "autocomplete",
+      naming: "dotted",
+      prompt: "",
+      reference: "",
+      expect: { query: "MATCH (n:Person" },
+    };
     const v = judgeAnswer(c, "MATCH (n:Person)\nRETURN n LIMIT 25", dotted);
     expect(v).toMatchObject({ pass: false, why: 'cleanup cut the answer to "MATCH (n:Person)"' });
     expect(judgeAnswer(c, "MATCH (n:Person) RETURN n LIMIT 25", dotted).pass).toBe(true);
@@ -71,13 +98,23 @@ describe("the evaluator", () => {
     const v = judgeAnswer(c, '{"action": "heimdall.watcher.query", "params": {"query": "MATCH (n) RETURN n"}}', dotted);
     expect(v).toMatchObject({ pass: false, why: 'heimdall.watcher.query params: missing required field "cypher"' });
     const later = builtinRegistry("underscore");
-    const u = judgeAnswer({ ...c, naming: "underscore", expect: { action: "heimdall_watcher_discover", params: { query: "x" } } }, '{"action": "heimdall_watcher_discover", "params": {"limit": 3}}', later);
+    const u = judgeAnswer(
+      { ...c, naming: "underscore", expect: { action: "heimdall_watcher_discover", params: { query: "x" } } },
+      '{"action": "heimdall_watcher_discover", "params": {"limit": 3}}',
+      later,
+    );
     expect(u).toMatchObject({ pass: false, why: 'heimdall_watcher_discover params: missing required field "query"' });
   });
 
   it("reads Go's decoding: keys case-insensitive, extras ignored, null params; non-object params fail", () => {
-    expect(parseEnvelope2025('Sure: {"Action": "heimdall.watcher.status", "PARAMS": null, "why": 1}', dotted)).toMatchObject({ kind: "action", params: {} });
+    expect(parseEnvelope2025('Sure: {"Action": "heimdall.watcher.status", "PARAMS": null, "why": 1}', dotted)).toMatchObject({
+      kind: "action",
+      params: {},
+    });
     expect(parseEnvelope2025('{"action": "heimdall.watcher.status", "params": []}', dotted).kind).toBe("text");
-    expect(parseEnvelopeLater('{"action": " heimdall.watcher.status ", "params": {}} trailing }', dotted)).toMatchObject({ kind: "action", action: "heimdall.watcher.status" });
+    expect(parseEnvelopeLater('{"action": " heimdall.watcher.status ", "params": {}} trailing }', dotted)).toMatchObject({
+      kind: "action",
+      action: "heimdall.watcher.status",
+    });
   });
 });

@@ -33,7 +33,8 @@ function decodeEnvelope(span: string): { action: string; params: Record<string, 
       action = v;
     } else if (k === "params") {
       if (v === null) params = null;
-      else if (typeof v !== "object" || Array.isArray(v)) return { error: `"params" is ${Array.isArray(v) ? "an array" : typeof v}, not an object` };
+      else if (typeof v !== "object" || Array.isArray(v))
+        return { error: `"params" is ${Array.isArray(v) ? "an array" : typeof v}, not an object` };
       else params = v as Record<string, unknown>;
     }
   }
@@ -105,7 +106,8 @@ export function judgeSynthesis(output: string, message: string): SynthesisResult
   if (text.startsWith("{") || text.startsWith("[")) return { accepted: false, fallback: message, why: `starts with ${text[0]}` };
   const bytes = Buffer.byteLength(text, "utf8");
   const messageBytes = Buffer.byteLength(message, "utf8");
-  if (bytes < 50 && messageBytes > 0 && messageBytes > 2 * bytes) return { accepted: false, fallback: message, why: `${bytes} bytes, under 50 and under half the message` };
+  if (bytes < 50 && messageBytes > 0 && messageBytes > 2 * bytes)
+    return { accepted: false, fallback: message, why: `${bytes} bytes, under 50 and under half the message` };
   return { accepted: true, text };
 }
 
@@ -178,7 +180,8 @@ export function parseQc(output: string): { decision: QcDecision } | { why: strin
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { why: "not a JSON object" };
   const v = value as Record<string, unknown>;
-  for (const key of ["approved", "rejected"]) if (v[key] !== undefined && v[key] !== null && !isIntArray(v[key])) return { why: `"${key}" is not an array of integers` };
+  for (const key of ["approved", "rejected"])
+    if (v[key] !== undefined && v[key] !== null && !isIntArray(v[key])) return { why: `"${key}" is not an array of integers` };
   if (v.reasoning !== undefined && v.reasoning !== null && typeof v.reasoning !== "string") return { why: '"reasoning" is not a string' };
   if (v.approved === undefined || v.approved === null) return { why: 'no "approved" array' };
   return {
@@ -215,7 +218,10 @@ export interface HeldOutCase {
 
 export class HeldOutRowError extends Error {
   override name = "HeldOutRowError";
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -231,19 +237,31 @@ export function caseFromRow(row: unknown): HeldOutCase {
   const naming = typeof r.naming === "string" ? r.naming : "dotted";
   if (path === "chat") {
     const messages = r.messages as { role: string; content: string }[] | undefined;
-    if (!Array.isArray(messages) || messages.length < 2 || messages.at(-1)?.role !== "assistant") throw new HeldOutRowError("messages", "must end with the assistant's answer");
-    for (const [i, m] of messages.entries()) if (typeof m?.content !== "string" || typeof m.role !== "string") throw new HeldOutRowError(`messages[${i}]`, "needs role and content strings");
-    return { path, category, naming, prompt: buildChatPromptForCase(messages.slice(0, -1)), reference: messages.at(-1)!.content, expect: r.expect as Expectation };
+    if (!Array.isArray(messages) || messages.length < 2 || messages.at(-1)?.role !== "assistant")
+      throw new HeldOutRowError("messages", "must end with the assistant's answer");
+    for (const [i, m] of messages.entries())
+      if (typeof m?.content !== "string" || typeof m.role !== "string")
+        throw new HeldOutRowError(`messages[${i}]`, "needs role and content strings");
+    return {
+      path,
+      category,
+      naming,
+      prompt: buildChatPromptForCase(messages.slice(0, -1)),
+      reference: messages.at(-1)!.content,
+      expect: r.expect as Expectation,
+    };
   }
   if (typeof r.text !== "string") throw new HeldOutRowError("text", "must be a string");
   const end = r.prompt_end;
-  if (typeof end !== "number" || !Number.isInteger(end) || end < 1 || end > r.text.length) throw new HeldOutRowError("prompt_end", `must be an integer in 1..${r.text.length}`);
+  if (typeof end !== "number" || !Number.isInteger(end) || end < 1 || end > r.text.length)
+    throw new HeldOutRowError("prompt_end", `must be an integer in 1..${r.text.length}`);
   return { path, category, naming, prompt: r.text.slice(0, end), reference: r.text.slice(end), expect: r.expect as Expectation };
 }
 
 function buildChatPromptForCase(messages: readonly { role: string; content: string }[]): string {
   let prompt = "";
-  for (const m of messages) if (m.role === "system" || m.role === "user" || m.role === "assistant") prompt += `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`;
+  for (const m of messages)
+    if (m.role === "system" || m.role === "user" || m.role === "assistant") prompt += `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`;
   return prompt + "<|im_start|>assistant\n";
 }
 
@@ -264,11 +282,17 @@ export interface Verdict {
 
 const oneLine = (s: string) => !s.trim().includes("\n");
 
-function judgeEnvelopeAnswer(release: Release, c: HeldOutCase, answer: string, registry: Registry): { pass: boolean; why?: string; action?: string } {
+function judgeEnvelopeAnswer(
+  release: Release,
+  c: HeldOutCase,
+  answer: string,
+  registry: Registry,
+): { pass: boolean; why?: string; action?: string } {
   const parsed = parseEnvelope(release, answer, registry);
   const wantsAction = "action" in c.expect;
   if (!wantsAction) {
-    if (parsed.kind === "action") return { pass: false, why: `expected a prose answer, got action ${parsed.action}`, action: parsed.action };
+    if (parsed.kind === "action")
+      return { pass: false, why: `expected a prose answer, got action ${parsed.action}`, action: parsed.action };
     if (parsed.kind === "unknown") return { pass: false, why: `unregistered action "${parsed.action}" (the Sorry reply)` };
     if (answer.trim() === "") return { pass: false, why: "empty answer" };
     if (c.path === "loop" && !oneLine(answer)) return { pass: false, why: "more than one line" };
@@ -292,10 +316,14 @@ export function judgeAnswer(c: HeldOutCase, answer: string, registry: Registry):
       const label = "action" in c.expect ? c.expect.action : c.category;
       // The loop exists only in the later handler.
       const releases: Release[] = c.path === "loop" ? ["later"] : ["2025-12", "later"];
-      const results = Object.fromEntries(releases.map((r) => [r, judgeEnvelopeAnswer(r, c, answer, registry)])) as Partial<Record<Release, ReturnType<typeof judgeEnvelopeAnswer>>>;
-      const governing: Release[] = c.path === "loop" ? ["later"] : c.naming === "dotted" ? ["2025-12"] : c.naming === "underscore" ? ["later"] : ["2025-12", "later"];
+      const results = Object.fromEntries(releases.map((r) => [r, judgeEnvelopeAnswer(r, c, answer, registry)])) as Partial<
+        Record<Release, ReturnType<typeof judgeEnvelopeAnswer>>
+      >;
+      const governing: Release[] =
+        c.path === "loop" ? ["later"] : c.naming === "dotted" ? ["2025-12"] : c.naming === "underscore" ? ["later"] : ["2025-12", "later"];
       const pass = governing.every((r) => results[r]!.pass);
-      const why = governing.map((r) => results[r]!.why).find(Boolean) ?? (pass ? undefined : releases.map((r) => results[r]!.why).find(Boolean));
+      const why =
+        governing.map((r) => results[r]!.why).find(Boolean) ?? (pass ? undefined : releases.map((r) => results[r]!.why).find(Boolean));
       const verdict: Verdict = { ...base, label, pass, releases: Object.fromEntries(releases.map((r) => [r, results[r]!.pass])) };
       if ("action" in c.expect) verdict.sameAction = governing.every((r) => results[r]!.action === (c.expect as { action: string }).action);
       if (why) verdict.why = why;
@@ -309,8 +337,10 @@ export function judgeAnswer(c: HeldOutCase, answer: string, registry: Registry):
       const query = (c.expect as { query: string }).query;
       const r = judgeAutocomplete(answer, query);
       if (!r.accepted) return { ...base, label: c.category, pass: false, why: r.why };
-      if (r.suggestion !== answer.trim()) return { ...base, label: c.category, pass: false, why: `cleanup cut the answer to "${r.suggestion}"` };
-      if (!checkCypher(r.suggestion).ok) return { ...base, label: c.category, pass: false, why: "the completed line does not parse as Cypher" };
+      if (r.suggestion !== answer.trim())
+        return { ...base, label: c.category, pass: false, why: `cleanup cut the answer to "${r.suggestion}"` };
+      if (!checkCypher(r.suggestion).ok)
+        return { ...base, label: c.category, pass: false, why: "the completed line does not parse as Cypher" };
       return { ...base, label: c.category, pass: true };
     }
     case "qc": {
@@ -364,7 +394,10 @@ export function summarize(verdicts: readonly Verdict[]): HeimdallReport {
     passed: verdicts.filter((v) => v.pass).length,
     byPath: PATHS.filter((p) => byPath.has(p)).map((p) => byPath.get(p)!),
     byAction: order(byAction),
-    envelopes: { total: verdicts.filter((v) => v.sameAction !== undefined).length, sameAction: verdicts.filter((v) => v.sameAction === true).length },
+    envelopes: {
+      total: verdicts.filter((v) => v.sameAction !== undefined).length,
+      sameAction: verdicts.filter((v) => v.sameAction === true).length,
+    },
     wrong: verdicts.filter((v) => !v.pass),
   };
 }
@@ -379,7 +412,9 @@ export function formatReport(report: HeimdallReport, maxWrong = 20): string {
     lines.push(`${title.padEnd(width)}  ${"accepted".padStart(14)}  ${"2025-12 rule".padStart(14)}  ${"later rule".padStart(14)}`);
     for (const r of rows) {
       const rel = (k: Release) => (r.releases[k] ? `${pct(r.releases[k]!.passed, r.releases[k]!.total)} (${r.releases[k]!.total})` : "-");
-      lines.push(`${r.key.padEnd(width)}  ${`${pct(r.passed, r.total)} ${r.passed}/${r.total}`.padStart(14)}  ${rel("2025-12").padStart(14)}  ${rel("later").padStart(14)}`);
+      lines.push(
+        `${r.key.padEnd(width)}  ${`${pct(r.passed, r.total)} ${r.passed}/${r.total}`.padStart(14)}  ${rel("2025-12").padStart(14)}  ${rel("later").padStart(14)}`,
+      );
     }
   };
   table("path", report.byPath);
@@ -388,7 +423,10 @@ export function formatReport(report: HeimdallReport, maxWrong = 20): string {
     table("path action", report.byAction);
   }
   lines.push("", `all paths: ${pct(report.passed, report.total)} (${report.passed}/${report.total}) accepted as NornicDB would`);
-  if (report.envelopes.total) lines.push(`envelope rows answered with the expected action: ${pct(report.envelopes.sameAction, report.envelopes.total)} (${report.envelopes.sameAction}/${report.envelopes.total})`);
+  if (report.envelopes.total)
+    lines.push(
+      `envelope rows answered with the expected action: ${pct(report.envelopes.sameAction, report.envelopes.total)} (${report.envelopes.sameAction}/${report.envelopes.total})`,
+    );
   if (report.wrong.length) {
     lines.push("", `wrong answers (${report.wrong.length}${report.wrong.length > maxWrong ? `, first ${maxWrong}` : ""}):`);
     for (const v of report.wrong.slice(0, maxWrong)) {

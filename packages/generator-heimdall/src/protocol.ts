@@ -191,7 +191,8 @@ export function graphRagBlock(hits: readonly RagHit[]): string {
     }
     if (hit.related && hit.related.length > 0) {
       out += "Related:\n";
-      for (const r of hit.related.slice(0, 3)) out += `  ${r.direction === "out" ? "\u2192" : "\u2190"} [${r.type}] ${r.title} (via ${r.via})\n`;
+      for (const r of hit.related.slice(0, 3))
+        out += `  ${r.direction === "out" ? "\u2192" : "\u2190"} [${r.type}] ${r.title} (via ${r.via})\n`;
     }
     out += "\n";
   });
@@ -250,7 +251,8 @@ export interface LoopTool {
 export function loopToolsBlock(tools: readonly LoopTool[]): string {
   if (tools.length === 0) return "";
   let out = "\n\nTOOLS AVAILABLE TO YOU:\n";
-  for (const t of tools) out += `- ${t.name}${t.description ? `: ${t.description}` : ""}${t.inputSchema ? ` | inputSchema: ${t.inputSchema}` : ""}\n`;
+  for (const t of tools)
+    out += `- ${t.name}${t.description ? `: ${t.description}` : ""}${t.inputSchema ? ` | inputSchema: ${t.inputSchema}` : ""}\n`;
   return out;
 }
 
@@ -305,7 +307,8 @@ export function autocompleteSchema(schema: AutocompleteSchema): string {
   let out = "";
   if (schema.labels?.length) out += `Node labels: ${schema.labels.join(", ")}\n`;
   if (schema.properties?.length) out += `Node properties (use as n.propertyName): ${schema.properties.slice(0, 20).join(", ")}\n`;
-  if (schema.relationshipTypes?.length) out += `Relationship types (use in patterns like (a)-[:TYPE]->(b)): ${schema.relationshipTypes.slice(0, 10).join(", ")}\n`;
+  if (schema.relationshipTypes?.length)
+    out += `Relationship types (use in patterns like (a)-[:TYPE]->(b)): ${schema.relationshipTypes.slice(0, 10).join(", ")}\n`;
   return out;
 }
 

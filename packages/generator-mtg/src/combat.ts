@@ -13,8 +13,24 @@ const STATS: readonly [number, number][] = [
   [6, 6],
 ];
 
-const ATTACKER_KEYWORDS: readonly Keyword[] = ["first strike", "double strike", "deathtouch", "trample", "lifelink", "flying", "indestructible"];
-const BLOCKER_KEYWORDS: readonly Keyword[] = ["first strike", "double strike", "deathtouch", "reach", "flying", "lifelink", "indestructible"];
+const ATTACKER_KEYWORDS: readonly Keyword[] = [
+  "first strike",
+  "double strike",
+  "deathtouch",
+  "trample",
+  "lifelink",
+  "flying",
+  "indestructible",
+];
+const BLOCKER_KEYWORDS: readonly Keyword[] = [
+  "first strike",
+  "double strike",
+  "deathtouch",
+  "reach",
+  "flying",
+  "lifelink",
+  "indestructible",
+];
 const LIFE: readonly number[] = [20, 7, 4, 2];
 
 const valid = (ks: readonly Keyword[]) => !(ks.includes("first strike") && ks.includes("double strike"));
@@ -42,7 +58,10 @@ export function combatSpace(): { size: number; at(index: number): CombatScenario
   if (!pairs) {
     const attackers = creatures(ATTACKER_KEYWORDS);
     const blockers = creatures(BLOCKER_KEYWORDS);
-    pairs = attackers.flatMap((a) => [[a, null] as [CreatureSpec, null], ...blockers.filter((b) => canBlock(a, b)).map((b) => [a, b] as [CreatureSpec, CreatureSpec])]);
+    pairs = attackers.flatMap((a) => [
+      [a, null] as [CreatureSpec, null],
+      ...blockers.filter((b) => canBlock(a, b)).map((b) => [a, b] as [CreatureSpec, CreatureSpec]),
+    ]);
   }
   const all = pairs;
   return {
@@ -79,16 +98,21 @@ export function resolveCombat(s: CombatScenario, players: readonly [string, stri
   const firstStrikers = (f: Fighter) => has(f.spec, "first strike") || has(f.spec, "double strike");
   const anyFirst = firstStrikers(att) || (blk ? firstStrikers(blk) : false);
   if (has(s.attacker, "flying") && blk) {
-    steps.push(`The block is legal: the attacker has flying and the blocker has ${has(s.blocker!, "flying") ? "flying" : "reach"} ${cite(has(s.blocker!, "flying") ? "flying" : "reach")}.`);
+    steps.push(
+      `The block is legal: the attacker has flying and the blocker has ${has(s.blocker!, "flying") ? "flying" : "reach"} ${cite(has(s.blocker!, "flying") ? "flying" : "reach")}.`,
+    );
     rules.add(has(s.blocker!, "flying") ? "flying" : "reach");
   }
   const phases: ("first" | "regular")[] = anyFirst ? ["first", "regular"] : ["regular"];
   if (anyFirst) {
-    steps.push(`Because a creature in this combat has ${[att, blk].some((f) => f && has(f.spec, "double strike")) ? "double strike" : "first strike"}, there are two combat damage steps ${cite("firstStrikeStep")}.`);
+    steps.push(
+      `Because a creature in this combat has ${[att, blk].some((f) => f && has(f.spec, "double strike")) ? "double strike" : "first strike"}, there are two combat damage steps ${cite("firstStrikeStep")}.`,
+    );
     rules.add("firstStrikeStep");
   }
   for (const phase of phases) {
-    const dealsNow = (f: Fighter) => f.alive && (phase === "first" ? firstStrikers(f) : !has(f.spec, "first strike") || has(f.spec, "double strike"));
+    const dealsNow = (f: Fighter) =>
+      f.alive && (phase === "first" ? firstStrikers(f) : !has(f.spec, "first strike") || has(f.spec, "double strike"));
     const events: string[] = [];
     const gains: [string, number][] = [];
     // Attacker
@@ -157,15 +181,21 @@ export function resolveCombat(s: CombatScenario, players: readonly [string, stri
       if (!f || !f.alive) continue;
       const lethal = f.damage >= f.spec.toughness;
       if ((lethal || f.deathtouched) && has(f.spec, "indestructible")) {
-        steps.push(`The ${f === att ? "attacker" : "blocker"} has ${lethal ? "lethal damage" : "deathtouch damage"} but is indestructible, so it is not destroyed ${cite("indestructible")}.`);
+        steps.push(
+          `The ${f === att ? "attacker" : "blocker"} has ${lethal ? "lethal damage" : "deathtouch damage"} but is indestructible, so it is not destroyed ${cite("indestructible")}.`,
+        );
         rules.add("indestructible");
       } else if (lethal) {
         f.alive = false;
-        steps.push(`State-based actions: the ${f === att ? "attacker" : "blocker"} has ${f.damage} damage and toughness ${f.spec.toughness}, so it is destroyed ${cite("sbaLethal")}.`);
+        steps.push(
+          `State-based actions: the ${f === att ? "attacker" : "blocker"} has ${f.damage} damage and toughness ${f.spec.toughness}, so it is destroyed ${cite("sbaLethal")}.`,
+        );
         rules.add("sbaLethal");
       } else if (f.deathtouched) {
         f.alive = false;
-        steps.push(`State-based actions: the ${f === att ? "attacker" : "blocker"} was dealt damage by a creature with deathtouch, so it is destroyed ${cite("sbaDeathtouch")}.`);
+        steps.push(
+          `State-based actions: the ${f === att ? "attacker" : "blocker"} was dealt damage by a creature with deathtouch, so it is destroyed ${cite("sbaDeathtouch")}.`,
+        );
         rules.add("sbaDeathtouch").add("deathtouch");
       }
     }

@@ -52,7 +52,10 @@ export const RULE = {
   sbaLethal: ["704.5g", "a creature with damage marked on it at least equal to its toughness is destroyed"],
   sbaDeathtouch: ["704.5h", "a creature dealt damage by a source with deathtouch since the last check is destroyed"],
   sbaLoyalty: ["704.5i", "a planeswalker with 0 loyalty is put into its owner's graveyard"],
-  sbaLegend: ["704.5j", "if a player controls two or more legendary permanents with the same name, that player keeps one and puts the rest into the graveyard"],
+  sbaLegend: [
+    "704.5j",
+    "if a player controls two or more legendary permanents with the same name, that player keeps one and puts the rest into the graveyard",
+  ],
   sbaAura: ["704.5m", "an Aura that is not attached to anything, or attached illegally, is put into its owner's graveyard"],
   sbaCounters: ["704.5q", "if a permanent has both +1/+1 and -1/-1 counters, pairs of them are removed"],
   draw: ["104.4a", "if every player loses at the same time, the game is a draw"],
@@ -77,8 +80,14 @@ export const RULE = {
   trample: ["702.19b", "a trampling attacker must assign lethal damage to its blockers and may assign the rest to the player"],
   trampleAlone: ["702.19e", "if every creature blocking a trampler has left combat, it assigns all its damage to the player"],
   vigilance: ["702.20b", "attacking does not cause a creature with vigilance to tap"],
-  ward: ["702.21a", "when a permanent with ward becomes the target of an opponent's spell or ability, that spell or ability is countered unless its controller pays the ward cost"],
-  summoningSickness: ["302.6", "a creature can't attack or use tap abilities unless its controller has controlled it continuously since the start of their most recent turn"],
+  ward: [
+    "702.21a",
+    "when a permanent with ward becomes the target of an opponent's spell or ability, that spell or ability is countered unless its controller pays the ward cost",
+  ],
+  summoningSickness: [
+    "302.6",
+    "a creature can't attack or use tap abilities unless its controller has controlled it continuously since the start of their most recent turn",
+  ],
   layers: ["613.1", "continuous effects apply in a fixed order of layers"],
   layer2: ["613.1b", "layer 2 holds control-changing effects"],
   layer4: ["613.1d", "layer 4 holds type-changing effects"],
@@ -127,4 +136,5 @@ export function subsets<T>(items: readonly T[], max: number): T[][] {
   return out.sort((a, b) => a.length - b.length);
 }
 
-export const ordinal = (n: number): string => ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"][n - 1] ?? `${n}th`;
+export const ordinal = (n: number): string =>
+  ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"][n - 1] ?? `${n}th`;

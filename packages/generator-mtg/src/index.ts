@@ -40,8 +40,13 @@ function stackCategory(): CategorySpace {
     at(index, rng): Example {
       const s = space.at(index);
       const [a, b] = players(rng);
-      const names: [string, string] = [`${a}'s ${s.creatures[0].power}/${s.creatures[0].toughness}`, `${b}'s ${s.creatures[1].power}/${s.creatures[1].toughness}`];
-      const casts = s.spells.map((spell, i) => `${i + 1}. ${i % 2 === 0 ? a : b} casts ${describeSpell(spell, names, i)}${i ? ", in response" : ""}.`);
+      const names: [string, string] = [
+        `${a}'s ${s.creatures[0].power}/${s.creatures[0].toughness}`,
+        `${b}'s ${s.creatures[1].power}/${s.creatures[1].toughness}`,
+      ];
+      const casts = s.spells.map(
+        (spell, i) => `${i + 1}. ${i % 2 === 0 ? a : b} casts ${describeSpell(spell, names, i)}${i ? ", in response" : ""}.`,
+      );
       const result = resolveStack(s, [a, b], names);
       return {
         instruction: rng.pick([
@@ -69,7 +74,12 @@ function combatCategory(): CategorySpace {
       const p = players(rng);
       const r = resolveCombat(s, p);
       return {
-        instruction: rng.pick(["What happens in this combat? Give the damage, the creatures that die and the life totals.", "Resolve combat damage and explain the result.", "As a judge, walk through the combat damage step(s) for this attack.", "Who survives this combat, and what are the life totals afterwards?"]),
+        instruction: rng.pick([
+          "What happens in this combat? Give the damage, the creatures that die and the life totals.",
+          "Resolve combat damage and explain the result.",
+          "As a judge, walk through the combat damage step(s) for this attack.",
+          "Who survives this combat, and what are the life totals afterwards?",
+        ]),
         input: describeCombat(s, p),
         output: `${numbered(r.steps)}\nResult: ${r.summary}\n\n${rulesLine(r.rules)}`,
       };
@@ -89,7 +99,11 @@ function sbaCategory(): CategorySpace {
       const p = players(rng);
       const j = judgeSba(s, p);
       return {
-        instruction: rng.pick(["State-based actions are about to be checked. Which of them apply, and what happens?", "A player is about to receive priority. Which state-based actions are performed?", "Judge call: given this game state, what do state-based actions do?"]),
+        instruction: rng.pick([
+          "State-based actions are about to be checked. Which of them apply, and what happens?",
+          "A player is about to receive priority. Which state-based actions are performed?",
+          "Judge call: given this game state, what do state-based actions do?",
+        ]),
         input: s.conditions.map(([c, v]) => c.describe(v, p)).join(" "),
         output: `State-based actions are checked all at once, and everything that applies happens simultaneously.\n${numbered(j.lines)}\n${j.verdict}\n\n${rulesLine(j.rules)}`,
       };
@@ -111,7 +125,11 @@ function layersCategory(): CategorySpace {
         const s = pt.at(index);
         const r = computePt(s);
         return {
-          instruction: rng.pick(["What are this creature's power and toughness? Explain with the layer system.", "Apply the layers: what is the creature's final power/toughness?", "Judge question on layers: work out the creature's power and toughness."]),
+          instruction: rng.pick([
+            "What are this creature's power and toughness? Explain with the layer system.",
+            "Apply the layers: what is the creature's final power/toughness?",
+            "Judge question on layers: work out the creature's power and toughness.",
+          ]),
           input: `${p[0]} controls a creature printed as ${s.base[0]}/${s.base[1]}. These apply to it, in timestamp order:\n${s.effects.map((e, i) => `${i + 1}. ${describePtEffect(e)}`).join("\n")}`,
           output: `It is ${r.result[0]}/${r.result[1]}.\n${numbered(r.steps)}\n\n${rulesLine(r.rules)}`,
         };
@@ -119,7 +137,11 @@ function layersCategory(): CategorySpace {
       const s = abilities.at(index - pt.size);
       const r = computeAbilities(s);
       return {
-        instruction: rng.pick(["Which abilities does the creature have at the end? Use the layer rules.", "After these effects, what abilities does the creature have?", "Apply layer 6 in timestamp order and list the creature's abilities."]),
+        instruction: rng.pick([
+          "Which abilities does the creature have at the end? Use the layer rules.",
+          "After these effects, what abilities does the creature have?",
+          "Apply layer 6 in timestamp order and list the creature's abilities.",
+        ]),
         input: `${p[0]} controls a creature printed with ${s.printed.length ? s.printed.join(" and ") : "no abilities"}. These effects apply to it, in timestamp order:\n${s.effects.map((e, i) => `${i + 1}. ${describeAbilityEffect(e)}`).join("\n")}`,
         output: `It ends with ${r.result.length ? r.result.join(" and ") : "no abilities"}.\n${numbered(r.steps)}\n\n${rulesLine(r.rules)}`,
       };
@@ -139,9 +161,15 @@ function priorityCategory(): CategorySpace {
       const actions: Action[] = sequences[Math.floor(index / STEPS.length)]!;
       const p = players(rng);
       const sim = simulate(actions, p, stepIndex);
-      const described = actions.map((action, i) => (action.kind === "cast" ? `${sim.actors[i]} casts ${INSTANTS[action.spell]}.` : `${sim.actors[i]} passes priority.`));
+      const described = actions.map((action, i) =>
+        action.kind === "cast" ? `${sim.actors[i]} casts ${INSTANTS[action.spell]}.` : `${sim.actors[i]} passes priority.`,
+      );
       return {
-        instruction: rng.pick(["Who has priority now, and what happens next?", "Trace priority through these actions. What is the situation at the end?", "As a judge, explain what each action does to priority and the stack."]),
+        instruction: rng.pick([
+          "Who has priority now, and what happens next?",
+          "Trace priority through these actions. What is the situation at the end?",
+          "As a judge, explain what each action does to priority and the stack.",
+        ]),
         input: `It is ${p[0]}'s turn, in the ${STEPS[stepIndex]!.name}. ${p[0]} has just received priority and the stack is empty. Then, in order:\n${described.map((d, i) => `${i + 1}. ${d}`).join("\n")}`,
         output: `At the start of the step ${p[0]}, the active player, receives priority ${cite("priorityStart")}.\n${numbered(sim.lines)}\nNow: ${sim.next}\n\n${rulesLine(sim.rules)}`,
       };
@@ -159,7 +187,11 @@ function keywordCategory(): CategorySpace {
     at(index, rng): Example {
       const q = describeKeywordQuestion(space.at(index), players(rng));
       return {
-        instruction: rng.pick(["Answer this rules question and explain why.", "Judge call about keyword abilities:", "Is this allowed? Explain with the relevant rules."]),
+        instruction: rng.pick([
+          "Answer this rules question and explain why.",
+          "Judge call about keyword abilities:",
+          "Is this allowed? Explain with the relevant rules.",
+        ]),
         input: q.question,
         output: `${q.answer}${q.rules.length ? `\n\n${rulesLine(q.rules)}` : ""}`,
       };

@@ -38,20 +38,27 @@ export function judgeBlock(q: BlockQuestion): { legal: boolean; reasons: string[
     const ok = q.trait.includes("flying") || q.trait.includes("reach");
     rules.add("flying");
     if (q.trait.includes("reach")) rules.add("reach");
-    if (ok) reasons.push(`flying does not stop ${q.blockers === 2 ? "these blockers" : "this blocker"}, because ${q.trait.includes("reach") ? "reach lets a creature block fliers" : "a creature with flying may block a flier"} ${cite(q.trait.includes("reach") ? "reach" : "flying")}`);
+    if (ok)
+      reasons.push(
+        `flying does not stop ${q.blockers === 2 ? "these blockers" : "this blocker"}, because ${q.trait.includes("reach") ? "reach lets a creature block fliers" : "a creature with flying may block a flier"} ${cite(q.trait.includes("reach") ? "reach" : "flying")}`,
+      );
     else {
       legal = false;
       reasons.push(`the attacker has flying, and a creature without flying or reach can't block it ${cite("flying")}`);
     }
   }
   if (menace) {
-    if (q.blockers === 2) reasons.push("menace is satisfied because two creatures block together (menace means it can't be blocked except by two or more creatures)");
+    if (q.blockers === 2)
+      reasons.push(
+        "menace is satisfied because two creatures block together (menace means it can't be blocked except by two or more creatures)",
+      );
     else {
       legal = false;
       reasons.push("the attacker has menace, so a single creature can't block it; it takes two or more blockers");
     }
   }
-  if (q.trait.includes("defender")) reasons.push(`defender only stops a creature from attacking, not from blocking ${cite("defender")}`), rules.add("defender");
+  if (q.trait.includes("defender"))
+    (reasons.push(`defender only stops a creature from attacking, not from blocking ${cite("defender")}`), rules.add("defender"));
   if (!flying && !menace) reasons.push("the attacker has no evasion ability, so any untapped creature may block it");
   return { legal, reasons, rules: [...rules] };
 }
@@ -81,18 +88,46 @@ export function judgeTarget(q: TargetQuestion): { legal: boolean; text: string; 
   switch (q.protection) {
     case "hexproof":
       return own
-        ? { legal: true, text: `Yes. Hexproof only stops opponents' spells and abilities from targeting it; its controller may target it freely ${cite("hexproof")}.`, rules: ["hexproof"] }
-        : { legal: false, text: `No. Hexproof means it can't be the target of spells or abilities its opponents control ${cite("hexproof")}.`, rules: ["hexproof"] };
+        ? {
+            legal: true,
+            text: `Yes. Hexproof only stops opponents' spells and abilities from targeting it; its controller may target it freely ${cite("hexproof")}.`,
+            rules: ["hexproof"],
+          }
+        : {
+            legal: false,
+            text: `No. Hexproof means it can't be the target of spells or abilities its opponents control ${cite("hexproof")}.`,
+            rules: ["hexproof"],
+          };
     case "shroud":
-      return { legal: false, text: `No. Shroud stops every spell and ability from targeting it, including ones its own controller controls ${cite("shroud")}.`, rules: ["shroud"] };
+      return {
+        legal: false,
+        text: `No. Shroud stops every spell and ability from targeting it, including ones its own controller controls ${cite("shroud")}.`,
+        rules: ["shroud"],
+      };
     case "protection from red":
       return spell.color === "red"
-        ? { legal: false, text: `No. Protection from red means red spells can't target it, whoever casts them ${cite("protection")}.`, rules: ["protection"] }
-        : { legal: true, text: `Yes. Protection from red says nothing about ${spell.color} spells, so this one may target it ${cite("protection")}.`, rules: ["protection"] };
+        ? {
+            legal: false,
+            text: `No. Protection from red means red spells can't target it, whoever casts them ${cite("protection")}.`,
+            rules: ["protection"],
+          }
+        : {
+            legal: true,
+            text: `Yes. Protection from red says nothing about ${spell.color} spells, so this one may target it ${cite("protection")}.`,
+            rules: ["protection"],
+          };
     case "ward {2}":
       return own
-        ? { legal: true, text: `Yes, and ward does nothing here: it only triggers when an opponent's spell or ability targets the creature ${cite("ward")}.`, rules: ["ward"] }
-        : { legal: true, text: `Yes, it can be targeted, but ward then triggers: the spell is countered unless its caster pays {2} ${cite("ward")}.`, rules: ["ward"] };
+        ? {
+            legal: true,
+            text: `Yes, and ward does nothing here: it only triggers when an opponent's spell or ability targets the creature ${cite("ward")}.`,
+            rules: ["ward"],
+          }
+        : {
+            legal: true,
+            text: `Yes, it can be targeted, but ward then triggers: the spell is countered unless its caster pays {2} ${cite("ward")}.`,
+            rules: ["ward"],
+          };
     case "no ability":
       return { legal: true, text: "Yes. Nothing prevents the creature from being targeted.", rules: [] };
   }
@@ -124,7 +159,9 @@ export function judgeAttack(q: AttackQuestion): { canAttack: boolean; tapsWhenAt
       rules.add("haste");
     } else {
       canAttack = false;
-      reasons.push(`it came under its controller's control this turn and has no haste, so it can't attack yet ${cite("summoningSickness")}`);
+      reasons.push(
+        `it came under its controller's control this turn and has no haste, so it can't attack yet ${cite("summoningSickness")}`,
+      );
     }
   } else reasons.push("its controller has controlled it continuously since the start of the turn, so it is ready to attack");
   const taps = canAttack && !q.vigilance;
@@ -149,7 +186,14 @@ export function keywordSpace(): { size: number; at(index: number): KeywordQuesti
     at(index: number): KeywordQuestion {
       if (index < sizes[0]!) {
         const d = digits(index, block);
-        return { kind: "block", attacker: PT[d[0]!]!, evasion: EVASIONS[d[1]!]!, blocker: PT[d[2]!]!, trait: TRAITS[d[3]!]!, blockers: BLOCKER_COUNTS[d[4]!]! };
+        return {
+          kind: "block",
+          attacker: PT[d[0]!]!,
+          evasion: EVASIONS[d[1]!]!,
+          blocker: PT[d[2]!]!,
+          trait: TRAITS[d[3]!]!,
+          blockers: BLOCKER_COUNTS[d[4]!]!,
+        };
       }
       index -= sizes[0]!;
       if (index < sizes[1]!) {
@@ -157,16 +201,27 @@ export function keywordSpace(): { size: number; at(index: number): KeywordQuesti
         return { kind: "target", creature: PT[d[0]!]!, protection: PROTECTIONS[d[1]!]!, spell: d[2]!, caster: CASTERS[d[3]!]! };
       }
       const d = digits(index - sizes[1]!, attack);
-      return { kind: "attack", creature: PT[d[0]!]!, arrived: d[1] ? "this turn" : "before this turn", haste: d[2] === 1, defender: d[3] === 1, vigilance: d[4] === 1 };
+      return {
+        kind: "attack",
+        creature: PT[d[0]!]!,
+        arrived: d[1] ? "this turn" : "before this turn",
+        haste: d[2] === 1,
+        defender: d[3] === 1,
+        vigilance: d[4] === 1,
+      };
     },
   };
 }
 
-export function describeKeywordQuestion(q: KeywordQuestion, [a, b]: readonly [string, string]): { question: string; answer: string; rules: RuleName[] } {
+export function describeKeywordQuestion(
+  q: KeywordQuestion,
+  [a, b]: readonly [string, string],
+): { question: string; answer: string; rules: RuleName[] } {
   if (q.kind === "block") {
     const evasion = q.evasion === "none" ? "" : ` with ${q.evasion}`;
     const trait = q.trait === "none" ? "" : ` with ${q.trait}`;
-    const blockers = q.blockers === 1 ? `a ${q.blocker[0]}/${q.blocker[1]} creature${trait}` : `two ${q.blocker[0]}/${q.blocker[1]} creatures${trait}`;
+    const blockers =
+      q.blockers === 1 ? `a ${q.blocker[0]}/${q.blocker[1]} creature${trait}` : `two ${q.blocker[0]}/${q.blocker[1]} creatures${trait}`;
     const j = judgeBlock(q);
     return {
       question: `${a} attacks with a ${q.attacker[0]}/${q.attacker[1]} creature${evasion}. ${b} wants to block it with ${blockers}. Is that block legal?`,
@@ -179,7 +234,11 @@ export function describeKeywordQuestion(q: KeywordQuestion, [a, b]: readonly [st
     const caster = q.caster === "controller" ? a : b;
     const ability = q.protection === "no ability" ? "" : ` with ${q.protection}`;
     const j = judgeTarget(q);
-    return { question: `${a} controls a ${q.creature[0]}/${q.creature[1]} creature${ability}. Can ${caster} cast ${spell.text}, targeting it?`, answer: j.text, rules: j.rules };
+    return {
+      question: `${a} controls a ${q.creature[0]}/${q.creature[1]} creature${ability}. Can ${caster} cast ${spell.text}, targeting it?`,
+      answer: j.text,
+      rules: j.rules,
+    };
   }
   const traits = [q.haste ? "haste" : "", q.defender ? "defender" : "", q.vigilance ? "vigilance" : ""].filter(Boolean);
   const j = judgeAttack(q);

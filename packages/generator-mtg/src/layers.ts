@@ -38,9 +38,13 @@ export function describePtEffect(e: PtEffect): string {
     case "set":
       return `an effect that makes it a ${e.p}/${e.t} (setting its base power and toughness)`;
     case "mod":
-      return e.source === "anthem" ? `a static ability of another permanent its controller controls that gives their creatures ${signed(e.p)}/${signed(e.t)}` : `a spell that gives it ${signed(e.p)}/${signed(e.t)} until end of turn`;
+      return e.source === "anthem"
+        ? `a static ability of another permanent its controller controls that gives their creatures ${signed(e.p)}/${signed(e.t)}`
+        : `a spell that gives it ${signed(e.p)}/${signed(e.t)} until end of turn`;
     case "counters":
-      return e.n > 0 ? `${e.n === 1 ? "a +1/+1 counter" : `${e.n} +1/+1 counters`} put on it` : `${-e.n === 1 ? "a -1/-1 counter" : `${-e.n} -1/-1 counters`} put on it`;
+      return e.n > 0
+        ? `${e.n === 1 ? "a +1/+1 counter" : `${e.n} +1/+1 counters`} put on it`
+        : `${-e.n === 1 ? "a -1/-1 counter" : `${-e.n} -1/-1 counters`} put on it`;
     case "switch":
       return "an effect that switches its power and toughness until end of turn";
   }
@@ -95,7 +99,9 @@ export function computePt(s: PtScenario): { steps: string[]; result: [number, nu
     }
     [p, t] = [p + dp, t + dt];
     rules.add("layer7c");
-    steps.push(`Sublayer 7c ${cite("layer7c")}: the modifications and counters (effect${mods.length > 1 ? "s" : ""} ${joinList(mods.map(([, i]) => String(i + 1)))}) add up to ${signed(dp)}/${signed(dt)}, giving ${p}/${t}.`);
+    steps.push(
+      `Sublayer 7c ${cite("layer7c")}: the modifications and counters (effect${mods.length > 1 ? "s" : ""} ${joinList(mods.map(([, i]) => String(i + 1)))}) add up to ${signed(dp)}/${signed(dt)}, giving ${p}/${t}.`,
+    );
   }
   const switches = s.effects.filter((e) => e.kind === "switch").length;
   if (switches) {
@@ -108,10 +114,14 @@ export function computePt(s: PtScenario): { steps: string[]; result: [number, nu
     );
   }
   if (setters.length && s.effects.some((e, i) => e.kind !== "set" && i < setters[setters.length - 1]![1])) {
-    steps.push("Timestamps only order effects inside the same sublayer: an earlier +N/+N or counter still applies on top of a later setting effect, because 7c comes after 7b.");
+    steps.push(
+      "Timestamps only order effects inside the same sublayer: an earlier +N/+N or counter still applies on top of a later setting effect, because 7c comes after 7b.",
+    );
   }
   if (t <= 0) {
-    steps.push(`With toughness ${t} it is put into its owner's graveyard the next time state-based actions are checked ${cite("sbaToughness")}.`);
+    steps.push(
+      `With toughness ${t} it is put into its owner's graveyard the next time state-based actions are checked ${cite("sbaToughness")}.`,
+    );
     rules.add("sbaToughness");
   }
   return { steps, result: [p, t], rules: [...rules] };
@@ -148,12 +158,18 @@ export function abilitySpace(): { size: number; at(index: number): AbilityScenar
 }
 
 export function describeAbilityEffect(e: AbilityEffect): string {
-  return e.kind === "gain" ? `an effect that gives it ${e.ability} until end of turn` : e.kind === "lose" ? `an effect that makes it lose ${e.ability} until end of turn` : "an effect that makes it lose all abilities until end of turn";
+  return e.kind === "gain"
+    ? `an effect that gives it ${e.ability} until end of turn`
+    : e.kind === "lose"
+      ? `an effect that makes it lose ${e.ability} until end of turn`
+      : "an effect that makes it lose all abilities until end of turn";
 }
 
 export function computeAbilities(s: AbilityScenario): { steps: string[]; result: string[]; rules: RuleName[] } {
   let current = [...s.printed];
-  const steps = [`Layer 6 ${cite("layer6")} handles every effect here, one at a time in timestamp order ${cite("timestamp")}. It starts with ${current.length ? joinList(current) : "no abilities"}.`];
+  const steps = [
+    `Layer 6 ${cite("layer6")} handles every effect here, one at a time in timestamp order ${cite("timestamp")}. It starts with ${current.length ? joinList(current) : "no abilities"}.`,
+  ];
   s.effects.forEach((e, i) => {
     if (e.kind === "gain") {
       if (!current.includes(e.ability)) current.push(e.ability);
@@ -163,7 +179,9 @@ export function computeAbilities(s: AbilityScenario): { steps: string[]; result:
       steps.push(`The ${ordinal(i + 1)} effect removes ${e.ability}: ${current.length ? joinList(current) : "none"}.`);
     } else {
       current = [];
-      steps.push(`The ${ordinal(i + 1)} effect removes every ability it has at that point; effects with later timestamps can still add abilities.`);
+      steps.push(
+        `The ${ordinal(i + 1)} effect removes every ability it has at that point; effects with later timestamps can still add abilities.`,
+      );
     }
   });
   return { steps, result: current, rules: ["layer6", "timestamp"] };

@@ -12,7 +12,12 @@ export const STEPS: readonly { name: string; next: string }[] = [
   { name: "end step", next: "the cleanup step" },
 ];
 
-export const INSTANTS: readonly string[] = ["an instant that draws a card", "an instant that gains 3 life", "an instant that deals 2 damage to a creature", "an instant that taps a creature"];
+export const INSTANTS: readonly string[] = [
+  "an instant that draws a card",
+  "an instant that gains 3 life",
+  "an instant that deals 2 damage to a creature",
+  "an instant that taps a creature",
+];
 
 export type Action = { kind: "pass" } | { kind: "cast"; spell: number };
 

@@ -66,7 +66,13 @@ export function stackSpace(): { size: number; at(index: number): StackScenario }
       const d = digits(index, shapes[shape]!);
       const [a, b] = [STATS[d[0]!]!, STATS[d[1]!]!];
       const spells = d.slice(2).map((x, i) => perSpell[i]![x]!);
-      return { creatures: [{ power: a[0], toughness: a[1] }, { power: b[0], toughness: b[1] }], spells };
+      return {
+        creatures: [
+          { power: a[0], toughness: a[1] },
+          { power: b[0], toughness: b[1] },
+        ],
+        spells,
+      };
     },
   };
 }
@@ -104,8 +110,18 @@ export interface StackResult {
 }
 
 /** Resolves the stack by simulation and explains each step. */
-export function resolveStack(scenario: StackScenario, players: readonly [string, string], creatureNames: readonly [string, string]): StackResult {
-  const creatures: CreatureState[] = scenario.creatures.map((c, i) => ({ name: creatureNames[i]!, base: [c.power, c.toughness], mod: 0, damage: 0, zone: "battlefield" }));
+export function resolveStack(
+  scenario: StackScenario,
+  players: readonly [string, string],
+  creatureNames: readonly [string, string],
+): StackResult {
+  const creatures: CreatureState[] = scenario.creatures.map((c, i) => ({
+    name: creatureNames[i]!,
+    base: [c.power, c.toughness],
+    mod: 0,
+    damage: 0,
+    zone: "battlefield",
+  }));
   const onStack = scenario.spells.map((_, i) => true);
   const steps: string[] = [];
   const rules = new Set<RuleName>(["stack", "allPass"]);
@@ -120,7 +136,9 @@ export function resolveStack(scenario: StackScenario, players: readonly [string,
     if (spell.kind === "counter") {
       const target = i - 1;
       if (!onStack[target]) {
-        steps.push(`${label} tries to resolve, but spell ${target + 1}, its only target, has already left the stack, so it does not resolve ${cite("illegalTargets")}.`);
+        steps.push(
+          `${label} tries to resolve, but spell ${target + 1}, its only target, has already left the stack, so it does not resolve ${cite("illegalTargets")}.`,
+        );
         rules.add("illegalTargets");
       } else {
         onStack[target] = false;
@@ -130,7 +148,9 @@ export function resolveStack(scenario: StackScenario, players: readonly [string,
     } else {
       const c = creatures[spell.target]!;
       if (c.zone !== "battlefield") {
-        steps.push(`${label} tries to resolve, but ${c.name} is no longer on the battlefield, so its only target is illegal and it does not resolve ${cite("illegalTargets")}.`);
+        steps.push(
+          `${label} tries to resolve, but ${c.name} is no longer on the battlefield, so its only target is illegal and it does not resolve ${cite("illegalTargets")}.`,
+        );
         rules.add("illegalTargets");
       } else {
         switch (spell.kind) {
@@ -164,11 +184,15 @@ export function resolveStack(scenario: StackScenario, players: readonly [string,
       if (c.zone !== "battlefield") continue;
       if (toughness(c) <= 0) {
         c.zone = "graveyard";
-        steps.push(`State-based actions: ${c.name} has toughness ${toughness(c)}, so it is put into the graveyard ${cite("sbaToughness")}.`);
+        steps.push(
+          `State-based actions: ${c.name} has toughness ${toughness(c)}, so it is put into the graveyard ${cite("sbaToughness")}.`,
+        );
         rules.add("sbaToughness").add("sbaWhen");
       } else if (c.damage >= toughness(c)) {
         c.zone = "graveyard";
-        steps.push(`State-based actions: ${c.name} has ${c.damage} damage and toughness ${toughness(c)}, so it is destroyed ${cite("sbaLethal")}.`);
+        steps.push(
+          `State-based actions: ${c.name} has ${c.damage} damage and toughness ${toughness(c)}, so it is destroyed ${cite("sbaLethal")}.`,
+        );
         rules.add("sbaLethal").add("sbaWhen");
       }
     }

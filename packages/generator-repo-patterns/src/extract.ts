@@ -70,7 +70,9 @@ function pythonDocstring(fn: SyntaxNode): string {
   const body = fn.childForFieldName("body");
   const first = body?.namedChildren[0];
   if (first?.type === "expression_statement" && first.namedChildren[0]?.type === "string") {
-    return first.namedChildren[0]!.text.replace(/^[rRbBuU]*("""|'''|"|')/, "").replace(/("""|'''|"|')$/, "").trim();
+    return first.namedChildren[0]!.text.replace(/^[rRbBuU]*("""|'''|"|')/, "")
+      .replace(/("""|'''|"|')$/, "")
+      .trim();
   }
   return "";
 }
@@ -147,7 +149,10 @@ function imports(root: SyntaxNode, lang: SourceLanguage): Map<string, string> {
       }
     } else if (lang === "java") {
       if (n.type === "import_declaration") {
-        const path = n.text.replace(/^import\s+(static\s+)?/, "").replace(/;\s*$/, "").trim();
+        const path = n.text
+          .replace(/^import\s+(static\s+)?/, "")
+          .replace(/;\s*$/, "")
+          .trim();
         if (!path.endsWith("*")) out.set(path.split(".").pop()!, path);
       }
     } else if (n.type === "import_statement") {
@@ -179,7 +184,13 @@ export interface ExtractLimits {
   perFile: number;
 }
 
-export function extractPatterns(tree: { rootNode: SyntaxNode }, source: string, path: string, lang: SourceLanguage, limits: ExtractLimits): Pattern[] {
+export function extractPatterns(
+  tree: { rootNode: SyntaxNode },
+  source: string,
+  path: string,
+  lang: SourceLanguage,
+  limits: ExtractLimits,
+): Pattern[] {
   const out: Pattern[] = [];
   const root = tree.rootNode;
   const testFile = isTestPath(path, lang);
@@ -205,11 +216,15 @@ export function extractPatterns(tree: { rootNode: SyntaxNode }, source: string, 
     let outer: SyntaxNode = fn;
     if (fn.parent?.type === "decorated_definition" || fn.parent?.type === "export_statement") outer = fn.parent;
     const cls = (() => {
-      for (let p = fn.parent; p; p = p.parent) if (/class_(declaration|definition)|class_body|interface_declaration/.test(p.type)) {
-        const decl = p.type === "class_body" ? p.parent : p;
-        return text(decl?.childForFieldName("name"));
-      }
-      if (fn.type === "method_declaration" && lang === "go") return text(fn.childForFieldName("receiver")).replace(/^\(\s*\w+\s+\*?/, "").replace(/\)$/, "");
+      for (let p = fn.parent; p; p = p.parent)
+        if (/class_(declaration|definition)|class_body|interface_declaration/.test(p.type)) {
+          const decl = p.type === "class_body" ? p.parent : p;
+          return text(decl?.childForFieldName("name"));
+        }
+      if (fn.type === "method_declaration" && lang === "go")
+        return text(fn.childForFieldName("receiver"))
+          .replace(/^\(\s*\w+\s+\*?/, "")
+          .replace(/\)$/, "");
       return "";
     })();
     const objectMethod = !cls && fn.type === "method_definition";
@@ -217,15 +232,34 @@ export function extractPatterns(tree: { rootNode: SyntaxNode }, source: string, 
       testFile &&
       ((lang === "go" && /^(Test|Benchmark|Example|Fuzz)/.test(name)) ||
         (lang === "python" && name.startsWith("test")) ||
-        (lang === "java" && /@Test\b/.test(text(fn.childForFieldName("modifiers")) || fn.namedChildren.find((c) => c?.type === "modifiers")?.text || "")));
+        (lang === "java" &&
+          /@Test\b/.test(text(fn.childForFieldName("modifiers")) || fn.namedChildren.find((c) => c?.type === "modifiers")?.text || "")));
     const doc = lang === "python" ? pythonDocstring(fn) || docAbove(outer, lang) : docAbove(outer, lang);
     if (isTest) {
-      push({ kind: "test", name, detail: cls ? `test method of ${cls}` : "test function", doc, signature: signatureOf(fn, body), context: "", code: codeOf(outer, source), line: line(outer) });
+      push({
+        kind: "test",
+        name,
+        detail: cls ? `test method of ${cls}` : "test function",
+        doc,
+        signature: signatureOf(fn, body),
+        context: "",
+        code: codeOf(outer, source),
+        line: line(outer),
+      });
       continue;
     }
     // Undocumented functions are kept when they do real work (a prompt from the signature alone).
     if (!doc && body.text.split("\n").length < 4) continue;
-    push({ kind: "function", name, detail: cls ? `method of ${cls}` : objectMethod ? "method of an object literal" : "function", doc, signature: dedent(signatureOf(outer, body)), context: "", code: codeOf(outer, source), line: line(outer) });
+    push({
+      kind: "function",
+      name,
+      detail: cls ? `method of ${cls}` : objectMethod ? "method of an object literal" : "function",
+      doc,
+      signature: dedent(signatureOf(outer, body)),
+      context: "",
+      code: codeOf(outer, source),
+      line: line(outer),
+    });
   }
   // Arrow functions and function expressions bound to a name (JS/TS): const f = (...) => { ... }
   if (lang === "javascript" || lang === "typescript") {
@@ -239,7 +273,16 @@ export function extractPatterns(tree: { rootNode: SyntaxNode }, source: string, 
       const doc = docAbove(outer, lang);
       const body = value.childForFieldName("body");
       if (!body || body.type !== "statement_block" || (!doc && body.text.split("\n").length < 4)) continue;
-      push({ kind: "function", name: text(decl.childForFieldName("name")), detail: "function", doc, signature: dedent(signatureOf(outer, body)), context: "", code: codeOf(outer, source), line: line(outer) });
+      push({
+        kind: "function",
+        name: text(decl.childForFieldName("name")),
+        detail: "function",
+        doc,
+        signature: dedent(signatureOf(outer, body)),
+        context: "",
+        code: codeOf(outer, source),
+        line: line(outer),
+      });
     }
     // Tests: it("...") / test("...") calls in test files.
     if (testFile) {
@@ -250,7 +293,16 @@ export function extractPatterns(tree: { rootNode: SyntaxNode }, source: string, 
         const first = call.childForFieldName("arguments")?.namedChildren[0];
         if (!first || (first.type !== "string" && first.type !== "template_string")) continue;
         const statement = call.parent?.type === "expression_statement" ? call.parent : call;
-        push({ kind: "test", name: first.text.slice(1, -1), detail: "test case", doc: "", signature: "", context: "", code: codeOf(statement, source), line: line(statement) });
+        push({
+          kind: "test",
+          name: first.text.slice(1, -1),
+          detail: "test case",
+          doc: "",
+          signature: "",
+          context: "",
+          code: codeOf(statement, source),
+          line: line(statement),
+        });
       }
     }
   }
@@ -292,14 +344,28 @@ export function extractPatterns(tree: { rootNode: SyntaxNode }, source: string, 
     const context = contextBefore(source, n);
     if (!context) continue;
     taken++;
-    push({ kind: "error_handling", name: fn, detail: lang === "go" ? "if err != nil" : "try", doc: "", signature: "", context: dedent(context), code: codeOf(n, source), line: line(n) });
+    push({
+      kind: "error_handling",
+      name: fn,
+      detail: lang === "go" ? "if err != nil" : "try",
+      doc: "",
+      signature: "",
+      context: dedent(context),
+      code: codeOf(n, source),
+      line: line(n),
+    });
   }
 
   // --- API usage ----------------------------------------------------------------------------------------------
   const imported = imports(root, lang);
   const seen = new Set<string>();
   taken = 0;
-  const callTypes = lang === "go" || lang === "javascript" || lang === "typescript" ? ["call_expression"] : lang === "python" ? ["call"] : ["method_invocation"];
+  const callTypes =
+    lang === "go" || lang === "javascript" || lang === "typescript"
+      ? ["call_expression"]
+      : lang === "python"
+        ? ["call"]
+        : ["method_invocation"];
   for (const call of root.descendantsOfType(callTypes)) {
     if (!call || taken >= limits.perFile) break;
     let head = "";
@@ -314,7 +380,8 @@ export function extractPatterns(tree: { rootNode: SyntaxNode }, source: string, 
       else if (f.type === "selector_expression" || f.type === "attribute" || f.type === "member_expression") {
         // The leftmost name of a chain (os.path.exists -> os) is what was imported.
         let base: SyntaxNode | null = f;
-        while (base && (base.type === "selector_expression" || base.type === "attribute" || base.type === "member_expression")) base = base.childForFieldName(base.type === "selector_expression" ? "operand" : "object");
+        while (base && (base.type === "selector_expression" || base.type === "attribute" || base.type === "member_expression"))
+          base = base.childForFieldName(base.type === "selector_expression" ? "operand" : "object");
         if (!base || base.type !== "identifier" || f.text.length > 60 || f.text.includes("\n")) continue;
         head = base.text;
         member = f.text.slice(base.text.length + 1);
@@ -325,13 +392,25 @@ export function extractPatterns(tree: { rootNode: SyntaxNode }, source: string, 
     const callee = member ? `${head}.${member}` : head;
     // The whole statement that makes the call.
     let statement: SyntaxNode = call;
-    while (statement.parent && !/statement|declaration|block|program|module|body|source_file/.test(statement.parent.type)) statement = statement.parent;
+    while (statement.parent && !/statement|declaration|block|program|module|body|source_file/.test(statement.parent.type))
+      statement = statement.parent;
     if (/statement|declaration/.test(statement.parent?.type ?? "") && statement.parent!.text.length < 400) statement = statement.parent!;
     const key = `${callee}\u0000${statement.text}`;
     if (seen.has(key) || statement.text.length > 400 || statement.text.split("\n").length > 12) continue;
     seen.add(key);
     taken++;
-    push({ kind: "api_usage", name: enclosingFunctionName(call), detail: "call", doc: "", signature: "", context: "", code: codeOf(statement, source), callee, module, line: line(statement) });
+    push({
+      kind: "api_usage",
+      name: enclosingFunctionName(call),
+      detail: "call",
+      doc: "",
+      signature: "",
+      context: "",
+      code: codeOf(statement, source),
+      callee,
+      module,
+      line: line(statement),
+    });
   }
   return out;
 }

@@ -266,7 +266,8 @@ describe(".gitignore handling agrees with git", () => {
   it("lists the same files as `git ls-files --others --exclude-standard`", async () => {
     const root = join(work, "gi");
     await files(root, {
-      ".gitignore": "# comment\n*.log\n!keep.log\nbuild/\n/root-only.txt\ndocs/**/draft-*.md\n**/tmp\nsecret?.txt\n[abc]x.js\n\\#hash.txt\nspace\\ .txt\n",
+      ".gitignore":
+        "# comment\n*.log\n!keep.log\nbuild/\n/root-only.txt\ndocs/**/draft-*.md\n**/tmp\nsecret?.txt\n[abc]x.js\n\\#hash.txt\nspace\\ .txt\n",
       "a.log": "",
       "keep.log": "",
       "build/out.js": "",
@@ -276,7 +277,7 @@ describe(".gitignore handling agrees with git", () => {
       "docs/x/y/draft-1.md": "",
       "docs/final.md": "",
       "deep/tmp/file.txt": "",
-      "tmp": "",
+      tmp: "",
       "secret1.txt": "",
       "secret10.txt": "",
       "ax.js": "",
@@ -292,7 +293,10 @@ describe(".gitignore handling agrees with git", () => {
       "ok.js": "",
     });
     execFileSync("git", ["init", "-q"], { cwd: root });
-    const git = execFileSync("git", ["ls-files", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" }).trim().split("\n").sort();
+    const git = execFileSync("git", ["ls-files", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .sort();
     expect(await listNotIgnored(root)).toEqual(git);
   });
 });
@@ -307,21 +311,40 @@ describe("repo-patterns on a fixture repository in five languages", () => {
   it("extracts functions with full bodies, types, tests, error handling, API usage and docs in every language", async () => {
     const { spaces, scan } = await repoPatternSpaces({ repo: root });
     const kinds = new Map(spaces.map((s) => [s.name, s.size]));
-    for (const k of ["function", "type_definition", "test", "error_handling", "api_usage", "documentation"]) expect(kinds.get(k), k).toBeGreaterThan(0);
+    for (const k of ["function", "type_definition", "test", "error_handling", "api_usage", "documentation"])
+      expect(kinds.get(k), k).toBeGreaterThan(0);
     const fns = scan.patterns.filter((p) => p.kind === "function");
     expect(new Set(fns.map((p) => p.language))).toEqual(new Set(["go", "python", "javascript", "typescript", "java"]));
     const pop = fns.find((p) => p.name === "Pop")!;
     expect(pop.doc).toBe("Pop removes the top item and returns it, or an error when the stack is empty.");
     expect(pop.signature).toBe("func (s *Stack) Pop() (string, error)");
-    expect(pop.code).toBe(FIXTURE["go/stack.go"]!.slice(FIXTURE["go/stack.go"]!.indexOf("func (s *Stack) Pop"), FIXTURE["go/stack.go"]!.indexOf("// Describe") - 1).trimEnd());
+    expect(pop.code).toBe(
+      FIXTURE["go/stack.go"]!.slice(
+        FIXTURE["go/stack.go"]!.indexOf("func (s *Stack) Pop"),
+        FIXTURE["go/stack.go"]!.indexOf("// Describe") - 1,
+      ).trimEnd(),
+    );
     const add = fns.find((p) => p.name === "add" && p.language === "python")!;
     expect(add.detail).toBe("method of Inventory");
-    expect(add.code).toBe('def add(self, name, n=1):\n    """Adds n units of an item and returns the new count."""\n    self.counts[name] = self.counts.get(name, 0) + n\n    return self.counts[name]');
-    expect(fns.find((p) => p.name === "slugId")!.code).toMatch(/^export const slugId = \(slug\) => \{[\s\S]*return hash\.slice\(0, 8\);\n\};$/);
+    expect(add.code).toBe(
+      'def add(self, name, n=1):\n    """Adds n units of an item and returns the new count."""\n    self.counts[name] = self.counts.get(name, 0) + n\n    return self.counts[name]',
+    );
+    expect(fns.find((p) => p.name === "slugId")!.code).toMatch(
+      /^export const slugId = \(slug\) => \{[\s\S]*return hash\.slice\(0, 8\);\n\};$/,
+    );
     expect(fns.find((p) => p.name === "record")!.code).toMatch(/^public int record\(int amount\) \{[\s\S]*return total;\n\}$/);
-    expect(scan.patterns.filter((p) => p.kind === "test").map((p) => p.name).sort()).toEqual(["TestPushPop", "recordsBalance", "slugify lowercases and dashes", "test_add_counts"].sort());
-    expect(scan.patterns.some((p) => p.kind === "error_handling" && p.language === "go" && p.context.includes("top, err := s.Pop()"))).toBe(true);
-    expect(scan.patterns.some((p) => p.kind === "api_usage" && p.callee === "Files.readAllLines" && p.module === "java.nio.file.Files")).toBe(true);
+    expect(
+      scan.patterns
+        .filter((p) => p.kind === "test")
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(["TestPushPop", "recordsBalance", "slugify lowercases and dashes", "test_add_counts"].sort());
+    expect(scan.patterns.some((p) => p.kind === "error_handling" && p.language === "go" && p.context.includes("top, err := s.Pop()"))).toBe(
+      true,
+    );
+    expect(
+      scan.patterns.some((p) => p.kind === "api_usage" && p.callee === "Files.readAllLines" && p.module === "java.nio.file.Files"),
+    ).toBe(true);
     expect(scan.patterns.some((p) => p.kind === "api_usage" && p.callee === "os.path.exists")).toBe(true);
     expect(scan.walk).toMatchObject({ ignored: 2, "secret-file": 1 });
     expect(scan.walk.vendored).toBeGreaterThanOrEqual(2);
@@ -362,7 +385,13 @@ describe("repo-patterns on this repository", () => {
     const { spaces, scan } = await repoPatternSpaces({ repo: repoRoot });
     const languages = new Set(scan.patterns.map((p) => p.language));
     expect(languages).toContain("typescript");
-    const grammars: Record<string, GrammarName> = { typescript: "typescript", javascript: "javascript", go: "go", python: "python", java: "java" };
+    const grammars: Record<string, GrammarName> = {
+      typescript: "typescript",
+      javascript: "javascript",
+      go: "go",
+      python: "python",
+      java: "java",
+    };
     for (const lang of languages) {
       const fns = scan.patterns.filter((p) => p.kind === "function" && p.language === lang);
       expect(fns.length, lang).toBeGreaterThan(0);
@@ -373,12 +402,19 @@ describe("repo-patterns on this repository", () => {
         const firstLine = f.code.split("\n")[0]!;
         expect(source).toContain(firstLine);
         expect({ name: f.name, end: /[};]$/.test(f.code.trimEnd()) || lang === "python" }).toEqual({ name: f.name, end: true });
-        const pythonClass = (code: string) => `class __X:\n${code.split("\n").map((l) => `    ${l}`).join("\n")}\n`;
+        const pythonClass = (code: string) =>
+          `class __X:\n${code
+            .split("\n")
+            .map((l) => `    ${l}`)
+            .join("\n")}\n`;
         const wrapped =
-          f.detail === "method of an object literal" ? `({\n${f.code}\n})`
-          : f.detail.startsWith("method") && lang === "python" ? pythonClass(f.code)
-          : f.detail.startsWith("method") && lang !== "go" ? `class __X {\n${f.code}\n}`
-          : f.code;
+          f.detail === "method of an object literal"
+            ? `({\n${f.code}\n})`
+            : f.detail.startsWith("method") && lang === "python"
+              ? pythonClass(f.code)
+              : f.detail.startsWith("method") && lang !== "go"
+                ? `class __X {\n${f.code}\n}`
+                : f.code;
         expect({ path: f.path, name: f.name, ok: checkSyntax(parser, wrapped).ok }).toEqual({ path: f.path, name: f.name, ok: true });
       }
     }
@@ -395,7 +431,16 @@ describe("repo-patterns on this repository", () => {
 
   it("packs into a self-contained tarball whose bin runs offline", async () => {
     const root = join(work, "fixture");
-    const result = await packInstallAndRun(join(here, ".."), "neural-generate-repo-patterns", ["--repo", root, "--count", "10", "--language", "go,python", "--output", "out/r.jsonl"]);
+    const result = await packInstallAndRun(join(here, ".."), "neural-generate-repo-patterns", [
+      "--repo",
+      root,
+      "--count",
+      "10",
+      "--language",
+      "go,python",
+      "--output",
+      "out/r.jsonl",
+    ]);
     expect(result.stdout).toMatch(/repo-patterns: 10 rows/);
     const text = await readFile(join(result.dir, "out/r.jsonl"), "utf8");
     expect(independentChecks(text)).toMatchObject({ rows: 10, formatErrors: [], duplicates: 0 });

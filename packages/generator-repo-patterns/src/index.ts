@@ -4,7 +4,14 @@
 // generated files, and drops any candidate that contains something that looks like a secret.
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { GeneratorOptionsError, type CategorySpace, type Example, type GeneratorDefinition, type OptionValues, type Rng } from "@neural/generators";
+import {
+  GeneratorOptionsError,
+  type CategorySpace,
+  type Example,
+  type GeneratorDefinition,
+  type OptionValues,
+  type Rng,
+} from "@neural/generators";
 import { createParser, type GrammarName } from "@neural/generators/tree-sitter";
 import { extractPatterns, type Pattern, type PatternKind } from "./extract.js";
 import { markdownSections, type DocSection } from "./markdown.js";
@@ -29,7 +36,13 @@ export interface RepoPatternsOptions {
   perFile?: number;
 }
 
-const NAMES: Record<SourceLanguage, string> = { go: "Go", python: "Python", javascript: "JavaScript", typescript: "TypeScript", java: "Java" };
+const NAMES: Record<SourceLanguage, string> = {
+  go: "Go",
+  python: "Python",
+  javascript: "JavaScript",
+  typescript: "TypeScript",
+  java: "Java",
+};
 
 export interface RepoScan {
   walk: WalkResult["skipped"];
@@ -47,7 +60,9 @@ export async function scanRepo(options: RepoPatternsOptions): Promise<RepoScan> 
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) throw new GeneratorOptionsError(`--repo: ${options.repo} is not a directory`);
   const languages = new Set(options.languages?.length ? options.languages : SOURCE_LANGUAGES);
-  for (const l of languages) if (!SOURCE_LANGUAGES.includes(l)) throw new GeneratorOptionsError(`unknown language "${l}"; languages: ${SOURCE_LANGUAGES.join(", ")}`);
+  for (const l of languages)
+    if (!SOURCE_LANGUAGES.includes(l))
+      throw new GeneratorOptionsError(`unknown language "${l}"; languages: ${SOURCE_LANGUAGES.join(", ")}`);
   const walk = await walkRepo(root, { maxFileSize: options.maxFileSize ?? 200_000 });
   const parsers = new Map<GrammarName, Awaited<ReturnType<typeof createParser>>>();
   const parserFor = async (g: GrammarName) => {
@@ -107,7 +122,10 @@ function examplesFor(p: Pattern, rng: Rng): Example {
       };
     case "type_definition":
       return {
-        instruction: rng.pick([`Write the ${L} ${p.detail} \`${p.name}\` defined in ${p.path}.`, `Define the ${L} ${p.detail} \`${p.name}\` as it appears in ${where}.`]),
+        instruction: rng.pick([
+          `Write the ${L} ${p.detail} \`${p.name}\` defined in ${p.path}.`,
+          `Define the ${L} ${p.detail} \`${p.name}\` as it appears in ${where}.`,
+        ]),
         input: p.doc ? `Documentation:\n${p.doc}` : "",
         output: fenced(p.code, p.language),
       };
@@ -139,7 +157,11 @@ function examplesFor(p: Pattern, rng: Rng): Example {
 
 function docExample(d: DocSection, rng: Rng): Example {
   return {
-    instruction: rng.pick([`What does ${d.path} say under the heading "${d.heading}"?`, `Write the "${d.heading}" section of ${d.path}.`, `Quote the documentation section "${d.heading}" from ${d.path}.`]),
+    instruction: rng.pick([
+      `What does ${d.path} say under the heading "${d.heading}"?`,
+      `Write the "${d.heading}" section of ${d.path}.`,
+      `Quote the documentation section "${d.heading}" from ${d.path}.`,
+    ]),
     output: d.body,
   };
 }
@@ -165,7 +187,14 @@ export async function repoPatternSpaces(options: RepoPatternsOptions): Promise<{
     list.push(item);
   };
   const byKind = new Map<PatternKind, Pattern[]>(KINDS.map((k) => [k, []]));
-  for (const p of scan.patterns) keep(p.kind, p.code, [p.name, p.doc, p.signature, p.context, p.code, p.callee ?? "", p.module ?? "", p.path].join("\n"), p, byKind.get(p.kind)!);
+  for (const p of scan.patterns)
+    keep(
+      p.kind,
+      p.code,
+      [p.name, p.doc, p.signature, p.context, p.code, p.callee ?? "", p.module ?? "", p.path].join("\n"),
+      p,
+      byKind.get(p.kind)!,
+    );
   const docs: DocSection[] = [];
   for (const d of scan.docs) keep("documentation", d.body, `${d.heading}\n${d.body}\n${d.path}`, d, docs);
   const spaces: CategorySpace[] = [
@@ -176,7 +205,9 @@ export async function repoPatternSpaces(options: RepoPatternsOptions): Promise<{
     { name: "documentation", weight: docs.length, size: docs.length, at: (i: number, rng: Rng) => docExample(docs[i]!, rng) },
   ];
   if (spaces.every((s) => s.size === 0)) {
-    throw new GeneratorOptionsError(`found nothing to extract in ${options.repo} for ${options.languages?.join(", ") || "any supported language"} (${scan.files} files read)`);
+    throw new GeneratorOptionsError(
+      `found nothing to extract in ${options.repo} for ${options.languages?.join(", ") || "any supported language"} (${scan.files} files read)`,
+    );
   }
   return { spaces, scan };
 }
@@ -185,7 +216,9 @@ function toOptions(values: OptionValues): RepoPatternsOptions {
   const repo = values.repo;
   if (typeof repo !== "string" || !repo) throw new GeneratorOptionsError("--repo PATH is required");
   const raw = values.language;
-  const languages = (Array.isArray(raw) ? raw : typeof raw === "string" && raw ? raw.split(",") : []).map((l) => l.trim()) as SourceLanguage[];
+  const languages = (Array.isArray(raw) ? raw : typeof raw === "string" && raw ? raw.split(",") : []).map((l) =>
+    l.trim(),
+  ) as SourceLanguage[];
   return {
     repo,
     ...(languages.length ? { languages } : {}),
@@ -200,7 +233,12 @@ export const repoPatternsGenerator: GeneratorDefinition = {
     "Rows mined from a repository with tree-sitter (go, python, javascript, typescript, java): documented functions and methods (prompt from doc + signature, answer the whole function), type definitions, tests, error handling, API usage, documentation sections. Honours .gitignore, skips vendored and generated files and never emits secret-looking strings. By default the categories keep the proportions found in the repository.",
   options: [
     { name: "repo", type: "string", description: "the repository to mine (required)" },
-    { name: "language", type: "string[]", description: `languages to mine, comma-separated (${SOURCE_LANGUAGES.join("|")}); default all found`, aliases: ["languages"] },
+    {
+      name: "language",
+      type: "string[]",
+      description: `languages to mine, comma-separated (${SOURCE_LANGUAGES.join("|")}); default all found`,
+      aliases: ["languages"],
+    },
     { name: "max_file_size", type: "number", description: "skip files larger than this many bytes", default: 200_000 },
     { name: "max_answer_chars", type: "number", description: "skip (never truncate) answers longer than this", default: 6000 },
   ],

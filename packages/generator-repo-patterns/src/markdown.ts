@@ -13,7 +13,8 @@ export function markdownSections(text: string, path: string, maxChars: number): 
   let fence: string | undefined;
   const flush = () => {
     const content = body.join("\n").trim();
-    if (heading && content.length >= 80 && content.length <= maxChars && /[a-z]{3}/i.test(content)) out.push({ path, heading, body: content });
+    if (heading && content.length >= 80 && content.length <= maxChars && /[a-z]{3}/i.test(content))
+      out.push({ path, heading, body: content });
   };
   for (const line of text.split(/\r?\n/)) {
     const f = /^\s*(```|~~~)/.exec(line);

@@ -30,13 +30,44 @@ export function languageOf(path: string): SourceLanguage | "markdown" | undefine
   return dot >= 0 ? EXTENSIONS[lower.slice(dot)] : undefined;
 }
 
-const VENDOR_DIRS = new Set(["node_modules", "vendor", "third_party", "third-party", "external", "bower_components", "dist", "build", "out", "target", "coverage", "__pycache__", ".venv", "venv", "site-packages", ".tox", ".next", ".nuxt", ".gradle", ".idea", ".vscode", "Pods", "generated", "__generated__", "gen"]);
+const VENDOR_DIRS = new Set([
+  "node_modules",
+  "vendor",
+  "third_party",
+  "third-party",
+  "external",
+  "bower_components",
+  "dist",
+  "build",
+  "out",
+  "target",
+  "coverage",
+  "__pycache__",
+  ".venv",
+  "venv",
+  "site-packages",
+  ".tox",
+  ".next",
+  ".nuxt",
+  ".gradle",
+  ".idea",
+  ".vscode",
+  "Pods",
+  "generated",
+  "__generated__",
+  "gen",
+]);
 
-const GENERATED_NAME = /(\.pb\.go|_pb2\.py|_pb2_grpc\.py|\.pb\.ts|_pb\.js|\.min\.js|\.bundle\.js|\.generated\.\w+|_generated\.\w+|\.gen\.\w+|_gen\.go|_string\.go|zz_generated[^/]*|\.g\.dart|-lock\.json|\.lock)$/i;
+const GENERATED_NAME =
+  /(\.pb\.go|_pb2\.py|_pb2_grpc\.py|\.pb\.ts|_pb\.js|\.min\.js|\.bundle\.js|\.generated\.\w+|_generated\.\w+|\.gen\.\w+|_gen\.go|_string\.go|zz_generated[^/]*|\.g\.dart|-lock\.json|\.lock)$/i;
 
 /** First lines that say "do not edit": Go's convention, @generated markers and friends. */
 export function looksGenerated(head: string): boolean {
-  return /^\/\/ Code generated .* DO NOT EDIT\.$/m.test(head) || /@generated\b/.test(head) || /\b(?:auto-?generated|automatically generated)\b[^\n]{0,60}\b(?:do not|don't) (?:edit|modify)\b/i.test(head);
+  return (
+    /^\/\/ Code generated .* DO NOT EDIT\.$/m.test(head) ||
+    /@generated\b/.test(head) ||
+    /\b(?:auto-?generated|automatically generated)\b[^\n]{0,60}\b(?:do not|don't) (?:edit|modify)\b/i.test(head)
+  );
 }
 
 export interface WalkOptions {
@@ -127,7 +158,8 @@ export async function listNotIgnored(root: string): Promise<string[]> {
   const visit = async (dir: string, ignores: IgnoreFile[]): Promise<void> => {
     const entries = (await fs.readdir(join(root, dir), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
     let here = ignores;
-    if (entries.some((e) => e.name === ".gitignore" && e.isFile())) here = [...ignores, parseGitignore(await fs.readFile(join(root, dir, ".gitignore"), "utf8"), dir)];
+    if (entries.some((e) => e.name === ".gitignore" && e.isFile()))
+      here = [...ignores, parseGitignore(await fs.readFile(join(root, dir, ".gitignore"), "utf8"), dir)];
     for (const e of entries) {
       const path = dir ? `${dir}/${e.name}` : e.name;
       if (e.name === ".git") continue;

@@ -77,7 +77,14 @@ describe("tlp generation", () => {
 
   it("packs into a self-contained tarball whose bin runs offline", async () => {
     const packageDir = fileURLToPath(new URL("..", import.meta.url));
-    const result = await packInstallAndRun(packageDir, "neural-generate-tlp", ["--count", "200", "--output", "out/tlp.jsonl", "--seed", "3"]);
+    const result = await packInstallAndRun(packageDir, "neural-generate-tlp", [
+      "--count",
+      "200",
+      "--output",
+      "out/tlp.jsonl",
+      "--seed",
+      "3",
+    ]);
     expect(result.stdout).toMatch(/tlp: 200 rows/);
     const text = await readFile(join(result.dir, "out/tlp.jsonl"), "utf8");
     expect(independentChecks(text)).toMatchObject({ rows: 200, formatErrors: [], duplicates: 0 });

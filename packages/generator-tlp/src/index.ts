@@ -1,8 +1,32 @@
 // @neural/generator-tlp: "which TLP 2.0 label, and why?" rows, balanced over the five labels.
 import { digits, product, type CategorySpace, type Example, type GeneratorDefinition, type Rng } from "@neural/generators";
-import { classify, DATA_KINDS, MEANING, ORGANISATIONS, rank, SHARING_CONTEXTS, SUBJECTS, TLP_LABELS, type DataKind, type SharingContext, type TlpLabel } from "./taxonomy.js";
+import {
+  classify,
+  DATA_KINDS,
+  MEANING,
+  ORGANISATIONS,
+  rank,
+  SHARING_CONTEXTS,
+  SUBJECTS,
+  TLP_LABELS,
+  type DataKind,
+  type SharingContext,
+  type TlpLabel,
+} from "./taxonomy.js";
 
-export { classify, DATA_KINDS, MEANING, ORGANISATIONS, SHARING_CONTEXTS, stricter, SUBJECTS, TLP_LABELS, type DataKind, type SharingContext, type TlpLabel } from "./taxonomy.js";
+export {
+  classify,
+  DATA_KINDS,
+  MEANING,
+  ORGANISATIONS,
+  SHARING_CONTEXTS,
+  stricter,
+  SUBJECTS,
+  TLP_LABELS,
+  type DataKind,
+  type SharingContext,
+  type TlpLabel,
+} from "./taxonomy.js";
 
 /** The category of a label: "clear", "green", "amber", "amber_strict", "red". */
 export const categoryOf = (label: TlpLabel): string => label.toLowerCase().replace("+", "_");
@@ -50,7 +74,8 @@ export function scenario(kind: DataKind, context: SharingContext, subject: strin
 export function tlpSpaces(): CategorySpace[] {
   return TLP_LABELS.map((label) => {
     const pairs: [DataKind, SharingContext][] = [];
-    for (const kind of DATA_KINDS) for (const context of SHARING_CONTEXTS) if (classify(kind, context) === label) pairs.push([kind, context]);
+    for (const kind of DATA_KINDS)
+      for (const context of SHARING_CONTEXTS) if (classify(kind, context) === label) pairs.push([kind, context]);
     const radices = [pairs.length, SUBJECTS.length, ORGANISATIONS.length];
     return {
       name: categoryOf(label),
@@ -68,7 +93,8 @@ export function tlpSpaces(): CategorySpace[] {
 
 export const tlpGenerator: GeneratorDefinition = {
   name: "tlp",
-  summary: "Classify a described piece of information into TLP 2.0 (CLEAR, GREEN, AMBER, AMBER+STRICT, RED) with the reason; balanced over the labels.",
+  summary:
+    "Classify a described piece of information into TLP 2.0 (CLEAR, GREEN, AMBER, AMBER+STRICT, RED) with the reason; balanced over the labels.",
   options: [],
   defaultOutput: "data/tlp.jsonl",
   defaultCount: 1000,

@@ -5,7 +5,15 @@ import { CapacityError, GeneratorError, GeneratorOptionsError } from "./errors.j
 import { planGeneration } from "./generate.js";
 import { parseDistribution } from "./plan.js";
 import { ROW_FORMATS, type RowFormat } from "./rows.js";
-import { formatPlan, formatSummary, runGenerator, type GeneratorDefinition, type GeneratorOptionSpec, type OptionValue, type OptionValues } from "./run.js";
+import {
+  formatPlan,
+  formatSummary,
+  runGenerator,
+  type GeneratorDefinition,
+  type GeneratorOptionSpec,
+  type OptionValue,
+  type OptionValues,
+} from "./run.js";
 
 export interface GeneratorIo {
   out(text: string): void;
@@ -21,9 +29,20 @@ export class GeneratorUsageError extends GeneratorError {
 /** The flags every generator takes, before its own. */
 export function commonOptions(definition: Pick<GeneratorDefinition, "defaultCount" | "defaultOutput">): GeneratorOptionSpec[] {
   return [
-    { name: "count", type: "number", description: "exactly this many rows (or an error naming the most this generator can give)", default: definition.defaultCount, aliases: ["num_examples"] },
+    {
+      name: "count",
+      type: "number",
+      description: "exactly this many rows (or an error naming the most this generator can give)",
+      default: definition.defaultCount,
+      aliases: ["num_examples"],
+    },
     { name: "seed", type: "string", description: "seed: the same seed gives a byte-identical file", default: "42" },
-    { name: "output", type: "string", description: "JSONL file to write (directories are created); - for stdout", default: definition.defaultOutput },
+    {
+      name: "output",
+      type: "string",
+      description: "JSONL file to write (directories are created); - for stdout",
+      default: definition.defaultOutput,
+    },
     { name: "format", type: "string", description: "row format", default: "instruction", choices: ROW_FORMATS },
     { name: "system", type: "string", description: "system prompt to put on every row", unset: "none" },
     { name: "distribution", type: "string", description: "category weights, e.g. a=40,b=60 (default: the generator's own)" },
@@ -39,7 +58,10 @@ const USAGE_ERRORS = new Set(["GeneratorUsageError", "GeneratorOptionsError"]);
 const canonical = (flag: string) => flag.replace(/-/g, "_");
 
 /** A small flag parser for the bins (the CLI uses its own, with the same specs). */
-export function parseGeneratorArgs(argv: readonly string[], specs: readonly GeneratorOptionSpec[]): { values: OptionValues; help: boolean } {
+export function parseGeneratorArgs(
+  argv: readonly string[],
+  specs: readonly GeneratorOptionSpec[],
+): { values: OptionValues; help: boolean } {
   const byName = new Map<string, GeneratorOptionSpec>();
   for (const spec of specs) {
     byName.set(canonical(spec.name), spec);
@@ -89,7 +111,8 @@ function convertValue(spec: GeneratorOptionSpec, raw: string, previous: OptionVa
     const before = Array.isArray(previous) && previous !== spec.default ? previous : [];
     return [...before, ...raw.split(",").filter(Boolean)];
   }
-  if (spec.choices && !spec.choices.includes(raw)) throw new GeneratorUsageError(`--${spec.name} must be one of ${spec.choices.join(", ")}; got "${raw}"`);
+  if (spec.choices && !spec.choices.includes(raw))
+    throw new GeneratorUsageError(`--${spec.name} must be one of ${spec.choices.join(", ")}; got "${raw}"`);
   return raw;
 }
 
@@ -98,7 +121,12 @@ export function formatGeneratorHelp(definition: GeneratorDefinition, command = `
   const lines = [`usage: ${command} [options]`, "", definition.summary, "", "options:"];
   for (const o of specs) {
     const flag = `--${o.name.replace(/_/g, "-")}${o.type === "boolean" ? "" : o.type === "number" ? " N" : " VALUE"}`;
-    const extra = [o.choices ? `one of ${o.choices.join("|")}` : "", o.default !== undefined && o.default !== false ? `default ${String(o.default)}` : ""].filter(Boolean).join("; ");
+    const extra = [
+      o.choices ? `one of ${o.choices.join("|")}` : "",
+      o.default !== undefined && o.default !== false ? `default ${String(o.default)}` : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
     lines.push(`  ${flag.padEnd(28)} ${o.description}${extra ? ` (${extra})` : ""}`);
   }
   return lines.join("\n");
@@ -109,7 +137,8 @@ export async function executeGenerator(definition: GeneratorDefinition, values: 
   try {
     const count = values.count as number;
     const format = (values.format as RowFormat | undefined) ?? "instruction";
-    const distribution = typeof values.distribution === "string" && values.distribution ? parseDistribution(values.distribution) : undefined;
+    const distribution =
+      typeof values.distribution === "string" && values.distribution ? parseDistribution(values.distribution) : undefined;
     const system = typeof values.system === "string" && values.system ? values.system : undefined;
     const seed = String(values.seed ?? "42");
     const generatorOptions: OptionValues = {};
@@ -151,7 +180,12 @@ export async function executeGenerator(definition: GeneratorDefinition, values: 
 }
 
 /** The whole bin: parse argv, run, report. */
-export async function runGeneratorCli(definition: GeneratorDefinition, argv: readonly string[], io: GeneratorIo, command?: string): Promise<number> {
+export async function runGeneratorCli(
+  definition: GeneratorDefinition,
+  argv: readonly string[],
+  io: GeneratorIo,
+  command?: string,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseGeneratorArgs(argv, [...commonOptions(definition), ...definition.options]);

@@ -30,9 +30,7 @@ export class CapacityError extends GeneratorError {
     const short = categories.filter((c) => c.requested > c.capacity);
     super(
       `${generator} can produce at most ${maxCount} unique rows with these options (asked for ${requested})` +
-        (short.length
-          ? `: ${short.map((c) => `category "${c.category}" needs ${c.requested} but has ${c.capacity}`).join("; ")}`
-          : "") +
+        (short.length ? `: ${short.map((c) => `category "${c.category}" needs ${c.requested} but has ${c.capacity}`).join("; ")}` : "") +
         (detail ? `. ${detail}` : "") +
         `. Lower --count to ${maxCount}, or change the options or --distribution.`,
     );

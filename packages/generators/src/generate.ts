@@ -53,19 +53,29 @@ export interface GenerationStats {
   categories: CategoryStats[];
 }
 
-export function planGeneration(generator: string, spaces: readonly CategorySpace[], options: Pick<GenerationOptions, "count" | "distribution">): GenerationPlan {
+export function planGeneration(
+  generator: string,
+  spaces: readonly CategorySpace[],
+  options: Pick<GenerationOptions, "count" | "distribution">,
+): GenerationPlan {
   const { count } = options;
   if (!Number.isInteger(count) || count < 0) throw new GeneratorOptionsError(`--count must be a whole number >= 0, got ${count}`);
   const names = new Set<string>();
   for (const s of spaces) {
     if (names.has(s.name)) throw new GeneratorOptionsError(`${generator}: category "${s.name}" is defined twice`);
     names.add(s.name);
-    if (!Number.isInteger(s.size) || s.size < 0) throw new GeneratorOptionsError(`${generator}: category "${s.name}" has an invalid size ${s.size}`);
+    if (!Number.isInteger(s.size) || s.size < 0)
+      throw new GeneratorOptionsError(`${generator}: category "${s.name}" has an invalid size ${s.size}`);
   }
   const shares = resolveShares(spaces, options.distribution);
   const capacity = new Map(spaces.map((s) => [s.name, s.size]));
   const quotas = allocate(count, shares);
-  const categories = shares.map((s) => ({ category: s.category, share: s.share, rows: quotas.get(s.category)!, capacity: capacity.get(s.category)! }));
+  const categories = shares.map((s) => ({
+    category: s.category,
+    share: s.share,
+    rows: quotas.get(s.category)!,
+    capacity: capacity.get(s.category)!,
+  }));
   const max = maxCount(shares, capacity);
   const plan: GenerationPlan = {
     generator,
@@ -117,7 +127,15 @@ export function createGeneration(generator: string, spaces: readonly CategorySpa
   const plan = planGeneration(generator, spaces, options);
   const format = options.format ?? "instruction";
   const seed = String(options.seed);
-  const cursors = plan.categories.map((c) => new CategoryCursor(spaces.find((s) => s.name === c.category)!, c.rows, c.share, seed));
+  const cursors = plan.categories.map(
+    (c) =>
+      new CategoryCursor(
+        spaces.find((s) => s.name === c.category)!,
+        c.rows,
+        c.share,
+        seed,
+      ),
+  );
   const seen = new Set<string>();
 
   function* rows(): Generator<Row> {
@@ -184,7 +202,11 @@ export function createGeneration(generator: string, spaces: readonly CategorySpa
  * Enumerates every candidate of every category and counts the unique rows: the exact capacity of a generator for
  * some options (slow for big spaces; meant for tests and `--capacity`).
  */
-export function measureCapacity(spaces: readonly CategorySpace[], seed: number | string = 0, system?: string): Map<string, { size: number; unique: number; rejected: number; duplicates: number }> {
+export function measureCapacity(
+  spaces: readonly CategorySpace[],
+  seed: number | string = 0,
+  system?: string,
+): Map<string, { size: number; unique: number; rejected: number; duplicates: number }> {
   const seen = new Set<string>();
   const out = new Map<string, { size: number; unique: number; rejected: number; duplicates: number }>();
   for (const space of spaces) {

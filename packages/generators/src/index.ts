@@ -1,6 +1,18 @@
 export { CapacityError, GeneratorError, GeneratorOptionsError, type CategoryCapacity } from "./errors.js";
 export { createRng, hash128, hashHex, LazyPermutation, type Rng } from "./rng.js";
-export { normalizedKey, ROW_FORMATS, toRow, userContent, type ChatMessage, type ChatRow, type Example, type InstructionRow, type OwnRow, type Row, type RowFormat } from "./rows.js";
+export {
+  normalizedKey,
+  ROW_FORMATS,
+  toRow,
+  userContent,
+  type ChatMessage,
+  type ChatRow,
+  type Example,
+  type InstructionRow,
+  type OwnRow,
+  type Row,
+  type RowFormat,
+} from "./rows.js";
 export { allocate, maxCount, parseDistribution, resolveShares, type CategorySpace, type Distribution, type Share } from "./plan.js";
 export {
   createGeneration,
@@ -27,5 +39,13 @@ export {
   type OptionValues,
   type RunOptions,
 } from "./run.js";
-export { commonOptions, executeGenerator, formatGeneratorHelp, GeneratorUsageError, parseGeneratorArgs, runGeneratorCli, type GeneratorIo } from "./cli.js";
+export {
+  commonOptions,
+  executeGenerator,
+  formatGeneratorHelp,
+  GeneratorUsageError,
+  parseGeneratorArgs,
+  runGeneratorCli,
+  type GeneratorIo,
+} from "./cli.js";
 export { capitalize, digits, fill, joinList, plural, product, union, type Indexed } from "./combine.js";

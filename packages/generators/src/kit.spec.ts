@@ -97,28 +97,35 @@ describe("rng", () => {
 describe("plan", () => {
   it("allocate sums to count and stays within one row of the exact share", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 12 }), fc.integer({ min: 0, max: 100_000 }), (weights, count) => {
-        fc.pre(weights.some((w) => w > 0));
-        const shares = resolveShares(weights.map((w, i) => ({ name: `c${i}`, size: 1, weight: w, at: () => undefined })));
-        const quotas = allocate(count, shares);
-        expect([...quotas.values()].reduce((a, b) => a + b, 0)).toBe(count);
-        for (const s of shares) expect(Math.abs(quotas.get(s.category)! - s.share * count)).toBeLessThan(1);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        (weights, count) => {
+          fc.pre(weights.some((w) => w > 0));
+          const shares = resolveShares(weights.map((w, i) => ({ name: `c${i}`, size: 1, weight: w, at: () => undefined })));
+          const quotas = allocate(count, shares);
+          expect([...quotas.values()].reduce((a, b) => a + b, 0)).toBe(count);
+          for (const s of shares) expect(Math.abs(quotas.get(s.category)! - s.share * count)).toBeLessThan(1);
+        },
+      ),
     );
   });
 
   it("maxCount is the largest count that fits", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 500 })), { minLength: 1, maxLength: 6 }), (cats) => {
-        const spaces = cats.map(([w, size], i) => ({ name: `c${i}`, size, weight: w, at: () => undefined }));
-        const shares = resolveShares(spaces);
-        const capacity = new Map(spaces.map((s) => [s.name, s.size]));
-        const max = maxCount(shares, capacity);
-        const fits = (n: number) => [...allocate(n, shares)].every(([c, r]) => r <= capacity.get(c)!);
-        expect(fits(max)).toBe(true);
-        for (let n = max + 1; n < max + 200; n++) expect(fits(n)).toBe(false);
-        expect({ cats, max, next: fits(max + 1) }).toEqual({ cats, max, next: false });
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 500 })), { minLength: 1, maxLength: 6 }),
+        (cats) => {
+          const spaces = cats.map(([w, size], i) => ({ name: `c${i}`, size, weight: w, at: () => undefined }));
+          const shares = resolveShares(spaces);
+          const capacity = new Map(spaces.map((s) => [s.name, s.size]));
+          const max = maxCount(shares, capacity);
+          const fits = (n: number) => [...allocate(n, shares)].every(([c, r]) => r <= capacity.get(c)!);
+          expect(fits(max)).toBe(true);
+          for (let n = max + 1; n < max + 200; n++) expect(fits(n)).toBe(false);
+          expect({ cats, max, next: fits(max + 1) }).toEqual({ cats, max, next: false });
+        },
+      ),
     );
   });
 
@@ -130,7 +137,11 @@ describe("plan", () => {
 
   it("digits and union address every index", () => {
     expect(digits(23, [2, 3, 4])).toEqual([1, 2, 3]);
-    const u = union([{ size: 2, at: (i) => `a${i}` }, { size: 0, at: () => "never" }, { size: 3, at: (i) => `b${i}` }]);
+    const u = union([
+      { size: 2, at: (i) => `a${i}` },
+      { size: 0, at: () => "never" },
+      { size: 3, at: (i) => `b${i}` },
+    ]);
     expect(Array.from({ length: u.size }, (_, i) => u.at(i))).toEqual(["a0", "a1", "b0", "b1", "b2"]);
   });
 });
@@ -149,7 +160,9 @@ describe("generation", () => {
   });
 
   it("skips duplicates after normalization and reports them", () => {
-    const spaces: CategorySpace[] = [{ name: "x", size: 20, weight: 1, at: (i) => ({ instruction: i % 2 ? "Hello  World" : "hello world", output: `v${i >> 1}` }) }];
+    const spaces: CategorySpace[] = [
+      { name: "x", size: 20, weight: 1, at: (i) => ({ instruction: i % 2 ? "Hello  World" : "hello world", output: `v${i >> 1}` }) },
+    ];
     const g = createGeneration("dups", spaces, { count: 10, seed: 1 });
     const rows = [...g.rows];
     expect(rows.length).toBe(10);
@@ -171,7 +184,9 @@ describe("generation", () => {
   });
 
   it("throws a CapacityError when a category runs dry through rejections", () => {
-    const spaces: CategorySpace[] = [{ name: "x", size: 10, weight: 1, at: (i) => (i < 5 ? { instruction: `q${i}`, output: "a" } : undefined) }];
+    const spaces: CategorySpace[] = [
+      { name: "x", size: 10, weight: 1, at: (i) => (i < 5 ? { instruction: `q${i}`, output: "a" } : undefined) },
+    ];
     expect(() => [...createGeneration("rej", spaces, { count: 8, seed: 1 }).rows]).toThrow(/ran out of candidates after 5 unique rows/);
     expect(measureCapacity(spaces).get("x")).toEqual({ size: 10, unique: 5, rejected: 5, duplicates: 0 });
   });
@@ -218,7 +233,11 @@ describe("files and bins", () => {
 
   it("bin flags: --num-examples is --count, kebab and snake both work, errors give exit codes", async () => {
     const specs = [...commonOptions(toy), ...toy.options];
-    expect(parseGeneratorArgs(["--num-examples", "7", "--seed=9", "--size", "20"], specs).values).toMatchObject({ count: 7, seed: "9", size: 20 });
+    expect(parseGeneratorArgs(["--num-examples", "7", "--seed=9", "--size", "20"], specs).values).toMatchObject({
+      count: 7,
+      seed: "9",
+      size: 20,
+    });
     expect(parseGeneratorArgs(["--num_examples=8"], specs).values.count).toBe(8);
     const dir = await tempDir();
     const out: string[] = [];

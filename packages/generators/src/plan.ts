@@ -26,7 +26,10 @@ export type Distribution = Record<string, number>;
 /** Parses "generation=40,bug_fix=30" (or "generation:40") into weights. */
 export function parseDistribution(text: string): Distribution {
   const out: Distribution = {};
-  for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([^=:]+)[=:]\s*([0-9]*\.?[0-9]+)%?$/.exec(part);
     if (!m) throw new GeneratorOptionsError(`--distribution: "${part}" is not NAME=WEIGHT`);
     out[m[1]!.trim()] = Number(m[2]);
@@ -46,7 +49,8 @@ export function resolveShares(spaces: readonly CategorySpace[], distribution?: D
   let weights: [string, number][];
   if (distribution && Object.keys(distribution).length > 0) {
     for (const [name, w] of Object.entries(distribution)) {
-      if (!names.includes(name)) throw new GeneratorOptionsError(`unknown category "${name}" in --distribution; categories: ${names.join(", ")}`);
+      if (!names.includes(name))
+        throw new GeneratorOptionsError(`unknown category "${name}" in --distribution; categories: ${names.join(", ")}`);
       if (!(w >= 0) || !Number.isFinite(w)) throw new GeneratorOptionsError(`--distribution: weight of "${name}" must be a number >= 0`);
     }
     weights = names.map((n) => [n, distribution[n] ?? 0]);

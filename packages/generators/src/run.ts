@@ -67,15 +67,23 @@ export function withDefaults(definition: Pick<GeneratorDefinition, "options">, o
 }
 
 /** Generates straight into memory (tests, small runs). */
-export async function collectRows(definition: GeneratorDefinition, options: RunOptions): Promise<{ rows: Row[]; summary: GenerationSummary }> {
+export async function collectRows(
+  definition: GeneratorDefinition,
+  options: RunOptions,
+): Promise<{ rows: Row[]; summary: GenerationSummary }> {
   const rows: Row[] = [];
-  const summary = await generateInto(definition, options, {
-    write: async (row) => {
-      rows.push(row as Row);
+  const summary = await generateInto(
+    definition,
+    options,
+    {
+      write: async (row) => {
+        rows.push(row as Row);
+      },
+      close: async () => ({ rows: rows.length, bytes: 0 }),
+      abort: async () => {},
     },
-    close: async () => ({ rows: rows.length, bytes: 0 }),
-    abort: async () => {},
-  }, "(memory)");
+    "(memory)",
+  );
   return { rows, summary };
 }
 
@@ -89,7 +97,12 @@ export async function runGenerator(definition: GeneratorDefinition, options: Run
   return writeGeneration(definition, generation, options, writer, typeof output === "string" ? output : "(stream)");
 }
 
-async function generateInto(definition: GeneratorDefinition, options: RunOptions, writer: JsonlWriter, label: string): Promise<GenerationSummary> {
+async function generateInto(
+  definition: GeneratorDefinition,
+  options: RunOptions,
+  writer: JsonlWriter,
+  label: string,
+): Promise<GenerationSummary> {
   const spaces = await definition.prepare(withDefaults(definition, options.generatorOptions));
   return writeGeneration(definition, createGeneration(definition.name, spaces, options), options, writer, label);
 }
@@ -171,6 +184,8 @@ export function formatPlan(plan: GenerationPlan): string {
   const width = Math.max(8, ...plan.categories.map((c) => c.category.length));
   return [
     `${plan.generator}: at most ${plan.maxCount} unique rows with these options and this distribution (${plan.capacity} candidates in all)`,
-    ...plan.categories.map((c) => `  ${c.category.padEnd(width)}  share ${(c.share * 100).toFixed(1).padStart(5)}%  capacity ${c.capacity}`),
+    ...plan.categories.map(
+      (c) => `  ${c.category.padEnd(width)}  share ${(c.share * 100).toFixed(1).padStart(5)}%  capacity ${c.capacity}`,
+    ),
   ].join("\n");
 }

@@ -43,7 +43,8 @@ export function independentChecks(jsonl: string): IndependentReport {
       const user = r.messages.find((m) => m.role === "user");
       const assistant = r.messages.find((m) => m.role === "assistant");
       system = r.messages.find((m) => m.role === "system")?.content;
-      if (!user?.content?.trim() || !assistant?.content?.trim()) formatErrors.push(`line ${i + 1}: chat row without user and assistant text`);
+      if (!user?.content?.trim() || !assistant?.content?.trim())
+        formatErrors.push(`line ${i + 1}: chat row without user and assistant text`);
       else example = { instruction: user.content, output: assistant.content };
     } else if (typeof r.instruction === "string" && typeof r.output === "string") {
       if (!r.instruction.trim() || !r.output.trim()) formatErrors.push(`line ${i + 1}: empty instruction or output`);
@@ -103,7 +104,11 @@ export async function packInstallAndRun(packageDir: string, bin: string, args: r
   const work = await mkdtemp(join(tmpdir(), "neural-pack-"));
   // pnpm pack, as `changeset publish` does: workspace:* ranges become real versions. Built first, so no prepack build.
   const pack = async (dir: string) =>
-    (JSON.parse((await run("npx", ["-y", "pnpm@12.4.2", "pack", "--json", "--ignore-scripts", "--pack-destination", work], { cwd: dir })).stdout) as { filename: string }).filename;
+    (
+      JSON.parse(
+        (await run("npx", ["-y", "pnpm@12.4.2", "pack", "--json", "--ignore-scripts", "--pack-destination", work], { cwd: dir })).stdout,
+      ) as { filename: string }
+    ).filename;
   const tarball = await pack(packageDir);
   const manifest = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
   const require = createRequire(join(packageDir, "package.json"));

@@ -20,7 +20,10 @@ const WASM: Record<GrammarName, [pkg: string, file: string]> = {
 };
 
 /** Every .wasm file a bundle must carry: [package, file]. */
-export const WASM_FILES: readonly [string, string][] = [["web-tree-sitter", "web-tree-sitter.wasm"], ...new Map(Object.values(WASM).map((v) => [v[1], v])).values()];
+export const WASM_FILES: readonly [string, string][] = [
+  ["web-tree-sitter", "web-tree-sitter.wasm"],
+  ...new Map(Object.values(WASM).map((v) => [v[1], v])).values(),
+];
 
 export type { Node as SyntaxNode, Tree as SyntaxTree };
 
@@ -74,7 +77,12 @@ export function parseProblems(tree: Tree, limit = 5): ParseProblem[] {
   const visit = (node: Node): void => {
     if (out.length >= limit) return;
     if (node.isError || node.isMissing) {
-      out.push({ line: node.startPosition.row + 1, column: node.startPosition.column + 1, kind: node.isMissing ? "missing" : "error", text: node.text.slice(0, 40) });
+      out.push({
+        line: node.startPosition.row + 1,
+        column: node.startPosition.column + 1,
+        kind: node.isMissing ? "missing" : "error",
+        text: node.text.slice(0, 40),
+      });
       return;
     }
     if (!node.hasError) return;

@@ -115,10 +115,16 @@ describe("metadata", () => {
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(m.dir, "config.json"), JSON.stringify({ ...m.config, architectures: ["GPTNeoXForCausalLM"] }));
     await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toSatisfy(
-      (e: unknown) => e instanceof HfConfigError && /GPTNeoX.*supported: .*Qwen3ForCausalLM.*Gemma3ForCausalLM/.test(e.message) && e.file.endsWith("config.json") && e.field === "architectures",
+      (e: unknown) =>
+        e instanceof HfConfigError &&
+        /GPTNeoX.*supported: .*Qwen3ForCausalLM.*Gemma3ForCausalLM/.test(e.message) &&
+        e.file.endsWith("config.json") &&
+        e.field === "architectures",
     );
     await writeFile(join(m.dir, "config.json"), JSON.stringify({ ...m.config, vocab_size: 100 }));
-    await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toThrow(/config\.json: vocab_size: vocab_size disagrees with model\.safetensors: model\.embed_tokens\.weight is \[\d+, 256\], the config implies \[100, 256\]/);
+    await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toThrow(
+      /config\.json: vocab_size: vocab_size disagrees with model\.safetensors: model\.embed_tokens\.weight is \[\d+, 256\], the config implies \[100, 256\]/,
+    );
     await writeFile(join(m.dir, "adapter_config.json"), "{}");
     await expect(convertHfToGguf({ modelDir: m.dir, output: join(root, "x.gguf") })).rejects.toThrow(/adapter/);
   });

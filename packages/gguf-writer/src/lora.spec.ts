@@ -16,7 +16,12 @@ const PROMPT = chatmlPrompt([{ role: "user", content: "adapt me, please" }]);
 describe.each<Family>(["llama", "qwen2", "phi3"])("%s adapter", (family) => {
   it("loads as a llama.cpp LoRA and matches the merged float64 forward", async () => {
     const base = await writeTinyModel(join(root, family), { family, seed: 31 });
-    const adapter = await writeTinyLoraAdapter(join(root, `${family}-lora`), base, { r: 8, alpha: 16, seed: 5, useRslora: family === "qwen2" });
+    const adapter = await writeTinyLoraAdapter(join(root, `${family}-lora`), base, {
+      r: 8,
+      alpha: 16,
+      seed: 5,
+      useRslora: family === "qwen2",
+    });
     const baseGguf = join(root, `${family}.gguf`);
     const loraGguf = join(root, `${family}.lora.gguf`);
     await convertHfToGguf({ modelDir: base.dir, output: baseGguf, outType: "F32" });
@@ -49,5 +54,7 @@ it("rejects adapters llama.cpp cannot apply", async () => {
   const a = await writeTinyLoraAdapter(join(root, "rej-lora"), base, {});
   const { writeFile } = await import("node:fs/promises");
   await writeFile(join(a.dir, "adapter_config.json"), JSON.stringify({ ...a.config, use_dora: true }));
-  await expect(convertLoraToGguf({ adapterDir: a.dir, baseModelDir: base.dir, output: join(root, "x.gguf") })).rejects.toThrow(GgufConvertError);
+  await expect(convertLoraToGguf({ adapterDir: a.dir, baseModelDir: base.dir, output: join(root, "x.gguf") })).rejects.toThrow(
+    GgufConvertError,
+  );
 });

@@ -18,6 +18,10 @@ export async function openGguf(path: string): Promise<GgufReader> {
 }
 
 /** Writes a GGUF file; it appears under `path` only once complete. */
-export async function writeGgufFile(path: string, metadata: ReadonlyArray<readonly [string, GgufValue]>, tensors: readonly GgufTensorInput[]): Promise<GgufLayout> {
+export async function writeGgufFile(
+  path: string,
+  metadata: ReadonlyArray<readonly [string, GgufValue]>,
+  tensors: readonly GgufTensorInput[],
+): Promise<GgufLayout> {
   return writeGguf(await openFileSink(path), metadata, tensors);
 }

@@ -1,6 +1,17 @@
 // Test helpers (not exported): run a GGUF in llama.cpp (child process) and compare it with the float64 forward pass.
 import { LlamaModelProcess, type LoadOptions } from "@neural/llama";
-import { argmax, familyOf, klDivergence, referenceGreedy, referenceLogits, softmax, textConfigOf, type HfConfig, type ReferenceModel, type ReferenceTensor } from "@neural/testkit";
+import {
+  argmax,
+  familyOf,
+  klDivergence,
+  referenceGreedy,
+  referenceLogits,
+  softmax,
+  textConfigOf,
+  type HfConfig,
+  type ReferenceModel,
+  type ReferenceTensor,
+} from "@neural/testkit";
 import { openGguf } from "./index.js";
 
 export interface OracleReport {
@@ -15,7 +26,12 @@ export interface OracleReport {
 }
 
 /** Loads `gguf` in llama.cpp, evaluates `tokens`, and compares distributions and a greedy continuation with `ref`. */
-export async function compareWithReference(gguf: string, ref: ReferenceModel, tokens: readonly number[], options: { greedyTokens?: number; load?: LoadOptions; model?: LlamaModelProcess } = {}): Promise<OracleReport> {
+export async function compareWithReference(
+  gguf: string,
+  ref: ReferenceModel,
+  tokens: readonly number[],
+  options: { greedyTokens?: number; load?: LoadOptions; model?: LlamaModelProcess } = {},
+): Promise<OracleReport> {
   const own = !options.model;
   const model = options.model ?? (await LlamaModelProcess.load(gguf, options.load));
   try {
@@ -55,7 +71,8 @@ export async function referenceFromGguf(path: string, config: HfConfig): Promise
       let values = await r.readTensorF32(t.name);
       const hfName = hfNameOf(t.name, arch);
       const shape = t.ne.length === 2 ? [t.ne[1]!, t.ne[0]!] : [t.ne[0]!];
-      const perm = arch === "llama" || arch === "smollm3" ? (t.name.includes(".attn_q.") ? heads : t.name.includes(".attn_k.") ? kvHeads : 0) : 0;
+      const perm =
+        arch === "llama" || arch === "smollm3" ? (t.name.includes(".attn_q.") ? heads : t.name.includes(".attn_k.") ? kvHeads : 0) : 0;
       if (perm) values = unpermuteRows(values, shape[0]!, shape.length === 2 ? shape[1]! : 1, hd);
       // Gemma's norms are written as 1 + w; the HF weights are w.
       if (arch === "gemma3" && t.name.endsWith("norm.weight")) values = values.map((v) => v - 1);
@@ -74,10 +91,20 @@ function hfNameOf(name: string, arch: string): string {
   const m = /^blk\.(\d+)\.(\w+)\.(weight|bias)$/.exec(name);
   if (!m) throw new Error(`no HF name for ${name}`);
   const table: Record<string, string> = {
-    attn_norm: "input_layernorm", attn_q: "self_attn.q_proj", attn_k: "self_attn.k_proj", attn_v: "self_attn.v_proj",
-    attn_output: "self_attn.o_proj", attn_qkv: "self_attn.qkv_proj", ffn_norm: arch === "gemma3" ? "pre_feedforward_layernorm" : "post_attention_layernorm",
-    ffn_gate: "mlp.gate_proj", ffn_up: arch === "phi3" ? "mlp.gate_up_proj" : "mlp.up_proj", ffn_down: "mlp.down_proj",
-    attn_q_norm: "self_attn.q_norm", attn_k_norm: "self_attn.k_norm", post_attention_norm: "post_attention_layernorm", post_ffw_norm: "post_feedforward_layernorm",
+    attn_norm: "input_layernorm",
+    attn_q: "self_attn.q_proj",
+    attn_k: "self_attn.k_proj",
+    attn_v: "self_attn.v_proj",
+    attn_output: "self_attn.o_proj",
+    attn_qkv: "self_attn.qkv_proj",
+    ffn_norm: arch === "gemma3" ? "pre_feedforward_layernorm" : "post_attention_layernorm",
+    ffn_gate: "mlp.gate_proj",
+    ffn_up: arch === "phi3" ? "mlp.gate_up_proj" : "mlp.up_proj",
+    ffn_down: "mlp.down_proj",
+    attn_q_norm: "self_attn.q_norm",
+    attn_k_norm: "self_attn.k_norm",
+    post_attention_norm: "post_attention_layernorm",
+    post_ffw_norm: "post_feedforward_layernorm",
   };
   return `model.layers.${m[1]}.${table[m[2]!]}.${m[3]}`;
 }

@@ -78,7 +78,8 @@ class Cursor {
   }
 
   private async ensure(n: number, field: string): Promise<void> {
-    if (n > this.remaining) throw new GgufError(`needs ${n} bytes at offset ${this.pos} but the file ends at ${this.src.size}`, this.src.name, field);
+    if (n > this.remaining)
+      throw new GgufError(`needs ${n} bytes at offset ${this.pos} but the file ends at ${this.src.size}`, this.src.name, field);
     if (this.pos + n <= this.bufStart + this.buf.byteLength) return;
     const length = Math.min(Math.max(n, this.chunk), this.src.size - this.pos);
     this.buf = await this.src.read(this.pos, length);
@@ -88,16 +89,66 @@ class Cursor {
   private at(): number {
     return this.pos - this.bufStart;
   }
-  async u8(field: string) { await this.ensure(1, field); const v = this.view.getUint8(this.at()); this.pos += 1; return v; }
-  async i8(field: string) { await this.ensure(1, field); const v = this.view.getInt8(this.at()); this.pos += 1; return v; }
-  async u16(field: string) { await this.ensure(2, field); const v = this.view.getUint16(this.at(), true); this.pos += 2; return v; }
-  async i16(field: string) { await this.ensure(2, field); const v = this.view.getInt16(this.at(), true); this.pos += 2; return v; }
-  async u32(field: string) { await this.ensure(4, field); const v = this.view.getUint32(this.at(), true); this.pos += 4; return v; }
-  async i32(field: string) { await this.ensure(4, field); const v = this.view.getInt32(this.at(), true); this.pos += 4; return v; }
-  async f32(field: string) { await this.ensure(4, field); const v = this.view.getFloat32(this.at(), true); this.pos += 4; return v; }
-  async f64(field: string) { await this.ensure(8, field); const v = this.view.getFloat64(this.at(), true); this.pos += 8; return v; }
-  async u64(field: string) { await this.ensure(8, field); const v = this.view.getBigUint64(this.at(), true); this.pos += 8; return v; }
-  async i64(field: string) { await this.ensure(8, field); const v = this.view.getBigInt64(this.at(), true); this.pos += 8; return v; }
+  async u8(field: string) {
+    await this.ensure(1, field);
+    const v = this.view.getUint8(this.at());
+    this.pos += 1;
+    return v;
+  }
+  async i8(field: string) {
+    await this.ensure(1, field);
+    const v = this.view.getInt8(this.at());
+    this.pos += 1;
+    return v;
+  }
+  async u16(field: string) {
+    await this.ensure(2, field);
+    const v = this.view.getUint16(this.at(), true);
+    this.pos += 2;
+    return v;
+  }
+  async i16(field: string) {
+    await this.ensure(2, field);
+    const v = this.view.getInt16(this.at(), true);
+    this.pos += 2;
+    return v;
+  }
+  async u32(field: string) {
+    await this.ensure(4, field);
+    const v = this.view.getUint32(this.at(), true);
+    this.pos += 4;
+    return v;
+  }
+  async i32(field: string) {
+    await this.ensure(4, field);
+    const v = this.view.getInt32(this.at(), true);
+    this.pos += 4;
+    return v;
+  }
+  async f32(field: string) {
+    await this.ensure(4, field);
+    const v = this.view.getFloat32(this.at(), true);
+    this.pos += 4;
+    return v;
+  }
+  async f64(field: string) {
+    await this.ensure(8, field);
+    const v = this.view.getFloat64(this.at(), true);
+    this.pos += 8;
+    return v;
+  }
+  async u64(field: string) {
+    await this.ensure(8, field);
+    const v = this.view.getBigUint64(this.at(), true);
+    this.pos += 8;
+    return v;
+  }
+  async i64(field: string) {
+    await this.ensure(8, field);
+    const v = this.view.getBigInt64(this.at(), true);
+    this.pos += 8;
+    return v;
+  }
   /** A u64 count or length that must be covered by the bytes left (each item at least `minItemBytes`). */
   async count(field: string, minItemBytes: number): Promise<number> {
     const n = await this.u64(field);
@@ -121,22 +172,33 @@ class Cursor {
 
 async function readScalar(c: Cursor, type: ScalarTypeName, field: string): Promise<ScalarValue> {
   switch (type) {
-    case "U8": return c.u8(field);
-    case "I8": return c.i8(field);
-    case "U16": return c.u16(field);
-    case "I16": return c.i16(field);
-    case "U32": return c.u32(field);
-    case "I32": return c.i32(field);
-    case "F32": return c.f32(field);
-    case "F64": return c.f64(field);
-    case "U64": return c.u64(field);
-    case "I64": return c.i64(field);
+    case "U8":
+      return c.u8(field);
+    case "I8":
+      return c.i8(field);
+    case "U16":
+      return c.u16(field);
+    case "I16":
+      return c.i16(field);
+    case "U32":
+      return c.u32(field);
+    case "I32":
+      return c.i32(field);
+    case "F32":
+      return c.f32(field);
+    case "F64":
+      return c.f64(field);
+    case "U64":
+      return c.u64(field);
+    case "I64":
+      return c.i64(field);
     case "BOOL": {
       const b = await c.u8(field);
       if (b > 1) throw new GgufError(`bool value ${b} is neither 0 nor 1`, c.name, field);
       return b === 1;
     }
-    case "STRING": return c.str(field);
+    case "STRING":
+      return c.str(field);
   }
 }
 
@@ -213,14 +275,20 @@ export async function readGgufHeader(src: ByteSource): Promise<GgufFile> {
   let expected = 0;
   const tensors: GgufTensorInfo[] = [];
   for (const info of infos) {
-    if (info.relativeOffset !== expected) fail(`offset ${info.relativeOffset} differs from the expected ${expected} (data must be laid out in order, each tensor padded to ${alignment})`, info.name);
+    if (info.relativeOffset !== expected)
+      fail(
+        `offset ${info.relativeOffset} differs from the expected ${expected} (data must be laid out in order, each tensor padded to ${alignment})`,
+        info.name,
+      );
     const offset = dataOffset + info.relativeOffset;
-    if (offset + info.bytes > src.size) fail(`data [${offset}, ${offset + info.bytes}) is past the end of the file (${src.size} bytes)`, info.name);
+    if (offset + info.bytes > src.size)
+      fail(`data [${offset}, ${offset + info.bytes}) is past the end of the file (${src.size} bytes)`, info.name);
     tensors.push({ ...info, offset });
     expected += alignUp(info.bytes, alignment);
   }
   // Like gguf.cpp (which reads the whole padded data section), a file cut inside the last padding is torn.
-  if (dataOffset + expected > src.size) fail(`file ends at ${src.size}, before the end of the data section (${dataOffset + expected})`, "data");
+  if (dataOffset + expected > src.size)
+    fail(`file ends at ${src.size}, before the end of the data section (${dataOffset + expected})`, "data");
   return { file, version, alignment, metadata, tensors, dataOffset, size: src.size };
 }
 

@@ -67,7 +67,11 @@ describe("export pipeline", () => {
       },
     };
     const sink = memorySink("poisoned.gguf");
-    const error = await convertModel(hfModel({ ...opened, checkpoint: poisoned }), sink, { outType: "Q4_K_M", pool, chunkElements: 4 * cols }).catch((e) => e);
+    const error = await convertModel(hfModel({ ...opened, checkpoint: poisoned }), sink, {
+      outType: "Q4_K_M",
+      pool,
+      chunkElements: 4 * cols,
+    }).catch((e) => e);
     await poisoned.close();
     expect(error).toBeInstanceOf(NonFiniteWeightError);
     expect(error).toMatchObject({ tensor: "blk.1.ffn_down.weight", index: 40 * cols + 7 });

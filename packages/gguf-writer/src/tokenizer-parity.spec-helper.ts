@@ -56,7 +56,7 @@ export const RULES = {
   "eos-text":
     'llama.cpp makes every token whose text is "</s>" a control token that ends generation, whatever the vocabulary says: Qwen\'s ordinary "</s>" (128247) is parsed as one token, and Phi-3\'s and Gemma\'s non-special "</s>" is no longer matched when special tokens are not parsed',
   "normalized-specials":
-    "Llama-2's tokenizer.json as first published marks <s>, </s>, <unk> `normalized: true`: Hugging Face then matches them only after the ▁-prepending normalizer, so \"</s>\" inside text is cut into pieces and no ▁ follows <s>; llama.cpp and our trainer take them as control tokens",
+    'Llama-2\'s tokenizer.json as first published marks <s>, </s>, <unk> `normalized: true`: Hugging Face then matches them only after the ▁-prepending normalizer, so "</s>" inside text is cut into pieces and no ▁ follows <s>; llama.cpp and our trainer take them as control tokens',
 } as const;
 
 const NFD = "e\u0301 (e + combining acute, NFD) vs \u00e9 (NFC)";
@@ -92,8 +92,17 @@ export async function tokenizerParity(name: RealTokenizerName, workDir: string):
   const dir = join(workDir, name);
   await mkdir(dir, { recursive: true });
   const model = await writeTinyModel(dir, {
-    family: real.host, seed: 1, layers: 1, hiddenSize: 64, intermediateSize: 128, heads: 2, kvHeads: 1, dtype: "F16",
-    tieEmbeddings: real.host !== "phi3", vocabSize: real.vocabSize, tokenizerFiles: { tokenizer: real.tokenizer, config: real.config },
+    family: real.host,
+    seed: 1,
+    layers: 1,
+    hiddenSize: 64,
+    intermediateSize: 128,
+    heads: 2,
+    kvHeads: 1,
+    dtype: "F16",
+    tieEmbeddings: real.host !== "phi3",
+    vocabSize: real.vocabSize,
+    tokenizerFiles: { tokenizer: real.tokenizer, config: real.config },
   });
   // The model's name as transformers saves it, so the export names the GGUF as llama.cpp expects.
   const configPath = join(dir, "config.json");
@@ -107,12 +116,19 @@ export async function tokenizerParity(name: RealTokenizerName, workDir: string):
 
   const reference = new PreTrainedTokenizer(real.tokenizer, real.config);
   // split_special_tokens: special added tokens are text, the other added tokens still split (as parse_special = false).
-  const referenceNoSpecial = new PreTrainedTokenizer({ ...real.tokenizer, added_tokens: real.tokenizer.added_tokens.filter((t: { special?: boolean }) => !t.special) }, real.config);
+  const referenceNoSpecial = new PreTrainedTokenizer(
+    { ...real.tokenizer, added_tokens: real.tokenizer.added_tokens.filter((t: { special?: boolean }) => !t.special) },
+    real.config,
+  );
   const training = createTokenizer({ tokenizer: real.tokenizer, config: real.config });
   const rows: ParityRow[] = [];
   const prompt = "<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n";
   const bos = training.addBos ? training.bos?.id : undefined;
-  const start: FamilyParity["start"] = { training: [...(bos !== undefined ? [bos] : []), ...training.encode(prompt)], llamacpp: [], ...(bos !== undefined ? { bos } : {}) };
+  const start: FamilyParity["start"] = {
+    training: [...(bos !== undefined ? [bos] : []), ...training.encode(prompt)],
+    llamacpp: [],
+    ...(bos !== undefined ? { bos } : {}),
+  };
   await withLlamaModel(gguf, {}, async (llama) => {
     start.llamacpp = await llama.tokenize(prompt, { special: true, addSpecial: true });
     for (const text of parityStrings(real.chat)) {
@@ -139,7 +155,17 @@ export async function tokenizerParity(name: RealTokenizerName, workDir: string):
       differences.push({ row, side, ...(rule ? { rule } : {}) });
     }
   }
-  return { name, model: real.model, source: real.source, arch: result.arch, generalName, ...(addSpacePrefix !== undefined ? { addSpacePrefix } : {}), rows, start, differences };
+  return {
+    name,
+    model: real.model,
+    source: real.source,
+    arch: result.arch,
+    generalName,
+    ...(addSpacePrefix !== undefined ? { addSpacePrefix } : {}),
+    rows,
+    start,
+    differences,
+  };
 }
 
 function startCell({ training, llamacpp, bos }: FamilyParity["start"]): string {
@@ -157,7 +183,8 @@ export function parityTable(results: readonly FamilyParity[]): string {
   for (const r of results) {
     const on = r.rows.filter((x) => x.special);
     const off = r.rows.filter((x) => !x.special);
-    const equal = (rows: ParityRow[], side: "reference" | "training") => rows.filter((x) => !r.differences.some((d) => d.row === x && d.side === side)).length;
+    const equal = (rows: ParityRow[], side: "reference" | "training") =>
+      rows.filter((x) => !r.differences.some((d) => d.row === x && d.side === side)).length;
     const explained = r.differences.filter((d) => d.rule);
     const unexplained = r.differences.length - explained.length;
     const why = [...new Set(explained.map((d) => d.rule))].join(", ");

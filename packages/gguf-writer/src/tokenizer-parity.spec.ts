@@ -16,15 +16,22 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 describe.each(REAL_TOKENIZERS)("the real %s tokenizer", (name) => {
   it("tokenizes the same in Hugging Face, in our trainer and in llama.cpp, but for documented llama.cpp rules", async () => {
     const parity = await tokenizerParity(name, root);
-    const unexplained = parity.differences.filter((d) => !d.rule).map((d) => `${d.side}, special ${d.row.special}: ${JSON.stringify(d.row.text)}`);
+    const unexplained = parity.differences
+      .filter((d) => !d.rule)
+      .map((d) => `${d.side}, special ${d.row.special}: ${JSON.stringify(d.row.text)}`);
     expect(unexplained).toEqual([]);
     // BOS as NornicDB's llama_tokenize(add_special) adds it, from the GGUF's metadata, is what training put first
     expect(parity.start.llamacpp).toEqual(parity.start.training);
     // a ▁ before the first word only where the tokenizer prepends one (Llama-2's normalizer; not Gemma's)
-    expect(parity.addSpacePrefix).toBe(({ "llama-2": true, tinyllama: true, "phi-3": true, mistral: true, "gemma-3": false } as Record<string, boolean>)[name]);
+    expect(parity.addSpacePrefix).toBe(
+      ({ "llama-2": true, tinyllama: true, "phi-3": true, mistral: true, "gemma-3": false } as Record<string, boolean>)[name],
+    );
     // Every listed difference still happens (a rule that no longer applies is removed from the list and the docs).
     for (const known of KNOWN_DIFFERENCES[name] ?? []) {
-      expect(parity.differences.some((d) => d.rule === known.rule), `${known.rule} on ${JSON.stringify(known.text)}`).toBe(true);
+      expect(
+        parity.differences.some((d) => d.rule === known.rule),
+        `${known.rule} on ${JSON.stringify(known.text)}`,
+      ).toBe(true);
     }
     await rm(join(root, name), { recursive: true, force: true });
     await rm(join(root, `${name}.gguf`), { force: true });
@@ -36,13 +43,22 @@ describe("general.name, which llama.cpp's tokenizer reads", () => {
   const phi3 = async (dir: string, config: Record<string, unknown> = {}) => {
     const real = realTokenizer("phi-3");
     await writeTinyModel(dir, {
-      family: "phi3", seed: 1, layers: 1, hiddenSize: 64, intermediateSize: 128, heads: 2, kvHeads: 1, dtype: "F16",
-      vocabSize: real.vocabSize, tokenizerFiles: { tokenizer: real.tokenizer, config: real.config },
+      family: "phi3",
+      seed: 1,
+      layers: 1,
+      hiddenSize: 64,
+      intermediateSize: 128,
+      heads: 2,
+      kvHeads: 1,
+      dtype: "F16",
+      vocabSize: real.vocabSize,
+      tokenizerFiles: { tokenizer: real.tokenizer, config: real.config },
     });
     const path = join(dir, "config.json");
     await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, "utf8")), ...config }));
   };
-  const tokens = (gguf: string) => withLlamaModel(gguf, {}, (llama) => llama.tokenize("<|user|>\nHello<|end|>\n<|assistant|>\n", { special: true }));
+  const tokens = (gguf: string) =>
+    withLlamaModel(gguf, {}, (llama) => llama.tokenize("<|user|>\nHello<|end|>\n<|assistant|>\n", { special: true }));
   const TRAINED = [32010, 15043, 32007, 32001]; // what Hugging Face gives: <|user|> ▁Hello <|end|> <|assistant|>
 
   it("comes from the model, not its folder, so a Phi-3 export keeps Phi-3's marker rule", async () => {

@@ -15,9 +15,62 @@ const root = await mkdtemp(join(tmpdir(), "gguf-tok-"));
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 const PIECES = [
-  "a", "e", "the", "The", " ", "  ", "\n", "\n\n", "\t", " \n", "hello", "world", "Hello", "MATCH", "(n:Person)", "->", "'s", "'ll", "'RE",
-  "I'm", "1", "23", "456", "7890", "3.14", ".", ",", "!", "?", "...", "()", "{}", "=>", "==", "#", "é", "ü", "ß", "café", "naïve",
-  "日本", "語", "中文", "🚀", "🦙", "✅", "😶‍🌫️", "Ω", "ж", "<|im_start|>", "<|im_end|>", "user", "assistant", "<s>", "</s>", "\u00a0",
+  "a",
+  "e",
+  "the",
+  "The",
+  " ",
+  "  ",
+  "\n",
+  "\n\n",
+  "\t",
+  " \n",
+  "hello",
+  "world",
+  "Hello",
+  "MATCH",
+  "(n:Person)",
+  "->",
+  "'s",
+  "'ll",
+  "'RE",
+  "I'm",
+  "1",
+  "23",
+  "456",
+  "7890",
+  "3.14",
+  ".",
+  ",",
+  "!",
+  "?",
+  "...",
+  "()",
+  "{}",
+  "=>",
+  "==",
+  "#",
+  "é",
+  "ü",
+  "ß",
+  "café",
+  "naïve",
+  "日本",
+  "語",
+  "中文",
+  "🚀",
+  "🦙",
+  "✅",
+  "😶‍🌫️",
+  "Ω",
+  "ж",
+  "<|im_start|>",
+  "<|im_end|>",
+  "user",
+  "assistant",
+  "<s>",
+  "</s>",
+  "\u00a0",
 ];
 
 describe.each<[string, Family]>([
@@ -31,7 +84,10 @@ describe.each<[string, Family]>([
     const m = await writeTinyModel(join(root, family), { family, seed: 1, layers: 1 });
     const out = join(root, `${family}.gguf`);
     await convertHfToGguf({ modelDir: m.dir, output: out, outType: "F32" });
-    const hf = new Tokenizer(JSON.parse(await readFile(join(m.dir, "tokenizer.json"), "utf8")), JSON.parse(await readFile(join(m.dir, "tokenizer_config.json"), "utf8")));
+    const hf = new Tokenizer(
+      JSON.parse(await readFile(join(m.dir, "tokenizer.json"), "utf8")),
+      JSON.parse(await readFile(join(m.dir, "tokenizer_config.json"), "utf8")),
+    );
     const lm = await LlamaModelProcess.load(out);
     try {
       await fc.assert(

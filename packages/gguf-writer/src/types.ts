@@ -6,7 +6,19 @@ export const GGUF_DEFAULT_ALIGNMENT = 32;
 
 /** Metadata value types, with their on-disk ids. */
 export const ValueType = {
-  U8: 0, I8: 1, U16: 2, I16: 3, U32: 4, I32: 5, F32: 6, BOOL: 7, STRING: 8, ARRAY: 9, U64: 10, I64: 11, F64: 12,
+  U8: 0,
+  I8: 1,
+  U16: 2,
+  I16: 3,
+  U32: 4,
+  I32: 5,
+  F32: 6,
+  BOOL: 7,
+  STRING: 8,
+  ARRAY: 9,
+  U64: 10,
+  I64: 11,
+  F64: 12,
 } as const;
 export type ValueTypeName = keyof typeof ValueType;
 export type ScalarTypeName = Exclude<ValueTypeName, "ARRAY">;
@@ -17,7 +29,17 @@ export const VALUE_TYPE_NAMES: Readonly<Record<number, ValueTypeName>> = Object.
 
 /** Fixed byte size of scalar value types (STRING is variable). */
 export const SCALAR_BYTES: Readonly<Partial<Record<ValueTypeName, number>>> = {
-  U8: 1, I8: 1, U16: 2, I16: 2, U32: 4, I32: 4, F32: 4, BOOL: 1, U64: 8, I64: 8, F64: 8,
+  U8: 1,
+  I8: 1,
+  U16: 2,
+  I16: 2,
+  U32: 4,
+  I32: 4,
+  F32: 4,
+  BOOL: 1,
+  U64: 8,
+  I64: 8,
+  F64: 8,
 };
 
 export type ScalarValue = number | bigint | boolean | string;

@@ -52,17 +52,61 @@ export class ByteBuilder {
     this.buf = next;
     this.view = new DataView(next.buffer);
   }
-  u8(v: number) { this.reserve(1); this.view.setUint8(this.length, v); this.length += 1; }
-  i8(v: number) { this.reserve(1); this.view.setInt8(this.length, v); this.length += 1; }
-  u16(v: number) { this.reserve(2); this.view.setUint16(this.length, v, true); this.length += 2; }
-  i16(v: number) { this.reserve(2); this.view.setInt16(this.length, v, true); this.length += 2; }
-  u32(v: number) { this.reserve(4); this.view.setUint32(this.length, v, true); this.length += 4; }
-  i32(v: number) { this.reserve(4); this.view.setInt32(this.length, v, true); this.length += 4; }
-  f32(v: number) { this.reserve(4); this.view.setFloat32(this.length, v, true); this.length += 4; }
-  f64(v: number) { this.reserve(8); this.view.setFloat64(this.length, v, true); this.length += 8; }
-  u64(v: bigint) { this.reserve(8); this.view.setBigUint64(this.length, v, true); this.length += 8; }
-  i64(v: bigint) { this.reserve(8); this.view.setBigInt64(this.length, v, true); this.length += 8; }
-  bytes(b: Uint8Array) { this.reserve(b.byteLength); this.buf.set(b, this.length); this.length += b.byteLength; }
+  u8(v: number) {
+    this.reserve(1);
+    this.view.setUint8(this.length, v);
+    this.length += 1;
+  }
+  i8(v: number) {
+    this.reserve(1);
+    this.view.setInt8(this.length, v);
+    this.length += 1;
+  }
+  u16(v: number) {
+    this.reserve(2);
+    this.view.setUint16(this.length, v, true);
+    this.length += 2;
+  }
+  i16(v: number) {
+    this.reserve(2);
+    this.view.setInt16(this.length, v, true);
+    this.length += 2;
+  }
+  u32(v: number) {
+    this.reserve(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+  }
+  i32(v: number) {
+    this.reserve(4);
+    this.view.setInt32(this.length, v, true);
+    this.length += 4;
+  }
+  f32(v: number) {
+    this.reserve(4);
+    this.view.setFloat32(this.length, v, true);
+    this.length += 4;
+  }
+  f64(v: number) {
+    this.reserve(8);
+    this.view.setFloat64(this.length, v, true);
+    this.length += 8;
+  }
+  u64(v: bigint) {
+    this.reserve(8);
+    this.view.setBigUint64(this.length, v, true);
+    this.length += 8;
+  }
+  i64(v: bigint) {
+    this.reserve(8);
+    this.view.setBigInt64(this.length, v, true);
+    this.length += 8;
+  }
+  bytes(b: Uint8Array) {
+    this.reserve(b.byteLength);
+    this.buf.set(b, this.length);
+    this.length += b.byteLength;
+  }
   str(s: string) {
     // UTF-8 straight into the buffer after its length (a vocabulary has ~300k strings: no array or BigInt per string)
     this.reserve(8 + s.length * 3);
@@ -71,16 +115,32 @@ export class ByteBuilder {
     this.view.setUint32(this.length + 4, 0, true);
     this.length += 8 + written;
   }
-  zeros(n: number) { this.reserve(n); this.buf.fill(0, this.length, this.length + n); this.length += n; }
-  result(): Uint8Array { return this.buf.subarray(0, this.length); }
+  zeros(n: number) {
+    this.reserve(n);
+    this.buf.fill(0, this.length, this.length + n);
+    this.length += n;
+  }
+  result(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 const INT_RANGES: Partial<Record<ScalarTypeName, [number, number]>> = {
-  U8: [0, 0xff], I8: [-0x80, 0x7f], U16: [0, 0xffff], I16: [-0x8000, 0x7fff], U32: [0, 0xffffffff], I32: [-0x80000000, 0x7fffffff],
+  U8: [0, 0xff],
+  I8: [-0x80, 0x7f],
+  U16: [0, 0xffff],
+  I16: [-0x8000, 0x7fff],
+  U32: [0, 0xffffffff],
+  I32: [-0x80000000, 0x7fffffff],
 };
 
 const INT_WRITERS: Partial<Record<ScalarTypeName, (b: ByteBuilder, v: number) => void>> = {
-  U8: (b, v) => b.u8(v), I8: (b, v) => b.i8(v), U16: (b, v) => b.u16(v), I16: (b, v) => b.i16(v), U32: (b, v) => b.u32(v), I32: (b, v) => b.i32(v),
+  U8: (b, v) => b.u8(v),
+  I8: (b, v) => b.i8(v),
+  U16: (b, v) => b.u16(v),
+  I16: (b, v) => b.i16(v),
+  U32: (b, v) => b.u32(v),
+  I32: (b, v) => b.i32(v),
 };
 
 function writeScalar(b: ByteBuilder, type: ScalarTypeName, v: ScalarValue, file: string, key: string): void {
@@ -92,16 +152,30 @@ function writeScalar(b: ByteBuilder, type: ScalarTypeName, v: ScalarValue, file:
     if (typeof v !== "number" || !Number.isInteger(v) || v < range[0] || v > range[1]) bad();
   }
   switch (type) {
-    case "U8": return b.u8(v as number);
-    case "I8": return b.i8(v as number);
-    case "U16": return b.u16(v as number);
-    case "I16": return b.i16(v as number);
-    case "U32": return b.u32(v as number);
-    case "I32": return b.i32(v as number);
-    case "F32": if (typeof v !== "number") bad(); return b.f32(v as number);
-    case "F64": if (typeof v !== "number") bad(); return b.f64(v as number);
-    case "BOOL": if (typeof v !== "boolean") bad(); return b.u8(v ? 1 : 0);
-    case "STRING": if (typeof v !== "string") bad(); return b.str(v as string);
+    case "U8":
+      return b.u8(v as number);
+    case "I8":
+      return b.i8(v as number);
+    case "U16":
+      return b.u16(v as number);
+    case "I16":
+      return b.i16(v as number);
+    case "U32":
+      return b.u32(v as number);
+    case "I32":
+      return b.i32(v as number);
+    case "F32":
+      if (typeof v !== "number") bad();
+      return b.f32(v as number);
+    case "F64":
+      if (typeof v !== "number") bad();
+      return b.f64(v as number);
+    case "BOOL":
+      if (typeof v !== "boolean") bad();
+      return b.u8(v ? 1 : 0);
+    case "STRING":
+      if (typeof v !== "string") bad();
+      return b.str(v as string);
     case "U64": {
       const x = typeof v === "number" && Number.isSafeInteger(v) ? BigInt(v) : v;
       if (typeof x !== "bigint" || x < 0n || x >= 1n << 64n) bad();
@@ -264,7 +338,10 @@ export class GgufStreamWriter {
       if (!current) this.fail("more tensors written than declared", name);
       if (current.name !== name) this.fail(`tensors must be written in declaration order: expected "${current.name}"`, name);
       if (this.written + chunk.byteLength > current.bytes) {
-        this.fail(`${this.written + chunk.byteLength} bytes written but ${current.type} [${current.ne.join(", ")}] has ${current.bytes}`, name);
+        this.fail(
+          `${this.written + chunk.byteLength} bytes written but ${current.type} [${current.ne.join(", ")}] has ${current.bytes}`,
+          name,
+        );
       }
       await this.sink.write(chunk);
       this.written += chunk.byteLength;
@@ -319,7 +396,11 @@ export class GgufStreamWriter {
 
 export interface GgufTensorInput extends GgufTensorSpec {
   /** The tensor's bytes: all at once, or as chunks (sync or async iterable), or a function producing either. */
-  data: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | (() => Promise<Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>>);
+  data:
+    | Uint8Array
+    | Iterable<Uint8Array>
+    | AsyncIterable<Uint8Array>
+    | (() => Promise<Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>>);
 }
 
 /** Writes a whole GGUF file to a sink: metadata, then each tensor's data produced lazily in order. */

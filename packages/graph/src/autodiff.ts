@@ -57,10 +57,19 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], options: GradOptions 
     const needs = node.inputs.map((t) => live.has(t.id) && isFloat(t.dtype));
     if (!needs.some(Boolean)) continue;
     if (!node.op.grad) {
-      throw new GradError(`${node.op.name} (node ${node.id}, inputs ${node.inputs.map((t) => `${t.dtype}${fmtShape(t.shape)}`).join(", ")}) has no gradient rule`);
+      throw new GradError(
+        `${node.op.name} (node ${node.id}, inputs ${node.inputs.map((t) => `${t.dtype}${fmtShape(t.shape)}`).join(", ")}) has no gradient rule`,
+      );
     }
     const dOut = node.outputs.map((o) => total(o) ?? zeros(g, o.shape, o.dtype));
-    const view = node.region ? recomputedView(node, recomputed, dOut.find((_, k) => parts.has(node.outputs[k]!.id))!, needs) : { inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs };
+    const view = node.region
+      ? recomputedView(
+          node,
+          recomputed,
+          dOut.find((_, k) => parts.has(node.outputs[k]!.id))!,
+          needs,
+        )
+      : { inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs };
     const dIn = g.withScope(node.scope ? `${node.scope}/grad` : "grad", () => node.op.grad!(dOut, view));
     node.inputs.forEach((t, k) => {
       const d = dIn[k];

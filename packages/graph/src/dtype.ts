@@ -1,17 +1,6 @@
 // Element types of the graph and how each maps to ONNX and to JavaScript typed arrays.
 
-export type DType =
-  | "float32"
-  | "float64"
-  | "float16"
-  | "bfloat16"
-  | "int64"
-  | "int32"
-  | "int8"
-  | "uint8"
-  | "bool"
-  | "int4"
-  | "uint4";
+export type DType = "float32" | "float64" | "float16" | "bfloat16" | "int64" | "int32" | "int8" | "uint8" | "bool" | "int4" | "uint4";
 
 /** TensorProto.DataType numbers from onnx.proto. */
 export const onnxDataType: Record<DType, number> = {
@@ -44,17 +33,11 @@ export const dtypeBits: Record<DType, number> = {
 };
 
 export const isFloat = (d: DType): boolean => d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
-export const isInteger = (d: DType): boolean => d === "int64" || d === "int32" || d === "int8" || d === "uint8" || d === "int4" || d === "uint4";
+export const isInteger = (d: DType): boolean =>
+  d === "int64" || d === "int32" || d === "int8" || d === "uint8" || d === "int4" || d === "uint4";
 
 /** The typed array that holds one element type in JavaScript (bool as 0/1 bytes, 16-bit floats as raw bits). */
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | Int32Array
-  | Int8Array
-  | Uint8Array
-  | Uint16Array;
+export type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
 
 export function byteLength(dtype: DType, size: number): number {
   return Math.ceil((size * dtypeBits[dtype]) / 8);
@@ -100,12 +83,12 @@ export function float16Bits(value: number): number {
     const half = 1 << (shift - 1);
     let m = mant >>> shift;
     const rest = mant & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (m & 1))) m++;
+    if (rest > half || (rest === half && m & 1)) m++;
     return sign | m;
   }
   let m = mant >>> 13;
   const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (m & 1))) {
+  if (rest > 0x1000 || (rest === 0x1000 && m & 1)) {
     m++;
     if (m === 0x400) {
       m = 0;

@@ -56,7 +56,12 @@ function values(shape: readonly number[], range: Range, rand: () => number): Flo
 }
 
 /** Build op(inputs) in float64, weight each output by a random tensor, and check d(Σ r·op)/d(inputs). */
-async function check(seed: number, inputs: In[], build: (...xs: Tensor[]) => Tensor | Tensor[], options: { h?: number; wrt?: number[] } = {}): Promise<number> {
+async function check(
+  seed: number,
+  inputs: In[],
+  build: (...xs: Tensor[]) => Tensor | Tensor[],
+  options: { h?: number; wrt?: number[] } = {},
+): Promise<number> {
   const rand = rng(seed);
   const g = new Graph();
   const feeds: Record<string, Float64Array> = {};
@@ -91,7 +96,10 @@ const broadcastPairArb = fc
     return [a, b] as const;
   });
 const prop = <T>(arb: fc.Arbitrary<T>, body: (v: T) => Promise<unknown>) =>
-  fc.assert(fc.asyncProperty(arb, async (v) => void (await body(v))), { numRuns: RUNS });
+  fc.assert(
+    fc.asyncProperty(arb, async (v) => void (await body(v))),
+    { numRuns: RUNS },
+  );
 
 describe("gradient rules vs finite differences (float64, ORT)", () => {
   const binaries: [string, (a: Tensor, b: Tensor) => Tensor, Range, Range][] = [
@@ -106,11 +114,20 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
   for (const [name, f, ra, rb] of binaries) {
     it(`${name} with broadcasting`, () =>
       prop(fc.tuple(seedArb, broadcastPairArb), ([seed, [a, b]]) =>
-        check(seed, [{ shape: [...a], range: ra }, { shape: [...b], range: rb }], f),
+        check(
+          seed,
+          [
+            { shape: [...a], range: ra },
+            { shape: [...b], range: rb },
+          ],
+          f,
+        ),
       ));
   }
   it("Max/Min against a scalar constant", () =>
-    prop(fc.tuple(seedArb, shapeArb(1)), ([seed, s]) => check(seed, [{ shape: s, range: "separated" }], (x) => G.minimum(G.maximum(x, 0.037), 0.537))));
+    prop(fc.tuple(seedArb, shapeArb(1)), ([seed, s]) =>
+      check(seed, [{ shape: s, range: "separated" }], (x) => G.minimum(G.maximum(x, 0.037), 0.537)),
+    ));
 
   const unaries: [string, (x: Tensor) => Tensor, Range][] = [
     ["Neg", G.neg, "any"],
@@ -140,7 +157,8 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
         kind === "sum" ? G.reduceSum(x, axes, keep) : kind === "mean" ? G.reduceMean(x, axes, keep) : G.reduceMax(x, axes, keep),
       ),
     ));
-  it("ReduceSum over all axes to a scalar", () => prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) => check(seed, [{ shape: s }], (x) => G.reduceSum(x))));
+  it("ReduceSum over all axes to a scalar", () =>
+    prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) => check(seed, [{ shape: s }], (x) => G.reduceSum(x))));
 
   it("MatMul with broadcast batch dimensions", () =>
     prop(fc.tuple(seedArb, broadcastPairArb, dimArb, dimArb, dimArb), ([seed, [ba, bb], m, k, n]) =>
@@ -153,12 +171,25 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
 
   it("Gemm with every transpose combination and a scale, and linear (x·wᵀ)", () =>
     fc.assert(
-      fc.asyncProperty(fc.integer(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), async (seed, m, k, n) => {
-        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-          await check(seed, [{ shape: ta ? [k, m] : [m, k] }, { shape: tb ? [n, k] : [k, n] }], (a, b) => G.gemm(a, b, { transA: ta, transB: tb, alpha: 0.7 }));
-        }
-        await check(seed, [{ shape: [2, m, k] }, { shape: [n, k] }], (x, w) => G.linear(x, w, 1.3));
-      }),
+      fc.asyncProperty(
+        fc.integer(),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (seed, m, k, n) => {
+          for (const [ta, tb] of [
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, true],
+          ] as const) {
+            await check(seed, [{ shape: ta ? [k, m] : [m, k] }, { shape: tb ? [n, k] : [k, n] }], (a, b) =>
+              G.gemm(a, b, { transA: ta, transB: tb, alpha: 0.7 }),
+            );
+          }
+          await check(seed, [{ shape: [2, m, k] }, { shape: [n, k] }], (x, w) => G.linear(x, w, 1.3));
+        },
+      ),
       { numRuns: 4 },
     ));
 
@@ -168,26 +199,36 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
     ));
   it("Transpose with a random permutation", () =>
     prop(
-      fc.tuple(seedArb, shapeArb(1, 4)).chain(([seed, s]) => fc.tuple(fc.constant(seed), fc.constant(s), fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length }))),
+      fc
+        .tuple(seedArb, shapeArb(1, 4))
+        .chain(([seed, s]) =>
+          fc.tuple(fc.constant(seed), fc.constant(s), fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length })),
+        ),
       ([seed, s, perm]) => check(seed, [{ shape: s }], (x) => G.transpose(x, perm)),
     ));
   it("Concat and Split along a random axis", () =>
     prop(fc.tuple(seedArb, shapeArb(1), fc.nat(), fc.array(dimArb, { minLength: 1, maxLength: 3 })), ([seed, s, ax, parts]) => {
       const axis = ax % s.length;
       const shapes = parts.map((p) => s.map((d, i) => (i === axis ? p : d)));
-      return check(seed, shapes.map((shape) => ({ shape })), (...xs) => {
-        const c = G.concat(xs, axis);
-        const total = parts.reduce((a, b) => a + b, 0);
-        const sizes = total > 1 ? [1, total - 1] : [1];
-        return G.split(c, sizes, axis);
-      });
+      return check(
+        seed,
+        shapes.map((shape) => ({ shape })),
+        (...xs) => {
+          const c = G.concat(xs, axis);
+          const total = parts.reduce((a, b) => a + b, 0);
+          const sizes = total > 1 ? [1, total - 1] : [1];
+          return G.split(c, sizes, axis);
+        },
+      );
     }));
   it("Slice (with negative indices) and Pad", () =>
-    prop(fc.tuple(seedArb, shapeArb(1), fc.nat(), fc.integer({ min: -4, max: 4 }), fc.integer({ min: -4, max: 4 })), ([seed, s, ax, a, b]) =>
-      check(seed, [{ shape: s }], (x) => {
-        const y = G.slice(x, [a], [b], [ax % s.length]);
-        return [y, G.pad(y, y.shape.map((_, i) => i % 2).concat(y.shape.map(() => 1)))];
-      }),
+    prop(
+      fc.tuple(seedArb, shapeArb(1), fc.nat(), fc.integer({ min: -4, max: 4 }), fc.integer({ min: -4, max: 4 })),
+      ([seed, s, ax, a, b]) =>
+        check(seed, [{ shape: s }], (x) => {
+          const y = G.slice(x, [a], [b], [ax % s.length]);
+          return [y, G.pad(y, y.shape.map((_, i) => i % 2).concat(y.shape.map(() => 1)))];
+        }),
     ));
   it("Gather (repeated indices accumulate) on a random axis", () =>
     prop(fc.tuple(seedArb, shapeArb(1), fc.nat(), shapeArb(0, 2)), ([seed, s, ax, idxShape]) => {
@@ -200,14 +241,22 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
     prop(fc.tuple(seedArb, broadcastPairArb, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 })), ([seed, [a, b], bits]) =>
       check(seed, [{ shape: [...a] }, { shape: [...b] }], (x, y) => {
         const cs = x.shape.length >= 1 ? [x.shape[x.shape.length - 1]!] : [];
-        const cond = x.graph.constant(Array.from({ length: size(cs) }, (_, i) => (bits[i % 8] ? 1 : 0)), "bool", cs);
+        const cond = x.graph.constant(
+          Array.from({ length: size(cs) }, (_, i) => (bits[i % 8] ? 1 : 0)),
+          "bool",
+          cs,
+        );
         return G.where(cond, x, y);
       }),
     ));
   it("Cast float64 → float32 → float64 (linear, so a large step)", () =>
-    prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) => check(seed, [{ shape: s, range: "f32-exact" }], (x) => G.cast(G.cast(x, "float32"), "float64"), { h: 0.25 })));
+    prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) =>
+      check(seed, [{ shape: s, range: "f32-exact" }], (x) => G.cast(G.cast(x, "float32"), "float64"), { h: 0.25 }),
+    ));
   it("Expand", () =>
-    prop(fc.tuple(seedArb, broadcastPairArb), ([seed, [a, b]]) => check(seed, [{ shape: [...a] }], (x) => G.expand(x, G.broadcastShapes("t", a, b)))));
+    prop(fc.tuple(seedArb, broadcastPairArb), ([seed, [a, b]]) =>
+      check(seed, [{ shape: [...a] }], (x) => G.expand(x, G.broadcastShapes("t", a, b))),
+    ));
   it("Squeeze and Unsqueeze", () =>
     prop(fc.tuple(seedArb, shapeArb(0, 3), fc.nat()), ([seed, s, ax]) =>
       check(seed, [{ shape: s }], (x) => {
@@ -216,7 +265,9 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
       }),
     ));
   it("Sum of several tensors (fan-out accumulation)", () =>
-    prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) => check(seed, [{ shape: s }, { shape: s }], (x, y) => G.sum([x, G.mul(x, y), y, G.exp(x)]))));
+    prop(fc.tuple(seedArb, shapeArb()), ([seed, s]) =>
+      check(seed, [{ shape: s }, { shape: s }], (x, y) => G.sum([x, G.mul(x, y), y, G.exp(x)])),
+    ));
 
   // D ≥ 2: over one element RMSNorm is sign(x)·w, whose x-gradient (~eps/|x|³) is below what differences resolve.
   it("RMSNorm", () =>
@@ -224,10 +275,25 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
       check(seed, [{ shape: [...lead, d] }, { shape: [d] }], (x, w) => G.rmsNorm(x, w, eps)),
     ));
   it("Rotary embedding, rotate-half and interleaved, with broadcast cos/sin", () =>
-    prop(fc.tuple(seedArb, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean()), ([seed, b, s, half, interleaved, perBatch]) =>
-      check(seed, [{ shape: [b, 2, s, 2 * half] }, { shape: perBatch ? [b, 1, s, half] : [s, half] }, { shape: perBatch ? [b, 1, s, half] : [s, half] }], (x, c, sn) =>
-        G.rotary(x, c, sn, { interleaved }),
+    prop(
+      fc.tuple(
+        seedArb,
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.boolean(),
+        fc.boolean(),
       ),
+      ([seed, b, s, half, interleaved, perBatch]) =>
+        check(
+          seed,
+          [
+            { shape: [b, 2, s, 2 * half] },
+            { shape: perBatch ? [b, 1, s, half] : [s, half] },
+            { shape: perBatch ? [b, 1, s, half] : [s, half] },
+          ],
+          (x, c, sn) => G.rotary(x, c, sn, { interleaved }),
+        ),
     ));
   it("Cross-entropy's value is −log softmax at the label, averaged over counted rows", async () => {
     const g = new Graph();
@@ -246,7 +312,9 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
     prop(fc.tuple(seedArb, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 2, max: 7 }), fc.boolean()), ([seed, n, c, mean]) => {
       const rand = rng(seed + 7);
       const labels = BigInt64Array.from({ length: n }, () => (rand() < 0.3 ? -100n : BigInt(Math.floor(rand() * c))));
-      return check(seed, [{ shape: [n, c] }], (x) => G.crossEntropy(x, x.graph.constant(labels, "int64", [n]), { reduction: mean ? "mean" : "sum" }));
+      return check(seed, [{ shape: [n, c] }], (x) =>
+        G.crossEntropy(x, x.graph.constant(labels, "int64", [n]), { reduction: mean ? "mean" : "sum" }),
+      );
     }));
 });
 

@@ -72,13 +72,21 @@ export class SharedWeights {
   }
 
   /** Serialize `graph` to dir/modelFile, appending the weights the file does not hold yet; returns the model path. */
-  save(graph: Graph, modelFile: string, options: Omit<SerializeOptions, "externalData"> & { threshold?: number; align?: number } = {}): Promise<string> {
+  save(
+    graph: Graph,
+    modelFile: string,
+    options: Omit<SerializeOptions, "externalData"> & { threshold?: number; align?: number } = {},
+  ): Promise<string> {
     const run = this.queue.then(() => this.write(graph, modelFile, options));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async write(graph: Graph, modelFile: string, options: Omit<SerializeOptions, "externalData"> & { threshold?: number; align?: number }): Promise<string> {
+  private async write(
+    graph: Graph,
+    modelFile: string,
+    options: Omit<SerializeOptions, "externalData"> & { threshold?: number; align?: number },
+  ): Promise<string> {
     const { threshold, align, ...rest } = options;
     const serialized = serialize(graph, {
       ...rest,
@@ -92,7 +100,8 @@ export class SharedWeights {
     });
     mkdirSync(this.dir, { recursive: true });
     await writeExternal(join(this.dir, this.fileName), this.size === 0 ? "w" : "r+", serialized.external);
-    for (const chunk of serialized.external) if (chunk.key !== undefined) this.placed.set(chunk.key, { offset: chunk.offset, length: chunk.length });
+    for (const chunk of serialized.external)
+      if (chunk.key !== undefined) this.placed.set(chunk.key, { offset: chunk.offset, length: chunk.length });
     this.size = Math.max(this.size, serialized.externalSize);
     const path = join(this.dir, modelFile);
     writeFileSync(path, serialized.model);
@@ -117,7 +126,11 @@ export function toOrt(dtype: DType, shape: readonly number[], data: TypedArray):
 export type Feeds = Record<string, ort.Tensor>;
 
 /** Build, serialize (inline weights), run once and return every output's data: for tests and small graphs. */
-export async function runGraph(graph: Graph, feeds: Record<string, TypedArray>, options: FallbackOptions = {}): Promise<Record<string, TypedArray>> {
+export async function runGraph(
+  graph: Graph,
+  feeds: Record<string, TypedArray>,
+  options: FallbackOptions = {},
+): Promise<Record<string, TypedArray>> {
   const { session } = await createSession(serialize(graph).model, { intraOpNumThreads: 1, ...options });
   try {
     const ortFeeds: Feeds = {};

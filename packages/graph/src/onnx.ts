@@ -29,7 +29,13 @@ export const attr = {
 
 export interface Emitter {
   /** Emit one ONNX node. `outputs`: the value names to produce, or how many fresh ones. Returns the output names. */
-  node(opType: string, inputs: readonly string[], attrs?: Record<string, AttrValue>, outputs?: readonly string[] | number, domain?: string): string[];
+  node(
+    opType: string,
+    inputs: readonly string[],
+    attrs?: Record<string, AttrValue>,
+    outputs?: readonly string[] | number,
+    domain?: string,
+  ): string[];
   /** A 1-D int64 constant (axes, shapes, sizes). */
   ints(values: readonly number[]): string;
   /** A 0-D constant of a dtype. */
@@ -125,7 +131,13 @@ class OnnxEmitter implements Emitter {
   /** Name prefix of the nodes being emitted (the IR node's scope and id). */
   prefix = "";
 
-  node(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, outputs: readonly string[] | number = 1, domain = ""): string[] {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs: readonly string[] | number = 1,
+    domain = "",
+  ): string[] {
     const outs = typeof outputs === "number" ? Array.from({ length: outputs }, () => `_e${this.fresh++}`) : [...outputs];
     this.nodes.push({ name: `${this.prefix}${opType}_${this.nodes.length}`, opType, domain, inputs, outputs: outs, attrs });
     if (domain) this.domains.add(domain);
@@ -274,13 +286,17 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
     const align = options.externalData.align ?? 4096;
     const placed = options.externalData.placed;
     for (const init of inits) {
-      const length = byteLength(init.dtype, init.shape.reduce((a, b) => a * b, 1));
+      const length = byteLength(
+        init.dtype,
+        init.shape.reduce((a, b) => a * b, 1),
+      );
       // Lazily given weights always go external: they are read only while the data file is written.
       if (length === 0 || (length < threshold && typeof init.data !== "function")) continue;
       const key = shareable.has(init.name) ? externalKey(init.name, init.dtype, init.shape) : undefined;
       const already = key !== undefined ? placed?.get(key) : undefined;
       if (already) {
-        if (already.length !== length) throw new SerializeError(`initializer ${init.name}: the shared data file holds ${already.length} bytes, ${length} expected`);
+        if (already.length !== length)
+          throw new SerializeError(`initializer ${init.name}: the shared data file holds ${already.length} bytes, ${length} expected`);
         place.set(init.name, already);
         continue;
       }
@@ -295,7 +311,10 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Seriali
         length,
         data: () => {
           const check = (arr: TypedArray): Uint8Array => {
-            if (arr.byteLength !== length) throw new SerializeError(`initializer ${init.name}: got ${arr.byteLength} bytes for ${init.dtype}${fmtShape(init.shape)}, expected ${length}`);
+            if (arr.byteLength !== length)
+              throw new SerializeError(
+                `initializer ${init.name}: got ${arr.byteLength} bytes for ${init.dtype}${fmtShape(init.shape)}, expected ${length}`,
+              );
             return bytesOf(arr);
           };
           const arr = typeof source === "function" ? source() : source;
@@ -377,8 +396,14 @@ function writeTensor(w: ProtoWriter, t: OnnxInitializer, ext: { offset: number; 
   } else {
     const arr = typeof t.data === "function" ? t.data() : t.data;
     if (arr instanceof Promise) throw new SerializeError(`initializer ${t.name} has asynchronous data: serialize with externalData`);
-    const expected = byteLength(t.dtype, t.shape.reduce((a, b) => a * b, 1));
-    if (arr.byteLength !== expected) throw new SerializeError(`initializer ${t.name}: got ${arr.byteLength} bytes for ${t.dtype}${fmtShape(t.shape)}, expected ${expected}`);
+    const expected = byteLength(
+      t.dtype,
+      t.shape.reduce((a, b) => a * b, 1),
+    );
+    if (arr.byteLength !== expected)
+      throw new SerializeError(
+        `initializer ${t.name}: got ${arr.byteLength} bytes for ${t.dtype}${fmtShape(t.shape)}, expected ${expected}`,
+      );
     w.bytes(9, bytesOf(arr));
   }
 }

@@ -221,7 +221,8 @@ export const Sum: OpDef = {
   infer: (xs) => {
     if (xs.length === 0) throw new ShapeError("Sum", "needs at least one input");
     const dtype = sameDtype("Sum", xs);
-    for (const x of xs) if (!sameShape(x.shape, xs[0]!.shape)) throw new ShapeError("Sum", `shapes differ: ${xs.map((t) => fmtShape(t.shape)).join(" ")}`);
+    for (const x of xs)
+      if (!sameShape(x.shape, xs[0]!.shape)) throw new ShapeError("Sum", `shapes differ: ${xs.map((t) => fmtShape(t.shape)).join(" ")}`);
     return [{ dtype, shape: xs[0]!.shape }];
   },
   lower: (e, xs, [y]) => void e.node(xs.length === 1 ? "Identity" : "Sum", xs, {}, [y!]),
@@ -291,7 +292,10 @@ export const ReduceLogSumExp = reduceOp("ReduceLogSumExp", ([d], { inputs: [x], 
   mul(unreduce(d!, x!, axes), exp(sub(x!, unreduce(y!, x!, axes)))),
 ]);
 export const ReduceMean = reduceOp("ReduceMean", ([d], { inputs: [x], attrs: { axes } }) => [
-  div(unreduce(d!, x!, axes), axes.reduce((n, a) => n * x!.shape[a]!, 1)),
+  div(
+    unreduce(d!, x!, axes),
+    axes.reduce((n, a) => n * x!.shape[a]!, 1),
+  ),
 ]);
 /** The gradient goes to the maxima, shared evenly between ties. */
 export const ReduceMax = reduceOp("ReduceMax", ([d], { inputs: [x], outputs: [y], attrs: { axes } }) => {
@@ -305,7 +309,8 @@ function reduce(op: OpDef<ReduceAttrs>, x: Tensor, axes: number[] | number | und
 }
 /** Sum over `axes` (all axes when omitted). */
 export const reduceSum = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor => reduce(ReduceSum, x, axes, keepdims);
-export const reduceLogSumExp = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor => reduce(ReduceLogSumExp, x, axes, keepdims);
+export const reduceLogSumExp = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor =>
+  reduce(ReduceLogSumExp, x, axes, keepdims);
 export const reduceMean = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor => reduce(ReduceMean, x, axes, keepdims);
 export const reduceMax = (x: Tensor, axes?: number[] | number, keepdims = false): Tensor => reduce(ReduceMax, x, axes, keepdims);
 
@@ -380,11 +385,24 @@ export const Gemm: OpDef<GemmAttrs> = {
     if (a!.rank !== 2 || b!.rank !== 2) throw new ShapeError("Gemm", `needs matrices, got ${fmtShape(a!.shape)} and ${fmtShape(b!.shape)}`);
     const [m, k] = transA ? [a!.shape[1]!, a!.shape[0]!] : [a!.shape[0]!, a!.shape[1]!];
     const [k2, n] = transB ? [b!.shape[1]!, b!.shape[0]!] : [b!.shape[0]!, b!.shape[1]!];
-    if (k !== k2) throw new ShapeError("Gemm", `inner dimensions differ: ${fmtShape(a!.shape)}${transA ? "ᵀ" : ""} × ${fmtShape(b!.shape)}${transB ? "ᵀ" : ""}`);
+    if (k !== k2)
+      throw new ShapeError(
+        "Gemm",
+        `inner dimensions differ: ${fmtShape(a!.shape)}${transA ? "ᵀ" : ""} × ${fmtShape(b!.shape)}${transB ? "ᵀ" : ""}`,
+      );
     return [{ dtype, shape: [m, n] }];
   },
   lower: (e, [a, b], [y], { transA, transB, alpha }) =>
-    void e.node("Gemm", [a!, b!], { ...(transA ? { transA: attr.int(1) } : {}), ...(transB ? { transB: attr.int(1) } : {}), ...(alpha !== 1 ? { alpha: attr.float(alpha) } : {}) }, [y!]),
+    void e.node(
+      "Gemm",
+      [a!, b!],
+      {
+        ...(transA ? { transA: attr.int(1) } : {}),
+        ...(transB ? { transB: attr.int(1) } : {}),
+        ...(alpha !== 1 ? { alpha: attr.float(alpha) } : {}),
+      },
+      [y!],
+    ),
   // Y = α·op(A)·op(B): dA = α·dY·op(B)ᵀ (transposed back when transA), dB = α·op(A)ᵀ·dY (transposed back when transB).
   grad: ([d], { inputs: [a, b], attrs: { transA, transB, alpha }, needs }) => [
     needs[0] ? (transA ? gemm(b!, d!, { transA: transB, transB: true, alpha }) : gemm(d!, b!, { transB: !transB, alpha })) : undefined,
@@ -399,7 +417,8 @@ export const gemm = (a: Tensor, b: Tensor, options: { transA?: boolean; transB?:
  * folded into rows and one Gemm with transB runs.
  */
 export function linear(x: Tensor, w: Tensor, alpha = 1): Tensor {
-  if (w.rank !== 2 || x.shape[x.rank - 1] !== w.shape[1]) throw new ShapeError("Gemm", `linear: ${fmtShape(x.shape)} × ${fmtShape(w.shape)}ᵀ`);
+  if (w.rank !== 2 || x.shape[x.rank - 1] !== w.shape[1])
+    throw new ShapeError("Gemm", `linear: ${fmtShape(x.shape)} × ${fmtShape(w.shape)}ᵀ`);
   const rows = reshape(x, [-1, w.shape[1]!]);
   return reshape(gemm(rows, w, { transB: true, alpha }), [...x.shape.slice(0, -1), w.shape[0]!]);
 }
@@ -410,8 +429,7 @@ export function linear(x: Tensor, w: Tensor, alpha = 1): Tensor {
 export const Reshape: OpDef<{ shape: number[] }> = {
   name: "Reshape",
   infer: ([x], { shape }) => [{ dtype: x!.dtype, shape }],
-  lower: (e, [x], [y], { shape }) =>
-    void e.node("Reshape", [x!, e.ints(shape)], shape.includes(0) ? { allowzero: attr.int(1) } : {}, [y!]),
+  lower: (e, [x], [y], { shape }) => void e.node("Reshape", [x!, e.ints(shape)], shape.includes(0) ? { allowzero: attr.int(1) } : {}, [y!]),
   grad: ([d], { inputs: [x] }) => [reshape(d!, x!.shape)],
 };
 /** Reshape; one dimension may be -1. */
@@ -450,7 +468,11 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if (p.every((v, i) => v === i)) return x;
   // Transpose of a transpose: one transpose (or none) of the original.
   const inner = x.node;
-  if (inner && inner.op === Transpose) return transpose(inner.inputs[0]!, p.map((i) => (inner.attrs as { perm: number[] }).perm[i]!));
+  if (inner && inner.op === Transpose)
+    return transpose(
+      inner.inputs[0]!,
+      p.map((i) => (inner.attrs as { perm: number[] }).perm[i]!),
+    );
   return one(x.graph.apply(Transpose, [x], { perm: p }));
 }
 
@@ -469,7 +491,12 @@ export const Concat: OpDef<{ axis: number }> = {
     return [{ dtype, shape }];
   },
   lower: (e, xs, [y], { axis }) => void e.node("Concat", xs, { axis: attr.int(axis) }, [y!]),
-  grad: ([d], { inputs, attrs: { axis } }) => split(d!, inputs.map((x) => x.shape[axis]!), axis),
+  grad: ([d], { inputs, attrs: { axis } }) =>
+    split(
+      d!,
+      inputs.map((x) => x.shape[axis]!),
+      axis,
+    ),
 };
 export function concat(xs: readonly Tensor[], axis: number): Tensor {
   if (xs.length === 0) throw new ShapeError("Concat", "needs at least one input");
@@ -553,7 +580,8 @@ export const Expand: OpDef<{ shape: number[] }> = {
   grad: ([d], { inputs: [x] }) => [sumTo(d!, x!.shape)],
 };
 /** Broadcast to `shape`. */
-export const expand = (x: Tensor, shape: Shape): Tensor => (sameShape(x.shape, shape) ? x : one(x.graph.apply(Expand, [x], { shape: [...shape] })));
+export const expand = (x: Tensor, shape: Shape): Tensor =>
+  sameShape(x.shape, shape) ? x : one(x.graph.apply(Expand, [x], { shape: [...shape] }));
 
 export const Squeeze: OpDef<{ axes: number[] }> = {
   name: "Squeeze",
@@ -621,7 +649,10 @@ export const ScatterNDAdd: OpDef = {
     const k = q[q.length - 1]!;
     const expect = [...q.slice(0, -1), ...data!.shape.slice(k)];
     if (!sameShape(expect, upd!.shape)) {
-      throw new ShapeError("ScatterNDAdd", `updates ${fmtShape(upd!.shape)} do not fit data ${fmtShape(data!.shape)} and indices ${fmtShape(q)}`);
+      throw new ShapeError(
+        "ScatterNDAdd",
+        `updates ${fmtShape(upd!.shape)} do not fit data ${fmtShape(data!.shape)} and indices ${fmtShape(q)}`,
+      );
     }
     sameDtype("ScatterNDAdd", [data!, upd!]);
     return [{ dtype: data!.dtype, shape: data!.shape }];
@@ -636,22 +667,42 @@ export const ScatterElements: OpDef<{ axis: number; reduction?: "add" }> = {
   name: "ScatterElements",
   infer: ([data, idx, upd], { axis }) => {
     if (!sameShape(idx!.shape, upd!.shape) || idx!.rank !== data!.rank) {
-      throw new ShapeError("ScatterElements", `data ${fmtShape(data!.shape)}, indices ${fmtShape(idx!.shape)}, updates ${fmtShape(upd!.shape)} along axis ${axis}`);
+      throw new ShapeError(
+        "ScatterElements",
+        `data ${fmtShape(data!.shape)}, indices ${fmtShape(idx!.shape)}, updates ${fmtShape(upd!.shape)} along axis ${axis}`,
+      );
     }
     sameDtype("ScatterElements", [data!, upd!]);
     return [{ dtype: data!.dtype, shape: data!.shape }];
   },
   lower: (e, [data, idx, upd], [y], { axis, reduction }) =>
-    void e.node("ScatterElements", [data!, idx!, upd!], { axis: attr.int(axis), ...(reduction ? { reduction: attr.string(reduction) } : {}) }, [y!]),
+    void e.node(
+      "ScatterElements",
+      [data!, idx!, upd!],
+      { axis: attr.int(axis), ...(reduction ? { reduction: attr.string(reduction) } : {}) },
+      [y!],
+    ),
 };
-export const scatterElements = (data: Tensor, indices: Tensor, updates: Tensor, axis: number, options: { reduction?: "add" } = {}): Tensor =>
-  one(data.graph.apply(ScatterElements, [data, indices, updates], { axis: normAxis("ScatterElements", axis, data.rank), ...(options.reduction ? { reduction: options.reduction } : {}) }));
+export const scatterElements = (
+  data: Tensor,
+  indices: Tensor,
+  updates: Tensor,
+  axis: number,
+  options: { reduction?: "add" } = {},
+): Tensor =>
+  one(
+    data.graph.apply(ScatterElements, [data, indices, updates], {
+      axis: normAxis("ScatterElements", axis, data.rank),
+      ...(options.reduction ? { reduction: options.reduction } : {}),
+    }),
+  );
 
 /** ONNX GatherElements. No gradient rule (used inside expansions). */
 export const GatherElements: OpDef<{ axis: number }> = {
   name: "GatherElements",
   infer: ([data, idx], { axis }) => {
-    if (idx!.rank !== data!.rank) throw new ShapeError("GatherElements", `ranks differ: ${fmtShape(data!.shape)} and ${fmtShape(idx!.shape)} (axis ${axis})`);
+    if (idx!.rank !== data!.rank)
+      throw new ShapeError("GatherElements", `ranks differ: ${fmtShape(data!.shape)} and ${fmtShape(idx!.shape)} (axis ${axis})`);
     return [{ dtype: data!.dtype, shape: idx!.shape }];
   },
   lower: (e, [data, idx], [y], { axis }) => void e.node("GatherElements", [data!, idx!], { axis: attr.int(axis) }, [y!]),
@@ -690,20 +741,39 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 export const DequantizeLinear: OpDef<{ axis: number; blockSize: number }> = {
   name: "DequantizeLinear",
   infer: ([x, scale, zp], { axis, blockSize }) => {
-    if (!["int4", "uint4", "int8", "uint8"].includes(x!.dtype)) throw new ShapeError("DequantizeLinear", `x must be int4/uint4/int8/uint8, got ${x!.dtype}`);
+    if (!["int4", "uint4", "int8", "uint8"].includes(x!.dtype))
+      throw new ShapeError("DequantizeLinear", `x must be int4/uint4/int8/uint8, got ${x!.dtype}`);
     requireFloat("DequantizeLinear", scale!);
     const expected = blockSize > 0 ? x!.shape.map((d, i) => (i === axis ? Math.ceil(d / blockSize) : d)) : [x!.shape[axis]!];
     if (!sameShape(scale!.shape, expected)) {
-      throw new ShapeError("DequantizeLinear", `scale ${fmtShape(scale!.shape)} does not fit x ${fmtShape(x!.shape)} (axis ${axis}, block ${blockSize}); expected ${fmtShape(expected)}`);
+      throw new ShapeError(
+        "DequantizeLinear",
+        `scale ${fmtShape(scale!.shape)} does not fit x ${fmtShape(x!.shape)} (axis ${axis}, block ${blockSize}); expected ${fmtShape(expected)}`,
+      );
     }
-    if (zp && (zp.dtype !== x!.dtype || !sameShape(zp.shape, scale!.shape))) throw new ShapeError("DequantizeLinear", `zero point ${zp} must match x's dtype and the scale's shape`);
+    if (zp && (zp.dtype !== x!.dtype || !sameShape(zp.shape, scale!.shape)))
+      throw new ShapeError("DequantizeLinear", `zero point ${zp} must match x's dtype and the scale's shape`);
     return [{ dtype: scale!.dtype, shape: x!.shape }];
   },
   lower: (e, ins, [y], { axis, blockSize }) =>
-    void e.node("DequantizeLinear", ins, blockSize > 0 ? { axis: attr.int(axis), block_size: attr.int(blockSize) } : { axis: attr.int(axis) }, [y!]),
+    void e.node(
+      "DequantizeLinear",
+      ins,
+      blockSize > 0 ? { axis: attr.int(axis), block_size: attr.int(blockSize) } : { axis: attr.int(axis) },
+      [y!],
+    ),
 };
-export const dequantizeLinear = (x: Tensor, scale: Tensor, options: { zeroPoint?: Tensor; axis?: number; blockSize?: number } = {}): Tensor =>
-  one(x.graph.apply(DequantizeLinear, options.zeroPoint ? [x, scale, options.zeroPoint] : [x, scale], { axis: normAxis("DequantizeLinear", options.axis ?? 0, x.rank), blockSize: options.blockSize ?? 0 }));
+export const dequantizeLinear = (
+  x: Tensor,
+  scale: Tensor,
+  options: { zeroPoint?: Tensor; axis?: number; blockSize?: number } = {},
+): Tensor =>
+  one(
+    x.graph.apply(DequantizeLinear, options.zeroPoint ? [x, scale, options.zeroPoint] : [x, scale], {
+      axis: normAxis("DequantizeLinear", options.axis ?? 0, x.rank),
+      blockSize: options.blockSize ?? 0,
+    }),
+  );
 
 // ---------------------------------------------------------------------------------------------------------------
 // composites with their own gradient rule
@@ -767,7 +837,8 @@ export const Rotary: OpDef<{ interleaved: boolean }> = {
       } catch {
         b = undefined;
       }
-      if (!b || !sameShape(b, half)) throw new ShapeError("Rotary", `cos/sin ${fmtShape(t.shape)} do not broadcast to ${fmtShape(half)} for x ${fmtShape(x!.shape)}`);
+      if (!b || !sameShape(b, half))
+        throw new ShapeError("Rotary", `cos/sin ${fmtShape(t.shape)} do not broadcast to ${fmtShape(half)} for x ${fmtShape(x!.shape)}`);
     }
     return [{ dtype, shape: x!.shape }];
   },
@@ -802,7 +873,10 @@ export const CrossEntropy: OpDef<CrossEntropyAttrs> = {
   infer: ([logits, labels]) => {
     requireFloat("CrossEntropy", logits!);
     if (logits!.rank !== 2 || labels!.rank !== 1 || labels!.shape[0] !== logits!.shape[0] || labels!.dtype !== "int64") {
-      throw new ShapeError("CrossEntropy", `needs logits [N,C] and int64 labels [N], got ${fmtShape(logits!.shape)} and ${labels!.dtype}${fmtShape(labels!.shape)}`);
+      throw new ShapeError(
+        "CrossEntropy",
+        `needs logits [N,C] and int64 labels [N], got ${fmtShape(logits!.shape)} and ${labels!.dtype}${fmtShape(labels!.shape)}`,
+      );
     }
     return [{ dtype: logits!.dtype, shape: [] }];
   },
@@ -829,7 +903,12 @@ export const CrossEntropy: OpDef<CrossEntropyAttrs> = {
 };
 const denominator = (valid: Tensor, dtype: DType): Tensor => maximum(reduceSum(cast(valid, dtype)), 1);
 export const crossEntropy = (logits: Tensor, labels: Tensor, options: { ignoreIndex?: number; reduction?: "mean" | "sum" } = {}): Tensor =>
-  one(logits.graph.apply(CrossEntropy, [logits, labels], { ignoreIndex: options.ignoreIndex ?? -100, reduction: options.reduction ?? "mean" }));
+  one(
+    logits.graph.apply(CrossEntropy, [logits, labels], {
+      ignoreIndex: options.ignoreIndex ?? -100,
+      reduction: options.reduction ?? "mean",
+    }),
+  );
 
 // ---------------------------------------------------------------------------------------------------------------
 // recomputation barrier

@@ -30,9 +30,21 @@ function stack(dtype: "float32" | "float64", layers: number, recompute: boolean)
 }
 
 function feeds(dtype: "float32" | "float64", layers: number) {
-  const arr = (n: number, v: (i: number) => number) => (dtype === "float32" ? Float32Array.from({ length: n }, (_, i) => v(i)) : Float64Array.from({ length: n }, (_, i) => v(i)));
-  const f: Record<string, ReturnType<typeof toOrt>> = { x: toOrt(dtype, [4, 8], arr(32, (i) => Math.sin(i))) };
-  for (let i = 0; i < layers; i++) f[`w${i}`] = toOrt(dtype, [8, 8], arr(64, (j) => Math.cos(j * (i + 1)) * 0.3));
+  const arr = (n: number, v: (i: number) => number) =>
+    dtype === "float32" ? Float32Array.from({ length: n }, (_, i) => v(i)) : Float64Array.from({ length: n }, (_, i) => v(i));
+  const f: Record<string, ReturnType<typeof toOrt>> = {
+    x: toOrt(
+      dtype,
+      [4, 8],
+      arr(32, (i) => Math.sin(i)),
+    ),
+  };
+  for (let i = 0; i < layers; i++)
+    f[`w${i}`] = toOrt(
+      dtype,
+      [8, 8],
+      arr(64, (j) => Math.cos(j * (i + 1)) * 0.3),
+    );
   return f;
 }
 
@@ -69,8 +81,14 @@ describe("recomputation", () => {
     const nodes = readModelNodes(readFileSync(optimized));
     for (let i = 0; i < layers; i++) {
       const ofLayer = nodes.filter((n) => n.name.startsWith(`layer${i}/`));
-      expect(ofLayer.filter((n) => /MatMul|Gemm/.test(n.opType) && !n.name.includes("/recompute/") && !n.name.includes("/grad/")), `layer ${i} forward`).toHaveLength(1);
-      expect(ofLayer.filter((n) => /MatMul|Gemm/.test(n.opType) && n.name.includes("/recompute/")), `layer ${i} recompute`).toHaveLength(1);
+      expect(
+        ofLayer.filter((n) => /MatMul|Gemm/.test(n.opType) && !n.name.includes("/recompute/") && !n.name.includes("/grad/")),
+        `layer ${i} forward`,
+      ).toHaveLength(1);
+      expect(
+        ofLayer.filter((n) => /MatMul|Gemm/.test(n.opType) && n.name.includes("/recompute/")),
+        `layer ${i} recompute`,
+      ).toHaveLength(1);
     }
 
     const file = readdir(dir).find((f) => f.startsWith("profile") && f.endsWith(".json"))!;
@@ -99,9 +117,15 @@ describe("recomputation", () => {
     const c = g.scope("barriered", () => G.matmul(G.barrier(x, a), w));
     g.output("y", G.add(G.add(a, b), c));
     const optimized = join(dir, "cse.onnx");
-    const { session } = await createSession(G.serialize(g).model, { intraOpNumThreads: 1, graphOptimizationLevel: "all", optimizedModelFilePath: optimized });
+    const { session } = await createSession(G.serialize(g).model, {
+      intraOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+      optimizedModelFilePath: optimized,
+    });
     await session.release();
-    const matmuls = readModelNodes(readFileSync(optimized)).filter((n) => /MatMul|Gemm/.test(n.opType)).map((n) => n.name.split("/")[0]);
+    const matmuls = readModelNodes(readFileSync(optimized))
+      .filter((n) => /MatMul|Gemm/.test(n.opType))
+      .map((n) => n.name.split("/")[0]);
     expect(matmuls).toHaveLength(2);
     expect(matmuls).toContain("barriered");
   });

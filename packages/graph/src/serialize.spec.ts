@@ -20,7 +20,13 @@ function linear(opts: { lazy?: boolean } = {}) {
   g.output("y", G.add(G.matmul(x, w), b));
   return g;
 }
-const xFeed = () => ({ x: toOrt("float32", [2, 300], Float32Array.from({ length: 600 }, (_, i) => Math.cos(i))) });
+const xFeed = () => ({
+  x: toOrt(
+    "float32",
+    [2, 300],
+    Float32Array.from({ length: 600 }, (_, i) => Math.cos(i)),
+  ),
+});
 
 describe("serialize", () => {
   it("inline and external weights give the same outputs, for opsets 21, 22 and 23", async () => {
@@ -44,7 +50,19 @@ describe("serialize", () => {
       let reads = 0;
       const w = g.initializer("w", "float32", [300, 4], () => (reads++, wData));
       let y = G.matmul(x, w);
-      if (extra) y = G.add(y, G.matmul(x, g.initializer("w2", "float32", [300, 4], Float32Array.from(wData, (v) => 2 * v))));
+      if (extra)
+        y = G.add(
+          y,
+          G.matmul(
+            x,
+            g.initializer(
+              "w2",
+              "float32",
+              [300, 4],
+              Float32Array.from(wData, (v) => 2 * v),
+            ),
+          ),
+        );
       g.output("y", y);
       return { g, reads: () => reads };
     };
@@ -59,13 +77,20 @@ describe("serialize", () => {
     expect(shared.bytes).toBe(8192 + 300 * 4 * 4); // w (4800 bytes) at 0, w2 at the next 4 KiB boundary
     const ya = (await (await createSession(pa, { intraOpNumThreads: 1 })).session.run(xFeed())).y!.data as Float32Array;
     const yb = (await (await createSession(pb, { intraOpNumThreads: 1 })).session.run(xFeed())).y!.data as Float32Array;
-    const ref = (await (await createSession(G.serialize(linear()).model, { intraOpNumThreads: 1 })).session.run(xFeed())).y!.data as Float32Array;
+    const ref = (await (await createSession(G.serialize(linear()).model, { intraOpNumThreads: 1 })).session.run(xFeed())).y!
+      .data as Float32Array;
     ya.forEach((v, i) => expect(v).toBeCloseTo(ref[i]! - [1, 2, 3, 4][i % 4]!, 4));
     yb.forEach((v, i) => expect(v).toBeCloseTo(3 * ya[i]!, 3));
     // the same name with another shape is another weight
     const c = new G.Graph();
     const xc = c.input("x", "float32", [1, 8]);
-    c.output("y", G.matmul(xc, c.initializer("w", "float32", [8, 300], () => new Float32Array(2400).fill(1))));
+    c.output(
+      "y",
+      G.matmul(
+        xc,
+        c.initializer("w", "float32", [8, 300], () => new Float32Array(2400).fill(1)),
+      ),
+    );
     await shared.save(c, "c.onnx");
     expect(shared.count).toBe(3);
   });
@@ -73,7 +98,10 @@ describe("serialize", () => {
   it("names ONNX nodes after their scope", () => {
     const g = new G.Graph();
     const x = g.input("x", "float32", [2]);
-    g.output("y", g.scope("block", () => g.scope("mlp", () => G.exp(x))));
+    g.output(
+      "y",
+      g.scope("block", () => g.scope("mlp", () => G.exp(x))),
+    );
     expect(readModelNodes(G.serialize(g).model).map((n) => n.name)).toEqual(["block/mlp/Exp_0"]);
   });
 
@@ -116,7 +144,9 @@ describe("serialize", () => {
     const g = new G.Graph();
     const w = g.initializer("w", "float32", [1024], () => new Float32Array(3));
     g.output("y", G.exp(w));
-    await expect(saveModel(join(dir, "bad.onnx"), G.serialize(g, { externalData: { location: "bad.onnx.data" } }))).rejects.toThrow(/initializer w: got 12 bytes/);
+    await expect(saveModel(join(dir, "bad.onnx"), G.serialize(g, { externalData: { location: "bad.onnx.data" } }))).rejects.toThrow(
+      /initializer w: got 12 bytes/,
+    );
   });
 
   it("async weights are written as external data and refused inline", async () => {
@@ -132,8 +162,18 @@ describe("serialize", () => {
   // A small tensor placed past 2^31 in a sparse data file (only the referenced bytes are read): fast, always on.
   it("external data at an offset over 2^31 loads", async () => {
     const g = new G.Graph();
-    const a = g.initializer("a", "float32", [1024], Float32Array.from({ length: 1024 }, () => 1));
-    const b = g.initializer("b", "float32", [1024], Float32Array.from({ length: 1024 }, (_, i) => i));
+    const a = g.initializer(
+      "a",
+      "float32",
+      [1024],
+      Float32Array.from({ length: 1024 }, () => 1),
+    );
+    const b = g.initializer(
+      "b",
+      "float32",
+      [1024],
+      Float32Array.from({ length: 1024 }, (_, i) => i),
+    );
     g.output("y", G.add(a, b));
     const m = G.serialize(g, { externalData: { location: "far.onnx.data", align: 2 ** 31 + 4096 } });
     expect(m.external.map((c) => c.offset)).toEqual([0, 2 ** 31 + 4096]);
@@ -152,14 +192,22 @@ describe("serialize", () => {
       const g = new G.Graph();
       const big = 9 * 2 ** 26; // float32 elements: 2.25 GiB
       const huge = g.initializer("huge", "float32", [big / 1024, 1024], () => new Float32Array(0));
-      const tail = g.initializer("tail", "float32", [1024], Float32Array.from({ length: 1024 }, (_, i) => i));
+      const tail = g.initializer(
+        "tail",
+        "float32",
+        [1024],
+        Float32Array.from({ length: 1024 }, (_, i) => i),
+      );
       const idx = g.constant([3, big / 1024 - 1], "int64", [2]);
       g.output("y", G.add(G.gather(huge, idx), tail));
       const m = G.serialize(g, { externalData: { location: "big.onnx.data" } });
       expect(m.externalSize).toBeGreaterThan(2 ** 31);
       expect(m.external.find((c) => c.name === "tail")!.offset).toBeGreaterThan(2 ** 31);
       writeSparse(join(dir, "big.onnx"), m, true); // the huge tensor stays a hole of zeros
-      const { session } = await createSession(join(dir, "big.onnx"), { intraOpNumThreads: 1, extra: { session: { disable_prepacking: "1" } } });
+      const { session } = await createSession(join(dir, "big.onnx"), {
+        intraOpNumThreads: 1,
+        extra: { session: { disable_prepacking: "1" } },
+      });
       const y = (await session.run({})).y!.data as Float32Array;
       expect([y.length, y[5], y[1024 + 1023]]).toEqual([2048, 5, 1023]);
       await session.release();

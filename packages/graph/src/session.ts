@@ -40,7 +40,11 @@ const hints: Record<string, string> = {
 const providerName = (p: ProviderConfig): string => (typeof p === "string" ? p : p.name);
 
 /** Try each provider in turn; throw SessionError naming every failure when none works. */
-export async function createSessionWithFallback<S>(factory: SessionFactory<S>, model: Uint8Array | string, options: FallbackOptions = {}): Promise<CreatedSession<S>> {
+export async function createSessionWithFallback<S>(
+  factory: SessionFactory<S>,
+  model: Uint8Array | string,
+  options: FallbackOptions = {},
+): Promise<CreatedSession<S>> {
   const { executionProviders = ["cpu"], ...rest } = options;
   if (executionProviders.length === 0) throw new SessionError("no execution provider given", []);
   const fallbacks: { provider: string; error: string }[] = [];
@@ -57,5 +61,8 @@ export async function createSessionWithFallback<S>(factory: SessionFactory<S>, m
     }
   }
   const lines = fallbacks.map((f) => `  ${f.provider}: ${f.error}${hints[f.provider] ? ` (${hints[f.provider]})` : ""}`);
-  throw new SessionError(`could not create an ONNX Runtime session with any of ${executionProviders.map(providerName).join(", ")}:\n${lines.join("\n")}`, fallbacks);
+  throw new SessionError(
+    `could not create an ONNX Runtime session with any of ${executionProviders.map(providerName).join(", ")}:\n${lines.join("\n")}`,
+    fallbacks,
+  );
 }

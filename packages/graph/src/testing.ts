@@ -34,7 +34,12 @@ export interface GradCheckResult {
  * every wrt a float64 graph input fed in `feeds`. Adds outputs to the graph (`gradcheck.loss`, `gradcheck.d<i>`).
  * relError per tensor = max_i |g_i − fd_i| / max(max_i |fd_i|, 1e-12).
  */
-export async function gradCheck(loss: Tensor, wrt: readonly Tensor[], feeds: Record<string, TypedArray>, options: GradCheckOptions = {}): Promise<GradCheckResult> {
+export async function gradCheck(
+  loss: Tensor,
+  wrt: readonly Tensor[],
+  feeds: Record<string, TypedArray>,
+  options: GradCheckOptions = {},
+): Promise<GradCheckResult> {
   const g: Graph = loss.graph;
   if (loss.dtype !== "float64" || loss.rank !== 0) throw new GradError(`gradCheck: the loss must be a float64 scalar, got ${loss}`);
   for (const t of wrt) {
@@ -66,7 +71,7 @@ export async function gradCheck(loss: Tensor, wrt: readonly Tensor[], feeds: Rec
 
     const h = options.h ?? 1e-4;
     let rng = (options.seed ?? 1) >>> 0;
-    const rand = (): number => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rand = (): number => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const tensors: GradCheckResult["tensors"] = [];
     for (let w = 0; w < wrt.length; w++) {
       const t = wrt[w]!;
@@ -146,8 +151,8 @@ function fields(buf: Uint8Array): { field: number; value: Uint8Array | bigint }[
     const field = key >>> 3;
     const wire = key & 7;
     if (wire === 0) out.push({ field, value: varint() });
-    else if (wire === 1) (pos += 8);
-    else if (wire === 5) (pos += 4);
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
     else if (wire === 2) {
       const len = Number(varint());
       out.push({ field, value: buf.subarray(pos, pos + len) });

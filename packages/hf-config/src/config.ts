@@ -168,10 +168,16 @@ export function architectureOf(json: unknown, file = "config.json"): { architect
   if (!json || typeof json !== "object" || Array.isArray(json)) throw new HfConfigError("not a JSON object", file);
   const c = json as Fields;
   const listed = Array.isArray(c.architectures) ? c.architectures[0] : undefined;
-  const architecture = typeof listed === "string" ? listed : typeof c.model_type === "string" ? ARCHITECTURE_OF_MODEL_TYPE[c.model_type] : undefined;
+  const architecture =
+    typeof listed === "string" ? listed : typeof c.model_type === "string" ? ARCHITECTURE_OF_MODEL_TYPE[c.model_type] : undefined;
   const family = architecture !== undefined ? ARCHITECTURES[architecture] : undefined;
   if (!architecture || !family) {
-    const named = typeof listed === "string" ? listed : c.model_type !== undefined ? `model_type ${JSON.stringify(c.model_type)}` : "no architectures or model_type";
+    const named =
+      typeof listed === "string"
+        ? listed
+        : c.model_type !== undefined
+          ? `model_type ${JSON.stringify(c.model_type)}`
+          : "no architectures or model_type";
     throw new HfConfigError(`${named} is not supported (supported: ${Object.keys(ARCHITECTURES).join(", ")})`, file, "architectures");
   }
   return { architecture, family };
@@ -202,7 +208,8 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
     c = top.text_config as Fields;
     prefix = "text_config.";
   }
-  if (family === "gemma3") c = { ...GEMMA3_DEFAULTS, ...stripNulls(c, ["sliding_window", "final_logit_softcapping", "attn_logit_softcapping", "rope_scaling"]) };
+  if (family === "gemma3")
+    c = { ...GEMMA3_DEFAULTS, ...stripNulls(c, ["sliding_window", "final_logit_softcapping", "attn_logit_softcapping", "rope_scaling"]) };
   const at = (key: string) => `${prefix}${key}`;
   const fail = (key: string, message: string): never => {
     throw new HfConfigError(message, file, at(key));
@@ -229,9 +236,11 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
   const numLayers = int("num_hidden_layers");
   const numHeads = int("num_attention_heads");
   const numKvHeads = int("num_key_value_heads", numHeads);
-  if (numHeads % numKvHeads !== 0) fail("num_key_value_heads", `${numHeads} attention heads are not a multiple of ${numKvHeads} key/value heads`);
+  if (numHeads % numKvHeads !== 0)
+    fail("num_key_value_heads", `${numHeads} attention heads are not a multiple of ${numKvHeads} key/value heads`);
   const headDim = c.head_dim == null ? hiddenSize / numHeads : int("head_dim");
-  if (!Number.isInteger(headDim)) fail("num_attention_heads", `hidden_size ${hiddenSize} is not a multiple of ${numHeads} heads (and no head_dim is given)`);
+  if (!Number.isInteger(headDim))
+    fail("num_attention_heads", `hidden_size ${hiddenSize} is not a multiple of ${numHeads} heads (and no head_dim is given)`);
   if (headDim % 2 !== 0) fail("head_dim", `${headDim} is odd: rotary positions rotate pairs of dimensions`);
   const partial = c.partial_rotary_factor == null ? 1 : num("partial_rotary_factor");
   if (partial > 1) fail("partial_rotary_factor", `${partial} is more than 1`);
@@ -241,10 +250,12 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
   const activationName = family === "gemma3" ? (c.hidden_activation ?? c.hidden_act) : (c.hidden_act ?? "silu");
   let activation: ModelConfig["activation"];
   if (family === "gemma3") {
-    if (activationName !== "gelu_pytorch_tanh" && activationName !== "gelu_tanh") fail("hidden_activation", `${JSON.stringify(activationName)} is not supported (Gemma 3: gelu_pytorch_tanh)`);
+    if (activationName !== "gelu_pytorch_tanh" && activationName !== "gelu_tanh")
+      fail("hidden_activation", `${JSON.stringify(activationName)} is not supported (Gemma 3: gelu_pytorch_tanh)`);
     activation = "gelu_tanh";
   } else {
-    if (activationName !== "silu" && activationName !== "swish") fail("hidden_act", `${JSON.stringify(activationName)} is not supported (silu only)`);
+    if (activationName !== "silu" && activationName !== "swish")
+      fail("hidden_act", `${JSON.stringify(activationName)} is not supported (silu only)`);
     activation = "silu";
   }
 
@@ -259,10 +270,15 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
     const params = rp as Fields;
     const full = (params.full_attention ?? params) as Fields;
     const sliding = params.sliding_attention as Fields | undefined;
-    ropeTheta = positive(full.rope_theta ?? c.rope_theta ?? 10000, () => fail("rope_parameters", `rope_theta must be a positive number, got ${JSON.stringify(full.rope_theta)}`));
+    ropeTheta = positive(full.rope_theta ?? c.rope_theta ?? 10000, () =>
+      fail("rope_parameters", `rope_theta must be a positive number, got ${JSON.stringify(full.rope_theta)}`),
+    );
     scaling = full;
     scalingField = "rope_parameters";
-    if (sliding?.rope_theta !== undefined) slidingRopeTheta = positive(sliding.rope_theta, () => fail("rope_parameters", `sliding_attention.rope_theta must be a positive number`));
+    if (sliding?.rope_theta !== undefined)
+      slidingRopeTheta = positive(sliding.rope_theta, () =>
+        fail("rope_parameters", `sliding_attention.rope_theta must be a positive number`),
+      );
   } else {
     ropeTheta = num("rope_theta", 10000);
     scaling = c.rope_scaling;
@@ -277,14 +293,25 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
   if (sw != null) {
     const size = int("sliding_window");
     const gated = family === "qwen2" || family === "qwen3" || family === "smollm3";
-    if (gated && c.use_sliding_window === true) fail("use_sliding_window", `${architecture} sliding-window attention (use_sliding_window: true) is not supported`);
+    if (gated && c.use_sliding_window === true)
+      fail("use_sliding_window", `${architecture} sliding-window attention (use_sliding_window: true) is not supported`);
     const layers = family === "gemma3" ? gemmaSlidingLayers(c, numLayers, fail) : gated ? undefined : ({ kind: "all" } as const);
     if (layers) slidingWindow = { size, layers };
   }
 
   let ropeLayers: LayerSet = { kind: "all" };
   if (family === "smollm3") {
-    if (c.no_rope_layers != null) ropeLayers = { kind: "listed", layers: flags(c.no_rope_layers, numLayers, "no_rope_layers", (v) => (v === 1 || v === true ? true : v === 0 || v === false ? false : undefined), fail) };
+    if (c.no_rope_layers != null)
+      ropeLayers = {
+        kind: "listed",
+        layers: flags(
+          c.no_rope_layers,
+          numLayers,
+          "no_rope_layers",
+          (v) => (v === 1 || v === true ? true : v === 0 || v === false ? false : undefined),
+          fail,
+        ),
+      };
     else ropeLayers = { kind: "all-but-every", period: int("no_rope_layer_interval", 4) };
   }
 
@@ -292,17 +319,23 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
   let finalLogitSoftcap: number | undefined;
   if (family === "gemma3") {
     attentionScale = 1 / Math.sqrt(num("query_pre_attn_scalar"));
-    if (c.attn_logit_softcapping != null) fail("attn_logit_softcapping", "attention logit soft-capping is not supported (Gemma 3 has none)");
+    if (c.attn_logit_softcapping != null)
+      fail("attn_logit_softcapping", "attention logit soft-capping is not supported (Gemma 3 has none)");
     if (c.final_logit_softcapping != null) finalLogitSoftcap = num("final_logit_softcapping");
-    if (c.use_bidirectional_attention === true) fail("use_bidirectional_attention", "bidirectional attention (an embedding model) is not a causal language model");
+    if (c.use_bidirectional_attention === true)
+      fail("use_bidirectional_attention", "bidirectional attention (an embedding model) is not a causal language model");
   }
 
   const eos = c.eos_token_id ?? top.eos_token_id;
   const bos = c.bos_token_id ?? top.bos_token_id;
   const vocabSize = int("vocab_size");
-  for (const [key, value] of [["eos_token_id", eos], ["bos_token_id", bos]] as const) {
+  for (const [key, value] of [
+    ["eos_token_id", eos],
+    ["bos_token_id", bos],
+  ] as const) {
     for (const id of Array.isArray(value) ? value : [value]) {
-      if (Number.isInteger(id) && ((id as number) < 0 || (id as number) >= vocabSize)) fail(key, `token id ${id} is outside the vocabulary (vocab_size ${vocabSize})`);
+      if (Number.isInteger(id) && ((id as number) < 0 || (id as number) >= vocabSize))
+        fail(key, `token id ${id} is outside the vocabulary (vocab_size ${vocabSize})`);
     }
   }
   const config: ModelConfig = {
@@ -346,17 +379,30 @@ export function parseHfConfig(json: unknown, file = "config.json"): ModelConfig 
  */
 function gemmaSlidingLayers(c: Fields, numLayers: number, fail: (key: string, message: string) => never): LayerSet | undefined {
   if (c.layer_types != null) {
-    const layers = flags(c.layer_types, numLayers, "layer_types", (v) => (v === "sliding_attention" ? true : v === "full_attention" ? false : undefined), fail);
+    const layers = flags(
+      c.layer_types,
+      numLayers,
+      "layer_types",
+      (v) => (v === "sliding_attention" ? true : v === "full_attention" ? false : undefined),
+      fail,
+    );
     return layers.includes(true) ? { kind: "listed", layers } : undefined;
   }
   const key = c.sliding_window_pattern != null ? "sliding_window_pattern" : "_sliding_window_pattern";
   const period = c[key] ?? 6;
-  if (typeof period !== "number" || !Number.isInteger(period) || period <= 0) return fail(key, `expected a positive integer, got ${JSON.stringify(period)}`);
+  if (typeof period !== "number" || !Number.isInteger(period) || period <= 0)
+    return fail(key, `expected a positive integer, got ${JSON.stringify(period)}`);
   return period === 1 ? undefined : { kind: "all-but-every", period };
 }
 
 /** One flag per layer from a config.json list, which must have exactly `numLayers` entries. */
-function flags(value: unknown, numLayers: number, field: string, read: (v: unknown) => boolean | undefined, fail: (key: string, message: string) => never): boolean[] {
+function flags(
+  value: unknown,
+  numLayers: number,
+  field: string,
+  read: (v: unknown) => boolean | undefined,
+  fail: (key: string, message: string) => never,
+): boolean[] {
   if (!Array.isArray(value)) return fail(field, `expected a list with one entry per layer, got ${JSON.stringify(value)}`);
   if (value.length !== numLayers) return fail(field, `lists ${value.length} layers, num_hidden_layers is ${numLayers}`);
   return value.map((v, i) => {
@@ -375,13 +421,21 @@ function stripNulls(c: Fields, keepNull: readonly string[]): Fields {
   return Object.fromEntries(Object.entries(c).filter(([k, v]) => v !== null || keepNull.includes(k)));
 }
 
-function parseRopeScaling(value: unknown, rotaryDim: number, maxPositions: number, c: Fields, fail: (message: string) => never): RopeScaling {
+function parseRopeScaling(
+  value: unknown,
+  rotaryDim: number,
+  maxPositions: number,
+  c: Fields,
+  fail: (message: string) => never,
+): RopeScaling {
   if (value == null) return { type: "none" };
   if (typeof value !== "object" || Array.isArray(value)) return fail(`expected an object or null, got ${JSON.stringify(value)}`);
   const rs = value as Fields;
   const type = String(rs.rope_type ?? rs.type ?? "default");
-  const factor = (fallback?: number): number => positive(rs.factor ?? fallback, () => fail(`${type} scaling needs a positive factor, got ${JSON.stringify(rs.factor)}`));
-  const optional = (key: string, fallback: number): number => positive(rs[key] ?? fallback, () => fail(`${key} must be a positive number, got ${JSON.stringify(rs[key])}`));
+  const factor = (fallback?: number): number =>
+    positive(rs.factor ?? fallback, () => fail(`${type} scaling needs a positive factor, got ${JSON.stringify(rs.factor)}`));
+  const optional = (key: string, fallback: number): number =>
+    positive(rs[key] ?? fallback, () => fail(`${key} must be a positive number, got ${JSON.stringify(rs[key])}`));
   switch (type) {
     case "default":
       return { type: "none" };
@@ -401,13 +455,27 @@ function parseRopeScaling(value: unknown, rotaryDim: number, maxPositions: numbe
     case "su": {
       const short = rs.short_factor;
       const long = rs.long_factor;
-      const numbers = (v: unknown) => Array.isArray(v) && v.length === rotaryDim / 2 && v.every((x) => typeof x === "number" && Number.isFinite(x) && x > 0);
+      const numbers = (v: unknown) =>
+        Array.isArray(v) && v.length === rotaryDim / 2 && v.every((x) => typeof x === "number" && Number.isFinite(x) && x > 0);
       if (!numbers(short) || !numbers(long)) return fail(`short_factor and long_factor must each have ${rotaryDim / 2} positive numbers`);
-      const original = positive(c.original_max_position_embeddings ?? rs.original_max_position_embeddings ?? maxPositions, () => fail("original_max_position_embeddings must be a positive number"));
+      const original = positive(c.original_max_position_embeddings ?? rs.original_max_position_embeddings ?? maxPositions, () =>
+        fail("original_max_position_embeddings must be a positive number"),
+      );
       // transformers: factor = max_position_embeddings / original; attention_factor = sqrt(1 + ln(factor) / ln(original)).
       const scale = typeof rs.factor === "number" ? rs.factor : maxPositions / original;
-      const attentionFactor = typeof rs.attention_factor === "number" ? rs.attention_factor : scale <= 1 ? 1 : Math.sqrt(1 + Math.log(scale) / Math.log(original));
-      return { type: "longrope", shortFactor: (short as number[]).slice(), longFactor: (long as number[]).slice(), originalMaxPositions: original, attentionFactor };
+      const attentionFactor =
+        typeof rs.attention_factor === "number"
+          ? rs.attention_factor
+          : scale <= 1
+            ? 1
+            : Math.sqrt(1 + Math.log(scale) / Math.log(original));
+      return {
+        type: "longrope",
+        shortFactor: (short as number[]).slice(),
+        longFactor: (long as number[]).slice(),
+        originalMaxPositions: original,
+        attentionFactor,
+      };
     }
     default:
       return fail(`rope scaling "${type}" is not supported (supported: linear, llama3, yarn, longrope)`);

@@ -70,7 +70,12 @@ export function checkModelFolder(folder: ModelFolder): void {
   for (const t of folder.tensors) {
     const name = textModelTensorName(t.name);
     if (name === undefined) continue;
-    if (!FLOAT_DTYPES.has(t.dtype)) throw new HfConfigError(`dtype ${t.dtype} is not a float type (F32, F16, BF16, F64) that we can read`, t.file ?? "checkpoint", t.name);
+    if (!FLOAT_DTYPES.has(t.dtype))
+      throw new HfConfigError(
+        `dtype ${t.dtype} is not a float type (F32, F16, BF16, F64) that we can read`,
+        t.file ?? "checkpoint",
+        t.name,
+      );
     tensors.set(name, t);
   }
   const where = (t: TensorHeader) => t.file?.replace(/^.*[/\\]/, "") ?? "the checkpoint";
@@ -82,7 +87,10 @@ export function checkModelFolder(folder: ModelFolder): void {
     if (m) layers = Math.max(layers, Number(m[1]) + 1);
   }
   if (layers !== config.numLayers) {
-    fail("num_hidden_layers", `${config.numLayers} disagrees with the checkpoint, which has ${layers} layer${layers === 1 ? "" : "s"} (model.layers.0 to model.layers.${layers - 1})`);
+    fail(
+      "num_hidden_layers",
+      `${config.numLayers} disagrees with the checkpoint, which has ${layers} layer${layers === 1 ? "" : "s"} (model.layers.0 to model.layers.${layers - 1})`,
+    );
   }
 
   for (const expected of hfTensorShapes(config)) {
@@ -90,7 +98,10 @@ export function checkModelFolder(folder: ModelFolder): void {
     if (!found) {
       const optional = expected.kind === "bias" || expected.name === "lm_head.weight";
       if (optional) continue;
-      fail("architectures", `the checkpoint has no tensor ${expected.name}, which a ${config.architecture} needs (is this the right config.json?)`);
+      fail(
+        "architectures",
+        `the checkpoint has no tensor ${expected.name}, which a ${config.architecture} needs (is this the right config.json?)`,
+      );
     }
     const actual = found!.shape;
     const dim = expected.shape.findIndex((d, i) => actual[i] !== d);
@@ -103,7 +114,10 @@ export function checkModelFolder(folder: ModelFolder): void {
     }
   }
   if (config.tieEmbeddings === false && !tensors.has("lm_head.weight")) {
-    fail("tie_word_embeddings", "is false but the checkpoint has no lm_head.weight (set it to true if the output layer shares the embeddings)");
+    fail(
+      "tie_word_embeddings",
+      "is false but the checkpoint has no lm_head.weight (set it to true if the output layer shares the embeddings)",
+    );
   }
 
   if (folder.tokenizer) checkTokenizerIds(folder.tokenizer, config.vocabSize, folder.tokenizerFile ?? "tokenizer.json", configFile);
@@ -113,9 +127,18 @@ export function checkModelFolder(folder: ModelFolder): void {
  * Every id tokenizer.json gives lies inside the model's vocabulary, and the vocabulary is not empty. (The file's own
  * limits are checkTokenizerJson's.)
  */
-export function checkTokenizerIds(json: Record<string, unknown>, vocabSize: number, file = "tokenizer.json", configFile = "config.json"): void {
+export function checkTokenizerIds(
+  json: Record<string, unknown>,
+  vocabSize: number,
+  file = "tokenizer.json",
+  configFile = "config.json",
+): void {
   const outside = (field: string, id: unknown): never => {
-    throw new HfConfigError(`id ${JSON.stringify(id)} is outside the model's vocabulary (${configFile} vocab_size ${vocabSize})`, file, field);
+    throw new HfConfigError(
+      `id ${JSON.stringify(id)} is outside the model's vocabulary (${configFile} vocab_size ${vocabSize})`,
+      file,
+      field,
+    );
   };
   const inside = (id: unknown) => typeof id === "number" && Number.isInteger(id) && id >= 0 && id < vocabSize;
   const model = (json.model ?? {}) as Record<string, unknown>;

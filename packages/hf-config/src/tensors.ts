@@ -87,6 +87,8 @@ export function textTowerModuleName(module: string): string {
 export function textModelConfig(json: Record<string, unknown>): Record<string, unknown> {
   const arch = Array.isArray(json.architectures) ? json.architectures[0] : undefined;
   if (arch !== "Gemma3ForConditionalGeneration" || !json.text_config || typeof json.text_config !== "object") return json;
-  const ids = Object.fromEntries(["bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype"].filter((k) => json[k] !== undefined).map((k) => [k, json[k]]));
+  const ids = Object.fromEntries(
+    ["bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype"].filter((k) => json[k] !== undefined).map((k) => [k, json[k]]),
+  );
   return { ...ids, ...(json.text_config as Record<string, unknown>), architectures: ["Gemma3ForCausalLM"], model_type: "gemma3_text" };
 }

@@ -16,8 +16,7 @@ export const PRETOKENIZER_PATTERNS: Readonly<Record<PreTokenizerName, string>> =
   "gpt-2": "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
   "llama-bpe":
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-  qwen2:
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  qwen2: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
 };
 
 /** llama.cpp's name for a split pattern, or undefined for a pattern it does not know. */
@@ -39,13 +38,18 @@ export const TOKENIZER_LIMITS = {
  * Checks a parsed tokenizer.json before anything is built from it; throws an HfConfigError naming the file and field.
  * `unknownPatterns`: accept regular expressions llama.cpp does not know (for a caller that never compiles them).
  */
-export function checkTokenizerJson(json: Record<string, unknown>, label = "tokenizer.json", options: { unknownPatterns?: boolean } = {}): void {
+export function checkTokenizerJson(
+  json: Record<string, unknown>,
+  label = "tokenizer.json",
+  options: { unknownPatterns?: boolean } = {},
+): void {
   const fail = (field: string, message: string): never => {
     throw new HfConfigError(message, label, field);
   };
   const checkToken = (token: unknown, field: string): void => {
     if (typeof token !== "string") fail(field, `expected a string, got ${typeof token}`);
-    if ((token as string).length > TOKENIZER_LIMITS.tokenChars) fail(field, `a token of ${(token as string).length} characters (at most ${TOKENIZER_LIMITS.tokenChars})`);
+    if ((token as string).length > TOKENIZER_LIMITS.tokenChars)
+      fail(field, `a token of ${(token as string).length} characters (at most ${TOKENIZER_LIMITS.tokenChars})`);
   };
   const checkId = (id: unknown, field: string): void => {
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= TOKENIZER_LIMITS.ids) {
@@ -55,7 +59,8 @@ export function checkTokenizerJson(json: Record<string, unknown>, label = "token
 
   const added = json.added_tokens ?? [];
   if (!Array.isArray(added)) fail("added_tokens", "expected an array");
-  if ((added as unknown[]).length > TOKENIZER_LIMITS.ids) fail("added_tokens", `${(added as unknown[]).length} tokens (at most ${TOKENIZER_LIMITS.ids})`);
+  if ((added as unknown[]).length > TOKENIZER_LIMITS.ids)
+    fail("added_tokens", `${(added as unknown[]).length} tokens (at most ${TOKENIZER_LIMITS.ids})`);
   (added as unknown[]).forEach((token, i) => {
     if (typeof token !== "object" || token === null) fail(`added_tokens[${i}]`, "expected an object");
     checkToken((token as Record<string, unknown>).content, `added_tokens[${i}].content`);
@@ -80,15 +85,19 @@ export function checkTokenizerJson(json: Record<string, unknown>, label = "token
     const merges = model.merges;
     if (merges !== undefined && merges !== null) {
       if (!Array.isArray(merges)) fail("model.merges", "expected an array");
-      if ((merges as unknown[]).length > TOKENIZER_LIMITS.merges) fail("model.merges", `${(merges as unknown[]).length} merges (at most ${TOKENIZER_LIMITS.merges})`);
+      if ((merges as unknown[]).length > TOKENIZER_LIMITS.merges)
+        fail("model.merges", `${(merges as unknown[]).length} merges (at most ${TOKENIZER_LIMITS.merges})`);
     }
   }
 
-  if (!options.unknownPatterns) for (const section of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) checkPatterns(json[section], section, 0, fail);
+  if (!options.unknownPatterns)
+    for (const section of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) checkPatterns(json[section], section, 0, fail);
 }
 
 const isPattern = (value: unknown): boolean =>
-  typeof value === "object" && value !== null && (typeof (value as { String?: unknown }).String === "string" || typeof (value as { Regex?: unknown }).Regex === "string");
+  typeof value === "object" &&
+  value !== null &&
+  (typeof (value as { String?: unknown }).String === "string" || typeof (value as { Regex?: unknown }).Regex === "string");
 
 function checkPatterns(node: unknown, field: string, depth: number, fail: (field: string, message: string) => never): void {
   if (typeof node !== "object" || node === null) return;

@@ -70,10 +70,7 @@ describe("ggml oracle (libggml-base.so of @node-llama-cpp/linux-x64)", () => {
 
   it("runs on koffi's worker threads with the same bytes", async () => {
     const x = values(8192, 7);
-    const [a, b] = await Promise.all([
-      ggmlQuantizeAsync(12, x.subarray(0, 4096), 256),
-      ggmlQuantizeAsync(12, x.subarray(4096), 256),
-    ]);
+    const [a, b] = await Promise.all([ggmlQuantizeAsync(12, x.subarray(0, 4096), 256), ggmlQuantizeAsync(12, x.subarray(4096), 256)]);
     const whole = ggmlQuantize(12, x, 256);
     expect(Buffer.from(a!).equals(Buffer.from(whole.subarray(0, a!.length)))).toBe(true);
     expect(Buffer.from(b!).equals(Buffer.from(whole.subarray(a!.length)))).toBe(true);

@@ -257,11 +257,7 @@ function loadLlama(): LlamaBindings {
     paramsType,
     logCallbackType,
     defaultParams: llama.func("llama_model_quantize_default_params", paramsType, []),
-    modelQuantize: llama.func("llama_model_quantize", "uint32_t", [
-      "const char *",
-      "const char *",
-      koffi.pointer(paramsType),
-    ]),
+    modelQuantize: llama.func("llama_model_quantize", "uint32_t", ["const char *", "const char *", koffi.pointer(paramsType)]),
     logSet: llama.func("llama_log_set", "void", [koffi.pointer(logCallbackType), "void *"]),
     ggmlLogSet: ggml.func("ggml_log_set", "void", [koffi.pointer(logCallbackType), "void *"]),
   };
@@ -314,17 +310,14 @@ export function ggmlModelQuantize(
   }
   if (pending) log.push(pending);
   if (rc !== 0) {
-    const tail = log.filter((l) => /error|failed|invalid|exception/i.test(l)).slice(-5).join("\n");
+    const tail = log
+      .filter((l) => /error|failed|invalid|exception/i.test(l))
+      .slice(-5)
+      .join("\n");
     throw new GgmlError(`llama_model_quantize failed (rc ${rc}) for ${inputGguf}${tail ? `:\n${tail}` : ""}`);
   }
   return { log };
 }
 
 // A tiny GGUF writer/reader for oracle tests (model files for llama_model_quantize, reading back its output).
-export {
-  readMiniGguf,
-  writeMiniGguf,
-  type MiniGgufFile,
-  type MiniGgufTensor,
-  type MiniGgufValue,
-} from "./ggml-gguf.js";
+export { readMiniGguf, writeMiniGguf, type MiniGgufFile, type MiniGgufTensor, type MiniGgufValue } from "./ggml-gguf.js";

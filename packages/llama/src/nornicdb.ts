@@ -37,7 +37,13 @@ export const NORNICDB_CALL_SITES = {
   loop: { maxTokens: 512, temperature: 0.1, topP: 0, topK: 40, stop: CHATML_STOP },
   /** Synthesis, SendRawPrompt, SendPrompt: DefaultGenerateParams. */
   synthesis: { maxTokens: 512, temperature: 0.1, topP: 0.9, topK: 40, stop: CHATML_STOP },
-  autocomplete: { maxTokens: 128, temperature: 0.2, topP: 0.8, topK: 20, stop: ["The user", "They are", "I need to", "IMPORTANT", "Rules:", "Available", "Complete query:", "\n\n\n"] },
+  autocomplete: {
+    maxTokens: 128,
+    temperature: 0.2,
+    topP: 0.8,
+    topK: 20,
+    stop: ["The user", "They are", "I need to", "IMPORTANT", "Rules:", "Available", "Complete query:", "\n\n\n"],
+  },
   qc: { maxTokens: 256, temperature: 0.1, topP: 0, topK: 0, stop: [] },
 } as const satisfies Record<string, NornicdbCallSite>;
 export type NornicdbPath = keyof typeof NORNICDB_CALL_SITES;
@@ -79,7 +85,11 @@ export interface NornicdbOptions {
 }
 
 /** Sends `messages` to an already loaded model the way NornicDB does and returns its answer. */
-export async function nornicdbAnswerWith(model: LlamaModelProcess, messages: readonly ChatMessage[], options: NornicdbOptions = {}): Promise<NornicdbAnswer> {
+export async function nornicdbAnswerWith(
+  model: LlamaModelProcess,
+  messages: readonly ChatMessage[],
+  options: NornicdbOptions = {},
+): Promise<NornicdbAnswer> {
   return nornicdbGenerate(
     model,
     nornicdbPrompt(messages),
@@ -99,13 +109,29 @@ export async function nornicdbGenerate(
   options: { confidence?: boolean; shareParams?: { topK: number; topP: number; temperature: number }; stopPerToken?: boolean } = {},
 ): Promise<NornicdbAnswer> {
   const promptTokens = await model.tokenize(prompt, { special: true, addSpecial: true });
-  const gen = await model.generate(promptTokens, { maxTokens: site.maxTokens, stop: site.stop, special: true, stopPerToken: options.stopPerToken ?? true });
-  const answer: NornicdbAnswer = { text: gen.text, prompt, promptTokens, tokens: gen.tokens, stoppedBy: gen.stoppedBy, exact: site.topP === 0 || site.temperature <= 0 };
+  const gen = await model.generate(promptTokens, {
+    maxTokens: site.maxTokens,
+    stop: site.stop,
+    special: true,
+    stopPerToken: options.stopPerToken ?? true,
+  });
+  const answer: NornicdbAnswer = {
+    text: gen.text,
+    prompt,
+    promptTokens,
+    tokens: gen.tokens,
+    stoppedBy: gen.stoppedBy,
+    exact: site.topP === 0 || site.temperature <= 0,
+  };
   if (options.confidence && gen.tokens.length > 0) {
     // The distribution before each generated token: positions promptTokens.length - 1 ... (the last one is not needed).
     const all = [...promptTokens, ...gen.tokens.slice(0, -1)];
     const { probabilities } = await model.distributions(all, { from: promptTokens.length - 1 });
-    const params = options.shareParams ?? { topK: site.topK > 0 ? site.topK : Number.MAX_SAFE_INTEGER, topP: site.topP, temperature: site.temperature };
+    const params = options.shareParams ?? {
+      topK: site.topK > 0 ? site.topK : Number.MAX_SAFE_INTEGER,
+      topP: site.topP,
+      temperature: site.temperature,
+    };
     answer.minShare = Math.min(...gen.tokens.map((t, i) => nornicdbShare(probabilities[i]!, t, params)));
   }
   return answer;
@@ -124,7 +150,11 @@ export async function nornicdbAnswer(
  * The probability that llama.cpp's sampler chain top_k(40) → top_p(0.9, min_keep 1) → temp(0.1) → dist picks
  * `token`, given the full next-token distribution `p` (softmax of the raw logits).
  */
-export function nornicdbShare(p: ArrayLike<number>, token: number, params: { topK: number; topP: number; temperature: number } = NORNICDB_SAMPLING): number {
+export function nornicdbShare(
+  p: ArrayLike<number>,
+  token: number,
+  params: { topK: number; topP: number; temperature: number } = NORNICDB_SAMPLING,
+): number {
   const order = Array.from({ length: p.length }, (_, i) => i).sort((a, b) => p[b]! - p[a]! || a - b);
   const topK = order.slice(0, params.topK);
   // top_p renormalizes over the candidates left by top_k, keeps the shortest prefix reaching topP (at least one).

@@ -84,7 +84,9 @@ describe("LlamaModelProcess", () => {
   it("a file llama.cpp refuses is a LlamaLoadError with its message", async () => {
     const path = join(dir, "missing-tensor.gguf");
     await writeFile(path, tinyLlama({ tensor: "blk.0.ffn_up.weight" }));
-    await expect(LlamaModelProcess.load(path)).rejects.toSatisfy((e: unknown) => e instanceof LlamaLoadError && /blk\.0\.ffn_up\.weight/.test(e.message));
+    await expect(LlamaModelProcess.load(path)).rejects.toSatisfy(
+      (e: unknown) => e instanceof LlamaLoadError && /blk\.0\.ffn_up\.weight/.test(e.message),
+    );
   });
 
   it("a file that makes llama.cpp abort() kills only the child: LlamaChildError", async () => {

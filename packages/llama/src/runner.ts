@@ -7,7 +7,10 @@ import { fileURLToPath } from "node:url";
 /** The file is not a GGUF (checked before llama.cpp ever sees it). */
 export class NotGgufError extends Error {
   override name = "NotGgufError";
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`${file}: not a GGUF file (${detail})`);
   }
 }
@@ -15,7 +18,11 @@ export class NotGgufError extends Error {
 /** llama.cpp refused the file (load or context creation failed with an error message). */
 export class LlamaLoadError extends Error {
   override name = "LlamaLoadError";
-  constructor(readonly file: string, message: string, readonly logs: readonly string[] = []) {
+  constructor(
+    readonly file: string,
+    message: string,
+    readonly logs: readonly string[] = [],
+  ) {
     super(`${file}: llama.cpp could not load it: ${message}${logs.length ? `\n${logs.slice(-8).join("\n")}` : ""}`);
   }
 }
@@ -37,7 +44,11 @@ export class LlamaChildError extends Error {
 /** A llama.cpp operation failed without killing the child (bad token id, context too small...). */
 export class LlamaOperationError extends Error {
   override name = "LlamaOperationError";
-  constructor(readonly file: string, readonly op: string, message: string) {
+  constructor(
+    readonly file: string,
+    readonly op: string,
+    message: string,
+  ) {
     super(`${file}: ${op} failed: ${message}`);
   }
 }
@@ -145,7 +156,10 @@ async function checkMagic(path: string): Promise<void> {
 /** A GGUF model loaded by llama.cpp in a child process. Always `close()` it (or use `withLlamaModel`). */
 export class LlamaModelProcess {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string; timer: NodeJS.Timeout }
+  >();
   private stderr = "";
   private dead: LlamaChildError | undefined;
   info!: ModelInfo;
@@ -159,18 +173,27 @@ export class LlamaModelProcess {
     child.stderr?.on("data", (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-20000);
     });
-    child.on("message", (message: { id?: number; ok?: boolean; result?: unknown; error?: { name: string; message: string; logs?: string[] } }) => {
-      if (message.id === undefined) return;
-      const p = this.pending.get(message.id);
-      if (!p) return;
-      this.pending.delete(message.id);
-      clearTimeout(p.timer);
-      if (message.ok) p.resolve(message.result);
-      else if (p.op === "load") p.reject(new LlamaLoadError(file, message.error?.message ?? "unknown error", message.error?.logs));
-      else p.reject(new LlamaOperationError(file, p.op, message.error?.message ?? "unknown error"));
-    });
+    child.on(
+      "message",
+      (message: { id?: number; ok?: boolean; result?: unknown; error?: { name: string; message: string; logs?: string[] } }) => {
+        if (message.id === undefined) return;
+        const p = this.pending.get(message.id);
+        if (!p) return;
+        this.pending.delete(message.id);
+        clearTimeout(p.timer);
+        if (message.ok) p.resolve(message.result);
+        else if (p.op === "load") p.reject(new LlamaLoadError(file, message.error?.message ?? "unknown error", message.error?.logs));
+        else p.reject(new LlamaOperationError(file, p.op, message.error?.message ?? "unknown error"));
+      },
+    );
     child.on("exit", (code, signal) => {
-      this.dead = new LlamaChildError(file, `llama.cpp child process died (exit code ${code}, signal ${signal})`, code, signal, this.stderr);
+      this.dead = new LlamaChildError(
+        file,
+        `llama.cpp child process died (exit code ${code}, signal ${signal})`,
+        code,
+        signal,
+        this.stderr,
+      );
       for (const p of this.pending.values()) {
         clearTimeout(p.timer);
         p.reject(this.dead);
@@ -192,14 +215,18 @@ export class LlamaModelProcess {
     });
     const proc = new LlamaModelProcess(path, child, options.opTimeoutMs ?? 300_000);
     try {
-      proc.info = (await proc.call("load", {
-        path,
-        contextSize: options.contextSize ?? 256,
-        threads: options.threads ?? 1,
-        lora: options.lora?.map((a) => ({ path: a.path, scale: a.scale ?? 1 })),
-        kvCacheType: options.kvCacheType,
-        flashAttention: options.flashAttention,
-      }, options.loadTimeoutMs ?? 120_000)) as ModelInfo;
+      proc.info = (await proc.call(
+        "load",
+        {
+          path,
+          contextSize: options.contextSize ?? 256,
+          threads: options.threads ?? 1,
+          lora: options.lora?.map((a) => ({ path: a.path, scale: a.scale ?? 1 })),
+          kvCacheType: options.kvCacheType,
+          flashAttention: options.flashAttention,
+        },
+        options.loadTimeoutMs ?? 120_000,
+      )) as ModelInfo;
     } catch (error) {
       proc.kill();
       throw error;

@@ -28,7 +28,12 @@ export const stepNames = {
 } as const;
 
 /** Adds new.<p>, new.m.<p> and new.v.<p> to `out` (a "step" or "step-acc" graph's outputs) for every parameter. */
-export function applyAdamwOracle(params: readonly TrainableParam[], feeds: Readonly<Record<string, TypedArray>>, out: Record<string, TypedArray>, o: OracleOptimizer): Record<string, TypedArray> {
+export function applyAdamwOracle(
+  params: readonly TrainableParam[],
+  feeds: Readonly<Record<string, TypedArray>>,
+  out: Record<string, TypedArray>,
+  o: OracleOptimizer,
+): Record<string, TypedArray> {
   const norm = Number(out[stepNames.gradNorm]![0]);
   const finite = Number.isFinite(norm);
   const clip = o.maxGradNorm > 0 ? Math.min(o.maxGradNorm / (norm + 1e-6), 1) : 1;

@@ -26,7 +26,12 @@ function check(backend: "auto" | "js", n: number, decay: boolean) {
     const mi = 0.9 * m0[i]! + 0.1 * gi;
     const vi = 0.99 * v0[i]! + 0.01 * gi * gi;
     const pi = p0[i]! * (decay ? 1 - 1e-2 * 0.1 : 1) - (1e-2 / (1 - 0.9 ** step)) * (mi / (Math.sqrt(vi / (1 - 0.99 ** step)) + 1e-8));
-    worst = Math.max(worst, Math.abs(m[i]! - mi) / (0.9 * Math.abs(m0[i]!) + 0.1 * Math.abs(gi)), Math.abs(v[i]! - vi) / vi, Math.abs(p[i]! - pi) / (Math.abs(p0[i]!) + 1e-2)); // p − update may cancel: relative to its terms
+    worst = Math.max(
+      worst,
+      Math.abs(m[i]! - mi) / (0.9 * Math.abs(m0[i]!) + 0.1 * Math.abs(gi)),
+      Math.abs(v[i]! - vi) / vi,
+      Math.abs(p[i]! - pi) / (Math.abs(p0[i]!) + 1e-2),
+    ); // p − update may cancel: relative to its terms
   }
   return worst;
 }
@@ -44,7 +49,11 @@ describe("AdamW in place", () => {
 
   it("the embedded WebAssembly is what asm/adamw.ts compiles to (src/adamw-wasm.ts is not stale)", () => {
     const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
-    const r = spawnSync(process.execPath, [join(pkg, "..", "..", "scripts", "build-wasm.mjs"), pkg, "asm/adamw.ts", "src/adamw-wasm.ts", "ADAMW_WASM", "--check"], { encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [join(pkg, "..", "..", "scripts", "build-wasm.mjs"), pkg, "asm/adamw.ts", "src/adamw-wasm.ts", "ADAMW_WASM", "--check"],
+      { encoding: "utf8" },
+    );
     expect(r.stderr + r.stdout).toContain("up to date");
     expect(r.status).toBe(0);
   }, 60_000);

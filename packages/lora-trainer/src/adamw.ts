@@ -59,7 +59,14 @@ export function adamwInPlace<T extends Float32Array | Float64Array>(param: T, gr
   else adamwJs(param, grad, m, v, s, decayed);
 }
 
-function adamwJs(param: Float32Array | Float64Array, grad: Float32Array | Float64Array, m: Float32Array | Float64Array, v: Float32Array | Float64Array, s: AdamWScalars, decayed: number): void {
+function adamwJs(
+  param: Float32Array | Float64Array,
+  grad: Float32Array | Float64Array,
+  m: Float32Array | Float64Array,
+  v: Float32Array | Float64Array,
+  s: AdamWScalars,
+  decayed: number,
+): void {
   const { beta1, beta2, c1, c2, stepSize, invBc2, epsilon } = s;
   for (let i = 0; i < param.length; i++) {
     const g = grad[i]!;
@@ -85,7 +92,21 @@ declare const WebAssembly: {
 interface AdamwExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   heapBase(): number;
-  adamw(p: number, g: number, m: number, v: number, n: number, beta1: number, beta2: number, c1: number, c2: number, stepSize: number, invBc2: number, epsilon: number, decayed: number): void;
+  adamw(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    beta1: number,
+    beta2: number,
+    c1: number,
+    c2: number,
+    stepSize: number,
+    invBc2: number,
+    epsilon: number,
+    decayed: number,
+  ): void;
 }
 type Kernel = (param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars, decayed: number) => void;
 const CHUNK = 8192; // values per call: the four chunks (128 KiB) stay in cache while the kernel runs

@@ -21,12 +21,23 @@ const families: [string, ModelConfig][] = [
   ["llama", tinyConfig("LlamaForCausalLM")],
   ["qwen2 (biases, tied embeddings)", tinyConfig("Qwen2ForCausalLM")],
   ["phi3 (fused projections)", tinyConfig("Phi3ForCausalLM", { num_key_value_heads: 2 })],
-  ["qwen3 (q/k norms)", parseConfig({ ...TINY, architectures: ["Qwen3ForCausalLM"], head_dim: 6, rope_theta: 1e6, tie_word_embeddings: true })],
+  [
+    "qwen3 (q/k norms)",
+    parseConfig({ ...TINY, architectures: ["Qwen3ForCausalLM"], head_dim: 6, rope_theta: 1e6, tie_word_embeddings: true }),
+  ],
   [
     "gemma3 (soft-capped logits, sliding layers)",
     parseConfig({
-      ...TINY, architectures: ["Gemma3ForCausalLM"], head_dim: 4, query_pre_attn_scalar: 3, sliding_window: 2, layer_types: ["sliding_attention", "full_attention"],
-      rope_theta: 1e6, rope_local_base_freq: 10000, hidden_activation: "gelu_pytorch_tanh", final_logit_softcapping: 5,
+      ...TINY,
+      architectures: ["Gemma3ForCausalLM"],
+      head_dim: 4,
+      query_pre_attn_scalar: 3,
+      sliding_window: 2,
+      layer_types: ["sliding_attention", "full_attention"],
+      rope_theta: 1e6,
+      rope_local_base_freq: 10000,
+      hidden_activation: "gelu_pytorch_tanh",
+      final_logit_softcapping: 5,
     }),
   ],
 ];
@@ -51,13 +62,32 @@ async function compare(config: ModelConfig, mode: Mode, graphKind: "step" | "eva
   const { source } = randomModel(config, 11);
   const dtype = mode === "qlora" ? "float32" : "float64";
   const floats = (xs: ArrayLike<number>): TypedArray => (dtype === "float32" ? Float32Array.from(xs) : Float64Array.from(xs));
-  const lora: LoraSpec | undefined = mode === "full" ? undefined : { rank: 2, alpha: 4, rsLora: false, targets: config.fused ? ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"] : ["q_proj", "v_proj", "o_proj", "down_proj"], dropout: 0 };
+  const lora: LoraSpec | undefined =
+    mode === "full"
+      ? undefined
+      : {
+          rank: 2,
+          alpha: 4,
+          rsLora: false,
+          targets: config.fused ? ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"] : ["q_proj", "v_proj", "o_proj", "down_proj"],
+          dropout: 0,
+        };
   const batch = packedBatch(config.vocabSize, SEQ, 5);
   const slots = batch.count + 3;
-  const spec: Omit<StepGraphSpec, "kind"> = { config, source, batch: 2, seq: SEQ, dtype, ...(lora ? { lora } : {}), ...(mode === "qlora" ? { linear: qloraLinear(source, { blockSize: 16 }) } : {}) };
+  const spec: Omit<StepGraphSpec, "kind"> = {
+    config,
+    source,
+    batch: 2,
+    seq: SEQ,
+    dtype,
+    ...(lora ? { lora } : {}),
+    ...(mode === "qlora" ? { linear: qloraLinear(source, { blockSize: 16 }) } : {}),
+  };
   const built = (answers?: number) => {
     const s = { ...spec, ...(answers !== undefined ? { answers } : {}) };
-    return graphKind === "eval" ? { graph: buildEvalGraph(s), params: buildStepGraph({ ...s, kind: "step" }).params } : buildStepGraph({ ...s, kind: "step" });
+    return graphKind === "eval"
+      ? { graph: buildEvalGraph(s), params: buildStepGraph({ ...s, kind: "step" }).params }
+      : buildStepGraph({ ...s, kind: "step" });
   };
   const all = built();
   const some = built(slots);
@@ -108,7 +138,8 @@ describe("answer-only loss = the all-positions loss", () => {
     expect(some[stepNames.count]).toEqual(all[stepNames.count]);
     expect(some[stepNames.correct]).toEqual(all[stepNames.correct]);
     // the output projection runs at the answer slots only: [slots, vocab] instead of [batch · seq, vocab]
-    const headShapes = (g: Graph) => g.nodes.filter((n) => n.op.name === "Gemm" || n.op.name === "MatMul").map((n) => n.outputs[0]!.shape.join("x"));
+    const headShapes = (g: Graph) =>
+      g.nodes.filter((n) => n.op.name === "Gemm" || n.op.name === "MatMul").map((n) => n.outputs[0]!.shape.join("x"));
     expect(headShapes(graphs[0]!)).toContain(`14x${13}`);
     expect(headShapes(graphs[1]!).some((s) => s.endsWith(`x${13}`) && s !== `14x${13}`)).toBe(true);
   });

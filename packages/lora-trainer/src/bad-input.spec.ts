@@ -12,13 +12,18 @@ const dataset = path.join(dir, "data.jsonl");
 let modelDir: string;
 
 beforeAll(async () => {
-  writeFileSync(dataset, Array.from({ length: 20 }, (_, i) => JSON.stringify({ instruction: `Question ${i}`, output: `Answer ${i}` })).join("\n") + "\n");
+  writeFileSync(
+    dataset,
+    Array.from({ length: 20 }, (_, i) => JSON.stringify({ instruction: `Question ${i}`, output: `Answer ${i}` })).join("\n") + "\n",
+  );
   modelDir = (await writeTinyModel(path.join(dir, "model"), { family: "llama", seed: 1, dtype: "F32" })).dir;
 }, 60_000);
 
 async function attempt(flags: Partial<TrainConfig>): Promise<{ error: Error; output: string }> {
   const output = path.join(dir, `out-${Math.random().toString(36).slice(2)}`);
-  const { config } = resolveTrainConfig({ flags: { base_model: modelDir, dataset, output_dir: output, max_length: 64, threads: 1, device: "cpu", ...flags } });
+  const { config } = resolveTrainConfig({
+    flags: { base_model: modelDir, dataset, output_dir: output, max_length: 64, threads: 1, device: "cpu", ...flags },
+  });
   const error = await train(config).then(
     () => new Error("trained"),
     (e: Error) => e,
@@ -59,7 +64,9 @@ describe("bad input is refused before training starts", () => {
       const config = JSON.parse(readFileSync(path.join(d, "config.json"), "utf8"));
       writeFileSync(path.join(d, "config.json"), JSON.stringify({ ...config, vocab_size: 10 }));
     });
-    expect((await attempt({ base_model: small })).error.message).toMatch(/small-vocab\/config\.json: vocab_size: vocab_size disagrees with model\.safetensors: model\.embed_tokens\.weight is \[\d+, \d+\], the config implies \[10, \d+\]/);
+    expect((await attempt({ base_model: small })).error.message).toMatch(
+      /small-vocab\/config\.json: vocab_size: vocab_size disagrees with model\.safetensors: model\.embed_tokens\.weight is \[\d+, \d+\], the config implies \[10, \d+\]/,
+    );
   });
 
   it("a dataset with no valid rows", async () => {

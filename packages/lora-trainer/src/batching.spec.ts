@@ -19,7 +19,14 @@ function examples(count: number, seed: number): PreparedExample[] {
   });
 }
 
-const settings = (buckets?: number[]): BatchSettings => ({ batchSize: 4, maxLength: 1600, packing: false, padId: 0, seed: 3, ...(buckets ? { buckets } : {}) });
+const settings = (buckets?: number[]): BatchSettings => ({
+  batchSize: 4,
+  maxLength: 1600,
+  packing: false,
+  padId: 0,
+  seed: 3,
+  ...(buckets ? { buckets } : {}),
+});
 
 describe("length-aware batching", () => {
   it("plans the buckets that leave the least padding (every choice of 3 tried)", () => {
@@ -41,9 +48,17 @@ describe("length-aware batching", () => {
 
   it("each example once per epoch; the same epoch the same batches, another epoch another order", () => {
     const data = examples(203, 1);
-    const s = settings(lengthBuckets(data.map((e) => e.encoded.inputIds.length), 1600));
+    const s = settings(
+      lengthBuckets(
+        data.map((e) => e.encoded.inputIds.length),
+        1600,
+      ),
+    );
     const e0 = epochBatches(data, 0, s);
-    const rows = (bs: Batch[]) => bs.flatMap((b) => Array.from({ length: b.batchSize }, (_, r) => b.inputIds[r * b.seqLen]!).filter((_, r) => b.segmentIds[r * b.seqLen] !== 0));
+    const rows = (bs: Batch[]) =>
+      bs.flatMap((b) =>
+        Array.from({ length: b.batchSize }, (_, r) => b.inputIds[r * b.seqLen]!).filter((_, r) => b.segmentIds[r * b.seqLen] !== 0),
+      );
     expect(rows(e0).length).toBe(203);
     expect(e0.reduce((n, b) => n + b.tokens, 0)).toBe(data.reduce((n, e) => n + e.encoded.inputIds.length, 0));
     const again = epochBatches(data, 0, s);
@@ -53,7 +68,10 @@ describe("length-aware batching", () => {
 
   it("keeps padding under a few per cent with planned buckets (a quarter with powers of two in seeded order)", () => {
     const data = examples(2000, 2);
-    const planned = lengthBuckets(data.map((e) => e.encoded.inputIds.length), 1600);
+    const planned = lengthBuckets(
+      data.map((e) => e.encoded.inputIds.length),
+      1600,
+    );
     const aware = paddingShare(epochBatches(data, 0, settings(planned)));
     expect(planned.length).toBeLessThanOrEqual(16);
     expect(aware).toBeLessThan(0.04);
@@ -61,19 +79,25 @@ describe("length-aware batching", () => {
     const order = epochOrder(data.length, 3, 0).map((i) => data[i]!.encoded);
     const plain = paddingShare(batches(unpacked(order), { batchSize: 4, padId: 0, buckets: shapeBuckets(1600) }));
     expect(plain).toBeGreaterThan(0.25);
-    if (process.env.NEURAL_REPORT) console.log(`padding: ${(aware * 100).toFixed(2)} % with buckets ${planned.join(", ")}; ${(plain * 100).toFixed(1)} % before`);
+    if (process.env.NEURAL_REPORT)
+      console.log(`padding: ${(aware * 100).toFixed(2)} % with buckets ${planned.join(", ")}; ${(plain * 100).toFixed(1)} % before`);
   });
 
   it("answer slots: one count per shape from the plan, doubled for a batch that learns more", () => {
     const data = examples(64, 4);
-    const s = settings(lengthBuckets(data.map((e) => e.encoded.inputIds.length), 1600));
+    const s = settings(
+      lengthBuckets(
+        data.map((e) => e.encoded.inputIds.length),
+        1600,
+      ),
+    );
     const epoch = epochBatches(data, 0, s);
     const plan = answerPlan(epoch);
     for (const b of withAnswerSlots(epoch, plan)) {
       expect(b.answers).toBe(plan.get(`${b.batchSize}x${b.seqLen}`));
       expect(b.answers!).toBeGreaterThanOrEqual(b.learnedTokens);
       expect(b.answers! % 16).toBe(0);
-      expect(b.answers!).toBeLessThan(b.batchSize * b.seqLen / 4); // short answers: a fraction of the positions
+      expect(b.answers!).toBeLessThan((b.batchSize * b.seqLen) / 4); // short answers: a fraction of the positions
     }
     const [first] = withAnswerSlots([{ ...epoch[0]!, learnedTokens: plan.get(`4x${epoch[0]!.seqLen}`)! + 1 }], plan);
     expect(first!.answers).toBe(Math.min(4 * first!.seqLen, 2 * plan.get(`4x${epoch[0]!.seqLen}`)!));

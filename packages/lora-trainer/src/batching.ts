@@ -1,7 +1,21 @@
 // From tokenized examples to graph feeds: the batches of an epoch (seeded order, packed or not, rows of alike length
 // together, padded to a few shape buckets planned from the data so few graphs are built) and each batch's inputs
 // for the step graph.
-import { batches, epochOrder, hash53, IGNORE_INDEX, pack, packingEfficiency, Random, toBatch, unpacked, type Batch, type PreparedExample, type Sequence, type TextTokenizer } from "@neural/dataset";
+import {
+  batches,
+  epochOrder,
+  hash53,
+  IGNORE_INDEX,
+  pack,
+  packingEfficiency,
+  Random,
+  toBatch,
+  unpacked,
+  type Batch,
+  type PreparedExample,
+  type Sequence,
+  type TextTokenizer,
+} from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
 import type { GraphKey } from "./sessions.js";
 import type { PreparedRun } from "./setup.js";
@@ -29,7 +43,13 @@ export const PADDING_TARGET = 0.03;
  * the smallest bucket that holds it, and for that count the least padding (dynamic programming over the sorted
  * lengths, exact for that cost). `target` 0 gives exactly `count` buckets where there are that many lengths.
  */
-export function lengthBuckets(lengths: readonly number[], maxLength: number, count = MAX_SHAPE_BUCKETS, target = PADDING_TARGET, align = 8): number[] {
+export function lengthBuckets(
+  lengths: readonly number[],
+  maxLength: number,
+  count = MAX_SHAPE_BUCKETS,
+  target = PADDING_TARGET,
+  align = 8,
+): number[] {
   if (lengths.length === 0) return [Math.min(align, maxLength)];
   const tally = new Map<number, number>();
   let tokens = 0;
@@ -158,7 +178,14 @@ function trainPlan(run: PreparedRun): ShapePlan {
   let plan = trainPlans.get(run);
   if (plan) return plan;
   const c = run.config;
-  const base: BatchSettings = { batchSize: c.batch_size, maxLength: c.max_length, packing: c.packing, groupByLength: c.group_by_length, padId: padIdOf(run.tokenizer), seed: c.seed };
+  const base: BatchSettings = {
+    batchSize: c.batch_size,
+    maxLength: c.max_length,
+    packing: c.packing,
+    groupByLength: c.group_by_length,
+    padId: padIdOf(run.tokenizer),
+    seed: c.seed,
+  };
   const order = epochOrder(run.train.length, c.seed, 0).map((i) => run.train[i]!.encoded);
   const lengths = (c.packing ? pack(order, c.max_length) : unpacked(order)).map((q) => q.inputIds.length);
   const settings = { ...base, buckets: lengthBuckets(lengths, c.max_length, run.maxShapes) };
@@ -178,7 +205,11 @@ export function evalBatchesOf(run: PreparedRun): AnsweredBatch[] {
   const c = run.config;
   const encoded = run.eval.map((e) => e.encoded);
   const sequences = (c.packing ? pack(encoded, c.max_length) : unpacked(encoded)).sort((a, b) => b.inputIds.length - a.inputIds.length);
-  const buckets = lengthBuckets(sequences.map((q) => q.inputIds.length), c.max_length, run.maxShapes);
+  const buckets = lengthBuckets(
+    sequences.map((q) => q.inputIds.length),
+    c.max_length,
+    run.maxShapes,
+  );
   const all = batches(sequences, { batchSize: c.eval_batch_size, padId: padIdOf(run.tokenizer), buckets });
   return withAnswerSlots(all, answerPlan(all));
 }
@@ -214,7 +245,8 @@ export function batchFeeds(batch: AnsweredBatch): Record<string, TypedArray> {
 /** The learned positions of flat targets, then the last position (never learned) up to `slots` entries. */
 export function answerPositions(targets: BigInt64Array, slots: number): BigInt64Array {
   const last = targets.length - 1;
-  if (targets[last] !== BigInt(IGNORE_INDEX)) throw new RangeError("the last position of a batch must not be learned (it pads the answer positions)");
+  if (targets[last] !== BigInt(IGNORE_INDEX))
+    throw new RangeError("the last position of a batch must not be learned (it pads the answer positions)");
   const positions = new BigInt64Array(slots).fill(BigInt(last));
   let n = 0;
   for (let i = 0; i < last; i++) {

@@ -13,14 +13,35 @@ import { train, type TrainEvent } from "./trainer.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "best-"));
 const dataset = path.join(dir, "data.jsonl");
-writeFileSync(dataset, Array.from({ length: 60 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n");
+writeFileSync(
+  dataset,
+  Array.from({ length: 60 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n",
+);
 
 const tiny = (flags: Partial<TrainConfig>) =>
   resolveTrainConfig({
     flags: {
-      from_scratch: true, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, vocab_size: 300,
-      dataset, max_length: 64, batch_size: 4, gradient_accumulation: 1, threads: 1, device: "cpu", eval_generate: false,
-      logging_steps: 1, save_steps: 1, save_total_limit: 100, eval_steps: 1, warmup_steps: 0, lr_scheduler: "constant", validation_split: 0.2, ...flags,
+      from_scratch: true,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      vocab_size: 300,
+      dataset,
+      max_length: 64,
+      batch_size: 4,
+      gradient_accumulation: 1,
+      threads: 1,
+      device: "cpu",
+      eval_generate: false,
+      logging_steps: 1,
+      save_steps: 1,
+      save_total_limit: 100,
+      eval_steps: 1,
+      warmup_steps: 0,
+      lr_scheduler: "constant",
+      validation_split: 0.2,
+      ...flags,
     },
   }).config;
 
@@ -48,7 +69,10 @@ describe("the best checkpoint", () => {
     for (const [name, { data }] of tensors.params) expect(written.get(name), name).toEqual(data);
     // the output and the best checkpoint's folder are model folders: evaluated, each gives the best eval loss
     for (const model of [output, checkpoint.dir]) {
-      const again = await train(tiny({ output_dir: path.join(dir, `eval-${path.basename(model)}`), base_model: model, from_scratch: false }), { evalOnly: true });
+      const again = await train(
+        tiny({ output_dir: path.join(dir, `eval-${path.basename(model)}`), base_model: model, from_scratch: false }),
+        { evalOnly: true },
+      );
       expect(again.lastEval!.loss).toBeCloseTo(best.loss, 5);
     }
   }, 120_000);
@@ -73,7 +97,12 @@ describe("the best checkpoint", () => {
 
   it("more than 10% of the examples dropped by --max_length stops the run, unless --allow_truncation", async () => {
     const long = path.join(dir, "long.jsonl");
-    writeFileSync(long, Array.from({ length: 20 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: i < 5 ? "word ".repeat(40 + 10 * i) : `${i}` })).join("\n") + "\n");
+    writeFileSync(
+      long,
+      Array.from({ length: 20 }, (_, i) =>
+        JSON.stringify({ instruction: `Count to ${i}`, output: i < 5 ? "word ".repeat(40 + 10 * i) : `${i}` }),
+      ).join("\n") + "\n",
+    );
     const config = tiny({ output_dir: path.join(dir, "long"), dataset: long, max_steps: 1, max_length: 32 });
     await expect(train(config)).rejects.toThrow(
       /^--max_length 32 drops 5 of 20 examples \(25\.0%, more than 10%\) as too long: --max_length \d+ would keep them all; or pass --allow_truncation to train on the 15 that fit$/,

@@ -24,7 +24,12 @@ export function checkpointsDir(outputDir: string): string {
  * Writes checkpoint `state.step` atomically and returns its directory. `files` adds files to the folder before it is
  * renamed into place (the trainer's model or adapter, so that a checkpoint can be exported like a finished run).
  */
-export async function saveCheckpoint(outputDir: string, state: LoopState, tensors: CheckpointTensors, options: { files?: (dir: string) => Promise<void> } = {}): Promise<string> {
+export async function saveCheckpoint(
+  outputDir: string,
+  state: LoopState,
+  tensors: CheckpointTensors,
+  options: { files?: (dir: string) => Promise<void> } = {},
+): Promise<string> {
   const root = checkpointsDir(outputDir);
   await mkdir(root, { recursive: true });
   const final = path.join(root, stepDir(state.step));
@@ -146,4 +151,3 @@ async function fsyncDir(dir: string): Promise<void> {
     await handle.close();
   }
 }
-

@@ -37,7 +37,12 @@ export interface EvaluateOptions {
 }
 
 /** Evaluate `weights` (the trainable tensors by name) on the run's eval split. */
-export async function evaluate(run: PreparedRun, runner: GraphRunner, weights: Record<string, TypedArray>, options: EvaluateOptions): Promise<EvalResult> {
+export async function evaluate(
+  run: PreparedRun,
+  runner: GraphRunner,
+  weights: Record<string, TypedArray>,
+  options: EvaluateOptions,
+): Promise<EvalResult> {
   const { config } = run;
   // one set of sessions at a time (each maps the weights): training's are reopened by the next step
   await runner.suspend(["step", "accumulate", "step-acc"]);
@@ -69,7 +74,12 @@ export function promptOf(template: ChatTemplate, e: PreparedExample): string {
 }
 
 /** Greedy answers to the eval prompts, compared with the expected answers (trimmed, exact). */
-async function exactMatch(run: PreparedRun, runner: GraphRunner, weights: Record<string, TypedArray>, options: EvaluateOptions): Promise<{ exactMatch: number; samples: EvalSample[] } | undefined> {
+async function exactMatch(
+  run: PreparedRun,
+  runner: GraphRunner,
+  weights: Record<string, TypedArray>,
+  options: EvaluateOptions,
+): Promise<{ exactMatch: number; samples: EvalSample[] } | undefined> {
   const allChats = run.eval.filter((e) => e.example.kind === "chat");
   const chats = allChats.slice(0, options.samples);
   if (chats.length === 0) return undefined;
@@ -87,11 +97,18 @@ async function exactMatch(run: PreparedRun, runner: GraphRunner, weights: Record
   const samples: EvalSample[] = [];
   let hits = 0;
   for (let start = 0; start < chats.length; start += batch) {
-    const outputs = await generate(step, model, { batch, slots }, prompts.slice(start, start + batch), { maxNewTokens: config.max_new_tokens, temperature: 0, stopTokens: stop });
+    const outputs = await generate(step, model, { batch, slots }, prompts.slice(start, start + batch), {
+      maxNewTokens: config.max_new_tokens,
+      temperature: 0,
+      stopTokens: stop,
+    });
     chats.slice(start, start + batch).forEach((e, i) => {
       const generated = tokenizer.decode(outputs[i]!.filter((id) => !stop.includes(id))).trim();
       const messages = e.example.kind === "chat" ? e.example.messages : [];
-      const expected = messages.filter((m) => m.role === "assistant").at(-1)!.content.trim();
+      const expected = messages
+        .filter((m) => m.role === "assistant")
+        .at(-1)!
+        .content.trim();
       if (generated === expected) hits++;
       samples.push({
         prompt: messages.filter((m) => m.role === "user").at(-1)?.content ?? "",

@@ -84,7 +84,11 @@ describe("graph cache", () => {
     await first.runner.release();
     await first.store.release();
     const [entry] = entries(root);
-    expect(readdirSync(path.join(root, entry!)).filter((f) => f.endsWith(".onnx")).sort()).toEqual(["eval-2x6-float32.onnx", "step-2x6-float32.onnx"]);
+    expect(
+      readdirSync(path.join(root, entry!))
+        .filter((f) => f.endsWith(".onnx"))
+        .sort(),
+    ).toEqual(["eval-2x6-float32.onnx", "step-2x6-float32.onnx"]);
     const next = await runner(root, 4);
     await next.runner.prepare(evalKey);
     await next.runner.prepare(stepKey);

@@ -63,11 +63,15 @@ function hashTree(hash: ReturnType<typeof createHash>, dir: string): void {
 
 /** Size and modification time of a model directory's weight and config files: a changed file changes it. */
 export function modelFilesFingerprint(dir: string): string {
-  const files = readdirSync(dir).filter((f) => /\.(safetensors|json|bin|gguf)$/.test(f)).sort();
-  return files.map((f) => {
-    const s = statSync(path.join(dir, f));
-    return `${f}:${s.size}:${s.mtimeMs}`;
-  }).join("|");
+  const files = readdirSync(dir)
+    .filter((f) => /\.(safetensors|json|bin|gguf)$/.test(f))
+    .sort();
+  return files
+    .map((f) => {
+      const s = statSync(path.join(dir, f));
+      return `${f}:${s.size}:${s.mtimeMs}`;
+    })
+    .join("|");
 }
 
 /** The entry key of a run's graphs: the code, and what the caller says shapes them (model, weights, settings). */
@@ -117,7 +121,10 @@ export function cachedStore(root: string, key: string, scratch: string): GraphSt
         const weights = new SharedWeights(staging, WEIGHTS);
         await weights.save(graph, `${name}.onnx`);
         await writeFile(path.join(staging, `${name}.inputs.json`), inputs);
-        await writeFile(path.join(staging, PLACEMENT), JSON.stringify({ size: weights.bytes, placed: [...weights.placement] } satisfies Placement));
+        await writeFile(
+          path.join(staging, PLACEMENT),
+          JSON.stringify({ size: weights.bytes, placed: [...weights.placement] } satisfies Placement),
+        );
         try {
           await rename(staging, entry);
           return { model: path.join(entry, `${name}.onnx`) };
@@ -147,5 +154,8 @@ export function cachedStore(root: string, key: string, scratch: string): GraphSt
 
 /** Bytes a cache directory holds (for messages). */
 export async function cacheEntryBytes(root: string, key: string): Promise<number> {
-  return stat(path.join(root, key, WEIGHTS)).then((s) => s.size, () => 0);
+  return stat(path.join(root, key, WEIGHTS)).then(
+    (s) => s.size,
+    () => 0,
+  );
 }

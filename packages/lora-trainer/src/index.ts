@@ -4,7 +4,15 @@ export * from "./browser.js";
 export { fileStore, train, type TrainEvent, type TrainOptions, type TrainResult } from "./trainer.js";
 export { CheckpointError, listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointTensors } from "./checkpoint.js";
 export { LOCK_FILE, lockOutputDir, OutputDirLockedError } from "./outputs.js";
-export { hubToken, isHubModelId, ModelSourceError, resolveModel, type DownloadProgress, type ResolvedModel, type ResolveModelOptions } from "./model-source.js";
+export {
+  hubToken,
+  isHubModelId,
+  ModelSourceError,
+  resolveModel,
+  type DownloadProgress,
+  type ResolvedModel,
+  type ResolveModelOptions,
+} from "./model-source.js";
 export { openModel, type OpenedModel } from "./models/load.js";
 export { createDecoder, type Decoder, type DecoderOptions } from "./models/decoder.js";
 export { loadPeftAdapter, savePeftAdapter } from "./peft.js";

@@ -5,7 +5,15 @@ import { batches, type Batch, type Sequence } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
 import { describe, expect, it } from "vitest";
 import type { EvalResult } from "./evaluation.js";
-import { initialLoopState, trainLoop, type LoopHooks, type LoopSettings, type LoopState, type StepRunner, type TrainingRun } from "./loop.js";
+import {
+  initialLoopState,
+  trainLoop,
+  type LoopHooks,
+  type LoopSettings,
+  type LoopState,
+  type StepRunner,
+  type TrainingRun,
+} from "./loop.js";
 import { OptimizerState, type OptimizerTensors } from "./optimizer.js";
 import type { Precision } from "./precision.js";
 import type { GraphKey } from "./sessions.js";
@@ -39,7 +47,13 @@ class FakeRunner implements StepRunner {
     const invCount = Number(feeds[stepNames.invCount]![0]);
     const lossScale = Number(feeds[stepNames.lossScale]![0]);
     const acc = feeds[stepNames.acc("w")] as Float32Array | undefined;
-    const call: Call = { key, invCount, lossScale, dropoutSeed: Number(feeds[stepNames.dropoutSeed]![0]), ...(acc ? { acc: [...acc] } : {}) };
+    const call: Call = {
+      key,
+      invCount,
+      lossScale,
+      dropoutSeed: Number(feeds[stepNames.dropoutSeed]![0]),
+      ...(acc ? { acc: [...acc] } : {}),
+    };
     this.calls.push(call);
     let loss = 0;
     const g = new Float32Array(N);
@@ -68,25 +82,60 @@ function data(count: number, batchSize: number): (epoch: number) => Batch[] {
   const sequences: Sequence[] = Array.from({ length: count }, (_, k) => {
     const n = 3 + (k % 5);
     const ids = Int32Array.from({ length: n }, (_, i) => (k * 13 + i * 7) % 29);
-    return { inputIds: ids, labels: Int32Array.from(ids, (id, i) => (i === 0 ? -100 : id)), positionIds: Int32Array.from(ids, (_, i) => i), segmentIds: new Int32Array(n).fill(1) };
+    return {
+      inputIds: ids,
+      labels: Int32Array.from(ids, (id, i) => (i === 0 ? -100 : id)),
+      positionIds: Int32Array.from(ids, (_, i) => i),
+      segmentIds: new Int32Array(n).fill(1),
+    };
   });
   return (epoch) => {
     const order = sequences.map((_, i) => i).sort((a, b) => ((a * 31 + epoch * 17) % count) - ((b * 31 + epoch * 17) % count));
-    return batches(order.map((i) => sequences[i]!), { batchSize, padId: 0, buckets: [8] });
+    return batches(
+      order.map((i) => sequences[i]!),
+      { batchSize, padId: 0, buckets: [8] },
+    );
   };
 }
 
-const settings: LoopSettings = { gradient_accumulation: 1, learning_rate: 0.05, warmup_steps: 2, lr_scheduler: "cosine", eval_steps: 1000, save_steps: 1000, seed: 7 };
+const settings: LoopSettings = {
+  gradient_accumulation: 1,
+  learning_rate: 0.05,
+  warmup_steps: 2,
+  lr_scheduler: "cosine",
+  eval_steps: 1000,
+  save_steps: 1000,
+  seed: 7,
+};
 const freshState = (): LoopState => initialLoopState("test");
-const optimizer = () => new OptimizerState(params, new Map([["w", Float32Array.of(0.1, -0.2, 0.3, 0)]]), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+const optimizer = () =>
+  new OptimizerState(params, new Map([["w", Float32Array.of(0.1, -0.2, 0.3, 0)]]), {
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+  });
 
 function run(over: Partial<TrainingRun> & { s?: Partial<LoopSettings> } = {}): TrainingRun {
-  return { settings: { ...settings, ...over.s }, totalSteps: 12, batches: data(10, 2), optimizer: optimizer(), state: freshState(), ...over };
+  return {
+    settings: { ...settings, ...over.s },
+    totalSteps: 12,
+    batches: data(10, 2),
+    optimizer: optimizer(),
+    state: freshState(),
+    ...over,
+  };
 }
 
 /** Hooks that record what the loop reports; `stopAfter` interrupts after that many steps. */
 function recorder(stopAfter = Infinity) {
-  const record = { losses: [] as number[], evals: [] as number[], notes: [] as Note[], checkpoints: [] as { state: LoopState; tensors: OptimizerTensors }[] };
+  const record = {
+    losses: [] as number[],
+    evals: [] as number[],
+    notes: [] as Note[],
+    checkpoints: [] as { state: LoopState; tensors: OptimizerTensors }[],
+  };
   let steps = 0;
   const hooks = (o: OptimizerState): LoopHooks => ({
     onStep: (r) => {
@@ -98,7 +147,14 @@ function recorder(stopAfter = Infinity) {
     checkpoint: async (state) => {
       const t = o.save();
       const copy = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [k, Float32Array.from(v)]));
-      record.checkpoints.push({ state: { ...state }, tensors: { params: new Map([...t.params].map(([k, p]) => [k, { shape: p.shape, data: Float32Array.from(p.data) }])), m: copy(t.m), v: copy(t.v) } });
+      record.checkpoints.push({
+        state: { ...state },
+        tensors: {
+          params: new Map([...t.params].map(([k, p]) => [k, { shape: p.shape, data: Float32Array.from(p.data) }])),
+          m: copy(t.m),
+          v: copy(t.v),
+        },
+      });
     },
     shouldStop: () => steps >= stopAfter,
   });
@@ -112,14 +168,30 @@ describe("the training loop (fake runner)", () => {
     const { record, hooks } = recorder();
     const result = await trainLoop(r, runner, hooks(r.optimizer));
     expect(result.stopped).toBe("completed");
-    expect(runner.calls.map((c) => c.key.kind)).toEqual(["accumulate", "accumulate", "step-acc", "accumulate", "accumulate", "step-acc", "step", "accumulate", "accumulate", "step-acc"]);
+    expect(runner.calls.map((c) => c.key.kind)).toEqual([
+      "accumulate",
+      "accumulate",
+      "step-acc",
+      "accumulate",
+      "accumulate",
+      "step-acc",
+      "step",
+      "accumulate",
+      "accumulate",
+      "step-acc",
+    ]);
     expect(r.state).toMatchObject({ step: 4, epoch: 1, batchInEpoch: 3 });
     // the accumulators fed to each graph of a step are the gradients so far, zero at first
     const first = runner.calls.slice(0, 3);
     expect(first[0]!.acc).toEqual([0, 0, 0, 0]);
     expect(first[1]!.acc!.some((x) => x !== 0)).toBe(true);
     // every micro-batch of a step is scaled by 1 / (the step's learned tokens)
-    const learned = data(14, 2)(0).slice(0, 3).reduce((n, b) => n + b.learnedTokens, 0);
+    const learned = data(
+      14,
+      2,
+    )(0)
+      .slice(0, 3)
+      .reduce((n, b) => n + b.learnedTokens, 0);
     for (const c of first) expect(c.invCount).toBeCloseTo(1 / learned, 7);
     expect(new Set(first.map((c) => c.dropoutSeed)).size).toBe(3); // a dropout seed per micro-batch
     expect(record.losses).toHaveLength(4);
@@ -132,7 +204,9 @@ describe("the training loop (fake runner)", () => {
     const result = await trainLoop(r, runner, hooks(r.optimizer));
     expect(result.stopped).toBe("diverged");
     expect(r.state.step).toBe(2);
-    expect(record.notes.at(-1)!.message).toMatch(/step 4: loss NaN.*the run diverged; stopping with the weights of step 2 \(step 3's update undone\)/);
+    expect(record.notes.at(-1)!.message).toMatch(
+      /step 4: loss NaN.*the run diverged; stopping with the weights of step 2 \(step 3's update undone\)/,
+    );
     const last = record.checkpoints.at(-1)!;
     expect(last.state.step).toBe(2);
     expect(last.tensors.params.get("w")!.data).toEqual(r.optimizer.values.get("w"));

@@ -34,12 +34,29 @@ export interface LoopState {
 
 /** The state of a run that has not started. */
 export function initialLoopState(configHash: string): LoopState {
-  return { step: 0, epoch: 0, batchInEpoch: 0, tokensSeen: 0, bestEvalLoss: null, bestStep: null, evalsWithoutImprovement: 0, configHash, elapsedSeconds: 0 };
+  return {
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    tokensSeen: 0,
+    bestEvalLoss: null,
+    bestStep: null,
+    evalsWithoutImprovement: 0,
+    configHash,
+    elapsedSeconds: 0,
+  };
 }
 
 export type LoopSettings = Pick<
   TrainConfig,
-  "gradient_accumulation" | "learning_rate" | "warmup_steps" | "lr_scheduler" | "eval_steps" | "save_steps" | "early_stopping_patience" | "seed"
+  | "gradient_accumulation"
+  | "learning_rate"
+  | "warmup_steps"
+  | "lr_scheduler"
+  | "eval_steps"
+  | "save_steps"
+  | "early_stopping_patience"
+  | "seed"
 >;
 
 /** What the loop trains: its settings and data, the optimizer's state and the loop's own. */
@@ -93,7 +110,11 @@ export const DIVERGED_LOSS_FACTOR = 10;
 
 export type StopReason = "completed" | "early_stopping" | "interrupted" | "diverged";
 
-export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: LoopHooks): Promise<{ stopped: StopReason; lastEval?: EvalResult }> {
+export async function trainLoop(
+  run: TrainingRun,
+  runner: StepRunner,
+  hooks: LoopHooks,
+): Promise<{ stopped: StopReason; lastEval?: EvalResult }> {
   const { settings: s, state, optimizer, totalSteps } = run;
   const scaler = new LossScaler();
   const started = performance.now() - state.elapsedSeconds * 1000;
@@ -122,7 +143,10 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     if (runner.precision === "float16" && Number.isFinite(loss) && !Number.isFinite(gradNorm) && !scaler.exhausted) {
       // float16 gradients overflowed: nothing was updated; the same batches again at half the scale
       scaler.update(false);
-      hooks.onNote({ type: "warning", message: `step ${state.step + 1}: float16 gradients overflowed; retrying with loss scale ${scaler.scale}` });
+      hooks.onNote({
+        type: "warning",
+        message: `step ${state.step + 1}: float16 gradients overflowed; retrying with loss scale ${scaler.scale}`,
+      });
       continue;
     }
     if (runner.precision === "float16") scaler.update(Number.isFinite(gradNorm));
@@ -145,7 +169,10 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     const broken = optimizer.nonFinite();
     if (broken !== undefined) {
       optimizer.restore();
-      hooks.onNote({ type: "warning", message: `step ${state.step + 1}: the update makes ${broken} non-finite; it is not applied, stopping with the weights of step ${state.step}` });
+      hooks.onNote({
+        type: "warning",
+        message: `step ${state.step + 1}: the update makes ${broken} non-finite; it is not applied, stopping with the weights of step ${state.step}`,
+      });
       stopped = "diverged";
       break;
     }
@@ -159,7 +186,19 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     const seconds = (performance.now() - t0) / 1000;
     stepSeconds = stepSeconds === 0 ? seconds : 0.9 * stepSeconds + 0.1 * seconds;
     const epoch = state.epoch + state.batchInEpoch / Math.max(1, epochData.length);
-    await hooks.onStep({ step: state.step, totalSteps, epoch, loss, lr, gradNorm, tokens, slots, seconds, etaSeconds: (totalSteps - state.step) * stepSeconds, metrics });
+    await hooks.onStep({
+      step: state.step,
+      totalSteps,
+      epoch,
+      loss,
+      lr,
+      gradNorm,
+      tokens,
+      slots,
+      seconds,
+      etaSeconds: (totalSteps - state.step) * stepSeconds,
+      metrics,
+    });
 
     if (run.evaluate && (state.step % s.eval_steps === 0 || state.step === totalSteps)) {
       lastEval = await run.evaluate();
@@ -172,7 +211,10 @@ export async function trainLoop(run: TrainingRun, runner: StepRunner, hooks: Loo
     }
     if (state.step % s.save_steps === 0 || state.step === totalSteps) await hooks.checkpoint?.(state);
     if (s.early_stopping_patience !== undefined && state.evalsWithoutImprovement >= s.early_stopping_patience) {
-      hooks.onNote({ type: "info", message: `early stopping: eval loss has not improved for ${state.evalsWithoutImprovement} evaluations (best ${state.bestEvalLoss} at step ${state.bestStep})` });
+      hooks.onNote({
+        type: "info",
+        message: `early stopping: eval loss has not improved for ${state.evalsWithoutImprovement} evaluations (best ${state.bestEvalLoss} at step ${state.bestStep})`,
+      });
       stopped = "early_stopping";
       break;
     }
@@ -201,9 +243,18 @@ async function gradients(runner: StepRunner, run: TrainingRun, group: readonly B
     const batch = group[k]!;
     const last = k === group.length - 1;
     const kind = !last ? "accumulate" : accumulators ? "step-acc" : "step";
-    accumulators ??= kind === "step" ? undefined : Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), new Float32Array(optimizer.values.get(p.name)!.length)]));
+    accumulators ??=
+      kind === "step"
+        ? undefined
+        : Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), new Float32Array(optimizer.values.get(p.name)!.length)]));
     const dropoutSeed = Float32Array.of(hash53(`dropout:${state.step}:${k}`, settings.seed) % 100_000);
-    outputs = await runner.run(batchKey(kind, batch), { ...shared, ...batchFeeds(batch), [stepNames.dropoutSeed]: dropoutSeed, ...accumulators, ...run.objectiveFeeds?.(batch, group) });
+    outputs = await runner.run(batchKey(kind, batch), {
+      ...shared,
+      ...batchFeeds(batch),
+      [stepNames.dropoutSeed]: dropoutSeed,
+      ...accumulators,
+      ...run.objectiveFeeds?.(batch, group),
+    });
     loss += Number(outputs[stepNames.loss]![0]);
     addMetrics(metrics, outputs);
     if (!last) accumulators = Object.fromEntries(optimizer.params.map((p) => [stepNames.acc(p.name), outputs[stepNames.newAcc(p.name)]!]));

@@ -24,9 +24,16 @@ export interface TrainingMemoryEstimate extends MemoryEstimate {
   notes: string[];
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
-async function modelShapes(config: TrainConfig, options: ResolveModelOptions): Promise<{ model: ModelConfig; weights: Pick<WeightSource, "names" | "shape">; notes: string[] }> {
+async function modelShapes(
+  config: TrainConfig,
+  options: ResolveModelOptions,
+): Promise<{ model: ModelConfig; weights: Pick<WeightSource, "names" | "shape">; notes: string[] }> {
   if (config.from_scratch) {
     const vocab = config.vocab_size ?? 4096;
     const model = parseConfig(scratchConfig({ ...config, vocab_size: vocab }, vocab, {}));
@@ -58,9 +65,17 @@ async function modelShapes(config: TrainConfig, options: ResolveModelOptions): P
     // A hub id not on disk: its config.json alone says every shape.
     let response: Awaited<ReturnType<typeof downloadFile>>;
     try {
-      response = await downloadFile({ repo, path: "config.json", revision: revision ?? options.revision ?? "main", ...((options.hubUrl ?? process.env.HF_ENDPOINT) ? { hubUrl: options.hubUrl ?? process.env.HF_ENDPOINT } : {}), ...((options.accessToken ?? hubToken()) ? { accessToken: options.accessToken ?? hubToken() } : {}) });
+      response = await downloadFile({
+        repo,
+        path: "config.json",
+        revision: revision ?? options.revision ?? "main",
+        ...((options.hubUrl ?? process.env.HF_ENDPOINT) ? { hubUrl: options.hubUrl ?? process.env.HF_ENDPOINT } : {}),
+        ...((options.accessToken ?? hubToken()) ? { accessToken: options.accessToken ?? hubToken() } : {}),
+      });
     } catch (cause) {
-      throw new ModelSourceError(`${repo}: not on disk, and its config.json could not be read from the hub (${(cause as Error).message}); pass a local directory to --base_model`);
+      throw new ModelSourceError(
+        `${repo}: not on disk, and its config.json could not be read from the hub (${(cause as Error).message}); pass a local directory to --base_model`,
+      );
     }
     if (!response) throw new ModelSourceError(`${repo} has no config.json on the hub`);
     let json: unknown;
@@ -75,7 +90,10 @@ async function modelShapes(config: TrainConfig, options: ResolveModelOptions): P
 }
 
 /** Predict the peak memory of `neural train` with this config, before reading any weights or data. */
-export async function estimateTrainingMemory(config: TrainConfig, options: { modelSource?: ResolveModelOptions } = {}): Promise<TrainingMemoryEstimate> {
+export async function estimateTrainingMemory(
+  config: TrainConfig,
+  options: { modelSource?: ResolveModelOptions } = {},
+): Promise<TrainingMemoryEstimate> {
   const { model, weights, notes } = await modelShapes(config, options.modelSource ?? {});
   const seq = Math.min(config.max_length, model.maxPositions);
   const lora = config.use_lora ? loraSpec(config, model) : undefined;
@@ -98,8 +116,10 @@ export async function estimateTrainingMemory(config: TrainConfig, options: { mod
       ? `for the largest shape bucket: ${config.batch_size} ${spec.method === "kto" ? "rows (each with its KL row)" : "pairs (chosen and rejected)"} = ${2 * config.batch_size} sequences × ${seq} tokens`
       : `for the largest shape bucket: batch ${config.batch_size} × ${seq} tokens (packing fills rows; shorter buckets need less)`,
   );
-  if (spec && (spec.method === "dpo" || spec.method === "kto")) notes.push(`${spec.method}: the reference is the starting weights, run once before training; no second model in memory`);
-  if (gpu) notes.push(`${config.device}: weights and activations would sit in device memory; this is the CPU figure, not measured on a GPU`);
+  if (spec && (spec.method === "dpo" || spec.method === "kto"))
+    notes.push(`${spec.method}: the reference is the starting weights, run once before training; no second model in memory`);
+  if (gpu)
+    notes.push(`${config.device}: weights and activations would sit in device memory; this is the CPU figure, not measured on a GPU`);
   if (config.device === "auto") notes.push("device auto: this is the CPU figure (the GPU providers are not measured)");
   return { ...estimate, model, batch: config.batch_size, seq, device: gpu ? "gpu" : "cpu", notes };
 }

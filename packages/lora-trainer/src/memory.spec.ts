@@ -17,7 +17,14 @@ describe("memory estimate", () => {
   });
 
   it("checkpointing lowers the activations, QLoRA the weights; the parts add up to the peak", () => {
-    const model = tinyConfig("LlamaForCausalLM", { hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 4, vocab_size: 256, num_hidden_layers: 4 });
+    const model = tinyConfig("LlamaForCausalLM", {
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_attention_heads: 4,
+      num_key_value_heads: 4,
+      vocab_size: 256,
+      num_hidden_layers: 4,
+    });
     const lora = { rank: 8, alpha: 16, rsLora: false, targets: ["q_proj", "v_proj"], dropout: 0 };
     const base = { model, batch: 4, seq: 64, lora, recompute: false };
     const kept = estimateMemory(base);
@@ -34,9 +41,25 @@ describe("memory estimate", () => {
   });
 
   it("knows the preference methods: a pair is two sequences; the reference adds no weights", () => {
-    const model = tinyConfig("LlamaForCausalLM", { hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 4, vocab_size: 256, num_hidden_layers: 2 });
+    const model = tinyConfig("LlamaForCausalLM", {
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_attention_heads: 4,
+      num_key_value_heads: 4,
+      vocab_size: 256,
+      num_hidden_layers: 2,
+    });
     const lora = { rank: 8, alpha: 16, rsLora: false, targets: ["q_proj", "v_proj"], dropout: 0 };
-    const spec = { method: "dpo" as const, beta: 0.1, lossType: "sigmoid" as const, rpoAlpha: 0, simpoGamma: 0.5, cpoAlpha: 0, desirableWeight: 1, undesirableWeight: 1 };
+    const spec = {
+      method: "dpo" as const,
+      beta: 0.1,
+      lossType: "sigmoid" as const,
+      rpoAlpha: 0,
+      simpoGamma: 0.5,
+      cpoAlpha: 0,
+      desirableWeight: 1,
+      undesirableWeight: 1,
+    };
     const part = (e: ReturnType<typeof estimateMemory>, name: string) => e.parts.find((p) => p.name === name)!.bytes;
     const sft = estimateMemory({ model, batch: 4, seq: 64, lora, recompute: false });
     const dpo = estimateMemory({ model, batch: 4, seq: 64, lora, recompute: false, preference: spec });

@@ -162,10 +162,20 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   // Evaluation runs its own forward (no arena: the step's activations are gone by then); the larger peak counts.
   const evalPeak = input.evalBatch
     ? activationPeak(
-        buildEvalGraph({ config: model, source, batch: input.evalBatch * rows, seq, ...(lora ? { lora } : {}), recompute: false, ...(qlora ? { linear: qloraLinear(source) } : {}), ...(preference ? { preference } : {}) }),
+        buildEvalGraph({
+          config: model,
+          source,
+          batch: input.evalBatch * rows,
+          seq,
+          ...(lora ? { lora } : {}),
+          recompute: false,
+          ...(qlora ? { linear: qloraLinear(source) } : {}),
+          ...(preference ? { preference } : {}),
+        }),
       )
     : undefined;
-  const act = evalPeak && evalPeak.bytes > stepPeak.bytes ? { ...evalPeak, at: `evaluation: ${evalPeak.at}`, nodes: stepPeak.nodes } : stepPeak;
+  const act =
+    evalPeak && evalPeak.bytes > stepPeak.bytes ? { ...evalPeak, at: `evaluation: ${evalPeak.at}`, nodes: stepPeak.nodes } : stepPeak;
 
   // Frozen weights: everything but the trainable tensors (full fine-tuning trains them all).
   const trainableNames = new Set(lora ? [] : params.map((p) => p.name));
@@ -195,7 +205,11 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     {
       name: "weights",
       bytes: weightBytes,
-      note: qlora ? `frozen weights: linear layers in 4 bits (two copies), the rest float32` : lora ? "frozen base weights, float32, memory-mapped" : "none frozen (full fine-tuning)",
+      note: qlora
+        ? `frozen weights: linear layers in 4 bits (two copies), the rest float32`
+        : lora
+          ? "frozen base weights, float32, memory-mapped"
+          : "none frozen (full fine-tuning)",
     },
     {
       name: "trainable",
@@ -218,4 +232,3 @@ export function formatMemoryEstimate(e: MemoryEstimate): string {
   const lines = e.parts.map((p) => `  ${p.name.padEnd(12)}${mib(p.bytes)}  ${p.note}`);
   return [...lines, `  ${"peak".padEnd(12)}${mib(e.peakBytes)}`].join("\n");
 }
-

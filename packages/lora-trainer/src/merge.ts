@@ -64,13 +64,27 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
         },
       };
     });
-    if (unused.size) throw new AdapterError(`${options.adapterDir}: the base model ${base.dir} has no weight for ${[...unused][0]} (is it the right base?)`);
+    if (unused.size)
+      throw new AdapterError(
+        `${options.adapterDir}: the base model ${base.dir} has no weight for ${[...unused][0]} (is it the right base?)`,
+      );
     await mkdir(options.outputDir, { recursive: true });
     await saveSafetensors(path.join(options.outputDir, "model.safetensors"), tensors, { metadata: { format: "pt" } });
     // The base's name, as transformers records the id a model was loaded from (a GGUF export names the model after it).
     const nameOrPath = base.repo ?? (typeof config._name_or_path === "string" && config._name_or_path ? config._name_or_path : baseSpec);
     const vocab = rows > baseRows ? withVocabSize(config, rows) : config;
-    await writeDurable(path.join(options.outputDir, "config.json"), JSON.stringify({ ...vocab, _name_or_path: nameOrPath, torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : (options.dtype === "F16" ? "float16" : "bfloat16") }, null, 2) + "\n");
+    await writeDurable(
+      path.join(options.outputDir, "config.json"),
+      JSON.stringify(
+        {
+          ...vocab,
+          _name_or_path: nameOrPath,
+          torch_dtype: (options.dtype ?? "F32") === "F32" ? "float32" : options.dtype === "F16" ? "float16" : "bfloat16",
+        },
+        null,
+        2,
+      ) + "\n",
+    );
     // The adapter directory's tokenizer (what training used) wins over the base's.
     for (const file of TOKENIZER_FILES) {
       const from = (await exists(path.join(options.adapterDir, file))) ? path.join(options.adapterDir, file) : path.join(base.dir, file);
@@ -86,7 +100,13 @@ export async function mergeAdapter(options: MergeOptions): Promise<{ outputDir: 
  * An embedding or output weight with the adapter's token rows: the added rows at the mean of the base's other rows,
  * as training started them (grown to `rows` rows first), then the trained rows written in place.
  */
-function mergeTokenRows(w: Float32Array, width: number, rows: number, all: NonNullable<LoraAdapter["tokenRows"]>, trained?: { indices: number[]; values: Float32Array; width: number }): Float32Array {
+function mergeTokenRows(
+  w: Float32Array,
+  width: number,
+  rows: number,
+  all: NonNullable<LoraAdapter["tokenRows"]>,
+  trained?: { indices: number[]; values: Float32Array; width: number },
+): Float32Array {
   const added = [...new Set([...all.values()].flatMap((t) => t.indices))];
   const start = withMeanRows(w, width, added, rows);
   return trained ? replaceTokenRows(start, rows, trained) : start;
@@ -95,7 +115,15 @@ function mergeTokenRows(w: Float32Array, width: number, rows: number, all: NonNu
 /** config.json with a new vocabulary size (a multimodal config's text model's too). */
 function withVocabSize(config: Record<string, unknown>, rows: number): Record<string, unknown> {
   const text = config.text_config;
-  return { ...config, vocab_size: rows, ...(typeof text === "object" && text !== null ? { text_config: { ...text, vocab_size: rows } } : {}) };
+  return {
+    ...config,
+    vocab_size: rows,
+    ...(typeof text === "object" && text !== null ? { text_config: { ...text, vocab_size: rows } } : {}),
+  };
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );

@@ -89,7 +89,9 @@ describe("resolveModel", () => {
     expect(await resolveModel(dir)).toEqual({ dir, source: "local" });
     await expect(resolveModel("./no/such/dir")).rejects.toThrow(/not a Hugging Face model id/);
     const cacheDir = await mkdtemp(path.join(tmpdir(), "hf-cache-"));
-    await expect(resolveModel("org/tiny", { cacheDir, offline: true })).rejects.toThrow(/not in the Hugging Face cache .* downloads are off/);
+    await expect(resolveModel("org/tiny", { cacheDir, offline: true })).rejects.toThrow(
+      /not in the Hugging Face cache .* downloads are off/,
+    );
     await expect(resolveModel("org/missing", { cacheDir, hubUrl })).rejects.toThrow(/cannot reach the Hugging Face hub for org\/missing/);
   });
 
@@ -138,7 +140,9 @@ describe("gated models and tokens", () => {
 
   it("with a token that has no access: says so (403)", async () => {
     const cacheDir = await noTokens();
-    await expect(resolveModel("org/gated", { cacheDir, hubUrl: hub.url, accessToken: "hf_other" })).rejects.toThrow(/refused the Hugging Face token \(HTTP 403\).*accept its conditions/);
+    await expect(resolveModel("org/gated", { cacheDir, hubUrl: hub.url, accessToken: "hf_other" })).rejects.toThrow(
+      /refused the Hugging Face token \(HTTP 403\).*accept its conditions/,
+    );
   });
 
   it.each([

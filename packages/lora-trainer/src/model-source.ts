@@ -55,7 +55,8 @@ export interface ResolvedModel {
   revision?: string;
 }
 
-const WANTED = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|tokenizer\.model|model\.safetensors\.index\.json|[^/]*\.safetensors)$/;
+const WANTED =
+  /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|tokenizer\.model|model\.safetensors\.index\.json|[^/]*\.safetensors)$/;
 
 export function defaultCacheDir(): string {
   if (process.env.HF_HUB_CACHE) return process.env.HF_HUB_CACHE;
@@ -63,7 +64,11 @@ export function defaultCacheDir(): string {
   return path.join(homedir(), ".cache", "huggingface", "hub");
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Where `hf auth login` keeps the token: $HF_TOKEN_PATH, else "token" in $HF_HOME (default ~/.cache/huggingface). */
 export function hubTokenPath(): string {
@@ -110,11 +115,13 @@ export function isHubModelId(spec: string): boolean {
 /** Finds (or downloads) a base model and returns the directory that holds its config.json. */
 export async function resolveModel(spec: string, options: ResolveModelOptions = {}): Promise<ResolvedModel> {
   if (await exists(spec)) {
-    if (!(await exists(path.join(spec, "config.json")))) throw new ModelSourceError(`${spec}: no config.json (is this a Hugging Face model directory?)`);
+    if (!(await exists(path.join(spec, "config.json"))))
+      throw new ModelSourceError(`${spec}: no config.json (is this a Hugging Face model directory?)`);
     return { dir: spec, source: "local" };
   }
   const [repo, atRevision] = spec.split("@") as [string, string | undefined];
-  if (!isHubModelId(spec)) throw new ModelSourceError(`${spec}: no such directory, and not a Hugging Face model id like "Qwen/Qwen2.5-0.5B-Instruct"`);
+  if (!isHubModelId(spec))
+    throw new ModelSourceError(`${spec}: no such directory, and not a Hugging Face model id like "Qwen/Qwen2.5-0.5B-Instruct"`);
   const revision = atRevision ?? options.revision ?? "main";
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const repoDir = path.join(cacheDir, `models--${repo.replace(/\//g, "--")}`);
@@ -169,7 +176,12 @@ async function download(repo: string, revision: string, repoDir: string, options
       files.push({ path: entry.path, size: entry.lfs?.size ?? entry.size, etag });
     }
   } catch (error) {
-    throw refused(error) ?? (error instanceof ModelSourceError ? error : new ModelSourceError(`cannot list the files of ${repo}@${revision}: ${(error as Error).message}`));
+    throw (
+      refused(error) ??
+      (error instanceof ModelSourceError
+        ? error
+        : new ModelSourceError(`cannot list the files of ${repo}@${revision}: ${(error as Error).message}`))
+    );
   }
   if (!files.some((f) => f.path === "config.json")) throw new ModelSourceError(`${repo}@${revision} has no config.json`);
   if (!files.some((f) => f.path.endsWith(".safetensors"))) {

@@ -44,7 +44,14 @@ export class OptimizerState {
   apply(outputs: Readonly<Record<string, TypedArray>>, step: { lr: number; step: number; gradNorm: number }): void {
     const scalars = adamwScalars(this.spec, step);
     for (const p of this.params) {
-      adamwInPlace(this.values.get(p.name)!, outputs[stepNames.grad(p.name)] as Float32Array, this.m.get(p.name)!, this.v.get(p.name)!, scalars, p.decay);
+      adamwInPlace(
+        this.values.get(p.name)!,
+        outputs[stepNames.grad(p.name)] as Float32Array,
+        this.m.get(p.name)!,
+        this.v.get(p.name)!,
+        scalars,
+        p.decay,
+      );
     }
   }
 
@@ -53,18 +60,24 @@ export class OptimizerState {
   /** Copies the tensors and moments aside (into buffers reused step after step), so that an update can be undone. */
   keep(): void {
     const copy = (from: Map<string, Float32Array>, into: Map<string, Float32Array> | undefined) =>
-      new Map([...from].map(([name, data]) => {
-        const buffer = into?.get(name) ?? new Float32Array(data.length);
-        buffer.set(data);
-        return [name, buffer] as const;
-      }));
+      new Map(
+        [...from].map(([name, data]) => {
+          const buffer = into?.get(name) ?? new Float32Array(data.length);
+          buffer.set(data);
+          return [name, buffer] as const;
+        }),
+      );
     this.kept = { values: copy(this.values, this.kept?.values), m: copy(this.m, this.kept?.m), v: copy(this.v, this.kept?.v) };
   }
 
   /** Puts back what keep() copied; false when nothing was kept. */
   restore(): boolean {
     if (!this.kept) return false;
-    for (const [from, into] of [[this.kept.values, this.values], [this.kept.m, this.m], [this.kept.v, this.v]] as const) {
+    for (const [from, into] of [
+      [this.kept.values, this.values],
+      [this.kept.m, this.m],
+      [this.kept.v, this.v],
+    ] as const) {
       for (const [name, data] of from) into.get(name)!.set(data);
     }
     this.kept = undefined;
@@ -96,7 +109,8 @@ export class OptimizerState {
       const value = saved.params.get(p.name)?.data;
       const [m, v] = [saved.m.get(p.name), saved.v.get(p.name)];
       const n = this.values.get(p.name)!.length;
-      if (!value || !m || !v || value.length !== n || m.length !== n || v.length !== n) throw new TrainingError(`${where}: no tensor ${p.name} of the expected size`);
+      if (!value || !m || !v || value.length !== n || m.length !== n || v.length !== n)
+        throw new TrainingError(`${where}: no tensor ${p.name} of the expected size`);
       this.values.set(p.name, value);
       this.m.set(p.name, m);
       this.v.set(p.name, v);

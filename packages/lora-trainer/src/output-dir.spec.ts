@@ -14,21 +14,44 @@ import { train } from "./trainer.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "output-dir-"));
 const dataset = path.join(dir, "data.jsonl");
-writeFileSync(dataset, Array.from({ length: 40 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n");
+writeFileSync(
+  dataset,
+  Array.from({ length: 40 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n",
+);
 
 const tiny = (flags: Partial<TrainConfig>) =>
   resolveTrainConfig({
     flags: {
-      from_scratch: true, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, vocab_size: 300,
-      dataset, max_length: 64, batch_size: 4, gradient_accumulation: 1, threads: 1, device: "cpu", eval_generate: false,
-      logging_steps: 1, save_steps: 2, max_steps: 4, validation_split: 0, ...flags,
+      from_scratch: true,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      vocab_size: 300,
+      dataset,
+      max_length: 64,
+      batch_size: 4,
+      gradient_accumulation: 1,
+      threads: 1,
+      device: "cpu",
+      eval_generate: false,
+      logging_steps: 1,
+      save_steps: 2,
+      max_steps: 4,
+      validation_split: 0,
+      ...flags,
     },
   }).config;
 
 /** The pid of a process that has exited. */
 const deadPid = () => spawnSync(process.execPath, ["-e", "process.pid"]).pid!;
 const trainSteps = (output: string) =>
-  readFileSync(path.join(output, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; step: number }).filter((r) => r.type === "train").map((r) => r.step);
+  readFileSync(path.join(output, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { type: string; step: number })
+    .filter((r) => r.type === "train")
+    .map((r) => r.step);
 
 describe("an output directory", () => {
   it("is locked: of two concurrent runs into it, one trains and the other is refused, naming the holder", async () => {
@@ -63,7 +86,11 @@ describe("an output directory", () => {
     const dead = deadPid();
     mkdirSync(checkpointsDir(output), { recursive: true });
     writeFileSync(path.join(output, LOCK_FILE), JSON.stringify({ pid: dead }));
-    const leftovers = [`.model.safetensors.${dead}.abc123.tmp`, `metrics.jsonl.tmp-${dead}`, `checkpoints/step-00000009.tmp-${dead}-1700000000000`];
+    const leftovers = [
+      `.model.safetensors.${dead}.abc123.tmp`,
+      `metrics.jsonl.tmp-${dead}`,
+      `checkpoints/step-00000009.tmp-${dead}-1700000000000`,
+    ];
     for (const f of leftovers) writeFileSync(path.join(output, f), "x".repeat(1000));
     const live = `.model.safetensors.1.abc123.tmp`; // pid 1 is alive
     writeFileSync(path.join(output, live), "x");
@@ -92,7 +119,9 @@ describe("an output directory", () => {
     const lines = readFileSync(file, "utf8").split("\n");
     lines[1] = "{not json";
     writeFileSync(file, lines.join("\n"));
-    await expect(train(tiny({ output_dir: output, resume: "auto" }))).rejects.toThrow(`${file}:2: not a JSON line; remove the line (or the file) and resume again`);
+    await expect(train(tiny({ output_dir: output, resume: "auto" }))).rejects.toThrow(
+      `${file}:2: not a JSON line; remove the line (or the file) and resume again`,
+    );
   });
 
   it("a run resumed without a checkpoint starts over without repeating its metrics", async () => {

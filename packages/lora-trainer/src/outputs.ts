@@ -19,7 +19,10 @@ export async function writeEvalSplit(outputDir: string, examples: readonly Prepa
   const lines = examples.map((e) =>
     JSON.stringify(
       e.example.kind === "chat"
-        ? { messages: e.example.messages.map(({ role, content }) => ({ role, content })), ...(e.example.category !== undefined ? { category: e.example.category } : {}) }
+        ? {
+            messages: e.example.messages.map(({ role, content }) => ({ role, content })),
+            ...(e.example.category !== undefined ? { category: e.example.category } : {}),
+          }
         : { text: e.example.text },
     ),
   );
@@ -59,7 +62,13 @@ export async function lockOutputDir(outputDir: string): Promise<() => Promise<vo
     }
     // a dead process's lock: moved aside (one taker wins the rename), then taken as new
     const stale = `${file}.stale-${process.pid}`;
-    if (await rename(file, stale).then(() => true, () => false)) await rm(stale, { force: true });
+    if (
+      await rename(file, stale).then(
+        () => true,
+        () => false,
+      )
+    )
+      await rm(stale, { force: true });
   }
   return async () => {
     const text = await readFile(file, "utf8").catch(() => "");
@@ -91,7 +100,8 @@ export class MetricsFile {
       try {
         record = JSON.parse(line) as { step?: unknown };
       } catch {
-        if (lines.slice(i + 1).some(Boolean)) throw new CheckpointError(`${this.path}:${i + 1}: not a JSON line; remove the line (or the file) and resume again`);
+        if (lines.slice(i + 1).some(Boolean))
+          throw new CheckpointError(`${this.path}:${i + 1}: not a JSON line; remove the line (or the file) and resume again`);
         return;
       }
       if (typeof record.step === "number" && record.step <= step) kept.push(line);
@@ -104,22 +114,39 @@ export class MetricsFile {
   }
 
   async records(): Promise<Record<string, number | string>[]> {
-    return (await readFile(this.path, "utf8").catch(() => "")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number | string>);
+    return (await readFile(this.path, "utf8").catch(() => ""))
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, number | string>);
   }
 }
 
 /** The adapter (PEFT) or the full model (HF directory), the tokenizer, the resolved config and the loss curve. */
-export async function writeOutputs(run: PreparedRun, optimizer: OptimizerState, metrics: MetricsFile, lastSamples: readonly EvalSample[]): Promise<string[]> {
+export async function writeOutputs(
+  run: PreparedRun,
+  optimizer: OptimizerState,
+  metrics: MetricsFile,
+  lastSamples: readonly EvalSample[],
+): Promise<string[]> {
   const out = run.config.output_dir;
   const files = await writeModelFiles(run, optimizer, out);
   const lines = await metrics.records();
   const series = [
-    { name: "train loss", color: "#1f77b4", points: lines.filter((l) => l.type === "train").map((l) => ({ step: l.step as number, value: l.loss as number })) },
-    { name: "eval loss", color: "#d62728", points: lines.filter((l) => l.type === "eval").map((l) => ({ step: l.step as number, value: l.loss as number })) },
+    {
+      name: "train loss",
+      color: "#1f77b4",
+      points: lines.filter((l) => l.type === "train").map((l) => ({ step: l.step as number, value: l.loss as number })),
+    },
+    {
+      name: "eval loss",
+      color: "#d62728",
+      points: lines.filter((l) => l.type === "eval").map((l) => ({ step: l.step as number, value: l.loss as number })),
+    },
   ];
   // a preference run's reward margin (chosen − rejected) and accuracy beside its loss
   if (lines.some((l) => "rewards/margins" in l)) {
-    const curve = (type: string, key: string) => lines.filter((l) => l.type === type && key in l).map((l) => ({ step: l.step as number, value: l[key] as number }));
+    const curve = (type: string, key: string) =>
+      lines.filter((l) => l.type === type && key in l).map((l) => ({ step: l.step as number, value: l[key] as number }));
     series.push({ name: "rewards/margins", color: "#2ca02c", points: curve("train", "rewards/margins") });
     series.push({ name: "eval rewards/margins", color: "#9467bd", points: curve("eval", "rewards/margins") });
     series.push({ name: "rewards/accuracies", color: "#ff7f0e", points: curve("train", "rewards/accuracies") });
@@ -142,7 +169,10 @@ export async function writeModelFiles(run: PreparedRun, optimizer: OptimizerStat
   const { config } = run;
   const files: string[] = [];
   if (run.lora) {
-    await savePeftAdapter(out, loraAdapterOf(optimizer.params, optimizer.values, run.lora, config.base_model, Boolean(run.model.textTower)));
+    await savePeftAdapter(
+      out,
+      loraAdapterOf(optimizer.params, optimizer.values, run.lora, config.base_model, Boolean(run.model.textTower)),
+    );
     files.push("adapter_config.json", "adapter_model.safetensors");
   } else {
     await saveSafetensors(

@@ -49,7 +49,13 @@ export function peftAdapterConfig(adapter: LoraAdapter): Record<string, unknown>
     inference_mode: true,
     init_lora_weights: true,
     modules_to_save: null,
-    ...(adapter.tokenRows?.size ? { trainable_token_indices: Object.fromEntries([...adapter.tokenRows].map(([weight, rows]) => [shortModuleName(weight), rows.indices])) } : {}),
+    ...(adapter.tokenRows?.size
+      ? {
+          trainable_token_indices: Object.fromEntries(
+            [...adapter.tokenRows].map(([weight, rows]) => [shortModuleName(weight), rows.indices]),
+          ),
+        }
+      : {}),
     layers_to_transform: null,
     layers_pattern: null,
     rank_pattern: {},
@@ -61,22 +67,42 @@ export function peftAdapterConfig(adapter: LoraAdapter): Record<string, unknown>
 
 /** The adapter of trained LoRA tensors (<module>.lora_A and .lora_B), in PEFT's terms. */
 /** `textTower`: the base is a multimodal model whose text layers PEFT names model.language_model.layers... */
-export function loraAdapterOf(params: readonly TrainableParam[], values: ReadonlyMap<string, Float32Array>, lora: LoraSpec, baseModel?: string, textTower = false): LoraAdapter {
+export function loraAdapterOf(
+  params: readonly TrainableParam[],
+  values: ReadonlyMap<string, Float32Array>,
+  lora: LoraSpec,
+  baseModel?: string,
+  textTower = false,
+): LoraAdapter {
   const modules: LoraAdapter["modules"] = new Map();
   for (const p of params) {
     if (!p.name.endsWith(".lora_A")) continue;
     const module = p.name.slice(0, -".lora_A".length);
     const b = params.find((q) => q.name === `${module}.lora_B`)!;
-    modules.set(textTower ? textTowerModuleName(module) : module, { a: values.get(p.name)!, b: values.get(b.name)!, in: p.shape[1]!, out: b.shape[0]! });
+    modules.set(textTower ? textTowerModuleName(module) : module, {
+      a: values.get(p.name)!,
+      b: values.get(b.name)!,
+      in: p.shape[1]!,
+      out: b.shape[0]!,
+    });
   }
   const tokenRows: NonNullable<LoraAdapter["tokenRows"]> = new Map();
   for (const p of params) {
     if (!p.name.endsWith(TOKEN_ROWS_SUFFIX) || !lora.trainableTokens) continue;
     const module = p.name.slice(0, -TOKEN_ROWS_SUFFIX.length);
-    tokenRows.set(`${textTower ? textTowerModuleName(module) : module}.weight`, { indices: [...lora.trainableTokens], values: values.get(p.name)!, width: p.shape[1]! });
+    tokenRows.set(`${textTower ? textTowerModuleName(module) : module}.weight`, {
+      indices: [...lora.trainableTokens],
+      values: values.get(p.name)!,
+      width: p.shape[1]!,
+    });
   }
   return {
-    modules, rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, rsLora: lora.rsLora, targetModules: [...lora.targets],
+    modules,
+    rank: lora.rank,
+    alpha: lora.alpha,
+    dropout: lora.dropout,
+    rsLora: lora.rsLora,
+    targetModules: [...lora.targets],
     ...(baseModel !== undefined ? { baseModel } : {}),
     ...(tokenRows.size ? { tokenRows } : {}),
   };
@@ -87,10 +113,15 @@ const TOKEN_ROWS_SUFFIX = ".trainable_tokens";
 const shortModuleName = (weight: string) => weight.replace(/\.weight$/, "").replace(/^.*\./, "");
 
 /** PEFT's tensor of trained token rows (the wrapped module's token_adapter), for a weight's name. */
-export const tokenRowsTensorName = (weight: string): string => `${PEFT_PREFIX}${weight.replace(/\.weight$/, "")}.token_adapter.trainable_tokens_delta`;
+export const tokenRowsTensorName = (weight: string): string =>
+  `${PEFT_PREFIX}${weight.replace(/\.weight$/, "")}.token_adapter.trainable_tokens_delta`;
 
 /** Replaces the rows of `indices` of a row-major W [rows, width] by `values`, growing W to `rows` rows first. */
-export function replaceTokenRows(w: Float32Array, rows: number, token: { indices: readonly number[]; values: Float32Array; width: number }): Float32Array {
+export function replaceTokenRows(
+  w: Float32Array,
+  rows: number,
+  token: { indices: readonly number[]; values: Float32Array; width: number },
+): Float32Array {
   const { width } = token;
   if (w.length % width !== 0) throw new AdapterError(`merge: a weight of ${w.length} values has no rows of ${width}`);
   const out = new Float32Array(rows * width);
@@ -116,7 +147,12 @@ export function peftTensors(adapter: LoraAdapter): TensorToWrite[] {
 }
 
 /** W + scale·B·A for a row-major W [out, in]; returns a new array (W is not modified). */
-export function mergeLoraWeight(w: Float32Array, lora: { a: Float32Array; b: Float32Array; in: number; out: number }, rank: number, scale: number): Float32Array {
+export function mergeLoraWeight(
+  w: Float32Array,
+  lora: { a: Float32Array; b: Float32Array; in: number; out: number },
+  rank: number,
+  scale: number,
+): Float32Array {
   const { a, b, in: inF, out: outF } = lora;
   if (w.length !== inF * outF) throw new AdapterError(`merge: weight has ${w.length} values, the adapter expects ${outF}×${inF}`);
   const merged = Float32Array.from(w);

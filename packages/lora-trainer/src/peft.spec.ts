@@ -33,7 +33,18 @@ describe("PEFT adapters", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "adapter-"));
     await savePeftAdapter(dir, adapter());
     const config = JSON.parse(await readFile(path.join(dir, "adapter_config.json"), "utf8"));
-    expect(config).toMatchObject({ peft_type: "LORA", task_type: "CAUSAL_LM", r: 2, lora_alpha: 8, lora_dropout: 0.05, target_modules: ["q_proj", "down_proj"], bias: "none", base_model_name_or_path: "org/base", use_rslora: false, fan_in_fan_out: false });
+    expect(config).toMatchObject({
+      peft_type: "LORA",
+      task_type: "CAUSAL_LM",
+      r: 2,
+      lora_alpha: 8,
+      lora_dropout: 0.05,
+      target_modules: ["q_proj", "down_proj"],
+      bias: "none",
+      base_model_name_or_path: "org/base",
+      use_rslora: false,
+      fan_in_fan_out: false,
+    });
     const file = await openSafetensors(path.join(dir, "adapter_model.safetensors"));
     expect(file.names.map((n) => [n, file.info(n).shape])).toEqual([
       ["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", [2, 6]],
@@ -62,7 +73,15 @@ describe("PEFT adapters", () => {
 
   it("carry rows trained for added tokens as PEFT's trainable_token_indices, and merge them into a grown vocabulary", async () => {
     const base = await mkdtemp(path.join(tmpdir(), "base-"));
-    const tiny = await writeTinyModel(base, { family: "llama", seed: 3, layers: 1, hiddenSize: 64, intermediateSize: 128, dtype: "F32", tieEmbeddings: false });
+    const tiny = await writeTinyModel(base, {
+      family: "llama",
+      seed: 3,
+      layers: 1,
+      hiddenSize: 64,
+      intermediateSize: 128,
+      dtype: "F32",
+      tieEmbeddings: false,
+    });
     const rows = tiny.config.vocab_size;
     const added = [rows, rows + 1];
     const values = (seed: number) => random(2 * 64, seed);
@@ -91,7 +110,10 @@ describe("PEFT adapters", () => {
     expect(JSON.parse(await readFile(path.join(out, "config.json"), "utf8")).vocab_size).toBe(rows + 2);
     const [before, after] = [await openCheckpoint(base), await openCheckpoint(out)];
     try {
-      for (const [name, seed] of [["model.embed_tokens.weight", 5], ["lm_head.weight", 6]] as const) {
+      for (const [name, seed] of [
+        ["model.embed_tokens.weight", 5],
+        ["lm_head.weight", 6],
+      ] as const) {
         expect(after.info(name).shape).toEqual([rows + 2, 64]);
         const merged = await after.readFloat32(name);
         expect(merged.subarray(0, rows * 64)).toEqual(await before.readFloat32(name));

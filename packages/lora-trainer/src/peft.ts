@@ -22,11 +22,15 @@ export async function loadPeftAdapter(dir: string): Promise<LoraAdapter> {
   try {
     config = JSON.parse(await readFile(configPath, "utf8")) as Record<string, unknown>;
   } catch (error) {
-    throw new AdapterError(`${configPath}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not found (not an adapter directory)" : (error as Error).message}`);
+    throw new AdapterError(
+      `${configPath}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not found (not an adapter directory)" : (error as Error).message}`,
+    );
   }
-  if (config.peft_type !== undefined && config.peft_type !== "LORA") throw new AdapterError(`${configPath}: peft_type ${String(config.peft_type)} is not LORA`);
+  if (config.peft_type !== undefined && config.peft_type !== "LORA")
+    throw new AdapterError(`${configPath}: peft_type ${String(config.peft_type)} is not LORA`);
   const rank = config.r;
-  if (typeof rank !== "number" || !Number.isInteger(rank) || rank < 1) throw new AdapterError(`${configPath}: r must be a positive integer`);
+  if (typeof rank !== "number" || !Number.isInteger(rank) || rank < 1)
+    throw new AdapterError(`${configPath}: r must be a positive integer`);
   if (typeof config.lora_alpha !== "number") throw new AdapterError(`${configPath}: lora_alpha must be a number`);
   if (config.use_dora) throw new AdapterError(`${configPath}: DoRA adapters are not supported`);
   const file = await openSafetensors(path.join(dir, "adapter_model.safetensors"));
@@ -57,7 +61,9 @@ export async function loadPeftAdapter(dir: string): Promise<LoraAdapter> {
     alpha: config.lora_alpha,
     dropout: typeof config.lora_dropout === "number" ? config.lora_dropout : 0,
     rsLora: config.use_rslora === true,
-    targetModules: Array.isArray(targets) ? targets.map(String) : [...new Set([...modules.keys()].map((k) => k.slice(k.lastIndexOf(".") + 1)))],
+    targetModules: Array.isArray(targets)
+      ? targets.map(String)
+      : [...new Set([...modules.keys()].map((k) => k.slice(k.lastIndexOf(".") + 1)))],
     ...(typeof config.base_model_name_or_path === "string" ? { baseModel: config.base_model_name_or_path } : {}),
     ...(tokenRows?.size ? { tokenRows } : {}),
   };
@@ -77,10 +83,18 @@ async function loadTokenRows(file: SafetensorsFile, config: Record<string, unkno
     if (!m) continue;
     const weight = textModelTensorName(`${m[1]!}.weight`) ?? `${m[1]!}.weight`;
     const short = m[1]!.replace(/^.*\./, "");
-    const indices = Array.isArray(declared) ? (short === "lm_head" ? undefined : declared) : typeof declared === "object" && declared !== null ? (declared as Record<string, unknown>)[short] : undefined;
+    const indices = Array.isArray(declared)
+      ? short === "lm_head"
+        ? undefined
+        : declared
+      : typeof declared === "object" && declared !== null
+        ? (declared as Record<string, unknown>)[short]
+        : undefined;
     const [count, width] = file.info(name).shape as [number, number];
     if (!Array.isArray(indices) || indices.length !== count || !indices.every((i) => Number.isInteger(i) && i >= 0 && i < 1 << 24)) {
-      throw new AdapterError(`${path.join(dir, "adapter_config.json")}: trainable_token_indices must list the ${count} token ids of ${name}`);
+      throw new AdapterError(
+        `${path.join(dir, "adapter_config.json")}: trainable_token_indices must list the ${count} token ids of ${name}`,
+      );
     }
     rows.set(weight, { indices: indices as number[], values: await file.readFloat32(name), width });
   }

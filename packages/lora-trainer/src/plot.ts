@@ -25,15 +25,21 @@ export function lossCurveSvg(series: { name: string; color: string; points: Curv
     `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#333"/>`,
     `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#333"/>`,
     `<text x="${width / 2}" y="${height - 8}" text-anchor="middle">step</text>`,
-    ...ticks.map((t) => `<text x="${pad.left - 6}" y="${y(t) + 4}" text-anchor="end">${t.toFixed(2)}</text><line x1="${pad.left}" y1="${y(t)}" x2="${width - pad.right}" y2="${y(t)}" stroke="#eee"/>`),
+    ...ticks.map(
+      (t) =>
+        `<text x="${pad.left - 6}" y="${y(t) + 4}" text-anchor="end">${t.toFixed(2)}</text><line x1="${pad.left}" y1="${y(t)}" x2="${width - pad.right}" y2="${y(t)}" stroke="#eee"/>`,
+    ),
     `<text x="${pad.left}" y="${height - pad.bottom + 16}" text-anchor="middle">${minStep}</text>`,
     `<text x="${width - pad.right}" y="${height - pad.bottom + 16}" text-anchor="middle">${maxStep}</text>`,
   ];
   series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p.value));
     if (pts.length) {
-      parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${x(p.step).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ")}"/>`);
-      for (const p of pts.length <= 60 ? pts : []) parts.push(`<circle cx="${x(p.step).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${x(p.step).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ")}"/>`,
+      );
+      for (const p of pts.length <= 60 ? pts : [])
+        parts.push(`<circle cx="${x(p.step).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
     }
     parts.push(`<rect x="${width - pad.right - 130}" y="${pad.top + i * 18}" width="12" height="12" fill="${s.color}"/>`);
     parts.push(`<text x="${width - pad.right - 112}" y="${pad.top + i * 18 + 10}">${esc(s.name)}</text>`);

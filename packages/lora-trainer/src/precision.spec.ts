@@ -18,11 +18,26 @@ import { buildStepGraph, type StepGraphSpec } from "./train-step.js";
 const config = tinyConfig("Qwen2ForCausalLM");
 const { source } = randomModel(config, 3);
 const SEQ = 6;
-const lora = { rank: 4, alpha: 8, rsLora: false, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], dropout: 0.1 };
+const lora = {
+  rank: 4,
+  alpha: 8,
+  rsLora: false,
+  targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+  dropout: 0.1,
+};
 const optimizer = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
 
 async function step(precision: StepGraphSpec["precision"], lossScale: number, qlora = false) {
-  const { graph, params } = buildStepGraph({ config, source, batch: 2, seq: SEQ, lora, kind: "step", ...(precision ? { precision } : {}), ...(qlora ? { linear: qloraLinear(source, { blockSize: 16 }) } : {}) });
+  const { graph, params } = buildStepGraph({
+    config,
+    source,
+    batch: 2,
+    seq: SEQ,
+    lora,
+    kind: "step",
+    ...(precision ? { precision } : {}),
+    ...(qlora ? { linear: qloraLinear(source, { blockSize: 16 }) } : {}),
+  });
   const file = await new SharedWeights(mkdtempSync(path.join(tmpdir(), "precision-"))).save(graph, "step.onnx");
   const { session } = await createSession(file, sessionOptions(["cpu"], 1));
   const batch = packedBatch(config.vocabSize, SEQ, 5);
@@ -51,7 +66,12 @@ async function step(precision: StepGraphSpec["precision"], lossScale: number, ql
   }
   const out = await session.run(ort);
   await session.release();
-  const result = applyAdamwOracle(params, feeds, Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array])), optimizer);
+  const result = applyAdamwOracle(
+    params,
+    feeds,
+    Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array])),
+    optimizer,
+  );
   return { graph, params, feeds, out: result as Record<string, Float32Array> };
 }
 

@@ -1,7 +1,18 @@
 // A preference run around the one loop: its data (pairs, or KTO's labelled rows with their mismatched rows), its
 // batches (a micro-batch of P pairs is 2P rows: chosen then rejected), the feeds the loop adds per micro-batch, the
 // reference log-probabilities (the model as it starts, computed once) and the evaluation on held-out pairs.
-import { hash53, toBatch, unpacked, type Batch, type ChatTemplate, type EncodedExample, type PreparedPreference, type PreparedPreferenceDataset, type Sequence, epochOrder } from "@neural/dataset";
+import {
+  hash53,
+  toBatch,
+  unpacked,
+  type Batch,
+  type ChatTemplate,
+  type EncodedExample,
+  type PreparedPreference,
+  type PreparedPreferenceDataset,
+  type Sequence,
+  epochOrder,
+} from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
 import { batchFeeds, padIdOf, shapeBuckets } from "./batching.js";
 import type { EvalResult } from "./evaluation.js";
@@ -32,7 +43,12 @@ export interface PreferenceBatch extends Batch {
   chosenTokens: number;
 }
 
-const EMPTY: Sequence = { inputIds: new Int32Array(0), labels: new Int32Array(0), positionIds: new Int32Array(0), segmentIds: new Int32Array(0) };
+const EMPTY: Sequence = {
+  inputIds: new Int32Array(0),
+  labels: new Int32Array(0),
+  positionIds: new Int32Array(0),
+  segmentIds: new Int32Array(0),
+};
 
 /** The two sequences of a row: chosen and rejected, or KTO's completion and its mismatched row. */
 function sequencesOf(data: PreferenceData, split: "train" | "eval", index: number): [EncodedExample, EncodedExample] {
@@ -42,7 +58,13 @@ function sequencesOf(data: PreferenceData, split: "train" | "eval", index: numbe
 }
 
 /** The batch of rows `indices` of a split, padded to `pairs` pairs. */
-export function preferenceBatch(run: PreparedRun, data: PreferenceData, split: "train" | "eval", indices: readonly number[], pairs: number): PreferenceBatch {
+export function preferenceBatch(
+  run: PreparedRun,
+  data: PreferenceData,
+  split: "train" | "eval",
+  indices: readonly number[],
+  pairs: number,
+): PreferenceBatch {
   const first: Sequence[] = [];
   const second: Sequence[] = [];
   const ref = new Float32Array(2 * pairs);
@@ -67,7 +89,11 @@ export function preferenceBatch(run: PreparedRun, data: PreferenceData, split: "
     second.push(EMPTY);
   }
   const c = run.config;
-  const batch = toBatch([...first, ...second], { batchSize: 2 * pairs, padId: padIdOf(run.tokenizer), buckets: shapeBuckets(c.max_length, run.smallestBucket) });
+  const batch = toBatch([...first, ...second], {
+    batchSize: 2 * pairs,
+    padId: padIdOf(run.tokenizer),
+    buckets: shapeBuckets(c.max_length, run.smallestBucket),
+  });
   return { ...batch, pairs: indices.length, ref, desirable, chosenTokens };
 }
 
@@ -76,7 +102,8 @@ export function preferenceBatches(run: PreparedRun, data: PreferenceData, epoch:
   const c = run.config;
   const order = epochOrder(data.train.length, c.seed, epoch);
   const out: PreferenceBatch[] = [];
-  for (let start = 0; start < order.length; start += c.batch_size) out.push(preferenceBatch(run, data, "train", order.slice(start, start + c.batch_size), c.batch_size));
+  for (let start = 0; start < order.length; start += c.batch_size)
+    out.push(preferenceBatch(run, data, "train", order.slice(start, start + c.batch_size), c.batch_size));
   return out;
 }
 
@@ -84,7 +111,11 @@ export function preferenceBatches(run: PreparedRun, data: PreferenceData, epoch:
  * Feeds of a micro-batch besides its tokens: each pair's weight 1 / (pairs in the step), KTO's per-class weights,
  * the reference log-probabilities and inv_count = 1 / (chosen answer tokens in the step) for the NLL terms.
  */
-export function objectiveFeeds(spec: PreferenceSpec, batch: PreferenceBatch, group: readonly PreferenceBatch[]): Record<string, TypedArray> {
+export function objectiveFeeds(
+  spec: PreferenceSpec,
+  batch: PreferenceBatch,
+  group: readonly PreferenceBatch[],
+): Record<string, TypedArray> {
   const P = batch.batchSize / 2;
   const pairs = group.reduce((n, b) => n + b.pairs, 0);
   const desirable = group.reduce((n, b) => n + b.desirable.reduce((a, x) => a + x, 0), 0);
@@ -96,24 +127,46 @@ export function objectiveFeeds(spec: PreferenceSpec, batch: PreferenceBatch, gro
   };
   if (needsReference(spec.method)) feeds[preferenceNames.refLogps] = batch.ref;
   if (spec.method === "kto") {
-    feeds[preferenceNames.chosenWeight] = Float32Array.from({ length: P }, (_, i) => (i < batch.pairs && batch.desirable[i] ? 1 / desirable : 0));
-    feeds[preferenceNames.rejectedWeight] = Float32Array.from({ length: P }, (_, i) => (i < batch.pairs && !batch.desirable[i] ? 1 / undesirable : 0));
+    feeds[preferenceNames.chosenWeight] = Float32Array.from({ length: P }, (_, i) =>
+      i < batch.pairs && batch.desirable[i] ? 1 / desirable : 0,
+    );
+    feeds[preferenceNames.rejectedWeight] = Float32Array.from({ length: P }, (_, i) =>
+      i < batch.pairs && !batch.desirable[i] ? 1 / undesirable : 0,
+    );
   }
   return feeds;
 }
 
 /** Runs the eval graph over a whole split in order: the summed loss and metrics (the split as one step), each row's log-probabilities. */
-async function overSplit(run: PreparedRun, data: PreferenceData, runner: GraphRunner, weights: Record<string, TypedArray>, split: "train" | "eval") {
+async function overSplit(
+  run: PreparedRun,
+  data: PreferenceData,
+  runner: GraphRunner,
+  weights: Record<string, TypedArray>,
+  split: "train" | "eval",
+) {
   const rows = data[split].length;
   const size = run.config.eval_batch_size;
   const all: PreferenceBatch[] = [];
-  for (let start = 0; start < rows; start += size) all.push(preferenceBatch(run, data, split, Array.from({ length: Math.min(size, rows - start) }, (_, k) => start + k), size));
+  for (let start = 0; start < rows; start += size)
+    all.push(
+      preferenceBatch(
+        run,
+        data,
+        split,
+        Array.from({ length: Math.min(size, rows - start) }, (_, k) => start + k),
+        size,
+      ),
+    );
   const logps = new Float64Array(2 * rows);
   const metrics: Record<string, number> = {};
   let loss = 0;
   for (let b = 0; b < all.length; b++) {
     const batch = all[b]!;
-    const out = await runner.run({ kind: "eval", batch: batch.batchSize, seq: batch.seqLen }, { ...batchFeeds(batch), ...weights, ...objectiveFeeds(data.spec, batch, all) });
+    const out = await runner.run(
+      { kind: "eval", batch: batch.batchSize, seq: batch.seqLen },
+      { ...batchFeeds(batch), ...weights, ...objectiveFeeds(data.spec, batch, all) },
+    );
     loss += Number(out[stepNames.lossSum]![0]);
     addMetrics(metrics, out);
     const rowLogps = out[preferenceNames.logps]!;
@@ -126,7 +179,12 @@ async function overSplit(run: PreparedRun, data: PreferenceData, runner: GraphRu
 }
 
 /** The reference log-probabilities of every row of both splits under `weights` (the model as it starts). */
-export async function referenceLogps(run: PreparedRun, data: PreferenceData, runner: GraphRunner, weights: Record<string, TypedArray>): Promise<{ train: Float64Array; eval: Float64Array }> {
+export async function referenceLogps(
+  run: PreparedRun,
+  data: PreferenceData,
+  runner: GraphRunner,
+  weights: Record<string, TypedArray>,
+): Promise<{ train: Float64Array; eval: Float64Array }> {
   await runner.suspend(["step", "accumulate", "step-acc"]);
   const train = (await overSplit(run, data, runner, weights, "train")).logps;
   const evalSplit = data.eval.length ? (await overSplit(run, data, runner, weights, "eval")).logps : new Float64Array(0);
@@ -135,7 +193,12 @@ export async function referenceLogps(run: PreparedRun, data: PreferenceData, run
 }
 
 /** The loss and TRL's metrics on the held-out rows (accuracy: rewards/accuracies; perplexity has no meaning here). */
-export async function evaluatePreference(run: PreparedRun, data: PreferenceData, runner: GraphRunner, weights: Record<string, TypedArray>): Promise<EvalResult> {
+export async function evaluatePreference(
+  run: PreparedRun,
+  data: PreferenceData,
+  runner: GraphRunner,
+  weights: Record<string, TypedArray>,
+): Promise<EvalResult> {
   await runner.suspend(["step", "accumulate", "step-acc"]);
   const { loss, metrics } = await overSplit(run, data, runner, weights, "eval");
   await runner.suspend(["eval"]);
@@ -161,7 +224,12 @@ export function referenceKey(run: PreparedRun, data: PreferenceData): string {
       config: run.rawModelConfig,
       tokenizer: hash53(JSON.stringify(run.tokenizerFiles)),
       template: templateId(run.template),
-      adapter: run.adapter ? [...run.adapter.modules.values()].reduce((s, m) => s + hash53(Array.from(m.a.subarray(0, 64)).join(",") + Array.from(m.b.subarray(0, 64)).join(",")), 0) : null,
+      adapter: run.adapter
+        ? [...run.adapter.modules.values()].reduce(
+            (s, m) => s + hash53(Array.from(m.a.subarray(0, 64)).join(",") + Array.from(m.b.subarray(0, 64)).join(",")),
+            0,
+          )
+        : null,
       lora: run.lora ?? null,
       full: !run.lora,
       qlora: run.config.use_qlora,
@@ -181,6 +249,10 @@ const templateId = (t: ChatTemplate) => t.prompt([{ role: "user", content: "x" }
 export function preferenceEvalRows(data: PreferenceData): string[] {
   return data.eval.map((row) => {
     const prompt = row.example.prompt.map(({ role, content }) => ({ role, content }));
-    return JSON.stringify(row.kind === "pair" ? { prompt, chosen: row.example.chosen, rejected: row.example.rejected } : { prompt, completion: row.example.completion, label: row.example.label });
+    return JSON.stringify(
+      row.kind === "pair"
+        ? { prompt, chosen: row.example.chosen, rejected: row.example.rejected }
+        : { prompt, completion: row.example.completion, label: row.example.label },
+    );
   });
 }

@@ -46,21 +46,46 @@ async function run(flags: Partial<TrainConfig>, signalAt?: number) {
     },
   });
   const notes = events.flatMap((e) => (e.type === "info" || e.type === "warning" ? [e.message] : []));
-  const metrics = readFileSync(path.join(config.output_dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
+  const metrics = readFileSync(path.join(config.output_dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, number | string>);
   return { result, events, notes, metrics };
 }
 
 beforeAll(async () => {
-  model = (await writeTinyModel(path.join(dir, "model"), { family: "llama", seed: 3, dtype: "F32", hiddenSize: 64, intermediateSize: 128, layers: 2 })).dir;
+  model = (
+    await writeTinyModel(path.join(dir, "model"), {
+      family: "llama",
+      seed: 3,
+      dtype: "F32",
+      hiddenSize: 64,
+      intermediateSize: 128,
+      layers: 2,
+    })
+  ).dir;
   const colours = ["red", "blue", "green", "gold", "grey", "pink", "teal", "navy", "lime", "plum"];
   const rows = colours.flatMap((c, i) => [
     { prompt: `colour ${c}?`, chosen: `It is ${c}.`, rejected: `${c}!!! maybe` },
-    { prompt: [{ role: "user", content: `name ${i}?` }], chosen: [{ role: "assistant", content: `Name ${i}.` }], rejected: [{ role: "assistant", content: `no idea ${i}` }] },
+    {
+      prompt: [{ role: "user", content: `name ${i}?` }],
+      chosen: [{ role: "assistant", content: `Name ${i}.` }],
+      rejected: [{ role: "assistant", content: `no idea ${i}` }],
+    },
   ]);
   pairs = path.join(dir, "pairs.jsonl");
   writeFileSync(pairs, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   labelled = path.join(dir, "kto.jsonl");
-  writeFileSync(labelled, colours.flatMap((c) => [{ prompt: `colour ${c}?`, completion: `It is ${c}.`, label: true }, { prompt: `shade ${c}?`, completion: `${c}!!!`, label: false }]).map((r) => JSON.stringify(r)).join("\n") + "\n");
+  writeFileSync(
+    labelled,
+    colours
+      .flatMap((c) => [
+        { prompt: `colour ${c}?`, completion: `It is ${c}.`, label: true },
+        { prompt: `shade ${c}?`, completion: `${c}!!!`, label: false },
+      ])
+      .map((r) => JSON.stringify(r))
+      .join("\n") + "\n",
+  );
 }, 120_000);
 
 const TRL = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"];
@@ -89,7 +114,9 @@ describe("preference training through the loop", () => {
     const resumed = await run({ method: "dpo", dataset: pairs, output_dir: out, max_steps: 4, resume: "auto" });
     expect(resumed.notes.some((n) => n.startsWith("reference log-probabilities: reused"))).toBe(true);
     expect(resumed.notes.some((n) => n.startsWith("reference log-probabilities: computing"))).toBe(false);
-    expect(readFileSync(path.join(out, "adapter_model.safetensors")).equals(readFileSync(path.join(dir, "dpo", "adapter_model.safetensors")))).toBe(true);
+    expect(
+      readFileSync(path.join(out, "adapter_model.safetensors")).equals(readFileSync(path.join(dir, "dpo", "adapter_model.safetensors"))),
+    ).toBe(true);
     expect(resumed.metrics.filter((m) => m.type === "train").map((m) => m.loss)).toEqual(trains.map((m) => m.loss));
 
     // a torn cache file is recomputed with a warning, never a crash
@@ -109,21 +136,37 @@ describe("preference training through the loop", () => {
     ["simpo", {}],
     ["dpo", { loss_type: "ipo", rpo_alpha: 0.5, use_lora: false }],
     ["dpo", { loss_type: "hinge", use_qlora: true }],
-  ] as const)("%s %j trains and reports TRL's metrics", async (method, extra) => {
-    const r = await run({ method, dataset: pairs, output_dir: path.join(dir, `${method}-${Object.keys(extra).join("-")}`), max_steps: 2, ...extra });
-    expect(r.result.stopped).toBe("completed");
-    expect(existsSync(path.join(dir, `${method}-${Object.keys(extra).join("-")}`, REFERENCE_FILE))).toBe(method === "dpo");
-    for (const m of r.metrics) for (const k of TRL) expect(Number.isFinite(m[k])).toBe(true);
-  }, 300_000);
+  ] as const)(
+    "%s %j trains and reports TRL's metrics",
+    async (method, extra) => {
+      const r = await run({
+        method,
+        dataset: pairs,
+        output_dir: path.join(dir, `${method}-${Object.keys(extra).join("-")}`),
+        max_steps: 2,
+        ...extra,
+      });
+      expect(r.result.stopped).toBe("completed");
+      expect(existsSync(path.join(dir, `${method}-${Object.keys(extra).join("-")}`, REFERENCE_FILE))).toBe(method === "dpo");
+      for (const m of r.metrics) for (const k of TRL) expect(Number.isFinite(m[k])).toBe(true);
+    },
+    300_000,
+  );
 
   it("KTO on labelled completions: its KL estimate and per-class rewards", async () => {
     const r = await run({ method: "kto", dataset: labelled, output_dir: path.join(dir, "kto"), max_steps: 2 });
     expect(r.result.stopped).toBe("completed");
-    for (const m of r.metrics) for (const k of ["rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected", "kl"]) expect(Number.isFinite(m[k]), `${m.type} ${k}`).toBe(true);
+    for (const m of r.metrics)
+      for (const k of ["rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected", "kl"])
+        expect(Number.isFinite(m[k]), `${m.type} ${k}`).toBe(true);
   }, 300_000);
 
   it("refuses pairs for KTO and labelled rows for DPO with one clear line", async () => {
-    await expect(run({ method: "kto", dataset: pairs, output_dir: path.join(dir, "bad") })).rejects.toThrow(/--method kto needs \{"prompt", "completion", "label"\} rows/);
-    await expect(run({ method: "dpo", dataset: labelled, output_dir: path.join(dir, "bad") })).rejects.toThrow(/--method dpo needs \{"prompt", "chosen", "rejected"\} rows/);
+    await expect(run({ method: "kto", dataset: pairs, output_dir: path.join(dir, "bad") })).rejects.toThrow(
+      /--method kto needs \{"prompt", "completion", "label"\} rows/,
+    );
+    await expect(run({ method: "dpo", dataset: labelled, output_dir: path.join(dir, "bad") })).rejects.toThrow(
+      /--method dpo needs \{"prompt", "chosen", "rejected"\} rows/,
+    );
   }, 120_000);
 });

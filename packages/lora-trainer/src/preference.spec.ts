@@ -14,7 +14,16 @@ import { buildEvalGraph, buildStepGraph, stepNames, type LoraSpec } from "./trai
 import { preferenceNames } from "./preference.js";
 
 const P = 3;
-const base: PreferenceSpec = { method: "dpo", beta: 0.7, lossType: "sigmoid", rpoAlpha: 0, simpoGamma: 0.5, cpoAlpha: 0, desirableWeight: 1.3, undesirableWeight: 0.8 };
+const base: PreferenceSpec = {
+  method: "dpo",
+  beta: 0.7,
+  lossType: "sigmoid",
+  rpoAlpha: 0,
+  simpoGamma: 0.5,
+  cpoAlpha: 0,
+  desirableWeight: 1.3,
+  undesirableWeight: 0.8,
+};
 
 /** A tiny batch: P pairs, the last one padding (weight 0, no tokens). */
 function tinyBatch(seed: number) {
@@ -58,7 +67,9 @@ function reference(spec: PreferenceSpec, b: Tiny, sum: Float64Array, fixedKl?: n
     for (let i = 0; i < P; i++) {
       const logratio = lp(sum, i) - lp(b.ref, i);
       const desirable = b.chosenWeight[i]! > 0;
-      const l = desirable ? spec.desirableWeight * (1 - sigmoid(beta * (logratio - kl))) : spec.undesirableWeight * (1 - sigmoid(beta * (kl - logratio)));
+      const l = desirable
+        ? spec.desirableWeight * (1 - sigmoid(beta * (logratio - kl)))
+        : spec.undesirableWeight * (1 - sigmoid(beta * (kl - logratio)));
       loss += b.pairWeight[i]! * l;
       add("rewards/chosen", b.chosenWeight[i]! * beta * logratio);
       add("rewards/rejected", b.rejectedWeight[i]! * beta * logratio);
@@ -78,7 +89,12 @@ function reference(spec: PreferenceSpec, b: Tiny, sum: Float64Array, fixedKl?: n
     if (spec.method === "dpo") {
       const [qc, qr] = [lp(b.ref, i), lp(b.ref, P + i)];
       const h = pc - pr - (qc - qr);
-      l = spec.lossType === "sigmoid" ? -logSigmoid(beta * h) : spec.lossType === "hinge" ? Math.max(0, 1 - beta * h) : (h - 1 / (2 * beta)) ** 2;
+      l =
+        spec.lossType === "sigmoid"
+          ? -logSigmoid(beta * h)
+          : spec.lossType === "hinge"
+            ? Math.max(0, 1 - beta * h)
+            : (h - 1 / (2 * beta)) ** 2;
       [rc, rr] = [beta * (pc - qc), beta * (pr - qr)];
     } else if (spec.method === "simpo") {
       l = -logSigmoid(beta * (pc - pr) - spec.simpoGamma);
@@ -103,7 +119,12 @@ function reference(spec: PreferenceSpec, b: Tiny, sum: Float64Array, fixedKl?: n
 }
 
 /** Central differences with Richardson extrapolation (error O(h⁴)) of f at each of `indices`. */
-async function differences(f: (x: Float64Array) => number | Promise<number>, x: Float64Array, indices: readonly number[], h = 1e-3): Promise<number[]> {
+async function differences(
+  f: (x: Float64Array) => number | Promise<number>,
+  x: Float64Array,
+  indices: readonly number[],
+  h = 1e-3,
+): Promise<number[]> {
   const at = async (i: number, d: number) => {
     const y = x.slice();
     y[i]! += d;
@@ -120,7 +141,8 @@ async function differences(f: (x: Float64Array) => number | Promise<number>, x: 
 
 let worst = 0;
 afterAll(() => {
-  if (process.env.NEURAL_REPORT) console.log(`largest relative error against the float64 references and finite differences: ${worst.toExponential(2)}`);
+  if (process.env.NEURAL_REPORT)
+    console.log(`largest relative error against the float64 references and finite differences: ${worst.toExponential(2)}`);
 });
 
 const relError = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -178,7 +200,8 @@ describe("preference objectives equal the published formulas (float64)", () => {
     const out = await run(b.sum);
     const expected = reference(spec, b, b.sum);
     expect(relError([out.loss![0] as number], [expected.loss])).toBeLessThan(1e-6);
-    for (const [name, value] of Object.entries(expected.metrics)) expect(relError([out[`metric.${name}`]![0] as number], [value]), name).toBeLessThan(1e-6);
+    for (const [name, value] of Object.entries(expected.metrics))
+      expect(relError([out[`metric.${name}`]![0] as number], [value]), name).toBeLessThan(1e-6);
     // KTO's KL estimate is detached (TRL): its rows get no gradient, and the others' treat it as a constant
     const gradient = out.gradient as Float64Array;
     const indices = [...Array(spec.method === "kto" ? P : 2 * P).keys()];
@@ -221,63 +244,94 @@ describe("preference step graph through a model (float64)", () => {
     if (k === "positionIds") for (let i = 0; i < out.length; i++) out[i] = BigInt(i % SEQ);
     return out;
   };
-  const batchFeeds: Record<string, BigInt64Array> = { [stepNames.inputIds]: cat("inputIds"), [stepNames.positionIds]: cat("positionIds"), [stepNames.segmentIds]: cat("segmentIds"), [stepNames.targets]: cat("targets") };
+  const batchFeeds: Record<string, BigInt64Array> = {
+    [stepNames.inputIds]: cat("inputIds"),
+    [stepNames.positionIds]: cat("positionIds"),
+    [stepNames.segmentIds]: cat("segmentIds"),
+    [stepNames.targets]: cat("targets"),
+  };
   const r = uniform(3);
   const params = buildStepGraph({ config, source, batch: 4, seq: SEQ, lora, dtype: "float64", kind: "step", preference: base }).params;
-  const weights = Object.fromEntries(params.map((p) => [p.name, Float64Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => r() * 0.6)]));
+  const weights = Object.fromEntries(
+    params.map((p) => [p.name, Float64Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => r() * 0.6)]),
+  );
 
   it("each row's log-probability is minus its summed cross-entropy", async () => {
     const pairs = await opened(buildEvalGraph({ config, source, batch: 4, seq: SEQ, lora, dtype: "float64", preference: base }));
-    const out = await pairs({ ...batchFeeds, ...weights, [preferenceNames.refLogps]: new Float64Array(4), [preferenceNames.pairWeight]: new Float64Array(2), [stepNames.invCount]: Float64Array.of(1) });
+    const out = await pairs({
+      ...batchFeeds,
+      ...weights,
+      [preferenceNames.refLogps]: new Float64Array(4),
+      [preferenceNames.pairWeight]: new Float64Array(2),
+      [stepNames.invCount]: Float64Array.of(1),
+    });
     const single = await opened(buildEvalGraph({ config, source, batch: 1, seq: SEQ, lora, dtype: "float64" }));
     for (let row = 0; row < 4; row++) {
       const slice = (k: string) => (batchFeeds[k] as BigInt64Array).slice(row * SEQ, (row + 1) * SEQ);
-      const one = await single({ ...weights, [stepNames.inputIds]: slice(stepNames.inputIds), [stepNames.positionIds]: slice(stepNames.positionIds), [stepNames.segmentIds]: slice(stepNames.segmentIds), [stepNames.targets]: slice(stepNames.targets) });
+      const one = await single({
+        ...weights,
+        [stepNames.inputIds]: slice(stepNames.inputIds),
+        [stepNames.positionIds]: slice(stepNames.positionIds),
+        [stepNames.segmentIds]: slice(stepNames.segmentIds),
+        [stepNames.targets]: slice(stepNames.targets),
+      });
       expect((out[preferenceNames.logps] as Float64Array)[row]).toBeCloseTo(-(one[stepNames.lossSum]![0] as number), 12);
       expect((out[preferenceNames.counts] as Float64Array)[row]).toBe(Number(one[stepNames.count]![0]));
     }
   });
 
-  it.each(CASES.filter(([name]) => !name.includes("hinge")))("%s: the step graph's gradients match finite differences", async (_, change) => {
-    const spec = { ...base, ...change };
-    const { graph, params: ps } = buildStepGraph({ config, source, batch: 4, seq: SEQ, lora, dtype: "float64", kind: "step", preference: spec });
-    const feeds: Record<string, TypedArray> = {
-      ...batchFeeds,
-      ...weights,
-      // the mismatched KTO rows' reference above the policy: the detached KL estimate is clamped at 0, a constant
-      [preferenceNames.refLogps]: Float64Array.of(-9, -11, 0, 0),
-      [preferenceNames.pairWeight]: Float64Array.of(0.5, 0.5),
-      [preferenceNames.chosenWeight]: Float64Array.of(1, 0),
-      [preferenceNames.rejectedWeight]: Float64Array.of(0, 1),
-      [stepNames.invCount]: Float64Array.of(0.1),
-      [stepNames.dropoutSeed]: Float64Array.of(1),
-    };
-    const used = Object.fromEntries(graph.inputs.map((t) => [t.name, feeds[t.name]!]));
-    const run = await opened(graph);
-    const out = await run(used);
-    const lossAt = async (name: string, i: number, d: number) => {
-      const data = (used[name] as Float64Array).slice();
-      data[i]! += d;
-      return (await run({ ...used, [name]: data }))[stepNames.loss]![0] as number;
-    };
-    const pick = uniform(17);
-    let worstOfModel = 0;
-    for (const p of ps.filter((_, k) => k % 3 === 0)) {
-      const analytic = out[stepNames.grad(p.name)] as Float64Array;
-      let err = 0;
-      let scale = 1e-12;
-      for (let k = 0; k < 2; k++) {
-        const i = Math.floor((pick() + 0.5) * analytic.length);
-        const h = 1e-4;
-        const d1 = ((await lossAt(p.name, i, h)) - (await lossAt(p.name, i, -h))) / (2 * h);
-        const d2 = ((await lossAt(p.name, i, h / 2)) - (await lossAt(p.name, i, -h / 2))) / h;
-        const numeric = (4 * d2 - d1) / 3;
-        err = Math.max(err, Math.abs(analytic[i]! - numeric));
-        scale = Math.max(scale, Math.abs(numeric));
+  it.each(CASES.filter(([name]) => !name.includes("hinge")))(
+    "%s: the step graph's gradients match finite differences",
+    async (_, change) => {
+      const spec = { ...base, ...change };
+      const { graph, params: ps } = buildStepGraph({
+        config,
+        source,
+        batch: 4,
+        seq: SEQ,
+        lora,
+        dtype: "float64",
+        kind: "step",
+        preference: spec,
+      });
+      const feeds: Record<string, TypedArray> = {
+        ...batchFeeds,
+        ...weights,
+        // the mismatched KTO rows' reference above the policy: the detached KL estimate is clamped at 0, a constant
+        [preferenceNames.refLogps]: Float64Array.of(-9, -11, 0, 0),
+        [preferenceNames.pairWeight]: Float64Array.of(0.5, 0.5),
+        [preferenceNames.chosenWeight]: Float64Array.of(1, 0),
+        [preferenceNames.rejectedWeight]: Float64Array.of(0, 1),
+        [stepNames.invCount]: Float64Array.of(0.1),
+        [stepNames.dropoutSeed]: Float64Array.of(1),
+      };
+      const used = Object.fromEntries(graph.inputs.map((t) => [t.name, feeds[t.name]!]));
+      const run = await opened(graph);
+      const out = await run(used);
+      const lossAt = async (name: string, i: number, d: number) => {
+        const data = (used[name] as Float64Array).slice();
+        data[i]! += d;
+        return (await run({ ...used, [name]: data }))[stepNames.loss]![0] as number;
+      };
+      const pick = uniform(17);
+      let worstOfModel = 0;
+      for (const p of ps.filter((_, k) => k % 3 === 0)) {
+        const analytic = out[stepNames.grad(p.name)] as Float64Array;
+        let err = 0;
+        let scale = 1e-12;
+        for (let k = 0; k < 2; k++) {
+          const i = Math.floor((pick() + 0.5) * analytic.length);
+          const h = 1e-4;
+          const d1 = ((await lossAt(p.name, i, h)) - (await lossAt(p.name, i, -h))) / (2 * h);
+          const d2 = ((await lossAt(p.name, i, h / 2)) - (await lossAt(p.name, i, -h / 2))) / h;
+          const numeric = (4 * d2 - d1) / 3;
+          err = Math.max(err, Math.abs(analytic[i]! - numeric));
+          scale = Math.max(scale, Math.abs(numeric));
+        }
+        worstOfModel = Math.max(worstOfModel, err / scale);
       }
-      worstOfModel = Math.max(worstOfModel, err / scale);
-    }
-    worst = Math.max(worst, worstOfModel);
-    expect(worstOfModel).toBeLessThan(1e-6);
-  });
+      worst = Math.max(worst, worstOfModel);
+      expect(worstOfModel).toBeLessThan(1e-6);
+    },
+  );
 });

@@ -115,7 +115,9 @@ const SequenceLogProb: OpDef<{ rows: number }> = {
   name: "SequenceLogProb",
   infer: ([logits, labels], { rows }) => {
     if (logits!.rank !== 2 || labels!.rank !== 1 || labels!.shape[0] !== logits!.shape[0] || logits!.shape[0]! % rows !== 0) {
-      throw new RangeError(`SequenceLogProb: logits [N, V] and labels [N] with N a multiple of ${rows} rows, got [${logits!.shape}] and [${labels!.shape}]`);
+      throw new RangeError(
+        `SequenceLogProb: logits [N, V] and labels [N] with N a multiple of ${rows} rows, got [${logits!.shape}] and [${labels!.shape}]`,
+      );
     }
     return [{ dtype: logits!.dtype, shape: [rows] }];
   },
@@ -260,7 +262,10 @@ export function preferenceLoss(g: Graph, spec: PreferenceSpec, logits: Tensor, t
     ...(needsReference(spec.method) ? { ref: g.input(preferenceNames.refLogps, dtype, [rows]) } : {}),
     pairWeight: g.input(preferenceNames.pairWeight, dtype, [P]),
     ...(spec.method === "kto"
-      ? { chosenWeight: g.input(preferenceNames.chosenWeight, dtype, [P]), rejectedWeight: g.input(preferenceNames.rejectedWeight, dtype, [P]) }
+      ? {
+          chosenWeight: g.input(preferenceNames.chosenWeight, dtype, [P]),
+          rejectedWeight: g.input(preferenceNames.rejectedWeight, dtype, [P]),
+        }
       : {}),
     invCount,
   });

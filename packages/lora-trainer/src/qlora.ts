@@ -101,7 +101,9 @@ export const QMatMul: OpDef<QAttrs> = {
       w.dtype === "int4" && w.shape.join() === `${k},${n}` && sc.shape.join() === `${Math.ceil(k / blockSize)},${n}`;
     const other = exact ? fits(qt!, st!, K, N) : fits(qt!, st!, N, K);
     if (!fits(q!, s!, K, N) || !other || x!.shape[x!.rank - 1] !== K || s!.dtype !== x!.dtype || st!.dtype !== x!.dtype) {
-      throw new GraphError(`QMatMul: x ${x}, weight ${q} (scales ${s}) and its transpose ${qt} (scales ${st}) do not fit (block ${blockSize})`);
+      throw new GraphError(
+        `QMatMul: x ${x}, weight ${q} (scales ${s}) and its transpose ${qt} (scales ${st}) do not fit (block ${blockSize})`,
+      );
     }
     return [{ dtype: x!.dtype, shape: [...x!.shape.slice(0, -1), N] }];
   },
@@ -158,7 +160,8 @@ export function qloraLinear(source: WeightSource, options: QloraOptions = {}): N
     return last.values;
   };
   return (x, module, _dense, base) => {
-    if (x.dtype === "float64") throw new GraphError(`QLoRA computes in float32 or 16 bits (ONNX DequantizeLinear has no float64 scales), got ${x}`);
+    if (x.dtype === "float64")
+      throw new GraphError(`QLoRA computes in float32 or 16 bits (ONNX DequantizeLinear has no float64 scales), got ${x}`);
     // the scales take the compute type: float32, or float16/bfloat16 under mixed precision
     const scaleType = x.dtype as "float32" | "float16" | "bfloat16";
     const g = x.graph;
@@ -174,8 +177,17 @@ export function qloraLinear(source: WeightSource, options: QloraOptions = {}): N
         let memo: Promise<Int4Matrix> | undefined;
         const taken = new Set<string>();
         return (part: "data" | "scales") => async (): Promise<TypedArray> => {
-          const convert = (m: Int4Matrix): TypedArray => (part === "data" ? m.data : scaleType === "float16" ? toFloat16(m.scales) : scaleType === "bfloat16" ? toBFloat16(m.scales) : m.scales);
-          memo ??= Promise.resolve(read(name)).then((v) => (transpose ? quantizeInt4(v, inp, out, blockSize, true) : quantizeInt4(v, out, inp, blockSize)));
+          const convert = (m: Int4Matrix): TypedArray =>
+            part === "data"
+              ? m.data
+              : scaleType === "float16"
+                ? toFloat16(m.scales)
+                : scaleType === "bfloat16"
+                  ? toBFloat16(m.scales)
+                  : m.scales;
+          memo ??= Promise.resolve(read(name)).then((v) =>
+            transpose ? quantizeInt4(v, inp, out, blockSize, true) : quantizeInt4(v, out, inp, blockSize),
+          );
           const m = await memo;
           taken.add(part);
           if (taken.size === 2) {
@@ -187,14 +199,23 @@ export function qloraLinear(source: WeightSource, options: QloraOptions = {}): N
       };
       const fwd = lazy(true);
       const scalesShape = (rows: number, cols: number) => [Math.ceil(rows / blockSize), cols];
-      t = [g.initializer(n.forward, "int4", [inp, out], fwd("data")), g.initializer(n.forwardScales, scaleType, scalesShape(inp, out), fwd("scales"))];
+      t = [
+        g.initializer(n.forward, "int4", [inp, out], fwd("data")),
+        g.initializer(n.forwardScales, scaleType, scalesShape(inp, out), fwd("scales")),
+      ];
       if (exact) {
         // the same codes under another name: ORT fuses a 4-bit weight only when nothing else reads it
         const again = lazy(true);
-        t.push(g.initializer(n.exactBackward, "int4", [inp, out], again("data")), g.initializer(n.exactBackwardScales, scaleType, scalesShape(inp, out), again("scales")));
+        t.push(
+          g.initializer(n.exactBackward, "int4", [inp, out], again("data")),
+          g.initializer(n.exactBackwardScales, scaleType, scalesShape(inp, out), again("scales")),
+        );
       } else {
         const bwd = lazy(false);
-        t.push(g.initializer(n.backward, "int4", [out, inp], bwd("data")), g.initializer(n.backwardScales, scaleType, scalesShape(out, inp), bwd("scales")));
+        t.push(
+          g.initializer(n.backward, "int4", [out, inp], bwd("data")),
+          g.initializer(n.backwardScales, scaleType, scalesShape(out, inp), bwd("scales")),
+        );
       }
       perGraph.set(module, t);
     }

@@ -39,8 +39,10 @@ export async function ensureReference(
     emit({ type: "info", message: `reference log-probabilities: reused ${file}` });
     return { computed: false };
   }
-  if (cached) emit({ type: "info", message: `reference log-probabilities: ${file} was made for another model, template or data; recomputing` });
-  else if (cached === null) emit({ type: "warning", message: `reference log-probabilities: ${file} is not a cache this version wrote; recomputing` });
+  if (cached)
+    emit({ type: "info", message: `reference log-probabilities: ${file} was made for another model, template or data; recomputing` });
+  else if (cached === null)
+    emit({ type: "warning", message: `reference log-probabilities: ${file} is not a cache this version wrote; recomputing` });
   emit({ type: "info", message: `reference log-probabilities: computing ${2 * (data.train.length + data.eval.length)} sequences once` });
   data.reference = await referenceLogps(run, data, runner, await startWeights());
   const out: CacheFile = { key, train: Array.from(data.reference.train), eval: Array.from(data.reference.eval) };

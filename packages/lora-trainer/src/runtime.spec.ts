@@ -8,7 +8,9 @@ describe("execution provider choice", () => {
     if (cudaLibrariesInstalled()) expect(withGpu).toEqual({ providers: ["cuda", "cpu"], skipped: [] });
     else {
       expect(withGpu.providers).toEqual(["cpu"]);
-      expect(withGpu.skipped).toEqual([{ provider: "cuda", reason: expect.stringMatching(/CUDA libraries are not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/) }]);
+      expect(withGpu.skipped).toEqual([
+        { provider: "cuda", reason: expect.stringMatching(/CUDA libraries are not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/) },
+      ]);
       // A CPU-only machine: no note on every run.
       expect(withoutGpu).toEqual({ providers: ["cpu"], skipped: [] });
     }

@@ -34,7 +34,12 @@ export function nvidiaGpuPresent(): boolean {
 }
 
 /** `nvidiaGpu`: whether CUDA's absence is worth a word (on a machine without an NVIDIA GPU, the CPU is no surprise). */
-export function chooseProviders(device: Device, platform: string = process.platform, arch: string = process.arch, nvidiaGpu: boolean = nvidiaGpuPresent()): ProviderChoice {
+export function chooseProviders(
+  device: Device,
+  platform: string = process.platform,
+  arch: string = process.arch,
+  nvidiaGpu: boolean = nvidiaGpuPresent(),
+): ProviderChoice {
   if (device !== "auto") return { providers: [device], skipped: [] };
   if (platform === "linux" && arch === "x64") {
     if (cudaLibrariesInstalled()) return { providers: ["cuda", "cpu"], skipped: [] };

@@ -21,7 +21,11 @@ export interface ScratchModel {
 }
 
 /** config.json for a new model of `family`; `vocabSize` is the tokenizer's (ids of special tokens included). */
-export function scratchConfig(c: TrainConfig, vocabSize: number, ids: { bos?: number; eos?: number; pad?: number }): Record<string, unknown> {
+export function scratchConfig(
+  c: TrainConfig,
+  vocabSize: number,
+  ids: { bos?: number; eos?: number; pad?: number },
+): Record<string, unknown> {
   const family = c.model_family;
   const heads = c.num_attention_heads!;
   return {
@@ -66,7 +70,10 @@ export function createScratchModel(rawConfig: Record<string, unknown>, seed: num
   };
   for (const { name, shape, kind } of hfTensorShapes(config)) {
     // norms start at 1 (Gemma's, stored as w − 1, at 0), biases at 0
-    const data = kind === "norm" || kind === "bias" ? new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(kind === "norm" ? 1 - config.normWeightOffset : 0) : normal(shape);
+    const data =
+      kind === "norm" || kind === "bias"
+        ? new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(kind === "norm" ? 1 - config.normWeightOffset : 0)
+        : normal(shape);
     tensors.set(name, { shape, data });
   }
   return { rawConfig, config, tensors, source: memorySource(tensors) };

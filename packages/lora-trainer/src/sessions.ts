@@ -2,7 +2,15 @@
 // The provider, and so the precision the graphs compute in, is decided once, before any graph is built: a tiny
 // probe session tries the providers in order. Each graph is then built on first use for its typed key (kind and
 // shape), serialized into a store (memory, or one shared weights file on disk) and opened on that provider.
-import { Graph, add, createSessionWithFallback, serialize, type FallbackOptions, type ProviderConfig, type TypedArray } from "@neural/graph";
+import {
+  Graph,
+  add,
+  createSessionWithFallback,
+  serialize,
+  type FallbackOptions,
+  type ProviderConfig,
+  type TypedArray,
+} from "@neural/graph";
 import { TrainingError } from "./optimizer.js";
 import { precisionFor, type Precision } from "./precision.js";
 import type { Note } from "./setup.js";
@@ -20,7 +28,8 @@ export interface GraphKey {
 }
 
 /** A key as a file-name-safe string, unique per graph of a run. */
-export const graphKeyId = (key: GraphKey): string => `${key.kind}-${key.batch}x${key.seq}${key.answers === undefined ? "" : `a${key.answers}`}`;
+export const graphKeyId = (key: GraphKey): string =>
+  `${key.kind}-${key.batch}x${key.seq}${key.answers === undefined ? "" : `a${key.answers}`}`;
 
 /** The little of an ONNX Runtime module the runner uses: pass `onnxruntime-node` or `onnxruntime-web` itself. */
 export interface OrtModule {
@@ -222,7 +231,10 @@ export function runnerNotes(runner: GraphRunner): Note[] {
   if (runner.message) notes.push({ type: "warning", message: runner.message });
   notes.push({ type: "info", message: `running on ONNX Runtime's ${runner.provider} execution provider` });
   if (runner.precision !== "float32") {
-    notes.push({ type: "info", message: `mixed precision: ${runner.precision} compute, float32 trainable weights, AdamW and loss${runner.precision === "float16" ? ", dynamic loss scaling" : ""}` });
+    notes.push({
+      type: "info",
+      message: `mixed precision: ${runner.precision} compute, float32 trainable weights, AdamW and loss${runner.precision === "float16" ? ", dynamic loss scaling" : ""}`,
+    });
   }
   return notes;
 }

@@ -114,7 +114,10 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     else {
       const vocab = config.vocab_size ?? 4096;
       emit({ type: "info", message: `training a ${vocab}-token BPE tokenizer on ${dataset.name}` });
-      const trained = await trainTokenizer(exampleTexts(dataset.records(), dataset.name), { vocabSize: vocab, modelMaxLength: config.max_length });
+      const trained = await trainTokenizer(exampleTexts(dataset.records(), dataset.name), {
+        vocabSize: vocab,
+        modelMaxLength: config.max_length,
+      });
       tokenizerFiles = { tokenizer: trained.tokenizerJson, config: trained.tokenizerConfig };
     }
     const t = createTokenizer(tokenizerFiles, config.tokenizer ?? "tokenizer");
@@ -132,10 +135,14 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
   }
   const tokenizer = createTokenizer(tokenizerFiles, config.tokenizer ?? "tokenizer");
   if (tokenizer.vocabSize > model.vocabSize) {
-    throw new TrainConfigError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's embedding has only ${model.vocabSize} rows`);
+    throw new TrainConfigError(
+      `the tokenizer has ${tokenizer.vocabSize} tokens but the model's embedding has only ${model.vocabSize} rows`,
+    );
   }
   if (config.max_length > model.maxPositions) {
-    throw new TrainConfigError(`--max_length ${config.max_length} exceeds the model's context (max_position_embeddings ${model.maxPositions})`);
+    throw new TrainConfigError(
+      `--max_length ${config.max_length} exceeds the model's context (max_position_embeddings ${model.maxPositions})`,
+    );
   }
 
   const prepareOptions = {
@@ -149,12 +156,17 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
   };
   const spec = preferenceSpecOf(config);
   const pairs = spec ? await preparePreferenceDataset(dataset.records(), dataset.name, prepareOptions) : undefined;
-  const data = pairs ? { template: pairs.template, train: [], eval: [], stats: pairs.stats } : await prepareDataset(dataset.records(), dataset.name, prepareOptions);
+  const data = pairs
+    ? { template: pairs.template, train: [], eval: [], stats: pairs.stats }
+    : await prepareDataset(dataset.records(), dataset.name, prepareOptions);
   let preference: PreferenceData | undefined;
   if (spec && pairs) {
     const wanted = spec.method === "kto" ? "unpaired" : "pair";
     if (pairs.kind !== wanted) {
-      throw new DatasetError(`--method ${spec.method} needs ${wanted === "pair" ? '{"prompt", "chosen", "rejected"} rows' : '{"prompt", "completion", "label"} rows'}; this file has ${pairs.kind === "pair" ? "pairs" : "labelled completions"}`, dataset.name);
+      throw new DatasetError(
+        `--method ${spec.method} needs ${wanted === "pair" ? '{"prompt", "chosen", "rejected"} rows' : '{"prompt", "completion", "label"} rows'}; this file has ${pairs.kind === "pair" ? "pairs" : "labelled completions"}`,
+        dataset.name,
+      );
     }
     if (pairs.train.length === 0) throw new DatasetError("no training rows left after the eval split", dataset.name);
     const encode = { template: pairs.template, tokenizer, maxLength: config.max_length };
@@ -163,11 +175,18 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
       kind: pairs.kind,
       train: pairs.train,
       eval: pairs.eval,
-      ...(spec.method === "kto" ? { mismatched: { train: mismatchedRows(pairs.train, encode), eval: pairs.eval.length ? mismatchedRows(pairs.eval, encode) : [] } } : {}),
+      ...(spec.method === "kto"
+        ? { mismatched: { train: mismatchedRows(pairs.train, encode), eval: pairs.eval.length ? mismatchedRows(pairs.eval, encode) : [] } }
+        : {}),
     };
   }
   const s = data.stats;
-  if (s.invalid) emit({ type: "warning", message: `${s.invalid} invalid record${s.invalid === 1 ? "" : "s"} skipped${s.invalid > s.issues.length ? ` (the first ${s.issues.length} below)` : ""}:`, issues: s.issues });
+  if (s.invalid)
+    emit({
+      type: "warning",
+      message: `${s.invalid} invalid record${s.invalid === 1 ? "" : "s"} skipped${s.invalid > s.issues.length ? ` (the first ${s.issues.length} below)` : ""}:`,
+      issues: s.issues,
+    });
   for (const [reason, n] of Object.entries(s.dropped)) {
     if (n) emit({ type: "warning", message: `${n} example${n === 1 ? "" : "s"} dropped: ${reason.replace(/_/g, " ")}` });
   }
@@ -177,7 +196,9 @@ export async function prepareRun(inputs: RunInputs, emit: (note: Note) => void =
     emit({ type: "warning", message: `the tokenizer has no "${data.template.endOfTurn}" token: the end of a turn is learned as text` });
   }
 
-  const lora = config.use_lora ? { ...loraSpec(config, model), ...(addedTokens.length ? { trainableTokens: addedTokens } : {}) } : undefined;
+  const lora = config.use_lora
+    ? { ...loraSpec(config, model), ...(addedTokens.length ? { trainableTokens: addedTokens } : {}) }
+    : undefined;
   return {
     config,
     name: base?.name ?? dataset.name.replace(/^.*[/\\]/, "").replace(/\.[^.]*$/, ""),
@@ -216,7 +237,12 @@ function checkDroppedShare(config: TrainConfig, valid: number, tooLong: readonly
  * Under --template chatml, the ChatML markers the tokenizer lacks become special tokens (NornicDB writes them and
  * stops on <|im_end|>, so they must be single tokens), and the tokenizer's chat_template becomes ChatML's.
  */
-function chatTokens(files: TokenizerFiles, config: TrainConfig, emit: (note: Note) => void, phi3 = false): { files: TokenizerFiles; added: number[] } {
+function chatTokens(
+  files: TokenizerFiles,
+  config: TrainConfig,
+  emit: (note: Note) => void,
+  phi3 = false,
+): { files: TokenizerFiles; added: number[] } {
   if (config.template !== "chatml") return { files, added: [] };
   // llama.cpp makes every control token of a model named Phi-3 take the whitespace after it (docs/tokenizers.md):
   // the added markers do so in training too, as Phi-3's own markers do
@@ -224,7 +250,10 @@ function chatTokens(files: TokenizerFiles, config: TrainConfig, emit: (note: Not
   if (grown.added.length) {
     // the base's own chat template is not what the model is trained on any more
     grown.files.config.chat_template = CHATML_JINJA;
-    emit({ type: "info", message: `the tokenizer has no ${grown.added.map((t) => t.text).join(" or ")}: added as special token${grown.added.length === 1 ? "" : "s"} ${grown.added.map((t) => t.id).join(", ")}, whose embedding rows train with the run` });
+    emit({
+      type: "info",
+      message: `the tokenizer has no ${grown.added.map((t) => t.text).join(" or ")}: added as special token${grown.added.length === 1 ? "" : "s"} ${grown.added.map((t) => t.id).join(", ")}, whose embedding rows train with the run`,
+    });
   }
   return { files: grown.files, added: grown.added.map((t) => t.id) };
 }
@@ -233,7 +262,13 @@ const CHATML_MARKERS = ["<|im_start|>", "<|im_end|>"];
 
 /** The LoRA settings of a config for a model. */
 export function loraSpec(config: TrainConfig, model: ModelConfig): LoraSpec {
-  return { rank: config.lora_r, alpha: config.lora_alpha, rsLora: config.use_rslora, targets: loraTargets(config.lora_target_modules, model), dropout: config.lora_dropout };
+  return {
+    rank: config.lora_r,
+    alpha: config.lora_alpha,
+    rsLora: config.use_rslora,
+    targets: loraTargets(config.lora_target_modules, model),
+    dropout: config.lora_dropout,
+  };
 }
 
 /**
@@ -243,7 +278,13 @@ export function loraSpec(config: TrainConfig, model: ModelConfig): LoraSpec {
 export function loraTargets(requested: readonly string[] | undefined, model: ModelConfig): string[] {
   const available = linearModules(model).map((m) => m.slice(m.indexOf(".") + 1));
   if (!requested || requested.length === 0 || requested.includes("all-linear")) return available;
-  const fused: Record<string, string> = { q_proj: "qkv_proj", k_proj: "qkv_proj", v_proj: "qkv_proj", gate_proj: "gate_up_proj", up_proj: "gate_up_proj" };
+  const fused: Record<string, string> = {
+    q_proj: "qkv_proj",
+    k_proj: "qkv_proj",
+    v_proj: "qkv_proj",
+    gate_proj: "gate_up_proj",
+    up_proj: "gate_up_proj",
+  };
   const chosen = new Set<string>();
   for (const name of requested) {
     const short = name.slice(name.lastIndexOf(".") + 1);
@@ -263,7 +304,8 @@ export async function initialValues(run: PreparedRun, params: readonly Trainable
   const tokens = run.lora?.trainableTokens;
   if (tokens?.length) {
     const rows = await tokenRowValues(run.source, tokens);
-    for (const [name, data] of rows) values.set(name, run.adapter?.tokenRows?.get(name.replace(/\.trainable_tokens$/, ".weight"))?.values ?? data);
+    for (const [name, data] of rows)
+      values.set(name, run.adapter?.tokenRows?.get(name.replace(/\.trainable_tokens$/, ".weight"))?.values ?? data);
   }
   if (run.adapter) {
     for (const p of params) {
@@ -278,7 +320,10 @@ export async function initialValues(run: PreparedRun, params: readonly Trainable
       if (values.has(p.name)) continue;
       const n = p.shape[0]! * p.shape[1]!;
       const bound = 1 / Math.sqrt(p.shape[1]!);
-      values.set(p.name, p.name.endsWith(".lora_A") ? Float32Array.from({ length: n }, () => (random.next() * 2 - 1) * bound) : new Float32Array(n));
+      values.set(
+        p.name,
+        p.name.endsWith(".lora_A") ? Float32Array.from({ length: n }, () => (random.next() * 2 - 1) * bound) : new Float32Array(n),
+      );
     }
   } else {
     for (const p of params) values.set(p.name, Float32Array.from(await run.source.read(p.name)));
@@ -297,7 +342,9 @@ export function runGraphs(run: PreparedRun): (key: GraphKey, precision: Precisio
       const weights = (g: Graph) => {
         const base = graphWeights(g, source, lora ? {} : { asInput: () => true });
         if (!tokens?.length) return base;
-        const rows = new Map(tokenRowWeights(source).map((w) => [w, g.input(tokenRowsName(w), "float32", [tokens.length, source.shape(w)[1]!])]));
+        const rows = new Map(
+          tokenRowWeights(source).map((w) => [w, g.input(tokenRowsName(w), "float32", [tokens.length, source.shape(w)[1]!])]),
+        );
         return withTrainedRows(g, base, tokens, (w) => rows.get(w));
       };
       return buildDecodeGraph(model, weights, {

@@ -10,18 +10,40 @@ export function uniform(seed: number): () => number {
   return () => next() - 0.5;
 }
 
-export const TINY = { hidden_size: 8, intermediate_size: 6, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, vocab_size: 13, max_position_embeddings: 64, rms_norm_eps: 1e-5 };
+export const TINY = {
+  hidden_size: 8,
+  intermediate_size: 6,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  vocab_size: 13,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-5,
+};
 
-export function tinyConfig(architecture: "LlamaForCausalLM" | "Qwen2ForCausalLM" | "Phi3ForCausalLM", extra: Record<string, unknown> = {}): ModelConfig {
-  return parseConfig({ ...TINY, architectures: [architecture], rope_theta: 10000, ...(architecture === "Qwen2ForCausalLM" ? { tie_word_embeddings: true } : {}), ...extra });
+export function tinyConfig(
+  architecture: "LlamaForCausalLM" | "Qwen2ForCausalLM" | "Phi3ForCausalLM",
+  extra: Record<string, unknown> = {},
+): ModelConfig {
+  return parseConfig({
+    ...TINY,
+    architectures: [architecture],
+    rope_theta: 10000,
+    ...(architecture === "Qwen2ForCausalLM" ? { tie_word_embeddings: true } : {}),
+    ...extra,
+  });
 }
 
 /** Random HF-named tensors for a config (norms near 1, or near 0 where stored as w − 1; biases; embeddings larger). */
-export function randomModel(config: ModelConfig, seed: number): { source: WeightSource; tensors: Map<string, { shape: number[]; data: Float32Array }> } {
+export function randomModel(
+  config: ModelConfig,
+  seed: number,
+): { source: WeightSource; tensors: Map<string, { shape: number[]; data: Float32Array }> } {
   const r = uniform(seed);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const { name, shape, kind } of hfTensorShapes(config)) {
-    const [scale, offset] = kind === "embedding" ? [2, 0] : kind === "norm" ? [0.4, 1 - config.normWeightOffset] : kind === "bias" ? [0.2, 0] : [0.5, 0];
+    const [scale, offset] =
+      kind === "embedding" ? [2, 0] : kind === "norm" ? [0.4, 1 - config.normWeightOffset] : kind === "bias" ? [0.2, 0] : [0.5, 0];
     tensors.set(name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => offset + r() * scale) });
   }
   return { source: memorySource(tensors), tensors };

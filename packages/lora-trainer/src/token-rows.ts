@@ -13,7 +13,10 @@ export const HEAD_WEIGHT = "lm_head.weight";
 export const tokenRowsName = (weight: string): string => weight.replace(/\.weight$/, ".trainable_tokens");
 
 /** The weights whose rows belong to tokens: the embedding and, when the model has one, its own output layer. */
-export const tokenRowWeights = (source: WeightSource): string[] => [EMBED_WEIGHT, ...(source.names.includes(HEAD_WEIGHT) ? [HEAD_WEIGHT] : [])];
+export const tokenRowWeights = (source: WeightSource): string[] => [
+  EMBED_WEIGHT,
+  ...(source.names.includes(HEAD_WEIGHT) ? [HEAD_WEIGHT] : []),
+];
 
 /**
  * `source` with `rows` rows in its embedding (and untied output layer), the rows of `ids` set to the mean of the
@@ -66,7 +69,12 @@ export async function tokenRowValues(source: WeightSource, ids: readonly number[
  * W + Pᵀ·(R − W[ids]), P the one-hot [ids, rows] of the ids, so the gradient reaches R through a matmul. The tied
  * output layer reads the same replaced embedding.
  */
-export function withTrainedRows(g: Graph, weights: Weights, ids: readonly number[], rowsOf: (weight: string) => Tensor | undefined): Weights {
+export function withTrainedRows(
+  g: Graph,
+  weights: Weights,
+  ids: readonly number[],
+  rowsOf: (weight: string) => Tensor | undefined,
+): Weights {
   const made = new Map<string, Tensor>();
   return {
     get(name) {
@@ -75,7 +83,11 @@ export function withTrainedRows(g: Graph, weights: Weights, ids: readonly number
       const w = weights.get(name);
       const rows = w && (name === EMBED_WEIGHT || name === HEAD_WEIGHT) ? rowsOf(name) : undefined;
       if (!w || !rows) return w;
-      const index = g.constant(ids.map((id) => BigInt(id)), "int64", [ids.length]);
+      const index = g.constant(
+        ids.map((id) => BigInt(id)),
+        "int64",
+        [ids.length],
+      );
       const oneHotT = cast(equal(unsqueeze(arange(g, w.shape[0]!), 1), unsqueeze(index, 0)), w.dtype);
       const replaced = add(w, matmul(oneHotT, sub(cast(rows, w.dtype), gather(w, index))));
       made.set(name, replaced);

@@ -32,7 +32,13 @@ interface Limits {
   resume?: boolean;
 }
 
-const make = <T, D extends T | undefined>(group: SettingGroup, def: D, help: string, schema: Record<string, unknown>, resume = false): Setting<T, D> => ({
+const make = <T, D extends T | undefined>(
+  group: SettingGroup,
+  def: D,
+  help: string,
+  schema: Record<string, unknown>,
+  resume = false,
+): Setting<T, D> => ({
   group,
   default: def,
   help,
@@ -43,13 +49,19 @@ const limits = ({ resume: _, ...rest }: Limits) => rest;
 
 const text = <D extends string | undefined>(group: SettingGroup, def: D, help: string, o: { resume?: boolean; empty?: boolean } = {}) =>
   make<string, D>(group, def, help, o.empty ? { type: "string" } : { type: "string", minLength: 1 }, o.resume);
-const choice = <const C extends readonly string[], D extends C[number] | undefined>(group: SettingGroup, choices: C, def: D, help: string, o: { resume?: boolean } = {}) =>
-  make<C[number], D>(group, def, help, { enum: choices }, o.resume);
+const choice = <const C extends readonly string[], D extends C[number] | undefined>(
+  group: SettingGroup,
+  choices: C,
+  def: D,
+  help: string,
+  o: { resume?: boolean } = {},
+) => make<C[number], D>(group, def, help, { enum: choices }, o.resume);
 const integer = <D extends number | undefined>(group: SettingGroup, def: D, help: string, o: Limits = {}) =>
   make<number, D>(group, def, help, { type: "integer", ...limits(o) }, o.resume);
 const number = <D extends number | undefined>(group: SettingGroup, def: D, help: string, o: Limits = {}) =>
   make<number, D>(group, def, help, { type: "number", ...limits(o) }, o.resume);
-const flag = (group: SettingGroup, def: boolean, help: string, o: { resume?: boolean } = {}) => make<boolean, boolean>(group, def, help, { type: "boolean" }, o.resume);
+const flag = (group: SettingGroup, def: boolean, help: string, o: { resume?: boolean } = {}) =>
+  make<boolean, boolean>(group, def, help, { type: "boolean" }, o.resume);
 const list = (group: SettingGroup, help: string, o: { resume?: boolean } = {}) =>
   make<string[], undefined>(group, undefined, help, { type: "array", items: { type: "string" }, minItems: 1 }, o.resume);
 
@@ -71,18 +83,44 @@ export const TRAIN_METHODS = ["sft", "dpo", "orpo", "simpo", "kto"] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
 export const DPO_LOSS_TYPES = ["sigmoid", "ipo", "hinge"] as const;
 
+// prettier-ignore: one line per setting
 export const SETTINGS = {
   preset: text("model", undefined, "a named starting point", { empty: true }),
-  base_model: text("model", undefined, "a Hugging Face model id (from the HF cache, or downloaded), a local model directory, or a PEFT adapter directory", RESUME),
+  base_model: text(
+    "model",
+    undefined,
+    "a Hugging Face model id (from the HF cache, or downloaded), a local model directory, or a PEFT adapter directory",
+    RESUME,
+  ),
   dataset: text("data", "data/training.jsonl", "the JSONL (or JSON array) dataset", RESUME),
   output_dir: text("output", "models/trained", "where the adapter or model, checkpoints, metrics and the loss curve go"),
-  tokenizer: text("model", undefined, "a tokenizer directory to use instead of the model's (from scratch: instead of training one on the dataset)"),
-  template: choice("data", ["chatml", "alpaca", "model"], "chatml", "the prompt format: chatml (NornicDB's), alpaca, or the model's own chat_template", RESUME),
+  tokenizer: text(
+    "model",
+    undefined,
+    "a tokenizer directory to use instead of the model's (from scratch: instead of training one on the dataset)",
+  ),
+  template: choice(
+    "data",
+    ["chatml", "alpaca", "model"],
+    "chatml",
+    "the prompt format: chatml (NornicDB's), alpaca, or the model's own chat_template",
+    RESUME,
+  ),
   max_length: integer("data", 2048, "the longest sequence in tokens", { minimum: 2, ...RESUME }),
   packing: flag("data", true, "pack several examples into each sequence (--no-packing: one per row)", RESUME),
-  group_by_length: flag("data", true, "with --no-packing: batch rows of alike length (little padding); off: random batches, as a small dataset of repeated rows may need", RESUME),
+  group_by_length: flag(
+    "data",
+    true,
+    "with --no-packing: batch rows of alike length (little padding); off: random batches, as a small dataset of repeated rows may need",
+    RESUME,
+  ),
   train_on_inputs: flag("data", false, "learn the prompts too, not only the answers", RESUME),
-  method: choice("preference", TRAIN_METHODS, "sft", "sft (answers), or a preference method on {prompt, chosen, rejected} rows (dpo, orpo, simpo) or {prompt, completion, label} rows (kto)"),
+  method: choice(
+    "preference",
+    TRAIN_METHODS,
+    "sft",
+    "sft (answers), or a preference method on {prompt, chosen, rejected} rows (dpo, orpo, simpo) or {prompt, completion, label} rows (kto)",
+  ),
   beta: number("preference", undefined, "the preference strength β", { exclusiveMinimum: 0 }),
   loss_type: choice("preference", DPO_LOSS_TYPES, "sigmoid", "DPO's loss: sigmoid (DPO), ipo (IPO, length-normalised) or hinge"),
   rpo_alpha: number("preference", undefined, "DPO: add the chosen answers' NLL times this (RPO)", { minimum: 0 }),
@@ -119,7 +157,11 @@ export const SETTINGS = {
   save_steps: integer("output", 500, "write a checkpoint every N steps (and after the last)", { minimum: 1 }),
   save_total_limit: integer("output", 3, "how many of the latest checkpoints to keep (the best one is kept too)", { minimum: 1 }),
   early_stopping_patience: integer("evaluation", undefined, "stop after N evaluations without a lower eval loss", { minimum: 1 }),
-  load_best_model_at_end: flag("evaluation", false, "make the best checkpoint's weights the run's output, not the last step's (early stopping always does)"),
+  load_best_model_at_end: flag(
+    "evaluation",
+    false,
+    "make the best checkpoint's weights the run's output, not the last step's (early stopping always does)",
+  ),
   metric_for_best_model: choice("evaluation", ["eval_loss"], "eval_loss", "what makes a checkpoint the best: the lowest eval loss"),
   eval_generate: flag("evaluation", true, "score exact match of generated answers on the eval split"),
   max_new_tokens: integer("evaluation", 64, "the longest generated answer during evaluation", { minimum: 1 }),
@@ -131,9 +173,17 @@ export const SETTINGS = {
   hidden_size: integer("model", undefined, "a new model's hidden size", { minimum: 1, ...RESUME }),
   num_hidden_layers: integer("model", undefined, "a new model's layers", { minimum: 1, ...RESUME }),
   num_attention_heads: integer("model", undefined, "a new model's attention heads", { minimum: 1, ...RESUME }),
-  num_key_value_heads: integer("model", undefined, "a new model's key/value heads (fewer than the attention heads: grouped-query attention)", { minimum: 1, ...RESUME }),
+  num_key_value_heads: integer(
+    "model",
+    undefined,
+    "a new model's key/value heads (fewer than the attention heads: grouped-query attention)",
+    { minimum: 1, ...RESUME },
+  ),
   intermediate_size: integer("model", undefined, "a new model's MLP size", { minimum: 1, ...RESUME }),
-  vocab_size: integer("model", undefined, "a new model's vocabulary size (also the size of the tokenizer trained for it)", { minimum: 1, ...RESUME }),
+  vocab_size: integer("model", undefined, "a new model's vocabulary size (also the size of the tokenizer trained for it)", {
+    minimum: 1,
+    ...RESUME,
+  }),
   resume: text("output", undefined, "continue from a checkpoint directory, or auto: the latest in --output_dir"),
 };
 
@@ -142,10 +192,45 @@ export const PRESETS: Record<string, Partial<TrainConfig>> = {
   tinyllama_1b: { base_model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", batch_size: 8, gradient_accumulation: 4, lora_r: 16, lora_alpha: 32 },
   qwen_0_5b: { base_model: "Qwen/Qwen2.5-0.5B-Instruct", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },
   qwen_1_5b: { base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 4, gradient_accumulation: 8, lora_r: 16, lora_alpha: 32 },
-  phi3_mini: { base_model: "microsoft/Phi-3-mini-4k-instruct", batch_size: 2, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, use_qlora: true },
-  phi3_5_mini: { base_model: "microsoft/Phi-3.5-mini-instruct", batch_size: 2, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, use_qlora: true },
-  heimdall: { base_model: "Qwen/Qwen2.5-1.5B-Instruct", batch_size: 1, gradient_accumulation: 16, lora_r: 16, lora_alpha: 32, learning_rate: 3e-4, epochs: 10, max_length: 2048, gradient_checkpointing: true },
-  heimdall_mit: { base_model: "microsoft/Phi-3-mini-4k-instruct", batch_size: 4, gradient_accumulation: 4, lora_r: 32, lora_alpha: 64, learning_rate: 3e-4, epochs: 10, max_length: 2048, use_qlora: true, gradient_checkpointing: true },
+  phi3_mini: {
+    base_model: "microsoft/Phi-3-mini-4k-instruct",
+    batch_size: 2,
+    gradient_accumulation: 16,
+    lora_r: 16,
+    lora_alpha: 32,
+    use_qlora: true,
+  },
+  phi3_5_mini: {
+    base_model: "microsoft/Phi-3.5-mini-instruct",
+    batch_size: 2,
+    gradient_accumulation: 16,
+    lora_r: 16,
+    lora_alpha: 32,
+    use_qlora: true,
+  },
+  heimdall: {
+    base_model: "Qwen/Qwen2.5-1.5B-Instruct",
+    batch_size: 1,
+    gradient_accumulation: 16,
+    lora_r: 16,
+    lora_alpha: 32,
+    learning_rate: 3e-4,
+    epochs: 10,
+    max_length: 2048,
+    gradient_checkpointing: true,
+  },
+  heimdall_mit: {
+    base_model: "microsoft/Phi-3-mini-4k-instruct",
+    batch_size: 4,
+    gradient_accumulation: 4,
+    lora_r: 32,
+    lora_alpha: 64,
+    learning_rate: 3e-4,
+    epochs: 10,
+    max_length: 2048,
+    use_qlora: true,
+    gradient_checkpointing: true,
+  },
   // The 2025 small models, with the settings of the presets above for models of their size (0.5B, 1.1B, 1.5B, 3.8B).
   qwen3_0_6b: { base_model: "Qwen/Qwen3-0.6B", batch_size: 16, gradient_accumulation: 2, lora_r: 8, lora_alpha: 32 },
   qwen3_1_7b: { base_model: "Qwen/Qwen3-1.7B", batch_size: 4, gradient_accumulation: 8, lora_r: 16, lora_alpha: 32 },
@@ -211,7 +296,12 @@ export const trainConfigSchema = {
 export function resumeKey(c: TrainConfig): string {
   const keys = Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => (s.resume ? [name as SettingName] : []));
   // a preference run's method and knobs count too (an sft run's key stays what its checkpoints were written with)
-  if (c.method !== "sft") keys.push(...Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) => (s.group === "preference" ? [name as SettingName] : [])));
+  if (c.method !== "sft")
+    keys.push(
+      ...Object.entries(SETTINGS as Record<string, Setting>).flatMap(([name, s]) =>
+        s.group === "preference" ? [name as SettingName] : [],
+      ),
+    );
   return hash53(JSON.stringify(keys.map((k) => [k, c[k] ?? null]))).toString(36);
 }
 
@@ -322,12 +412,16 @@ export function resolveTrainConfig(input: ResolveConfigInput): ResolvedConfig {
     const key = e.instancePath.replace(/^\//, "") || (e.params as { additionalProperty?: string }).additionalProperty || "";
     const where = key in (input.flags ?? {}) ? `--${key}` : key in file ? `${fileName}: ${key}` : key;
     const message =
-      e.keyword === "additionalProperties" ? `unknown setting "${(e.params as { additionalProperty: string }).additionalProperty}"` : `${where} ${e.message}`;
+      e.keyword === "additionalProperties"
+        ? `unknown setting "${(e.params as { additionalProperty: string }).additionalProperty}"`
+        : `${where} ${e.message}`;
     throw new TrainConfigError(e.keyword === "additionalProperties" ? `${fileName}: ${message}` : message);
   }
   const config = merged as unknown as TrainConfig;
   if (config.from_scratch) {
-    const missing = (["hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"] as const).filter((k) => config[k] === undefined);
+    const missing = (["hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"] as const).filter(
+      (k) => config[k] === undefined,
+    );
     if (missing.length) throw new TrainConfigError(`--from_scratch needs ${missing.map((k) => `--${k}`).join(", ")}`);
     if (config.base_model !== undefined && input.flags?.base_model !== undefined) {
       throw new TrainConfigError("--from_scratch builds a new model: drop --base_model");
@@ -339,13 +433,29 @@ export function resolveTrainConfig(input: ResolveConfigInput): ResolvedConfig {
   } else if (config.base_model === undefined) {
     throw new TrainConfigError("no base model: give --base_model, --preset, or --from_scratch with the size flags");
   }
-  if (config.method !== "sft" && config.from_scratch) throw new TrainConfigError(`--method ${config.method} tunes a model that answers already: give --base_model (a model trained with --method sft)`);
-  if (config.use_qlora && !config.use_lora) throw new TrainConfigError("--use_qlora trains LoRA adapters on a 4-bit base: it needs LoRA (drop --no-use_lora)");
-  if (config.num_attention_heads !== undefined && config.hidden_size !== undefined && config.hidden_size % config.num_attention_heads !== 0) {
-    throw new TrainConfigError(`--hidden_size ${config.hidden_size} is not a multiple of --num_attention_heads ${config.num_attention_heads}`);
+  if (config.method !== "sft" && config.from_scratch)
+    throw new TrainConfigError(
+      `--method ${config.method} tunes a model that answers already: give --base_model (a model trained with --method sft)`,
+    );
+  if (config.use_qlora && !config.use_lora)
+    throw new TrainConfigError("--use_qlora trains LoRA adapters on a 4-bit base: it needs LoRA (drop --no-use_lora)");
+  if (
+    config.num_attention_heads !== undefined &&
+    config.hidden_size !== undefined &&
+    config.hidden_size % config.num_attention_heads !== 0
+  ) {
+    throw new TrainConfigError(
+      `--hidden_size ${config.hidden_size} is not a multiple of --num_attention_heads ${config.num_attention_heads}`,
+    );
   }
-  if (config.num_key_value_heads !== undefined && config.num_attention_heads !== undefined && config.num_attention_heads % config.num_key_value_heads !== 0) {
-    throw new TrainConfigError(`--num_attention_heads ${config.num_attention_heads} is not a multiple of --num_key_value_heads ${config.num_key_value_heads}`);
+  if (
+    config.num_key_value_heads !== undefined &&
+    config.num_attention_heads !== undefined &&
+    config.num_attention_heads % config.num_key_value_heads !== 0
+  ) {
+    throw new TrainConfigError(
+      `--num_attention_heads ${config.num_attention_heads} is not a multiple of --num_key_value_heads ${config.num_key_value_heads}`,
+    );
   }
   return { config, notes };
 }

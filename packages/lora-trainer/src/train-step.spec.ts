@@ -19,8 +19,13 @@ const SEQ = 6;
 const noMomentum = { beta1: 0, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, maxGradNorm: 0 };
 
 /** "step": the gradients graph and the AdamW oracle; "gradients": the graph alone; "accumulate": accumulators. */
-async function stepRunner(spec: Omit<StepGraphSpec, "kind"> & { optimizer: OracleOptimizer; kind: "step" | "gradients" | "accumulate"; withAccumulators?: boolean }) {
-  const { graph, params } = buildStepGraph({ ...spec, kind: spec.kind === "accumulate" ? "accumulate" : spec.withAccumulators ? "step-acc" : "step" });
+async function stepRunner(
+  spec: Omit<StepGraphSpec, "kind"> & { optimizer: OracleOptimizer; kind: "step" | "gradients" | "accumulate"; withAccumulators?: boolean },
+) {
+  const { graph, params } = buildStepGraph({
+    ...spec,
+    kind: spec.kind === "accumulate" ? "accumulate" : spec.withAccumulators ? "step-acc" : "step",
+  });
   const file = await saveGraph(graph, mkdtempSync(path.join(tmpdir(), "train-step-")));
   const { session } = await createSession(file, { intraOpNumThreads: 1, graphOptimizationLevel: "basic" });
   const inputNames = new Map(graph.inputs.map((t) => [t.name, t]));
@@ -63,7 +68,17 @@ async function checkGradients(config: ModelConfig, lora: LoraSpec | undefined, a
   const { source } = randomModel(config, 11);
   const batch = packedBatch(config.vocabSize, SEQ, 5);
   const answers = answerOnly ? batch.count + 2 : undefined;
-  const step = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer: noMomentum, kind: "step", ...(answers ? { answers } : {}) });
+  const step = await stepRunner({
+    config,
+    source,
+    batch: 2,
+    seq: SEQ,
+    lora,
+    dtype: "float64",
+    optimizer: noMomentum,
+    kind: "step",
+    ...(answers ? { answers } : {}),
+  });
   const feeds: Record<string, TypedArray> = {
     ...(answers ? { [stepNames.answerPositions]: answerPositions(batch.targets, answers) } : {}),
     ...initialFeeds(step.params, source, lora, batch.count, 7),
@@ -110,7 +125,11 @@ describe("train step gradients vs finite differences (float64)", () => {
   it.each([
     ["llama", tinyConfig("LlamaForCausalLM"), ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]],
     ["qwen2 (biases, tied embeddings)", tinyConfig("Qwen2ForCausalLM"), ["q_proj", "v_proj", "down_proj"]],
-    ["phi3 (fused qkv_proj and gate_up_proj)", tinyConfig("Phi3ForCausalLM", { num_key_value_heads: 2 }), ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]],
+    [
+      "phi3 (fused qkv_proj and gate_up_proj)",
+      tinyConfig("Phi3ForCausalLM", { num_key_value_heads: 2 }),
+      ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"],
+    ],
   ] as const)("LoRA with dropout on %s", async (_, config, targets) => {
     const lora: LoraSpec = { rank: 2, alpha: 4, rsLora: false, targets, dropout: 0.25 };
     const { worst, params } = await checkGradients(config, lora);
@@ -139,7 +158,11 @@ describe("train step gradients vs finite differences (float64)", () => {
   });
 
   it.each([
-    ["LoRA on qwen2 (tied embeddings)", tinyConfig("Qwen2ForCausalLM"), { rank: 2, alpha: 4, rsLora: false, targets: ["q_proj", "v_proj", "down_proj"], dropout: 0.25 } as LoraSpec],
+    [
+      "LoRA on qwen2 (tied embeddings)",
+      tinyConfig("Qwen2ForCausalLM"),
+      { rank: 2, alpha: 4, rsLora: false, targets: ["q_proj", "v_proj", "down_proj"], dropout: 0.25 } as LoraSpec,
+    ],
     ["full fine-tuning on llama", tinyConfig("LlamaForCausalLM"), undefined],
   ] as const)("answer-only loss (logits at the learned positions and padding slots): %s", async (_, config, lora) => {
     const { worst } = await checkGradients(config, lora, true);
@@ -155,7 +178,16 @@ describe("optimizer and accumulation", () => {
   it("clips by the global norm and applies AdamW with decoupled weight decay and bias correction (in the graph, and in place after the gradients graph)", async () => {
     const { source } = randomModel(config, 11);
     const batch = packedBatch(config.vocabSize, SEQ, 5);
-    const gradientOnly = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer: noMomentum, kind: "step" });
+    const gradientOnly = await stepRunner({
+      config,
+      source,
+      batch: 2,
+      seq: SEQ,
+      lora,
+      dtype: "float64",
+      optimizer: noMomentum,
+      kind: "step",
+    });
     const adamw = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer, kind: "step" });
     const gradients = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer, kind: "gradients" });
     const feeds: Record<string, TypedArray> = {
@@ -184,7 +216,16 @@ describe("optimizer and accumulation", () => {
     // the trainer's way: the gradients graph, then AdamW over the arrays in place
     const fromGradients = await gradients.run(feeds);
     expect(fromGradients[stepNames.gradNorm]![0]).toBe(out[stepNames.gradNorm]![0]);
-    const inPlace = new Map(adamw.params.map((p) => [p.name, { p: Float64Array.from(feeds[p.name] as Float64Array), m: Float64Array.from(feeds[stepNames.m(p.name)] as Float64Array), v: Float64Array.from(feeds[stepNames.v(p.name)] as Float64Array) }]));
+    const inPlace = new Map(
+      adamw.params.map((p) => [
+        p.name,
+        {
+          p: Float64Array.from(feeds[p.name] as Float64Array),
+          m: Float64Array.from(feeds[stepNames.m(p.name)] as Float64Array),
+          v: Float64Array.from(feeds[stepNames.v(p.name)] as Float64Array),
+        },
+      ]),
+    );
     const scalars = adamwScalars(optimizer, { lr: 1e-3, step: t, gradNorm: fromGradients[stepNames.gradNorm]![0] as number });
     for (const p of adamw.params) {
       const s = inPlace.get(p.name)!;
@@ -220,7 +261,17 @@ describe("optimizer and accumulation", () => {
     });
     const whole = await stepRunner({ config, source, batch: 2, seq: SEQ, lora, dtype: "float64", optimizer, kind: "step" });
     const accumulate = await stepRunner({ config, source, batch: 1, seq: SEQ, lora, dtype: "float64", optimizer, kind: "accumulate" });
-    const last = await stepRunner({ config, source, batch: 1, seq: SEQ, lora, dtype: "float64", optimizer, kind: "step", withAccumulators: true });
+    const last = await stepRunner({
+      config,
+      source,
+      batch: 1,
+      seq: SEQ,
+      lora,
+      dtype: "float64",
+      optimizer,
+      kind: "step",
+      withAccumulators: true,
+    });
     const feeds = initialFeeds(whole.params, source, lora, both.count, 7);
     const reference = await whole.run({
       ...feeds,
@@ -234,7 +285,10 @@ describe("optimizer and accumulation", () => {
     const first = await accumulate.run({ ...feeds, ...acc, ...row(0) });
     for (const p of whole.params) acc[stepNames.acc(p.name)] = first[stepNames.newAcc(p.name)]!;
     const second = await last.run({ ...feeds, ...acc, ...row(1) });
-    expect((first[stepNames.loss]![0] as number) + (second[stepNames.loss]![0] as number)).toBeCloseTo(reference[stepNames.loss]![0] as number, 12);
+    expect((first[stepNames.loss]![0] as number) + (second[stepNames.loss]![0] as number)).toBeCloseTo(
+      reference[stepNames.loss]![0] as number,
+      12,
+    );
     expect(second[stepNames.gradNorm]![0]).toBeCloseTo(reference[stepNames.gradNorm]![0] as number, 12);
     for (const p of whole.params) {
       const a = second[stepNames.newParam(p.name)] as Float64Array;

@@ -132,12 +132,14 @@ export function trainableParams(config: ModelConfig, source: WeightSource, lora?
     }
   }
   if (lora.trainableTokens?.length) {
-    for (const weight of tokenRowWeights(source)) params.push({ name: tokenRowsName(weight), shape: [lora.trainableTokens.length, source.shape(weight)[1]!], decay: false });
+    for (const weight of tokenRowWeights(source))
+      params.push({ name: tokenRowsName(weight), shape: [lora.trainableTokens.length, source.shape(weight)[1]!], decay: false });
   }
   return params;
 }
 
-const shapeName = (spec: Pick<StepGraphSpec, "batch" | "seq" | "answers">) => `${spec.batch}x${spec.seq}${spec.answers === undefined ? "" : `a${spec.answers}`}`;
+const shapeName = (spec: Pick<StepGraphSpec, "batch" | "seq" | "answers">) =>
+  `${spec.batch}x${spec.seq}${spec.answers === undefined ? "" : `a${spec.answers}`}`;
 
 /** Inputs, trainable tensors and the forward pass shared by the step and eval graphs. */
 function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: boolean) {
@@ -164,23 +166,32 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: b
     let salt = 0;
     dropout = (x) => mul(x, cast(dropoutMask(cast(x, dtype), lora.dropout, seed, ++salt), x.dtype));
   }
-  const forward = buildForward(g, config, weights, { inputIds, positionIds, segmentIds }, {
-    ...(answerPositions ? { logitsAt: answerPositions } : {}),
-    ...(spec.recompute ? { recompute: true } : {}),
-    ...(spec.linear ? { linear: spec.linear } : {}),
-    ...(lora
-      ? {
-          lora: {
-            targets: lora.targets,
-            rank: lora.rank,
-            alpha: lora.alpha,
-            rsLora: lora.rsLora,
-            weights: (module: string) => ({ a: cast(trainable.get(`${module}.lora_A`)!, compute), b: cast(trainable.get(`${module}.lora_B`)!, compute) }),
-            ...(dropout ? { dropout } : {}),
-          },
-        }
-      : {}),
-  });
+  const forward = buildForward(
+    g,
+    config,
+    weights,
+    { inputIds, positionIds, segmentIds },
+    {
+      ...(answerPositions ? { logitsAt: answerPositions } : {}),
+      ...(spec.recompute ? { recompute: true } : {}),
+      ...(spec.linear ? { linear: spec.linear } : {}),
+      ...(lora
+        ? {
+            lora: {
+              targets: lora.targets,
+              rank: lora.rank,
+              alpha: lora.alpha,
+              rsLora: lora.rsLora,
+              weights: (module: string) => ({
+                a: cast(trainable.get(`${module}.lora_A`)!, compute),
+                b: cast(trainable.get(`${module}.lora_B`)!, compute),
+              }),
+              ...(dropout ? { dropout } : {}),
+            },
+          }
+        : {}),
+    },
+  );
   // the loss in float32 whatever the compute type
   const logits = cast(reshape(forward.logits!, [-1, config.vocabSize]), dtype);
   return { dtype, params, trainable, logits, targets: answerPositions ? gather(targets, answerPositions) : targets };
@@ -197,7 +208,10 @@ export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: Tra
 
   // float16: the backward runs on loss × scale so that small gradients do not flush to zero; unscaled after.
   const scale = spec.precision === "float16" ? g.input(stepNames.lossScale, dtype, []) : undefined;
-  const raw = grad(scale ? mul(loss, scale) : loss, params.map((p) => trainable.get(p.name)!));
+  const raw = grad(
+    scale ? mul(loss, scale) : loss,
+    params.map((p) => trainable.get(p.name)!),
+  );
   const grads = scale ? raw.map((d) => div(d, scale)) : raw;
   const withAccumulators = (i: number) => add(g.input(stepNames.acc(params[i]!.name), dtype, params[i]!.shape), grads[i]!);
   if (spec.kind === "accumulate") {

@@ -11,14 +11,31 @@ import { train, type TrainEvent } from "./trainer.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "loop-"));
 const dataset = path.join(dir, "data.jsonl");
-writeFileSync(dataset, Array.from({ length: 60 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n");
+writeFileSync(
+  dataset,
+  Array.from({ length: 60 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n",
+);
 
 const tiny = (flags: Partial<TrainConfig>) =>
   resolveTrainConfig({
     flags: {
-      from_scratch: true, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, vocab_size: 300,
-      dataset, max_length: 64, batch_size: 4, gradient_accumulation: 1, threads: 1, device: "cpu", eval_generate: false,
-      logging_steps: 1, save_steps: 1, warmup_steps: 0, ...flags,
+      from_scratch: true,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      vocab_size: 300,
+      dataset,
+      max_length: 64,
+      batch_size: 4,
+      gradient_accumulation: 1,
+      threads: 1,
+      device: "cpu",
+      eval_generate: false,
+      logging_steps: 1,
+      save_steps: 1,
+      warmup_steps: 0,
+      ...flags,
     },
   }).config;
 
@@ -26,9 +43,12 @@ describe("the training loop", () => {
   it("stops early when the eval loss has not improved for `patience` evaluations", async () => {
     const events: TrainEvent[] = [];
     // learning rate 0: nothing changes, so no evaluation improves on the first one
-    const result = await train(tiny({ output_dir: path.join(dir, "early"), learning_rate: 0, eval_steps: 1, early_stopping_patience: 2, max_steps: 50 }), {
-      onEvent: (e) => events.push(e),
-    });
+    const result = await train(
+      tiny({ output_dir: path.join(dir, "early"), learning_rate: 0, eval_steps: 1, early_stopping_patience: 2, max_steps: 50 }),
+      {
+        onEvent: (e) => events.push(e),
+      },
+    );
     expect(result.stopped).toBe("early_stopping");
     expect(result.steps).toBe(3);
     expect(result.bestStep).toBe(1);
@@ -38,19 +58,39 @@ describe("the training loop", () => {
   it("a diverging step is not applied: the run stops with the last finite weights, saved and written", async () => {
     const events: TrainEvent[] = [];
     const output = path.join(dir, "nan");
-    const result = await train(tiny({ output_dir: output, learning_rate: 1e30, max_grad_norm: 0, weight_decay: 0, eval_steps: 1000, max_steps: 50, lr_scheduler: "constant" }), {
-      onEvent: (e) => events.push(e),
-    });
+    const result = await train(
+      tiny({
+        output_dir: output,
+        learning_rate: 1e30,
+        max_grad_norm: 0,
+        weight_decay: 0,
+        eval_steps: 1000,
+        max_steps: 50,
+        lr_scheduler: "constant",
+      }),
+      {
+        onEvent: (e) => events.push(e),
+      },
+    );
     expect(result.stopped).toBe("diverged");
     // Step 1's update (±1e30 on every weight) makes step 2's loss non-finite: it is undone, not kept.
     expect(result.steps).toBe(0);
-    expect(events.some((e) => e.type === "warning" && /step 2: loss .*: the run diverged; stopping with the weights of step 0 \(step 1's update undone\)/.test(e.message))).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.type === "warning" &&
+          /step 2: loss .*: the run diverged; stopping with the weights of step 0 \(step 1's update undone\)/.test(e.message),
+      ),
+    ).toBe(true);
     // step 1's checkpoint (save_steps 1) held the update that was undone: it is gone
     expect(await listCheckpoints(output)).toEqual([]);
     const model = await openSafetensors(path.join(output, "model.safetensors"));
     for (const name of model.names) {
       const values = await model.readFloat32(name);
-      expect(values.every((v) => Math.abs(v) < 100), name).toBe(true);
+      expect(
+        values.every((v) => Math.abs(v) < 100),
+        name,
+      ).toBe(true);
     }
     await model.close();
   });

@@ -16,7 +16,13 @@ import { train, type TrainEvent, type TrainResult } from "./trainer.js";
 
 const WORDS = "red blue green gold iron wood stone glass river cloud storm light night sun moon star fire ice wind rain".split(" ");
 
-function taskFile(dir: string, name: string, seed: number, rows: number, row: (words: string[]) => { instruction: string; output: string }): string {
+function taskFile(
+  dir: string,
+  name: string,
+  seed: number,
+  rows: number,
+  row: (words: string[]) => { instruction: string; output: string },
+): string {
   const random = new Random(seed);
   const lines = new Set<string>();
   while (lines.size < rows) {
@@ -57,7 +63,10 @@ describe("training learns, end to end, with no download", () => {
   let qlora: Awaited<ReturnType<typeof run>>;
 
   beforeAll(async () => {
-    const upper = taskFile(dir, "upper.jsonl", 1, 1500, (w) => ({ instruction: `Uppercase: ${w.join(" ")}`, output: w.join(" ").toUpperCase() }));
+    const upper = taskFile(dir, "upper.jsonl", 1, 1500, (w) => ({
+      instruction: `Uppercase: ${w.join(" ")}`,
+      output: w.join(" ").toUpperCase(),
+    }));
     scratch = await run({
       from_scratch: true,
       hidden_size: 64,
@@ -70,7 +79,10 @@ describe("training learns, end to end, with no download", () => {
       epochs: 20,
       learning_rate: 1e-3,
     });
-    const reverse = taskFile(dir, "reverse.jsonl", 2, 1500, (w) => ({ instruction: `Reverse: ${w.join(" ")}`, output: [...w].reverse().join(" ").toUpperCase() }));
+    const reverse = taskFile(dir, "reverse.jsonl", 2, 1500, (w) => ({
+      instruction: `Reverse: ${w.join(" ")}`,
+      output: [...w].reverse().join(" ").toUpperCase(),
+    }));
     lora = await run({
       base_model: path.join(dir, "scratch"),
       dataset: reverse,
@@ -100,7 +112,9 @@ describe("training learns, end to end, with no download", () => {
     expect(scratch.result.stopped).toBe("completed");
     expect(last.exactMatch).toBeGreaterThanOrEqual(0.95);
     expect(scratch.evals[0]!.loss).toBeGreaterThan(2 * last.loss); // the eval loss curve falls
-    expect(scratch.result.files).toEqual(expect.arrayContaining(["config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl", "loss_curve.svg"]));
+    expect(scratch.result.files).toEqual(
+      expect.arrayContaining(["config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl", "loss_curve.svg"]),
+    );
     expect(readFileSync(path.join(dir, "scratch", "loss_curve.svg"), "utf8")).toContain("<polyline");
   });
 
@@ -109,9 +123,17 @@ describe("training learns, end to end, with no download", () => {
     expect(lora.evals[0]!.exactMatch ?? 0).toBeLessThan(last.exactMatch!);
     expect(last.exactMatch).toBeGreaterThanOrEqual(0.95);
     expect(lora.evals[0]!.loss).toBeGreaterThan(2 * last.loss);
-    const metrics = readFileSync(path.join(dir, "lora", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const metrics = readFileSync(path.join(dir, "lora", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(metrics.filter((m) => m.type === "eval").map((m) => m.step)).toEqual(lora.evals.map((e) => e.step));
-    expect(metrics.find((m) => m.type === "train")).toMatchObject({ step: 10, lr: expect.any(Number), loss: expect.any(Number), grad_norm: expect.any(Number) });
+    expect(metrics.find((m) => m.type === "train")).toMatchObject({
+      step: 10,
+      lr: expect.any(Number),
+      loss: expect.any(Number),
+      grad_norm: expect.any(Number),
+    });
   });
 
   it("fine-tunes the same model with QLoRA (4-bit base weights, forward and backward) to ≥ 90 % exact match", () => {
@@ -123,7 +145,14 @@ describe("training learns, end to end, with no download", () => {
   });
 
   it("evaluates a trained adapter directory on its own (--eval_only), with the numbers training reported", async () => {
-    const { config } = resolveTrainConfig({ flags: { ...common, base_model: path.join(dir, "lora"), dataset: path.join(dir, "reverse.jsonl"), output_dir: path.join(dir, "eval-only") } });
+    const { config } = resolveTrainConfig({
+      flags: {
+        ...common,
+        base_model: path.join(dir, "lora"),
+        dataset: path.join(dir, "reverse.jsonl"),
+        output_dir: path.join(dir, "eval-only"),
+      },
+    });
     const events: TrainEvent[] = [];
     const result = await train(config, { evalOnly: true, onEvent: (e) => events.push(e) });
     expect(result.steps).toBe(0);
@@ -147,13 +176,28 @@ describe("training learns, end to end, with no download", () => {
       const g = new Graph();
       const inputIds = g.input("ids", "int64", [1, tokens.length]);
       const positionIds = g.input("pos", "int64", [1, tokens.length]);
-      const source = memorySource(withLora ? new Map([...weights].map(([name, data]) => [name, { shape: [...base.source.shape(name)], data }])) : merged);
-      const out = buildForward(g, base.config, graphWeights(g, source), { inputIds, positionIds }, withLora
-        ? { lora: { targets: adapter.targetModules, rank: adapter.rank, alpha: adapter.alpha, weights: (m) => ({
-            a: g.constant(adapter.modules.get(m)!.a, "float32", [adapter.rank, adapter.modules.get(m)!.in]),
-            b: g.constant(adapter.modules.get(m)!.b, "float32", [adapter.modules.get(m)!.out, adapter.rank]),
-          }) } }
-        : {});
+      const source = memorySource(
+        withLora ? new Map([...weights].map(([name, data]) => [name, { shape: [...base.source.shape(name)], data }])) : merged,
+      );
+      const out = buildForward(
+        g,
+        base.config,
+        graphWeights(g, source),
+        { inputIds, positionIds },
+        withLora
+          ? {
+              lora: {
+                targets: adapter.targetModules,
+                rank: adapter.rank,
+                alpha: adapter.alpha,
+                weights: (m) => ({
+                  a: g.constant(adapter.modules.get(m)!.a, "float32", [adapter.rank, adapter.modules.get(m)!.in]),
+                  b: g.constant(adapter.modules.get(m)!.b, "float32", [adapter.modules.get(m)!.out, adapter.rank]),
+                }),
+              },
+            }
+          : {},
+      );
       g.output("logits", out.logits!);
       const ids = BigInt64Array.from(tokens, BigInt);
       return (await runGraph(g, { ids, pos: BigInt64Array.from(tokens.keys(), BigInt) })).logits as Float32Array;

@@ -11,7 +11,15 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { batchesOf, paddingShare } from "./batching.js";
 import { cachedStore, defaultGraphCacheDir, graphCacheKey, modelFilesFingerprint } from "./graph-cache.js";
-import { checkpointsDir, findResume, listCheckpoints, loadCheckpoint, pruneCheckpoints, removeCheckpointsAfter, saveCheckpoint } from "./checkpoint.js";
+import {
+  checkpointsDir,
+  findResume,
+  listCheckpoints,
+  loadCheckpoint,
+  pruneCheckpoints,
+  removeCheckpointsAfter,
+  saveCheckpoint,
+} from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
 import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
@@ -24,7 +32,14 @@ import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
 import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
 import { trainableParams } from "./train-step.js";
-import { evaluatePreference, objectiveFeeds, preferenceBatches, preferenceEvalRows, stepMetrics, type PreferenceBatch } from "./preference-run.js";
+import {
+  evaluatePreference,
+  objectiveFeeds,
+  preferenceBatches,
+  preferenceEvalRows,
+  stepMetrics,
+  type PreferenceBatch,
+} from "./preference-run.js";
 import { ensureReference } from "./reference-cache.js";
 
 export type TrainEvent =
@@ -39,7 +54,19 @@ export type TrainEvent =
       totalSteps: number;
       startStep: number;
     }
-  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number; paddingShare: number; metrics?: Record<string, number> }
+  | {
+      type: "step";
+      step: number;
+      totalSteps: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      gradNorm: number;
+      tokensPerSecond: number;
+      etaSeconds: number;
+      paddingShare: number;
+      metrics?: Record<string, number>;
+    }
   | ({ type: "eval"; step: number } & EvalResult)
   | { type: "checkpoint"; step: number; dir: string };
 
@@ -80,7 +107,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 }
 
 /** Opens what a config names (base model or adapter directory, tokenizer, dataset file) and prepares the run. */
-export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note) => void, modelSource?: ResolveModelOptions): Promise<{ run: PreparedRun; close(): Promise<void>; modelDir?: string }> {
+export async function prepareRunFromFiles(
+  requested: TrainConfig,
+  emit: (e: Note) => void,
+  modelSource?: ResolveModelOptions,
+): Promise<{ run: PreparedRun; close(): Promise<void>; modelDir?: string }> {
   let config = requested;
   let base: BaseModel | undefined;
   let tokenizer: TokenizerFiles | undefined;
@@ -90,17 +121,32 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
     if (config.tokenizer) tokenizer = await readTokenizerFiles(config.tokenizer);
   } else {
     // A PEFT adapter directory stands for its base model plus the adapter (to evaluate it, or train it further).
-    const adapter = (await isFile(path.join(config.base_model!, "adapter_config.json"))) ? await loadPeftAdapter(config.base_model!) : undefined;
+    const adapter = (await isFile(path.join(config.base_model!, "adapter_config.json")))
+      ? await loadPeftAdapter(config.base_model!)
+      : undefined;
     let tokenizerDir: string | undefined;
     if (adapter) {
-      if (!adapter.baseModel) throw new TrainConfigError(`${config.base_model}: adapter_config.json names no base model (base_model_name_or_path)`);
+      if (!adapter.baseModel)
+        throw new TrainConfigError(`${config.base_model}: adapter_config.json names no base model (base_model_name_or_path)`);
       emit({ type: "info", message: `adapter ${config.base_model} (r ${adapter.rank}, alpha ${adapter.alpha}) on ${adapter.baseModel}` });
       if (await isFile(path.join(config.base_model!, "tokenizer.json"))) tokenizerDir = config.base_model!;
-      config = { ...config, base_model: adapter.baseModel, use_lora: true, lora_r: adapter.rank, lora_alpha: adapter.alpha, use_rslora: adapter.rsLora, lora_target_modules: adapter.targetModules };
+      config = {
+        ...config,
+        base_model: adapter.baseModel,
+        use_lora: true,
+        lora_r: adapter.rank,
+        lora_alpha: adapter.alpha,
+        use_rslora: adapter.rsLora,
+        lora_target_modules: adapter.targetModules,
+      };
     }
     const resolved = await resolveModel(config.base_model!, {
       ...modelSource,
-      onProgress: (p) => emit({ type: "info", message: `downloading ${p.file}: ${(p.bytes / 2 ** 20).toFixed(0)} of ${(p.totalBytes / 2 ** 20).toFixed(0)} MiB` }),
+      onProgress: (p) =>
+        emit({
+          type: "info",
+          message: `downloading ${p.file}: ${(p.bytes / 2 ** 20).toFixed(0)} of ${(p.totalBytes / 2 ** 20).toFixed(0)} MiB`,
+        }),
     });
     emit({ type: "info", message: `base model: ${resolved.dir}${resolved.source === "download" ? " (downloaded)" : ""}` });
     const opened = await openModel(resolved.dir);
@@ -109,7 +155,12 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
     try {
       const tokenizerFrom = config.tokenizer ?? tokenizerDir ?? resolved.dir;
       const tokenizerFiles = await readTokenizerFiles(tokenizerFrom);
-      checkTokenizerIds(tokenizerFiles.tokenizer, opened.config.vocabSize, path.join(tokenizerFrom, "tokenizer.json"), path.join(resolved.dir, "config.json"));
+      checkTokenizerIds(
+        tokenizerFiles.tokenizer,
+        opened.config.vocabSize,
+        path.join(tokenizerFrom, "tokenizer.json"),
+        path.join(resolved.dir, "config.json"),
+      );
       base = {
         name: config.base_model!,
         config: opened.rawConfig,
@@ -133,7 +184,11 @@ export async function prepareRunFromFiles(requested: TrainConfig, emit: (e: Note
   }
 }
 
-const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+const isFile = (p: string) =>
+  stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 /** Graphs written into one shared weights file: the frozen weights exist once on disk, and ORT maps one file. */
 export function fileStore(dir: string): GraphStore {
@@ -160,7 +215,12 @@ function graphStore(run: PreparedRun, workDir: string, cache: string | false | u
   return { store, release: () => store.release() };
 }
 
-async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions, modelDir?: string): Promise<TrainResult> {
+async function trainPrepared(
+  run: PreparedRun,
+  emit: (e: TrainEvent) => void,
+  options: TrainOptions,
+  modelDir?: string,
+): Promise<TrainResult> {
   const { config } = run;
   const outputDir = config.output_dir;
   await mkdir(outputDir, { recursive: true });
@@ -172,7 +232,12 @@ async function trainPrepared(run: PreparedRun, emit: (e: TrainEvent) => void, op
   }
 }
 
-async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, options: TrainOptions, modelDir?: string): Promise<TrainResult> {
+async function trainLocked(
+  run: PreparedRun,
+  emit: (e: TrainEvent) => void,
+  options: TrainOptions,
+  modelDir?: string,
+): Promise<TrainResult> {
   const { config } = run;
   const outputDir = config.output_dir;
   // With the lock held, a temporary file here belongs to a run that died while writing it.
@@ -191,11 +256,13 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
     if (!dir) {
       emit({ type: "info", message: `--resume ${config.resume}: no checkpoint in ${outputDir}; starting from the beginning` });
       await metrics.remove();
-    }
-    else {
+    } else {
       const loaded = await loadCheckpoint(dir);
       if (loaded.state.configHash !== state.configHash) {
-        const saved = await readFile(path.join(dir, "train_config.json"), "utf8").then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
+        const saved = await readFile(path.join(dir, "train_config.json"), "utf8").then(
+          (t) => JSON.parse(t) as Record<string, unknown>,
+          () => undefined,
+        );
         const differences = saved ? resumeDifferences(saved, config) : [];
         throw new TrainConfigError(
           `${dir} was made with other settings (${differences.length ? differences.join(", ") : "model, data, batch shape, optimizer or seed changed"}); ` +
@@ -226,15 +293,30 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
   if (preference) {
     // the reference is the model as the run starts: the optimizer's values before a resume loads a checkpoint's
     const fresh = state.step === 0;
-    await ensureReference(run, preference, runner, outputDir, async () => (fresh ? optimizer.feeds() : Object.fromEntries(await initialValues(run, params))), emit);
-    await writeFile(path.join(outputDir, "eval_split.jsonl"), preferenceEvalRows(preference).map((l) => l + "\n").join(""));
+    await ensureReference(
+      run,
+      preference,
+      runner,
+      outputDir,
+      async () => (fresh ? optimizer.feeds() : Object.fromEntries(await initialValues(run, params))),
+      emit,
+    );
+    await writeFile(
+      path.join(outputDir, "eval_split.jsonl"),
+      preferenceEvalRows(preference)
+        .map((l) => l + "\n")
+        .join(""),
+    );
   }
   const evaluateNow = () =>
-    preference ? evaluatePreference(run, preference, runner, optimizer.feeds()) : evaluate(run, runner, optimizer.feeds(), { samples: options.exactMatchSamples ?? 64 });
+    preference
+      ? evaluatePreference(run, preference, runner, optimizer.feeds())
+      : evaluate(run, runner, optimizer.feeds(), { samples: options.exactMatchSamples ?? 64 });
 
   try {
     if (options.evalOnly) {
-      if ((preference?.eval.length ?? run.eval.length) === 0) throw new TrainConfigError("--eval_only needs an eval split: --validation_split is 0");
+      if ((preference?.eval.length ?? run.eval.length) === 0)
+        throw new TrainConfigError("--eval_only needs an eval split: --validation_split is 0");
       const e = await evaluateNow();
       emit({ type: "eval", step: state.step, ...e });
       return { outputDir, steps: state.step, stopped: "completed", lastEval: e, bestEvalLoss: null, bestStep: null, files: [] };
@@ -242,9 +324,14 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
     const batches = (epoch: number) => (preference ? preferenceBatches(run, preference, epoch) : batchesOf(run, epoch));
     const firstEpoch = batches(0);
     const shapes = new Set(firstEpoch.map((b) => `${b.batchSize}x${b.seqLen}`)).size;
-    emit({ type: "info", message: `batches: ${shapes} shape${shapes === 1 ? "" : "s"}, ${(100 * paddingShare(firstEpoch)).toFixed(1)}% of the first epoch's slots are padding` });
+    emit({
+      type: "info",
+      message: `batches: ${shapes} shape${shapes === 1 ? "" : "s"}, ${(100 * paddingShare(firstEpoch)).toFixed(1)}% of the first epoch's slots are padding`,
+    });
     const loop: TrainingRun = {
-      ...(preference ? { objectiveFeeds: (batch, group) => objectiveFeeds(preference.spec, batch as PreferenceBatch, group as PreferenceBatch[]) } : {}),
+      ...(preference
+        ? { objectiveFeeds: (batch, group) => objectiveFeeds(preference.spec, batch as PreferenceBatch, group as PreferenceBatch[]) }
+        : {}),
       settings: config,
       totalSteps: totalSteps(config, firstEpoch.length),
       batches,
@@ -270,13 +357,42 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
     const { stopped, lastEval } = await trainLoop(loop, runner, {
       async onStep(r) {
         const objective = preference ? stepMetrics(preference.spec, r.metrics) : {};
-        emit({ type: "step", step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokens / r.seconds, etaSeconds: r.etaSeconds, paddingShare: 1 - r.tokens / r.slots, ...(preference ? { metrics: objective } : {}) });
+        emit({
+          type: "step",
+          step: r.step,
+          totalSteps: r.totalSteps,
+          epoch: r.epoch,
+          loss: r.loss,
+          lr: r.lr,
+          gradNorm: r.gradNorm,
+          tokensPerSecond: r.tokens / r.seconds,
+          etaSeconds: r.etaSeconds,
+          paddingShare: 1 - r.tokens / r.slots,
+          ...(preference ? { metrics: objective } : {}),
+        });
         epoch = r.epoch;
         for (const [name, value] of Object.entries(objective)) window.metrics[name] = (window.metrics[name] ?? 0) + value;
-        window = { loss: window.loss + r.loss, steps: window.steps + 1, tokens: window.tokens + r.tokens, slots: window.slots + r.slots, metrics: window.metrics };
+        window = {
+          loss: window.loss + r.loss,
+          steps: window.steps + 1,
+          tokens: window.tokens + r.tokens,
+          slots: window.slots + r.slots,
+          metrics: window.metrics,
+        };
         if (r.step % config.logging_steps === 0 || r.step === r.totalSteps) {
           const averaged = Object.fromEntries(Object.entries(window.metrics).map(([name, value]) => [name, value / window.steps]));
-          await metrics.append({ type: "train", step: r.step, epoch: round(r.epoch), loss: window.loss / window.steps, lr: r.lr, grad_norm: r.gradNorm, tokens_per_second: Math.round(r.tokens / r.seconds), padding_share: round(1 - window.tokens / window.slots), elapsed_seconds: round(state.elapsedSeconds), ...averaged });
+          await metrics.append({
+            type: "train",
+            step: r.step,
+            epoch: round(r.epoch),
+            loss: window.loss / window.steps,
+            lr: r.lr,
+            grad_norm: r.gradNorm,
+            tokens_per_second: Math.round(r.tokens / r.seconds),
+            padding_share: round(1 - window.tokens / window.slots),
+            elapsed_seconds: round(state.elapsedSeconds),
+            ...averaged,
+          });
           window = { loss: 0, steps: 0, tokens: 0, slots: 0, metrics: {} };
         }
       },
@@ -284,17 +400,27 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
         // the loop records a new best after this hook: a copy of its weights, to become the output at the end
         if (keepBest && (state.bestEvalLoss === null || e.loss < state.bestEvalLoss)) best = copyValues(optimizer.values, best);
         emit({ type: "eval", step, ...e });
-        await metrics.append({ type: "eval", step, epoch: round(epoch), loss: e.loss, ...(preference ? e.metrics : { perplexity: e.perplexity, accuracy: e.accuracy }), ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}) });
+        await metrics.append({
+          type: "eval",
+          step,
+          epoch: round(epoch),
+          loss: e.loss,
+          ...(preference ? e.metrics : { perplexity: e.perplexity, accuracy: e.accuracy }),
+          ...(e.exactMatch !== undefined ? { exact_match: e.exactMatch } : {}),
+        });
       },
       onNote: emit,
       async checkpoint(s) {
-        const dir = await saveCheckpoint(outputDir, s, optimizer.save(), { files: (temp) => writeModelFiles(run, optimizer, temp).then(() => {}) });
+        const dir = await saveCheckpoint(outputDir, s, optimizer.save(), {
+          files: (temp) => writeModelFiles(run, optimizer, temp).then(() => {}),
+        });
         await pruneCheckpoints(outputDir, config.save_total_limit, s.bestStep);
         emit({ type: "checkpoint", step: s.step, dir });
       },
       shouldStop: () => options.signal?.aborted === true,
     });
-    if (keepBest && (config.load_best_model_at_end || stopped === "early_stopping") && stopped !== "diverged") await loadBest(state, optimizer, best, outputDir, emit);
+    if (keepBest && (config.load_best_model_at_end || stopped === "early_stopping") && stopped !== "diverged")
+      await loadBest(state, optimizer, best, outputDir, emit);
     if (stopped === "diverged") {
       // the undone step's checkpoint and metrics go too
       await removeCheckpointsAfter(outputDir, state.step);
@@ -303,7 +429,16 @@ async function trainLocked(run: PreparedRun, emit: (e: TrainEvent) => void, opti
     await runner.release();
     const files = await writeOutputs(run, optimizer, metrics, lastEval?.samples ?? []);
     const graphStats = { built: runner.built, buildSeconds: runner.seconds.build, openSeconds: runner.seconds.open };
-    return { outputDir, steps: state.step, stopped, ...(lastEval ? { lastEval } : {}), bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep, files, graphs: graphStats };
+    return {
+      outputDir,
+      steps: state.step,
+      stopped,
+      ...(lastEval ? { lastEval } : {}),
+      bestEvalLoss: state.bestEvalLoss,
+      bestStep: state.bestStep,
+      files,
+      graphs: graphStats,
+    };
   } finally {
     await runner.release();
     await graphs.release();
@@ -326,7 +461,13 @@ function copyValues(from: ReadonlyMap<string, Float32Array>, into?: Map<string, 
  * Puts the best evaluation's weights in the optimizer, so they are what the run writes: from the copy this process
  * made, or (a resumed run) from the best step's checkpoint, which pruning keeps.
  */
-async function loadBest(state: LoopState, optimizer: OptimizerState, copy: Map<string, Float32Array> | undefined, outputDir: string, emit: (e: TrainEvent) => void): Promise<void> {
+async function loadBest(
+  state: LoopState,
+  optimizer: OptimizerState,
+  copy: Map<string, Float32Array> | undefined,
+  outputDir: string,
+  emit: (e: TrainEvent) => void,
+): Promise<void> {
   if (state.bestStep === null || state.bestStep === state.step) return;
   const about = `the best evaluation's weights (step ${state.bestStep}, eval loss ${state.bestEvalLoss?.toFixed(4)})`;
   if (copy) {
@@ -334,7 +475,10 @@ async function loadBest(state: LoopState, optimizer: OptimizerState, copy: Map<s
   } else {
     const saved = (await listCheckpoints(outputDir)).find((c) => c.step === state.bestStep);
     if (!saved) {
-      emit({ type: "warning", message: `no checkpoint of step ${state.bestStep} is left: the output is the last step's weights, not ${about}` });
+      emit({
+        type: "warning",
+        message: `no checkpoint of step ${state.bestStep} is left: the output is the last step's weights, not ${about}`,
+      });
       return;
     }
     const { tensors } = await loadCheckpoint(saved.dir);

@@ -23,7 +23,7 @@ export function dequantizeQ8_0(b: Uint8Array, o: number, nBlocks: number, y: Flo
   let k = 0;
   for (let i = 0; i < nBlocks; i++, o += 34) {
     const d = f16[b[o]! | (b[o + 1]! << 8)]!;
-    for (let j = 0; j < 32; j++) y[k++] = (((b[o + 2 + j]! << 24) >> 24) * d);
+    for (let j = 0; j < 32; j++) y[k++] = ((b[o + 2 + j]! << 24) >> 24) * d;
   }
 }
 

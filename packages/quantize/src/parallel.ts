@@ -157,12 +157,7 @@ export class QuantizePool {
   }
 
   /** quantizeRows on the pool: the tensor is split into row ranges, one job per range. */
-  async quantizeRows(
-    type: SupportedType,
-    data: Float32Array,
-    nPerRow: number,
-    options: PoolQuantizeOptions = {},
-  ): Promise<Uint8Array> {
+  async quantizeRows(type: SupportedType, data: Float32Array, nPerRow: number, options: PoolQuantizeOptions = {}): Promise<Uint8Array> {
     if (!isSupportedType(type)) throw new QuantizeError(`unsupported ggml type ${type}`);
     const perRow = rowBytes(type, nPerRow);
     if (nPerRow === 0 || data.length % nPerRow !== 0) {

@@ -127,7 +127,7 @@ describe.each(MODELS.map((m) => [m.name, m] as const))("%s", (_n, m) => {
     const planned = planTensorTypes(mix, descs(m), info(m));
     const theirs = new Map(file.tensors.map((t) => [t.name, t]));
     const names = (types: (number | undefined)[]): string[] =>
-      m.tensors.map((t, i) => `${t.name}=${types[i] === undefined ? "?" : TYPE_NAME[types[i] as SupportedType] ?? types[i]}`);
+      m.tensors.map((t, i) => `${t.name}=${types[i] === undefined ? "?" : (TYPE_NAME[types[i] as SupportedType] ?? types[i])}`);
     expect(names(planned)).toEqual(names(m.tensors.map((t) => theirs.get(t.name)?.type)));
     m.tensors.forEach((t, i) => {
       const ours = quantizeRows(planned[i]!, t.data, t.shape[0]!, { name: t.name });
@@ -164,17 +164,11 @@ describe("policy rules", () => {
 
   it("counts attn_v tensors in llama.cpp's visiting order (blk.10 after blk.9, not after blk.1)", () => {
     const names = llamaTensorOrder(
-      ["blk.10.attn_v.weight", "output.weight", "blk.2.attn_v.weight", "blk.9.attn_v.weight", "token_embd.weight"].map(
-        (name) => ({ name }),
-      ),
+      ["blk.10.attn_v.weight", "output.weight", "blk.2.attn_v.weight", "blk.9.attn_v.weight", "token_embd.weight"].map((name) => ({
+        name,
+      })),
     ).map((t) => t.name);
-    expect(names).toEqual([
-      "output.weight",
-      "token_embd.weight",
-      "blk.2.attn_v.weight",
-      "blk.9.attn_v.weight",
-      "blk.10.attn_v.weight",
-    ]);
+    expect(names).toEqual(["output.weight", "token_embd.weight", "blk.2.attn_v.weight", "blk.9.attn_v.weight", "blk.10.attn_v.weight"]);
   });
 
   it("keeps 1-D tensors, norms and non-weights; tied embeddings take output's type", () => {

@@ -4,20 +4,7 @@
 import { GgmlType, LlamaFtype, QuantizeError, type SupportedType } from "./types.js";
 
 /** The file-level quantization mixes (llama-quantize's names). */
-export const QUANT_MIXES = [
-  "F32",
-  "F16",
-  "BF16",
-  "Q8_0",
-  "Q4_0",
-  "Q5_0",
-  "Q5_1",
-  "Q4_K_S",
-  "Q4_K_M",
-  "Q5_K_S",
-  "Q5_K_M",
-  "Q6_K",
-] as const;
+export const QUANT_MIXES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q5_0", "Q5_1", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"] as const;
 export type QuantMix = (typeof QUANT_MIXES)[number];
 
 /** `general.file_type` (llama_ftype) of each mix. */
@@ -277,12 +264,7 @@ function mixType(st: State, t: TensorDesc, cat: Category, defaultType: number): 
     }
     if (mix === "Q4_K_M") {
       if (falcon) {
-        newType =
-          iLayer < Math.trunc(nLayer / 16)
-            ? GgmlType.Q6_K
-            : useMoreBits(iLayer, nLayer)
-              ? GgmlType.Q5_K
-              : GgmlType.Q4_K;
+        newType = iLayer < Math.trunc(nLayer / 16) ? GgmlType.Q6_K : useMoreBits(iLayer, nLayer) ? GgmlType.Q5_K : GgmlType.Q4_K;
       } else if (useMoreBits(iLayer, nLayer)) {
         newType = GgmlType.Q6_K;
       }

@@ -81,12 +81,7 @@ export function assertFinite(data: Float32Array, name = "(unnamed)", indexBase =
  * = NULL) writes. `data.length` must be a multiple of `nPerRow`, and `nPerRow` a multiple of the type's block size.
  * NaN or infinite values throw NonFiniteWeightError (with options.name).
  */
-export function quantizeRows(
-  type: SupportedType,
-  data: Float32Array,
-  nPerRow: number,
-  options: QuantizeOptions = {},
-): Uint8Array {
+export function quantizeRows(type: SupportedType, data: Float32Array, nPerRow: number, options: QuantizeOptions = {}): Uint8Array {
   checkType(type);
   const out = new Uint8Array(checkRows(type, data.length, nPerRow));
   quantizeRowsInto(type, data, nPerRow, out, 0, options);
@@ -115,9 +110,7 @@ export function quantizeRowsInto(
   assertFinite(data, name, indexBase);
   switch (type) {
     case GgmlType.F32:
-      new Uint8Array(out.buffer, out.byteOffset + outOffset, bytes).set(
-        new Uint8Array(data.buffer, data.byteOffset, bytes),
-      );
+      new Uint8Array(out.buffer, out.byteOffset + outOffset, bytes).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
       break;
     case GgmlType.F16: {
       const u = new Uint32Array(data.buffer, data.byteOffset, n);

@@ -66,7 +66,7 @@ export function edgeCases(): Float32Array {
   fill((i) => (r() - 0.5) * 1e-8); // smaller than f16 can hold
   fill((i) => 6.1e-5 * (i - 128)); // around f16's smallest normal
   fill((i) => ((i % 32) - 16) / 16); // ramps
-  fill((i) => (i % 32) * 127 / 254 - 32 * 127 / 508); // rounding ties for Q8_0
+  fill((i) => ((i % 32) * 127) / 254 - (32 * 127) / 508); // rounding ties for Q8_0
   fill((i) => (i % 32) - 15.5); // half-integers
   fill((i) => (i % 2 ? 1 : -1) * (1 + (i % 11))); // integers
   fill((i) => (i < 128 ? 1e-3 : 1e3)); // two scales in one super-block

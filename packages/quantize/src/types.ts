@@ -27,10 +27,14 @@ export const GGML_TYPES = {
 export type GgmlTypeName = keyof typeof GGML_TYPES;
 
 /** ggml_type ids by name. */
-export const GgmlType = Object.fromEntries(Object.entries(GGML_TYPES).map(([name, t]) => [name, t.id])) as { readonly [K in GgmlTypeName]: (typeof GGML_TYPES)[K]["id"] };
+export const GgmlType = Object.fromEntries(Object.entries(GGML_TYPES).map(([name, t]) => [name, t.id])) as {
+  readonly [K in GgmlTypeName]: (typeof GGML_TYPES)[K]["id"];
+};
 export type GgmlType = (typeof GgmlType)[GgmlTypeName];
 
-export const GGML_TYPE_BY_ID: ReadonlyMap<number, GgmlTypeName> = new Map(Object.entries(GGML_TYPES).map(([name, t]) => [t.id, name as GgmlTypeName]));
+export const GGML_TYPE_BY_ID: ReadonlyMap<number, GgmlTypeName> = new Map(
+  Object.entries(GGML_TYPES).map(([name, t]) => [t.id, name as GgmlTypeName]),
+);
 
 /** Bytes of a tensor of `type` with ggml shape `ne` (innermost first); throws if ne[0] is not a whole number of blocks. */
 export function tensorBytes(type: GgmlTypeName, ne: readonly number[]): number {
@@ -57,7 +61,8 @@ export const SUPPORTED_TYPES = [
 ] as const;
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
-const supported = <T>(value: (name: GgmlTypeName) => T) => Object.fromEntries(SUPPORTED_TYPES.map((id) => [id, value(GGML_TYPE_BY_ID.get(id)!)])) as Readonly<Record<SupportedType, T>>;
+const supported = <T>(value: (name: GgmlTypeName) => T) =>
+  Object.fromEntries(SUPPORTED_TYPES.map((id) => [id, value(GGML_TYPE_BY_ID.get(id)!)])) as Readonly<Record<SupportedType, T>>;
 /** Values per block (ggml's blck_size). */
 export const BLOCK_SIZE = supported((name) => GGML_TYPES[name].blockSize as number);
 /** Bytes per block (ggml's type_size). */

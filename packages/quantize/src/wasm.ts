@@ -112,14 +112,7 @@ export function quantizeBackend(): "wasm" | "js" {
  * Runs the WebAssembly kernel for `type` over whole blocks, checking for NaN and infinities on the way (throws
  * NonFiniteWeightError); false when it does not apply (then use JavaScript).
  */
-export function wasmQuantize(
-  type: number,
-  x: Float32Array,
-  out: Uint8Array,
-  outOffset: number,
-  name: string,
-  indexBase = 0,
-): boolean {
+export function wasmQuantize(type: number, x: Float32Array, out: Uint8Array, outOffset: number, name: string, indexBase = 0): boolean {
   if (backend === "js") return false;
   const spec = WASM_TYPES[type];
   if (!spec) return false;

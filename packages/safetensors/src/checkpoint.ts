@@ -32,7 +32,11 @@ export class ShardedCheckpoint implements TensorReader {
     this.metadata = metadata;
   }
 
-  static async open(files: readonly string[], indexFile?: string, weightMap?: Readonly<Record<string, string>>): Promise<ShardedCheckpoint> {
+  static async open(
+    files: readonly string[],
+    indexFile?: string,
+    weightMap?: Readonly<Record<string, string>>,
+  ): Promise<ShardedCheckpoint> {
     const shards: SafetensorsFile[] = [];
     const owner = new Map<string, SafetensorsFile>();
     try {
@@ -48,7 +52,8 @@ export class ShardedCheckpoint implements TensorReader {
         for (const [name, shardName] of Object.entries(weightMap)) {
           const shard = owner.get(name);
           if (!shard) throw new SafetensorsError(`weight_map lists the tensor but ${shardName} does not contain it`, indexFile, name);
-          if (basename(shard.file) !== shardName) throw new SafetensorsError(`weight_map says ${shardName} but the tensor is in ${basename(shard.file)}`, indexFile, name);
+          if (basename(shard.file) !== shardName)
+            throw new SafetensorsError(`weight_map says ${shardName} but the tensor is in ${basename(shard.file)}`, indexFile, name);
         }
       }
     } catch (error) {

@@ -49,7 +49,10 @@ export async function openFileSource(path: string): Promise<ByteSource> {
  * or an error never leaves a torn file under the final name. Small writes are buffered.
  */
 export async function openFileSink(path: string, options: { bufferBytes?: number } = {}): Promise<ByteSink & { bytesWritten: number }> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   const handle: FileHandle = await open(temp, "w");
   const capacity = options.bufferBytes ?? 1 << 20;
   const buffer = new Uint8Array(capacity);

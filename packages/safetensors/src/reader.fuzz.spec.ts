@@ -46,19 +46,24 @@ function damagedHeader(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
     fc.constantFrom("F32", "F16", "BF16", "F64", "I8", "U8", "BOOL", "F8_E4M3", "Q4"),
   );
   const edit = fc.tuple(fc.constantFrom(...Object.keys(header), "__metadata__", "new"), field, value);
-  return fc.record({ edits: fc.array(edit, { minLength: 1, maxLength: 4 }), declared: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: hostileInteger }) }).map(({ edits, declared }) => {
-    const h: Record<string, unknown> = structuredClone(header);
-    for (const [tensor, key, v] of edits) {
-      if (tensor === "__metadata__") h.__metadata__ = key === "extra" ? v : { [key]: v };
-      else h[tensor] = { ...(typeof h[tensor] === "object" && h[tensor] !== null ? (h[tensor] as object) : {}), [key]: v };
-    }
-    const json = new TextEncoder().encode(JSON.stringify(h));
-    const out = new Uint8Array(8 + json.length + data.length);
-    new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(Math.trunc(declared ?? json.length))), true);
-    out.set(json, 8);
-    out.set(data, 8 + json.length);
-    return out;
-  });
+  return fc
+    .record({
+      edits: fc.array(edit, { minLength: 1, maxLength: 4 }),
+      declared: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: hostileInteger }),
+    })
+    .map(({ edits, declared }) => {
+      const h: Record<string, unknown> = structuredClone(header);
+      for (const [tensor, key, v] of edits) {
+        if (tensor === "__metadata__") h.__metadata__ = key === "extra" ? v : { [key]: v };
+        else h[tensor] = { ...(typeof h[tensor] === "object" && h[tensor] !== null ? (h[tensor] as object) : {}), [key]: v };
+      }
+      const json = new TextEncoder().encode(JSON.stringify(h));
+      const out = new Uint8Array(8 + json.length + data.length);
+      new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(Math.trunc(declared ?? json.length))), true);
+      out.set(json, 8);
+      out.set(data, 8 + json.length);
+      return out;
+    });
 }
 
 const isSafetensorsError = (error: unknown) => error instanceof SafetensorsError;

@@ -83,7 +83,8 @@ export class SafetensorsFile implements TensorReader {
     const lengthBytes = await source.read(0, 8);
     const headerLength = Number(new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true));
     if (headerLength > source.size - 8) fail(`header length ${headerLength} exceeds the file size ${source.size}`, "header_length");
-    if (headerLength > MAX_HEADER_BYTES) fail(`header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`, "header_length");
+    if (headerLength > MAX_HEADER_BYTES)
+      fail(`header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`, "header_length");
     if (headerLength < 2) fail(`header length ${headerLength} is too short for a JSON object`, "header_length");
     const headerBytes = await source.read(8, headerLength);
     let header: unknown;
@@ -112,23 +113,30 @@ export class SafetensorsFile implements TensorReader {
       const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       if (typeof entry.dtype !== "string" || !KNOWN_DTYPES.has(entry.dtype)) fail(`unknown dtype ${JSON.stringify(entry.dtype)}`, name);
       const dtype = entry.dtype as Dtype;
-      if (!Array.isArray(entry.shape) || entry.shape.length > MAX_DIMS) fail(`shape must be an array of at most ${MAX_DIMS} dimensions`, name);
+      if (!Array.isArray(entry.shape) || entry.shape.length > MAX_DIMS)
+        fail(`shape must be an array of at most ${MAX_DIMS} dimensions`, name);
       const shape = entry.shape as unknown[];
       let numel = 1;
       for (const d of shape) {
-        if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) fail(`shape ${JSON.stringify(shape)} has an invalid dimension`, name);
+        if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0)
+          fail(`shape ${JSON.stringify(shape)} has an invalid dimension`, name);
         numel *= d as number;
         if (!Number.isSafeInteger(numel)) fail(`shape ${JSON.stringify(shape)} is too large`, name);
       }
       const offsets = entry.data_offsets;
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === "number" && Number.isSafeInteger(o) && o >= 0)) {
+      if (
+        !Array.isArray(offsets) ||
+        offsets.length !== 2 ||
+        !offsets.every((o) => typeof o === "number" && Number.isSafeInteger(o) && o >= 0)
+      ) {
         fail("data_offsets must be two non-negative integers", name);
       }
       const [begin, end] = offsets as [number, number];
       if (end < begin) fail(`data_offsets [${begin}, ${end}] are reversed`, name);
       if (end > dataSize) fail(`data_offsets end ${end} is past the end of the data section (${dataSize} bytes)`, name);
       const expected = numel * DTYPE_BYTES[dtype];
-      if (end - begin !== expected) fail(`data_offsets span ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${expected}`, name);
+      if (end - begin !== expected)
+        fail(`data_offsets span ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${expected}`, name);
       tensors.set(name, { name, dtype, shape: shape as number[], byteOffset: dataOffset + begin, byteLength: end - begin, file });
       if (end > begin) ranges.push([begin, end, name]);
     }
@@ -163,7 +171,13 @@ export class SafetensorsFile implements TensorReader {
     let count = info.byteLength / width;
     if (rows) {
       const outer = info.shape[0] ?? 1;
-      if (!Number.isSafeInteger(rows.start) || !Number.isSafeInteger(rows.count) || rows.start < 0 || rows.count < 0 || rows.start + rows.count > outer) {
+      if (
+        !Number.isSafeInteger(rows.start) ||
+        !Number.isSafeInteger(rows.count) ||
+        rows.start < 0 ||
+        rows.count < 0 ||
+        rows.start + rows.count > outer
+      ) {
         throw new SafetensorsError(`rows ${rows.start}..${rows.start + rows.count} are outside 0..${outer}`, this.source.name, name);
       }
       const rowElems = info.shape.slice(1).reduce((a, b) => a * b, 1);

@@ -21,7 +21,8 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** A file laid out by hand from the format description (not by our writer). */
 function handMade(): Uint8Array {
-  const header = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[1,2],"data_offsets":[8,12]},"c":{"dtype":"F16","shape":[2],"data_offsets":[12,16]},"__metadata__":{"format":"pt"}}';
+  const header =
+    '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[1,2],"data_offsets":[8,12]},"c":{"dtype":"F16","shape":[2],"data_offsets":[12,16]},"__metadata__":{"format":"pt"}}';
   const h = new TextEncoder().encode(header);
   const out = new Uint8Array(8 + h.length + 16);
   const dv = new DataView(out.buffer);
@@ -81,10 +82,31 @@ describe("reader", () => {
 
   const hostile: Array<[string, (b: Uint8Array) => Uint8Array]> = [
     ["too short", (b) => b.slice(0, 5)],
-    ["header length past the end", (b) => { const c = b.slice(); new DataView(c.buffer).setBigUint64(0, 1n << 60n, true); return c; }],
-    ["header length huge but inside u64", (b) => { const c = b.slice(); new DataView(c.buffer).setBigUint64(0, BigInt(c.length), true); return c; }],
+    [
+      "header length past the end",
+      (b) => {
+        const c = b.slice();
+        new DataView(c.buffer).setBigUint64(0, 1n << 60n, true);
+        return c;
+      },
+    ],
+    [
+      "header length huge but inside u64",
+      (b) => {
+        const c = b.slice();
+        new DataView(c.buffer).setBigUint64(0, BigInt(c.length), true);
+        return c;
+      },
+    ],
     ["truncated data", (b) => b.slice(0, b.length - 3)],
-    ["not JSON", (b) => { const c = b.slice(); c[8] = 0x41; return c; }],
+    [
+      "not JSON",
+      (b) => {
+        const c = b.slice();
+        c[8] = 0x41;
+        return c;
+      },
+    ],
   ];
   for (const [label, mutate] of hostile) {
     it(`rejects a hostile file: ${label}`, async () => {
@@ -168,14 +190,28 @@ describe("writer and checkpoints", () => {
   it("a failing producer leaves neither the file nor a temp file", async () => {
     const path = join(dir, "fail.safetensors");
     await expect(
-      saveSafetensors(path, [{ name: "x", dtype: "F32", shape: [1], data: () => { throw new Error("boom"); } }]),
+      saveSafetensors(path, [
+        {
+          name: "x",
+          dtype: "F32",
+          shape: [1],
+          data: () => {
+            throw new Error("boom");
+          },
+        },
+      ]),
     ).rejects.toThrow("boom");
     expect((await readdir(dir)).filter((n) => n.startsWith("fail") || n.includes("fail.safetensors"))).toEqual([]);
   });
 
   it("writes and reads sharded checkpoints through the index", async () => {
     const d = join(dir, "sharded");
-    const tensors = Array.from({ length: 5 }, (_, i) => ({ name: `t${i}`, dtype: "BF16" as const, shape: [4, 4], data: new Float32Array(16).fill(i) }));
+    const tensors = Array.from({ length: 5 }, (_, i) => ({
+      name: `t${i}`,
+      dtype: "BF16" as const,
+      shape: [4, 4],
+      data: new Float32Array(16).fill(i),
+    }));
     const shards = await saveShardedSafetensors(d, tensors, { maxShardBytes: 70 });
     expect(shards.length).toBe(3);
     const ck = await openCheckpoint(d);

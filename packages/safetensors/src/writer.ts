@@ -20,7 +20,11 @@ export interface WriteOptions {
 }
 
 /** Builds the header bytes (8-byte length + JSON padded with spaces to a multiple of 8). */
-export function safetensorsHeader(tensors: readonly Pick<TensorToWrite, "name" | "dtype" | "shape">[], metadata?: Record<string, string>, file = "<safetensors>"): Uint8Array {
+export function safetensorsHeader(
+  tensors: readonly Pick<TensorToWrite, "name" | "dtype" | "shape">[],
+  metadata?: Record<string, string>,
+  file = "<safetensors>",
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
@@ -51,7 +55,8 @@ export async function writeSafetensors(sink: ByteSink, tensors: readonly TensorT
       let bytes: Uint8Array;
       if (raw instanceof Float32Array) {
         if (!isFloatDtype(t.dtype)) throw new SafetensorsError(`float32 data given for dtype ${t.dtype}`, sink.name, t.name);
-        if (raw.length !== expected) throw new SafetensorsError(`${raw.length} values given for shape ${JSON.stringify(t.shape)}`, sink.name, t.name);
+        if (raw.length !== expected)
+          throw new SafetensorsError(`${raw.length} values given for shape ${JSON.stringify(t.shape)}`, sink.name, t.name);
         bytes = encodeFloats(raw, t.dtype);
       } else {
         if (raw.byteLength !== expected * DTYPE_BYTES[t.dtype]) {

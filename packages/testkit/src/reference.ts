@@ -31,7 +31,8 @@ export function familyOf(config: HfConfig): Family {
   if (arch.startsWith("Qwen2")) return "qwen2";
   if (arch.startsWith("Phi3")) return "phi3";
   if (arch.startsWith("Mistral")) return "mistral";
-  if (arch.startsWith("Llama")) return config.rope_scaling && (config.rope_scaling as { rope_type?: string }).rope_type === "llama3" ? "llama3" : "llama";
+  if (arch.startsWith("Llama"))
+    return config.rope_scaling && (config.rope_scaling as { rope_type?: string }).rope_type === "llama3" ? "llama3" : "llama";
   throw new Error(`unsupported architecture ${arch}`);
 }
 
@@ -58,12 +59,19 @@ export async function loadReferenceModel(dir: string, options: { adapterDir?: st
 }
 
 async function mergeLora(weights: Map<string, ReferenceTensor>, adapterDir: string): Promise<void> {
-  const cfg = JSON.parse(await readFile(join(adapterDir, "adapter_config.json"), "utf8")) as { r: number; lora_alpha: number; use_rslora?: boolean };
+  const cfg = JSON.parse(await readFile(join(adapterDir, "adapter_config.json"), "utf8")) as {
+    r: number;
+    lora_alpha: number;
+    use_rslora?: boolean;
+  };
   const ckpt = await openCheckpoint(join(adapterDir, "adapter_model.safetensors"));
   try {
     for (const name of ckpt.names) {
       if (!name.endsWith(".lora_A.weight")) continue;
-      const base = name.replace(/^base_model\.model\./, "").replace(/^model\.language_model\./, "model.").replace(/\.lora_A\.weight$/, ".weight");
+      const base = name
+        .replace(/^base_model\.model\./, "")
+        .replace(/^model\.language_model\./, "model.")
+        .replace(/\.lora_A\.weight$/, ".weight");
       const a = await ckpt.readFloat32(name);
       const b = await ckpt.readFloat32(name.replace(".lora_A.", ".lora_B."));
       const [r, inp] = ckpt.info(name).shape as [number, number];
@@ -121,7 +129,17 @@ export function ropeInvFreq(config: HfConfig, rotDim: number, base = config.rope
   const half = rotDim / 2;
   const inv = new Float64Array(half);
   for (let i = 0; i < half; i++) inv[i] = 1 / base ** ((2 * i) / rotDim);
-  const rs = config.rope_scaling as { rope_type?: string; type?: string; factor?: number; low_freq_factor?: number; high_freq_factor?: number; original_max_position_embeddings?: number } | null | undefined;
+  const rs = config.rope_scaling as
+    | {
+        rope_type?: string;
+        type?: string;
+        factor?: number;
+        low_freq_factor?: number;
+        high_freq_factor?: number;
+        original_max_position_embeddings?: number;
+      }
+    | null
+    | undefined;
   const type = rs?.rope_type ?? rs?.type;
   if (type === "llama3") {
     const factor = rs!.factor ?? 8;
@@ -180,8 +198,10 @@ export function referenceLogits(model: ReferenceModel, tokens: readonly number[]
   const invLocal = gemma ? ropeInvFreq({ ...c, rope_scaling: null }, rotDim, c.rope_local_base_freq as number) : inv;
   const layerTypes = c.layer_types as string[] | undefined;
   const isSliding = (l: number) =>
-    gemma ? (layerTypes ? layerTypes[l] === "sliding_attention" : (l + 1) % ((c.sliding_window_pattern as number | undefined) ?? 6) !== 0) && c.sliding_window != null
-    : c.sliding_window != null && (model.family === "mistral" || model.family === "phi3" || c.use_sliding_window === true);
+    gemma
+      ? (layerTypes ? layerTypes[l] === "sliding_attention" : (l + 1) % ((c.sliding_window_pattern as number | undefined) ?? 6) !== 0) &&
+        c.sliding_window != null
+      : c.sliding_window != null && (model.family === "mistral" || model.family === "phi3" || c.use_sliding_window === true);
   const noRope = c.no_rope_layers as number[] | undefined;
   const usesRope = (l: number) => (noRope ? noRope[l] === 1 : model.family !== "smollm3" || (l + 1) % 4 !== 0);
   const scale = gemma ? (c.query_pre_attn_scalar as number) ** -0.5 : 1 / Math.sqrt(hd);

@@ -12,7 +12,13 @@ describe("tiny models", () => {
   it.each(FAMILIES)("%s: a complete HF directory, same seed -> same bytes", async (family) => {
     const a = await writeTinyModel(join(root, `${family}-a`), { family, seed: 9 });
     const b = await writeTinyModel(join(root, `${family}-b`), { family, seed: 9 });
-    expect((await readdir(a.dir)).sort()).toEqual(["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
+    expect((await readdir(a.dir)).sort()).toEqual([
+      "config.json",
+      "generation_config.json",
+      "model.safetensors",
+      "tokenizer.json",
+      "tokenizer_config.json",
+    ]);
     expect(Buffer.compare(await readFile(join(a.dir, "model.safetensors")), await readFile(join(b.dir, "model.safetensors")))).toBe(0);
     expect(a.textConfig.vocab_size).toBeGreaterThan(a.tokenizer.size);
     expect(a.textConfig.hidden_size % 256).toBe(0);
@@ -41,7 +47,10 @@ describe("float64 reference", () => {
   });
 
   it("llama3 rope scaling divides low frequencies by the factor and keeps high ones", () => {
-    const cfg = { rope_theta: 500000, rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } } as never;
+    const cfg = {
+      rope_theta: 500000,
+      rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 },
+    } as never;
     const scaled = ropeInvFreq(cfg, 64);
     const plain = ropeInvFreq({ rope_theta: 500000 } as never, 64);
     expect(scaled[0]).toBe(plain[0]); // wavelength 2π < 16: unchanged

@@ -61,11 +61,22 @@ function learnMerges(words: string[][], n: number): Array<[string, string]> {
 }
 
 const addedToken = (id: number, content: string, special = true, rstrip = false) => ({
-  id, content, single_word: false, lstrip: false, rstrip, normalized: false, special,
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip,
+  normalized: false,
+  special,
 });
 
 function addedTokensDecoder(tokens: Array<{ id: number; content: string; special: boolean; rstrip: boolean }>) {
-  return Object.fromEntries(tokens.map((t) => [String(t.id), { content: t.content, lstrip: false, normalized: false, rstrip: t.rstrip, single_word: false, special: t.special }]));
+  return Object.fromEntries(
+    tokens.map((t) => [
+      String(t.id),
+      { content: t.content, lstrip: false, normalized: false, rstrip: t.rstrip, single_word: false, special: t.special },
+    ]),
+  );
 }
 
 /**
@@ -73,7 +84,9 @@ function addedTokensDecoder(tokens: Array<{ id: number; content: string; special
  * `gemma`: Gemma 3's layout (<pad> <eos> <bos> <unk> first, then <start_of_turn> <end_of_turn>; no space prefix).
  */
 export function spmTokenizer(options: { merges?: number; phi3?: boolean; gemma?: boolean } = {}): HfTokenizerFiles {
-  const words = CORPUS.split(/\s+/).filter(Boolean).map((w) => ["▁", ...w]);
+  const words = CORPUS.split(/\s+/)
+    .filter(Boolean)
+    .map((w) => ["▁", ...w]);
   const chars = [...new Set(words.flat())].sort();
   const learned = learnMerges(words, options.merges ?? 160);
   const gemma = options.gemma === true;
@@ -105,7 +118,9 @@ export function spmTokenizer(options: { merges?: number; phi3?: boolean; gemma?:
   // Phi-3 adds <|endoftext|> and <|end|>, and its special tokens strip the whitespace after them (rstrip), as
   // llama.cpp also assumes for any model whose name contains "phi3".
   const phi3 = options.phi3 === true;
-  const added = gemma ? leading.map((t, i) => addedToken(i, t)) : [addedToken(0, "<unk>"), addedToken(1, "<s>"), addedToken(2, "</s>", true, phi3)];
+  const added = gemma
+    ? leading.map((t, i) => addedToken(i, t))
+    : [addedToken(0, "<unk>"), addedToken(1, "<s>"), addedToken(2, "</s>", true, phi3)];
   if (phi3) added.push(addedToken(next++, "<|endoftext|>"), addedToken(next++, "<|end|>", true, true));
   const imStart = next++;
   const imEnd = next++;
@@ -119,12 +134,23 @@ export function spmTokenizer(options: { merges?: number; phi3?: boolean; gemma?:
     // Gemma's tokenizer replaces spaces but prepends none.
     normalizer: gemma
       ? { type: "Replace", pattern: { String: " " }, content: "▁" }
-      : { type: "Sequence", normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }] },
+      : {
+          type: "Sequence",
+          normalizers: [
+            { type: "Prepend", prepend: "▁" },
+            { type: "Replace", pattern: { String: " " }, content: "▁" },
+          ],
+        },
     pre_tokenizer: null,
     post_processor: {
       type: "TemplateProcessing",
       single: [{ SpecialToken: { id: bosToken, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-      pair: [{ SpecialToken: { id: bosToken, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: bosToken, type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
+      pair: [
+        { SpecialToken: { id: bosToken, type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { SpecialToken: { id: bosToken, type_id: 1 } },
+        { Sequence: { id: "B", type_id: 1 } },
+      ],
       special_tokens: { [bosToken]: { id: bosToken, ids: [vocab[bosToken]!], tokens: [bosToken] } },
     },
     decoder: {
@@ -136,7 +162,18 @@ export function spmTokenizer(options: { merges?: number; phi3?: boolean; gemma?:
         ...(gemma ? [] : [{ type: "Strip", content: " ", start: 1, stop: 0 }]),
       ],
     },
-    model: { type: "BPE", dropout: null, unk_token: "<unk>", continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: "<unk>",
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
   };
   const config = {
     add_bos_token: true,
@@ -152,7 +189,9 @@ export function spmTokenizer(options: { merges?: number; phi3?: boolean; gemma?:
     model_max_length: 2048,
     tokenizer_class: "LlamaTokenizer",
     ...(phi3 ? { eos_token: "<|endoftext|>", pad_token: "<|endoftext|>" } : {}),
-    ...(gemma ? { bos_token: "<bos>", eos_token: "<eos>", unk_token: "<unk>", pad_token: "<pad>", tokenizer_class: "GemmaTokenizer", legacy: false } : {}),
+    ...(gemma
+      ? { bos_token: "<bos>", eos_token: "<eos>", unk_token: "<unk>", pad_token: "<pad>", tokenizer_class: "GemmaTokenizer", legacy: false }
+      : {}),
   };
   const ids = gemma ? { bos: 2, eos: 1, pad: 0, unk: 3 } : { bos: 1, eos: 2, pad: 2, unk: 0 };
   return { tokenizer, config, size: next, ids: { ...ids, imStart, imEnd } };
@@ -174,13 +213,15 @@ export function bytesToUnicode(): string[] {
 /** The split patterns as HF writes them (Rust regex syntax). */
 export const SPLIT_PATTERNS = {
   qwen2: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-  llama3: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  llama3:
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
 } as const;
 
 /** The same patterns for JavaScript (no inline (?i:) group in Node 20). */
 const JS_PATTERNS = {
   qwen2: /'(?:[sStTmMdD]|[rR][eE]|[vV][eE]|[lL][lL])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu,
-  llama3: /'(?:[sStTmMdD]|[rR][eE]|[vV][eE]|[lL][lL])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu,
+  llama3:
+    /'(?:[sStTmMdD]|[rR][eE]|[vV][eE]|[lL][lL])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu,
 };
 
 /** Byte-level BPE (GPT-2 family) with the Qwen2 or Llama-3 split pattern. */
@@ -197,7 +238,10 @@ export function bpeTokenizer(flavor: "qwen2" | "llama3", options: { merges?: num
     merges.push(`${a} ${b}`);
     if (!(a + b in vocab)) vocab[a + b] = next++;
   }
-  const specials = flavor === "qwen2" ? ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] : ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>", "<|im_start|>", "<|im_end|>"];
+  const specials =
+    flavor === "qwen2"
+      ? ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+      : ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>", "<|im_start|>", "<|im_end|>"];
   const ids: Record<string, number> = {};
   const added = specials.map((s) => {
     ids[s] = next;
@@ -222,26 +266,55 @@ export function bpeTokenizer(flavor: "qwen2" | "llama3", options: { merges?: num
         : {
             type: "TemplateProcessing",
             single: [{ SpecialToken: { id: "<|begin_of_text|>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-            pair: [{ SpecialToken: { id: "<|begin_of_text|>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<|begin_of_text|>", type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
-            special_tokens: { "<|begin_of_text|>": { id: "<|begin_of_text|>", ids: [ids["<|begin_of_text|>"]], tokens: ["<|begin_of_text|>"] } },
+            pair: [
+              { SpecialToken: { id: "<|begin_of_text|>", type_id: 0 } },
+              { Sequence: { id: "A", type_id: 0 } },
+              { SpecialToken: { id: "<|begin_of_text|>", type_id: 1 } },
+              { Sequence: { id: "B", type_id: 1 } },
+            ],
+            special_tokens: {
+              "<|begin_of_text|>": { id: "<|begin_of_text|>", ids: [ids["<|begin_of_text|>"]], tokens: ["<|begin_of_text|>"] },
+            },
           },
     decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "", end_of_word_suffix: "", fuse_unk: false, byte_fallback: false,
-      ignore_merges: flavor === "llama3", vocab, merges,
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: "",
+      end_of_word_suffix: "",
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: flavor === "llama3",
+      vocab,
+      merges,
     },
   };
   const config =
     flavor === "qwen2"
       ? {
           added_tokens_decoder: addedTokensDecoder(added),
-          bos_token: null, eos_token: "<|im_end|>", pad_token: "<|endoftext|>", unk_token: null, chat_template: CHATML_TEMPLATE,
-          clean_up_tokenization_spaces: false, errors: "replace", model_max_length: 32768, split_special_tokens: false, tokenizer_class: "Qwen2Tokenizer",
+          bos_token: null,
+          eos_token: "<|im_end|>",
+          pad_token: "<|endoftext|>",
+          unk_token: null,
+          chat_template: CHATML_TEMPLATE,
+          clean_up_tokenization_spaces: false,
+          errors: "replace",
+          model_max_length: 32768,
+          split_special_tokens: false,
+          tokenizer_class: "Qwen2Tokenizer",
         }
       : {
           added_tokens_decoder: addedTokensDecoder(added),
-          bos_token: "<|begin_of_text|>", eos_token: "<|im_end|>", pad_token: "<|end_of_text|>", chat_template: CHATML_TEMPLATE,
-          clean_up_tokenization_spaces: true, model_input_names: ["input_ids", "attention_mask"], model_max_length: 131072, tokenizer_class: "PreTrainedTokenizerFast",
+          bos_token: "<|begin_of_text|>",
+          eos_token: "<|im_end|>",
+          pad_token: "<|end_of_text|>",
+          chat_template: CHATML_TEMPLATE,
+          clean_up_tokenization_spaces: true,
+          model_input_names: ["input_ids", "attention_mask"],
+          model_max_length: 131072,
+          tokenizer_class: "PreTrainedTokenizerFast",
         };
   return {
     tokenizer,
@@ -267,7 +340,10 @@ export function smollmTokenizer(options: { merges?: number } = {}): HfTokenizerF
   const enc = new TextEncoder();
   const gpt2 = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
   const pieces = CORPUS.split(/(\p{N})/u).flatMap((part) => (/^\p{N}$/u.test(part) ? [part] : [...part.matchAll(gpt2)].map((m) => m[0])));
-  const learned = learnMerges(pieces.filter(Boolean).map((w) => [...enc.encode(w)].map((b) => byteMap[b]!)), options.merges ?? 200);
+  const learned = learnMerges(
+    pieces.filter(Boolean).map((w) => [...enc.encode(w)].map((b) => byteMap[b]!)),
+    options.merges ?? 200,
+  );
   const specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
   const added = specials.map((t, i) => addedToken(i, t));
   const vocab: Record<string, number> = Object.fromEntries(specials.map((t, i) => [t, i]));
@@ -293,14 +369,32 @@ export function smollmTokenizer(options: { merges?: number } = {}): HfTokenizerF
     },
     post_processor: { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
     decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
   };
   const config = {
     add_prefix_space: false,
     added_tokens_decoder: addedTokensDecoder(added),
     additional_special_tokens: ["<|im_start|>", "<|im_end|>"],
-    bos_token: "<|im_start|>", eos_token: "<|im_end|>", pad_token: "<|im_end|>", unk_token: "<|endoftext|>", chat_template: CHATML_TEMPLATE,
-    clean_up_tokenization_spaces: false, model_max_length: 8192, tokenizer_class: "GPT2Tokenizer", vocab_size: 49152,
+    bos_token: "<|im_start|>",
+    eos_token: "<|im_end|>",
+    pad_token: "<|im_end|>",
+    unk_token: "<|endoftext|>",
+    chat_template: CHATML_TEMPLATE,
+    clean_up_tokenization_spaces: false,
+    model_max_length: 8192,
+    tokenizer_class: "GPT2Tokenizer",
+    vocab_size: 49152,
   };
   return { tokenizer, config, size: next, ids: { bos: 1, eos: 2, pad: 2, unk: 0, imStart: 1, imEnd: 2 } };
 }

@@ -3,7 +3,18 @@
 // converted by @neural/gguf-writer from the same safetensors bytes `neural export` would read.
 import type { TokenizerFiles } from "@neural/dataset";
 import { convertModel, hfModel, type OutType } from "@neural/gguf-writer";
-import { loraAdapterOf, loraScale, mergeLoraWeight, peftAdapterConfig, peftTensors, replaceTokenRows, type LoraSpec, type TrainableParam, type TrainConfig, type WeightSource } from "@neural/lora-trainer";
+import {
+  loraAdapterOf,
+  loraScale,
+  mergeLoraWeight,
+  peftAdapterConfig,
+  peftTensors,
+  replaceTokenRows,
+  type LoraSpec,
+  type TrainableParam,
+  type TrainConfig,
+  type WeightSource,
+} from "@neural/lora-trainer";
 import { memorySink, memorySource, SafetensorsFile, writeSafetensors, type TensorToWrite } from "@neural/safetensors";
 
 export interface ExportSettings {
@@ -41,12 +52,20 @@ async function safetensorsBytes(tensors: readonly TensorToWrite[], name: string)
 }
 
 /** Every output file; `progress` hears what is being written. */
-export async function exportModel(model: TrainedModel, settings: ExportSettings, progress: (message: string) => void = () => {}): Promise<OutputFile[]> {
+export async function exportModel(
+  model: TrainedModel,
+  settings: ExportSettings,
+  progress: (message: string) => void = () => {},
+): Promise<OutputFile[]> {
   const files: OutputFile[] = [];
   let weights: TensorToWrite[];
   if (model.lora) {
     const adapter = loraAdapterOf(model.params, model.values, model.lora, model.name);
-    files.push({ name: "adapter_model.safetensors", bytes: await safetensorsBytes(peftTensors(adapter), "adapter_model.safetensors"), type: "application/octet-stream" });
+    files.push({
+      name: "adapter_model.safetensors",
+      bytes: await safetensorsBytes(peftTensors(adapter), "adapter_model.safetensors"),
+      type: "application/octet-stream",
+    });
     files.push({ name: "adapter_config.json", bytes: json(peftAdapterConfig(adapter)), type: "application/json" });
     // The GGUF is the merged model: W + scale·B·A folded into each adapted weight.
     const scale = loraScale(adapter);
@@ -81,12 +100,22 @@ export async function exportModel(model: TrainedModel, settings: ExportSettings,
   const checkpoint = await SafetensorsFile.fromSource(memorySource(modelBytes, "model.safetensors"));
   const sink = memorySink("model.gguf");
   await convertModel(
-    hfModel({ dir: model.name, config: model.rawConfig, checkpoint, tokenizer: model.tokenizer.tokenizer, tokenizerConfig: model.tokenizer.config }),
+    hfModel({
+      dir: model.name,
+      config: model.rawConfig,
+      checkpoint,
+      tokenizer: model.tokenizer.tokenizer,
+      tokenizerConfig: model.tokenizer.config,
+    }),
     sink,
     { outType, name: settings.name ?? model.name },
   );
   await checkpoint.close();
-  files.unshift({ name: `${safeName(settings.name ?? model.name)}-${outType.toLowerCase()}.gguf`, bytes: sink.bytes(), type: "application/octet-stream" });
+  files.unshift({
+    name: `${safeName(settings.name ?? model.name)}-${outType.toLowerCase()}.gguf`,
+    bytes: sink.bytes(),
+    type: "application/octet-stream",
+  });
   return files;
 }
 

@@ -11,7 +11,8 @@ export function blobSource(blob: Blob, name: string): ByteSource {
     name,
     size: blob.size,
     async read(offset, length) {
-      if (offset < 0 || length < 0 || offset + length > blob.size) throw new RangeError(`${name}: read of ${length} bytes at ${offset} is past the end (${blob.size} bytes)`);
+      if (offset < 0 || length < 0 || offset + length > blob.size)
+        throw new RangeError(`${name}: read of ${length} bytes at ${offset} is past the end (${blob.size} bytes)`);
       return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
     },
     async close() {},
@@ -23,10 +24,18 @@ export type HfFolderFiles = ReadonlyMap<string, Blob>;
 
 async function readJson(files: HfFolderFiles, folder: string, name: string, required: true): Promise<Record<string, unknown>>;
 async function readJson(files: HfFolderFiles, folder: string, name: string, required: false): Promise<Record<string, unknown> | undefined>;
-async function readJson(files: HfFolderFiles, folder: string, name: string, required: boolean): Promise<Record<string, unknown> | undefined> {
+async function readJson(
+  files: HfFolderFiles,
+  folder: string,
+  name: string,
+  required: boolean,
+): Promise<Record<string, unknown> | undefined> {
   const blob = files.get(name);
   if (!blob) {
-    if (required) throw new WebTrainerError(`${folder}/${name}: not found (a Hugging Face model folder has config.json, tokenizer.json and model.safetensors)`);
+    if (required)
+      throw new WebTrainerError(
+        `${folder}/${name}: not found (a Hugging Face model folder has config.json, tokenizer.json and model.safetensors)`,
+      );
     return undefined;
   }
   try {

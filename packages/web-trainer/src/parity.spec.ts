@@ -63,7 +63,9 @@ describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same trainin
     const S = 16;
     const random = new Random(17);
     const ids = BigInt64Array.from({ length: B * S }, () => BigInt(Math.floor(random.next() * tiny.vocab_size)));
-    const targets = BigInt64Array.from({ length: B * S }, (_, i) => (i % S < 4 ? -100n : BigInt(Math.floor(random.next() * tiny.vocab_size))));
+    const targets = BigInt64Array.from({ length: B * S }, (_, i) =>
+      i % S < 4 ? -100n : BigInt(Math.floor(random.next() * tiny.vocab_size)),
+    );
     const feeds: Record<string, TypedArray> = {
       [stepNames.inputIds]: ids,
       [stepNames.positionIds]: BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i % S)),
@@ -77,10 +79,22 @@ describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same trainin
     for (const p of params) feeds[p.name] = model.tensors.get(p.name)!.data;
     /** One step of the loop's code on a runtime: the step graph through the runner, then AdamW in place. */
     const step = async (ort: OrtModule, provider: string) => {
-      const runner = await GraphRunner.open({ ort, store: memoryStore(), session: { executionProviders: [provider], intraOpNumThreads: 1 }, precision: "float32", build: () => buildStepGraph(spec).graph });
+      const runner = await GraphRunner.open({
+        ort,
+        store: memoryStore(),
+        session: { executionProviders: [provider], intraOpNumThreads: 1 },
+        precision: "float32",
+        build: () => buildStepGraph(spec).graph,
+      });
       const out = await runner.run({ kind: "step", batch: B, seq: S }, feeds);
       await runner.release();
-      const optimizer = new OptimizerState(params, new Map(params.map((p) => [p.name, Float32Array.from(feeds[p.name] as Float32Array)])), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+      const optimizer = new OptimizerState(params, new Map(params.map((p) => [p.name, Float32Array.from(feeds[p.name] as Float32Array)])), {
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+        weightDecay: 0.01,
+        maxGradNorm: 1,
+      });
       optimizer.apply(out, { lr: 1e-3, step: 1, gradNorm: Number(out[stepNames.gradNorm]![0]) });
       const { m } = optimizer.save();
       for (const p of params) {
@@ -99,7 +113,9 @@ describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same trainin
     const lossWeb = Number(b[stepNames.loss]![0]);
     expect(lossNode).toBeGreaterThan(4); // ~ln(96) for a fresh model
     expect(Math.abs(lossWeb - lossNode) / lossNode).toBeLessThan(1e-5);
-    expect(Math.abs(Number(b[stepNames.gradNorm]![0]) - Number(a[stepNames.gradNorm]![0])) / Number(a[stepNames.gradNorm]![0])).toBeLessThan(1e-4);
+    expect(
+      Math.abs(Number(b[stepNames.gradNorm]![0]) - Number(a[stepNames.gradNorm]![0])) / Number(a[stepNames.gradNorm]![0]),
+    ).toBeLessThan(1e-4);
     for (const p of params) {
       // The step moves each weight by about lr; where the runtimes differ, it is by a small fraction of that move
       // (AdamW divides by sqrt(v), which magnifies float32 rounding where gradients are tiny).
@@ -145,7 +161,9 @@ describe("onnxruntime-web (WASM) and onnxruntime-node (CPU) run the same trainin
       train(config: TrainConfig, options: { onEvent(e: { type: string; loss?: number }): void }): Promise<{ steps: number }>;
     };
     const losses: number[] = [];
-    const { config } = resolveTrainConfig({ flags: { ...settings, from_scratch: true, dataset: file, output_dir: path.join(dir, "node"), device: "cpu", threads: 1 } });
+    const { config } = resolveTrainConfig({
+      flags: { ...settings, from_scratch: true, dataset: file, output_dir: path.join(dir, "node"), device: "cpu", threads: 1 },
+    });
     const result = await train(config, { onEvent: (e) => e.type === "step" && losses.push(e.loss!) });
     const web = await trainInMemory({ ort: ortWeb, session: { executionProviders: ["wasm"] }, dataset, settings });
     expect(result.steps).toBe(12);

@@ -57,7 +57,14 @@ describe("trainInMemory", () => {
 
   it("trains a model from scratch whose GGUF llama.cpp runs with the trained answers", async () => {
     const events: WebTrainEvent[] = [];
-    base = await trainInMemory({ ort, session, dataset: { name: "routing.jsonl", bytes: routingDataset() }, settings: scratch, export: { outType: "F32" }, onEvent: (e) => events.push(e) });
+    base = await trainInMemory({
+      ort,
+      session,
+      dataset: { name: "routing.jsonl", bytes: routingDataset() },
+      settings: scratch,
+      export: { outType: "F32" },
+      onEvent: (e) => events.push(e),
+    });
     expect(base.stopped).toBe("completed");
     expect(base.steps).toBe(60);
     expect(base.provider).toBe("cpu");
@@ -67,7 +74,14 @@ describe("trainInMemory", () => {
     const last = base.losses.slice(-5).reduce((a, b) => a + b) / 5;
     expect(last).toBeLessThan(first / 4);
     expect(events.filter((e) => e.type === "eval")).toHaveLength(2);
-    expect(base.files.map((f) => f.name)).toEqual(["routing-f32.gguf", "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "train_config.json"]);
+    expect(base.files.map((f) => f.name)).toEqual([
+      "routing-f32.gguf",
+      "model.safetensors",
+      "config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "train_config.json",
+    ]);
 
     const samples = base.lastEval!.samples;
     expect(samples.length).toBeGreaterThanOrEqual(8);
@@ -85,11 +99,34 @@ describe("trainInMemory", () => {
       session,
       base: folder,
       dataset: { name: "routing.jsonl", bytes: routingDataset() },
-      settings: { max_length: 64, batch_size: 8, gradient_accumulation: 1, gradient_checkpointing: false, max_steps: 10, learning_rate: 1e-3, warmup_steps: 2, lora_r: 4, lora_alpha: 8, lora_dropout: 0, eval_steps: 10, max_new_tokens: 4, validation_split: 0.15 },
+      settings: {
+        max_length: 64,
+        batch_size: 8,
+        gradient_accumulation: 1,
+        gradient_checkpointing: false,
+        max_steps: 10,
+        learning_rate: 1e-3,
+        warmup_steps: 2,
+        lora_r: 4,
+        lora_alpha: 8,
+        lora_dropout: 0,
+        eval_steps: 10,
+        max_new_tokens: 4,
+        validation_split: 0.15,
+      },
       export: { outType: "F32" },
     });
     expect(result.stopped).toBe("completed");
-    expect(result.files.map((f) => f.name)).toEqual(["routing-base-f32.gguf", "adapter_model.safetensors", "adapter_config.json", "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "train_config.json"]);
+    expect(result.files.map((f) => f.name)).toEqual([
+      "routing-base-f32.gguf",
+      "adapter_model.safetensors",
+      "adapter_config.json",
+      "model.safetensors",
+      "config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "train_config.json",
+    ]);
     const config = JSON.parse(new TextDecoder().decode(result.files.find((f) => f.name === "adapter_config.json")!.bytes));
     expect(config).toMatchObject({ peft_type: "LORA", r: 4, lora_alpha: 8, base_model_name_or_path: "routing-base" });
     const adapter = await SafetensorsFile.fromSource(memorySource(result.files.find((f) => f.name === "adapter_model.safetensors")!.bytes));
@@ -103,7 +140,13 @@ describe("trainInMemory", () => {
   it("reports bad records with their lines, and refuses a file with nothing to learn", async () => {
     const text = ['{"messages": [{"role": "user", "content": "hi"}]}', '{"messages": [', '{"instruction": 3}', ""].join("\n");
     const events: WebTrainEvent[] = [];
-    const attempt = trainInMemory({ ort, session, dataset: { name: "bad.jsonl", bytes: new TextEncoder().encode(text) }, settings: { ...scratch, max_steps: 1 }, onEvent: (e) => events.push(e) });
+    const attempt = trainInMemory({
+      ort,
+      session,
+      dataset: { name: "bad.jsonl", bytes: new TextEncoder().encode(text) },
+      settings: { ...scratch, max_steps: 1 },
+      onEvent: (e) => events.push(e),
+    });
     await expect(attempt).rejects.toThrow(DatasetError);
     const issues = events.find((e) => e.type === "issues");
     expect(issues).toMatchObject({ invalid: 3, records: 3 });

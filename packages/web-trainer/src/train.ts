@@ -47,7 +47,18 @@ export type WebTrainEvent =
       evalExamples: number;
       totalSteps: number;
     }
-  | { type: "step"; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokens: number; seconds: number; tokensPerSecond: number }
+  | {
+      type: "step";
+      step: number;
+      totalSteps: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      gradNorm: number;
+      tokens: number;
+      seconds: number;
+      tokensPerSecond: number;
+    }
   | ({ type: "eval"; step: number } & EvalResult)
   | { type: "export"; message: string };
 
@@ -104,22 +115,40 @@ export async function trainInMemory(options: WebTrainOptions): Promise<WebTrainR
     },
   });
   for (const note of notes) emit({ type: "info", message: note });
-  if (config.use_qlora) throw new TrainConfigError("use_qlora: 4-bit base weights are not available here; train LoRA on the full-precision base");
-  if (config.method !== "sft") throw new TrainConfigError(`method ${config.method}: preference tuning runs in the CLI (neural train --method ${config.method}); here only sft`);
+  if (config.use_qlora)
+    throw new TrainConfigError("use_qlora: 4-bit base weights are not available here; train LoRA on the full-precision base");
+  if (config.method !== "sft")
+    throw new TrainConfigError(
+      `method ${config.method}: preference tuning runs in the CLI (neural train --method ${config.method}); here only sft`,
+    );
   const events = await readDataset(options.dataset);
   const report = await validateDataset(events, file, { maxShown: 50 });
-  if (report.errors.total) emit({ type: "issues", issues: report.errors.shown.map(formatIssue), invalid: report.errors.total, records: report.records });
+  if (report.errors.total)
+    emit({ type: "issues", issues: report.errors.shown.map(formatIssue), invalid: report.errors.total, records: report.records });
   const records = async function* () {
     yield* events;
   };
   const run = await prepareRun(
-    { config, dataset: { name: file, records }, ...(base ? { base } : {}), ...(options.tokenizer ? { tokenizer: options.tokenizer } : {}), smallestBucket: 32, maxShapes: 4 },
+    {
+      config,
+      dataset: { name: file, records },
+      ...(base ? { base } : {}),
+      ...(options.tokenizer ? { tokenizer: options.tokenizer } : {}),
+      smallestBucket: 32,
+      maxShapes: 4,
+    },
     emit,
   );
 
   const params = trainableParams(run.model, run.source, run.lora);
   const optimizer = new OptimizerState(params, await initialValues(run, params), optimizerSpec(config));
-  const runner = await GraphRunner.open({ ort: options.ort, store: memoryStore(), session: { executionProviders: ["wasm"], ...options.session }, precision: "float32", build: runGraphs(run) });
+  const runner = await GraphRunner.open({
+    ort: options.ort,
+    store: memoryStore(),
+    session: { executionProviders: ["wasm"], ...options.session },
+    precision: "float32",
+    build: runGraphs(run),
+  });
   for (const note of runnerNotes(runner)) emit(note);
   const samples = options.evalSamples ?? 16;
   const evaluateNow = () => evaluate(run, runner, optimizer.feeds(), { samples, decodeBatch: samples });
@@ -151,7 +180,18 @@ export async function trainInMemory(options: WebTrainOptions): Promise<WebTrainR
       onStep(r) {
         losses.push(r.loss);
         if (r.step > 1) timed = { tokens: timed.tokens + r.tokens, seconds: timed.seconds + r.seconds };
-        emit({ type: "step", step: r.step, totalSteps: r.totalSteps, epoch: r.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokens: r.tokens, seconds: r.seconds, tokensPerSecond: r.tokens / r.seconds });
+        emit({
+          type: "step",
+          step: r.step,
+          totalSteps: r.totalSteps,
+          epoch: r.epoch,
+          loss: r.loss,
+          lr: r.lr,
+          gradNorm: r.gradNorm,
+          tokens: r.tokens,
+          seconds: r.seconds,
+          tokensPerSecond: r.tokens / r.seconds,
+        });
       },
       onEval: (step, e) => emit({ type: "eval", step, ...e }),
       onNote: emit,
@@ -164,10 +204,22 @@ export async function trainInMemory(options: WebTrainOptions): Promise<WebTrainR
   }
 
   const steps = loop.state.step;
-  if (steps === 0) throw new WebTrainerError(outcome.stopped === "interrupted" ? "stopped before the first step" : "the first step diverged: nothing to export");
+  if (steps === 0)
+    throw new WebTrainerError(
+      outcome.stopped === "interrupted" ? "stopped before the first step" : "the first step diverged: nothing to export",
+    );
   emit({ type: "export", message: "writing the model and its GGUF" });
   const files = await exportModel(
-    { name: run.name, rawConfig: run.rawModelConfig, source: run.source, params, values: optimizer.values, tokenizer: run.tokenizerFiles, settings: config, ...(run.lora ? { lora: run.lora } : {}) },
+    {
+      name: run.name,
+      rawConfig: run.rawModelConfig,
+      source: run.source,
+      params,
+      values: optimizer.values,
+      tokenizer: run.tokenizerFiles,
+      settings: config,
+      ...(run.lora ? { lora: run.lora } : {}),
+    },
     options.export ?? {},
     (message) => emit({ type: "export", message }),
   );

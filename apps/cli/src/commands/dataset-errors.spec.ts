@@ -9,9 +9,35 @@ import { neural } from "../testing.js";
 const dir = mkdtempSync(path.join(tmpdir(), "neural-dataset-errors-"));
 
 const scratch = (dataset: string, output: string) => [
-  "train", "--from_scratch", "--hidden_size", "32", "--num_hidden_layers", "1", "--num_attention_heads", "2", "--intermediate_size", "64",
-  "--vocab_size", "300", "--dataset", dataset, "--output_dir", output, "--max_length", "64", "--batch_size", "2", "--max_steps", "1",
-  "--save_steps", "1", "--no-eval_generate", "--threads", "1", "--device", "cpu",
+  "train",
+  "--from_scratch",
+  "--hidden_size",
+  "32",
+  "--num_hidden_layers",
+  "1",
+  "--num_attention_heads",
+  "2",
+  "--intermediate_size",
+  "64",
+  "--vocab_size",
+  "300",
+  "--dataset",
+  dataset,
+  "--output_dir",
+  output,
+  "--max_length",
+  "64",
+  "--batch_size",
+  "2",
+  "--max_steps",
+  "1",
+  "--save_steps",
+  "1",
+  "--no-eval_generate",
+  "--threads",
+  "1",
+  "--device",
+  "cpu",
 ];
 
 describe("bad dataset rows", () => {
@@ -19,7 +45,16 @@ describe("bad dataset rows", () => {
     const dataset = path.join(dir, "rows.jsonl");
     const good = Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Say ${i}`, output: `${i}` }));
     good.splice(1, 0, '{"instruction": "Say x", "output": }');
-    good.splice(3, 0, JSON.stringify({ messages: [{ role: "assistant", content: "hi" }, { role: "user", content: "hello" }] }));
+    good.splice(
+      3,
+      0,
+      JSON.stringify({
+        messages: [
+          { role: "assistant", content: "hi" },
+          { role: "user", content: "hello" },
+        ],
+      }),
+    );
     writeFileSync(dataset, good.join("\n") + "\n");
     const result = await neural(...scratch(dataset, path.join(dir, "out")));
     expect(result.stderr).toContain("warning: 2 invalid records skipped:");
@@ -36,12 +71,16 @@ describe("a dataset file that does not exist", () => {
     ["prepare", ["prepare", "--dataset", missing]],
     ["tokenizer train", ["tokenizer", "train", "--dataset", missing, "--output", path.join(dir, "tok")]],
     ["train", scratch(missing, path.join(dir, "out-missing"))],
-  ])("%s: exit 1 and one line naming the file", async (_, argv) => {
-    const result = await neural(...argv);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/nope\.jsonl: file not found/);
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-  }, 120_000);
+  ])(
+    "%s: exit 1 and one line naming the file",
+    async (_, argv) => {
+      const result = await neural(...argv);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/nope\.jsonl: file not found/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    },
+    120_000,
+  );
 
   it("usage errors still exit 2", async () => {
     expect((await neural("validate")).code).toBe(2);

@@ -17,22 +17,65 @@ let dataset: string;
 beforeAll(async () => {
   tiny = await writeTinyModel(path.join(dir, "model"), { family: "qwen2", seed: 2, dtype: "F32", hiddenSize: 64, intermediateSize: 128 });
   dataset = path.join(dir, "data.jsonl");
-  writeFileSync(dataset, Array.from({ length: 16 }, (_, i) => JSON.stringify({ instruction: `Say ${i}`, output: `Answer ${i}` })).join("\n") + "\n");
+  writeFileSync(
+    dataset,
+    Array.from({ length: 16 }, (_, i) => JSON.stringify({ instruction: `Say ${i}`, output: `Answer ${i}` })).join("\n") + "\n",
+  );
 }, 60_000);
 
 describe("a diverging run", () => {
   it("--learning_rate 1e30 --warmup_steps 0: the update is undone, the adapter saved is finite, and it exports", async () => {
     const out = path.join(dir, "out");
     const run = await neural(
-      "train", "--base_model", tiny.dir, "--dataset", dataset, "--output_dir", out, "--learning_rate", "1e30", "--warmup_steps", "0",
-      "--max_steps", "20", "--save_steps", "1", "--max_length", "64", "--batch_size", "2", "--validation_split", "0", "--device", "cpu", "--threads", "1",
+      "train",
+      "--base_model",
+      tiny.dir,
+      "--dataset",
+      dataset,
+      "--output_dir",
+      out,
+      "--learning_rate",
+      "1e30",
+      "--warmup_steps",
+      "0",
+      "--max_steps",
+      "20",
+      "--save_steps",
+      "1",
+      "--max_length",
+      "64",
+      "--batch_size",
+      "2",
+      "--validation_split",
+      "0",
+      "--device",
+      "cpu",
+      "--threads",
+      "1",
     );
-    expect(run.stderr).toMatch(/warning: step 2: loss .*: the run diverged; stopping with the weights of step 0 \(step 1's update undone\)/);
+    expect(run.stderr).toMatch(
+      /warning: step 2: loss .*: the run diverged; stopping with the weights of step 0 \(step 1's update undone\)/,
+    );
     expect(run.code).toBe(1);
     const adapter = await openSafetensors(path.join(out, "adapter_model.safetensors"));
-    for (const name of adapter.names) expect((await adapter.readFloat32(name)).every((v) => Math.abs(v) < 10), name).toBe(true);
+    for (const name of adapter.names)
+      expect(
+        (await adapter.readFloat32(name)).every((v) => Math.abs(v) < 10),
+        name,
+      ).toBe(true);
     await adapter.close();
-    const exported = await neural("export", "--model_dir", out, "--base_model", tiny.dir, "--output", path.join(dir, "out.gguf"), "--quantization", "F32", "--no_modelfile");
+    const exported = await neural(
+      "export",
+      "--model_dir",
+      out,
+      "--base_model",
+      tiny.dir,
+      "--output",
+      path.join(dir, "out.gguf"),
+      "--quantization",
+      "F32",
+      "--no_modelfile",
+    );
     expect(exported.code, exported.stderr).toBe(0);
   }, 300_000);
 });
@@ -57,7 +100,10 @@ describe("neural export refuses non-finite weights", () => {
       const output = path.join(dir, "gguf", `broken-${type}.gguf`);
       const refused = await neural("export", "--model_dir", broken, "--output", output, "--quantization", type, "--no_modelfile");
       expect(refused.code).toBe(1);
-      const lines = refused.stderr.trim().split("\n").filter((l) => !l.startsWith("export:"));
+      const lines = refused.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !l.startsWith("export:"));
       expect(lines).toEqual(["neural export: tensor blk.1.ffn_down.weight: value NaN at index 200 is not finite"]);
       expect(readdirSync(path.dirname(output))).toEqual([]);
     }

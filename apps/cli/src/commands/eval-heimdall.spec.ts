@@ -11,7 +11,18 @@ let m: ScriptedGguf;
 const dataset = join(root, "held-out.jsonl");
 beforeAll(async () => {
   m = await writeScriptedGguf(join(root, "paris"), "Paris"); // answers "Paris" to every prompt ending in "\n"
-  const g = await neural("generate", "heimdall", "--count", "4", "--seed", "7", "--mix", "chat_action=1,chat_direct=1,qc=2", "--output", dataset);
+  const g = await neural(
+    "generate",
+    "heimdall",
+    "--count",
+    "4",
+    "--seed",
+    "7",
+    "--mix",
+    "chat_action=1,chat_direct=1,qc=2",
+    "--output",
+    dataset,
+  );
   expect(g.code).toBe(0);
 }, 300_000);
 

@@ -44,7 +44,8 @@ export async function readHeldOut(dataset: string, limit = 0): Promise<{ line: n
     try {
       cases.push({ line: event.line, c: caseFromRow(event.value), row: event.value });
     } catch (error) {
-      if (error instanceof HeldOutRowError) throw new HeldOutRowError(error.field, `${dataset}:${event.line}${error.field ? ` (${error.field})` : ""}: ${error.message}`);
+      if (error instanceof HeldOutRowError)
+        throw new HeldOutRowError(error.field, `${dataset}:${event.line}${error.field ? ` (${error.field})` : ""}: ${error.message}`);
       throw error;
     }
   }
@@ -69,7 +70,10 @@ export async function evaluateHeimdall(options: HeimdallEvalOptions, io?: Pick<I
   const registryFor = await registryResolver(options.actions);
   const verdicts: Verdict[] = [];
   let tooLong = 0;
-  const model = await LlamaModelProcess.load(options.file, { contextSize: options.contextSize, ...(options.threads ? { threads: options.threads } : {}) });
+  const model = await LlamaModelProcess.load(options.file, {
+    contextSize: options.contextSize,
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
   try {
     for (const [i, { c }] of cases.entries()) {
       io?.status(`heimdall eval ${i + 1}/${cases.length}  accepted so far ${verdicts.filter((v) => v.pass).length}/${verdicts.length}`);
@@ -105,7 +109,9 @@ export async function runHeimdallEval(options: HeimdallEvalOptions & { json?: bo
   const { report, tooLong } = result;
   if (options.json) io.out(JSON.stringify({ file: options.file, dataset: options.dataset, tooLong, ...report }, null, 2));
   else {
-    io.out(`${options.file} on ${options.dataset}: NornicDB's acceptance per path (llama.cpp, prompts and sampling as NornicDB serves them)\n`);
+    io.out(
+      `${options.file} on ${options.dataset}: NornicDB's acceptance per path (llama.cpp, prompts and sampling as NornicDB serves them)\n`,
+    );
     io.out(formatReport(report));
   }
   if (tooLong) io.err(`skipped ${tooLong} rows whose prompt does not fit --context_size ${options.contextSize}`);

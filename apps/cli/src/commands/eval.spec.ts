@@ -16,7 +16,14 @@ beforeAll(async () => {
     { instruction: "Capital of France?", output: "Paris", category: "europe" },
     { instruction: "Capital of Italy?", output: "Rome", category: "europe" },
     { instruction: "Capital of France, again?", input: "(one word)", output: " Paris\n", category: "europe" }, // compared trimmed
-    { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Where is the Louvre?" }, { role: "assistant", content: "Paris" }], category: "museums" },
+    {
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "Where is the Louvre?" },
+        { role: "assistant", content: "Paris" },
+      ],
+      category: "museums",
+    },
     { prompt: "Capital of Texas?", completion: "Austin" },
     { text: "plain text rows have no question: skipped" },
     { instruction: "" },
@@ -59,7 +66,11 @@ it("scores preference rows by their chosen answer (and KTO rows labelled desirab
   const pairs = join(root, "pairs.jsonl");
   const rows = [
     { prompt: "Capital of France?", chosen: "Paris", rejected: "Rome" },
-    { prompt: [{ role: "user", content: "Capital of Italy?" }], chosen: [{ role: "assistant", content: "Rome" }], rejected: [{ role: "assistant", content: "Paris" }] },
+    {
+      prompt: [{ role: "user", content: "Capital of Italy?" }],
+      chosen: [{ role: "assistant", content: "Rome" }],
+      rejected: [{ role: "assistant", content: "Paris" }],
+    },
     { prompt: "Capital of France?", completion: "Paris", label: true },
     { prompt: "Capital of France?", completion: "Lyon", label: false },
   ];

@@ -1,7 +1,15 @@
 // `neural eval FILE.gguf --dataset F.jsonl`: exact-match accuracy of a GGUF over a dataset, through llama.cpp. Each
 // row's prompt is rendered as ChatML (what training used and NornicDB serves), answered greedily until an end of
 // generation or a NornicDB stop string, and compared (trimmed) with the row's last assistant turn.
-import { createTemplate, formatIssue, isPreferenceRecord, readRecordsFromFile, toExample, toPreferenceExample, type Message } from "@neural/dataset";
+import {
+  createTemplate,
+  formatIssue,
+  isPreferenceRecord,
+  readRecordsFromFile,
+  toExample,
+  toPreferenceExample,
+  type Message,
+} from "@neural/dataset";
 import { UsageError } from "../args.js";
 import { EXIT, type Command } from "../command.js";
 import { ggufChatFormat, loadGguf, promptTokens } from "./gguf-chat.js";
@@ -40,9 +48,26 @@ export const evalCommand: Command = {
   name: "eval",
   positionals: [{ name: "file", description: "a .gguf model", required: true }],
   options: [
-    { name: "dataset", type: "string", description: "a JSONL (or JSON array) dataset: each row's last assistant turn is the expected answer (a preference row's chosen one)", unset: "required" },
-    { name: "task", type: "string", default: "exact", choices: ["exact", "heimdall"], description: "exact: exact match of the last assistant turn; heimdall: rows of `neural generate heimdall` judged by NornicDB's acceptance rules per path" },
-    { name: "actions", type: "string", description: "with --task heimdall: the action registry file the rows were generated with (default: the built-in one)", unset: "the built-in registry" },
+    {
+      name: "dataset",
+      type: "string",
+      description: "a JSONL (or JSON array) dataset: each row's last assistant turn is the expected answer (a preference row's chosen one)",
+      unset: "required",
+    },
+    {
+      name: "task",
+      type: "string",
+      default: "exact",
+      choices: ["exact", "heimdall"],
+      description:
+        "exact: exact match of the last assistant turn; heimdall: rows of `neural generate heimdall` judged by NornicDB's acceptance rules per path",
+    },
+    {
+      name: "actions",
+      type: "string",
+      description: "with --task heimdall: the action registry file the rows were generated with (default: the built-in one)",
+      unset: "the built-in registry",
+    },
     { name: "max_tokens", type: "number", default: 256, description: "most tokens per answer" },
     { name: "limit", type: "number", default: 0, description: "evaluate only the first N rows (0 = all)" },
     { name: "min_accuracy", type: "number", description: "exit 1 when the accuracy (0..1) is below this", unset: "no minimum" },
@@ -59,7 +84,8 @@ export const evalCommand: Command = {
     const minAccuracy = args.options.min_accuracy as number | undefined;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UsageError(`--max_tokens must be an integer ≥ 1, got ${maxTokens}`);
     if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit must be an integer ≥ 0, got ${limit}`);
-    if (minAccuracy !== undefined && !(minAccuracy >= 0 && minAccuracy <= 1)) throw new UsageError(`--min_accuracy must be in [0, 1], got ${minAccuracy}`);
+    if (minAccuracy !== undefined && !(minAccuracy >= 0 && minAccuracy <= 1))
+      throw new UsageError(`--min_accuracy must be in [0, 1], got ${minAccuracy}`);
     const load = loadOptions(args);
     if (args.options.task === "heimdall") {
       return runHeimdallEval(
@@ -89,7 +115,8 @@ export const evalCommand: Command = {
         const pref = toPreferenceExample(event.value, dataset, event.line);
         if ("issue" in pref) {
           if (++skipped.invalid <= 5) io.err(`skipped: ${formatIssue(pref.issue)}`);
-        } else if (pref.example.kind === "pair") rows.push({ line: event.line, messages: pref.example.prompt, expected: pref.example.chosen });
+        } else if (pref.example.kind === "pair")
+          rows.push({ line: event.line, messages: pref.example.prompt, expected: pref.example.chosen });
         else if (pref.example.label) rows.push({ line: event.line, messages: pref.example.prompt, expected: pref.example.completion });
         continue;
       }
@@ -105,7 +132,12 @@ export const evalCommand: Command = {
         continue;
       }
       const last = example.messages.map((m) => m.role).lastIndexOf("assistant");
-      rows.push({ line: event.line, ...(example.category !== undefined ? { category: example.category } : {}), messages: example.messages.slice(0, last), expected: example.messages[last]!.content });
+      rows.push({
+        line: event.line,
+        ...(example.category !== undefined ? { category: example.category } : {}),
+        messages: example.messages.slice(0, last),
+        expected: example.messages[last]!.content,
+      });
     }
     if (skipped.invalid > 5) io.err(`skipped ${skipped.invalid} invalid rows in all (neural validate ${dataset} lists them)`);
     if (rows.length === 0) {
@@ -130,7 +162,14 @@ export const evalCommand: Command = {
         const gen = await model.generate(tokens, { maxTokens: Math.min(maxTokens, room), stop, special: true });
         const generated = gen.text.trim();
         const expected = row.expected.trim();
-        results.push({ line: row.line, ...(row.category !== undefined ? { category: row.category } : {}), expected, generated, correct: generated === expected, stoppedBy: gen.stoppedBy });
+        results.push({
+          line: row.line,
+          ...(row.category !== undefined ? { category: row.category } : {}),
+          expected,
+          generated,
+          correct: generated === expected,
+          stoppedBy: gen.stoppedBy,
+        });
       }
     } finally {
       io.status("");
@@ -147,26 +186,43 @@ export const evalCommand: Command = {
       if (r.correct) c.correct++;
       byCategory.set(r.category, c);
     }
-    const categories = Object.fromEntries([...byCategory].sort(([a], [b]) => a.localeCompare(b)).map(([name, c]) => [name, { ...c, accuracy: c.correct / c.rows }]));
-    const report: EvalReport = { file, dataset, evaluated: results.length, correct, accuracy: results.length ? correct / results.length : 0, categories, skipped, results };
+    const categories = Object.fromEntries(
+      [...byCategory].sort(([a], [b]) => a.localeCompare(b)).map(([name, c]) => [name, { ...c, accuracy: c.correct / c.rows }]),
+    );
+    const report: EvalReport = {
+      file,
+      dataset,
+      evaluated: results.length,
+      correct,
+      accuracy: results.length ? correct / results.length : 0,
+      categories,
+      skipped,
+      results,
+    };
 
     if (args.options.json) io.out(JSON.stringify(report, null, 2));
     else {
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-      io.out(`${file} on ${dataset}: ${correct}/${results.length} exact match (${pct(report.accuracy)}); ChatML prompts, greedy, llama.cpp`);
+      io.out(
+        `${file} on ${dataset}: ${correct}/${results.length} exact match (${pct(report.accuracy)}); ChatML prompts, greedy, llama.cpp`,
+      );
       const names = Object.keys(categories);
       if (names.length) {
         const w = Math.max(8, ...names.map((n) => n.length));
         io.out("");
         io.out(`  ${"category".padEnd(w)}  ${"rows".padStart(6)}  ${"correct".padStart(7)}  accuracy`);
-        for (const [name, c] of Object.entries(categories)) io.out(`  ${name.padEnd(w)}  ${String(c.rows).padStart(6)}  ${String(c.correct).padStart(7)}  ${pct(c.accuracy).padStart(8)}`);
+        for (const [name, c] of Object.entries(categories))
+          io.out(`  ${name.padEnd(w)}  ${String(c.rows).padStart(6)}  ${String(c.correct).padStart(7)}  ${pct(c.accuracy).padStart(8)}`);
       }
       const show = args.options.show as number;
       const misses = results.filter((r) => !r.correct).slice(0, Math.max(0, show));
       if (misses.length) {
         io.out("");
         io.out(`first ${misses.length} mismatches:`);
-        for (const m of misses) io.out(`  line ${m.line}${m.category !== undefined ? ` [${m.category}]` : ""}: expected ${truncate(m.expected)}, got ${truncate(m.generated)}`);
+        for (const m of misses)
+          io.out(
+            `  line ${m.line}${m.category !== undefined ? ` [${m.category}]` : ""}: expected ${truncate(m.expected)}, got ${truncate(m.generated)}`,
+          );
       }
     }
     return minAccuracy !== undefined && report.accuracy < minAccuracy ? EXIT.problems : EXIT.ok;

@@ -11,7 +11,18 @@ const root = await mkdtemp(join(tmpdir(), "cli-export-"));
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 function capture(): Io & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", isTTY: false, out: (t: string) => { io.stdout += t + "\n"; }, err: (t: string) => { io.stderr += t + "\n"; }, status: () => {} };
+  const io = {
+    stdout: "",
+    stderr: "",
+    isTTY: false,
+    out: (t: string) => {
+      io.stdout += t + "\n";
+    },
+    err: (t: string) => {
+      io.stderr += t + "\n";
+    },
+    status: () => {},
+  };
   return io;
 }
 
@@ -43,7 +54,9 @@ describe("neural export / inspect", () => {
   it("--no_quantize writes F16; kebab-case flags work", async () => {
     const m = await writeTinyModel(join(root, "llama"), { family: "llama", seed: 2 });
     const io = capture();
-    expect(await runCli(["export", "--model-dir", m.dir, "--output", join(root, "l.gguf"), "--no-quantize"], commands, io), io.stderr).toBe(0);
+    expect(await runCli(["export", "--model-dir", m.dir, "--output", join(root, "l.gguf"), "--no-quantize"], commands, io), io.stderr).toBe(
+      0,
+    );
     expect(io.stdout).toMatch(/F16/);
   });
 
@@ -64,13 +77,27 @@ describe("neural export / inspect", () => {
     const m = await writeTinyModel(join(root, "base"), { family: "llama", seed: 4 });
     const a = await writeTinyLoraAdapter(join(root, "adapter"), m, {});
     const io = capture();
-    expect(await runCli(["export", "--model_dir", a.dir, "--base_model", m.dir, "--quantization", "F32", "--output", join(root, "merged.gguf")], commands, io), io.stderr).toBe(0);
+    expect(
+      await runCli(
+        ["export", "--model_dir", a.dir, "--base_model", m.dir, "--quantization", "F32", "--output", join(root, "merged.gguf")],
+        commands,
+        io,
+      ),
+      io.stderr,
+    ).toBe(0);
     expect(io.stderr).toMatch(/merging the LoRA adapter/);
     const merged = capture();
     await runCli(["inspect", join(root, "merged.gguf"), "--json"], commands, merged);
     expect(JSON.parse(merged.stdout).metadata["general.type"]?.value ?? "model").toBe("model");
     const io2 = capture();
-    expect(await runCli(["export", "--model_dir", a.dir, "--base_model", m.dir, "--lora_adapter", "--output", join(root, "a.gguf")], commands, io2), io2.stderr).toBe(0);
+    expect(
+      await runCli(
+        ["export", "--model_dir", a.dir, "--base_model", m.dir, "--lora_adapter", "--output", join(root, "a.gguf")],
+        commands,
+        io2,
+      ),
+      io2.stderr,
+    ).toBe(0);
     const io3 = capture();
     await runCli(["inspect", join(root, "a.gguf"), "--json"], commands, io3);
     expect(JSON.parse(io3.stdout).metadata["general.type"].value).toBe("adapter");

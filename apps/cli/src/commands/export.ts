@@ -31,13 +31,37 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 export const exportCommand: Command = {
   name: "export",
   options: [
-    { name: "model_dir", type: "string", description: "HF model directory (config.json, *.safetensors, tokenizer.json), a LoRA adapter directory, or a run's checkpoint folder", unset: "required" },
-    { name: "output", type: "string", description: "the .gguf file to write (written to a temp file, renamed when complete)", unset: "required" },
+    {
+      name: "model_dir",
+      type: "string",
+      description:
+        "HF model directory (config.json, *.safetensors, tokenizer.json), a LoRA adapter directory, or a run's checkpoint folder",
+      unset: "required",
+    },
+    {
+      name: "output",
+      type: "string",
+      description: "the .gguf file to write (written to a temp file, renamed when complete)",
+      unset: "required",
+    },
     { name: "quantization", type: "string", description: "tensor type mix", choices: CHOICES, default: "Q4_K_M" },
     { name: "no_quantize", type: "boolean", description: "write F16 (same as --quantization F16)" },
-    { name: "base_model", type: "string", description: "base model directory for an adapter (default: adapter_config.json's base_model_name_or_path)" },
-    { name: "lora_adapter", type: "boolean", description: "write a LoRA adapter directory as a GGUF adapter that llama.cpp applies at load time" },
-    { name: "name", type: "string", description: "general.name (default: the model's, from config.json _name_or_path, else its family's; llama.cpp keys tokenizer rules on it)" },
+    {
+      name: "base_model",
+      type: "string",
+      description: "base model directory for an adapter (default: adapter_config.json's base_model_name_or_path)",
+    },
+    {
+      name: "lora_adapter",
+      type: "boolean",
+      description: "write a LoRA adapter directory as a GGUF adapter that llama.cpp applies at load time",
+    },
+    {
+      name: "name",
+      type: "string",
+      description:
+        "general.name (default: the model's, from config.json _name_or_path, else its family's; llama.cpp keys tokenizer rules on it)",
+    },
     { name: "threads", type: "number", description: "quantization worker threads (0: all cores)", default: 0 },
     { name: "verify", type: "boolean", description: "load the result in llama.cpp (child process), generate from a ChatML prompt, report" },
     { name: "verify_prompt", type: "string", description: "user message for --verify", default: "Hello! In one sentence, what are you?" },
@@ -74,14 +98,16 @@ export const exportCommand: Command = {
     await mkdir(dirname(output) || ".", { recursive: true });
     await removeDeadTempFiles(dirname(output) || ".");
     const started = Date.now();
-    const onProgress = (p: ConvertProgress) => io.status(`export: [${p.index + 1}/${p.total}] ${p.tensor}  ${mb(p.bytesWritten)} / ${mb(p.totalBytes)}`);
+    const onProgress = (p: ConvertProgress) =>
+      io.status(`export: [${p.index + 1}/${p.total}] ${p.tensor}  ${mb(p.bytesWritten)} / ${mb(p.totalBytes)}`);
 
     let result: ConvertResult;
     let temp: string | undefined;
     if ((await isAdapterDir(modelDir)) && !o.lora_adapter) {
       // An adapter is merged into its base first (W + scale·B·A), then exported like any model.
       const cfg = await readAdapterConfig(modelDir);
-      const base = (o.base_model as string | undefined) ?? (typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined);
+      const base =
+        (o.base_model as string | undefined) ?? (typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined);
       if (base === undefined) {
         io.err(`neural export: ${modelDir} is a LoRA adapter and names no base model; give it with --base_model DIR`);
         return EXIT.usage;
@@ -109,18 +135,29 @@ export const exportCommand: Command = {
     const sourceDir = temp ?? modelDir;
     if (!temp && (await isAdapterDir(modelDir))) {
       const cfg = await readAdapterConfig(modelDir);
-      const base = (o.base_model as string | undefined) ?? (typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined);
+      const base =
+        (o.base_model as string | undefined) ?? (typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined);
       const baseOk = base !== undefined && (await stat(join(base, "config.json")).catch(() => undefined)) !== undefined;
       if (!baseOk) {
-        io.err(`neural export: the adapter's base model ${base === undefined ? "is unknown" : `"${base}" is not a local model directory`}; give it with --base_model DIR`);
+        io.err(
+          `neural export: the adapter's base model ${base === undefined ? "is unknown" : `"${base}" is not a local model directory`}; give it with --base_model DIR`,
+        );
         return EXIT.usage;
       }
       if (quantization !== "F32" && quantization !== "F16") {
-        if (args.given.has("quantization")) io.err(`neural export: adapters are written as F32 or F16; writing F32 instead of ${quantization}`);
+        if (args.given.has("quantization"))
+          io.err(`neural export: adapters are written as F32 or F16; writing F32 instead of ${quantization}`);
         quantization = "F32";
       }
       io.err(`export: LoRA adapter ${modelDir} (base ${base}) -> ${output} (${quantization})`);
-      result = await convertLoraToGguf({ adapterDir: modelDir, baseModelDir: base!, output, outType: quantization as "F32" | "F16", onProgress, ...(o.name ? { name: o.name as string } : {}) });
+      result = await convertLoraToGguf({
+        adapterDir: modelDir,
+        baseModelDir: base!,
+        output,
+        outType: quantization as "F32" | "F16",
+        onProgress,
+        ...(o.name ? { name: o.name as string } : {}),
+      });
     } else {
       if (o.lora_adapter) {
         io.err(`neural export: --lora_adapter needs an adapter directory (adapter_config.json) but ${modelDir} has none`);
@@ -177,12 +214,15 @@ export const exportCommand: Command = {
     }
     if (o.json) io.out(JSON.stringify(summary, null, 2));
     else {
-      io.out(`${result.output}: "${result.name}", ${mb(result.fileSize)}, ${result.tensors.length} tensors (${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}), ${result.arch}, ${result.outType}, ${seconds.toFixed(1)} s`);
+      io.out(
+        `${result.output}: "${result.name}", ${mb(result.fileSize)}, ${result.tensors.length} tensors (${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}), ${result.arch}, ${result.outType}, ${seconds.toFixed(1)} s`,
+      );
       if (modelfile) io.out(`${modelfile}: Ollama Modelfile (ollama create ${basename(output, ".gguf")} -f ${modelfile})`);
       const v = summary.verify as VerifyReport | undefined;
       if (v) {
         io.out(`verify: ${v.ok ? "ok" : "FAILED"}: ${v.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.what}`).join("; ")}`);
-        if (v.generation !== undefined) io.out(`verify: ${v.tokens} tokens in ${v.seconds.toFixed(2)} s, stopped by ${v.stoppedBy}: ${JSON.stringify(v.generation)}`);
+        if (v.generation !== undefined)
+          io.out(`verify: ${v.tokens} tokens in ${v.seconds.toFixed(2)} s, stopped by ${v.stoppedBy}: ${JSON.stringify(v.generation)}`);
         if (v.error) io.out(`verify: ${v.error}`);
       }
     }
@@ -243,7 +283,14 @@ export async function verify(path: string, prompt: string, io: Io): Promise<Veri
     const gen = await model.generate(chatmlPrompt([{ role: "user", content: prompt }]), { maxTokens: 32, stop: CHATML_STOP });
     checks.push({ what: "generates", ok: gen.tokens.length > 0 });
     io.status("");
-    return { ok: checks.every((c) => c.ok), checks, generation: gen.text, tokens: gen.tokens.length, seconds: (Date.now() - started) / 1000, stoppedBy: gen.stoppedBy };
+    return {
+      ok: checks.every((c) => c.ok),
+      checks,
+      generation: gen.text,
+      tokens: gen.tokens.length,
+      seconds: (Date.now() - started) / 1000,
+      stoppedBy: gen.stoppedBy,
+    };
   } catch (error) {
     io.status("");
     checks.push({ what: "llama.cpp loads it", ok: false });

@@ -13,7 +13,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-const lines = async (file: string) => (await readFile(file, "utf8")).trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = async (file: string) =>
+  (await readFile(file, "utf8"))
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 const repoRoot = path.resolve(fileURLToPath(import.meta.url), "../../../../..");
 
 describe("neural generate", () => {
@@ -53,7 +57,20 @@ describe("neural generate", () => {
 
   it("repo-patterns mines this repository", async () => {
     const out = path.join(dir, "repo.jsonl");
-    const r = await neural("generate", "repo-patterns", "--repo", repoRoot, "--language", "typescript", "--count", "40", "--output", out, "--max-file-size", "100000");
+    const r = await neural(
+      "generate",
+      "repo-patterns",
+      "--repo",
+      repoRoot,
+      "--language",
+      "typescript",
+      "--count",
+      "40",
+      "--output",
+      out,
+      "--max-file-size",
+      "100000",
+    );
     expect(r.code).toBe(0);
     expect(await lines(out)).toHaveLength(40);
   });
@@ -68,7 +85,9 @@ describe("neural generate", () => {
 
   it("usage errors exit 2; --capacity and --help print", async () => {
     expect((await neural("generate", "mtg", "--format", "xml")).code).toBe(2);
-    expect((await neural("generate", "repo-patterns", "--count", "5", "--output", path.join(dir, "x.jsonl"))).stderr).toMatch(/--repo PATH is required/);
+    expect((await neural("generate", "repo-patterns", "--count", "5", "--output", path.join(dir, "x.jsonl"))).stderr).toMatch(
+      /--repo PATH is required/,
+    );
     const cap = await neural("generate", "coding", "--capacity");
     expect(cap.code).toBe(0);
     expect(cap.stdout).toMatch(/coding: at most \d+ unique rows/);
@@ -88,12 +107,28 @@ describe("neural generate", () => {
     for (const name of ["cypher", "mtg", "coding", "tlp"]) {
       const out = path.join(dir, `sample-${name}.jsonl`);
       expect((await neural("generate", name, "--count", "50", "--seed", "42", "--output", out)).code).toBe(0);
-      expect({ name, same: (await readFile(out, "utf8")) === (await readFile(path.join(samples, `${name}.jsonl`), "utf8")) }).toEqual({ name, same: true });
+      expect({ name, same: (await readFile(out, "utf8")) === (await readFile(path.join(samples, `${name}.jsonl`), "utf8")) }).toEqual({
+        name,
+        same: true,
+      });
     }
     for (const name of ["cypher", "mtg", "coding", "tlp", "repo-patterns"]) {
       const r = await neural("validate", path.join(samples, `${name}.jsonl`), "--json", ...(name === "cypher" ? ["--check-cypher"] : []));
-      const report = JSON.parse(r.stdout) as { records: number; invalid: number; ok: boolean; duplicates: { normalized: { rows: number } }; checks: { cypher?: { failed: number } } };
-      expect({ name, code: r.code, records: report.records, invalid: report.invalid, dups: report.duplicates.normalized.rows, cypherFailed: report.checks.cypher?.failed ?? 0 }).toEqual({ name, code: 0, records: 50, invalid: 0, dups: 0, cypherFailed: 0 });
+      const report = JSON.parse(r.stdout) as {
+        records: number;
+        invalid: number;
+        ok: boolean;
+        duplicates: { normalized: { rows: number } };
+        checks: { cypher?: { failed: number } };
+      };
+      expect({
+        name,
+        code: r.code,
+        records: report.records,
+        invalid: report.invalid,
+        dups: report.duplicates.normalized.rows,
+        cypherFailed: report.checks.cypher?.failed ?? 0,
+      }).toEqual({ name, code: 0, records: 50, invalid: 0, dups: 0, cypherFailed: 0 });
     }
   });
 });

@@ -32,7 +32,8 @@ export async function ggufChatFormat(file: string, options: { chatml?: boolean }
   try {
     if (options.chatml) return chatmlFormat();
     const template = gguf.get("tokenizer.chat_template");
-    if (typeof template !== "string" || template.trim() === "") return chatmlFormat("the GGUF has no tokenizer.chat_template; using ChatML");
+    if (typeof template !== "string" || template.trim() === "")
+      return chatmlFormat("the GGUF has no tokenizer.chat_template; using ChatML");
     const tokens = gguf.get("tokenizer.ggml.tokens") as readonly string[] | undefined;
     const tokenText = (key: string): string | undefined => {
       const id = gguf.get(key);
@@ -41,7 +42,11 @@ export async function ggufChatFormat(file: string, options: { chatml?: boolean }
     const bos = tokenText("tokenizer.ggml.bos_token_id");
     const eos = tokenText("tokenizer.ggml.eos_token_id");
     try {
-      const t = createTemplate("model", { chatTemplate: template, ...(bos !== undefined ? { bos } : {}), ...(eos !== undefined ? { eos } : {}) });
+      const t = createTemplate("model", {
+        chatTemplate: template,
+        ...(bos !== undefined ? { bos } : {}),
+        ...(eos !== undefined ? { eos } : {}),
+      });
       const stop = [...new Set([...CHATML_STOP, ...(t.endOfTurn ? [t.endOfTurn] : [])])];
       return { prompt: (messages) => t.prompt(messages), stop, source: "gguf" };
     } catch (error) {

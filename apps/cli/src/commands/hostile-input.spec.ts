@@ -28,9 +28,13 @@ interface Run {
 function cli(args: string[], limitSeconds: number): Promise<Run> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ["--import", "tsx", "--import", pathToFileURL(peakProbe).href, "--conditions=source", main, ...args], {
-      cwd: path.resolve(main, "../../../.."),
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--import", pathToFileURL(peakProbe).href, "--conditions=source", main, ...args],
+      {
+        cwd: path.resolve(main, "../../../.."),
+      },
+    );
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -42,7 +46,10 @@ function cli(args: string[], limitSeconds: number): Promise<Run> {
     child.on("exit", (code) => {
       clearTimeout(timer);
       const peak = /peak-rss-kb=(\d+)/.exec(output);
-      if (process.env.SHOW_PEAKS) console.log(`neural ${args[0]}: exit ${code}, ${peak ? `peak RSS ${(Number(peak[1]) / 1024).toFixed(0)} MiB` : "no peak reported"}, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      if (process.env.SHOW_PEAKS)
+        console.log(
+          `neural ${args[0]}: exit ${code}, ${peak ? `peak RSS ${(Number(peak[1]) / 1024).toFixed(0)} MiB` : "no peak reported"}, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
       resolve({ code, output, peakBytes: peak ? Number(peak[1]) * 1024 : Infinity, seconds: (performance.now() - started) / 1000, killed });
     });
   });
@@ -76,7 +83,11 @@ describe("a 50 MB row (valid JSON) costs what max_length tokens cost", () => {
   beforeAll(() => {
     big = path.join(dir, "big.jsonl");
     const rows = readFileSync(dataset, "utf8").trim().split("\n");
-    rows.splice(5, 0, JSON.stringify({ instruction: "Summarize.", output: "The quick brown fox jumps over the lazy dog. ".repeat(Math.ceil(50e6 / 45)) }));
+    rows.splice(
+      5,
+      0,
+      JSON.stringify({ instruction: "Summarize.", output: "The quick brown fox jumps over the lazy dog. ".repeat(Math.ceil(50e6 / 45)) }),
+    );
     writeFileSync(big, rows.join("\n") + "\n");
   });
 
@@ -97,8 +108,28 @@ describe("a 50 MB row (valid JSON) costs what max_length tokens cost", () => {
 
   it("neural train drops it as too long and trains, under 2 GiB", async () => {
     const run = await cli(
-      ["train", "--base_model", modelDir, "--dataset", big, "--output_dir", path.join(dir, "out-big"), "--max_length", "64", "--max_steps", "1",
-        "--batch_size", "2", "--save_steps", "1", "--no-eval_generate", "--threads", "1", "--device", "cpu"],
+      [
+        "train",
+        "--base_model",
+        modelDir,
+        "--dataset",
+        big,
+        "--output_dir",
+        path.join(dir, "out-big"),
+        "--max_length",
+        "64",
+        "--max_steps",
+        "1",
+        "--batch_size",
+        "2",
+        "--save_steps",
+        "1",
+        "--no-eval_generate",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+      ],
       280,
     );
     expect(run.output).toMatch(/warning: 1 example dropped: too long/);
@@ -113,18 +144,37 @@ describe("a hostile tokenizer.json is refused before it costs anything", () => {
     const runs = await Promise.all([
       cli(["validate", dataset, "--tokenizer", redos], 90),
       cli(["prepare", "--dataset", dataset, "--tokenizer", redos], 90),
-      cli(["train", "--base_model", redos, "--dataset", dataset, "--output_dir", path.join(dir, "out-redos"), "--max_steps", "1", "--device", "cpu"], 90),
+      cli(
+        [
+          "train",
+          "--base_model",
+          redos,
+          "--dataset",
+          dataset,
+          "--output_dir",
+          path.join(dir, "out-redos"),
+          "--max_steps",
+          "1",
+          "--device",
+          "cpu",
+        ],
+        90,
+      ),
     ]);
     for (const run of runs) {
       expect(run.killed, run.output).toBe(false);
-      expect(run.output).toMatch(/pre_tokenizer\.pretokenizers\[0\]\.pattern\.Regex: the regular expression "\(\\\\S\+\\\\s\*\)\*!" is not one llama\.cpp knows/);
+      expect(run.output).toMatch(
+        /pre_tokenizer\.pretokenizers\[0\]\.pattern\.Regex: the regular expression "\(\\\\S\+\\\\s\*\)\*!" is not one llama\.cpp knows/,
+      );
       expect(run.output).not.toMatch(/\n\s+at /);
       expect(run.code).toBe(1);
     }
   }, 120_000);
 
   it("a 10 MB added token is refused under 1 GiB", async () => {
-    const huge = hostileModel("huge-token", (t) => t.added_tokens.push({ id: t.added_tokens.at(-1).id + 1, content: "x".repeat(10 * 2 ** 20), special: true }));
+    const huge = hostileModel("huge-token", (t) =>
+      t.added_tokens.push({ id: t.added_tokens.at(-1).id + 1, content: "x".repeat(10 * 2 ** 20), special: true }),
+    );
     const run = await cli(["validate", dataset, "--tokenizer", huge], 90);
     expect(run.output).toMatch(/added_tokens\[\d+\]\.content: a token of 10485760 characters \(at most 1024\)/);
     expect(run.code).toBe(1);
@@ -146,10 +196,29 @@ describe("a hostile config.json is refused before it costs anything", () => {
     const headDim = edited("head-dim-1e9", (c) => (c.head_dim = 1e9));
     const runs = await Promise.all([
       cli(["export", "--model_dir", layers, "--output", path.join(dir, "layers.gguf"), "--no_modelfile"], 90),
-      cli(["train", "--base_model", headDim, "--dataset", dataset, "--output_dir", path.join(dir, "out-head-dim"), "--max_steps", "1", "--device", "cpu"], 90),
+      cli(
+        [
+          "train",
+          "--base_model",
+          headDim,
+          "--dataset",
+          dataset,
+          "--output_dir",
+          path.join(dir, "out-head-dim"),
+          "--max_steps",
+          "1",
+          "--device",
+          "cpu",
+        ],
+        90,
+      ),
     ]);
-    expect(runs[0]!.output).toMatch(/neural export: .*layers-1e9\/config\.json: num_hidden_layers: 1000000000 is more than any model has \(at most 1024\)\n/);
-    expect(runs[1]!.output).toMatch(/neural train: .*head-dim-1e9\/config\.json: head_dim: 1000000000 is more than any model has \(at most 4096\)\n/);
+    expect(runs[0]!.output).toMatch(
+      /neural export: .*layers-1e9\/config\.json: num_hidden_layers: 1000000000 is more than any model has \(at most 1024\)\n/,
+    );
+    expect(runs[1]!.output).toMatch(
+      /neural train: .*head-dim-1e9\/config\.json: head_dim: 1000000000 is more than any model has \(at most 4096\)\n/,
+    );
     for (const run of runs) {
       expect(run.output).not.toMatch(/\n\s+at /);
       expect(run.code).toBe(1);

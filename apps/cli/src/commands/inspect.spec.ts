@@ -12,7 +12,18 @@ const root = await mkdtemp(join(tmpdir(), "cli-inspect-"));
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 function capture(): Io & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", isTTY: false, out: (t: string) => { io.stdout += t + "\n"; }, err: (t: string) => { io.stderr += t + "\n"; }, status: () => {} };
+  const io = {
+    stdout: "",
+    stderr: "",
+    isTTY: false,
+    out: (t: string) => {
+      io.stdout += t + "\n";
+    },
+    err: (t: string) => {
+      io.stderr += t + "\n";
+    },
+    status: () => {},
+  };
   return io;
 }
 
@@ -55,7 +66,9 @@ it("--families lists every architecture neural trains with its llama.cpp archite
   expect(io.stdout).toMatch(/^MistralForCausalLM\s+mistral\s+llama\s/m);
   const json = capture();
   await runCli(["inspect", "--families", "--json"], commands, json);
-  expect(JSON.parse(json.stdout)).toContainEqual(expect.objectContaining({ architecture: "LlamaForCausalLM", family: "llama", llamaCpp: "llama" }));
+  expect(JSON.parse(json.stdout)).toContainEqual(
+    expect.objectContaining({ architecture: "LlamaForCausalLM", family: "llama", llamaCpp: "llama" }),
+  );
 });
 
 it("a Hugging Face model folder: its family, llama.cpp architecture, shapes and layer patterns; an unsupported one names the supported", async () => {
@@ -67,11 +80,16 @@ it("a Hugging Face model folder: its family, llama.cpp architecture, shapes and 
   expect(io.stdout).toContain("(sliding layers 10000)");
   const json = capture();
   expect(await runCli(["inspect", m.dir, "--json"], commands, json)).toBe(0);
-  expect(JSON.parse(json.stdout)).toMatchObject({ llamaCppArchitecture: "gemma3", config: { family: "gemma3", headDim: 128, numKvHeads: 1 } });
+  expect(JSON.parse(json.stdout)).toMatchObject({
+    llamaCppArchitecture: "gemma3",
+    config: { family: "gemma3", headDim: 128, numKvHeads: 1 },
+  });
   await writeFile(join(m.dir, "config.json"), JSON.stringify({ ...m.config, architectures: ["MambaForCausalLM"] }));
   const bad = capture();
   expect(await runCli(["inspect", m.dir], commands, bad)).toBe(1);
-  expect(bad.stderr).toMatch(/config\.json: architectures: MambaForCausalLM is not supported \(supported: LlamaForCausalLM, .*Qwen3ForCausalLM.*\)/);
+  expect(bad.stderr).toMatch(
+    /config\.json: architectures: MambaForCausalLM is not supported \(supported: LlamaForCausalLM, .*Qwen3ForCausalLM.*\)/,
+  );
 });
 
 it("names the file type of a quantized file (general.file_type) and the tensors' ggml types", async () => {

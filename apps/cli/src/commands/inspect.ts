@@ -2,7 +2,16 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { LlamaFtype } from "@neural/quantize";
 import { GGUF_ARCHITECTURES, openGguf, type GgufValue } from "@neural/gguf-writer";
-import { ARCHITECTURES, HfConfigError, hfTensorShapes, isSlidingLayer, parseHfConfigText, usesRope, type ModelConfig, type ModelFamily } from "@neural/hf-config";
+import {
+  ARCHITECTURES,
+  HfConfigError,
+  hfTensorShapes,
+  isSlidingLayer,
+  parseHfConfigText,
+  usesRope,
+  type ModelConfig,
+  type ModelFamily,
+} from "@neural/hf-config";
 import { EXIT, type Command, type Io } from "../command.js";
 
 /** Models people bring of each architecture (for the families table). */
@@ -19,7 +28,12 @@ const EXAMPLES: Record<string, string> = {
 
 /** The architectures we train and export, one row each: HF architecture, family, llama.cpp architecture, models. */
 function familyRows(): Array<{ architecture: string; family: ModelFamily; llamaCpp: string; models: string }> {
-  return Object.entries(ARCHITECTURES).map(([architecture, family]) => ({ architecture, family, llamaCpp: GGUF_ARCHITECTURES[family].arch, models: EXAMPLES[architecture] ?? "" }));
+  return Object.entries(ARCHITECTURES).map(([architecture, family]) => ({
+    architecture,
+    family,
+    llamaCpp: GGUF_ARCHITECTURES[family].arch,
+    models: EXAMPLES[architecture] ?? "",
+  }));
 }
 
 /** A metadata value as plain JSON (bigints as strings, long arrays summarised unless `full`). */
@@ -82,12 +96,22 @@ async function inspectModelFolder(dir: string, json: boolean, io: Io): Promise<n
     return EXIT.ok;
   }
   const c = config;
-  io.out(`${dir}: Hugging Face model, ${c.architecture}${c.textTower ? " (its text model)" : ""}, family ${c.family} → llama.cpp architecture ${llamaCpp}`);
-  io.out(`  ${(parameters / 1e6).toFixed(1)} M parameters (${(embedding / 1e6).toFixed(1)} M in the embeddings${c.tieEmbeddings ? ", tied to the output" : ""})`);
-  io.out(`  ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads (${c.numKvHeads} key/value) of ${c.headDim}, MLP ${c.intermediateSize} (${c.activation === "silu" ? "SwiGLU" : "GeGLU"}), vocabulary ${c.vocabSize}, context ${c.maxPositions}`);
+  io.out(
+    `${dir}: Hugging Face model, ${c.architecture}${c.textTower ? " (its text model)" : ""}, family ${c.family} → llama.cpp architecture ${llamaCpp}`,
+  );
+  io.out(
+    `  ${(parameters / 1e6).toFixed(1)} M parameters (${(embedding / 1e6).toFixed(1)} M in the embeddings${c.tieEmbeddings ? ", tied to the output" : ""})`,
+  );
+  io.out(
+    `  ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads (${c.numKvHeads} key/value) of ${c.headDim}, MLP ${c.intermediateSize} (${c.activation === "silu" ? "SwiGLU" : "GeGLU"}), vocabulary ${c.vocabSize}, context ${c.maxPositions}`,
+  );
   const scaling = c.ropeScaling.type === "none" ? "" : `, ${c.ropeScaling.type} scaling`;
-  io.out(`  rotary base ${c.ropeTheta}${scaling}${c.slidingRopeTheta !== undefined ? ` (sliding layers ${c.slidingRopeTheta})` : ""}; layers without rotary positions: ${layerList(c, (l) => !usesRope(c, l))}`);
-  io.out(`  sliding window: ${c.slidingWindow ? `${c.slidingWindow.size} tokens on layers ${layerList(c, (l) => isSlidingLayer(c, l))}` : "none"}`);
+  io.out(
+    `  rotary base ${c.ropeTheta}${scaling}${c.slidingRopeTheta !== undefined ? ` (sliding layers ${c.slidingRopeTheta})` : ""}; layers without rotary positions: ${layerList(c, (l) => !usesRope(c, l))}`,
+  );
+  io.out(
+    `  sliding window: ${c.slidingWindow ? `${c.slidingWindow.size} tokens on layers ${layerList(c, (l) => isSlidingLayer(c, l))}` : "none"}`,
+  );
   const quirks = [
     c.qkNorm && "q/k norms",
     c.normWeightOffset && "norms scale by 1 + w",
@@ -105,9 +129,17 @@ export const inspect: Command = {
   name: "inspect",
   positionals: [{ name: "path", description: "a .gguf file or a Hugging Face model folder" }],
   options: [
-    { name: "json", type: "boolean", description: "print JSON: {metadata: {key: {type, value}}, tensors: [...]}, or the parsed config of a model folder" },
+    {
+      name: "json",
+      type: "boolean",
+      description: "print JSON: {metadata: {key: {type, value}}, tensors: [...]}, or the parsed config of a model folder",
+    },
     { name: "full", type: "boolean", description: "with --json, print long arrays (token lists) in full" },
-    { name: "families", type: "boolean", description: "list the model families neural trains and exports, and the llama.cpp architecture of each" },
+    {
+      name: "families",
+      type: "boolean",
+      description: "list the model families neural trains and exports, and the llama.cpp architecture of each",
+    },
   ],
   async run(args, io) {
     const file = args.positionals[0];
@@ -119,7 +151,10 @@ export const inspect: Command = {
       }
       const header = { architecture: "architecture", family: "family", llamaCpp: "llama.cpp", models: "models" };
       const w = (k: "architecture" | "family" | "llamaCpp") => Math.max(...[header, ...rows].map((r) => r[k].length));
-      for (const r of [header, ...rows]) io.out(`${r.architecture.padEnd(w("architecture"))}  ${r.family.padEnd(w("family"))}  ${r.llamaCpp.padEnd(w("llamaCpp"))}  ${r.models}`);
+      for (const r of [header, ...rows])
+        io.out(
+          `${r.architecture.padEnd(w("architecture"))}  ${r.family.padEnd(w("family"))}  ${r.llamaCpp.padEnd(w("llamaCpp"))}  ${r.models}`,
+        );
       return EXIT.ok;
     }
     if (!file) {
@@ -134,7 +169,11 @@ export const inspect: Command = {
         const metadata: Record<string, unknown> = {};
         for (const [k, v] of g.metadata) {
           const name = enumName(k, v);
-          metadata[k] = { type: v.type === "ARRAY" ? `ARRAY<${v.itemType}>` : v.type, value: jsonValue(v, Boolean(args.options.full)), ...(name ? { name } : {}) };
+          metadata[k] = {
+            type: v.type === "ARRAY" ? `ARRAY<${v.itemType}>` : v.type,
+            value: jsonValue(v, Boolean(args.options.full)),
+            ...(name ? { name } : {}),
+          };
         }
         io.out(
           JSON.stringify(
@@ -154,13 +193,19 @@ export const inspect: Command = {
       }
       io.out(`${file}: GGUF v${g.version}, ${g.metadata.size} metadata keys, ${g.tensors.length} tensors, ${(g.size / 1e6).toFixed(1)} MB`);
       const arch = g.metadata.get("general.architecture")?.value;
-      const from = familyRows().filter((row) => row.llamaCpp === arch).map((row) => row.architecture);
-      io.out(`architecture ${JSON.stringify(arch)}: ${from.length ? `what neural exports from ${from.join(", ")}` : "not one neural trains or exports"}`);
+      const from = familyRows()
+        .filter((row) => row.llamaCpp === arch)
+        .map((row) => row.architecture);
+      io.out(
+        `architecture ${JSON.stringify(arch)}: ${from.length ? `what neural exports from ${from.join(", ")}` : "not one neural trains or exports"}`,
+      );
       io.out("");
       const width = Math.max(...[...g.metadata.keys()].map((k) => k.length), 10);
       for (const [k, v] of g.metadata) {
         const name = enumName(k, v);
-        io.out(`  ${k.padEnd(width)}  ${(v.type === "ARRAY" ? "arr" : v.type.toLowerCase()).padEnd(6)} ${name ? `${name} (${textValue(v)})` : textValue(v)}`);
+        io.out(
+          `  ${k.padEnd(width)}  ${(v.type === "ARRAY" ? "arr" : v.type.toLowerCase()).padEnd(6)} ${name ? `${name} (${textValue(v)})` : textValue(v)}`,
+        );
       }
       io.out("");
       const nameWidth = Math.max(...g.tensors.map((t) => t.name.length), 4);

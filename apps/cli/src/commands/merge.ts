@@ -6,8 +6,17 @@ import { downloadReporter, HF_TOKEN_OPTION, hubAccess, modelSourceMessage } from
 export const mergeCommand: Command = {
   name: "merge",
   options: [
-    { name: "model_dir", type: "string", description: "the adapter directory (adapter_config.json, adapter_model.safetensors)", unset: "required" },
-    { name: "base_model", type: "string", description: "base model directory or Hugging Face id (default: the adapter's base_model_name_or_path)" },
+    {
+      name: "model_dir",
+      type: "string",
+      description: "the adapter directory (adapter_config.json, adapter_model.safetensors)",
+      unset: "required",
+    },
+    {
+      name: "base_model",
+      type: "string",
+      description: "base model directory or Hugging Face id (default: the adapter's base_model_name_or_path)",
+    },
     { name: "output", type: "string", description: "directory for the merged model", unset: "required" },
     { name: "dtype", type: "string", description: "element type of the merged weights", choices: ["F32", "F16", "BF16"], default: "F32" },
     HF_TOKEN_OPTION,

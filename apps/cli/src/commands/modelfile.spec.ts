@@ -16,7 +16,21 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 
 /** Ollama's Modelfile format (docs/modelfile.md): `# comment` or `INSTRUCTION arguments`; """ strings span lines. */
 const INSTRUCTIONS = new Set(["FROM", "PARAMETER", "TEMPLATE", "SYSTEM", "ADAPTER", "LICENSE", "MESSAGE", "REQUIRES", "CAPABILITY"]);
-const PARAMETERS = new Set(["mirostat", "mirostat_eta", "mirostat_tau", "num_ctx", "repeat_last_n", "repeat_penalty", "temperature", "seed", "stop", "num_predict", "top_k", "top_p", "min_p"]);
+const PARAMETERS = new Set([
+  "mirostat",
+  "mirostat_eta",
+  "mirostat_tau",
+  "num_ctx",
+  "repeat_last_n",
+  "repeat_penalty",
+  "temperature",
+  "seed",
+  "stop",
+  "num_predict",
+  "top_k",
+  "top_p",
+  "min_p",
+]);
 
 function parseModelfile(text: string): { instruction: string; args: string }[] {
   const out: { instruction: string; args: string }[] = [];
@@ -72,7 +86,8 @@ describe("Ollama TEMPLATE, rendered by Go's text/template", () => {
 
   it("builds the Alpaca prompt training used, answers ended by the tokenizer's EOS", async () => {
     const alpaca = createTemplate("alpaca", { eos: "<|endoftext|>" });
-    for (const messages of conversations) expect(await ollamaPrompt(alpacaOllamaTemplate("<|endoftext|>"), messages)).toBe(alpaca.prompt(messages));
+    for (const messages of conversations)
+      expect(await ollamaPrompt(alpacaOllamaTemplate("<|endoftext|>"), messages)).toBe(alpaca.prompt(messages));
   });
 });
 
@@ -115,7 +130,16 @@ describe("neural export writes the Modelfile", () => {
     ]);
     await expect(stat(join(root, "alp.Modelfile"))).rejects.toThrow();
 
-    const none = await neural("export", "--model_dir", m.dir, "--output", join(root, "none.gguf"), "--quantization", "F16", "--no_modelfile");
+    const none = await neural(
+      "export",
+      "--model_dir",
+      m.dir,
+      "--output",
+      join(root, "none.gguf"),
+      "--quantization",
+      "F16",
+      "--no_modelfile",
+    );
     expect(none.code).toBe(0);
     await expect(stat(join(root, "none.Modelfile"))).rejects.toThrow();
   });
@@ -131,6 +155,9 @@ describe("neural export writes the Modelfile", () => {
     expect(r.code, r.stderr).toBe(0);
     const parsed = parseModelfile(await readFile(join(root, "own.Modelfile"), "utf8"));
     expect(parsed.some((p) => p.instruction === "TEMPLATE")).toBe(false);
-    expect(parsed.filter((p) => p.instruction === "PARAMETER" && p.args.startsWith("stop"))[0]).toEqual({ instruction: "PARAMETER", args: 'stop "<|eot_id|>"' });
+    expect(parsed.filter((p) => p.instruction === "PARAMETER" && p.args.startsWith("stop"))[0]).toEqual({
+      instruction: "PARAMETER",
+      args: 'stop "<|eot_id|>"',
+    });
   });
 });

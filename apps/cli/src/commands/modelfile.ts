@@ -36,7 +36,12 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
   }
 }
 
-const tokenText = (t: unknown): string | undefined => (typeof t === "string" ? t : t && typeof t === "object" && typeof (t as { content?: unknown }).content === "string" ? (t as { content: string }).content : undefined);
+const tokenText = (t: unknown): string | undefined =>
+  typeof t === "string"
+    ? t
+    : t && typeof t === "object" && typeof (t as { content?: unknown }).content === "string"
+      ? (t as { content: string }).content
+      : undefined;
 
 /**
  * The training template of a model directory: train_config.json's `template` where training wrote one (a run's output
@@ -54,7 +59,11 @@ export async function modelfileTemplate(dirs: readonly string[]): Promise<Modelf
   const eos = tokenText(tokenizerConfig?.eos_token);
   const name: TemplateName =
     trained === "alpaca" ? "alpaca" : trained === "chatml" || !chatTemplate || chatTemplate.includes("<|im_start|>") ? "chatml" : "model";
-  const source = trained ? `train_config.json (template: ${trained})` : chatTemplate ? "tokenizer_config.json's chat_template" : "the default (ChatML)";
+  const source = trained
+    ? `train_config.json (template: ${trained})`
+    : chatTemplate
+      ? "tokenizer_config.json's chat_template"
+      : "the default (ChatML)";
   if (name === "chatml") return { name, template: CHATML_OLLAMA_TEMPLATE, stop: [...CHATML_STOP], source };
   if (name === "alpaca") {
     const end = eos ?? "</s>";

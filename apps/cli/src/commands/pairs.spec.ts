@@ -16,7 +16,12 @@ let m: ScriptedGguf;
 const dataset = join(root, "prompts.jsonl");
 beforeAll(async () => {
   m = await writeScriptedGguf(join(root, "model"), "[1]");
-  const rows = [{ prompt: "a list?", completion: "[1]" }, { instruction: "another list?", output: "[2]" }, { prompt: "just a prompt" }, { text: "no prompt here" }];
+  const rows = [
+    { prompt: "a list?", completion: "[1]" },
+    { instruction: "another list?", output: "[2]" },
+    { prompt: "just a prompt" },
+    { text: "no prompt here" },
+  ];
   await writeFile(dataset, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   await writeFile(join(root, "array.json"), JSON.stringify({ type: "array", items: { type: "integer" } }));
   await writeFile(join(root, "object.json"), JSON.stringify({ type: "object" }));
@@ -24,7 +29,23 @@ beforeAll(async () => {
 
 const run = async (...extra: string[]) => {
   const output = join(root, `pairs-${extra.join("-").replace(/[^a-z]/g, "")}.jsonl`);
-  const r = await neural("pairs", "--model", m.path, "--dataset", dataset, "--samples", "2", "--temperature", "0.7", "--max_tokens", "8", "--output", output, "--json", ...extra);
+  const r = await neural(
+    "pairs",
+    "--model",
+    m.path,
+    "--dataset",
+    dataset,
+    "--samples",
+    "2",
+    "--temperature",
+    "0.7",
+    "--max_tokens",
+    "8",
+    "--output",
+    output,
+    "--json",
+    ...extra,
+  );
   return { r, output, report: r.code === 0 ? (JSON.parse(r.stdout) as PairsReport) : undefined };
 };
 
@@ -38,8 +59,16 @@ it("exact: rows need a reference answer; answers that all pass or all fail are t
 });
 
 it("json-schema and cypher score prompt-only rows; heimdall names a row that is not a heimdall row", async () => {
-  expect((await run("--verifier", "json-schema", "--schema", join(root, "array.json"))).report).toMatchObject({ prompts: 3, passed: 6, outcomes: { all_pass: 3 } });
-  expect((await run("--verifier", "json-schema", "--schema", join(root, "object.json"))).report).toMatchObject({ prompts: 3, passed: 0, outcomes: { all_fail: 3 } });
+  expect((await run("--verifier", "json-schema", "--schema", join(root, "array.json"))).report).toMatchObject({
+    prompts: 3,
+    passed: 6,
+    outcomes: { all_pass: 3 },
+  });
+  expect((await run("--verifier", "json-schema", "--schema", join(root, "object.json"))).report).toMatchObject({
+    prompts: 3,
+    passed: 0,
+    outcomes: { all_fail: 3 },
+  });
   expect((await run("--verifier", "cypher")).report).toMatchObject({ prompts: 3, passed: 0, outcomes: { all_fail: 3 } });
   const heimdall = await run("--verifier", "heimdall");
   expect(heimdall.r.code).toBe(1);
@@ -59,15 +88,52 @@ it("heimdall: each row is served with its exact NornicDB prompt, judged by Norni
   const raw = (prompt: string, answer: string) => ({ text: prompt + answer, prompt_end: prompt.length });
   const synthesisPrompt = "Present the result.\nYOUR RESPONSE:\n";
   const rows = [
-    { path: "chat", category: "chat_direct", naming: "dotted", expect: { answer: "prose" }, messages: [system, { role: "user", content: "Capital of France?" }, { role: "assistant", content: "Paris" }] },
-    { path: "chat", category: "chat_action", naming: "dotted", expect: { action, params: {} }, messages: [system, { role: "user", content: "Run it." }, { role: "assistant", content: `{"action":"${action}","params":{}}` }] },
+    {
+      path: "chat",
+      category: "chat_direct",
+      naming: "dotted",
+      expect: { answer: "prose" },
+      messages: [system, { role: "user", content: "Capital of France?" }, { role: "assistant", content: "Paris" }],
+    },
+    {
+      path: "chat",
+      category: "chat_action",
+      naming: "dotted",
+      expect: { action, params: {} },
+      messages: [system, { role: "user", content: "Run it." }, { role: "assistant", content: `{"action":"${action}","params":{}}` }],
+    },
     { path: "synthesis", category: "synthesis", naming: "dotted", expect: { message: "" }, ...raw(synthesisPrompt, "All healthy.") },
-    { path: "qc", category: "qc", naming: "dotted", expect: { approved: [0], rejected: [] }, ...raw("Review the edges.\n0.a→RELATED_TO(90%)\n", '{"approved":[0],"rejected":[]}') },
+    {
+      path: "qc",
+      category: "qc",
+      naming: "dotted",
+      expect: { approved: [0], rejected: [] },
+      ...raw("Review the edges.\n0.a→RELATED_TO(90%)\n", '{"approved":[0],"rejected":[]}'),
+    },
   ];
   const heldOut = join(root, "heimdall.jsonl");
   await writeFile(heldOut, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   const output = join(root, "heimdall-pairs.jsonl");
-  const r = await neural("pairs", "--model", threeWay.path, "--dataset", heldOut, "--verifier", "heimdall", "--samples", "8", "--temperature", "1", "--seed", "20", "--max_tokens", "8", "--output", output, "--json");
+  const r = await neural(
+    "pairs",
+    "--model",
+    threeWay.path,
+    "--dataset",
+    heldOut,
+    "--verifier",
+    "heimdall",
+    "--samples",
+    "8",
+    "--temperature",
+    "1",
+    "--seed",
+    "20",
+    "--max_tokens",
+    "8",
+    "--output",
+    output,
+    "--json",
+  );
   expect(r.code).toBe(0);
   // Empty answers fail every path but never enter a pair (the pairs file would be refused). Prose chat: "Paris" and
   // "[1]" both pass; an action row and QC: nothing sampled is an envelope or a decision. Synthesis: "[1]" fails.
@@ -80,5 +146,8 @@ it("heimdall: each row is served with its exact NornicDB prompt, judged by Norni
   expect(pair).toEqual({ prompt: synthesisPrompt, chosen: "Paris", rejected: "[1]" });
   const c = caseFromRow(rows[2]);
   expect(judgeAnswer(c, pair.chosen, builtinRegistry("dotted")).pass).toBe(true);
-  expect(judgeAnswer(c, pair.rejected, builtinRegistry("dotted"))).toMatchObject({ pass: false, why: expect.stringMatching(/starts with \[/) });
+  expect(judgeAnswer(c, pair.rejected, builtinRegistry("dotted"))).toMatchObject({
+    pass: false,
+    why: expect.stringMatching(/starts with \[/),
+  });
 }, 300_000);

@@ -51,7 +51,8 @@ export const VERIFIERS: Record<string, (options: { schema?: string }) => Promise
     } catch (error) {
       throw new UsageError(`--schema ${schema}: ${(error as Error).message}`);
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError(`--schema ${schema}: a JSON Schema is an object`);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new UsageError(`--schema ${schema}: a JSON Schema is an object`);
     try {
       return jsonSchemaVerifier(parsed as Record<string, unknown>);
     } catch (error) {
@@ -99,10 +100,18 @@ interface PromptRow {
 
 /** A row's prompt (the turns before its last answer) and its answer; or a row of only a prompt (no reference). */
 function promptRow(value: unknown, file: string, line: number): PromptRow | { issue: ReturnType<typeof formatIssue> } {
-  if (typeof value === "object" && value !== null && !Array.isArray(value) && "prompt" in value && !("completion" in value) && !("chosen" in value)) {
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    "prompt" in value &&
+    !("completion" in value) &&
+    !("chosen" in value)
+  ) {
     const p = (value as { prompt: unknown }).prompt;
     if (typeof p === "string" && p.trim()) return { line, messages: [{ role: "user", content: p }] };
-    if (Array.isArray(p) && p.length && p.every((m) => typeof m?.role === "string" && typeof m?.content === "string")) return { line, messages: p as Message[] };
+    if (Array.isArray(p) && p.length && p.every((m) => typeof m?.role === "string" && typeof m?.content === "string"))
+      return { line, messages: p as Message[] };
     return { issue: formatIssue({ file, line, field: "prompt", message: "must be a non-empty string or a list of messages" }) };
   }
   const converted = toExample(value, file, line);
@@ -117,15 +126,47 @@ export const pairsCommand: Command = {
   name: "pairs",
   options: [
     { name: "model", type: "string", description: "the .gguf model whose answers are scored", unset: "required" },
-    { name: "dataset", type: "string", description: "prompts: rows with a reference answer (any training format), or {\"prompt\"} rows for verifiers that need none; heimdall: rows of neural generate heimdall", unset: "required" },
-    { name: "verifier", type: "string", choices: NAMES, default: "exact", description: "exact (the reference answer), cypher (Neo4j's parser), json-schema (ajv, --schema), heimdall (NornicDB's rules)" },
-    { name: "schema", type: "string", description: "the JSON Schema file of --verifier json-schema", unset: "required with --verifier json-schema" },
-    { name: "actions", type: "string", description: "with --verifier heimdall: the action registry file the rows were generated with", unset: "the built-in registry" },
+    {
+      name: "dataset",
+      type: "string",
+      description:
+        'prompts: rows with a reference answer (any training format), or {"prompt"} rows for verifiers that need none; heimdall: rows of neural generate heimdall',
+      unset: "required",
+    },
+    {
+      name: "verifier",
+      type: "string",
+      choices: NAMES,
+      default: "exact",
+      description: "exact (the reference answer), cypher (Neo4j's parser), json-schema (ajv, --schema), heimdall (NornicDB's rules)",
+    },
+    {
+      name: "schema",
+      type: "string",
+      description: "the JSON Schema file of --verifier json-schema",
+      unset: "required with --verifier json-schema",
+    },
+    {
+      name: "actions",
+      type: "string",
+      description: "with --verifier heimdall: the action registry file the rows were generated with",
+      unset: "the built-in registry",
+    },
     { name: "samples", type: "number", default: 4, description: "answers sampled per prompt" },
     { name: "temperature", type: "number", default: 0.8, description: "sampling temperature (above 0)" },
     { name: "seed", type: "number", default: 1, description: "the first sample's seed (sample k uses seed + k)" },
-    { name: "max_tokens", type: "number", description: "most tokens per answer", unset: "256; heimdall: NornicDB's limit on the row's path" },
-    { name: "output", type: "string", description: "the pairs file to write (JSONL; written to a temp file, renamed when complete)", unset: "required" },
+    {
+      name: "max_tokens",
+      type: "number",
+      description: "most tokens per answer",
+      unset: "256; heimdall: NornicDB's limit on the row's path",
+    },
+    {
+      name: "output",
+      type: "string",
+      description: "the pairs file to write (JSONL; written to a temp file, renamed when complete)",
+      unset: "required",
+    },
     ...llamaOptions.filter((o) => o.name !== "chatml"),
     { name: "json", type: "boolean", description: "print the counts as JSON" },
   ],
@@ -139,9 +180,11 @@ export const pairsCommand: Command = {
     const temperature = o.temperature as number;
     const maxTokens = o.max_tokens as number | undefined;
     const seed = o.seed as number;
-    if (!Number.isInteger(samples) || samples < 2 || samples > 64) throw new UsageError(`--samples must be an integer from 2 to 64, got ${samples}`);
+    if (!Number.isInteger(samples) || samples < 2 || samples > 64)
+      throw new UsageError(`--samples must be an integer from 2 to 64, got ${samples}`);
     if (!(temperature > 0 && temperature <= 5)) throw new UsageError(`--temperature must be above 0 (and at most 5), got ${temperature}`);
-    if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1)) throw new UsageError(`--max_tokens must be an integer ≥ 1, got ${maxTokens}`);
+    if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1))
+      throw new UsageError(`--max_tokens must be an integer ≥ 1, got ${maxTokens}`);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer ≥ 0, got ${seed}`);
     const name = o.verifier as string;
     const load = loadOptions(args);
@@ -159,7 +202,18 @@ export const pairsCommand: Command = {
       return EXIT.problems;
     }
 
-    const report: PairsReport = { model, dataset, verifier: name, prompts: items.length, samples, outcomes: { paired: 0, all_pass: 0, all_fail: 0 }, passed: 0, answers: 0, blank: 0, output };
+    const report: PairsReport = {
+      model,
+      dataset,
+      verifier: name,
+      prompts: items.length,
+      samples,
+      outcomes: { paired: 0, all_pass: 0, all_fail: 0 },
+      passed: 0,
+      answers: 0,
+      blank: 0,
+      output,
+    };
     const lines: string[] = [];
     const llama = await loadGguf(model, load);
     try {
@@ -170,7 +224,14 @@ export const pairsCommand: Command = {
         if (room < 1) continue;
         const scored: { text: string; pass: boolean }[] = [];
         for (let k = 0; k < samples; k++) {
-          const g = await llama.generate(tokens, { maxTokens: Math.min(item.maxTokens, room), stop: item.stop, stopPerToken: item.stopPerToken, special: true, temperature, seed: seed + k });
+          const g = await llama.generate(tokens, {
+            maxTokens: Math.min(item.maxTokens, room),
+            stop: item.stop,
+            stopPerToken: item.stopPerToken,
+            special: true,
+            temperature,
+            seed: seed + k,
+          });
           const text = item.answer(g.text);
           scored.push({ text, pass: await item.check(text) });
         }
@@ -230,7 +291,12 @@ async function verifierItems(dataset: string, verifier: Verifier, model: string,
  * pair's prompt is the row's: its messages before the answer (chat), or the raw prompt text (the other paths).
  * A bad row is an error (exit 1), as in neural eval --task heimdall.
  */
-async function heimdallItems(dataset: string, actions: string | undefined, maxTokens: number | undefined, io: Io): Promise<PairItem[] | number> {
+async function heimdallItems(
+  dataset: string,
+  actions: string | undefined,
+  maxTokens: number | undefined,
+  io: Io,
+): Promise<PairItem[] | number> {
   let rows: Awaited<ReturnType<typeof readHeldOut>>;
   let registryFor: Awaited<ReturnType<typeof registryResolver>>;
   try {
@@ -262,7 +328,11 @@ function printReport(r: PairsReport, io: Io, json: boolean): void {
   if (json) return io.out(JSON.stringify(r, null, 2));
   const pct = (a: number, b: number) => `${b ? ((100 * a) / b).toFixed(1) : "0.0"}%`;
   io.out(`${r.model} on ${r.dataset}: ${r.prompts} prompts × ${r.samples} samples, verifier ${r.verifier}`);
-  io.out(`  answers passing: ${r.passed}/${r.answers} (${pct(r.passed, r.answers)})${r.blank ? `; ${r.blank} empty, left out of the pairs` : ""}`);
-  io.out(`  prompts: ${r.outcomes.paired} paired, ${r.outcomes.all_pass} all passed (tie, dropped), ${r.outcomes.all_fail} all failed (tie, dropped)`);
+  io.out(
+    `  answers passing: ${r.passed}/${r.answers} (${pct(r.passed, r.answers)})${r.blank ? `; ${r.blank} empty, left out of the pairs` : ""}`,
+  );
+  io.out(
+    `  prompts: ${r.outcomes.paired} paired, ${r.outcomes.all_pass} all passed (tie, dropped), ${r.outcomes.all_fail} all failed (tie, dropped)`,
+  );
   io.out(`wrote ${r.outcomes.paired} pairs to ${r.output}`);
 }

@@ -71,7 +71,9 @@ export const prepare: Command = {
       const drops = Object.entries(s.dropped).filter(([, n]) => n > 0);
       io.out(`dropped: ${drops.length ? drops.map(([why, n]) => `${n} ${why.replace(/_/g, " ")}`).join(", ") : "none"}`);
       io.out(`split: ${data.train.length} train, ${data.eval.length} eval (seed ${o.seed as number})`);
-      io.out(`train tokens: ${s.trainTokens} (${s.trainLearnedTokens} learned, ${((100 * s.trainLearnedTokens) / Math.max(1, s.trainTokens)).toFixed(1)}%)`);
+      io.out(
+        `train tokens: ${s.trainTokens} (${s.trainLearnedTokens} learned, ${((100 * s.trainLearnedTokens) / Math.max(1, s.trainTokens)).toFixed(1)}%)`,
+      );
 
       const order = epochOrder(data.train.length, o.seed as number, 0).map((i) => data.train[i]!.encoded);
       const padId = tokenizer.pad?.id ?? tokenizer.eos?.id ?? 0;

@@ -47,7 +47,9 @@ function systemTail(system: string, examples: number): string {
   const close = system.lastIndexOf("Respond with JSON action command only.");
   if (start < 0 || close < 0) return system.slice(Math.max(0, close));
   const list = system.slice(start + "EXAMPLES:\n".length, close).split(/(?<=\n\n)/);
-  return (context >= 0 ? system.slice(context, start) : "") + "EXAMPLES:\n" + list.slice(list.length - examples).join("") + system.slice(close);
+  return (
+    (context >= 0 ? system.slice(context, start) : "") + "EXAMPLES:\n" + list.slice(list.length - examples).join("") + system.slice(close)
+  );
 }
 
 const textOf = (r: HeimdallRow) => ("messages" in r ? buildChatPrompt(r.messages.slice(0, -1)) + r.messages.at(-1)!.content : r.text);
@@ -62,7 +64,10 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   // One generation, so the three parts share no row: pretraining texts, the LoRA rows, the held-out rows.
   const count = o.pretrainRows + o.finetuneRows + o.heldOutRows;
   await runGenerator(heimdallGenerator, { count, seed: o.seed, output: all, generatorOptions: { mix: QUICKSTART_MIX } });
-  const rows = (await readFile(all, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as HeimdallRow);
+  const rows = (await readFile(all, "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as HeimdallRow);
   const pretrain = rows.slice(0, o.pretrainRows);
   const finetune = rows.slice(o.pretrainRows, o.pretrainRows + o.finetuneRows);
   const heldOut = rows.slice(o.pretrainRows + o.finetuneRows);
@@ -76,13 +81,18 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   const firstChat = rows.find((r): r is Extract<HeimdallRow, { messages: unknown }> => "messages" in r);
   for (const paragraph of firstChat?.messages[0]!.content.split("\n\n") ?? []) if (paragraph.trim()) documents.add(paragraph);
   for (const [i, r] of [...pretrain, ...finetune].entries()) {
-    if ("messages" in r) documents.add(`<|im_start|>system\n${systemTail(r.messages[0]!.content, i % 4)}<|im_end|>\n<|im_start|>user\n${r.messages[1]!.content}<|im_end|>\n<|im_start|>assistant\n${r.messages[2]!.content}<|im_end|>`);
+    if ("messages" in r)
+      documents.add(
+        `<|im_start|>system\n${systemTail(r.messages[0]!.content, i % 4)}<|im_end|>\n<|im_start|>user\n${r.messages[1]!.content}<|im_end|>\n<|im_start|>assistant\n${r.messages[2]!.content}<|im_end|>`,
+      );
     // Synthesis prompts are long and their answers easy: the LoRA rows' ones are enough.
     else if (r.path === "qc" || r.path === "autocomplete" || (r.path === "synthesis" && finetune.includes(r))) documents.add(r.text);
   }
   const pretrainFile = path.join(data, "pretrain.jsonl");
   await writeFile(pretrainFile, [...documents].map((text) => JSON.stringify({ text })).join("\n") + "\n");
-  io.err(`${all}: ${rows.length} rows -> ${pretrainFile} (${documents.size} documents), ${finetuneFile} (${finetune.length}), ${heldOutFile} (${heldOut.length})`);
+  io.err(
+    `${all}: ${rows.length} rows -> ${pretrainFile} (${documents.size} documents), ${finetuneFile} (${finetune.length}), ${heldOutFile} (${heldOut.length})`,
+  );
 
   step(2, `training a byte-level BPE tokenizer (${o.vocabSize} tokens, ChatML special tokens)`);
   const tokenizerDir = path.join(o.out, "tokenizer");
@@ -143,7 +153,10 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   // the LoRA stage's length, where it learns to use the longer context.
   const baseConfigFile = path.join(baseDir, "config.json");
   const baseConfig = JSON.parse(await readFile(baseConfigFile, "utf8")) as Record<string, unknown>;
-  await writeFile(baseConfigFile, JSON.stringify({ ...baseConfig, max_position_embeddings: Math.max(maxLength, PRETRAIN_LENGTH) }, null, 2) + "\n");
+  await writeFile(
+    baseConfigFile,
+    JSON.stringify({ ...baseConfig, max_position_embeddings: Math.max(maxLength, PRETRAIN_LENGTH) }, null, 2) + "\n",
+  );
 
   step(4, `fine-tuning it with LoRA on the rows (ChatML chat, raw-text paths as sent), max_length ${maxLength}`);
   const adapterDir = path.join(o.out, "adapter");
@@ -179,7 +192,10 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
       const result = await convertHfToGguf({ modelDir: mergedDir, output: file, outType: type, pool, name: "neural-quickstart-heimdall" });
       ggufs[type] = file;
       const modelfile = defaultModelfilePath(file);
-      await writeFile(modelfile, renderModelfile(fromPath(modelfile, file), await modelfileTemplate([adapterDir, mergedDir]), "neural quickstart --task heimdall"));
+      await writeFile(
+        modelfile,
+        renderModelfile(fromPath(modelfile, file), await modelfileTemplate([adapterDir, mergedDir]), "neural quickstart --task heimdall"),
+      );
       io.err(`${file}: ${(result.fileSize / 1e6).toFixed(1)} MB`);
     }
   } finally {
@@ -200,7 +216,12 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   };
   const summary = {
     heldOut: heldOut.length,
-    acceptance: Object.fromEntries(Object.keys(ggufs).map((t) => [t, { all: rate(t), ...Object.fromEntries(results[t]!.report.byPath.map((p) => [p.key, p.passed / p.total])) }])),
+    acceptance: Object.fromEntries(
+      Object.keys(ggufs).map((t) => [
+        t,
+        { all: rate(t), ...Object.fromEntries(results[t]!.report.byPath.map((p) => [p.key, p.passed / p.total])) },
+      ]),
+    ),
     files: { dataset: all, heldOut: heldOutFile, tokenizer: tokenizerDir, base: baseDir, adapter: adapterDir, merged: mergedDir, ...ggufs },
     lossCurves: [path.join(baseDir, "loss_curve.svg"), path.join(adapterDir, "loss_curve.svg")],
     seconds: Math.round((Date.now() - started) / 1000),
@@ -210,7 +231,8 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   io.out(formatReport(q8, 10));
   const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
   io.out("");
-  for (const t of Object.keys(ggufs)) io.out(`${t}: all paths ${pct(rate(t))}, chat ${pct(rate(t, "chat"))}, synthesis ${pct(rate(t, "synthesis"))}`);
+  for (const t of Object.keys(ggufs))
+    io.out(`${t}: all paths ${pct(rate(t))}, chat ${pct(rate(t, "chat"))}, synthesis ${pct(rate(t, "synthesis"))}`);
   io.out(`loss curves: ${summary.lossCurves.join(", ")}`);
   io.out(`files: ${Object.values(summary.files).join(", ")}, ${path.join(o.out, "summary.json")}`);
   const neural = import.meta.url.endsWith(".ts") ? "npx -y pnpm@12.4.2 neural" : "neural";

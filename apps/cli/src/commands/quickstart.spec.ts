@@ -8,7 +8,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { neural } from "../testing.js";
 
 const out = mkdtempSync(path.join(tmpdir(), "quickstart-"));
-const lines = <T>(file: string): T[] => readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as T);
+const lines = <T>(file: string): T[] =>
+  readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as T);
 interface Sample {
   messages: { role: string; content: string }[];
   expected: string;

@@ -26,12 +26,28 @@ interface Row {
 export const quickstart: Command = {
   name: "quickstart",
   options: [
-    { name: "task", type: "string", description: "tlp: TLP 2.0 classification; heimdall: NornicDB's Heimdall assistant, judged by NornicDB's acceptance rules", default: "tlp", choices: ["tlp", "heimdall"] },
+    {
+      name: "task",
+      type: "string",
+      description: "tlp: TLP 2.0 classification; heimdall: NornicDB's Heimdall assistant, judged by NornicDB's acceptance rules",
+      default: "tlp",
+      choices: ["tlp", "heimdall"],
+    },
     { name: "output_dir", type: "string", description: "where everything is written", default: "quickstart" },
     { name: "seed", type: "number", description: "seed of the data, the split and the initialization", default: 42 },
     { name: "threads", type: "number", description: "CPU threads for training (default: all cores)" },
-    { name: "pretrain_rows", type: "number", description: "documents for the from-scratch stage (heimdall: rows whose short parts are its texts, default 1200)", default: 2000 },
-    { name: "finetune_rows", type: "number", description: "questions for the LoRA stage (10 % held out; heimdall: rows, default 160; heimdall model default: 64 wide, 2 layers)", default: 1500 },
+    {
+      name: "pretrain_rows",
+      type: "number",
+      description: "documents for the from-scratch stage (heimdall: rows whose short parts are its texts, default 1200)",
+      default: 2000,
+    },
+    {
+      name: "finetune_rows",
+      type: "number",
+      description: "questions for the LoRA stage (10 % held out; heimdall: rows, default 160; heimdall model default: 64 wide, 2 layers)",
+      default: 1500,
+    },
     { name: "heldout_rows", type: "number", description: "heimdall: rows held out for the final table", default: 50 },
     { name: "vocab_size", type: "number", description: "heimdall: tokens of the BPE tokenizer", default: 4096 },
     { name: "hidden_size", type: "number", description: "size of the new model", default: 128 },
@@ -41,9 +57,11 @@ export const quickstart: Command = {
   ],
   async run(args, io) {
     const o = args.options;
-    for (const name of ["pretrain_rows", "finetune_rows", "hidden_size", "num_hidden_layers", "threads", "seed"]) checkNumber(args, name, { integer: true, min: name === "seed" ? 0 : 1 });
+    for (const name of ["pretrain_rows", "finetune_rows", "hidden_size", "num_hidden_layers", "threads", "seed"])
+      checkNumber(args, name, { integer: true, min: name === "seed" ? 0 : 1 });
     for (const name of ["pretrain_epochs", "finetune_epochs"]) checkNumber(args, name, { above: 0 });
-    if ((o.hidden_size as number) % 4 !== 0) throw new UsageError(`--hidden_size must be a multiple of 4 (the new model's attention heads), got ${String(o.hidden_size)}`);
+    if ((o.hidden_size as number) % 4 !== 0)
+      throw new UsageError(`--hidden_size must be a multiple of 4 (the new model's attention heads), got ${String(o.hidden_size)}`);
     if (o.task === "heimdall") {
       for (const name of ["heldout_rows", "vocab_size"]) checkNumber(args, name, { integer: true, min: 1 });
       const given = (name: string, fallback: number) => (args.given.has(name) ? (o[name] as number) : fallback);
@@ -75,7 +93,10 @@ export const quickstart: Command = {
     const total = (o.pretrain_rows as number) + (o.finetune_rows as number);
     const all = path.join(out, "data", "tlp.jsonl");
     await runGenerator(tlpGenerator, { count: total, seed, output: all, format: "instruction" });
-    const rows = (await readFile(all, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Row);
+    const rows = (await readFile(all, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Row);
     const pretrain = rows.slice(0, o.pretrain_rows as number);
     const finetune = rows.slice(o.pretrain_rows as number);
     const textFile = path.join(out, "data", "pretrain.jsonl");
@@ -183,7 +204,10 @@ export const quickstart: Command = {
         const result = await convertHfToGguf({ modelDir: mergedDir, output: file, outType: type, pool, name: "neural-quickstart-tlp" });
         ggufs[type] = file;
         const modelfile = defaultModelfilePath(file);
-        await writeFile(modelfile, renderModelfile(fromPath(modelfile, file), await modelfileTemplate([adapterDir, mergedDir]), "neural quickstart"));
+        await writeFile(
+          modelfile,
+          renderModelfile(fromPath(modelfile, file), await modelfileTemplate([adapterDir, mergedDir]), "neural quickstart"),
+        );
         io.err(`${file}: ${(result.fileSize / 1e6).toFixed(1)} MB`);
       }
     } finally {
@@ -217,7 +241,8 @@ export const quickstart: Command = {
     };
     await writeFile(path.join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
     io.out("");
-    for (const t of Object.keys(ggufs)) io.out(`accuracy through llama.cpp, ${t}: ${(100 * accuracy(t)).toFixed(1)}% of ${expected.length} held-out questions`);
+    for (const t of Object.keys(ggufs))
+      io.out(`accuracy through llama.cpp, ${t}: ${(100 * accuracy(t)).toFixed(1)}% of ${expected.length} held-out questions`);
     if (compared) io.out(`llama.cpp (Q8_0) gives our engine's answer on ${agreement} of ${compared} questions`);
     io.out(`loss curves: ${summary.lossCurves.join(", ")}`);
     io.out(`files: ${Object.values(summary.files).join(", ")}, ${path.join(out, "summary.json")}`);
@@ -246,13 +271,23 @@ async function askLlamaCpp(file: string, rows: { messages: { role: string; conte
   }
 }
 
-function printTable(io: Io, rows: { messages: { role: string; content: string }[] }[], expected: string[], answers: Record<string, string[]>): void {
+function printTable(
+  io: Io,
+  rows: { messages: { role: string; content: string }[] }[],
+  expected: string[],
+  answers: Record<string, string[]>,
+): void {
   const types = Object.keys(answers);
   const width = 60;
   const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
   io.out(`\n${cut("held-out question (information)", width)}  ${cut("expected", 17)}  ${types.map((t) => cut(t, 19)).join("  ")}`);
   rows.forEach((row, i) => {
-    const question = row.messages.at(-2)!.content.split("\n").find((l) => /^[A-Z][a-z ]+: /.test(l))?.replace(/^[^:]+: /, "") ?? row.messages.at(-2)!.content;
+    const question =
+      row.messages
+        .at(-2)!
+        .content.split("\n")
+        .find((l) => /^[A-Z][a-z ]+: /.test(l))
+        ?.replace(/^[^:]+: /, "") ?? row.messages.at(-2)!.content;
     const marks = types.map((t) => cut(`${answers[t]![i] === expected[i] ? "✓" : "✗"} ${answers[t]![i]}`, 19));
     io.out(`${cut(question, width)}  ${cut(expected[i]!, 17)}  ${marks.join("  ")}`);
   });

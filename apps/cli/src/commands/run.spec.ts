@@ -33,7 +33,14 @@ it("an interactive chat answers each line with the whole conversation; /reset an
   expect(format.source).toBe("gguf");
   expect(format.prompt([{ role: "user", content: "hi" }])).toBe("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
   const model = await loadGguf(m.path, { contextSize: 256 });
-  const io = { stdout: "", stderr: "", isTTY: false, out: (t: string) => void (io.stdout += t + "\n"), err: (t: string) => void (io.stderr += t + "\n"), status: () => {} } satisfies Io & { stdout: string; stderr: string };
+  const io = {
+    stdout: "",
+    stderr: "",
+    isTTY: false,
+    out: (t: string) => void (io.stdout += t + "\n"),
+    err: (t: string) => void (io.stderr += t + "\n"),
+    status: () => {},
+  } satisfies Io & { stdout: string; stderr: string };
   async function* lines() {
     yield* ["hello", "", "and again?", "/reset", "once more", "/exit", "never read"];
   }

@@ -35,7 +35,12 @@ export interface Answer {
 }
 
 /** One assistant turn for `messages`: the prompt rendered, tokenized as llama.cpp's tools do, and generated. */
-export async function answer(model: LlamaModelProcess, format: ChatFormat, messages: readonly Message[], sampling: SamplingOptions): Promise<Answer> {
+export async function answer(
+  model: LlamaModelProcess,
+  format: ChatFormat,
+  messages: readonly Message[],
+  sampling: SamplingOptions,
+): Promise<Answer> {
   const tokens = await promptTokens(model, format.prompt(messages));
   const room = model.info.contextSize - tokens.length;
   if (room < 1) throw new PromptTooLongError(tokens.length, model.info.contextSize);
@@ -49,7 +54,13 @@ export async function answer(model: LlamaModelProcess, format: ChatFormat, messa
     topP: sampling.topP,
     ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
   });
-  return { text: gen.text, tokens: gen.tokens.length, promptTokens: tokens.length, stoppedBy: gen.stoppedBy, seconds: (performance.now() - start) / 1000 };
+  return {
+    text: gen.text,
+    tokens: gen.tokens.length,
+    promptTokens: tokens.length,
+    stoppedBy: gen.stoppedBy,
+    seconds: (performance.now() - start) / 1000,
+  };
 }
 
 const summary = (a: Answer) =>
@@ -134,14 +145,22 @@ export const llamaOptions = [
 ] as const;
 
 export function loadOptions(args: ParsedArgs): { contextSize: number; threads?: number } {
-  return { contextSize: positiveInteger(args, "context_size", 16), ...(args.options.threads !== undefined ? { threads: positiveInteger(args, "threads") } : {}) };
+  return {
+    contextSize: positiveInteger(args, "context_size", 16),
+    ...(args.options.threads !== undefined ? { threads: positiveInteger(args, "threads") } : {}),
+  };
 }
 
 export const runCommand: Command = {
   name: "run",
   positionals: [{ name: "file", description: "a .gguf model", required: true }],
   options: [
-    { name: "prompt", type: "string", description: "answer this user message and exit", unset: "what is piped to stdin, else an interactive chat in the terminal" },
+    {
+      name: "prompt",
+      type: "string",
+      description: "answer this user message and exit",
+      unset: "what is piped to stdin, else an interactive chat in the terminal",
+    },
     { name: "system", type: "string", description: "a system message before the conversation", unset: "none" },
     { name: "max_tokens", type: "number", default: 256, description: "most tokens per answer" },
     { name: "temperature", type: "number", default: 0, description: "0 = greedy (deterministic); above 0 samples" },
@@ -149,7 +168,11 @@ export const runCommand: Command = {
     { name: "top_p", type: "number", default: 0.95, description: "with --temperature > 0: nucleus sampling mass" },
     { name: "seed", type: "number", description: "with --temperature > 0: the sampler's seed", unset: "random" },
     ...llamaOptions,
-    { name: "json", type: "boolean", description: "with --prompt: print {text, tokens, prompt_tokens, stopped_by, seconds, template} as JSON" },
+    {
+      name: "json",
+      type: "boolean",
+      description: "with --prompt: print {text, tokens, prompt_tokens, stopped_by, seconds, template} as JSON",
+    },
   ],
   async run(args, io) {
     const file = args.positionals[0]!;
@@ -161,7 +184,8 @@ export const runCommand: Command = {
     if (prompt === undefined && !stdin.isTTY) {
       // `echo "question" | neural run model.gguf`: what is piped in is the prompt.
       prompt = (await readAll(stdin)).replace(/\r?\n$/, "");
-      if (prompt.trim() === "") throw new UsageError("give --prompt, or pipe the prompt in: stdin is empty (an interactive chat needs a terminal)");
+      if (prompt.trim() === "")
+        throw new UsageError("give --prompt, or pipe the prompt in: stdin is empty (an interactive chat needs a terminal)");
     }
     const format = await ggufChatFormat(file, { chatml: Boolean(args.options.chatml) });
     if (format.note) io.err(`neural run: ${format.note}`);
@@ -171,14 +195,26 @@ export const runCommand: Command = {
         const messages: Message[] = [...(system ? [{ role: "system" as const, content: system }] : []), { role: "user", content: prompt }];
         const a = await answer(model, format, messages, sampling);
         if (args.options.json) {
-          io.out(JSON.stringify({ file, template: format.source, text: a.text, tokens: a.tokens, prompt_tokens: a.promptTokens, stopped_by: a.stoppedBy, seconds: a.seconds }));
+          io.out(
+            JSON.stringify({
+              file,
+              template: format.source,
+              text: a.text,
+              tokens: a.tokens,
+              prompt_tokens: a.promptTokens,
+              stopped_by: a.stoppedBy,
+              seconds: a.seconds,
+            }),
+          );
         } else {
           io.out(a.text);
           io.err(summary(a));
         }
         return EXIT.ok;
       }
-      io.err(`${file}: ${model.info.vocabSize} tokens vocabulary, context ${model.info.contextSize}, ${format.source === "gguf" ? "the GGUF's chat template" : "ChatML"}. /reset clears, /exit quits.`);
+      io.err(
+        `${file}: ${model.info.vocabSize} tokens vocabulary, context ${model.info.contextSize}, ${format.source === "gguf" ? "the GGUF's chat template" : "ChatML"}. /reset clears, /exit quits.`,
+      );
       const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true, prompt: "> " });
       try {
         await chatLoop(model, format, rl, io, { ...sampling, ...(system ? { system } : {}), onPrompt: () => rl.prompt() });

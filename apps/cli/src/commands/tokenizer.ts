@@ -7,7 +7,13 @@ export const tokenizerTrain: Command = {
     { name: "dataset", type: "string", description: "JSONL dataset to learn from", unset: "required" },
     { name: "vocab_size", type: "number", description: "vocabulary size including special tokens", default: 4096 },
     { name: "output", type: "string", description: "directory for tokenizer.json and tokenizer_config.json", unset: "required" },
-    { name: "pretokenizer", type: "string", description: "split pattern llama.cpp knows by name", choices: ["qwen2", "llama-bpe", "gpt-2"], default: "qwen2" },
+    {
+      name: "pretokenizer",
+      type: "string",
+      description: "split pattern llama.cpp knows by name",
+      choices: ["qwen2", "llama-bpe", "gpt-2"],
+      default: "qwen2",
+    },
     { name: "min_frequency", type: "number", description: "merge only pairs seen at least this often", default: 2 },
   ],
   async run(args, io) {
@@ -29,7 +35,8 @@ export const tokenizerTrain: Command = {
       io.out(
         `tokenizer: ${trained.vocabSize} tokens (${trained.merges} merges, pre-tokenizer ${o.pretokenizer as string}) in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${o.output as string}`,
       );
-      if (trained.vocabSize < (o.vocab_size as number)) io.err(`note: the data supports only ${trained.vocabSize} tokens (asked for ${o.vocab_size as number})`);
+      if (trained.vocabSize < (o.vocab_size as number))
+        io.err(`note: the data supports only ${trained.vocabSize} tokens (asked for ${o.vocab_size as number})`);
       return EXIT.ok;
     } catch (error) {
       if (error instanceof DatasetError || error instanceof RangeError) {

@@ -15,17 +15,59 @@ const dataset = path.join(dir, "data.jsonl");
 
 function flags(output: string): string[] {
   return [
-    "train", "--from_scratch", "--hidden_size", "32", "--num_hidden_layers", "2", "--num_attention_heads", "2", "--intermediate_size", "64",
-    "--vocab_size", "300", "--dataset", dataset, "--output_dir", output, "--max_length", "64", "--batch_size", "4", "--gradient_accumulation", "2",
-    "--max_steps", "24", "--save_steps", "1", "--save_total_limit", "2", "--eval_steps", "8", "--no-eval_generate", "--logging_steps", "1",
-    "--learning_rate", "3e-3", "--warmup_steps", "3", "--threads", "1", "--device", "cpu",
+    "train",
+    "--from_scratch",
+    "--hidden_size",
+    "32",
+    "--num_hidden_layers",
+    "2",
+    "--num_attention_heads",
+    "2",
+    "--intermediate_size",
+    "64",
+    "--vocab_size",
+    "300",
+    "--dataset",
+    dataset,
+    "--output_dir",
+    output,
+    "--max_length",
+    "64",
+    "--batch_size",
+    "4",
+    "--gradient_accumulation",
+    "2",
+    "--max_steps",
+    "24",
+    "--save_steps",
+    "1",
+    "--save_total_limit",
+    "2",
+    "--eval_steps",
+    "8",
+    "--no-eval_generate",
+    "--logging_steps",
+    "1",
+    "--learning_rate",
+    "3e-3",
+    "--warmup_steps",
+    "3",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
   ];
 }
 
 /** Runs the CLI in its own process (tsx on the sources); `stopAt` kills it once that checkpoint step exists. */
-function cli(args: string[], stopAt?: { step: number; signal: NodeJS.Signals; output: string }): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function cli(
+  args: string[],
+  stopAt?: { step: number; signal: NodeJS.Signals; output: string },
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=source", main, ...args], { cwd: path.resolve(main, "../../../..") });
+    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=source", main, ...args], {
+      cwd: path.resolve(main, "../../../.."),
+    });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdout.on("data", (d: Buffer) => (stderr += d.toString())); // one transcript, as a user sees it
@@ -33,7 +75,9 @@ function cli(args: string[], stopAt?: { step: number; signal: NodeJS.Signals; ou
     if (stopAt) {
       let sent = false;
       timer = setInterval(() => {
-        const reached = existsSync(path.join(stopAt.output, "checkpoints")) && readdirSync(path.join(stopAt.output, "checkpoints")).some((n) => /^step-\d+$/.test(n) && Number(n.slice(5)) >= stopAt.step);
+        const reached =
+          existsSync(path.join(stopAt.output, "checkpoints")) &&
+          readdirSync(path.join(stopAt.output, "checkpoints")).some((n) => /^step-\d+$/.test(n) && Number(n.slice(5)) >= stopAt.step);
         if (reached && !sent) {
           sent = true;
           child.kill(stopAt.signal);
@@ -48,14 +92,20 @@ function cli(args: string[], stopAt?: { step: number; signal: NodeJS.Signals; ou
 }
 
 const trainLosses = (output: string) =>
-  readFileSync(path.join(output, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((m) => m.type === "train").map((m) => [m.step, m.loss]);
+  readFileSync(path.join(output, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((m) => m.type === "train")
+    .map((m) => [m.step, m.loss]);
 
 describe("neural train: exact resume", () => {
   const reference = path.join(dir, "reference");
   beforeAll(async () => {
     const words = "alpha beta gamma delta omega sigma".split(" ");
     const rows: string[] = [];
-    for (let i = 0; i < 120; i++) rows.push(JSON.stringify({ instruction: `Say ${words[i % 6]} ${words[(i * 7) % 6]} ${i}`, output: `${words[(i * 5) % 6]} ${i}` }));
+    for (let i = 0; i < 120; i++)
+      rows.push(JSON.stringify({ instruction: `Say ${words[i % 6]} ${words[(i * 7) % 6]} ${i}`, output: `${words[(i * 5) % 6]} ${i}` }));
     writeFileSync(dataset, rows.join("\n") + "\n");
     const result = await cli(flags(reference));
     expect(result.stderr).toContain("done after 24 steps");
@@ -113,14 +163,29 @@ describe("neural train --estimate_memory", () => {
     process.env.HF_HUB_CACHE = mkdtempSync(path.join(tmpdir(), "empty-hub-"));
     process.env.HF_HUB_OFFLINE = "1";
     try {
-      for (const [preset, repo] of [["qwen3_0_6b", "Qwen/Qwen3-0.6B"], ["gemma3_1b", "google/gemma-3-1b-it"]]) {
-        const result = await neural("train", "--preset", preset!, "--dataset", dataset, "--output_dir", path.join(dir, preset!), "--estimate_memory");
+      for (const [preset, repo] of [
+        ["qwen3_0_6b", "Qwen/Qwen3-0.6B"],
+        ["gemma3_1b", "google/gemma-3-1b-it"],
+      ]) {
+        const result = await neural(
+          "train",
+          "--preset",
+          preset!,
+          "--dataset",
+          dataset,
+          "--output_dir",
+          path.join(dir, preset!),
+          "--estimate_memory",
+        );
         expect(result.code, result.stderr).toBe(0);
         expect(result.stdout).toMatch(/estimated peak memory of this run \(RAM, CPU\): \d+\.\d\d GiB/);
         expect(result.stdout).toContain(`shapes from ${repo}'s config.json as published`);
       }
     } finally {
-      for (const [key, value] of [["HF_HUB_CACHE", saved.cache], ["HF_HUB_OFFLINE", saved.offline]] as const) {
+      for (const [key, value] of [
+        ["HF_HUB_CACHE", saved.cache],
+        ["HF_HUB_OFFLINE", saved.offline],
+      ] as const) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }

@@ -26,9 +26,19 @@ import { fetchModel, HF_TOKEN_OPTION, modelSourceMessage } from "../download.js"
 function settingOptions(): OptionSpec[] {
   const options = Object.entries(SETTINGS as Record<string, Setting>).map(([name, s]): OptionSpec => {
     const schema = s.schema as { type?: string; enum?: readonly string[] };
-    const type = schema.type === "boolean" ? "boolean" : schema.type === "number" || schema.type === "integer" ? "number" : schema.type === "array" ? "string[]" : "string";
+    const type =
+      schema.type === "boolean"
+        ? "boolean"
+        : schema.type === "number" || schema.type === "integer"
+          ? "number"
+          : schema.type === "array"
+            ? "string[]"
+            : "string";
     return {
-      name, type, description: s.help, group: s.group,
+      name,
+      type,
+      description: s.help,
+      group: s.group,
       ...(s.default !== undefined ? { default: s.default as OptionSpec["default"] } : {}),
       ...(s.unset !== undefined ? { unset: s.unset } : {}),
       ...(schema.enum ? { choices: schema.enum } : {}),
@@ -45,7 +55,12 @@ export const trainCommand: Command = {
     ...settingOptions(),
     { name: "eval_only", type: "boolean", description: "evaluate the model on the eval split and exit", group: "evaluation" },
     { name: "estimate_memory", type: "boolean", description: "print the memory the run would need and exit", group: "device" },
-    { name: "skip_memory_check", type: "boolean", description: "train even when the estimated peak memory exceeds this machine's RAM", group: "device" },
+    {
+      name: "skip_memory_check",
+      type: "boolean",
+      description: "train even when the estimated peak memory exceeds this machine's RAM",
+      group: "device",
+    },
     { ...HF_TOKEN_OPTION, group: "model" },
   ],
   async run(args, io) {
@@ -57,7 +72,9 @@ export const trainCommand: Command = {
       try {
         text = await readFile(fileName, "utf8");
       } catch (error) {
-        io.err(`neural train: --config ${fileName}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message}`);
+        io.err(
+          `neural train: --config ${fileName}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message}`,
+        );
         return EXIT.problems;
       }
       try {
@@ -85,7 +102,9 @@ export const trainCommand: Command = {
     }
     if (o.estimate_memory) {
       const e = await estimateTrainingMemory(config);
-      io.out(`estimated peak memory of this run (${e.device === "cpu" ? "RAM, CPU" : `${config.device}: the CPU figure, unmeasured on GPUs`}): ${(e.peakBytes / 2 ** 30).toFixed(2)} GiB`);
+      io.out(
+        `estimated peak memory of this run (${e.device === "cpu" ? "RAM, CPU" : `${config.device}: the CPU figure, unmeasured on GPUs`}): ${(e.peakBytes / 2 ** 30).toFixed(2)} GiB`,
+      );
       io.out(formatMemoryEstimate(e));
       for (const note of e.notes) io.out(`note: ${note}`);
       return EXIT.ok;
@@ -97,7 +116,9 @@ export const trainCommand: Command = {
       if (!existsSync(HEIMDALL_PACK)) {
         const { heimdallGenerator } = await import("@neural/generator-heimdall");
         const { runGenerator } = await import("@neural/generators");
-        io.err(`no --dataset: generating the Heimdall pack (neural generate heimdall --count ${heimdallGenerator.defaultCount} --seed ${config.seed}) into ${HEIMDALL_PACK}`);
+        io.err(
+          `no --dataset: generating the Heimdall pack (neural generate heimdall --count ${heimdallGenerator.defaultCount} --seed ${config.seed}) into ${HEIMDALL_PACK}`,
+        );
         await runGenerator(heimdallGenerator, { count: heimdallGenerator.defaultCount, seed: config.seed, output: HEIMDALL_PACK });
       } else io.err(`no --dataset: training on the Heimdall pack ${HEIMDALL_PACK}`);
     }
@@ -139,7 +160,10 @@ const HEIMDALL_PACK = "data/heimdall.jsonl";
 /** Reads the whole dataset once; an unreadable file or one without a single usable record stops the run here. */
 async function checkDataset(file: string, io: Io): Promise<number | undefined> {
   try {
-    const report = await validateFile(file, { maxShown: 3, onProgress: (n) => io.status(`checking ${file}: ${n.toLocaleString("en-US")} records`) });
+    const report = await validateFile(file, {
+      maxShown: 3,
+      onProgress: (n) => io.status(`checking ${file}: ${n.toLocaleString("en-US")} records`),
+    });
     io.status("");
     if (report.valid > 0) return undefined;
     io.err(`neural train: ${file}: no usable record${report.records ? ` in ${report.records}` : " (the file is empty)"}`);
@@ -156,7 +180,11 @@ async function checkDataset(file: string, io: Io): Promise<number | undefined> {
 }
 
 /** Trains in a worker thread with a live progress display; Ctrl-C stops after a checkpoint. */
-export async function trainInWorker(config: TrainConfig, io: Io, options: { evalOnly?: boolean } = {}): Promise<{ code: number; result?: TrainResult }> {
+export async function trainInWorker(
+  config: TrainConfig,
+  io: Io,
+  options: { evalOnly?: boolean } = {},
+): Promise<{ code: number; result?: TrainResult }> {
   // From the TypeScript sources (pnpm neural ...), the worker needs tsx's loader too; the built CLI runs plain JS.
   const fromSources = import.meta.url.endsWith(".ts");
   const worker = fromSources
@@ -184,7 +212,9 @@ export async function trainInWorker(config: TrainConfig, io: Io, options: { eval
         else if (message.type === "error") resolve({ error: message });
         else progress.event(message);
       });
-      worker.on("error", (error) => resolve({ error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } }));
+      worker.on("error", (error) =>
+        resolve({ error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } }),
+      );
       worker.on("exit", (code) => resolve({ error: { name: "WorkerExit", message: `training stopped (exit code ${code})` } }));
     });
     io.status("");
@@ -198,7 +228,9 @@ export async function trainInWorker(config: TrainConfig, io: Io, options: { eval
     const e = r.lastEval;
     io.out(
       `${options.evalOnly ? "evaluated" : r.stopped === "completed" ? "done" : r.stopped.replace("_", " ")}${options.evalOnly ? "" : ` after ${r.steps} steps`}` +
-        (e ? `; eval loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}, token accuracy ${(100 * e.accuracy).toFixed(1)}%${e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""}` : ""),
+        (e
+          ? `; eval loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}, token accuracy ${(100 * e.accuracy).toFixed(1)}%${e.exactMatch !== undefined ? `, exact match ${(100 * e.exactMatch).toFixed(1)}%` : ""}`
+          : ""),
     );
     if (r.files.length) io.out(`wrote ${r.files.map((f) => `${r.outputDir}/${f}`).join(", ")}`);
     return { code: r.stopped === "diverged" ? EXIT.problems : EXIT.ok, result: r };
@@ -242,7 +274,9 @@ class Progress {
         if (e.metrics) {
           const m = e.metrics;
           const accuracy = m["rewards/accuracies"] !== undefined ? `, reward accuracy ${(100 * m["rewards/accuracies"]).toFixed(1)}%` : "";
-          this.line(`eval @ ${e.step}: loss ${e.loss.toFixed(4)}, rewards chosen ${m["rewards/chosen"]!.toFixed(3)} / rejected ${m["rewards/rejected"]!.toFixed(3)}, margin ${m["rewards/margins"]!.toFixed(3)}${accuracy}`);
+          this.line(
+            `eval @ ${e.step}: loss ${e.loss.toFixed(4)}, rewards chosen ${m["rewards/chosen"]!.toFixed(3)} / rejected ${m["rewards/rejected"]!.toFixed(3)}, margin ${m["rewards/margins"]!.toFixed(3)}${accuracy}`,
+          );
           break;
         }
         this.line(
@@ -269,5 +303,9 @@ function bar(fraction: number, width = 20): string {
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+      : `${s}s`;
 }

@@ -42,7 +42,10 @@ describe("neural validate on the bundled datasets", () => {
     expect(kto.report.preference).toMatchObject({ pairs: 0, desirable: 2, undesirable: 2 });
     const dir = await mkdtemp(path.join(tmpdir(), "neural-pairs-"));
     const same = path.join(dir, "same.jsonl");
-    await writeFile(same, `${JSON.stringify({ prompt: "q", chosen: "a", rejected: "b" })}\n${JSON.stringify({ prompt: "q", chosen: "a", rejected: "a" })}\n`);
+    await writeFile(
+      same,
+      `${JSON.stringify({ prompt: "q", chosen: "a", rejected: "b" })}\n${JSON.stringify({ prompt: "q", chosen: "a", rejected: "a" })}\n`,
+    );
     const text = await neural("validate", same);
     expect(text.code).toBe(1);
     expect(text.stdout + text.stderr).toMatch(/same\.jsonl:2: rejected: chosen and rejected are identical/);

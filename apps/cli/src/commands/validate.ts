@@ -31,12 +31,28 @@ export const validate: Command = {
   name: "validate",
   positionals: [{ name: "file", description: "a .jsonl file (or a JSON array)", required: true }],
   options: [
-    { name: "tokenizer", type: "string", description: "measure lengths in this tokenizer's tokens (a model or tokenizer dir)", unset: "no token counts" },
-    { name: "template", type: "string", description: "template used to render examples for lengths", choices: ["chatml", "alpaca", "model"], default: "chatml" },
+    {
+      name: "tokenizer",
+      type: "string",
+      description: "measure lengths in this tokenizer's tokens (a model or tokenizer dir)",
+      unset: "no token counts",
+    },
+    {
+      name: "template",
+      type: "string",
+      description: "template used to render examples for lengths",
+      choices: ["chatml", "alpaca", "model"],
+      default: "chatml",
+    },
     { name: "max_length", type: "number", description: "report examples longer than this", unset: "no length check" },
     { name: "check_cypher", type: "boolean", description: "parse every answer with Neo4j's Cypher parser" },
     { name: "max_duplicate_ratio", type: "number", description: "duplicate share above which the check fails", default: 0 },
-    { name: "max_category_ratio", type: "number", description: "largest/smallest category ratio above which the check fails", unset: "warn above 3" },
+    {
+      name: "max_category_ratio",
+      type: "number",
+      description: "largest/smallest category ratio above which the check fails",
+      unset: "warn above 3",
+    },
     { name: "max_overlong_ratio", type: "number", description: "share over --max_length above which the check fails", unset: "warn" },
     { name: "max_shown", type: "number", description: "how many errors and duplicate groups to list", default: 20 },
     { name: "json", type: "boolean", description: "print the report as JSON (schema: @neural/dataset validationReportSchema)" },
@@ -81,7 +97,11 @@ function printReport(r: ValidationReport, io: Io): void {
   if (formats.length) lines.push(`formats: ${list(formats)}`);
   if (r.preference) {
     const p = r.preference;
-    lines.push(p.pairs ? `preference pairs: ${p.pairs} (chosen/rejected)` : `labelled completions (KTO): ${p.desirable} desirable, ${p.undesirable} undesirable`);
+    lines.push(
+      p.pairs
+        ? `preference pairs: ${p.pairs} (chosen/rejected)`
+        : `labelled completions (KTO): ${p.desirable} desirable, ${p.undesirable} undesirable`,
+    );
     const l = p.promptLengths;
     if (l) lines.push(`prompt lengths (${l.unit}): min ${l.min}, p50 ${l.p50}, p95 ${l.p95}, max ${l.max}, mean ${l.mean.toFixed(1)}`);
   }
@@ -96,7 +116,9 @@ function printReport(r: ValidationReport, io: Io): void {
     if (r.errors.omitted) lines.push(`  ... and ${r.errors.omitted} more`);
   }
   const dup = r.duplicates.normalized;
-  lines.push(`duplicates: ${dup.rows} rows (${r.duplicates.exact.rows} exact, ${dup.rows - r.duplicates.exact.rows} after whitespace/case normalization)`);
+  lines.push(
+    `duplicates: ${dup.rows} rows (${r.duplicates.exact.rows} exact, ${dup.rows - r.duplicates.exact.rows} after whitespace/case normalization)`,
+  );
   for (const group of dup.groups) lines.push(`  lines ${group.lines.join(", ")}`);
   if (dup.omittedGroups) lines.push(`  ... and ${dup.omittedGroups} more groups`);
   if (r.lengths) {

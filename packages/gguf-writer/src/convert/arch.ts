@@ -94,7 +94,11 @@ export function archMetadata(info: ArchInfo, model: ModelConfig, file = "config.
 function checkSmolLM3(model: ModelConfig, file: string): void {
   for (let l = 0; l < model.numLayers; l++) {
     if (usesRope(model, l) !== ((l + 1) % 4 !== 0)) {
-      throw new GgufConvertError(`layer ${l} ${usesRope(model, l) ? "rotates" : "skips rotary positions"}, but llama.cpp's smollm3 skips them on every fourth layer (3, 7, 11, ...) and rotates the others`, file, "no_rope_layers");
+      throw new GgufConvertError(
+        `layer ${l} ${usesRope(model, l) ? "rotates" : "skips rotary positions"}, but llama.cpp's smollm3 skips them on every fourth layer (3, 7, 11, ...) and rotates the others`,
+        file,
+        "no_rope_layers",
+      );
     }
   }
 }
@@ -109,7 +113,11 @@ function gemma3Metadata(model: ModelConfig, file: string): Array<[string, GgufVa
   if (model.slidingWindow) {
     const period = layerSetPeriod(model.slidingWindow.layers, model.numLayers);
     if (period === undefined) {
-      throw new GgufConvertError("llama.cpp's gemma3 needs the full-attention layers every n-th layer (layer l full when l + 1 is a multiple of n)", file, "layer_types");
+      throw new GgufConvertError(
+        "llama.cpp's gemma3 needs the full-attention layers every n-th layer (layer l full when l + 1 is a multiple of n)",
+        file,
+        "layer_types",
+      );
     }
     kv.push(["gemma3.attention.sliding_window", gv.u32(model.slidingWindow.size)]);
     kv.push(["gemma3.attention.sliding_window_pattern", gv.u32(period)]);
@@ -117,7 +125,11 @@ function gemma3Metadata(model: ModelConfig, file: string): Array<[string, GgufVa
   if (model.finalLogitSoftcap !== undefined) kv.push(["gemma3.final_logit_softcapping", gv.f32(model.finalLogitSoftcap)]);
   const served = 1 / Math.sqrt(model.numLayers === 62 ? model.hiddenSize / model.numHeads : model.headDim);
   if (Math.abs(served - model.attentionScale) > 1e-9 * served) {
-    throw new GgufConvertError(`llama.cpp's gemma3 scales attention by 1/√${model.numLayers === 62 ? "(hidden_size / heads)" : "head_dim"} = ${served}, this model by ${model.attentionScale}`, file, "query_pre_attn_scalar");
+    throw new GgufConvertError(
+      `llama.cpp's gemma3 scales attention by 1/√${model.numLayers === 62 ? "(hidden_size / heads)" : "head_dim"} = ${served}, this model by ${model.attentionScale}`,
+      file,
+      "query_pre_attn_scalar",
+    );
   }
   return kv;
 }
@@ -195,7 +207,8 @@ export function mapTensorName(hfName: string, info: ArchInfo, model: ModelConfig
   const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
   if (m) {
     const [, layer, part, kind] = m;
-    if (Number(layer) >= model.numLayers) throw new GgufConvertError(`layer ${layer} is past num_hidden_layers ${model.numLayers}`, file, hfName);
+    if (Number(layer) >= model.numLayers)
+      throw new GgufConvertError(`layer ${layer} is past num_hidden_layers ${model.numLayers}`, file, hfName);
     const g = layerTable(info.arch)[part!];
     if (g) {
       const gguf = `blk.${layer}.${g}.${kind}`;

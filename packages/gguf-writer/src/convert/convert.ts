@@ -41,7 +41,10 @@ export async function openHfModel(dir: string): Promise<HfModel> {
   const s = await stat(dir).catch(() => undefined);
   if (!s?.isDirectory()) throw new GgufConvertError("not a directory", dir);
   if (await stat(join(dir, "adapter_config.json")).catch(() => undefined)) {
-    throw new GgufConvertError("this is a LoRA adapter directory, not a model: merge it into its base model first (or convert it as a GGUF adapter)", dir);
+    throw new GgufConvertError(
+      "this is a LoRA adapter directory, not a model: merge it into its base model first (or convert it as a GGUF adapter)",
+      dir,
+    );
   }
   const config = (await readJson(join(dir, "config.json"), true))!;
   const tokenizer = await readJson(join(dir, "tokenizer.json"), false);

@@ -14,9 +14,17 @@ export function encodeRows(type: GgmlTypeName, data: Float32Array, nPerRow: numb
 }
 
 /** llama-quantize's per-tensor types for a mix (llama_tensor_get_type), from @neural/quantize. */
-export function quantizeMixPolicy(mix: OutType, tensors: readonly TensorTypeQuery[], model: { arch: string; nLayer: number; nHead: number; nHeadKv: number }): GgmlTypeName[] {
+export function quantizeMixPolicy(
+  mix: OutType,
+  tensors: readonly TensorTypeQuery[],
+  model: { arch: string; nLayer: number; nHead: number; nHeadKv: number },
+): GgmlTypeName[] {
   if (!isQuantMix(mix)) throw new GgufConvertError(`${mix} is not a quantization mix`, "@neural/quantize");
-  return planTensorTypes(mix, tensors.map((t) => ({ name: t.name, shape: t.ne })), model).map((id) => {
+  return planTensorTypes(
+    mix,
+    tensors.map((t) => ({ name: t.name, shape: t.ne })),
+    model,
+  ).map((id) => {
     const name = GGML_TYPE_BY_ID.get(id);
     if (!name) throw new GgufConvertError(`policy chose unknown ggml type ${id}`, "@neural/quantize");
     return name;

@@ -54,10 +54,15 @@ export async function readAdapterConfig(dir: string): Promise<PeftAdapterConfig>
     throw new GgufConvertError(`cannot read: ${(error as Error).message}`, path);
   }
   if (!Number.isInteger(cfg.r) || cfg.r <= 0) throw new GgufConvertError(`r must be a positive integer, got ${cfg.r}`, path, "r");
-  if (typeof cfg.lora_alpha !== "number" || !Number.isFinite(cfg.lora_alpha)) throw new GgufConvertError("lora_alpha must be a number", path, "lora_alpha");
+  if (typeof cfg.lora_alpha !== "number" || !Number.isFinite(cfg.lora_alpha))
+    throw new GgufConvertError("lora_alpha must be a number", path, "lora_alpha");
   if (cfg.use_dora) throw new GgufConvertError("DoRA adapters cannot be applied by llama.cpp; merge them instead", path, "use_dora");
   if (cfg.alpha_pattern && Object.keys(cfg.alpha_pattern).length) {
-    throw new GgufConvertError("per-module lora_alpha (alpha_pattern) cannot be expressed in a GGUF adapter (one alpha)", path, "alpha_pattern");
+    throw new GgufConvertError(
+      "per-module lora_alpha (alpha_pattern) cannot be expressed in a GGUF adapter (one alpha)",
+      path,
+      "alpha_pattern",
+    );
   }
   return cfg;
 }
@@ -85,7 +90,9 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
       const m = /^(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
       if (!m) {
         // a GGUF adapter cannot grow the vocabulary or replace embedding rows: only a merged model carries them
-        const why = name.includes(".token_adapter.") ? "rows of tokens added to the vocabulary: merge the adapter first (neural merge), then export the merged model" : "embedding or modules_to_save adapters are not supported";
+        const why = name.includes(".token_adapter.")
+          ? "rows of tokens added to the vocabulary: merge the adapter first (neural merge), then export the merged model"
+          : "embedding or modules_to_save adapters are not supported";
         throw new GgufConvertError(`not a lora_A/lora_B tensor (${why})`, weightsPath, name);
       }
       const base = `${m[1]}.weight`;
@@ -105,11 +112,24 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
       const [r, inp] = ckpt.info(a).shape as [number, number];
       const [out, rb] = ckpt.info(b).shape as [number, number];
       if (ckpt.info(a).shape.length !== 2 || ckpt.info(b).shape.length !== 2 || rb !== r) {
-        throw new GgufConvertError(`lora_A [${ckpt.info(a).shape}] and lora_B [${ckpt.info(b).shape}] do not fit together`, weightsPath, base);
+        throw new GgufConvertError(
+          `lora_A [${ckpt.info(a).shape}] and lora_B [${ckpt.info(b).shape}] do not fit together`,
+          weightsPath,
+          base,
+        );
       }
       const heads = mapping.permuteHeads;
-      if (heads !== undefined && out !== heads * hp.headDim) throw new GgufConvertError(`${out} rows are not ${heads} heads`, weightsPath, b);
-      planned.push({ name: `${mapping.name}.lora_a`, ne: [inp, r], type: outType, rows: r, cols: inp, rowGroup: 1, read: (start, count) => ckpt.readFloat32(a, { start, count }) });
+      if (heads !== undefined && out !== heads * hp.headDim)
+        throw new GgufConvertError(`${out} rows are not ${heads} heads`, weightsPath, b);
+      planned.push({
+        name: `${mapping.name}.lora_a`,
+        ne: [inp, r],
+        type: outType,
+        rows: r,
+        cols: inp,
+        rowGroup: 1,
+        read: (start, count) => ckpt.readFloat32(a, { start, count }),
+      });
       planned.push({
         name: `${mapping.name}.lora_b`,
         ne: [r, out],
@@ -117,9 +137,10 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
         rows: out,
         cols: r,
         rowGroup: heads !== undefined ? hp.headDim : 1,
-        read: heads !== undefined
-          ? async (start, count) => permuteRows(await ckpt.readFloat32(b, { start, count }), count, r, hp.headDim)
-          : (start, count) => ckpt.readFloat32(b, { start, count }),
+        read:
+          heads !== undefined
+            ? async (start, count) => permuteRows(await ckpt.readFloat32(b, { start, count }), count, r, hp.headDim)
+            : (start, count) => ckpt.readFloat32(b, { start, count }),
       });
     }
     planned.sort((x, y) => {
@@ -130,7 +151,11 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
     // llama.cpp scales by alpha / rank (rank = lora_a's ne[1]); rsLoRA scales by alpha / sqrt(r).
     const alpha = cfg.use_rslora ? cfg.lora_alpha * Math.sqrt(cfg.r) : cfg.lora_alpha;
     if (cfg.use_rslora && cfg.rank_pattern && Object.keys(cfg.rank_pattern).length) {
-      throw new GgufConvertError("rsLoRA with per-module ranks cannot be expressed with one alpha", join(options.adapterDir, "adapter_config.json"), "rank_pattern");
+      throw new GgufConvertError(
+        "rsLoRA with per-module ranks cannot be expressed with one alpha",
+        join(options.adapterDir, "adapter_config.json"),
+        "rank_pattern",
+      );
     }
     // An adapter's name is a label only: llama.cpp's tokenizer rules read the base model's.
     const name = options.name ?? basename(options.adapterDir);

@@ -21,7 +21,11 @@ export interface ConvertProgress {
 }
 
 /** Chooses the ggml type of every tensor for a quantized mix (llama-quantize's policy, from @neural/quantize). */
-export type MixPolicy = (mix: OutType, tensors: readonly TensorTypeQuery[], model: { arch: string; nLayer: number; nHead: number; nHeadKv: number }) => GgmlTypeName[];
+export type MixPolicy = (
+  mix: OutType,
+  tensors: readonly TensorTypeQuery[],
+  model: { arch: string; nLayer: number; nHead: number; nHeadKv: number },
+) => GgmlTypeName[];
 
 /** How to convert (everything but where the model and the output are). */
 export interface ModelConvertOptions {
@@ -122,14 +126,22 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
   const file = model.dir;
   const factors = info.arch === "llama" ? llama3RopeFactors(hp) : undefined;
   if (factors) {
-    planned.push({ name: "rope_freqs.weight", ne: [factors.length], rows: 1, cols: factors.length, rowGroup: 1, read: async () => factors.slice() });
+    planned.push({
+      name: "rope_freqs.weight",
+      ne: [factors.length],
+      rows: 1,
+      cols: factors.length,
+      rowGroup: 1,
+      read: async () => factors.slice(),
+    });
   }
   for (const hfName of checkpoint.names) {
     const mapping = mapTensorName(hfName, info, hp, file);
     if (!mapping) continue;
     const tinfo = checkpoint.info(hfName);
     const shape = tinfo.shape;
-    if (shape.length < 1 || shape.length > 2) throw new GgufConvertError(`unexpected ${shape.length}-D shape [${shape.join(", ")}]`, file, hfName);
+    if (shape.length < 1 || shape.length > 2)
+      throw new GgufConvertError(`unexpected ${shape.length}-D shape [${shape.join(", ")}]`, file, hfName);
     if (mapping.name === "token_embd.weight" && shape[0] !== hp.vocabSize) {
       throw new GgufConvertError(`embedding has ${shape[0]} rows but vocab_size is ${hp.vocabSize}`, file, hfName);
     }
@@ -171,7 +183,8 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
   for (const req of requiredTensors(info, hp)) {
     if (!have.has(req)) throw new GgufConvertError(`the checkpoint lacks the tensor that becomes ${req}`, file, req);
   }
-  if (!hp.tieEmbeddings && !have.has("output.weight")) throw new GgufConvertError("no lm_head.weight and tie_word_embeddings is not true", file, "lm_head.weight");
+  if (!hp.tieEmbeddings && !have.has("output.weight"))
+    throw new GgufConvertError("no lm_head.weight and tie_word_embeddings is not true", file, "lm_head.weight");
   planned.sort((a, b) => {
     const ka = orderKey(a.name);
     const kb = orderKey(b.name);
@@ -181,14 +194,23 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
 }
 
 /** Assigns ggml types: converter rules for float outputs, llama-quantize's mix policy for quantized ones. */
-export function assignTypes(planned: ReadonlyArray<Omit<PlannedTensor, "type">>, outType: OutType, model: { arch: string; nLayer: number; nHead: number; nHeadKv: number }, policy: MixPolicy = quantizeMixPolicy): PlannedTensor[] {
+export function assignTypes(
+  planned: ReadonlyArray<Omit<PlannedTensor, "type">>,
+  outType: OutType,
+  model: { arch: string; nLayer: number; nHead: number; nHeadKv: number },
+  policy: MixPolicy = quantizeMixPolicy,
+): PlannedTensor[] {
   if (isFloatOutType(outType)) return planned.map((p) => ({ ...p, type: floatTensorType(outType, p) }) as PlannedTensor);
   const types = policy(outType, planned, model);
   return planned.map((p, i) => ({ ...p, type: types[i]! }) as PlannedTensor);
 }
 
 /** The metadata of a converted model, in the converter's order. */
-export function modelMetadata(model: HfModel, outType: OutType, options: { name?: string; pre?: string; metadata?: ReadonlyArray<readonly [string, GgufValue]> } = {}): Array<[string, GgufValue]> {
+export function modelMetadata(
+  model: HfModel,
+  outType: OutType,
+  options: { name?: string; pre?: string; metadata?: ReadonlyArray<readonly [string, GgufValue]> } = {},
+): Array<[string, GgufValue]> {
   const { info, model: hp, config } = model;
   const configPath = inDir(model.dir, "config.json");
   const kv: Array<[string, GgufValue]> = [
@@ -199,7 +221,8 @@ export function modelMetadata(model: HfModel, outType: OutType, options: { name?
     ["general.file_type", gv.u32(FILE_TYPE_OF[outType])],
     ["general.quantization_version", gv.u32(2)],
   ];
-  if (!model.tokenizer) throw new GgufConvertError("tokenizer.json is required (llama.cpp needs the vocabulary)", inDir(model.dir, "tokenizer.json"));
+  if (!model.tokenizer)
+    throw new GgufConvertError("tokenizer.json is required (llama.cpp needs the vocabulary)", inDir(model.dir, "tokenizer.json"));
   const vocab = buildVocab({
     tokenizer: model.tokenizer,
     tokenizerConfig: model.tokenizerConfig,
@@ -284,7 +307,11 @@ function planChunks(tensors: readonly PlannedTensor[], target: number): Chunk[] 
  * then encoded on `pool`'s threads when given), and the writer takes them in order as they complete, so reading,
  * converting, quantizing and writing overlap and no worker waits for the disk or for another worker.
  */
-export async function streamTensors(writer: GgufStreamWriter, tensors: readonly PlannedTensor[], options: StreamOptions = {}): Promise<void> {
+export async function streamTensors(
+  writer: GgufStreamWriter,
+  tensors: readonly PlannedTensor[],
+  options: StreamOptions = {},
+): Promise<void> {
   const started = performance.now();
   const stats: StreamStats = { wallMs: 0, readMs: 0, encodeMs: 0, writeMs: 0, waitMs: 0, chunks: 0 };
   const pool = options.pool;
@@ -301,7 +328,12 @@ export async function streamTensors(writer: GgufStreamWriter, tensors: readonly 
     stats.readMs += performance.now() - t0;
     // F32 tensors are copied, not quantized: no reason to send them to a worker.
     if (pool && c.t.type !== "F32") {
-      return pool.quantizeRows(GGML_TYPES[c.t.type].id, values, c.t.cols, { name: c.t.name, indexBase: c.start * c.t.cols, rowsPerJob: c.count, transfer: true });
+      return pool.quantizeRows(GGML_TYPES[c.t.type].id, values, c.t.cols, {
+        name: c.t.name,
+        indexBase: c.start * c.t.cols,
+        rowsPerJob: c.count,
+        transfer: true,
+      });
     }
     t0 = performance.now();
     const bytes = encodeRows(c.t.type, values, c.t.cols, c.t.name, c.start * c.t.cols);
@@ -356,7 +388,12 @@ export async function convertModel(model: HfModel, sink: ByteSink, options: Mode
   try {
     if (!(outType in FILE_TYPE_OF)) throw new GgufConvertError(`unknown output type ${outType}`, model.dir, "outType");
     const planned = planTensors(model, { skipQkPermutation: options.skipQkPermutation });
-    tensors = assignTypes(planned, outType, { arch: model.info.arch, nLayer: model.model.numLayers, nHead: model.model.numHeads, nHeadKv: model.model.numKvHeads }, options.mixPolicy);
+    tensors = assignTypes(
+      planned,
+      outType,
+      { arch: model.info.arch, nLayer: model.model.numLayers, nHead: model.model.numHeads, nHeadKv: model.model.numKvHeads },
+      options.mixPolicy,
+    );
     for (const t of tensors) {
       try {
         tensorBytes(t.type, t.ne);

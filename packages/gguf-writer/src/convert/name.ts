@@ -23,7 +23,8 @@ const CANONICAL: Record<string, string> = {
  * canonical name ("Phi-3", "Qwen2", ...).
  */
 export function modelName(config: Record<string, unknown>): string {
-  const recorded = typeof config._name_or_path === "string" ? config._name_or_path.split(/[\\/]/).filter(Boolean).pop()?.split("@")[0] : undefined;
+  const recorded =
+    typeof config._name_or_path === "string" ? config._name_or_path.split(/[\\/]/).filter(Boolean).pop()?.split("@")[0] : undefined;
   if (recorded) return recorded;
   const type = typeof config.model_type === "string" ? config.model_type : "";
   if (CANONICAL[type]) return CANONICAL[type];
@@ -33,7 +34,9 @@ export function modelName(config: Record<string, unknown>): string {
 
 /** What llama.cpp will do differently from the model's tokenizer under `name` (empty when nothing). */
 export function nameWarnings(name: string, tokenizer: Record<string, any> | undefined): string[] {
-  const stripping = ((tokenizer?.added_tokens ?? []) as Array<{ content: string; special?: boolean; rstrip?: boolean }>).filter((t) => t.special && t.rstrip);
+  const stripping = ((tokenizer?.added_tokens ?? []) as Array<{ content: string; special?: boolean; rstrip?: boolean }>).filter(
+    (t) => t.special && t.rstrip,
+  );
   const phi3Markers = stripping.some((t) => t.content === "<|end|>" || t.content === "<|user|>" || t.content === "<|assistant|>");
   const lower = name.toLowerCase();
   if (phi3Markers && !lower.includes("phi3") && !lower.includes("phi-3")) {

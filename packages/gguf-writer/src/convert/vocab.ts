@@ -43,7 +43,11 @@ export function detectPre(tokenizer: Record<string, any>, file = "tokenizer.json
   if (splits.length === 1) {
     const name = typeof splits[0] === "string" ? preTokenizerName(splits[0]) : undefined;
     if (name) return name;
-    throw new GgufConvertError(`unknown pre-tokenizer split pattern ${JSON.stringify(splits[0])}; pass the llama.cpp name explicitly (pre)`, file, "pre_tokenizer");
+    throw new GgufConvertError(
+      `unknown pre-tokenizer split pattern ${JSON.stringify(splits[0])}; pass the llama.cpp name explicitly (pre)`,
+      file,
+      "pre_tokenizer",
+    );
   }
   if (splits.length === 0 && byteLevel && byteLevel.use_regex !== false) {
     // SmolLM's: each digit its own piece, then GPT-2's split.
@@ -51,10 +55,15 @@ export function detectPre(tokenizer: Record<string, any>, file = "tokenizer.json
     if (!digits) return "gpt-2";
     if (digits.individual_digits === true && pres.length === 2) return "smollm";
   }
-  throw new GgufConvertError("cannot tell which llama.cpp pre-tokenizer matches this tokenizer; pass it explicitly (pre)", file, "pre_tokenizer");
+  throw new GgufConvertError(
+    "cannot tell which llama.cpp pre-tokenizer matches this tokenizer; pass it explicitly (pre)",
+    file,
+    "pre_tokenizer",
+  );
 }
 
-const tokenContent = (v: unknown): string | undefined => (typeof v === "string" ? v : v && typeof v === "object" && typeof (v as any).content === "string" ? (v as any).content : undefined);
+const tokenContent = (v: unknown): string | undefined =>
+  typeof v === "string" ? v : v && typeof v === "object" && typeof (v as any).content === "string" ? (v as any).content : undefined;
 
 /** Looks like a control token (<|...|>), as llama.cpp's converter decides for added tokens not flagged special. */
 const looksSpecial = (t: string) => (t.startsWith("<|") && t.endsWith("|>")) || t === "<pad>" || t === "<mask>";
@@ -116,7 +125,8 @@ export function buildVocab(input: HfTokenizerInputs): VocabMetadata {
   for (let id = 0; id < n; id++) {
     const prev = seen.get(tokens[id]!);
     // llama.cpp aborts the process on duplicate token strings: refuse them here.
-    if (prev !== undefined) throw new GgufConvertError(`token ${JSON.stringify(tokens[id])} appears at ids ${prev} and ${id}`, file, "vocab");
+    if (prev !== undefined)
+      throw new GgufConvertError(`token ${JSON.stringify(tokens[id])} appears at ids ${prev} and ${id}`, file, "vocab");
     seen.set(tokens[id]!, id);
   }
 
@@ -170,12 +180,13 @@ export function buildVocab(input: HfTokenizerInputs): VocabMetadata {
     pad: idOf(tc.pad_token) ?? cfgId("pad_token_id"),
     eot: seen.get("<|im_end|>") ?? seen.get("<|eot_id|>") ?? seen.get("<|end|>"),
   };
-  for (const [k, v] of Object.entries(special)) if (v !== undefined) kvs.push([`tokenizer.ggml.${k === "unk" ? "unknown" : k === "pad" ? "padding" : k}_token_id`, gv.u32(v)]);
+  for (const [k, v] of Object.entries(special))
+    if (v !== undefined) kvs.push([`tokenizer.ggml.${k === "unk" ? "unknown" : k === "pad" ? "padding" : k}_token_id`, gv.u32(v)]);
 
   let addBos: boolean | undefined = typeof tc.add_bos_token === "boolean" ? tc.add_bos_token : undefined;
   let addEos: boolean | undefined = typeof tc.add_eos_token === "boolean" ? tc.add_eos_token : undefined;
   const post = tj.post_processor;
-  const processors = post ? (post.type === "Sequence" ? post.processors ?? [] : [post]) : [];
+  const processors = post ? (post.type === "Sequence" ? (post.processors ?? []) : [post]) : [];
   for (const p of processors) {
     if (p.type === "TemplateProcessing" && Array.isArray(p.single)) {
       const first = p.single[0]?.SpecialToken?.id;

@@ -20,7 +20,11 @@ export {
 export function parseConfig(json: unknown, file = "config.json"): ModelConfig {
   const config = parseHfConfig(json, file);
   if (config.ropeScaling.type === "yarn") {
-    throw new HfConfigError('rope scaling "yarn" is not supported for training (supported: linear, llama3, longrope)', file, "rope_scaling");
+    throw new HfConfigError(
+      'rope scaling "yarn" is not supported for training (supported: linear, llama3, longrope)',
+      file,
+      "rope_scaling",
+    );
   }
   return config;
 }
@@ -30,7 +34,11 @@ export function parseConfig(json: unknown, file = "config.json"): ModelConfig {
  * to cos and sin (longrope's attention factor, else 1). Computed in float64 as transformers' rope init functions
  * define them. Gemma 3's sliding layers rotate with their own base, unscaled.
  */
-export function ropeFrequencies(config: ModelConfig, seqLen: number, options: { sliding?: boolean } = {}): { invFreq: Float64Array; scale: number } {
+export function ropeFrequencies(
+  config: ModelConfig,
+  seqLen: number,
+  options: { sliding?: boolean } = {},
+): { invFreq: Float64Array; scale: number } {
   const d = config.rotaryDim;
   const local = options.sliding === true && config.slidingRopeTheta !== undefined;
   const theta = local ? config.slidingRopeTheta! : config.ropeTheta;

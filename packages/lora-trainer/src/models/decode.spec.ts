@@ -3,7 +3,15 @@
 
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { FAMILIES, klDivergence, loadReferenceModel, referenceGreedy, softmax, writeTinyLoraAdapter, writeTinyModel } from "@neural/testkit";
+import {
+  FAMILIES,
+  klDivergence,
+  loadReferenceModel,
+  referenceGreedy,
+  softmax,
+  writeTinyLoraAdapter,
+  writeTinyModel,
+} from "@neural/testkit";
 import { openCheckpoint } from "@neural/safetensors";
 import { createDecoder } from "./decoder.js";
 import { sampleToken, seededRandom } from "./decode.js";
@@ -21,7 +29,12 @@ describe.each(FAMILIES)("%s KV-cache decoder", (family) => {
     const prompt = [1, 33, 71, 5, 120];
     const n = 12;
     try {
-      const decoder = await createDecoder({ config: model.config, weights: (g) => graphWeights(g, model.source), slots: 32, dir: `${root}/${family}-decode` });
+      const decoder = await createDecoder({
+        config: model.config,
+        weights: (g) => graphWeights(g, model.source),
+        slots: 32,
+        dir: `${root}/${family}-decode`,
+      });
       const seen: Float32Array[] = [];
       const [tokens] = await decoder.generate([prompt], { maxNewTokens: n, onLogits: (_, pos, l) => (seen[pos] = l.slice()) });
       await decoder.release();
@@ -49,7 +62,10 @@ describe("decoder batching and sampling", () => {
         targets,
         rank: 4,
         alpha: 8,
-        weights: (module: string) => ({ a: make(name(module, "A"), ckpt.info(name(module, "A")).shape), b: make(name(module, "B"), ckpt.info(name(module, "B")).shape) }),
+        weights: (module: string) => ({
+          a: make(name(module, "A"), ckpt.info(name(module, "A")).shape),
+          b: make(name(module, "B"), ckpt.info(name(module, "B")).shape),
+        }),
       });
       const decoder = await createDecoder({
         config: model.config,
@@ -83,14 +99,29 @@ describe("decoder batching and sampling", () => {
     const tiny = await writeTinyModel(`${root}/batch`, { family: "qwen2", seed: 3, weightStd: 0.15 });
     const model = await openModel(tiny.dir);
     try {
-      const make = (batch: number) => createDecoder({ config: model.config, weights: (g) => graphWeights(g, model.source), slots: 24, batch, dir: `${root}/batch-${batch}` });
+      const make = (batch: number) =>
+        createDecoder({
+          config: model.config,
+          weights: (g) => graphWeights(g, model.source),
+          slots: 24,
+          batch,
+          dir: `${root}/batch-${batch}`,
+        });
       const one = await make(1);
       const a = await one.generate([[1, 9, 8, 7]], { maxNewTokens: 6 });
       const b = await one.generate([[1, 50]], { maxNewTokens: 9 });
       await expect(one.generate([[1, 2, 3]], { maxNewTokens: 22 })).rejects.toThrow(/exceeds the cache of 24 positions/);
       await one.release();
       const two = await make(3);
-      expect(await two.generate([[1, 9, 8, 7], [1, 50]], { maxNewTokens: 6 })).toEqual([a[0], b[0]!.slice(0, 6)]);
+      expect(
+        await two.generate(
+          [
+            [1, 9, 8, 7],
+            [1, 50],
+          ],
+          { maxNewTokens: 6 },
+        ),
+      ).toEqual([a[0], b[0]!.slice(0, 6)]);
       await two.release();
     } finally {
       await model.close();
@@ -101,7 +132,12 @@ describe("decoder batching and sampling", () => {
     const tiny = await writeTinyModel(`${root}/stop`, { family: "llama", seed: 4, weightStd: 0.15 });
     const model = await openModel(tiny.dir);
     try {
-      const d = await createDecoder({ config: model.config, weights: (g) => graphWeights(g, model.source), slots: 24, dir: `${root}/stop-d` });
+      const d = await createDecoder({
+        config: model.config,
+        weights: (g) => graphWeights(g, model.source),
+        slots: 24,
+        dir: `${root}/stop-d`,
+      });
       const free = (await d.generate([[1, 5, 6]], { maxNewTokens: 8 }))[0]!;
       const stopAt = free[3]!;
       const stopped = (await d.generate([[1, 5, 6]], { maxNewTokens: 8, stopTokens: [stopAt] }))[0]!;

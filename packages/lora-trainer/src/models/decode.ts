@@ -43,7 +43,13 @@ export function buildDecodeGraph(config: ModelConfig, weights: (g: Graph) => Wei
   const cacheShape = ["batch", config.numKvHeads, "slots", config.headDim];
   const keys = [...Array(config.numLayers).keys()].map((l) => g.input(decodeNames.past(l, "key"), embed.dtype, cacheShape));
   const values = [...Array(config.numLayers).keys()].map((l) => g.input(decodeNames.past(l, "value"), embed.dtype, cacheShape));
-  const out = buildForward(g, config, w, { inputIds, positionIds }, { ...(options.forward?.(g) ?? {}), cache: { keys, values }, logits: "all" });
+  const out = buildForward(
+    g,
+    config,
+    w,
+    { inputIds, positionIds },
+    { ...(options.forward?.(g) ?? {}), cache: { keys, values }, logits: "all" },
+  );
   g.output(decodeNames.logits, out.logits!);
   out.presentKeys!.forEach((t, l) => g.output(decodeNames.present(l, "key"), t));
   out.presentValues!.forEach((t, l) => g.output(decodeNames.present(l, "value"), t));
@@ -64,7 +70,11 @@ export interface SamplingOptions {
 }
 
 /** Pick the next token from logits. `random` returns uniform numbers in [0, 1). */
-export function sampleToken(logits: ArrayLike<number>, options: Pick<SamplingOptions, "temperature" | "topP" | "topK">, random: () => number): number {
+export function sampleToken(
+  logits: ArrayLike<number>,
+  options: Pick<SamplingOptions, "temperature" | "topP" | "topK">,
+  random: () => number,
+): number {
   const temperature = options.temperature ?? 0;
   if (temperature <= 0) {
     let best = 0;
@@ -112,11 +122,19 @@ export function seededRandom(seed: number): () => number {
 /** What the decoder needs from a runtime: one decode step (an ORT session wrapped by the caller). */
 export interface DecodeStep {
   /** Run the decode graph: ids and positions [batch × chunk], caches per layer; returns logits and the new caches. */
-  run(ids: BigInt64Array, positions: BigInt64Array, keys: Float32Array[], values: Float32Array[]): Promise<{ logits: Float32Array; keys: Float32Array[]; values: Float32Array[] }>;
+  run(
+    ids: BigInt64Array,
+    positions: BigInt64Array,
+    keys: Float32Array[],
+    values: Float32Array[],
+  ): Promise<{ logits: Float32Array; keys: Float32Array[]; values: Float32Array[] }>;
 }
 
 /** A DecodeStep over whatever runs the decode graph (`run`: arrays in and out by name), with extra inputs (LoRA weights). */
-export function decodeStep(run: (feeds: Record<string, TypedArray>) => Promise<Record<string, TypedArray>>, extra: Readonly<Record<string, TypedArray>> = {}): DecodeStep {
+export function decodeStep(
+  run: (feeds: Record<string, TypedArray>) => Promise<Record<string, TypedArray>>,
+  extra: Readonly<Record<string, TypedArray>> = {},
+): DecodeStep {
   return {
     async run(ids, positions, keys, values) {
       const feeds: Record<string, TypedArray> = { ...extra, [decodeNames.inputIds]: ids, [decodeNames.positionIds]: positions };
@@ -142,14 +160,22 @@ export interface GenerateOptions extends SamplingOptions {
  * `batch = prompts.length` (or more), `chunk = 1` and `slots` ≥ the longest prompt + maxNewTokens.
  * Prompts are fed one token per step; rows finish independently.
  */
-export async function generate(step: DecodeStep, config: ModelConfig, geometry: { batch: number; slots: number }, prompts: readonly (readonly number[])[], options: GenerateOptions): Promise<number[][]> {
+export async function generate(
+  step: DecodeStep,
+  config: ModelConfig,
+  geometry: { batch: number; slots: number },
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions,
+): Promise<number[][]> {
   const { batch, slots } = geometry;
   if (prompts.length === 0) return [];
   if (prompts.length > batch) throw new GraphError(`generate: ${prompts.length} prompts for a decode graph of batch ${batch}`);
   for (const p of prompts) {
     if (p.length === 0) throw new GraphError("generate: empty prompt");
     if (p.length + options.maxNewTokens > slots) {
-      throw new GraphError(`generate: a prompt of ${p.length} tokens + ${options.maxNewTokens} new tokens exceeds the cache of ${slots} positions`);
+      throw new GraphError(
+        `generate: a prompt of ${p.length} tokens + ${options.maxNewTokens} new tokens exceeds the cache of ${slots} positions`,
+      );
     }
   }
   const V = config.vocabSize;

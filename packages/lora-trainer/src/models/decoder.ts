@@ -37,7 +37,9 @@ export async function createDecoder(options: DecoderOptions): Promise<Decoder> {
   const batch = options.batch ?? 1;
   if ((options.chunk ?? 1) !== 1) throw new GraphError("createDecoder: generation feeds one token per step (chunk 1)");
   const graph = buildDecodeGraph(config, options.weights, { ...options, batch, chunk: 1 });
-  const path = options.shared ? await options.shared.save(graph, "decode.onnx") : await saveGraph(graph, options.dir, { fileName: "decode.onnx" });
+  const path = options.shared
+    ? await options.shared.save(graph, "decode.onnx")
+    : await saveGraph(graph, options.dir, { fileName: "decode.onnx" });
   const created = await createSession(path, { intraOpNumThreads: 1, ...options.session });
   const { session } = created;
   const extra: Record<string, TypedArray> = {};
@@ -53,7 +55,8 @@ export async function createDecoder(options: DecoderOptions): Promise<Decoder> {
     graph,
     setInputs(values) {
       for (const [name, data] of Object.entries(values)) {
-        if (!graph.inputs.some((i) => i.name === name) || decodeInputs.has(name)) throw new GraphError(`decoder: no extra input named ${name}`);
+        if (!graph.inputs.some((i) => i.name === name) || decodeInputs.has(name))
+          throw new GraphError(`decoder: no extra input named ${name}`);
         extra[name] = data;
       }
     },

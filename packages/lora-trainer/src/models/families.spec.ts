@@ -28,7 +28,9 @@ function dataset(file: string): string {
   const rows: string[] = [];
   for (let i = 0; i < 80; i++) {
     const word = WORDS[(i * 7) % WORDS.length]!;
-    rows.push(JSON.stringify({ instruction: `Colour of ${word} ${i}?`, output: `${COLOURS[(i * 3 + word.length) % COLOURS.length]} ${i % 10}` }));
+    rows.push(
+      JSON.stringify({ instruction: `Colour of ${word} ${i}?`, output: `${COLOURS[(i * 3 + word.length) % COLOURS.length]} ${i % 10}` }),
+    );
   }
   writeFileSync(file, rows.join("\n") + "\n");
   return file;
@@ -44,9 +46,27 @@ describe.each<Family>(["qwen3", "gemma3", "gemma3-mm", "smollm2", "smollm3"])("%
     const out = path.join(dir, "adapter");
     const { config } = resolveTrainConfig({
       flags: {
-        base_model: tiny.dir, dataset: dataset(path.join(dir, "data.jsonl")), output_dir: out, max_length: 64, batch_size: 8, gradient_accumulation: 1,
-        max_steps: 30, learning_rate: 5e-3, warmup_steps: 2, lora_r: 8, lora_alpha: 16, lora_dropout: 0, gradient_checkpointing: true,
-        validation_split: 0.1, eval_steps: 30, save_steps: 100, logging_steps: 10, max_new_tokens: 8, threads: 1, device: "cpu", seed: 3,
+        base_model: tiny.dir,
+        dataset: dataset(path.join(dir, "data.jsonl")),
+        output_dir: out,
+        max_length: 64,
+        batch_size: 8,
+        gradient_accumulation: 1,
+        max_steps: 30,
+        learning_rate: 5e-3,
+        warmup_steps: 2,
+        lora_r: 8,
+        lora_alpha: 16,
+        lora_dropout: 0,
+        gradient_checkpointing: true,
+        validation_split: 0.1,
+        eval_steps: 30,
+        save_steps: 100,
+        logging_steps: 10,
+        max_new_tokens: 8,
+        threads: 1,
+        device: "cpu",
+        seed: 3,
       },
     });
     const result = await train(config);
@@ -58,7 +78,10 @@ describe.each<Family>(["qwen3", "gemma3", "gemma3-mm", "smollm2", "smollm3"])("%
     expect(file.names).toContain(`base_model.model.${peftLayer(family)}.self_attn.q_proj.lora_A.weight`);
     await file.close();
 
-    const samples = readFileSync(path.join(out, "eval_answers.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as EvalSample);
+    const samples = readFileSync(path.join(out, "eval_answers.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as EvalSample);
     expect(samples.length).toBeGreaterThan(3);
     const merged = path.join(dir, "merged");
     await mergeAdapter({ adapterDir: out, outputDir: merged });

@@ -9,10 +9,24 @@ import { buildForward, linearModules, nextTokenLoss } from "./transformer.js";
 import { graphWeights, memorySource } from "./weights.js";
 import { randomModel, uniform } from "../test-fixtures.js";
 
-const base = { hidden_size: 8, intermediate_size: 6, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, vocab_size: 13, max_position_embeddings: 64, rms_norm_eps: 1e-5 };
+const base = {
+  hidden_size: 8,
+  intermediate_size: 6,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  vocab_size: 13,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-5,
+};
 const configs = {
   llama: { ...base, architectures: ["LlamaForCausalLM"], rope_theta: 10000 },
-  llama3: { ...base, architectures: ["LlamaForCausalLM"], rope_theta: 500000, rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 } },
+  llama3: {
+    ...base,
+    architectures: ["LlamaForCausalLM"],
+    rope_theta: 500000,
+    rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
+  },
   mistral: { ...base, architectures: ["MistralForCausalLM"], rope_theta: 1e6, sliding_window: 3 },
   qwen2: { ...base, architectures: ["Qwen2ForCausalLM"], rope_theta: 1e6, tie_word_embeddings: true },
   phi3: { ...base, num_key_value_heads: 2, architectures: ["Phi3ForCausalLM"], rope_theta: 10000, partial_rotary_factor: 0.5 },
@@ -21,8 +35,16 @@ const configs = {
   // scaled embeddings, (1 + w) norms and sandwich norms, GeGLU, a sliding layer (window 2 over 6 tokens) then a full
   // one with their own rope bases, a query_pre_attn_scalar that is not head_dim, soft-capped logits
   gemma3: {
-    ...base, architectures: ["Gemma3ForCausalLM"], head_dim: 4, query_pre_attn_scalar: 3, sliding_window: 2, layer_types: ["sliding_attention", "full_attention"],
-    rope_theta: 1e6, rope_local_base_freq: 10000, hidden_activation: "gelu_pytorch_tanh", final_logit_softcapping: 5,
+    ...base,
+    architectures: ["Gemma3ForCausalLM"],
+    head_dim: 4,
+    query_pre_attn_scalar: 3,
+    sliding_window: 2,
+    layer_types: ["sliding_attention", "full_attention"],
+    rope_theta: 1e6,
+    rope_local_base_freq: 10000,
+    hidden_activation: "gelu_pytorch_tanh",
+    final_logit_softcapping: 5,
   },
   smollm2: { ...base, architectures: ["LlamaForCausalLM"], rope_theta: 100000, tie_word_embeddings: true },
   // layer 1 without rotary positions
@@ -83,17 +105,21 @@ describe("whole-model gradient vs finite differences (float64)", () => {
       const result = await gradCheck(loss, wrt, feeds as never, { maxElements: 4, seed: 5 });
       expect(result.tensors.length).toBe(wrt.length);
       expect(result.relError, JSON.stringify(result.tensors.filter((t) => t.relError > 1e-7))).toBeLessThan(1e-6);
-      if (process.env.NEURAL_REPORT) console.log(`${family}: ${wrt.length} tensors, max relative error ${result.relError.toExponential(2)}`);
+      if (process.env.NEURAL_REPORT)
+        console.log(`${family}: ${wrt.length} tensors, max relative error ${result.relError.toExponential(2)}`);
     });
   }
 
-  it.each(["qwen2", "gemma3"] as const)("%s: with recomputation the gradients are the same and still match finite differences", async (family) => {
-    const plain = build(family, false);
-    const re = build(family, true);
-    const a = await gradCheck(plain.loss, plain.wrt, plain.feeds as never, { maxElements: 2, seed: 9 });
-    const b = await gradCheck(re.loss, re.wrt, re.feeds as never, { maxElements: 2, seed: 9 });
-    expect(b.relError).toBeLessThan(1e-6);
-    expect(b.loss).toBe(a.loss);
-    expect(b.gradients.map((d) => Array.from(d))).toEqual(a.gradients.map((d) => Array.from(d)));
-  });
+  it.each(["qwen2", "gemma3"] as const)(
+    "%s: with recomputation the gradients are the same and still match finite differences",
+    async (family) => {
+      const plain = build(family, false);
+      const re = build(family, true);
+      const a = await gradCheck(plain.loss, plain.wrt, plain.feeds as never, { maxElements: 2, seed: 9 });
+      const b = await gradCheck(re.loss, re.wrt, re.feeds as never, { maxElements: 2, seed: 9 });
+      expect(b.relError).toBeLessThan(1e-6);
+      expect(b.loss).toBe(a.loss);
+      expect(b.gradients.map((d) => Array.from(d))).toEqual(a.gradients.map((d) => Array.from(d)));
+    },
+  );
 });

@@ -51,7 +51,12 @@ async function compare(family: Family, load: LoadOptions) {
     const path = [...prompt, ...theirs.gen];
     const [ours] = await forwardLogits(model.config, model.source, [{ ids: path }]);
     const kls = path.map((_, i) => klDivergence(theirs.dist[i]!, softmax(ours![i]!)));
-    const decoder = await createDecoder({ config: model.config, weights: (g) => graphWeights(g, model.source), slots: prompt.length + MAX_TOKENS, dir: `${root}/${family}-decode` });
+    const decoder = await createDecoder({
+      config: model.config,
+      weights: (g) => graphWeights(g, model.source),
+      slots: prompt.length + MAX_TOKENS,
+      dir: `${root}/${family}-decode`,
+    });
     const [generated] = await decoder.generate([prompt], { maxNewTokens: MAX_TOKENS, stopTokens: theirs.eog });
     await decoder.release();
     // The top-2 log-probability gap of llama.cpp at each generation step.
@@ -59,7 +64,10 @@ async function compare(family: Family, load: LoadOptions) {
       const p = [...theirs.dist[prompt.length - 1 + j]!].sort((a, b) => b - a);
       return Math.log(p[0]!) - Math.log(p[1]!);
     });
-    if (process.env.NEURAL_REPORT) console.log(`${family} ${load === EXACT ? "F32 KV" : "default"}: max KL ${Math.max(...kls).toExponential(2)}, ${theirs.gen.length} tokens, min gap ${Math.min(...gaps).toFixed(3)}`);
+    if (process.env.NEURAL_REPORT)
+      console.log(
+        `${family} ${load === EXACT ? "F32 KV" : "default"}: max KL ${Math.max(...kls).toExponential(2)}, ${theirs.gen.length} tokens, min gap ${Math.min(...gaps).toFixed(3)}`,
+      );
     return { kls, generated: generated!, expected: theirs.gen, gaps };
   } finally {
     await model.close();
@@ -67,28 +75,20 @@ async function compare(family: Family, load: LoadOptions) {
 }
 
 describe.each(FAMILIES)("%s against llama.cpp (F32 GGUF)", (family) => {
-  it(
-    "with an F32 KV cache: KL < 1e-5 at every position, greedy generation token for token",
-    async () => {
-      const r = await compare(family, EXACT);
-      for (const kl of r.kls) expect(kl).toBeLessThan(1e-5);
-      expect(r.generated).toEqual(r.expected);
-    },
-    120_000,
-  );
+  it("with an F32 KV cache: KL < 1e-5 at every position, greedy generation token for token", async () => {
+    const r = await compare(family, EXACT);
+    for (const kl of r.kls) expect(kl).toBeLessThan(1e-5);
+    expect(r.generated).toEqual(r.expected);
+  }, 120_000);
 
-  it(
-    "with llama.cpp's default context (F16 KV cache): KL < 1e-4, greedy equal up to the first near-tie",
-    async () => {
-      const r = await compare(family, { contextSize: 256 });
-      for (const kl of r.kls) expect(kl).toBeLessThan(1e-4);
-      const firstTie = r.gaps.findIndex((g) => g < 0.1);
-      const n = firstTie < 0 ? r.expected.length : firstTie;
-      expect(r.generated.slice(0, n)).toEqual(r.expected.slice(0, n));
-      if (firstTie < 0) expect(r.generated).toEqual(r.expected);
-    },
-    120_000,
-  );
+  it("with llama.cpp's default context (F16 KV cache): KL < 1e-4, greedy equal up to the first near-tie", async () => {
+    const r = await compare(family, { contextSize: 256 });
+    for (const kl of r.kls) expect(kl).toBeLessThan(1e-4);
+    const firstTie = r.gaps.findIndex((g) => g < 0.1);
+    const n = firstTie < 0 ? r.expected.length : firstTie;
+    expect(r.generated.slice(0, n)).toEqual(r.expected.slice(0, n));
+    if (firstTie < 0) expect(r.generated).toEqual(r.expected);
+  }, 120_000);
 });
 
 describe("the same comparison catches a file served with a wrong window or rope base", () => {
@@ -98,21 +98,25 @@ describe("the same comparison catches a file served with a wrong window or rope 
     ["gemma3", "the sliding layers' base on the full layer", ["gemma3.rope.freq_base", gv.f32(1e4)]],
     ["qwen3", "Qwen2's default rope base", ["qwen3.rope.freq_base", gv.f32(1e4)]],
     ["smollm3", "Llama's default rope base", ["smollm3.rope.freq_base", gv.f32(1e4)]],
-  ])("%s with %s: KL > 1e-3 somewhere in the prompt", async (family, label, override) => {
-    const tiny = await writeTinyModel(`${root}/wrong-${family}`, { family, seed: 31, weightStd: 0.15 });
-    const gguf = `${root}/wrong-${family}-${label.length}.gguf`;
-    await convertHfToGguf({ modelDir: tiny.dir, output: gguf, outType: "F32", metadata: [override] });
-    const prompt = promptOf(tiny);
-    const model = await openModel(tiny.dir);
-    try {
-      const theirs = await withLlamaModel(gguf, EXACT, async (m) => (await m.distributions(prompt)).probabilities);
-      const [ours] = await forwardLogits(model.config, model.source, [{ ids: prompt }]);
-      const kls = prompt.map((_, i) => klDivergence(theirs[i]!, softmax(ours![i]!)));
-      expect(Math.max(...kls)).toBeGreaterThan(1e-3);
-    } finally {
-      await model.close();
-    }
-  }, 120_000);
+  ])(
+    "%s with %s: KL > 1e-3 somewhere in the prompt",
+    async (family, label, override) => {
+      const tiny = await writeTinyModel(`${root}/wrong-${family}`, { family, seed: 31, weightStd: 0.15 });
+      const gguf = `${root}/wrong-${family}-${label.length}.gguf`;
+      await convertHfToGguf({ modelDir: tiny.dir, output: gguf, outType: "F32", metadata: [override] });
+      const prompt = promptOf(tiny);
+      const model = await openModel(tiny.dir);
+      try {
+        const theirs = await withLlamaModel(gguf, EXACT, async (m) => (await m.distributions(prompt)).probabilities);
+        const [ours] = await forwardLogits(model.config, model.source, [{ ids: prompt }]);
+        const kls = prompt.map((_, i) => klDivergence(theirs[i]!, softmax(ours![i]!)));
+        expect(Math.max(...kls)).toBeGreaterThan(1e-3);
+      } finally {
+        await model.close();
+      }
+    },
+    120_000,
+  );
 });
 
 describe("Gemma's final logit soft-capping (config.json final_logit_softcapping)", () => {

@@ -36,13 +36,31 @@ describe("published configs", () => {
 
   it("read each family's quirks", () => {
     const qwen3 = parseConfig(PUBLISHED_CONFIGS["Qwen/Qwen3-0.6B"]);
-    expect([qwen3.family, qwen3.headDim, qwen3.hiddenSize / qwen3.numHeads, qwen3.qkNorm, qwen3.tieEmbeddings, qwen3.slidingWindow]).toEqual(["qwen3", 128, 64, true, true, undefined]);
+    expect([
+      qwen3.family,
+      qwen3.headDim,
+      qwen3.hiddenSize / qwen3.numHeads,
+      qwen3.qkNorm,
+      qwen3.tieEmbeddings,
+      qwen3.slidingWindow,
+    ]).toEqual(["qwen3", 128, 64, true, true, undefined]);
     const gemma = parseConfig(PUBLISHED_CONFIGS["google/gemma-3-270m-it"]);
-    expect([gemma.family, gemma.tieEmbeddings, gemma.activation, gemma.normWeightOffset, gemma.embeddingScale, gemma.attentionScale]).toEqual(["gemma3", true, "gelu_tanh", 1, Math.sqrt(640), 1 / 16]);
+    expect([
+      gemma.family,
+      gemma.tieEmbeddings,
+      gemma.activation,
+      gemma.normWeightOffset,
+      gemma.embeddingScale,
+      gemma.attentionScale,
+    ]).toEqual(["gemma3", true, "gelu_tanh", 1, Math.sqrt(640), 1 / 16]);
     expect([gemma.slidingWindow?.size, gemma.slidingRopeTheta, gemma.ropeTheta]).toEqual([512, 10000, 1e6]);
     expect(Array.from({ length: 18 }, (_, l) => isSlidingLayer(gemma, l))).toEqual(Array.from({ length: 18 }, (_, l) => l % 6 !== 5));
     const gemma1b = parseConfig(PUBLISHED_CONFIGS["google/gemma-3-1b-it"]);
-    expect([gemma1b.slidingWindow?.layers, gemma1b.eosTokenIds, gemma1b.bosTokenId]).toEqual([{ kind: "all-but-every", period: 6 }, [1, 106], 2]);
+    expect([gemma1b.slidingWindow?.layers, gemma1b.eosTokenIds, gemma1b.bosTokenId]).toEqual([
+      { kind: "all-but-every", period: 6 },
+      [1, 106],
+      2,
+    ]);
     const smollm2 = parseConfig(PUBLISHED_CONFIGS["HuggingFaceTB/SmolLM2-360M-Instruct"]);
     expect([smollm2.family, smollm2.tieEmbeddings, smollm2.ropeTheta, smollm2.rmsNormEps]).toEqual(["llama", true, 100000, 1e-5]);
     expect(Array.from({ length: 4 }, (_, l) => usesRope(smollm2, l))).toEqual([true, true, true, true]);

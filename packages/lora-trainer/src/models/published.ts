@@ -77,9 +77,30 @@ const SMOLLM2 = {
 
 /** Hub id → config.json as published. */
 export const PUBLISHED_CONFIGS: Readonly<Record<string, Record<string, unknown>>> = {
-  "Qwen/Qwen3-0.6B": { ...QWEN3, hidden_size: 1024, intermediate_size: 3072, max_window_layers: 28, num_attention_heads: 16, num_hidden_layers: 28 },
-  "Qwen/Qwen3-1.7B": { ...QWEN3, hidden_size: 2048, intermediate_size: 6144, max_window_layers: 28, num_attention_heads: 16, num_hidden_layers: 28 },
-  "Qwen/Qwen3-4B": { ...QWEN3, hidden_size: 2560, intermediate_size: 9728, max_window_layers: 36, num_attention_heads: 32, num_hidden_layers: 36 },
+  "Qwen/Qwen3-0.6B": {
+    ...QWEN3,
+    hidden_size: 1024,
+    intermediate_size: 3072,
+    max_window_layers: 28,
+    num_attention_heads: 16,
+    num_hidden_layers: 28,
+  },
+  "Qwen/Qwen3-1.7B": {
+    ...QWEN3,
+    hidden_size: 2048,
+    intermediate_size: 6144,
+    max_window_layers: 28,
+    num_attention_heads: 16,
+    num_hidden_layers: 28,
+  },
+  "Qwen/Qwen3-4B": {
+    ...QWEN3,
+    hidden_size: 2560,
+    intermediate_size: 9728,
+    max_window_layers: 36,
+    num_attention_heads: 32,
+    num_hidden_layers: 36,
+  },
   "google/gemma-3-270m-it": {
     ...GEMMA3_TEXT,
     _sliding_window_pattern: 6,
@@ -89,7 +110,14 @@ export const PUBLISHED_CONFIGS: Readonly<Record<string, Record<string, unknown>>
     layer_types: Array.from({ length: 18 }, (_, i) => ((i + 1) % 6 === 0 ? "full_attention" : "sliding_attention")),
     use_bidirectional_attention: false,
   },
-  "google/gemma-3-1b-it": { ...GEMMA3_TEXT, cache_implementation: "hybrid", hidden_size: 1152, intermediate_size: 6912, num_hidden_layers: 26, sliding_window_pattern: 6 },
+  "google/gemma-3-1b-it": {
+    ...GEMMA3_TEXT,
+    cache_implementation: "hybrid",
+    hidden_size: 1152,
+    intermediate_size: 6912,
+    num_hidden_layers: 26,
+    sliding_window_pattern: 6,
+  },
   "HuggingFaceTB/SmolLM2-360M-Instruct": {
     ...SMOLLM2,
     head_dim: 64,

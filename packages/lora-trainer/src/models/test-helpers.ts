@@ -22,7 +22,12 @@ export async function forwardLogits(
   config: ModelConfig,
   source: WeightSource,
   rows: Row[],
-  options: { dtype?: "float32" | "float64"; dir?: string; forward?: (g: Graph) => ForwardOptions; extraFeeds?: Record<string, Float32Array | Float64Array> } = {},
+  options: {
+    dtype?: "float32" | "float64";
+    dir?: string;
+    forward?: (g: Graph) => ForwardOptions;
+    extraFeeds?: Record<string, Float32Array | Float64Array>;
+  } = {},
 ): Promise<Float64Array[][]> {
   const dtype = options.dtype ?? "float32";
   const B = rows.length;
@@ -38,12 +43,28 @@ export async function forwardLogits(
   const path = await saveGraph(g, options.dir ?? scratch());
   const { session } = await createSession(path, { intraOpNumThreads: 1, graphOptimizationLevel: dtype === "float64" ? "basic" : "all" });
   const pad = (f: (r: Row) => number[], fill: number) =>
-    BigInt64Array.from(rows.flatMap((r) => [...f(r), ...Array(S - r.ids.length).fill(fill)]), (v) => BigInt(v));
+    BigInt64Array.from(
+      rows.flatMap((r) => [...f(r), ...Array(S - r.ids.length).fill(fill)]),
+      (v) => BigInt(v),
+    );
   const feeds: Record<string, ReturnType<typeof toOrt>> = {
-    input_ids: toOrt("int64", [B, S], pad((r) => r.ids, 0)),
-    position_ids: toOrt("int64", [B, S], pad((r) => r.positions ?? r.ids.map((_, i) => i), 0)),
+    input_ids: toOrt(
+      "int64",
+      [B, S],
+      pad((r) => r.ids, 0),
+    ),
+    position_ids: toOrt(
+      "int64",
+      [B, S],
+      pad((r) => r.positions ?? r.ids.map((_, i) => i), 0),
+    ),
   };
-  if (segmentIds) feeds.segment_ids = toOrt("int64", [B, S], pad((r) => r.segments ?? r.ids.map(() => 1), -1));
+  if (segmentIds)
+    feeds.segment_ids = toOrt(
+      "int64",
+      [B, S],
+      pad((r) => r.segments ?? r.ids.map(() => 1), -1),
+    );
   for (const [name, data] of Object.entries(options.extraFeeds ?? {})) {
     const t = g.inputs.find((i) => i.name === name)!;
     feeds[name] = toOrt(t.dtype, t.shape, data);

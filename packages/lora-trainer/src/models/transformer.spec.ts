@@ -3,7 +3,15 @@
 
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { FAMILIES, loadReferenceModel, referenceLogits, writeTinyModel, writeTinyLoraAdapter, softmax, klDivergence } from "@neural/testkit";
+import {
+  FAMILIES,
+  loadReferenceModel,
+  referenceLogits,
+  writeTinyModel,
+  writeTinyLoraAdapter,
+  softmax,
+  klDivergence,
+} from "@neural/testkit";
 import { textTowerModuleName } from "@neural/hf-config";
 import { openCheckpoint } from "@neural/safetensors";
 import { openModel } from "./load.js";
@@ -43,7 +51,10 @@ describe.each(FAMILIES)("%s packing and LoRA", (family) => {
         positions: [...a.keys(), ...b.keys(), 0, 1],
         segments: [...a.map(() => 1), ...b.map(() => 2), 0, 0],
       };
-      const [[p], [sa, sb]] = [await forwardLogits(model.config, model.source, [packed]), await forwardLogits(model.config, model.source, [{ ids: a }, { ids: b }])];
+      const [[p], [sa, sb]] = [
+        await forwardLogits(model.config, model.source, [packed]),
+        await forwardLogits(model.config, model.source, [{ ids: a }, { ids: b }]),
+      ];
       for (let i = 0; i < a.length; i++) expect(maxAbsDiff(p![i]!, sa![i]!)).toBeLessThan(1e-5);
       for (let i = 0; i < b.length; i++) expect(maxAbsDiff(p![a.length + i]!, sb![i]!)).toBeLessThan(1e-5);
     } finally {
@@ -53,8 +64,16 @@ describe.each(FAMILIES)("%s packing and LoRA", (family) => {
 
   it("LoRA equals the reference with the adapter merged into the weights (float64)", async () => {
     const tiny = await writeTinyModel(`${root}/lora-${family}`, { family, seed: 5 });
-    const targets = family === "phi3" ? ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"] : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
-    const adapter = await writeTinyLoraAdapter(`${root}/lora-${family}-adapter`, tiny, { r: 4, alpha: 8, targets, useRslora: family === "qwen2" });
+    const targets =
+      family === "phi3"
+        ? ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]
+        : ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+    const adapter = await writeTinyLoraAdapter(`${root}/lora-${family}-adapter`, tiny, {
+      r: 4,
+      alpha: 8,
+      targets,
+      useRslora: family === "qwen2",
+    });
     const ref = referenceLogits(await loadReferenceModel(tiny.dir, { adapterDir: adapter.dir }), tokens);
     const model = await openModel(tiny.dir);
     const ckpt = await openCheckpoint(`${adapter.dir}/adapter_model.safetensors`);

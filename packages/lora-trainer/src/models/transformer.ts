@@ -115,7 +115,13 @@ export function linearModules(config: ModelConfig): string[] {
 }
 
 /** Build the forward pass of a causal LM into `g`. */
-export function buildForward(g: Graph, config: ModelConfig, weights: Weights, inputs: ForwardInputs, options: ForwardOptions = {}): ForwardResult {
+export function buildForward(
+  g: Graph,
+  config: ModelConfig,
+  weights: Weights,
+  inputs: ForwardInputs,
+  options: ForwardOptions = {},
+): ForwardResult {
   const { numHeads: nh, numKvHeads: nkv, headDim: hd, intermediateSize: ff, rmsNormEps: eps } = config;
   const [B, S] = inputs.inputIds.shape as [number, number];
   const need = (name: string): Tensor => {
@@ -196,7 +202,9 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
   const maskOf = (sliding: boolean): Tensor => {
     let m = masks.get(sliding);
     if (!m) {
-      m = g.scope(sliding ? "sliding_mask" : "mask", () => attentionBias(g, inputs, options.cache, dtype, sliding ? config.slidingWindow!.size : undefined));
+      m = g.scope(sliding ? "sliding_mask" : "mask", () =>
+        attentionBias(g, inputs, options.cache, dtype, sliding ? config.slidingWindow!.size : undefined),
+      );
       masks.set(sliding, m);
     }
     return m;
@@ -255,7 +263,9 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
     return linear(mul(act(gate), up), `${p}.down_proj`);
   };
 
-  let h = g.scope("embed", () => (config.embeddingScale === 1 ? gather(embed, inputs.inputIds) : mul(gather(embed, inputs.inputIds), config.embeddingScale)));
+  let h = g.scope("embed", () =>
+    config.embeddingScale === 1 ? gather(embed, inputs.inputIds) : mul(gather(embed, inputs.inputIds), config.embeddingScale),
+  );
   for (let l = 0; l < config.numLayers; l++) {
     const layer = (): Tensor => {
       const p = `model.layers.${l}`;
@@ -278,7 +288,8 @@ export function buildForward(g: Graph, config: ModelConfig, weights: Weights, in
   if (which !== "none") {
     const head = weights.get("lm_head.weight") ?? (config.tieEmbeddings ? embed : need("lm_head.weight"));
     const at = options.logitsAt;
-    if (at && (at.dtype !== "int64" || at.rank !== 1 || which !== "all")) throw new GraphError(`logitsAt must be int64 [n] with logits "all", got ${at}`);
+    if (at && (at.dtype !== "int64" || at.rank !== 1 || which !== "all"))
+      throw new GraphError(`logitsAt must be int64 [n] with logits "all", got ${at}`);
     const x = which === "last" ? slice(hidden, [S - 1], [S], [1]) : at ? gather(reshape(hidden, [B * S, hidden.shape[2]!]), at) : hidden;
     const cap = config.finalLogitSoftcap;
     logits = g.scope("lm_head", () => {
@@ -325,15 +336,18 @@ function attentionBias(g: Graph, inputs: ForwardInputs, cache: KvCache | undefin
 
 function checkInputs(config: ModelConfig, inputs: ForwardInputs, options: ForwardOptions, B: number, S: number): void {
   const shaped = (t: Tensor | undefined, what: string): void => {
-    if (t && (t.dtype !== "int64" || t.shape.join() !== `${B},${S}`)) throw new GraphError(`${what} must be int64 [${B},${S}] like input_ids, got ${t}`);
+    if (t && (t.dtype !== "int64" || t.shape.join() !== `${B},${S}`))
+      throw new GraphError(`${what} must be int64 [${B},${S}] like input_ids, got ${t}`);
   };
-  if (inputs.inputIds.dtype !== "int64" || inputs.inputIds.rank !== 2) throw new GraphError(`input_ids must be int64 [batch, seq], got ${inputs.inputIds}`);
+  if (inputs.inputIds.dtype !== "int64" || inputs.inputIds.rank !== 2)
+    throw new GraphError(`input_ids must be int64 [batch, seq], got ${inputs.inputIds}`);
   shaped(inputs.positionIds, "position_ids");
   shaped(inputs.segmentIds, "segment_ids");
   const c = options.cache;
   if (c) {
     if (inputs.segmentIds) throw new GraphError("segment_ids (packing) cannot be combined with a KV cache");
-    if (c.keys.length !== config.numLayers || c.values.length !== config.numLayers) throw new GraphError(`the KV cache needs ${config.numLayers} layers of keys and values`);
+    if (c.keys.length !== config.numLayers || c.values.length !== config.numLayers)
+      throw new GraphError(`the KV cache needs ${config.numLayers} layers of keys and values`);
     for (const t of [...c.keys, ...c.values]) {
       if (t.rank !== 4 || t.shape[0] !== B || t.shape[1] !== config.numKvHeads || t.shape[3] !== config.headDim) {
         throw new GraphError(`KV cache tensor ${t} must be [${B}, ${config.numKvHeads}, slots, ${config.headDim}]`);
