@@ -5,7 +5,7 @@
 // llama.cpp must read NornicDB's prompt as the ids training used (BOS included, as the GGUF's metadata asks).
 // Where the vocabulary has no ChatML markers (Llama-2/TinyLlama, Llama-3.2, Phi-3, Gemma 3), training adds them as
 // special tokens and trains their rows; TinyLlama goes the LoRA way (the rows in the adapter, `neural merge`), the
-// others train every weight. Qwen2.5 has its own spec (nornicdb-qwen.spec.ts).
+// others train every weight. Qwen2.5 and Qwen3 have the markers in their vocabularies already.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +46,7 @@ const CASES: Case[] = [
   { tokenizer: "llama-3.2", family: "llama3", vocabSize: 128258 },
   { tokenizer: "phi-3", family: "phi3", vocabSize: 32064 },
   { tokenizer: "gemma-3", family: "gemma3", vocabSize: 262208, slidingWindow: 128 },
+  { tokenizer: "qwen2.5", family: "qwen2", vocabSize: 151936 },
   { tokenizer: "qwen3", family: "qwen3", vocabSize: 151936 },
 ];
 

@@ -29,6 +29,7 @@ export {
   type LoopHooks,
   type LoopSettings,
   type LoopState,
+  type StepProgress,
   type StepReport,
   type StepRunner,
   type StopReason,

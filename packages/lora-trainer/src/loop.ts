@@ -96,6 +96,9 @@ export interface StepReport {
   metrics: Record<string, number>;
 }
 
+/** What a trainer's step event tells its user, from the loop's report. */
+export type StepProgress = Pick<StepReport, "step" | "totalSteps" | "epoch" | "loss" | "lr" | "gradNorm"> & { tokensPerSecond: number };
+
 export interface LoopHooks {
   onStep(report: StepReport): void | Promise<void>;
   onEval(step: number, result: EvalResult): void | Promise<void>;

@@ -21,7 +21,7 @@ import {
   saveCheckpoint,
 } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
-import { initialLoopState, totalSteps, trainLoop, type LoopState, type StopReason, type TrainingRun } from "./loop.js";
+import { initialLoopState, totalSteps, trainLoop, type LoopState, type StepProgress, type StopReason, type TrainingRun } from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
 import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
@@ -54,19 +54,7 @@ export type TrainEvent =
       totalSteps: number;
       startStep: number;
     }
-  | {
-      type: "step";
-      step: number;
-      totalSteps: number;
-      epoch: number;
-      loss: number;
-      lr: number;
-      gradNorm: number;
-      tokensPerSecond: number;
-      etaSeconds: number;
-      paddingShare: number;
-      metrics?: Record<string, number>;
-    }
+  | ({ type: "step"; etaSeconds: number; paddingShare: number; metrics?: Record<string, number> } & StepProgress)
   | ({ type: "eval"; step: number } & EvalResult)
   | { type: "checkpoint"; step: number; dir: string };
 

@@ -23,6 +23,8 @@ import {
   type EvalResult,
   type EvalSample,
   type OrtModule,
+  type StepProgress,
+  type StepReport,
   type StopReason,
   type TrainConfig,
 } from "@neural/lora-trainer";
@@ -47,18 +49,7 @@ export type WebTrainEvent =
       evalExamples: number;
       totalSteps: number;
     }
-  | {
-      type: "step";
-      step: number;
-      totalSteps: number;
-      epoch: number;
-      loss: number;
-      lr: number;
-      gradNorm: number;
-      tokens: number;
-      seconds: number;
-      tokensPerSecond: number;
-    }
+  | ({ type: "step" } & StepProgress & Pick<StepReport, "tokens" | "seconds">)
   | ({ type: "eval"; step: number } & EvalResult)
   | { type: "export"; message: string };
 
