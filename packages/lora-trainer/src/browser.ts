@@ -24,6 +24,7 @@ export {
 export { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun, type RunInputs } from "./setup.js";
 export {
   initialLoopState,
+  stepProgress,
   totalSteps,
   trainLoop,
   type LoopHooks,

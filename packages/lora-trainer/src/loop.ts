@@ -99,6 +99,18 @@ export interface StepReport {
 /** What a trainer's step event tells its user, from the loop's report. */
 export type StepProgress = Pick<StepReport, "step" | "totalSteps" | "epoch" | "loss" | "lr" | "gradNorm"> & { tokensPerSecond: number };
 
+export function stepProgress(r: StepReport): StepProgress {
+  return {
+    step: r.step,
+    totalSteps: r.totalSteps,
+    epoch: r.epoch,
+    loss: r.loss,
+    lr: r.lr,
+    gradNorm: r.gradNorm,
+    tokensPerSecond: r.tokens / r.seconds,
+  };
+}
+
 export interface LoopHooks {
   onStep(report: StepReport): void | Promise<void>;
   onEval(step: number, result: EvalResult): void | Promise<void>;

@@ -21,7 +21,16 @@ import {
   saveCheckpoint,
 } from "./checkpoint.js";
 import { evaluate, type EvalResult, type EvalSample } from "./evaluation.js";
-import { initialLoopState, totalSteps, trainLoop, type LoopState, type StepProgress, type StopReason, type TrainingRun } from "./loop.js";
+import {
+  initialLoopState,
+  totalSteps,
+  trainLoop,
+  stepProgress,
+  type LoopState,
+  type StepProgress,
+  type StopReason,
+  type TrainingRun,
+} from "./loop.js";
 import { resolveModel, type ResolveModelOptions } from "./model-source.js";
 import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
@@ -347,13 +356,7 @@ async function trainLocked(
         const objective = preference ? stepMetrics(preference.spec, r.metrics) : {};
         emit({
           type: "step",
-          step: r.step,
-          totalSteps: r.totalSteps,
-          epoch: r.epoch,
-          loss: r.loss,
-          lr: r.lr,
-          gradNorm: r.gradNorm,
-          tokensPerSecond: r.tokens / r.seconds,
+          ...stepProgress(r),
           etaSeconds: r.etaSeconds,
           paddingShare: 1 - r.tokens / r.slots,
           ...(preference ? { metrics: objective } : {}),

@@ -15,6 +15,7 @@ import {
   resolveTrainConfig,
   runGraphs,
   runnerNotes,
+  stepProgress,
   totalSteps,
   trainableParams,
   trainLoop,
@@ -173,15 +174,9 @@ export async function trainInMemory(options: WebTrainOptions): Promise<WebTrainR
         if (r.step > 1) timed = { tokens: timed.tokens + r.tokens, seconds: timed.seconds + r.seconds };
         emit({
           type: "step",
-          step: r.step,
-          totalSteps: r.totalSteps,
-          epoch: r.epoch,
-          loss: r.loss,
-          lr: r.lr,
-          gradNorm: r.gradNorm,
+          ...stepProgress(r),
           tokens: r.tokens,
           seconds: r.seconds,
-          tokensPerSecond: r.tokens / r.seconds,
         });
       },
       onEval: (step, e) => emit({ type: "eval", step, ...e }),
