@@ -32,6 +32,8 @@ export interface QuantizeOptions {
   name?: string;
   /** Index of data[0] within its tensor, for error messages when quantizing a row range (default 0). */
   indexBase?: number;
+  /** Write NaN, infinities and overflowing values as they come out instead of throwing NonFiniteWeightError. */
+  allowNonFinite?: boolean;
 }
 
 type BlockKernel = (x: Float32Array, xOff: number, nBlocks: number, out: Uint8Array, oOff: number) => void;
@@ -102,12 +104,69 @@ export function quantizeRowsInto(
   if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + bytes > out.length) {
     throw new QuantizeError(`output buffer too small: need ${bytes} bytes at offset ${outOffset}, have ${out.length}`);
   }
-  const n = data.length;
   const name = options.name ?? "(unnamed)";
   const indexBase = options.indexBase ?? 0;
+  const check = !options.allowNonFinite;
   // the WebAssembly kernels check for NaN and infinities themselves, on the copy they work on
-  if (wasmQuantize(type, data, out, outOffset, name, indexBase)) return bytes;
-  assertFinite(data, name, indexBase);
+  if (!wasmQuantize(type, data, out, outOffset, name, indexBase, check)) {
+    if (check) assertFinite(data, name, indexBase);
+    encodeInto(type, data, out, outOffset, bytes);
+  }
+  if (check) assertNoOverflow(type, data, out, outOffset, name, indexBase);
+  return bytes;
+}
+
+/** Byte offsets of the half-precision fields (value, block scale, block minimum) in one block of each type. */
+const HALF_FIELDS: Partial<Record<SupportedType, readonly number[]>> = {
+  [GgmlType.F16]: [0],
+  [GgmlType.BF16]: [0],
+  [GgmlType.Q8_0]: [0],
+  [GgmlType.Q4_0]: [0],
+  [GgmlType.Q5_0]: [0],
+  [GgmlType.Q5_1]: [0, 2],
+  [GgmlType.Q4_K]: [0, 2],
+  [GgmlType.Q5_K]: [0, 2],
+  [GgmlType.Q6_K]: [208],
+};
+
+/**
+ * Throws NonFiniteWeightError when a finite input came out infinite: a value above 65504 written as F16, or a block
+ * whose scale overflows F16 (values near 1e7 and beyond). Reads only the encoded halves, a fraction of the output.
+ */
+function assertNoOverflow(
+  type: SupportedType,
+  data: Float32Array,
+  out: Uint8Array,
+  outOffset: number,
+  name: string,
+  indexBase: number,
+): void {
+  const fields = HALF_FIELDS[type];
+  if (!fields) return;
+  const exponent = type === GgmlType.BF16 ? 0x7f80 : 0x7c00;
+  const blockBytes = BLOCK_BYTES[type];
+  const blocks = data.length / BLOCK_SIZE[type];
+  let acc = 0;
+  for (const field of fields) {
+    for (let b = 0, o = outOffset + field; b < blocks; b++, o += blockBytes)
+      acc |= ((out[o]! | (out[o + 1]! << 8)) & exponent) === exponent ? 1 : 0;
+  }
+  if (acc === 0) return;
+  for (let b = 0; b < blocks; b++) {
+    const infinite = fields.some((field) => {
+      const o = outOffset + b * blockBytes + field;
+      return ((out[o]! | (out[o + 1]! << 8)) & exponent) === exponent;
+    });
+    if (!infinite) continue;
+    // the block's largest value is the one its scale could not hold
+    let at = b * BLOCK_SIZE[type];
+    for (let i = at; i < (b + 1) * BLOCK_SIZE[type]; i++) if (Math.abs(data[i]!) > Math.abs(data[at]!)) at = i;
+    throw new NonFiniteWeightError(name, indexBase + at, data[at]!, TYPE_NAME[type]);
+  }
+}
+
+function encodeInto(type: SupportedType, data: Float32Array, out: Uint8Array, outOffset: number, bytes: number): void {
+  const n = data.length;
   switch (type) {
     case GgmlType.F32:
       new Uint8Array(out.buffer, out.byteOffset + outOffset, bytes).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
@@ -133,7 +192,6 @@ export function quantizeRowsInto(
     default:
       KERNELS[type]!(data, 0, n / BLOCK_SIZE[type], out, outOffset);
   }
-  return bytes;
 }
 
 /**
