@@ -131,7 +131,8 @@ const HALF_FIELDS: Partial<Record<SupportedType, readonly number[]>> = {
 
 /**
  * Throws NonFiniteWeightError when a finite input came out infinite: a value above 65504 written as F16, or a block
- * whose scale overflows F16 (values near 1e7 and beyond). Reads only the encoded halves, a fraction of the output.
+ * whose scale overflows F16 (weights in the hundreds of thousands or more). Reads only the encoded halves: all of an
+ * F16 output, 2 or 4 bytes per block of a quantized one.
  */
 function assertNoOverflow(
   type: SupportedType,
