@@ -24,6 +24,25 @@ import { edgeCases, randomValues, sameBytes, sameFloats } from "./spec-data.js";
 const random = randomValues(2024);
 const edges = edgeCases();
 
+describe("the largest finite weights of the half types", () => {
+  const below = (bits: number) => new Float32Array(new Uint32Array([bits - 1]).buffer)[0]!;
+  const at = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0]!;
+  it.each([
+    ["F16", GgmlType.F16, 0x477ff000],
+    ["BF16", GgmlType.BF16, 0x7f7f8000],
+  ] as const)("%s: the largest value that stays finite passes, the next one up is refused", (_name, type, bits) => {
+    expect(at(0x477ff000)).toBe(65520);
+    const x = new Float32Array(4).fill(0.5);
+    x[2] = -below(bits);
+    expect(dequantizeRows(type, quantizeRows(type, x, 4), 4).every(Number.isFinite)).toBe(true);
+    x[2] = -at(bits);
+    expect(() => quantizeRows(type, x, 4, { name: "w" })).toThrow(
+      new RegExp(`^tensor w: value -[\\d.e+]+ at index 2 is too large for ${TYPE_NAME[type]} \\(it becomes infinite\\)$`),
+    );
+    expect(dequantizeRows(type, quantizeRows(type, x, 4, { allowNonFinite: true }), 4)[2]).toBe(-Infinity);
+  });
+});
+
 describe.each(SUPPORTED_TYPES.map((t) => [TYPE_NAME[t], t] as const))("%s", (_name, type: SupportedType) => {
   it("has ggml's block size and bytes per block", () => {
     const info = ggmlTypeInfo(type);
