@@ -5,11 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LlamaModelProcess, chatmlPrompt } from "@neural/llama";
 import { QuantizePool } from "@neural/quantize/parallel";
-import { NonFiniteWeightError } from "@neural/quantize";
 import { memorySink, type TensorReader } from "@neural/safetensors";
 import { writeTinyModel, type TinyModel } from "@neural/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OUT_TYPES, convertHfToGguf, convertModel, hfModel, openHfModel, type StreamStats } from "./index.js";
+import { NonFiniteTensorError, OUT_TYPES, convertHfToGguf, convertModel, hfModel, openHfModel, type StreamStats } from "./index.js";
 
 const root = await mkdtemp(join(tmpdir(), "gguf-stream-"));
 const pool = new QuantizePool({ threads: 2 });
@@ -48,9 +47,9 @@ describe("export pipeline", () => {
     }
   });
 
-  it("names a NaN weight by its index in the whole tensor, from a worker and leaves no file", async () => {
+  /** The tiny model with `value` put at row 40, column 7 of `target` as it is read. */
+  async function poisonedModel(target: string, value: number) {
     const opened = await openHfModel(model.dir);
-    const target = "model.layers.1.mlp.down_proj.weight";
     const cols = opened.checkpoint.info(target).shape[1]!;
     const poisoned: TensorReader = {
       names: opened.checkpoint.names,
@@ -61,20 +60,63 @@ describe("export pipeline", () => {
       close: () => opened.checkpoint.close(),
       async readFloat32(name, rows) {
         const values = await opened.checkpoint.readFloat32(name, rows);
-        // row 40, column 7 of the tensor
-        if (name === target && rows && rows.start <= 40 && rows.start + rows.count > 40) values[(40 - rows.start) * cols + 7] = Number.NaN;
+        if (name === target && rows && rows.start <= 40 && rows.start + rows.count > 40) values[(40 - rows.start) * cols + 7] = value;
         return values;
       },
     };
+    const file = opened.checkpoint.info(target).file;
+    return { model: hfModel({ ...opened, checkpoint: poisoned }), cols, file, close: () => poisoned.close() };
+  }
+
+  it("names a NaN weight by its file (the shard that holds it), its tensor and its index in the whole tensor, from a worker, and leaves no file", async () => {
+    const target = "model.layers.1.mlp.down_proj.weight";
+    const poisoned = await poisonedModel(target, Number.NaN);
     const sink = memorySink("poisoned.gguf");
-    const error = await convertModel(hfModel({ ...opened, checkpoint: poisoned }), sink, {
-      outType: "Q4_K_M",
-      pool,
-      chunkElements: 4 * cols,
-    }).catch((e) => e);
+    const error = await convertModel(poisoned.model, sink, { outType: "Q4_K_M", pool, chunkElements: 4 * poisoned.cols }).catch((e) => e);
     await poisoned.close();
-    expect(error).toBeInstanceOf(NonFiniteWeightError);
-    expect(error).toMatchObject({ tensor: "blk.1.ffn_down.weight", index: 40 * cols + 7 });
+    expect(error).toBeInstanceOf(NonFiniteTensorError);
+    expect(error).toMatchObject({
+      file: poisoned.file,
+      tensor: target,
+      ggufTensor: "blk.1.ffn_down.weight",
+      reason: `value NaN at index ${40 * poisoned.cols + 7} is not finite`,
+    });
+    expect(error.message).toBe(
+      `${poisoned.file} (${target}): value NaN at index ${40 * poisoned.cols + 7} is not finite (GGUF tensor blk.1.ffn_down.weight)`,
+    );
+    expect(poisoned.file).toMatch(/model-\d+-of-\d+\.safetensors$/);
     expect(sink.committed).toBe(false);
+  });
+
+  // A finite 1e30 (what a diverged step once left) is infinite as F16 and as any block scale: llama.cpp cannot load it.
+  it.each(["F16", "Q8_0", "Q4_K_M"] as const)(
+    "refuses a finite weight that becomes infinite as %s, on the calling thread",
+    async (outType) => {
+      const target = "model.layers.0.mlp.up_proj.weight";
+      const poisoned = await poisonedModel(target, 1e30);
+      const sink = memorySink("huge.gguf");
+      const error = await convertModel(poisoned.model, sink, { outType, chunkElements: 4 * poisoned.cols }).catch((e) => e);
+      await poisoned.close();
+      expect(error).toBeInstanceOf(NonFiniteTensorError);
+      expect(error.reason).toMatch(
+        new RegExp(
+          `^value 1e\\+30 at index ${40 * poisoned.cols + 7} is too large for (f16|q8_0|q4_K|q5_K|q6_K) \\(it becomes infinite\\)$`,
+        ),
+      );
+      expect(sink.committed).toBe(false);
+    },
+  );
+
+  it("allowNonFinite writes NaN and overflowing weights as they come", async () => {
+    for (const [value, outType] of [
+      [Number.NaN, "Q4_K_M"],
+      [1e30, "F16"],
+    ] as const) {
+      const poisoned = await poisonedModel("model.layers.1.mlp.down_proj.weight", value);
+      const sink = memorySink("allowed.gguf");
+      await convertModel(poisoned.model, sink, { outType, pool, allowNonFinite: true });
+      await poisoned.close();
+      expect(sink.committed).toBe(true);
+    }
   });
 });

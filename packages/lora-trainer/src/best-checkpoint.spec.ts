@@ -3,45 +3,27 @@
 // merge) take; a dataset that loses more than 10% of its examples to --max_length stops the run, saying how many and
 // what length keeps them; a resume with other settings names them.
 import { openSafetensors } from "@neural/safetensors";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { listCheckpoints, loadCheckpoint } from "./checkpoint.js";
+import { tinyTrainingRun } from "@neural/testkit";
 import { resolveTrainConfig, type TrainConfig } from "./train-config.js";
 import { train, type TrainEvent } from "./trainer.js";
 
-const dir = mkdtempSync(path.join(tmpdir(), "best-"));
-const dataset = path.join(dir, "data.jsonl");
-writeFileSync(
-  dataset,
-  Array.from({ length: 60 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n",
-);
+const { dir, flags } = tinyTrainingRun("best");
 
-const tiny = (flags: Partial<TrainConfig>) =>
+const tiny = (overrides: Partial<TrainConfig>) =>
   resolveTrainConfig({
     flags: {
-      from_scratch: true,
-      hidden_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 32,
-      vocab_size: 300,
-      dataset,
-      max_length: 64,
-      batch_size: 4,
-      gradient_accumulation: 1,
-      threads: 1,
-      device: "cpu",
-      eval_generate: false,
-      logging_steps: 1,
+      ...flags,
       save_steps: 1,
       save_total_limit: 100,
       eval_steps: 1,
       warmup_steps: 0,
       lr_scheduler: "constant",
       validation_split: 0.2,
-      ...flags,
+      ...overrides,
     },
   }).config;
 

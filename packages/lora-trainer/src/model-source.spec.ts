@@ -62,10 +62,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   hubUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-});
+}, 60_000);
 afterAll(() => server.close());
 
-describe("resolveModel", () => {
+// Generous timeouts: each test downloads and hashes a model through a local server, slow on a loaded machine.
+describe("resolveModel", { timeout: 120_000 }, () => {
   it("downloads config, tokenizer and safetensors into the Hugging Face cache layout, then reuses the cache offline", async () => {
     const cacheDir = await mkdtemp(path.join(tmpdir(), "hf-cache-"));
     const first = await resolveModel("org/tiny", { cacheDir, hubUrl });
@@ -106,7 +107,7 @@ describe("resolveModel", () => {
   });
 });
 
-describe("gated models and tokens", () => {
+describe("gated models and tokens", { timeout: 120_000 }, () => {
   const TOKEN = "hf_test_token_with_access";
   let hub: LocalHub;
   const saved = { ...process.env };

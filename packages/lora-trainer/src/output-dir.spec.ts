@@ -3,43 +3,26 @@
 // temporary files are cleared; a torn last line of metrics.jsonl is dropped on resume (before: "Unterminated string
 // in JSON", naming no file) and a run resumed with no checkpoint does not repeat its metrics.
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkpointsDir, listCheckpoints } from "./checkpoint.js";
 import { LOCK_FILE, OutputDirLockedError } from "./outputs.js";
+import { tinyTrainingRun } from "@neural/testkit";
 import { resolveTrainConfig, type TrainConfig } from "./train-config.js";
 import { train } from "./trainer.js";
 
-const dir = mkdtempSync(path.join(tmpdir(), "output-dir-"));
-const dataset = path.join(dir, "data.jsonl");
-writeFileSync(
-  dataset,
-  Array.from({ length: 40 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n",
-);
+const { dir, flags } = tinyTrainingRun("output-dir", { rows: 40 });
 
-const tiny = (flags: Partial<TrainConfig>) =>
+const tiny = (overrides: Partial<TrainConfig>) =>
   resolveTrainConfig({
     flags: {
-      from_scratch: true,
-      hidden_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 32,
-      vocab_size: 300,
-      dataset,
-      max_length: 64,
-      batch_size: 4,
-      gradient_accumulation: 1,
-      threads: 1,
-      device: "cpu",
-      eval_generate: false,
-      logging_steps: 1,
+      ...flags,
       save_steps: 2,
       max_steps: 4,
       validation_split: 0,
-      ...flags,
+      ...overrides,
     },
   }).config;
 
@@ -53,7 +36,7 @@ const trainSteps = (output: string) =>
     .filter((r) => r.type === "train")
     .map((r) => r.step);
 
-describe("an output directory", () => {
+describe("an output directory", { timeout: 120_000 }, () => {
   it("is locked: of two concurrent runs into it, one trains and the other is refused, naming the holder", async () => {
     const output = path.join(dir, "shared");
     const [a, b] = await Promise.allSettled([train(tiny({ output_dir: output, seed: 1 })), train(tiny({ output_dir: output, seed: 2 }))]);

@@ -1,45 +1,27 @@
 // The Node trainer end to end at its two early exits: early stopping with patience, and a diverging step (its loss
 // non-finite) that stops the run with the weights from before the update that caused it, checkpointed and written.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openSafetensors } from "@neural/safetensors";
 import { listCheckpoints, loadCheckpoint } from "./checkpoint.js";
+import { tinyTrainingRun } from "@neural/testkit";
 import { resolveTrainConfig, type TrainConfig } from "./train-config.js";
 import { train, type TrainEvent } from "./trainer.js";
 
-const dir = mkdtempSync(path.join(tmpdir(), "loop-"));
-const dataset = path.join(dir, "data.jsonl");
-writeFileSync(
-  dataset,
-  Array.from({ length: 60 }, (_, i) => JSON.stringify({ instruction: `Count to ${i}`, output: `${i} ${i + 1}` })).join("\n") + "\n",
-);
+const { dir, flags } = tinyTrainingRun("loop");
 
-const tiny = (flags: Partial<TrainConfig>) =>
+const tiny = (overrides: Partial<TrainConfig>) =>
   resolveTrainConfig({
     flags: {
-      from_scratch: true,
-      hidden_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 32,
-      vocab_size: 300,
-      dataset,
-      max_length: 64,
-      batch_size: 4,
-      gradient_accumulation: 1,
-      threads: 1,
-      device: "cpu",
-      eval_generate: false,
-      logging_steps: 1,
+      ...flags,
       save_steps: 1,
       warmup_steps: 0,
-      ...flags,
+      ...overrides,
     },
   }).config;
 
-describe("the training loop", () => {
+// Each test trains a tiny model for a few steps: seconds alone, far longer on a loaded machine.
+describe("the training loop", { timeout: 300_000 }, () => {
   it("stops early when the eval loss has not improved for `patience` evaluations", async () => {
     const events: TrainEvent[] = [];
     // learning rate 0: nothing changes, so no evaluation improves on the first one

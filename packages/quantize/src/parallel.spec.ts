@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { GgmlType, NonFiniteWeightError, QuantizeError, quantizeRows } from "./index.js";
+import { GgmlType, NonFiniteWeightError, QuantizeError, quantizeRows, rowBytes } from "./index.js";
 import { QuantizePool } from "./parallel.js";
 import { randomValues, sameBytes } from "./spec-data.js";
 
@@ -46,5 +46,16 @@ describe("QuantizePool (worker threads)", () => {
     expect(err).toBeInstanceOf(NonFiniteWeightError);
     expect(err).toMatchObject({ tensor: "blk.3.attn_q.weight", index: 6000 });
     await expect(pool.quantizeRows(GgmlType.Q4_K, x.subarray(0, 300), 300)).rejects.toThrow(QuantizeError);
+    expect((await pool.quantizeRows(GgmlType.Q4_K, bad, 256, { rowsPerJob: 4, allowNonFinite: true })).length).toBe(
+      rowBytes(GgmlType.Q4_K, 8192),
+    );
+  });
+
+  it("reports a weight whose block scale overflows, from a worker", async () => {
+    const huge = x.slice(0, 8192);
+    huge[5000] = 1e30;
+    const err = await pool.quantizeRows(GgmlType.Q8_0, huge, 256, { name: "blk.3.attn_q.weight", rowsPerJob: 4 }).catch((e) => e);
+    expect(err).toBeInstanceOf(NonFiniteWeightError);
+    expect(err).toMatchObject({ tensor: "blk.3.attn_q.weight", index: 5000, value: Math.fround(1e30), overflows: "q8_0" });
   });
 });

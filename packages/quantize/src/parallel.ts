@@ -19,6 +19,8 @@ export interface PoolQuantizeOptions {
   rowsPerJob?: number;
   /** Index of data[0] within its tensor, for error messages (default 0). */
   indexBase?: number;
+  /** Write NaN, infinities and overflowing values instead of throwing NonFiniteWeightError (see quantizeRows). */
+  allowNonFinite?: boolean;
   /**
    * The caller hands `data` over: when it is one job and spans its whole buffer, that buffer is moved to the worker
    * (and detached here) instead of copied.
@@ -95,7 +97,7 @@ export class QuantizePool {
         const e = reply.error;
         p.reject(
           e.name === "NonFiniteWeightError" && e.tensor !== undefined
-            ? new NonFiniteWeightError(e.tensor, e.index ?? -1, e.value ?? Number.NaN)
+            ? new NonFiniteWeightError(e.tensor, e.index ?? -1, e.value ?? Number.NaN, e.overflows)
             : new QuantizeError(e.message),
         );
       }
@@ -142,6 +144,7 @@ export class QuantizePool {
     name = "(unnamed)",
     indexBase = 0,
     transfer = false,
+    allowNonFinite = false,
   ): Promise<Uint8Array> {
     if (!isSupportedType(type)) return Promise.reject(new QuantizeError(`unsupported ggml type ${type}`));
     try {
@@ -153,7 +156,15 @@ export class QuantizePool {
       return Promise.reject(new QuantizeError(`${data.length} values are not whole rows of ${nPerRow}`));
     }
     const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer);
-    return this.submit({ id: this.nextId++, type, nPerRow, data: transfer && whole ? data : data.slice(), name, indexBase });
+    return this.submit({
+      id: this.nextId++,
+      type,
+      nPerRow,
+      data: transfer && whole ? data : data.slice(),
+      name,
+      indexBase,
+      allowNonFinite,
+    });
   }
 
   /** quantizeRows on the pool: the tensor is split into row ranges, one job per range. */
@@ -168,14 +179,17 @@ export class QuantizePool {
     const rowsPerJob = options.rowsPerJob ?? Math.max(1, Math.ceil(rows / this.threads));
     const name = options.name ?? "(unnamed)";
     const indexBase = options.indexBase ?? 0;
-    if (rowsPerJob >= rows) return this.quantizeRange(type, data, nPerRow, name, indexBase, options.transfer);
+    const allowNonFinite = options.allowNonFinite ?? false;
+    if (rowsPerJob >= rows) return this.quantizeRange(type, data, nPerRow, name, indexBase, options.transfer, allowNonFinite);
     // each range is copied once and transferred (V8 copies into and out of SharedArrayBuffers far more slowly)
     const out = new Uint8Array(rows * perRow);
     const jobs: Promise<void>[] = [];
     for (let r = 0; r < rows; r += rowsPerJob) {
       const n = Math.min(rowsPerJob, rows - r);
       const slice = data.subarray(r * nPerRow, (r + n) * nPerRow);
-      jobs.push(this.quantizeRange(type, slice, nPerRow, name, indexBase + r * nPerRow).then((b) => out.set(b, r * perRow)));
+      jobs.push(
+        this.quantizeRange(type, slice, nPerRow, name, indexBase + r * nPerRow, false, allowNonFinite).then((b) => out.set(b, r * perRow)),
+      );
     }
     await Promise.all(jobs);
     return out;

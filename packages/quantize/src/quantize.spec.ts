@@ -24,6 +24,25 @@ import { edgeCases, randomValues, sameBytes, sameFloats } from "./spec-data.js";
 const random = randomValues(2024);
 const edges = edgeCases();
 
+describe("the largest finite weights of the half types", () => {
+  const below = (bits: number) => new Float32Array(new Uint32Array([bits - 1]).buffer)[0]!;
+  const at = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0]!;
+  it.each([
+    ["F16", GgmlType.F16, 0x477ff000],
+    ["BF16", GgmlType.BF16, 0x7f7f8000],
+  ] as const)("%s: the largest value that stays finite passes, the next one up is refused", (_name, type, bits) => {
+    expect(at(0x477ff000)).toBe(65520);
+    const x = new Float32Array(4).fill(0.5);
+    x[2] = -below(bits);
+    expect(dequantizeRows(type, quantizeRows(type, x, 4), 4).every(Number.isFinite)).toBe(true);
+    x[2] = -at(bits);
+    expect(() => quantizeRows(type, x, 4, { name: "w" })).toThrow(
+      new RegExp(`^tensor w: value -[\\d.e+]+ at index 2 is too large for ${TYPE_NAME[type]} \\(it becomes infinite\\)$`),
+    );
+    expect(dequantizeRows(type, quantizeRows(type, x, 4, { allowNonFinite: true }), 4)[2]).toBe(-Infinity);
+  });
+});
+
 describe.each(SUPPORTED_TYPES.map((t) => [TYPE_NAME[t], t] as const))("%s", (_name, type: SupportedType) => {
   it("has ggml's block size and bytes per block", () => {
     const info = ggmlTypeInfo(type);
@@ -46,7 +65,8 @@ describe.each(SUPPORTED_TYPES.map((t) => [TYPE_NAME[t], t] as const))("%s", (_na
 
     it("quantizes the edge cases like ggml (zeros, constants, outliers, denormals, f16 and f32 limits)", () => {
       setQuantizeBackend(backend);
-      const ours = quantizeRows(type, edges, 256);
+      // values past F16's range are infinite as F16 or as a block scale, as ggml writes them when told to
+      const ours = quantizeRows(type, edges, 256, { allowNonFinite: true });
       setQuantizeBackend("auto");
       const theirs = ggmlQuantize(type, edges, 256);
       const cmp = sameBytes(ours, theirs);
@@ -71,6 +91,25 @@ describe.each(SUPPORTED_TYPES.map((t) => [TYPE_NAME[t], t] as const))("%s", (_na
         expect(e.tensor).toBe("blk.7.ffn_down.weight");
         expect(e.index).toBe(300);
         expect(e.message).toContain("blk.7.ffn_down.weight");
+        expect(() => quantizeRows(type, x, 256, { allowNonFinite: true })).not.toThrow();
+      }
+      setQuantizeBackend("auto");
+    });
+
+    it("rejects a finite weight that becomes infinite as the type or as its block scale, unless allowNonFinite", () => {
+      setQuantizeBackend(backend);
+      const x = new Float32Array(512).fill(0.1);
+      // (far larger values, 1e30, break the K-quant kernels' sums before the scale: ggml writes a zero block then)
+      x[300] = 1e10;
+      x[301] = -3e9;
+      const quantize = () => quantizeRows(type, x, 256, { name: "blk.7.ffn_down.weight", indexBase: 1000 });
+      if (type === GgmlType.F32 || type === GgmlType.BF16) expect(quantize).not.toThrow();
+      else {
+        expect(quantize).toThrow(NonFiniteWeightError);
+        expect(quantize).toThrow(
+          `tensor blk.7.ffn_down.weight: value 10000000000 at index 1300 is too large for ${TYPE_NAME[type]} (it becomes infinite)`,
+        );
+        expect(ggmlDequantize(type, quantizeRows(type, x, 256, { allowNonFinite: true }), 512).some((v) => !Number.isFinite(v))).toBe(true);
       }
       setQuantizeBackend("auto");
     });

@@ -32,6 +32,8 @@ export interface QuantizeOptions {
   name?: string;
   /** Index of data[0] within its tensor, for error messages when quantizing a row range (default 0). */
   indexBase?: number;
+  /** Write NaN, infinities and overflowing values as they come out instead of throwing NonFiniteWeightError. */
+  allowNonFinite?: boolean;
 }
 
 type BlockKernel = (x: Float32Array, xOff: number, nBlocks: number, out: Uint8Array, oOff: number) => void;
@@ -62,19 +64,27 @@ function checkRows(type: SupportedType, length: number, nPerRow: number): number
   return (length / nPerRow) * perRow;
 }
 
-/** Throws NonFiniteWeightError at the first NaN or ±Infinity. */
-export function assertFinite(data: Float32Array, name = "(unnamed)", indexBase = 0): void {
-  // branch-free scan of the exponent bits: an all-ones exponent (inf or NaN) carries into bit 31
+/**
+ * Throws NonFiniteWeightError at the first NaN or ±Infinity, or (given `infiniteFrom`, the bits of the smallest
+ * float32 magnitude that `type` rounds to infinity) at the first value that would be infinite as `type`.
+ */
+export function assertFinite(data: Float32Array, name = "(unnamed)", indexBase = 0, infiniteFrom = 0x7f800000, type?: string): void {
+  // branch-free scan: a magnitude at or above infiniteFrom (all-ones exponent by default) carries into bit 31
+  const carry = 0x80000000 - infiniteFrom;
   const u = new Uint32Array(data.buffer, data.byteOffset, data.length);
   const n = u.length;
   let acc = 0;
-  for (let i = 0; i < n; i++) acc |= (u[i]! & 0x7f800000) + 0x00800000;
+  for (let i = 0; i < n; i++) acc |= (u[i]! & 0x7fffffff) + carry;
   if (acc >= 0) return;
   for (let i = 0; i < n; i++) {
     const v = data[i]!;
     if (v - v !== 0) throw new NonFiniteWeightError(name, indexBase + i, v);
+    if ((u[i]! & 0x7fffffff) >= infiniteFrom) throw new NonFiniteWeightError(name, indexBase + i, v, type);
   }
 }
+
+/** Bits of the smallest float32 magnitude each half type rounds to infinity (to nearest even): 65520, and 2^128 - 2^103. */
+const INFINITE_FROM: Partial<Record<SupportedType, number>> = { [GgmlType.F16]: 0x477ff000, [GgmlType.BF16]: 0x7f7f8000 };
 
 /**
  * Quantizes whole rows of float32 values to ggml `type`, byte for byte what ggml_quantize_chunk(type, …, imatrix
@@ -102,12 +112,63 @@ export function quantizeRowsInto(
   if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + bytes > out.length) {
     throw new QuantizeError(`output buffer too small: need ${bytes} bytes at offset ${outOffset}, have ${out.length}`);
   }
-  const n = data.length;
   const name = options.name ?? "(unnamed)";
   const indexBase = options.indexBase ?? 0;
+  const check = !options.allowNonFinite;
   // the WebAssembly kernels check for NaN and infinities themselves, on the copy they work on
-  if (wasmQuantize(type, data, out, outOffset, name, indexBase)) return bytes;
-  assertFinite(data, name, indexBase);
+  if (!wasmQuantize(type, data, out, outOffset, name, indexBase, check)) {
+    if (check) assertFinite(data, name, indexBase, INFINITE_FROM[type], TYPE_NAME[type]);
+    encodeInto(type, data, out, outOffset, bytes);
+  }
+  if (check) assertScalesFinite(type, data, out, outOffset, name, indexBase);
+  return bytes;
+}
+
+/** Byte offsets of the F16 fields (block scale, block minimum) in one block of each quantized type. */
+const SCALE_FIELDS: Partial<Record<SupportedType, readonly number[]>> = {
+  [GgmlType.Q8_0]: [0],
+  [GgmlType.Q4_0]: [0],
+  [GgmlType.Q5_0]: [0],
+  [GgmlType.Q5_1]: [0, 2],
+  [GgmlType.Q4_K]: [0, 2],
+  [GgmlType.Q5_K]: [0, 2],
+  [GgmlType.Q6_K]: [208],
+};
+
+/**
+ * Throws NonFiniteWeightError when a block of finite values came out with an infinite F16 scale (weights in the
+ * hundreds of thousands or more). Reads 2 or 4 bytes per block of the output.
+ */
+function assertScalesFinite(
+  type: SupportedType,
+  data: Float32Array,
+  out: Uint8Array,
+  outOffset: number,
+  name: string,
+  indexBase: number,
+): void {
+  const fields = SCALE_FIELDS[type];
+  if (!fields) return;
+  const blockBytes = BLOCK_BYTES[type];
+  const blocks = data.length / BLOCK_SIZE[type];
+  const infinite = (o: number) => ((out[o]! | (out[o + 1]! << 8)) & 0x7c00) === 0x7c00;
+  let acc = 0;
+  // branch-free: an all-ones exponent plus its lowest bit carries into bit 15, any other exponent does not
+  for (const field of fields) {
+    for (let b = 0, o = outOffset + field; b < blocks; b++, o += blockBytes) acc |= ((out[o]! | (out[o + 1]! << 8)) & 0x7c00) + 0x0400;
+  }
+  if ((acc & 0x8000) === 0) return;
+  for (let b = 0; b < blocks; b++) {
+    if (!fields.some((field) => infinite(outOffset + b * blockBytes + field))) continue;
+    // the block's largest value is the one its scale could not hold
+    let at = b * BLOCK_SIZE[type];
+    for (let i = at; i < (b + 1) * BLOCK_SIZE[type]; i++) if (Math.abs(data[i]!) > Math.abs(data[at]!)) at = i;
+    throw new NonFiniteWeightError(name, indexBase + at, data[at]!, TYPE_NAME[type]);
+  }
+}
+
+function encodeInto(type: SupportedType, data: Float32Array, out: Uint8Array, outOffset: number, bytes: number): void {
+  const n = data.length;
   switch (type) {
     case GgmlType.F32:
       new Uint8Array(out.buffer, out.byteOffset + outOffset, bytes).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
@@ -133,7 +194,6 @@ export function quantizeRowsInto(
     default:
       KERNELS[type]!(data, 0, n / BLOCK_SIZE[type], out, outOffset);
   }
-  return bytes;
 }
 
 /**

@@ -118,14 +118,32 @@ export class QuantizeError extends Error {
   override name = "QuantizeError";
 }
 
-/** A weight that is NaN or infinite: the tensor cannot be quantized (llama.cpp would refuse the file too). */
+/** The shortest decimal that reads back as the float32 `value` (1e+30, not 1.0000000150474662e+30). */
+function float32Text(value: number): string {
+  for (let digits = 1; digits < 9; digits++) {
+    const text = String(Number(value.toPrecision(digits)));
+    if (Math.fround(Number(text)) === value) return text;
+  }
+  return String(value);
+}
+
+/**
+ * A weight that is NaN or infinite, or finite but too large for the type it is written as (a half-precision value or
+ * block scale that overflows to infinity): the tensor cannot be quantized, and llama.cpp could not use it.
+ */
 export class NonFiniteWeightError extends QuantizeError {
   override name = "NonFiniteWeightError";
   constructor(
     readonly tensor: string,
     readonly index: number,
     readonly value: number,
+    /** The type the finite `value` overflows in; undefined when `value` itself is NaN or infinite. */
+    readonly overflows?: string,
   ) {
-    super(`tensor ${tensor}: value ${value} at index ${index} is not finite`);
+    super(
+      overflows === undefined
+        ? `tensor ${tensor}: value ${value} at index ${index} is not finite`
+        : `tensor ${tensor}: value ${float32Text(value)} at index ${index} is too large for ${overflows} (it becomes infinite)`,
+    );
   }
 }

@@ -110,9 +110,17 @@ export function quantizeBackend(): "wasm" | "js" {
 
 /**
  * Runs the WebAssembly kernel for `type` over whole blocks, checking for NaN and infinities on the way (throws
- * NonFiniteWeightError); false when it does not apply (then use JavaScript).
+ * NonFiniteWeightError) unless `checkFinite` is false; false when it does not apply (then use JavaScript).
  */
-export function wasmQuantize(type: number, x: Float32Array, out: Uint8Array, outOffset: number, name: string, indexBase = 0): boolean {
+export function wasmQuantize(
+  type: number,
+  x: Float32Array,
+  out: Uint8Array,
+  outOffset: number,
+  name: string,
+  indexBase = 0,
+  checkFinite = true,
+): boolean {
   if (backend === "js") return false;
   const spec = WASM_TYPES[type];
   if (!spec) return false;
@@ -128,7 +136,7 @@ export function wasmQuantize(type: number, x: Float32Array, out: Uint8Array, out
     const nb = n / bs;
     const mem = e.memory.buffer;
     new Float32Array(mem, base, n).set(x.subarray(p, p + n));
-    const bad = e.nonFinite(base, n);
+    const bad = checkFinite ? e.nonFinite(base, n) : -1;
     if (bad >= 0) throw new NonFiniteWeightError(name, indexBase + p + bad, x[p + bad]!);
     kernel(base, nb, yBase);
     out.set(new Uint8Array(mem, yBase, nb * bb), o);

@@ -12,11 +12,17 @@ export interface QuantizeJob {
   name: string;
   /** Index of data[0] within its tensor, for error messages. */
   indexBase: number;
+  allowNonFinite?: boolean;
 }
 
 export type QuantizeReply =
   | { id: number; ms: number; ok: true; bytes: Uint8Array }
-  | { id: number; ms: number; ok: false; error: { name: string; message: string; tensor?: string; index?: number; value?: number } };
+  | {
+      id: number;
+      ms: number;
+      ok: false;
+      error: { name: string; message: string; tensor?: string; index?: number; value?: number; overflows?: string };
+    };
 
 const port = parentPort;
 if (port) {
@@ -24,7 +30,11 @@ if (port) {
     const started = performance.now();
     try {
       const bytes = new Uint8Array((job.data.length / job.nPerRow) * rowBytes(job.type, job.nPerRow));
-      quantizeRowsInto(job.type, job.data, job.nPerRow, bytes, 0, { name: job.name, indexBase: job.indexBase });
+      quantizeRowsInto(job.type, job.data, job.nPerRow, bytes, 0, {
+        name: job.name,
+        indexBase: job.indexBase,
+        allowNonFinite: job.allowNonFinite ?? false,
+      });
       const reply: QuantizeReply = { id: job.id, ms: performance.now() - started, ok: true, bytes };
       port.postMessage(reply, [bytes.buffer]);
     } catch (err) {
@@ -35,7 +45,7 @@ if (port) {
         ok: false,
         error:
           e instanceof NonFiniteWeightError
-            ? { name: e.name, message: e.message, tensor: e.tensor, index: e.index, value: e.value }
+            ? { name: e.name, message: e.message, tensor: e.tensor, index: e.index, value: e.value, overflows: e.overflows }
             : { name: e.name, message: e.message },
       };
       port.postMessage(reply);

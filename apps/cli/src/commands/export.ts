@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join } from "node:path";
 import { AdapterError, mergeAdapter, ModelSourceError } from "@neural/lora-trainer";
 import {
   GGUF_ARCHITECTURES,
+  NonFiniteTensorError,
   OUT_TYPES,
   convertHfToGguf,
   convertLoraToGguf,
@@ -63,6 +64,11 @@ export const exportCommand: Command = {
         "general.name (default: the model's, from config.json _name_or_path, else its family's; llama.cpp keys tokenizer rules on it)",
     },
     { name: "threads", type: "number", description: "quantization worker threads (0: all cores)", default: 0 },
+    {
+      name: "allow_non_finite",
+      type: "boolean",
+      description: "write weights that are NaN, infinite or too large for their type as they are (llama.cpp computes garbage from them)",
+    },
     { name: "verify", type: "boolean", description: "load the result in llama.cpp (child process), generate from a ChatML prompt, report" },
     { name: "verify_prompt", type: "string", description: "user message for --verify", default: "Hello! In one sentence, what are you?" },
     { name: "modelfile", type: "string", description: "where to write the Ollama Modelfile (default: beside the GGUF, NAME.Modelfile)" },
@@ -150,14 +156,22 @@ export const exportCommand: Command = {
         quantization = "F32";
       }
       io.err(`export: LoRA adapter ${modelDir} (base ${base}) -> ${output} (${quantization})`);
-      result = await convertLoraToGguf({
-        adapterDir: modelDir,
-        baseModelDir: base!,
-        output,
-        outType: quantization as "F32" | "F16",
-        onProgress,
-        ...(o.name ? { name: o.name as string } : {}),
-      });
+      try {
+        result = await convertLoraToGguf({
+          adapterDir: modelDir,
+          baseModelDir: base!,
+          output,
+          outType: quantization as "F32" | "F16",
+          onProgress,
+          allowNonFinite: o.allow_non_finite === true,
+          ...(o.name ? { name: o.name as string } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof NonFiniteTensorError)) throw error;
+        io.status("");
+        io.err(`neural export: ${error.message}; nothing written (--allow_non_finite writes it anyway)`);
+        return EXIT.problems;
+      }
     } else {
       if (o.lora_adapter) {
         io.err(`neural export: --lora_adapter needs an adapter directory (adapter_config.json) but ${modelDir} has none`);
@@ -171,9 +185,17 @@ export const exportCommand: Command = {
           output,
           outType: quantization as OutType,
           onProgress,
+          allowNonFinite: o.allow_non_finite === true,
           ...(pool ? { pool } : {}),
           ...(o.name !== undefined ? { name: o.name as string } : {}),
         });
+      } catch (error) {
+        if (!(error instanceof NonFiniteTensorError)) throw error;
+        io.status("");
+        // A merged adapter's weights live in a temporary folder: name what the user gave instead.
+        const message = temp ? `${modelDir} merged into its base${error.message.slice(error.file.length)}` : error.message;
+        io.err(`neural export: ${message}; nothing written (--allow_non_finite writes it anyway)`);
+        return EXIT.problems;
       } finally {
         await pool?.close();
         if (temp) await rm(temp, { recursive: true, force: true });

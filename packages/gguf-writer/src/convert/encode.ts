@@ -6,11 +6,19 @@ import { GgufConvertError } from "./errors.js";
 import type { OutType, TensorTypeQuery } from "./types-policy.js";
 
 /**
- * Encodes whole rows (`nPerRow` values each) of tensor `name` as ggml `type`. NaN/Inf weights are rejected, named by
- * their index in the tensor (`indexBase`: the index of data[0]).
+ * Encodes whole rows (`nPerRow` values each) of tensor `name` as ggml `type`. NaN/Inf weights, and weights that would
+ * be infinite as `type`, are rejected (unless `allowNonFinite`), named by their index in the tensor (`indexBase`: the
+ * index of data[0]).
  */
-export function encodeRows(type: GgmlTypeName, data: Float32Array, nPerRow: number, name: string, indexBase = 0): Uint8Array {
-  return quantizeRows(GGML_TYPES[type].id as SupportedType, data, nPerRow, { name, indexBase });
+export function encodeRows(
+  type: GgmlTypeName,
+  data: Float32Array,
+  nPerRow: number,
+  name: string,
+  indexBase = 0,
+  allowNonFinite = false,
+): Uint8Array {
+  return quantizeRows(GGML_TYPES[type].id as SupportedType, data, nPerRow, { name, indexBase, allowNonFinite });
 }
 
 /** llama-quantize's per-tensor types for a mix (llama_tensor_get_type), from @neural/quantize. */

@@ -23,6 +23,8 @@ export interface LoraConvertOptions {
   outType?: "F32" | "F16";
   name?: string;
   onProgress?: (p: ConvertProgress) => void;
+  /** Write weights that are NaN, infinite or too large for F16 as they come (default: NonFiniteTensorError). */
+  allowNonFinite?: boolean;
 }
 
 export interface PeftAdapterConfig {
@@ -129,6 +131,7 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
         cols: inp,
         rowGroup: 1,
         read: (start, count) => ckpt.readFloat32(a, { start, count }),
+        source: { file: ckpt.info(a).file, tensor: a },
       });
       planned.push({
         name: `${mapping.name}.lora_b`,
@@ -141,6 +144,7 @@ export async function convertLoraToGguf(options: LoraConvertOptions): Promise<Co
           heads !== undefined
             ? async (start, count) => permuteRows(await ckpt.readFloat32(b, { start, count }), count, r, hp.headDim)
             : (start, count) => ckpt.readFloat32(b, { start, count }),
+        source: { file: ckpt.info(b).file, tensor: b },
       });
     }
     planned.sort((x, y) => {

@@ -7,7 +7,8 @@ import { GgufStreamWriter, type GgufTensorSpec } from "../writer.js";
 import { GGML_TYPES, gv, tensorBytes, type GgmlTypeName, type GgufValue } from "../types.js";
 import { archInfo, archMetadata, llama3RopeFactors, mapTensorName, permuteRows, requiredTensors, type ArchInfo } from "./arch.js";
 import { encodeRows, quantizeMixPolicy } from "./encode.js";
-import { GgufConvertError } from "./errors.js";
+import { NonFiniteWeightError } from "@neural/quantize";
+import { GgufConvertError, NonFiniteTensorError } from "./errors.js";
 import { FILE_TYPE_OF, floatTensorType, isFloatOutType, type OutType, type TensorTypeQuery } from "./types-policy.js";
 import { modelName, nameWarnings } from "./name.js";
 import { buildVocab } from "./vocab.js";
@@ -44,6 +45,8 @@ export interface ModelConvertOptions {
   pool?: RowQuantizer;
   /** Filled in with the stream's stage times when given. */
   stats?: StreamStats;
+  /** Write weights that are NaN, infinite or too large for their type as they come (default: NonFiniteTensorError). */
+  allowNonFinite?: boolean;
   /** Extra metadata appended after the generated keys (same key: replaced). */
   metadata?: ReadonlyArray<readonly [string, GgufValue]>;
   /** TEST ONLY: leave out the q/k permutation, producing a file that loads but computes the wrong thing. */
@@ -78,6 +81,8 @@ export interface PlannedTensor extends GgufTensorSpec {
   rowGroup: number;
   /** Produces rows [start, start + count) as float32, transformed, in a new array the caller may hand over. */
   read(start: number, count: number): Promise<Float32Array>;
+  /** The file and tensor the rows come from, for messages (none for generated tensors such as rope_freqs). */
+  source?: { file: string; tensor: string };
 }
 
 export interface HfModel {
@@ -174,6 +179,7 @@ export function planTensors(model: HfModel, options: { skipQkPermutation?: boole
       cols,
       rowGroup: heads !== undefined && shape.length === 2 ? hd : 1,
       read,
+      source: { file: tinfo.file, tensor: hfName },
     });
   }
   const have = new Set(planned.map((p) => p.name));
@@ -251,7 +257,7 @@ export interface RowQuantizer {
     type: number,
     data: Float32Array,
     nPerRow: number,
-    options?: { name?: string; indexBase?: number; rowsPerJob?: number; transfer?: boolean },
+    options?: { name?: string; indexBase?: number; rowsPerJob?: number; transfer?: boolean; allowNonFinite?: boolean },
   ): Promise<Uint8Array>;
 }
 
@@ -278,6 +284,8 @@ export interface StreamOptions {
   pool?: RowQuantizer;
   /** Filled in with the stream's stage times when given. */
   stats?: StreamStats;
+  /** Write NaN, infinities and overflowing weights instead of throwing NonFiniteTensorError. */
+  allowNonFinite?: boolean;
 }
 
 interface Chunk {
@@ -322,7 +330,15 @@ export async function streamTensors(
   // Enough chunks in flight that every worker has a queued job while the writer waits on the oldest.
   const depth = pool ? 2 * Math.max(1, pool.threads ?? 2) + 2 : 2;
 
-  const produce = async (c: Chunk): Promise<Uint8Array> => {
+  const allowNonFinite = options.allowNonFinite ?? false;
+  // The finite check rides the encoding of each chunk (quantizeRows), so it costs no extra pass over the weights.
+  const produce = (c: Chunk): Promise<Uint8Array> =>
+    encode(c).catch((error: unknown) => {
+      if (!(error instanceof NonFiniteWeightError)) throw error;
+      const reason = error.message.replace(/^tensor .*?: (?=value )/, "");
+      throw new NonFiniteTensorError(c.t.source?.file ?? "", c.t.source?.tensor ?? c.t.name, reason, c.t.name);
+    });
+  const encode = async (c: Chunk): Promise<Uint8Array> => {
     let t0 = performance.now();
     const values = await c.t.read(c.start, c.count);
     stats.readMs += performance.now() - t0;
@@ -333,10 +349,11 @@ export async function streamTensors(
         indexBase: c.start * c.t.cols,
         rowsPerJob: c.count,
         transfer: true,
+        allowNonFinite,
       });
     }
     t0 = performance.now();
-    const bytes = encodeRows(c.t.type, values, c.t.cols, c.t.name, c.start * c.t.cols);
+    const bytes = encodeRows(c.t.type, values, c.t.cols, c.t.name, c.start * c.t.cols, allowNonFinite);
     stats.encodeMs += performance.now() - t0;
     return bytes;
   };
