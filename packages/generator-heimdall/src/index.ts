@@ -37,7 +37,7 @@ import {
   type RagHit,
 } from "./protocol.js";
 export { buildChatPrompt } from "./protocol.js";
-export { builtinRegistry, loadRegistryFile, type Registry } from "./actions.js";
+export { ActionsFileError, builtinRegistry, loadRegistryFile, type Registry } from "./actions.js";
 export {
   caseFromRow,
   formatReport,
