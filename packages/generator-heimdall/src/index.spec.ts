@@ -6,27 +6,22 @@ import { loadTokenizer } from "@neural/dataset";
 import { collectRows, type Row } from "@neural/generators";
 import { realTokenizer } from "@neural/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
+import { builtinRegistry, checkParams, type Registry } from "./actions.js";
+import { CATEGORIES, heimdallGenerator, type HeimdallRow } from "./index.js";
+import { parseEnvelope2025, parseEnvelopeLater } from "./judge.js";
 import {
   actionResultJson,
   autocompletePrompt,
   buildChatPrompt,
-  builtinRegistry,
-  CATEGORIES,
-  checkParams,
+  buildFullPrompt,
   CYPHER_PRIMER,
   estimateTokens,
   graphRagBlock,
-  heimdallGenerator,
   loopContinuation,
   loopPrompt,
-  parseEnvelope2025,
-  parseEnvelopeLater,
   qcPrompt,
   synthesisPrompt,
-  buildFullPrompt,
-  type HeimdallRow,
-  type Registry,
-} from "./index.js";
+} from "./protocol.js";
 
 // The reference's literal strings (nornicdb-heimdall.md), written out here, not taken from the builders.
 const IDENTITY =

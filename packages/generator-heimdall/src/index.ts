@@ -36,12 +36,19 @@ import {
   type LoopTool,
   type RagHit,
 } from "./protocol.js";
-
-export * from "./protocol.js";
-export * from "./actions.js";
-export * from "./judge.js";
+export { buildChatPrompt } from "./protocol.js";
+export { ActionsFileError, builtinRegistry, loadRegistryFile, type Registry } from "./actions.js";
+export {
+  caseFromRow,
+  formatReport,
+  HeldOutRowError,
+  judgeAnswer,
+  summarize,
+  type HeimdallReport,
+  type HeldOutCase,
+  type Verdict,
+} from "./judge.js";
 export { DOMAINS, INTENTS, type Domain } from "./domain.js";
-
 export const CATEGORIES = [
   "chat_action",
   "chat_help",
@@ -67,7 +74,6 @@ export const DEFAULT_MIX: Record<HeimdallCategory, number> = {
   autocomplete: 5,
   qc: 5,
 };
-
 export interface HeimdallOptions {
   naming?: Naming;
   /** A registry file (--actions); replaces the built-in one. */
@@ -90,7 +96,6 @@ export type HeimdallRow =
       category: string;
     }
   | { text: string; prompt_end: number; path: Exclude<HeimdallPath, "chat">; naming: string; expect: Expectation; category: string };
-
 export function parseMix(text: string): Record<HeimdallCategory, number> {
   const out = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<HeimdallCategory, number>;
   for (const part of text.split(",").filter((p) => p.trim())) {

@@ -1,17 +1,7 @@
 import { collectRows } from "@neural/generators";
 import { describe, expect, it } from "vitest";
-import {
-  builtinRegistry,
-  caseFromRow,
-  cleanAutocomplete,
-  formatReport,
-  heimdallGenerator,
-  judgeAnswer,
-  parseEnvelope2025,
-  parseEnvelopeLater,
-  summarize,
-  type HeldOutCase,
-} from "./index.js";
+import { builtinRegistry, caseFromRow, formatReport, heimdallGenerator, judgeAnswer, summarize, type HeldOutCase } from "./index.js";
+import { cleanAutocomplete, parseEnvelope2025, parseEnvelopeLater } from "./judge.js";
 
 const dotted = builtinRegistry("dotted");
 const query = (cypher: string) => `{"action": "heimdall.watcher.query", "params": {"cypher": "${cypher}"}}`;

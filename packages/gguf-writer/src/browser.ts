@@ -1,14 +1,30 @@
 // @neural/gguf-writer for browsers and Web Workers (the "browser" export condition): the GGUF writer and reader on
 // any ByteSink/ByteSource, and HF -> GGUF conversion of a model held in memory (hfModel + convertModel). No node:
 // imports; index.ts adds the file helpers, directory conversion and LoRA adapter conversion.
-export * from "./types.js";
-export * from "./writer.js";
-export * from "./reader.js";
-export * from "./convert/errors.js";
+export { GGML_TYPE_BY_ID, gv, type GgufValue } from "./types.js";
+export { GgufStreamWriter, GgufWriteError, writeGguf } from "./writer.js";
+export { GgufError, GgufReader } from "./reader.js";
+export { GgufConvertError } from "./convert/errors.js";
 export { HfConfigError } from "@neural/hf-config";
-export * from "./convert/arch.js";
-export * from "./convert/vocab.js";
-export * from "./convert/name.js";
-export * from "./convert/types-policy.js";
-export * from "./convert/encode.js";
-export * from "./convert/model.js";
+export {
+  archInfo,
+  archMetadata,
+  GGUF_ARCHITECTURES,
+  llama3RopeFactors,
+  mapTensorName,
+  permuteRows,
+  requiredTensors,
+} from "./convert/arch.js";
+export { buildVocab } from "./convert/vocab.js";
+export { FILE_TYPE_OF, OUT_TYPES, type OutType } from "./convert/types-policy.js";
+export {
+  assignTypes,
+  convertModel,
+  hfModel,
+  modelMetadata,
+  planTensors,
+  streamTensors,
+  type ConvertProgress,
+  type ConvertResult,
+  type StreamStats,
+} from "./convert/model.js";

@@ -1,4 +1,4 @@
 export * from "./browser.js";
-export * from "./node.js";
-export * from "./convert/convert.js";
-export * from "./convert/lora.js";
+export { openGguf, writeGgufFile } from "./node.js";
+export { convertHfToGguf, openHfModel } from "./convert/convert.js";
+export { convertLoraToGguf, isAdapterDir, readAdapterConfig } from "./convert/lora.js";

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import * as G from "./index.js";
 import { Graph, type Tensor } from "./index.js";
+import { broadcastShapes } from "./ops.js";
 import { gradCheck } from "./testing.js";
 
 const RUNS = 10;
@@ -255,7 +256,7 @@ describe("gradient rules vs finite differences (float64, ORT)", () => {
     ));
   it("Expand", () =>
     prop(fc.tuple(seedArb, broadcastPairArb), ([seed, [a, b]]) =>
-      check(seed, [{ shape: [...a] }], (x) => G.expand(x, G.broadcastShapes("t", a, b))),
+      check(seed, [{ shape: [...a] }], (x) => G.expand(x, broadcastShapes("t", a, b))),
     ));
   it("Squeeze and Unsqueeze", () =>
     prop(fc.tuple(seedArb, shapeArb(0, 3), fc.nat()), ([seed, s, ax]) =>

@@ -1,7 +1,8 @@
 // A model folder whose config.json, checkpoint headers and tokenizer.json disagree is refused in one line naming the
 // file and field, in time and memory bounded by the headers (never by a number from the config).
 import { describe, expect, it } from "vitest";
-import { checkModelFolder, CONFIG_LIMITS, HfConfigError, hfTensorShapes, parseHfConfig, type TensorHeader } from "./index.js";
+import { checkModelFolder, CONFIG_LIMITS, HfConfigError, hfTensorShapes, parseHfConfig } from "./index.js";
+import type { TensorHeader } from "./model-check.js";
 
 const json = {
   architectures: ["Qwen2ForCausalLM"],

@@ -1,5 +1,5 @@
 export * from "./browser.js";
 // Node-only (node:fs): file sources/sinks, directories, sharded checkpoints.
-export * from "./node.js";
-export * from "./checkpoint.js";
-export * from "./save.js";
+export { openFileSink, openFileSource, processAlive, removeDeadTempFiles } from "./node.js";
+export { openCheckpoint, openSafetensors } from "./checkpoint.js";
+export { saveSafetensors, saveShardedSafetensors } from "./save.js";

@@ -4,7 +4,8 @@
 import fc from "fast-check";
 import { describe, it } from "vitest";
 import { damaged, fuzzCase, fuzzParameters, hostileInteger, hostileJson, newStats, reportFuzz } from "../../../fuzz.shared.js";
-import { isFloatDtype, memorySink, memorySource, SafetensorsError, SafetensorsFile, writeSafetensors } from "./browser.js";
+import { memorySink, memorySource, SafetensorsError, SafetensorsFile, writeSafetensors } from "./browser.js";
+import { isFloatDtype } from "./dtype.js";
 
 async function validFile(): Promise<Uint8Array> {
   const sink = memorySink("fuzz.safetensors");

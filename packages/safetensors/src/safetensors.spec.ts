@@ -6,15 +6,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   SafetensorsError,
   SafetensorsFile,
-  f16BitsToF32,
-  f32ToBf16Bits,
-  f32ToF16Bits,
   memorySource,
   openCheckpoint,
   openSafetensors,
   saveSafetensors,
   saveShardedSafetensors,
 } from "./index.js";
+import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from "./dtype.js";
 
 const dir = await mkdtemp(join(tmpdir(), "st-spec-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));

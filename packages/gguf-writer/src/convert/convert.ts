@@ -11,8 +11,6 @@ import { archInfo } from "./arch.js";
 import { convertModel, type ConvertResult, type HfModel, type ModelConvertOptions } from "./model.js";
 import { FILE_TYPE_OF } from "./types-policy.js";
 
-export * from "./model.js";
-
 export interface ConvertOptions extends ModelConvertOptions {
   /** HF model directory: config.json, safetensors (single or sharded), tokenizer.json, tokenizer_config.json. */
   modelDir: string;

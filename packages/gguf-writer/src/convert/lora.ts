@@ -9,7 +9,7 @@ import { GgufStreamWriter } from "../writer.js";
 import { gv, type GgmlTypeName, type GgufValue } from "../types.js";
 import { parseHfConfig } from "@neural/hf-config";
 import { archInfo, mapTensorName, permuteRows } from "./arch.js";
-import { streamTensors, type ConvertProgress, type ConvertResult, type PlannedTensor } from "./convert.js";
+import { streamTensors, type ConvertProgress, type ConvertResult, type PlannedTensor } from "./model.js";
 import { GgufConvertError } from "./errors.js";
 
 export interface LoraConvertOptions {
