@@ -1,10 +1,10 @@
 // @neural/gguf-writer for browsers and Web Workers (the "browser" export condition): the GGUF writer and reader on
 // any ByteSink/ByteSource, and HF -> GGUF conversion of a model held in memory (hfModel + convertModel). No node:
 // imports; index.ts adds the file helpers, directory conversion and LoRA adapter conversion.
-export { GGML_TYPE_BY_ID, gv, type GgufValue } from "./types.js";
-export { GgufStreamWriter, GgufWriteError, writeGguf } from "./writer.js";
-export { GgufError, GgufReader } from "./reader.js";
-export { GgufConvertError } from "./convert/errors.js";
+export { GGML_TYPE_BY_ID, gv, type GgufValue, type ScalarValue } from "./types.js";
+export { GgufStreamWriter, GgufWriteError, writeGguf, type GgufLayout, type GgufTensorInput, type GgufTensorSpec } from "./writer.js";
+export { GgufError, GgufReader, type GgufFile, type GgufTensorInfo } from "./reader.js";
+export { GgufConvertError, NonFiniteTensorError } from "./convert/errors.js";
 export { HfConfigError } from "@neural/hf-config";
 export {
   archInfo,
@@ -27,4 +27,8 @@ export {
   type ConvertProgress,
   type ConvertResult,
   type StreamStats,
+  type HfModel,
+  type ModelConvertOptions,
+  type PlannedTensor,
+  type StreamOptions,
 } from "./convert/model.js";

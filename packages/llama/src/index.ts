@@ -8,6 +8,9 @@ export {
   NotGgufError,
   withLlamaModel,
   type LoadOptions,
+  type Distributions,
+  type GenerateOptions,
+  type Generation,
 } from "./runner.js";
 export {
   ggmlDequantize,
@@ -21,6 +24,10 @@ export {
   readMiniGguf,
   writeMiniGguf,
   type MiniGgufValue,
+  type GgmlModelQuantizeOptions,
+  type GgmlModelQuantizeResult,
+  type GgmlTypeInfo,
+  type LlamaModelQuantizeParams,
 } from "./ggml.js";
 export {
   NORNICDB_CALL_SITES,
@@ -31,4 +38,7 @@ export {
   nornicdbGenerate,
   nornicdbPrompt,
   nornicdbShare,
+  type ChatMessage,
+  type NornicdbCallSite,
+  type NornicdbOptions,
 } from "./nornicdb.js";

@@ -2,5 +2,5 @@
 // memory or on web streams, the reader and the streaming writer. No node: imports.
 export { memorySink, memorySource, writableStreamSink, type ByteSink, type ByteSource } from "./io.js";
 export { decodeFloats } from "./dtype.js";
-export { SafetensorsError, SafetensorsFile, type TensorReader } from "./reader.js";
-export { writeSafetensors, type TensorToWrite } from "./writer.js";
+export { SafetensorsError, SafetensorsFile, type TensorReader, type RowRange, type TensorInfo } from "./reader.js";
+export { writeSafetensors, type TensorToWrite, type WriteOptions } from "./writer.js";
