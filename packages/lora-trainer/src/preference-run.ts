@@ -362,14 +362,15 @@ export function referenceKey(run: PreparedRun, data: PreferenceData): string {
 
 const templateId = (t: ChatTemplate) => t.prompt([{ role: "user", content: "x" }]);
 
-/** A preference data set's held-out rows in TRL's string format (prompt rendered as its last user turn's text). */
+/** A preference data set's held-out rows in TRL's format (raw rows with their prompt's text and "raw": true). */
 export function preferenceEvalRows(data: PreferenceData): string[] {
   return data.eval.map((row) => {
-    const prompt = row.example.prompt.map(({ role, content }) => ({ role, content }));
+    const prompt = row.example.raw ? row.example.prompt[0]!.content : row.example.prompt.map(({ role, content }) => ({ role, content }));
+    const raw = row.example.raw ? { raw: true } : {};
     return JSON.stringify(
       row.kind === "pair"
-        ? { prompt, chosen: row.example.chosen, rejected: row.example.rejected }
-        : { prompt, completion: row.example.completion, label: row.example.label },
+        ? { prompt, chosen: row.example.chosen, rejected: row.example.rejected, ...raw }
+        : { prompt, completion: row.example.completion, label: row.example.label, ...raw },
     );
   });
 }
