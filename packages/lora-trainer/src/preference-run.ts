@@ -1,6 +1,7 @@
 // A preference run around the one loop: its data (pairs, or KTO's labelled rows with their mismatched rows), its
-// batches (a micro-batch of P pairs is P rows, each a prompt with its two answers as branches), the feeds the loop adds per micro-batch, the
-// reference log-probabilities (the model as it starts, computed once) and the evaluation on held-out pairs.
+// batches (a micro-batch of P pairs is P rows, each a prompt with its two answers as branches), the feeds the loop
+// adds per micro-batch, the reference log-probabilities (the model as it starts, computed once) and the evaluation
+// on held-out pairs.
 import {
   hash53,
   IGNORE_INDEX,
