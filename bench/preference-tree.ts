@@ -5,7 +5,8 @@
 // Printed per category: prompt tokens, the tokens of the two sequences apart (the layout before) and of the tree
 // (prompt once), and the share saved. With --time: seconds per step graph run (forward, loss, gradients) of a small
 // Qwen2-shaped model, LoRA, on micro-batches of the same pairs, in the layout before (2P rows, logits at every
-// position) against the trees (P rows, logits at the answer slots), in the same process; peak RSS last.
+// position) against the trees (P rows, logits at the answer slots), in the same process; peak RSS last. With --long
+// also the chat_action path (~1,800-token prompts), 2 pairs per micro-batch.
 import { preparePreferenceDataset, readRecordsFromFile, createTokenizer, type EncodedExample } from "@neural/dataset";
 import { grad, Graph, reshape, type TypedArray } from "@neural/graph";
 import { createSession, saveGraph, toOrt } from "@neural/graph/node";
@@ -23,6 +24,7 @@ import path from "node:path";
 const file = process.argv[2];
 if (!file) throw new Error("usage: bench/preference-tree.ts HEIMDALL.jsonl [--time]");
 const time = process.argv.includes("--time");
+const long = process.argv.includes("--long");
 
 interface Row {
   category: string;
@@ -109,7 +111,7 @@ if (time) {
     undesirableWeight: 1,
   };
   const { source } = randomModel(config, 1);
-  const P = 4;
+  const PAIRS = 4;
   const r = uniform(2);
   const weights = Object.fromEntries(
     trainableParams(config, source, lora).map((p) => [
@@ -133,10 +135,14 @@ if (time) {
     [preferenceNames.pairWeight]: new Float32Array(rows).fill(1 / rows),
     [stepNames.invCount]: Float32Array.of(0.01),
   });
-  console.log(`\nstep time, ${P} pairs per micro-batch, DPO, LoRA r 8 on a 4-layer 128-wide Qwen2 shape (vocabulary ${V}), 2 threads:`);
+  console.log(
+    `\nstep time, ${PAIRS} pairs per micro-batch (--long: 2), DPO, LoRA r 8 on a 4-layer 128-wide Qwen2 shape (vocabulary ${V}), 2 threads:`,
+  );
   console.log("category        seq apart  seq tree   s/step apart   s/step tree   ratio");
-  for (const category of ["autocomplete", "synthesis", "qc"]) {
-    const chosen = trees.filter((t) => t.category === category && t.a.inputIds.length <= 1024 && t.b.inputIds.length <= 1024).slice(0, P);
+  for (const category of ["autocomplete", "synthesis", "qc", ...(long ? ["chat_action"] : [])]) {
+    const P = category === "chat_action" ? 2 : PAIRS;
+    const cap = category === "chat_action" ? 2048 : 1024;
+    const chosen = trees.filter((t) => t.category === category && t.a.inputIds.length <= cap && t.b.inputIds.length <= cap).slice(0, P);
     if (chosen.length < P) continue;
     const round = (n: number) => Math.ceil(n / 64) * 64;
     const apartSeq = round(Math.max(...chosen.flatMap((t) => [t.a.inputIds.length, t.b.inputIds.length])));
