@@ -74,6 +74,8 @@ export { byteToUnicode, CHATML_SPECIAL_TOKENS, trainTokenizer, type TrainedToken
 export { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS, type PreTokenizerName } from "@neural/hf-config";
 export {
   encodeAnswer,
+  encodeRawAnswer,
+  encodeRowAnswer,
   isPreferenceRecord,
   mismatchedRows,
   preferenceKey,

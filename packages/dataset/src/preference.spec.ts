@@ -2,7 +2,9 @@ import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { IGNORE_INDEX } from "./encode.js";
 import { chunked, testTokenizer } from "./fixtures.spec-helper.js";
-import { encodeAnswer, mismatchedRows, preparePreferenceDataset, toPreferenceExample } from "./preference.js";
+import { encodeAnswer, encodeRawAnswer, mismatchedRows, preparePreferenceDataset, toPreferenceExample } from "./preference.js";
+import { realTokenizer } from "@neural/testkit";
+import { createTokenizer } from "./tokenizer.js";
 import { resolveTemplate } from "./prepare.js";
 import { readRecords } from "./read.js";
 import { validationReportSchema } from "./report-schema.js";
@@ -109,6 +111,48 @@ describe("preference rows in TRL's formats", () => {
       next.kind === "unpaired" ? next.example.completion : "",
     );
   });
+});
+
+describe("raw-text preference rows (NornicDB's raw paths)", () => {
+  it("reads raw rows: a string prompt and string answers, named by field when not", () => {
+    expect(toPreferenceExample({ prompt: "User: hi\n\nAssistant: ", chosen: "hello", rejected: "{", raw: true }, "f", 1)).toEqual({
+      example: { kind: "pair", prompt: [{ role: "user", content: "User: hi\n\nAssistant: " }], chosen: "hello", rejected: "{", raw: true },
+    });
+    expect(toPreferenceExample({ prompt: "p", completion: "c", label: false, raw: true }, "f", 2)).toMatchObject({
+      example: { raw: true },
+    });
+    expect(toPreferenceExample({ prompt: "p", chosen: "a", rejected: "b", raw: "yes" }, "f", 3)).toEqual({
+      issue: { file: "f", line: 3, field: "raw", message: "must be true (the prompt is raw text) or false" },
+    });
+    expect(toPreferenceExample({ prompt: [{ role: "user", content: "p" }], chosen: "a", rejected: "b", raw: true }, "f", 4)).toMatchObject({
+      issue: { field: "prompt" },
+    });
+    expect(
+      toPreferenceExample({ prompt: "p", chosen: [{ role: "assistant", content: "a" }], rejected: "b", raw: true }, "f", 5),
+    ).toMatchObject({ issue: { field: "chosen", message: "must be a string in a raw row" } });
+  });
+
+  it("tokenizes the prompt alone, as llama.cpp is sent it, then the answer and EOS (Qwen2.5)", () => {
+    const qwen = realTokenizer("qwen2.5");
+    const tokenizer = createTokenizer({ tokenizer: qwen.tokenizer, config: qwen.config });
+    // the agentic loop's prompt ends in a space; tokenized with the answer, " {" would be one token never served
+    const prompt = "TOOLS AVAILABLE TO YOU:\n- heimdall_watcher_query\n\nUser: count nodes\n\nAssistant: ";
+    const answer = '{"action": "heimdall_watcher_query", "params": {"cypher": "MATCH (n) RETURN count(n)"}}';
+    const joined = tokenizer.encode(prompt + answer);
+    const alone = tokenizer.encode(prompt);
+    expect(joined.slice(0, alone.length)).not.toEqual(alone);
+    const raw = encodeRawAnswer(prompt, answer, { tokenizer, template: resolveTemplate("chatml", tokenizer), maxLength: 256 });
+    if (!("encoded" in raw)) throw new Error("dropped");
+    const answerIds = [...tokenizer.encode(answer), tokenizer.eos!.id];
+    expect([...raw.encoded.inputIds]).toEqual([...alone, ...answerIds]);
+    expect([...raw.encoded.labels]).toEqual([...alone.map(() => IGNORE_INDEX), ...answerIds]);
+    expect(tokenizer.decode(answerIds.slice(-1))).toBe("<|im_end|>");
+    // no ChatML around it
+    expect([...raw.encoded.inputIds]).not.toContain(tokenizer.tokenToId("<|im_start|>"));
+    expect(encodeRawAnswer(prompt, answer, { tokenizer, template: resolveTemplate("chatml", tokenizer), maxLength: 20 })).toEqual({
+      dropped: "too_long",
+    });
+  }, 120_000);
 });
 
 describe("neural validate on preference data", () => {

@@ -2,7 +2,9 @@
 // lists (the prompt is the shared turns; chosen and rejected the final assistant turn, as one message or a list
 // ending in it), or without "prompt" (chosen and rejected whole conversations: their shared turns are the prompt).
 // Unpaired rows (KTO): {"prompt", "completion", "label": true|false}. Each answer is tokenized after its prompt in
-// the run's template, and only the final answer's tokens (and its end of turn) are learned.
+// the run's template, and only the final answer's tokens (and its end of turn) are learned. A row with "raw": true
+// has a string prompt that is raw text, not a user turn (NornicDB's agentic loop, synthesis, autocomplete and edge-QC
+// prompts): its tokens are the prompt's as-is, then the answer's with EOS, as those prompts are served.
 import { encodeExample, IGNORE_INDEX, type EncodedExample, type DropReason } from "./encode.js";
 import { DatasetError, formatIssue, type RecordIssue } from "./errors.js";
 import { isPreferenceRecord, type Message, type Role } from "./formats.js";
@@ -12,9 +14,10 @@ import type { ChatTemplate } from "./templates.js";
 import type { TextTokenizer } from "./tokenizer.js";
 import { resolveTemplate, type PrepareOptions } from "./prepare.js";
 
+/** `raw`: the prompt is raw text (one user message holds it), not a conversation. */
 export type PreferenceExample =
-  | { kind: "pair"; prompt: Message[]; chosen: string; rejected: string }
-  | { kind: "unpaired"; prompt: Message[]; completion: string; label: boolean };
+  | { kind: "pair"; prompt: Message[]; chosen: string; rejected: string; raw?: true }
+  | { kind: "unpaired"; prompt: Message[]; completion: string; label: boolean; raw?: true };
 
 export { isPreferenceRecord };
 
@@ -62,6 +65,13 @@ export function toPreferenceExample(record: unknown, file: string, line: number)
     if (last?.role !== "user") return issue("the prompt must end with a user turn", field);
     return undefined;
   };
+  if ("raw" in data && typeof data.raw !== "boolean") return issue("must be true (the prompt is raw text) or false", "raw");
+  const raw = data.raw === true;
+  if (raw) {
+    if (typeof data.prompt !== "string") return issue("a raw row's prompt must be the raw text, a string", "prompt");
+    for (const field of ["chosen", "rejected", "completion"])
+      if (field in data && typeof data[field] !== "string") return issue("must be a string in a raw row", field);
+  }
   let prompt: Message[] = [];
   if ("prompt" in data) {
     if (typeof data.prompt === "string") {
@@ -95,7 +105,9 @@ export function toPreferenceExample(record: unknown, file: string, line: number)
     const wrong = checkPrompt(full, "prompt" in data ? "prompt" : "chosen");
     if (wrong) return wrong;
     if (chosen.content === rejected.content) return issue("chosen and rejected are identical: nothing to prefer", "rejected");
-    return { example: { kind: "pair", prompt: full, chosen: chosen.content, rejected: rejected.content } };
+    return {
+      example: { kind: "pair", prompt: full, chosen: chosen.content, rejected: rejected.content, ...(raw ? { raw: true as const } : {}) },
+    };
   }
   if (!("prompt" in data)) return issue('missing required field "prompt"', "prompt");
   if (typeof data.label !== "boolean") return issue("must be true (desirable) or false (undesirable)", "label");
@@ -104,7 +116,9 @@ export function toPreferenceExample(record: unknown, file: string, line: number)
   const full = [...prompt, ...completion.before];
   const wrong = checkPrompt(full, "prompt");
   if (wrong) return wrong;
-  return { example: { kind: "unpaired", prompt: full, completion: completion.content, label: data.label } };
+  return {
+    example: { kind: "unpaired", prompt: full, completion: completion.content, label: data.label, ...(raw ? { raw: true as const } : {}) },
+  };
 }
 
 export interface EncodePreferenceOptions {
@@ -133,6 +147,48 @@ export function encodeAnswer(
   while (start > 0 && labels[start - 1] !== IGNORE_INDEX) start--;
   labels.fill(IGNORE_INDEX, 0, Math.max(0, start));
   return { encoded: result.example };
+}
+
+/**
+ * A raw-text prompt followed by an answer, as NornicDB serves its raw paths: the prompt tokenized alone, as llama.cpp
+ * tokenizes the prompt it is sent (special tokens parsed, BOS when the tokenizer adds one), then the answer and EOS
+ * tokenized after it, learned: what the model must generate there. (Tokenizing prompt and answer as one text could
+ * merge across the boundary, e.g. the loop prompt's trailing space with an answer's "{", into tokens it is never served.)
+ */
+export function encodeRawAnswer(
+  prompt: string,
+  content: string,
+  options: EncodePreferenceOptions,
+  overlong: "drop" | "truncate" = "drop",
+): { encoded: EncodedExample } | { dropped: DropReason } {
+  const { tokenizer, maxLength } = options;
+  const answer = content + (tokenizer.eos?.text ?? "");
+  // a token stands for at most maxTokenLength characters: a text that must exceed maxLength is not tokenized
+  if (overlong === "drop" && tokenizer.maxTokenLength && (prompt.length + answer.length) / tokenizer.maxTokenLength > maxLength)
+    return { dropped: "too_long" };
+  const bos = tokenizer.addBos && tokenizer.bos && !prompt.startsWith(tokenizer.bos.text) ? [tokenizer.bos.id] : [];
+  const promptIds = [...bos, ...tokenizer.encode(prompt)];
+  let answerIds = tokenizer.encode(answer);
+  if (promptIds.length + answerIds.length > maxLength) {
+    if (overlong === "drop") return { dropped: "too_long" };
+    answerIds = answerIds.slice(0, Math.max(0, maxLength - promptIds.length));
+  }
+  const inputIds = Int32Array.from([...promptIds, ...answerIds].slice(0, maxLength));
+  const labels = inputIds.map((id, i) => (i >= promptIds.length ? id : IGNORE_INDEX));
+  if (!labels.some((label, i) => i > 0 && label !== IGNORE_INDEX)) return { dropped: "nothing_to_learn" };
+  return { encoded: { inputIds, labels } };
+}
+
+/** A row's prompt followed by one of its answers: in the run's template, or as raw text for a raw row. */
+export function encodeRowAnswer(
+  example: PreferenceExample,
+  content: string,
+  options: EncodePreferenceOptions,
+  overlong: "drop" | "truncate" = "drop",
+): { encoded: EncodedExample } | { dropped: DropReason } {
+  return example.raw
+    ? encodeRawAnswer(example.prompt[0]!.content, content, options, overlong)
+    : encodeAnswer(example.prompt, content, options, overlong);
 }
 
 /** A usable preference row: a pair's two sequences, or an unpaired completion with its label. */
@@ -202,13 +258,13 @@ export async function preparePreferenceDataset(
     const e = converted.example;
     kind = e.kind;
     if (e.kind === "pair") {
-      const chosen = encodeAnswer(e.prompt, e.chosen, encodeOptions);
-      const rejected = encodeAnswer(e.prompt, e.rejected, encodeOptions);
+      const chosen = encodeRowAnswer(e, e.chosen, encodeOptions);
+      const rejected = encodeRowAnswer(e, e.rejected, encodeOptions);
       const dropped = "dropped" in chosen ? chosen.dropped : "dropped" in rejected ? rejected.dropped : undefined;
       if (dropped || !("encoded" in chosen) || !("encoded" in rejected)) stats.dropped[dropped ?? "too_long"]++;
       else kept.push({ kind: "pair", line: event.line, example: e, chosen: chosen.encoded, rejected: rejected.encoded });
     } else {
-      const completion = encodeAnswer(e.prompt, e.completion, encodeOptions);
+      const completion = encodeRowAnswer(e, e.completion, encodeOptions);
       if ("dropped" in completion) stats.dropped[completion.dropped]++;
       else kept.push({ kind: "unpaired", line: event.line, example: e, completion: completion.encoded, label: e.label });
     }
@@ -227,7 +283,7 @@ export async function preparePreferenceDataset(
 /** The row as one canonical string (split hashing, duplicates). */
 export function preferenceKey(p: { example: PreferenceExample }): string {
   const e = p.example;
-  const prompt = e.prompt.map((m) => `${m.role}\u0000${m.content}`).join("\u0001");
+  const prompt = (e.raw ? "raw\u0003" : "") + e.prompt.map((m) => `${m.role}\u0000${m.content}`).join("\u0001");
   return e.kind === "pair" ? `${prompt}\u0002${e.chosen}\u0002${e.rejected}` : `${prompt}\u0002${e.completion}\u0002${e.label}`;
 }
 
@@ -239,7 +295,7 @@ export function mismatchedRows(rows: readonly PreparedPreference[], options: Enc
   return rows.map((row, i) => {
     const other = rows[(i + 1) % rows.length]!;
     if (row.kind !== "unpaired" || other.kind !== "unpaired") throw new RangeError("mismatched rows are for unpaired (KTO) data");
-    const r = encodeAnswer(row.example.prompt, other.example.completion, options, "truncate");
+    const r = encodeRowAnswer(row.example, other.example.completion, options, "truncate");
     return "encoded" in r
       ? r.encoded
       : { inputIds: row.completion.inputIds, labels: new Int32Array(row.completion.labels.length).fill(IGNORE_INDEX) };

@@ -134,11 +134,11 @@ export async function validateRecords(
       if ("issue" in pref) converted = pref;
       else {
         const p = pref.example;
-        const chat = (answer: string): Example => ({
-          kind: "chat",
-          format: "chat",
-          messages: [...p.prompt, { role: "assistant", content: answer }],
-        });
+        // a raw row is its prompt's text followed by the answer (with EOS, as the trainer encodes it)
+        const chat = (answer: string): Example =>
+          p.raw
+            ? { kind: "text", format: "completion", text: p.prompt[0]!.content + answer }
+            : { kind: "chat", format: "chat", messages: [...p.prompt, { role: "assistant", content: answer }] };
         converted = { example: chat(p.kind === "pair" ? p.chosen : p.completion) };
         if (p.kind === "pair") {
           preference.pairs++;
@@ -150,11 +150,7 @@ export async function validateRecords(
           grown.set(promptLengths);
           promptLengths = grown;
         }
-        promptLengths[preference.pairs + preference.desirable + preference.undesirable - 1] = measure({
-          kind: "chat",
-          format: "chat",
-          messages: [...p.prompt, { role: "assistant", content: "" }],
-        });
+        promptLengths[preference.pairs + preference.desirable + preference.undesirable - 1] = measure(chat(""));
       }
     } else converted = toExample(event.value, file, event.line);
     if ("issue" in converted) {

@@ -113,7 +113,7 @@ export async function estimateTrainingMemory(
   const spec = preferenceSpecOf(config);
   notes.push(
     spec
-      ? `for the largest shape bucket: ${config.batch_size} ${spec.method === "kto" ? "rows (each with its KL row)" : "pairs (chosen and rejected)"} = ${2 * config.batch_size} sequences × ${seq} tokens`
+      ? `for the largest shape bucket: ${config.batch_size} ${spec.method === "kto" ? "rows (each with its KL row)" : "pairs (chosen and rejected)"}, each a row of its prompt and both answers, at most ${2 * seq} tokens (a shared prompt makes it shorter)`
       : `for the largest shape bucket: batch ${config.batch_size} × ${seq} tokens (packing fills rows; shorter buckets need less)`,
   );
   if (spec && (spec.method === "dpo" || spec.method === "kto"))

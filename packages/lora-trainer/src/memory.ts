@@ -39,8 +39,9 @@ export interface MemoryEstimateInput {
   /** Sequences per evaluation batch (evaluation runs a forward of eval batch × seq; 0: no evaluation). */
   evalBatch?: number;
   /**
-   * A preference objective: `batch` and `evalBatch` count pairs (KTO: rows), each two sequences in the graphs (chosen
-   * and rejected, or a row and its mismatched KL row). The reference is the starting weights, run once before
+   * A preference objective: `batch` and `evalBatch` count pairs (KTO: rows), each one row of the graphs holding its
+   * prompt once and both answers (chosen and rejected, or a row's completion and its mismatched KL row's), counted
+   * at their worst, two whole sequences with nothing shared. The reference is the starting weights, run once before
    * training (as evaluation), so no second model is held.
    */
   preference?: PreferenceSpec;
@@ -133,10 +134,12 @@ export function activationPeak(graph: Graph): { bytes: number; at: string; nodes
 
 /** Predict the peak memory of training one shape bucket (the largest: batch × seq) with these settings. */
 export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
-  const { model, seq, lora, preference } = input;
-  // a preference batch holds two sequences per pair
-  const rows = preference ? 2 : 1;
-  const batch = input.batch * rows;
+  const { model, lora, preference } = input;
+  // a preference row is a pair: its prompt once, then both answers; at worst (nothing shared) two sequences long,
+  // each answer slot of the 2 × batch sequences at most a whole sequence
+  const seq = preference ? 2 * input.seq : input.seq;
+  const batch = input.batch;
+  const answers = (rows: number) => (preference ? { answers: 2 * rows * input.seq } : {});
   const shapes = input.weights ?? configWeights(model);
   const size = (name: string) => shapes.shape(name).reduce((a, b) => a * b, 1);
   const source: WeightSource = {
@@ -152,6 +155,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     source,
     batch,
     seq,
+    ...answers(batch),
     ...(lora ? { lora } : {}),
     recompute: input.recompute,
     kind: (input.gradientAccumulation ?? 1) > 1 ? "step-acc" : "step",
@@ -165,8 +169,9 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
         buildEvalGraph({
           config: model,
           source,
-          batch: input.evalBatch * rows,
+          batch: input.evalBatch,
           seq,
+          ...answers(input.evalBatch),
           ...(lora ? { lora } : {}),
           recompute: false,
           ...(qlora ? { linear: qloraLinear(source) } : {}),
@@ -222,7 +227,8 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
       note: `peak of live intermediate tensors (${mib(act.bytes)} at ${act.at}${input.recompute ? ", layers recomputed" : ""}), × ${MEMORY_MODEL.activationFactor}`,
     },
   ];
-  if (preference) parts[4]!.note += `; ${preference.method}: ${input.batch} pairs = ${batch} sequences per micro-batch`;
+  if (preference)
+    parts[4]!.note += `; ${preference.method}: ${input.batch} pairs per micro-batch, each a row of its prompt and both answers (at most ${seq} tokens)`;
   return { peakBytes: parts.reduce((n, p) => n + p.bytes, 0), parts, graph: { nodes: act.nodes, activationPeakAt: act.at } };
 }
 

@@ -1,16 +1,15 @@
 // A preference run around the one loop: its data (pairs, or KTO's labelled rows with their mismatched rows), its
-// batches (a micro-batch of P pairs is 2P rows: chosen then rejected), the feeds the loop adds per micro-batch, the
-// reference log-probabilities (the model as it starts, computed once) and the evaluation on held-out pairs.
+// batches (a micro-batch of P pairs is P rows, each a prompt with its two answers as branches), the feeds the loop
+// adds per micro-batch, the reference log-probabilities (the model as it starts, computed once) and the evaluation
+// on held-out pairs.
 import {
   hash53,
-  toBatch,
-  unpacked,
+  IGNORE_INDEX,
   type Batch,
   type ChatTemplate,
   type EncodedExample,
   type PreparedPreference,
   type PreparedPreferenceDataset,
-  type Sequence,
   epochOrder,
 } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
@@ -33,9 +32,22 @@ export interface PreferenceData {
   reference?: { train: Float64Array; eval: Float64Array };
 }
 
-/** A micro-batch of pairs: 2P rows, the reference log-probabilities of its rows and what the step's weights need. */
+/**
+ * A micro-batch of pairs as trees: row k is pair k's shared tokens (its prompt), then its chosen answer, then its
+ * rejected one (KTO: the completion, then the mismatched row's, which has the same prompt). The two answers continue
+ * the prompt's positions and see the prompt and themselves, not each other (branch ids), so each sequence's
+ * log-probability is that of the sequence alone while the prompt runs once. The loss reads 2P sequences of
+ * `slotsPerSequence` answer slots each: sequence k is pair k's chosen, P + k its rejected.
+ */
 export interface PreferenceBatch extends Batch {
   pairs: number;
+  /** 0 on a row's shared tokens, 1 on the chosen branch, 2 on the rejected one. */
+  branchIds: Int32Array;
+  /** Answer slots: all 2P sequences' (answers = 2P × slots per sequence). */
+  answers: number;
+  /** Each slot's flat predicting position (row · seqLen + index) and the token it predicts (-100 on padding slots). */
+  answerPositions: BigInt64Array;
+  answerTargets: BigInt64Array;
   ref: Float32Array;
   /** KTO: 1 on desirable rows. */
   desirable: Uint8Array;
@@ -43,18 +55,138 @@ export interface PreferenceBatch extends Batch {
   chosenTokens: number;
 }
 
-const EMPTY: Sequence = {
-  inputIds: new Int32Array(0),
-  labels: new Int32Array(0),
-  positionIds: new Int32Array(0),
-  segmentIds: new Int32Array(0),
-};
+/** A pair's two sequences as one row of shared tokens and two branches (see PreferenceBatch). */
+export interface PairTree {
+  inputIds: Int32Array;
+  positionIds: Int32Array;
+  branchIds: Int32Array;
+  /** The shared tokens: the sequences' longest common prefix. */
+  shared: number;
+  /** Per sequence, its learned tokens: the row index that predicts each and the token. */
+  slots: [{ at: number[]; target: number[] }, { at: number[]; target: number[] }];
+}
+
+export function pairTree(a: EncodedExample, b: EncodedExample): PairTree {
+  const limit = Math.min(a.inputIds.length, b.inputIds.length);
+  let shared = 0;
+  while (shared < limit && a.inputIds[shared] === b.inputIds[shared]) shared++;
+  const length = a.inputIds.length + b.inputIds.length - shared;
+  const tree: PairTree = {
+    inputIds: new Int32Array(length),
+    positionIds: new Int32Array(length),
+    branchIds: new Int32Array(length),
+    shared,
+    slots: [
+      { at: [], target: [] },
+      { at: [], target: [] },
+    ],
+  };
+  tree.inputIds.set(a.inputIds);
+  tree.inputIds.set(b.inputIds.subarray(shared), a.inputIds.length);
+  for (let i = 0; i < length; i++) {
+    const second = i >= a.inputIds.length;
+    tree.positionIds[i] = second ? shared + i - a.inputIds.length : i;
+    tree.branchIds[i] = i < shared ? 0 : second ? 2 : 1;
+  }
+  [a, b].forEach((sequence, s) => {
+    // where token t of the sequence sits in the row
+    const rowIndex = (t: number) => (s === 0 || t < shared ? t : a.inputIds.length + t - shared);
+    for (let t = 1; t < sequence.labels.length; t++) {
+      const label = sequence.labels[t]!;
+      if (label === IGNORE_INDEX) continue;
+      tree.slots[s]!.at.push(rowIndex(t - 1));
+      tree.slots[s]!.target.push(label);
+    }
+  });
+  return tree;
+}
+
+/** The shapes a preference run plans once from its data: row-length buckets and answer slots per sequence. */
+interface TreePlan {
+  buckets: number[];
+  slotsPerSequence: number;
+}
+const treePlans = new WeakMap<PreferenceData, TreePlan>();
+
+/**
+ * Buckets as for SFT up to max_length, and one more for the longest tree when a pair's two sequences outgrow it
+ * (a tree holds at most both sequences, 2 × max_length); answer slots for the most learned tokens of a sequence,
+ * rounded up to 8, so the graphs' shapes stay the same across the run.
+ */
+export function treePlan(run: PreparedRun, data: PreferenceData): TreePlan {
+  let plan = treePlans.get(data);
+  if (plan) return plan;
+  let longest = 0;
+  let slots = 1;
+  for (const split of ["train", "eval"] as const) {
+    for (let i = 0; i < data[split].length; i++) {
+      const tree = pairTree(...sequencesOf(data, split, i));
+      longest = Math.max(longest, tree.inputIds.length);
+      slots = Math.max(slots, tree.slots[0].at.length, tree.slots[1].at.length);
+    }
+  }
+  plan = {
+    buckets: shapeBuckets(Math.max(run.config.max_length, longest), run.smallestBucket),
+    slotsPerSequence: Math.ceil(slots / 8) * 8,
+  };
+  treePlans.set(data, plan);
+  return plan;
+}
 
 /** The two sequences of a row: chosen and rejected, or KTO's completion and its mismatched row. */
 function sequencesOf(data: PreferenceData, split: "train" | "eval", index: number): [EncodedExample, EncodedExample] {
   const row = data[split][index]!;
   if (row.kind === "pair") return [row.chosen, row.rejected];
   return [row.completion, data.mismatched![split][index]!];
+}
+
+/** The batch of trees, padded to `pairs` rows; its reference log-probabilities and KTO labels are left 0. */
+export function treeBatch(
+  trees: readonly PairTree[],
+  shape: { pairs: number; buckets: readonly number[]; slotsPerSequence: number; padId: number },
+): PreferenceBatch {
+  const { pairs, slotsPerSequence: A } = shape;
+  const longest = trees.reduce((max, t) => Math.max(max, t.inputIds.length), 1);
+  const seqLen = shape.buckets.find((b) => b >= longest);
+  if (seqLen === undefined) throw new RangeError(`no shape bucket holds a pair of ${longest} tokens`);
+  const size = pairs * seqLen;
+  const batch: PreferenceBatch = {
+    batchSize: pairs,
+    seqLen,
+    inputIds: new Int32Array(size).fill(shape.padId),
+    labels: new Int32Array(size).fill(IGNORE_INDEX),
+    positionIds: new Int32Array(size),
+    segmentIds: new Int32Array(size),
+    branchIds: new Int32Array(size),
+    tokens: 0,
+    learnedTokens: 0,
+    pairs: trees.length,
+    answers: 2 * pairs * A,
+    answerPositions: new BigInt64Array(2 * pairs * A),
+    answerTargets: new BigInt64Array(2 * pairs * A).fill(BigInt(IGNORE_INDEX)),
+    ref: new Float32Array(2 * pairs),
+    desirable: new Uint8Array(pairs),
+    chosenTokens: 0,
+  };
+  trees.forEach((tree, k) => {
+    const offset = k * seqLen;
+    batch.inputIds.set(tree.inputIds, offset);
+    batch.positionIds.set(tree.positionIds, offset);
+    batch.branchIds.set(tree.branchIds, offset);
+    batch.segmentIds.fill(1, offset, offset + tree.inputIds.length);
+    batch.tokens += tree.inputIds.length;
+    tree.slots.forEach((slots, s) => {
+      if (slots.at.length > A) throw new RangeError(`a sequence of ${slots.at.length} answer tokens does not fit ${A} answer slots`);
+      const first = (s * pairs + k) * A;
+      slots.at.forEach((at, j) => {
+        batch.answerPositions[first + j] = BigInt(offset + at);
+        batch.answerTargets[first + j] = BigInt(slots.target[j]!);
+      });
+      batch.learnedTokens += slots.at.length;
+    });
+    batch.chosenTokens += tree.slots[0].at.length;
+  });
+  return batch;
 }
 
 /** The batch of rows `indices` of a split, padded to `pairs` pairs. */
@@ -65,36 +197,19 @@ export function preferenceBatch(
   indices: readonly number[],
   pairs: number,
 ): PreferenceBatch {
-  const first: Sequence[] = [];
-  const second: Sequence[] = [];
-  const ref = new Float32Array(2 * pairs);
-  const desirable = new Uint8Array(pairs);
-  let chosenTokens = 0;
+  const plan = treePlan(run, data);
+  const trees = indices.map((index) => pairTree(...sequencesOf(data, split, index)));
+  const batch = treeBatch(trees, { pairs, ...plan, padId: padIdOf(run.tokenizer) });
+  const reference = data.reference?.[split];
   indices.forEach((index, k) => {
-    const [a, b] = sequencesOf(data, split, index);
-    const [sa, sb] = unpacked([a, b]) as [Sequence, Sequence];
-    first.push(sa);
-    second.push(sb);
-    for (let i = 1; i < a.labels.length; i++) if (a.labels[i] !== -100) chosenTokens++;
-    const reference = data.reference?.[split];
     if (reference) {
-      ref[k] = reference[2 * index]!;
-      ref[pairs + k] = reference[2 * index + 1]!;
+      batch.ref[k] = reference[2 * index]!;
+      batch.ref[pairs + k] = reference[2 * index + 1]!;
     }
     const row = data[split][index]!;
-    desirable[k] = row.kind === "unpaired" && row.label ? 1 : 0;
+    batch.desirable[k] = row.kind === "unpaired" && row.label ? 1 : 0;
   });
-  while (first.length < pairs) {
-    first.push(EMPTY);
-    second.push(EMPTY);
-  }
-  const c = run.config;
-  const batch = toBatch([...first, ...second], {
-    batchSize: 2 * pairs,
-    padId: padIdOf(run.tokenizer),
-    buckets: shapeBuckets(c.max_length, run.smallestBucket),
-  });
-  return { ...batch, pairs: indices.length, ref, desirable, chosenTokens };
+  return batch;
 }
 
 /** The micro-batches of an epoch: batch_size pairs each, in the epoch's seeded order. */
@@ -108,7 +223,7 @@ export function preferenceBatches(run: PreparedRun, data: PreferenceData, epoch:
 }
 
 /**
- * Feeds of a micro-batch besides its tokens: each pair's weight 1 / (pairs in the step), KTO's per-class weights,
+ * Feeds of a micro-batch besides its tokens, positions and segments: its branches and answer slots, each pair's weight 1 / (pairs in the step), KTO's per-class weights,
  * the reference log-probabilities and inv_count = 1 / (chosen answer tokens in the step) for the NLL terms.
  */
 export function objectiveFeeds(
@@ -116,12 +231,15 @@ export function objectiveFeeds(
   batch: PreferenceBatch,
   group: readonly PreferenceBatch[],
 ): Record<string, TypedArray> {
-  const P = batch.batchSize / 2;
+  const P = batch.batchSize;
   const pairs = group.reduce((n, b) => n + b.pairs, 0);
   const desirable = group.reduce((n, b) => n + b.desirable.reduce((a, x) => a + x, 0), 0);
   const undesirable = pairs - desirable;
   const chosenTokens = group.reduce((n, b) => n + b.chosenTokens, 0);
   const feeds: Record<string, TypedArray> = {
+    [stepNames.branchIds]: BigInt64Array.from(batch.branchIds, BigInt),
+    [stepNames.answerPositions]: batch.answerPositions,
+    [stepNames.answerTargets]: batch.answerTargets,
     [preferenceNames.pairWeight]: Float32Array.from({ length: P }, (_, i) => (i < batch.pairs ? 1 / pairs : 0)),
     [stepNames.invCount]: Float32Array.of(1 / Math.max(1, chosenTokens)),
   };
@@ -164,7 +282,7 @@ async function overSplit(
   for (let b = 0; b < all.length; b++) {
     const batch = all[b]!;
     const out = await runner.run(
-      { kind: "eval", batch: batch.batchSize, seq: batch.seqLen },
+      { kind: "eval", batch: batch.batchSize, seq: batch.seqLen, answers: batch.answers },
       { ...batchFeeds(batch), ...weights, ...objectiveFeeds(data.spec, batch, all) },
     );
     loss += Number(out[stepNames.lossSum]![0]);
@@ -245,14 +363,15 @@ export function referenceKey(run: PreparedRun, data: PreferenceData): string {
 
 const templateId = (t: ChatTemplate) => t.prompt([{ role: "user", content: "x" }]);
 
-/** A preference data set's held-out rows in TRL's string format (prompt rendered as its last user turn's text). */
+/** A preference data set's held-out rows in TRL's format (raw rows with their prompt's text and "raw": true). */
 export function preferenceEvalRows(data: PreferenceData): string[] {
   return data.eval.map((row) => {
-    const prompt = row.example.prompt.map(({ role, content }) => ({ role, content }));
+    const prompt = row.example.raw ? row.example.prompt[0]!.content : row.example.prompt.map(({ role, content }) => ({ role, content }));
+    const raw = row.example.raw ? { raw: true } : {};
     return JSON.stringify(
       row.kind === "pair"
-        ? { prompt, chosen: row.example.chosen, rejected: row.example.rejected }
-        : { prompt, completion: row.example.completion, label: row.example.label },
+        ? { prompt, chosen: row.example.chosen, rejected: row.example.rejected, ...raw }
+        : { prompt, completion: row.example.completion, label: row.example.label, ...raw },
     );
   });
 }

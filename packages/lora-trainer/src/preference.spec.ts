@@ -1,17 +1,13 @@
 // The preference losses against float64 references of the published formulas (DPO and its IPO and hinge variants,
 // RPO's NLL term, ORPO, SimPO, KTO, as TRL defines them), written here from the papers' equations: loss, reward
 // metrics and gradients (the reference differentiated by Richardson-extrapolated central differences). The graph's
-// own gradients are checked against finite differences of the graph, at the objective and through a whole model.
+// own gradients are checked against finite differences of the graph here, and through a whole model in
+// preference-tree.spec.ts.
 import { grad, Graph, type TypedArray } from "@neural/graph";
-import { createSession, runGraph, saveGraph, toOrt } from "@neural/graph/node";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { runGraph } from "@neural/graph/node";
 import { afterAll, describe, expect, it } from "vitest";
 import { preferenceObjective, type PreferenceSpec, metricNames, lengthNormalised } from "./preference.js";
-import { packedBatch, randomModel, tinyConfig, uniform } from "./test-fixtures.js";
-import { buildEvalGraph, buildStepGraph, stepNames, type LoraSpec } from "./train-step.js";
-import { preferenceNames } from "./preference.js";
+import { uniform } from "./test-fixtures.js";
 
 const P = 3;
 const base: PreferenceSpec = {
@@ -216,122 +212,4 @@ describe("preference objectives equal the published formulas (float64)", () => {
     expect(gradient[P - 1]).toBe(0);
     expect(gradient[2 * P - 1]).toBe(0);
   });
-});
-
-/** A model graph (its weights are initializers held as files) opened once. */
-async function opened(graph: Graph) {
-  const file = await saveGraph(graph, mkdtempSync(path.join(tmpdir(), "preference-")));
-  const { session } = await createSession(file, { intraOpNumThreads: 1, graphOptimizationLevel: "basic" });
-  return async (feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> => {
-    const ort = Object.fromEntries(graph.inputs.map((t) => [t.name, toOrt(t.dtype, t.shape, feeds[t.name]!)]));
-    const out = await session.run(ort);
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as TypedArray]));
-  };
-}
-
-describe("preference step graph through a model (float64)", () => {
-  const config = tinyConfig("LlamaForCausalLM");
-  const lora: LoraSpec = { rank: 2, alpha: 4, rsLora: false, targets: ["q_proj", "v_proj", "down_proj"], dropout: 0 };
-  const SEQ = 6;
-  const { source } = randomModel(config, 11);
-  // 2 pairs = 4 rows (packedBatch makes 2 rows; two of them side by side)
-  const rows = [packedBatch(config.vocabSize, SEQ, 5), packedBatch(config.vocabSize, SEQ, 6)];
-  const cat = (k: "inputIds" | "positionIds" | "segmentIds" | "targets") => {
-    const out = new BigInt64Array(4 * SEQ);
-    rows.forEach((r, i) => out.set(r[k], i * 2 * SEQ));
-    // one example per row: segment 1 everywhere (position ids restart per row)
-    if (k === "segmentIds") out.fill(1n);
-    if (k === "positionIds") for (let i = 0; i < out.length; i++) out[i] = BigInt(i % SEQ);
-    return out;
-  };
-  const batchFeeds: Record<string, BigInt64Array> = {
-    [stepNames.inputIds]: cat("inputIds"),
-    [stepNames.positionIds]: cat("positionIds"),
-    [stepNames.segmentIds]: cat("segmentIds"),
-    [stepNames.targets]: cat("targets"),
-  };
-  const r = uniform(3);
-  const params = buildStepGraph({ config, source, batch: 4, seq: SEQ, lora, dtype: "float64", kind: "step", preference: base }).params;
-  const weights = Object.fromEntries(
-    params.map((p) => [p.name, Float64Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => r() * 0.6)]),
-  );
-
-  it("each row's log-probability is minus its summed cross-entropy", async () => {
-    const pairs = await opened(buildEvalGraph({ config, source, batch: 4, seq: SEQ, lora, dtype: "float64", preference: base }));
-    const out = await pairs({
-      ...batchFeeds,
-      ...weights,
-      [preferenceNames.refLogps]: new Float64Array(4),
-      [preferenceNames.pairWeight]: new Float64Array(2),
-      [stepNames.invCount]: Float64Array.of(1),
-    });
-    const single = await opened(buildEvalGraph({ config, source, batch: 1, seq: SEQ, lora, dtype: "float64" }));
-    for (let row = 0; row < 4; row++) {
-      const slice = (k: string) => (batchFeeds[k] as BigInt64Array).slice(row * SEQ, (row + 1) * SEQ);
-      const one = await single({
-        ...weights,
-        [stepNames.inputIds]: slice(stepNames.inputIds),
-        [stepNames.positionIds]: slice(stepNames.positionIds),
-        [stepNames.segmentIds]: slice(stepNames.segmentIds),
-        [stepNames.targets]: slice(stepNames.targets),
-      });
-      expect((out[preferenceNames.logps] as Float64Array)[row]).toBeCloseTo(-(one[stepNames.lossSum]![0] as number), 12);
-      expect((out[preferenceNames.counts] as Float64Array)[row]).toBe(Number(one[stepNames.count]![0]));
-    }
-  });
-
-  it.each(CASES.filter(([name]) => !name.includes("hinge")))(
-    "%s: the step graph's gradients match finite differences",
-    async (_, change) => {
-      const spec = { ...base, ...change };
-      const { graph, params: ps } = buildStepGraph({
-        config,
-        source,
-        batch: 4,
-        seq: SEQ,
-        lora,
-        dtype: "float64",
-        kind: "step",
-        preference: spec,
-      });
-      const feeds: Record<string, TypedArray> = {
-        ...batchFeeds,
-        ...weights,
-        // the mismatched KTO rows' reference above the policy: the detached KL estimate is clamped at 0, a constant
-        [preferenceNames.refLogps]: Float64Array.of(-9, -11, 0, 0),
-        [preferenceNames.pairWeight]: Float64Array.of(0.5, 0.5),
-        [preferenceNames.chosenWeight]: Float64Array.of(1, 0),
-        [preferenceNames.rejectedWeight]: Float64Array.of(0, 1),
-        [stepNames.invCount]: Float64Array.of(0.1),
-        [stepNames.dropoutSeed]: Float64Array.of(1),
-      };
-      const used = Object.fromEntries(graph.inputs.map((t) => [t.name, feeds[t.name]!]));
-      const run = await opened(graph);
-      const out = await run(used);
-      const lossAt = async (name: string, i: number, d: number) => {
-        const data = (used[name] as Float64Array).slice();
-        data[i]! += d;
-        return (await run({ ...used, [name]: data }))[stepNames.loss]![0] as number;
-      };
-      const pick = uniform(17);
-      let worstOfModel = 0;
-      for (const p of ps.filter((_, k) => k % 3 === 0)) {
-        const analytic = out[stepNames.grad(p.name)] as Float64Array;
-        let err = 0;
-        let scale = 1e-12;
-        for (let k = 0; k < 2; k++) {
-          const i = Math.floor((pick() + 0.5) * analytic.length);
-          const h = 1e-4;
-          const d1 = ((await lossAt(p.name, i, h)) - (await lossAt(p.name, i, -h))) / (2 * h);
-          const d2 = ((await lossAt(p.name, i, h / 2)) - (await lossAt(p.name, i, -h / 2))) / h;
-          const numeric = (4 * d2 - d1) / 3;
-          err = Math.max(err, Math.abs(analytic[i]! - numeric));
-          scale = Math.max(scale, Math.abs(numeric));
-        }
-        worstOfModel = Math.max(worstOfModel, err / scale);
-      }
-      worst = Math.max(worst, worstOfModel);
-      expect(worstOfModel).toBeLessThan(1e-6);
-    },
-  );
 });

@@ -1,8 +1,9 @@
 // Preference objectives as graph parts: the log-probability of each row's answer tokens, and the pairwise (DPO, IPO,
 // hinge, ORPO, SimPO) or unpaired (KTO) losses over them, with the formulas and metric names of TRL's trainers.
 //
-// A batch of P pairs has 2P rows: the P chosen answers, then the P rejected ones (KTO: the P completions, then P
-// mismatched prompt/completion rows that estimate the KL term). Each micro-batch's loss is Σ pair_weight·loss_pair,
+// A batch of P pairs has 2P sequences: the P chosen answers, then the P rejected ones (KTO: the P completions, then P
+// mismatched prompt/completion rows that estimate the KL term); in the graphs they are P rows, one tree per pair
+// (preference-run.ts), whose answer slots are gathered per sequence. Each micro-batch's loss is Σ pair_weight·loss_pair,
 // where the loop feeds pair_weight = 1 / (pairs in the optimizer step) and 0 for padding rows, so accumulated
 // gradients are those of the mean over the step's pairs. A metric output is Σ weight·value in the same way: summing
 // it over the micro-batches gives the step's mean. The NLL terms (ORPO, rpo_alpha, cpo_alpha) are the chosen
@@ -85,7 +86,7 @@ export const lengthNormalised = (spec: Pick<PreferenceSpec, "method" | "lossType
   spec.method === "orpo" || spec.method === "simpo" || (spec.method === "dpo" && spec.lossType === "ipo");
 
 export const preferenceNames = {
-  /** [2P]: the reference model's summed answer log-probabilities of each row (DPO, KTO). */
+  /** [2P]: the reference model's summed answer log-probabilities of each sequence (DPO, KTO). */
   refLogps: "ref_logps",
   /** [P]: each pair's weight in the step's loss. */
   pairWeight: "pair_weight",
@@ -93,9 +94,9 @@ export const preferenceNames = {
   chosenWeight: "chosen_weight",
   /** [P], KTO: the same for undesirable rows. */
   rejectedWeight: "rejected_weight",
-  /** [2P], eval graph: each row's summed answer log-probability (the reference cache is made of these). */
+  /** [2P], eval graph: each sequence's summed answer log-probability (the reference cache is made of these). */
   logps: "logps",
-  /** [2P], eval graph: each row's answer tokens. */
+  /** [2P], eval graph: each sequence's answer tokens. */
   counts: "answer_tokens",
 } as const;
 
@@ -107,8 +108,8 @@ export function metricNames(method: PreferenceMethod): string[] {
 }
 
 /**
- * Each row's summed log-probability of its learned targets: logits [rows·seq, V] and int64 targets [rows·seq]
- * (-100 where nothing is learned) to [rows]. Like CrossEntropy, no [N, V] tensor is made besides the logits in the
+ * Each sequence's summed log-probability of its learned targets: logits [rows·n, V] and int64 targets [rows·n]
+ * (-100 where nothing is learned), n per sequence (its answer slots), to [rows]. Like CrossEntropy, no [N, V] tensor is made besides the logits in the
  * forward, and the gradient, (onehot − softmax) times the row's incoming gradient, subtracts at each label in place.
  */
 const SequenceLogProb: OpDef<{ rows: number }> = {
@@ -138,7 +139,7 @@ const SequenceLogProb: OpDef<{ rows: number }> = {
   },
 };
 
-/** Each row's summed answer log-probability [rows] and its answer tokens [rows]. */
+/** Each sequence's summed answer log-probability [rows] and its answer tokens [rows]. */
 export function sequenceLogps(logits: Tensor, targets: Tensor, rows: number): { sum: Tensor; count: Tensor } {
   const [sum] = logits.graph.apply(SequenceLogProb, [logits, targets], { rows });
   const valid = cast(not(equal(targets, -100)), logits.dtype);
@@ -250,9 +251,9 @@ export function preferenceObjective(spec: PreferenceSpec, x: ObjectiveInputs): {
   return { loss, metrics };
 }
 
-/** Declares the objective's inputs on a step or eval graph of `rows` rows and returns its loss, metrics and per-row log-probabilities. */
+/** Declares the objective's inputs on a step or eval graph of `rows` sequences and returns its loss, metrics and per-row log-probabilities. */
 export function preferenceLoss(g: Graph, spec: PreferenceSpec, logits: Tensor, targets: Tensor, rows: number, invCount: Tensor) {
-  if (rows % 2 !== 0) throw new RangeError(`a preference batch holds pairs of rows, got ${rows} rows`);
+  if (rows % 2 !== 0) throw new RangeError(`a preference batch holds pairs of sequences, got ${rows} sequences`);
   const dtype = logits.dtype;
   const { sum, count } = sequenceLogps(logits, targets, rows);
   const P = rows / 2;

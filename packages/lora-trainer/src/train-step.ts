@@ -76,7 +76,11 @@ export interface StepGraphSpec {
    * overflow make grad_norm non-finite, and the loop skips that step.
    */
   precision?: "float16" | "bfloat16";
-  /** A preference objective (preference.ts) in place of next-token cross-entropy. */
+  /**
+   * A preference objective (preference.ts) in place of next-token cross-entropy. Its batches are trees: each row is
+   * one pair (a prompt, then its two answers as branches, fed as `branch_ids`), and `answers` counts the answer
+   * slots of all 2 × batch sequences, fed as `answer_positions` with their targets in `answer_targets`.
+   */
   preference?: PreferenceSpec;
 }
 
@@ -93,6 +97,8 @@ export const stepNames = {
   inputIds: "input_ids",
   positionIds: "position_ids",
   segmentIds: "segment_ids",
+  /** int64 [batch, seq], preference graphs: 0 on a row's prompt, 1 on its chosen answer, 2 on its rejected one. */
+  branchIds: "branch_ids",
   /** Labels shifted left by one: the token each position should predict, -100 where nothing is learned. */
   targets: "targets",
   /**
@@ -100,6 +106,11 @@ export const stepNames = {
    * point at the batch's last position, which predicts nothing (its target is always -100).
    */
   answerPositions: "answer_positions",
+  /**
+   * int64 [answers], preference graphs: the token each answer slot predicts (-100 on padding slots). A position
+   * may feed two slots: a prompt's last token predicts the first token of both answers.
+   */
+  answerTargets: "answer_targets",
   invCount: "inv_count",
   dropoutSeed: "dropout_seed",
   lossScale: "loss_scale",
@@ -157,8 +168,15 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: b
   const inputIds = ids(stepNames.inputIds);
   const positionIds = ids(stepNames.positionIds);
   const segmentIds = ids(stepNames.segmentIds);
-  const targets = reshape(ids(stepNames.targets), [-1]);
+  const tree = spec.preference !== undefined;
+  if (tree && spec.answers === undefined) throw new RangeError("a preference graph needs its answer slots (answers)");
+  const branchIds = tree ? ids(stepNames.branchIds) : undefined;
   const answerPositions = spec.answers === undefined ? undefined : g.input(stepNames.answerPositions, "int64", [spec.answers]);
+  const targets = tree
+    ? g.input(stepNames.answerTargets, "int64", [spec.answers!])
+    : answerPositions
+      ? gather(reshape(ids(stepNames.targets), [-1]), answerPositions)
+      : reshape(ids(stepNames.targets), [-1]);
 
   let dropout: ((x: Tensor) => Tensor) | undefined;
   if (withDropout && lora && lora.dropout > 0) {
@@ -170,7 +188,7 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: b
     g,
     config,
     weights,
-    { inputIds, positionIds, segmentIds },
+    { inputIds, positionIds, segmentIds, ...(branchIds ? { branchIds } : {}) },
     {
       ...(answerPositions ? { logitsAt: answerPositions } : {}),
       ...(spec.recompute ? { recompute: true } : {}),
@@ -194,14 +212,14 @@ function forwardPass(g: Graph, spec: Omit<StepGraphSpec, "kind">, withDropout: b
   );
   // the loss in float32 whatever the compute type
   const logits = cast(reshape(forward.logits!, [-1, config.vocabSize]), dtype);
-  return { dtype, params, trainable, logits, targets: answerPositions ? gather(targets, answerPositions) : targets };
+  return { dtype, params, trainable, logits, targets };
 }
 
 export function buildStepGraph(spec: StepGraphSpec): { graph: Graph; params: TrainableParam[] } {
   const g = new Graph({ name: `train-${spec.kind}-${shapeName(spec)}`, dims: { batch: spec.batch, seq: spec.seq } });
   const { dtype, params, trainable, logits, targets } = forwardPass(g, spec, true);
   const invCount = g.input(stepNames.invCount, dtype, []);
-  const objective = spec.preference ? preferenceLoss(g, spec.preference, logits, targets, spec.batch, invCount) : undefined;
+  const objective = spec.preference ? preferenceLoss(g, spec.preference, logits, targets, 2 * spec.batch, invCount) : undefined;
   for (const [name, value] of Object.entries(objective?.metrics ?? {})) g.output(`${stepNames.metricPrefix}${name}`, value);
   const loss = objective ? objective.loss : mul(crossEntropy(logits, targets, { reduction: "sum" }), invCount);
   g.output(stepNames.loss, loss);
@@ -243,7 +261,7 @@ export function buildEvalGraph(spec: Omit<StepGraphSpec, "kind">): Graph {
   const { logits, targets, dtype } = forwardPass(g, spec, false);
   if (spec.preference) {
     // the pairs' loss and metrics weighted as fed, and each row's log-probability (the reference cache's values)
-    const objective = preferenceLoss(g, spec.preference, logits, targets, spec.batch, g.input(stepNames.invCount, dtype, []));
+    const objective = preferenceLoss(g, spec.preference, logits, targets, 2 * spec.batch, g.input(stepNames.invCount, dtype, []));
     for (const [name, value] of Object.entries(objective.metrics)) g.output(`${stepNames.metricPrefix}${name}`, value);
     g.output(stepNames.lossSum, objective.loss);
     g.output(preferenceNames.logps, objective.sum);

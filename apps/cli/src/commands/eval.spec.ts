@@ -73,8 +73,13 @@ it("scores preference rows by their chosen answer (and KTO rows labelled desirab
     },
     { prompt: "Capital of France?", completion: "Paris", label: true },
     { prompt: "Capital of France?", completion: "Lyon", label: false },
+    // raw rows are sent as they are: the model answers "Paris" after "\n" (which ends every ChatML prompt) only
+    { prompt: "Capital of France?\n", chosen: "Paris", rejected: "Rome", raw: true },
+    { prompt: "Capital of France?", chosen: "Paris", rejected: "Rome", raw: true },
   ];
   await writeFile(pairs, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   const r = await neural("eval", m.path, "--dataset", pairs, "--json", "--max_tokens", "16");
-  expect(JSON.parse(r.stdout) as EvalReport).toMatchObject({ evaluated: 3, correct: 2 });
+  const report = JSON.parse(r.stdout) as EvalReport;
+  expect(report).toMatchObject({ evaluated: 5, correct: 3 });
+  expect(report.results.slice(3).map((x) => x.correct)).toEqual([true, false]);
 });

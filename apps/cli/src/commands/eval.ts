@@ -106,7 +106,8 @@ export const evalCommand: Command = {
 
     // The rows first (a bad dataset fails before llama.cpp starts).
     const template = createTemplate("chatml");
-    const rows: Array<{ line: number; category?: string; messages: Message[]; expected: string }> = [];
+    // raw: a raw-text preference row's prompt, sent as it is (not as a ChatML user turn)
+    const rows: Array<{ line: number; category?: string; messages: Message[]; raw?: string; expected: string }> = [];
     const skipped = { invalid: 0, text: 0, too_long: 0 };
     for await (const event of readRecordsFromFile(dataset)) {
       if (limit > 0 && rows.length >= limit) break;
@@ -115,9 +116,12 @@ export const evalCommand: Command = {
         const pref = toPreferenceExample(event.value, dataset, event.line);
         if ("issue" in pref) {
           if (++skipped.invalid <= 5) io.err(`skipped: ${formatIssue(pref.issue)}`);
-        } else if (pref.example.kind === "pair")
-          rows.push({ line: event.line, messages: pref.example.prompt, expected: pref.example.chosen });
-        else if (pref.example.label) rows.push({ line: event.line, messages: pref.example.prompt, expected: pref.example.completion });
+        } else {
+          const e = pref.example;
+          const prompt = { line: event.line, messages: e.prompt, ...(e.raw ? { raw: e.prompt[0]!.content } : {}) };
+          if (e.kind === "pair") rows.push({ ...prompt, expected: e.chosen });
+          else if (e.label) rows.push({ ...prompt, expected: e.completion });
+        }
         continue;
       }
       const parsed = event.issue ? { issue: event.issue } : toExample(event.value, dataset, event.line);
@@ -153,7 +157,7 @@ export const evalCommand: Command = {
     try {
       for (const [i, row] of rows.entries()) {
         io.status(`eval ${i + 1}/${rows.length}  exact match so far ${results.filter((r) => r.correct).length}/${results.length}`);
-        const tokens = await promptTokens(model, template.prompt(row.messages));
+        const tokens = await promptTokens(model, row.raw ?? template.prompt(row.messages));
         const room = model.info.contextSize - tokens.length;
         if (room < 1) {
           skipped.too_long++;

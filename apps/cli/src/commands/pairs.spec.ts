@@ -4,7 +4,9 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IGNORE_INDEX, loadTokenizer, preparePreferenceDataset, readRecordsFromFile } from "@neural/dataset";
 import { builtinRegistry, caseFromRow, judgeAnswer } from "@neural/generator-heimdall";
+import { NORNICDB_CALL_SITES, nornicdbGenerate, withLlamaModel } from "@neural/llama";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { writeScriptedGguf, type ScriptedGguf } from "../scripted-gguf.spec-helper.js";
 import { neural } from "../testing.js";
@@ -143,7 +145,31 @@ it("heimdall: each row is served with its exact NornicDB prompt, judged by Norni
   const lines = (await readFile(output, "utf8")).trim().split("\n");
   expect(lines).toHaveLength(1);
   const pair = JSON.parse(lines[0]!) as { prompt: unknown; chosen: string; rejected: string };
-  expect(pair).toEqual({ prompt: synthesisPrompt, chosen: "Paris", rejected: "[1]" });
+  // a raw path's pair says so: training reads its prompt as the raw text NornicDB sends, not as a user turn
+  expect(pair).toEqual({ prompt: synthesisPrompt, chosen: "Paris", rejected: "[1]", raw: true });
+  // the training tokens: the prompt's exactly as nornicdbGenerate feeds llama.cpp for this row, then the answer's
+  // and EOS (which ends a raw answer for NornicDB), learned
+  const tokenizer = await loadTokenizer(join(root, "three-way"));
+  const prepared = await preparePreferenceDataset(readRecordsFromFile(output), output, {
+    tokenizer,
+    template: "chatml",
+    maxLength: 256,
+    validationSplit: 0,
+  });
+  const trained = prepared.train[0]!;
+  if (trained.kind !== "pair") throw new Error("expected a pair");
+  await withLlamaModel(threeWay.path, {}, async (llama) => {
+    const served = await nornicdbGenerate(llama, synthesisPrompt, NORNICDB_CALL_SITES.synthesis);
+    expect(served.promptTokens.length).toBeGreaterThan(3);
+    for (const [sequence, answer] of [
+      [trained.chosen, "Paris"],
+      [trained.rejected, "[1]"],
+    ] as const) {
+      const answerTokens = [...(await llama.tokenize(answer, { special: true })), tokenizer.eos!.id];
+      expect([...sequence.inputIds]).toEqual([...served.promptTokens, ...answerTokens]);
+      expect([...sequence.labels]).toEqual([...served.promptTokens.map(() => IGNORE_INDEX), ...answerTokens]);
+    }
+  });
   const c = caseFromRow(rows[2]);
   expect(judgeAnswer(c, pair.chosen, builtinRegistry("dotted")).pass).toBe(true);
   expect(judgeAnswer(c, pair.rejected, builtinRegistry("dotted"))).toMatchObject({

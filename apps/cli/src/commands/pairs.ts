@@ -4,7 +4,8 @@
 // answer (chosen) is paired with a failing one (rejected); prompts whose answers all pass or all fail give none. The
 // pairs are TRL's {prompt, chosen, rejected}, ready for neural train --method dpo. With --verifier heimdall the rows
 // are `neural generate heimdall`'s: each is served as NornicDB serves its path (its exact prompt, stop strings and
-// token limit, as `neural eval --task heimdall` does, but sampled) and judged by NornicDB's acceptance rules.
+// token limit, as `neural eval --task heimdall` does, but sampled) and judged by NornicDB's acceptance rules; pairs of
+// the raw-text paths carry "raw": true, so training reads their prompt as the raw text NornicDB sends.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import {
   exactVerifier,
@@ -82,6 +83,8 @@ export interface PairsReport {
 interface PairItem {
   /** TRL's prompt, as written to the pairs file. */
   prompt: Message[] | string;
+  /** The prompt is raw text (NornicDB's raw paths): the pair is written with "raw": true, so it trains as raw text. */
+  raw?: boolean;
   tokens(llama: LlamaModelProcess): Promise<number[]>;
   maxTokens: number;
   stop: readonly string[];
@@ -241,7 +244,10 @@ export const pairsCommand: Command = {
         report.blank += scored.length - usable.length;
         const pair = pairOf(usable);
         report.outcomes[pair.outcome]++;
-        if (pair.outcome === "paired") lines.push(JSON.stringify({ prompt: item.prompt, chosen: pair.chosen, rejected: pair.rejected }));
+        if (pair.outcome === "paired")
+          lines.push(
+            JSON.stringify({ prompt: item.prompt, chosen: pair.chosen, rejected: pair.rejected, ...(item.raw ? { raw: true } : {}) }),
+          );
       }
     } finally {
       io.status("");
@@ -314,6 +320,7 @@ async function heimdallItems(
     const registry = registryFor(c.naming);
     return {
       prompt: c.path === "chat" ? (row as { messages: Message[] }).messages.slice(0, -1) : c.prompt,
+      ...(c.path === "chat" ? {} : { raw: true }),
       tokens: (llama) => llama.tokenize(c.prompt, { special: true, addSpecial: true }),
       maxTokens: Math.min(maxTokens ?? site.maxTokens, site.maxTokens),
       stop: site.stop,

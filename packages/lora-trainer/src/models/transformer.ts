@@ -27,6 +27,7 @@ import {
   less,
   matmul,
   mul,
+  or,
   reshape,
   rmsNorm,
   rotary,
@@ -69,6 +70,12 @@ export interface ForwardInputs {
   positionIds: Tensor;
   /** int64 [batch, seq]: packed examples attend only within their own segment. Omit for one example per row. */
   segmentIds?: Tensor;
+  /**
+   * int64 [batch, seq], with segmentIds: a segment as a tree of sequences that share a prefix (a prompt and its
+   * answers). 0 marks the shared tokens, which every token of the segment may see; tokens of branch k > 0 see
+   * them and their own branch only.
+   */
+  branchIds?: Tensor;
 }
 
 /** A KV cache of `slots` positions per layer, [batch, kv heads, slots, head dim]; token at position p goes to slot p. */
@@ -308,7 +315,7 @@ function geluTanh(x: Tensor): Tensor {
 
 /**
  * The additive attention mask, 0 where a query may attend and −∞ elsewhere, [batch|1, 1, 1, seq, keys]: causal,
- * within the same packed segment, and inside the sliding window when one is given (query i sees key j when
+ * within the same packed segment (and its shared prefix and own branch, with branch ids), and inside the sliding window when one is given (query i sees key j when
  * i − j < window). With a cache the keys are the cache slots and a query at position p sees slots ≤ p.
  */
 function attentionBias(g: Graph, inputs: ForwardInputs, cache: KvCache | undefined, dtype: Tensor["dtype"], window?: number): Tensor {
@@ -325,6 +332,10 @@ function attentionBias(g: Graph, inputs: ForwardInputs, cache: KvCache | undefin
     const idx = arange(g, S);
     visible = lessEqual(reshape(idx, [1, S]), reshape(idx, [S, 1])); // key index ≤ query index
     if (inputs.segmentIds) visible = and(visible, equal(unsqueeze(inputs.segmentIds, 2), unsqueeze(inputs.segmentIds, 1)));
+    if (inputs.branchIds) {
+      const keyBranch = unsqueeze(inputs.branchIds, 1);
+      visible = and(visible, or(equal(keyBranch, 0), equal(unsqueeze(inputs.branchIds, 2), keyBranch)));
+    }
     queryPos = unsqueeze(inputs.positionIds, 2);
     keyPos = unsqueeze(inputs.positionIds, 1);
   }
@@ -343,9 +354,12 @@ function checkInputs(config: ModelConfig, inputs: ForwardInputs, options: Forwar
     throw new GraphError(`input_ids must be int64 [batch, seq], got ${inputs.inputIds}`);
   shaped(inputs.positionIds, "position_ids");
   shaped(inputs.segmentIds, "segment_ids");
+  shaped(inputs.branchIds, "branch_ids");
+  if (inputs.branchIds && !inputs.segmentIds) throw new GraphError("branch_ids need segment_ids (each tree is a segment)");
   const c = options.cache;
   if (c) {
-    if (inputs.segmentIds) throw new GraphError("segment_ids (packing) cannot be combined with a KV cache");
+    if (inputs.segmentIds || inputs.branchIds)
+      throw new GraphError("segment_ids and branch_ids (packing) cannot be combined with a KV cache");
     if (c.keys.length !== config.numLayers || c.values.length !== config.numLayers)
       throw new GraphError(`the KV cache needs ${config.numLayers} layers of keys and values`);
     for (const t of [...c.keys, ...c.values]) {
