@@ -1,4 +1,4 @@
 import { defineProject } from "vitest/config";
 import { sourceConditions } from "../../vitest.shared.js";
 
-export default defineProject({ ...sourceConditions, test: { name: "dataset" } });
+export default defineProject({ ...sourceConditions, test: { name: "dataset", testTimeout: 60_000 } });

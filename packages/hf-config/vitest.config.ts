@@ -1,4 +1,4 @@
 import { defineProject } from "vitest/config";
 import { sourceConditions } from "../../vitest.shared.js";
 
-export default defineProject({ ...sourceConditions, test: { name: "hf-config" } });
+export default defineProject({ ...sourceConditions, test: { name: "hf-config", testTimeout: 60_000 } });

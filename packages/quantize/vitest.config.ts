@@ -1,4 +1,4 @@
 import { defineProject } from "vitest/config";
 import { sourceConditions } from "../../vitest.shared.js";
 
-export default defineProject({ ...sourceConditions, test: { name: "quantize" } });
+export default defineProject({ ...sourceConditions, test: { name: "quantize", testTimeout: 60_000 } });

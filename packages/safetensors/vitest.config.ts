@@ -1,4 +1,4 @@
 import { defineProject } from "vitest/config";
 import { sourceConditions } from "../../vitest.shared.js";
 
-export default defineProject({ ...sourceConditions, test: { name: "safetensors" } });
+export default defineProject({ ...sourceConditions, test: { name: "safetensors", testTimeout: 60_000 } });

@@ -205,3 +205,22 @@ describe("withSpecialTokens: the ChatML markers on a vocabulary without them", (
     expect(withSpecialTokens({ tokenizer: qwen.tokenizer, config: qwen.config }, ["<|im_start|>", "<|im_end|>"]).added).toEqual([]);
   }, 120_000);
 });
+
+describe("a raw prompt with its answer ({text, prompt_end}: NornicDB's raw-text paths)", () => {
+  const qwen = realTokenizer("qwen2.5");
+  const tokenizer = createTokenizer({ tokenizer: qwen.tokenizer, config: qwen.config });
+  // the agentic loop's prompt ends in "Assistant: ": as one text, that space would merge with the answer's "{"
+  const prompt = "TOOLS AVAILABLE TO YOU:\n- query\n\nUser: how many nodes?\n\nAssistant: ";
+  const answer = '{"tool": "query", "args": {}}';
+  const example: Example = { format: "completion", kind: "text", text: prompt + answer, promptEnd: prompt.length };
+
+  it("is the prompt tokenized alone (as llama.cpp is sent it), then the answer and EOS, and only the answer learned", () => {
+    const encoded = encodeExample(example, { template: resolveTemplate("chatml", tokenizer), tokenizer, maxLength: 512 }).example!;
+    const promptIds = tokenizer.encode(prompt);
+    const answerIds = tokenizer.encode(answer + tokenizer.eos!.text);
+    expect(Array.from(encoded.inputIds)).toEqual([...promptIds, ...answerIds]);
+    expect(Array.from(encoded.labels)).toEqual([...promptIds.map(() => IGNORE_INDEX), ...answerIds]);
+    // the whole text tokenized as one differs at the boundary: the reason the prompt is tokenized alone
+    expect(tokenizer.encode(prompt + answer).slice(0, promptIds.length)).not.toEqual(promptIds);
+  });
+});

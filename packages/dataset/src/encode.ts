@@ -64,11 +64,25 @@ export function measureTokens(example: Example, template: ChatTemplate, tokenize
 /**
  * Tokenizes the rendered example as one text, as the model reads it when served: added and special tokens become
  * their ids, and the text between two of them is tokenized in one piece (so a SentencePiece "▁" or a BPE merge at a
- * span boundary is what the whole text gives). A token is learned when it starts in a learned span.
+ * span boundary is what the whole text gives). A token is learned when it starts in a learned span. A span marked
+ * `apart` starts a new text: what a served model generates after a prompt it was sent tokenized alone.
  */
 function tokenize(spans: readonly TextSpan[], tokenizer: TextTokenizer, trainOnInputs: boolean): { ids: number[]; labels: number[] } {
   const ids: number[] = [];
   const labels: number[] = [];
+  let run: TextSpan[] = [];
+  for (const span of spans) {
+    if (span.apart && run.length) {
+      tokenizeText(run, tokenizer, trainOnInputs, ids, labels);
+      run = [];
+    }
+    run.push(span);
+  }
+  if (run.length) tokenizeText(run, tokenizer, trainOnInputs, ids, labels);
+  return { ids, labels };
+}
+
+function tokenizeText(spans: readonly TextSpan[], tokenizer: TextTokenizer, trainOnInputs: boolean, ids: number[], labels: number[]): void {
   const text = spans.map((s) => s.text).join("");
   // Span starts (character offsets) and whether each is learned.
   const starts: number[] = [];
@@ -86,7 +100,7 @@ function tokenize(spans: readonly TextSpan[], tokenizer: TextTokenizer, trainOnI
     ids.push(id);
     labels.push(learn ? id : IGNORE_INDEX);
   };
-  if (tokenizer.addBos && tokenizer.bos && !text.startsWith(tokenizer.bos.text)) push(tokenizer.bos.id, false);
+  if (ids.length === 0 && tokenizer.addBos && tokenizer.bos && !text.startsWith(tokenizer.bos.text)) push(tokenizer.bos.id, false);
   for (const piece of tokenizer.split(text)) {
     if (piece.id !== undefined) {
       push(piece.id, learnedAt(piece.start));
@@ -106,5 +120,4 @@ function tokenize(spans: readonly TextSpan[], tokenizer: TextTokenizer, trainOnI
     const learn = learnedAt(piece.end - 1);
     for (; from < pieceIds.length; from++) push(pieceIds[from]!, learn);
   }
-  return { ids, labels };
 }

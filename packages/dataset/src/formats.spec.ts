@@ -51,6 +51,11 @@ describe("toExample", () => {
   });
 
   it("names the file, line and field of a bad record", () => {
+    expect(convert({ text: "abc", prompt_end: 3 })).toEqual({
+      issue: { file: "d.jsonl", line: 7, field: "prompt_end", message: "must be below the text's length (3), with an answer after it" },
+    });
+    expect(convert({ text: "abc", prompt_end: 0 })).toMatchObject({ issue: { field: "prompt_end" } });
+    expect(convert({ text: "abc", prompt_end: 1 })).toMatchObject({ example: { kind: "text", text: "abc", promptEnd: 1 } });
     expect(convert({ instruction: "x" })).toEqual({
       issue: { file: "d.jsonl", line: 7, field: "output", message: 'missing required field "output"' },
     });

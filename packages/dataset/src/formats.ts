@@ -12,8 +12,12 @@ export interface Message {
 
 export type FormatName = "instruction" | "chat" | "prompt_completion" | "completion";
 
-/** One training example in a format-independent shape. `text` examples (completion format) have no turns. */
-export type Example = ({ kind: "chat"; messages: Message[] } | { kind: "text"; text: string }) & {
+/**
+ * One training example in a format-independent shape. `text` examples (completion format) have no turns; with
+ * `promptEnd`, the text before that offset is a raw prompt (not learned, tokenized alone as llama.cpp is sent it) and
+ * the rest its answer.
+ */
+export type Example = ({ kind: "chat"; messages: Message[] } | { kind: "text"; text: string; promptEnd?: number }) & {
   format: FormatName;
   category?: string;
 };
@@ -60,7 +64,7 @@ export const formatSchemas = {
     title: "Completion (plain text) record",
     type: "object",
     required: ["text"],
-    properties: { text: nonBlank, category },
+    properties: { text: nonBlank, prompt_end: { type: "integer", minimum: 1 }, category },
   },
 } as const;
 
@@ -158,8 +162,14 @@ export function toExample(record: unknown, file: string, line: number): { exampl
           ],
         },
       };
-    case "completion":
-      return { example: { ...base, kind: "text", text: data.text as string } };
+    case "completion": {
+      const text = data.text as string;
+      const promptEnd = data.prompt_end as number | undefined;
+      if (promptEnd === undefined) return { example: { ...base, kind: "text", text } };
+      if (promptEnd >= text.length || !/\S/.test(text.slice(promptEnd)))
+        return issue(`must be below the text's length (${text.length}), with an answer after it`, "prompt_end");
+      return { example: { ...base, kind: "text", text, promptEnd } };
+    }
   }
 }
 

@@ -161,22 +161,9 @@ export function encodeRawAnswer(
   options: EncodePreferenceOptions,
   overlong: "drop" | "truncate" = "drop",
 ): { encoded: EncodedExample } | { dropped: DropReason } {
-  const { tokenizer, maxLength } = options;
-  const answer = content + (tokenizer.eos?.text ?? "");
-  // a token stands for at most maxTokenLength characters: a text that must exceed maxLength is not tokenized
-  if (overlong === "drop" && tokenizer.maxTokenLength && (prompt.length + answer.length) / tokenizer.maxTokenLength > maxLength)
-    return { dropped: "too_long" };
-  const bos = tokenizer.addBos && tokenizer.bos && !prompt.startsWith(tokenizer.bos.text) ? [tokenizer.bos.id] : [];
-  const promptIds = [...bos, ...tokenizer.encode(prompt)];
-  let answerIds = tokenizer.encode(answer);
-  if (promptIds.length + answerIds.length > maxLength) {
-    if (overlong === "drop") return { dropped: "too_long" };
-    answerIds = answerIds.slice(0, Math.max(0, maxLength - promptIds.length));
-  }
-  const inputIds = Int32Array.from([...promptIds, ...answerIds].slice(0, maxLength));
-  const labels = inputIds.map((id, i) => (i >= promptIds.length ? id : IGNORE_INDEX));
-  if (!labels.some((label, i) => i > 0 && label !== IGNORE_INDEX)) return { dropped: "nothing_to_learn" };
-  return { encoded: { inputIds, labels } };
+  const example = { kind: "text", format: "completion", text: prompt + content, promptEnd: prompt.length } as const;
+  const result = encodeExample(example, { ...options, overlong });
+  return result.dropped ? { dropped: result.dropped } : { encoded: result.example };
 }
 
 /** A row's prompt followed by one of its answers: in the run's template, or as raw text for a raw row. */

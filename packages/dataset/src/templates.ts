@@ -6,6 +6,8 @@ import type { Example, Message } from "./formats.js";
 export interface TextSpan {
   text: string;
   learn: boolean;
+  /** Tokenized apart from the text before it (an answer generated after a raw prompt that was tokenized alone). */
+  apart?: boolean;
 }
 
 export type TemplateName = "chatml" | "alpaca" | "model";
@@ -50,7 +52,11 @@ export function createTemplate(name: TemplateName, options: TemplateOptions = {}
 }
 
 function textSpans(example: Extract<Example, { kind: "text" }>, eos: string | undefined): TextSpan[] {
-  return [{ text: example.text + (eos ?? ""), learn: true }];
+  if (example.promptEnd === undefined) return [{ text: example.text + (eos ?? ""), learn: true }];
+  return [
+    { text: example.text.slice(0, example.promptEnd), learn: false },
+    { text: example.text.slice(example.promptEnd) + (eos ?? ""), learn: true, apart: true },
+  ];
 }
 
 function chatml(options: TemplateOptions): ChatTemplate {
