@@ -178,8 +178,9 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const apply = optimizer.apply.bind(optimizer);
   optimizer.apply = (outputs, step) => {
     const a0 = performance.now();
-    apply(outputs, step);
+    const broken = apply(outputs, step);
     adamwMs = performance.now() - a0;
+    return broken;
   };
   const batch = tokenBatch(c.vocabSize, a.batch, a.seq);
   const stepSeconds: number[] = [];

@@ -411,7 +411,7 @@ async function trainLocked(
       },
       onNote: emit,
       async checkpoint(s) {
-        const dir = await saveCheckpoint(outputDir, s, optimizer.save(), {
+        const dir = await saveCheckpoint(outputDir, s, optimizer.saveLazily(), {
           files: (temp) => writeModelFiles(run, optimizer, temp).then(() => {}),
         });
         await pruneCheckpoints(outputDir, config.save_total_limit, s.bestStep);
