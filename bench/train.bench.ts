@@ -30,6 +30,7 @@ import {
   formatMemoryEstimate,
   GraphRunner,
   initialLoopState,
+  nodeGarbageCollector,
   OptimizerState,
   qloraLinear,
   resolveTrainConfig,
@@ -146,6 +147,7 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
       ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}),
     },
     precision: "float32",
+    collectGarbage: nodeGarbageCollector(),
     build: (key) => {
       times.t0 = performance.now();
       return buildStepGraph({

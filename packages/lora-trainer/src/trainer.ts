@@ -27,7 +27,7 @@ import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
 import { lockOutputDir, MetricsFile, writeEvalSplit, writeModelFiles, writeOutputs } from "./outputs.js";
 import { loadPeftAdapter } from "./peft.js";
-import { chooseProviders, sessionOptions } from "./runtime.js";
+import { chooseProviders, nodeGarbageCollector, sessionOptions } from "./runtime.js";
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
 import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
@@ -287,6 +287,7 @@ async function trainLocked(
     sessionFor: (kind) => (kind === "decode" && config.threads === undefined ? { intraOpNumThreads: 1 } : {}),
     precision: "auto",
     build: runGraphs(run),
+    collectGarbage: nodeGarbageCollector(),
   });
   for (const note of runnerNotes(runner)) emit(note);
   const preference = run.preference;
