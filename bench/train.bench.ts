@@ -47,7 +47,11 @@ import { benchTargets, modelConfig, random, randomSource, tokenBatch, type Model
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, "out", "train");
-const ANCHOR = path.resolve(here, "..", "..", "shared", "anchors", "torch_lora_bench.py");
+// ../shared beside the checkout; a git worktree one folder deeper finds it one level up
+const ANCHOR =
+  [path.resolve(here, "..", "..", "shared"), path.resolve(here, "..", "..", "..", "shared")]
+    .map((shared) => path.join(shared, "anchors", "torch_lora_bench.py"))
+    .find((file) => existsSync(file)) ?? path.resolve(here, "..", "..", "shared", "anchors", "torch_lora_bench.py");
 const argv = process.argv.slice(2);
 const opt = (name: string, def: string) => {
   const i = argv.indexOf(`--${name}`);
