@@ -8,8 +8,11 @@
 //     and without gradient checkpointing (same loss), QLoRA (4-bit base), and a float16 base for comparison.
 //  4. The memory estimator (--estimate_memory) against the measured peaks of real `neural train` runs (fitted and held out).
 //  5. Qwen3-0.6B's shapes (NornicDB's default model; random weights), seq 512, LoRA r16 on every linear layer, checkpointing.
-// Options: --rounds N (speed rounds, default 3) --steps N (timed steps, default 4) --only speed,small-memory,qwen,estimate,qwen3
-//          --no-torch --no-write --threads 1,2
+//  6. Full fine-tuning's peak RSS on bench-small against PyTorch's (--only full-memory), with and without gradient
+//     checkpointing, and the same child from another checkout (--before DIR: e.g. a `git worktree` of an older
+//     commit) in the same run.
+// Options: --rounds N (speed rounds, default 3) --steps N (timed steps, default 4)
+//          --only speed,profile,small-memory,qwen,estimate,qwen3,full-memory --no-torch --no-write --threads 1,2 --before DIR
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { saveSafetensors } from "@neural/safetensors";
@@ -27,6 +30,7 @@ import {
   formatMemoryEstimate,
   GraphRunner,
   initialLoopState,
+  nodeGarbageCollector,
   OptimizerState,
   qloraLinear,
   resolveTrainConfig,
@@ -43,7 +47,11 @@ import { benchTargets, modelConfig, random, randomSource, tokenBatch, type Model
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, "out", "train");
-const ANCHOR = path.resolve(here, "..", "..", "shared", "anchors", "torch_lora_bench.py");
+// ../shared beside the checkout; a git worktree one folder deeper finds it one level up
+const ANCHOR =
+  [path.resolve(here, "..", "..", "shared"), path.resolve(here, "..", "..", "..", "shared")]
+    .map((shared) => path.join(shared, "anchors", "torch_lora_bench.py"))
+    .find((file) => existsSync(file)) ?? path.resolve(here, "..", "..", "shared", "anchors", "torch_lora_bench.py");
 const argv = process.argv.slice(2);
 const opt = (name: string, def: string) => {
   const i = argv.indexOf(`--${name}`);
@@ -143,6 +151,7 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
       ...(a.profile ? { enableProfiling: true, profileFilePrefix: path.join(dir, "profile") } : {}),
     },
     precision: "float32",
+    collectGarbage: nodeGarbageCollector(),
     build: (key) => {
       times.t0 = performance.now();
       return buildStepGraph({
@@ -178,8 +187,9 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const apply = optimizer.apply.bind(optimizer);
   optimizer.apply = (outputs, step) => {
     const a0 = performance.now();
-    apply(outputs, step);
+    const broken = apply(outputs, step);
     adamwMs = performance.now() - a0;
+    return broken;
   };
   const batch = tokenBatch(c.vocabSize, a.batch, a.seq);
   const stepSeconds: number[] = [];
@@ -273,9 +283,10 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
 
 const TSX = path.join(here, "..", "node_modules", ".bin", "tsx");
 
-function child<T>(kind: "step", args: object): T {
+/** A child process of this script, or of the same script in another checkout (`script`: its path). */
+function child<T>(kind: "step", args: object, script = fileURLToPath(import.meta.url)): T {
   noteLoad();
-  const res = spawnSync(TSX, ["--conditions=source", fileURLToPath(import.meta.url), "--child", kind, JSON.stringify(args)], {
+  const res = spawnSync(TSX, ["--conditions=source", script, "--child", kind, JSON.stringify(args)], {
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });
@@ -414,7 +425,7 @@ async function main(): Promise<void> {
     return;
   }
   mkdirSync(out, { recursive: true });
-  const only = opt("only", "speed,profile,small-memory,qwen,estimate,qwen3").split(",");
+  const only = opt("only", "speed,profile,small-memory,full-memory,qwen,estimate,qwen3").split(",");
   const rounds = Number(opt("rounds", "3"));
   const steps = Number(opt("steps", "4"));
   const threadsList = opt("threads", "1,2").split(",").map(Number);
@@ -592,6 +603,83 @@ ${rows.join("\n")}`);
 | mode | peak RSS, activations kept | with checkpointing | saved | step time kept / checkpointed | losses kept | losses checkpointed |
 |---|---|---|---|---|---|---|
 ${rows.join("\n")}`);
+  }
+
+  // 6. full fine-tuning's peak RSS against PyTorch's, 1 thread ------------------------------------------------------
+  if (only.includes("full-memory")) {
+    const before = argv.includes("--before") ? path.resolve(opt("before", "")) : undefined;
+    const beforeScript = before ? path.join(before, "bench", "train.bench.ts") : undefined;
+    const beforeCommit = before
+      ? spawnSync("git", ["-C", before, "log", "-1", "--format=%h %s"], { encoding: "utf8" }).stdout.trim().slice(0, 90)
+      : "";
+    const memRounds = Number(opt("rounds", "2"));
+    type Row = { label: string; rss: number[]; step: number[]; cpu: number[]; losses: number[] };
+    const rows: Row[] = [];
+    const row = (label: string) => {
+      let r = rows.find((x) => x.label === label);
+      if (!r) rows.push((r = { label, rss: [], step: [], cpu: [], losses: [] }));
+      return r;
+    };
+    const ours = (label: string, recompute: boolean, script?: string) => () => {
+      const args: StepChildArgs = {
+        model: "bench-small",
+        mode: "full",
+        base: "fp32",
+        recompute,
+        threads: 1,
+        batch: B,
+        seq: S,
+        steps,
+        warmup: 1,
+      };
+      const res = child<StepResult>("step", args, script);
+      const r = row(label);
+      r.rss.push(res.maxRssMiB);
+      r.step.push(median(res.stepSeconds));
+      r.cpu.push(median(res.cpuSeconds));
+      r.losses = res.losses;
+      console.log(
+        `${label}: ${fmt(res.maxRssMiB)} MiB, step ${fmt(median(res.stepSeconds), 2)} s, CPU ${fmt(median(res.cpuSeconds), 2)} s, load ${fmt(os.loadavg()[0]!, 1)}`,
+      );
+    };
+    const runs = [
+      ...(beforeScript ? [ours(`ours before (${beforeCommit.split(" ")[0]}), activations kept`, false, beforeScript)] : []),
+      ours("ours, activations kept", false),
+      ours("ours, gradient checkpointing (the trainer's default)", true),
+      () => {
+        if (!torch.ok) return;
+        const res = torchRun(true, 1, steps);
+        const cpu = torchRun(true, 1, steps, true);
+        const r = row("PyTorch (no checkpointing)");
+        r.rss.push(res.peak_rss_mb, cpu.peak_rss_mb);
+        r.step.push(res.step_s_median);
+        r.cpu.push(cpu.step_s_median);
+        console.log(
+          `PyTorch: ${fmt(res.peak_rss_mb)} / ${fmt(cpu.peak_rss_mb)} MB, step ${fmt(res.step_s_median, 2)} s, CPU ${fmt(cpu.step_s_median, 2)} s, load ${fmt(os.loadavg()[0]!, 1)}`,
+        );
+      },
+    ];
+    for (let r = 0; r < memRounds; r++) for (const run of r % 2 === 0 ? runs : [...runs].reverse()) run();
+    const torchRss = rows.find((x) => x.label.startsWith("PyTorch"))?.rss ?? [];
+    const pRss = torchRss.length ? median(torchRss) : NaN;
+    const table = rows.map(
+      (x) =>
+        `| ${x.label} | **${fmt(median(x.rss))}** (${range(x.rss)}) | ${fmt(median(x.rss) / pRss, 2)} | ${fmt(median(x.step), 2)} (${range(x.step, 2)}) | ${fmt(median(x.cpu), 2)} | ${
+          x.losses.length
+            ? x.losses
+                .slice(0, 3)
+                .map((l) => fmt(l, 4))
+                .join(", ")
+            : "–"
+        } |`,
+    );
+    sections.push(`### Full fine-tuning's peak RSS against PyTorch's (bench-small)
+
+Command: \`pnpm bench train -- --only full-memory${before ? " --before <a git worktree of the older commit>" : ""}\` (bench/train.bench.ts). bench-small full fine-tuning (34.1 M trainable values: 130 MiB per float32 copy), batch ${B} × seq ${S}, AdamW with clipping, 1 thread, ${steps} steps after 1 warm-up step per run, each run in its own process; ${memRounds} rounds, the order reversed every other round; peak RSS is the process's maximum (median and range over runs; PyTorch's anchor reports its own, once timed by the wall clock and once by CPU time). Ours: the trainer's loop, runner, session options and optimizer (bench/train.bench.ts's step child)${before ? `; "before": the same child at ${beforeCommit}` : ""}. ${torch.note}.
+
+| run | peak RSS (MiB) | ÷ PyTorch | step (s, wall) | CPU s per step | first losses |
+|---|---|---|---|---|---|
+${table.join("\n")}`);
   }
 
   // 3. Qwen2.5-0.5B shapes -----------------------------------------------------------------------------------
@@ -845,7 +933,7 @@ ${rows.join("\n")}`);
 }
 
 /** The section's first paragraph when RESULTS.md has none; the summary written under it after a run is kept. */
-const INTRO = `\`pnpm bench train\` (bench/train.bench.ts) measures our training engine against PyTorch on the CPU, the memory levers (gradient checkpointing, QLoRA) and the memory estimate. Each subsection below is rewritten by the run that measured it (\`--only speed,profile,small-memory,qwen,estimate\` picks them) and says when and under which load it ran.`;
+const INTRO = `\`pnpm bench train\` (bench/train.bench.ts) measures our training engine against PyTorch on the CPU, the memory levers (gradient checkpointing, QLoRA) and the memory estimate. Each subsection below is rewritten by the run that measured it (\`--only speed,profile,small-memory,full-memory,qwen,estimate,qwen3\` picks them) and says when and under which load it ran.`;
 
 /** The section: its intro as it stands, and its subsections (the ones measured now replace theirs). */
 function mergeSubsections(fresh: string[]): string {
@@ -868,6 +956,7 @@ function mergeSubsections(fresh: string[]): string {
     "### bench-small: our training step against PyTorch",
     "### Where the time goes",
     "### Gradient checkpointing on bench-small",
+    "### Full fine-tuning's peak RSS against PyTorch's (bench-small)",
     "### Qwen2.5-0.5B's shapes on this CPU",
     "### The memory estimator against measured peaks",
   ];

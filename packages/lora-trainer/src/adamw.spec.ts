@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { adamwInPlace, adamwScalars, setAdamwBackend } from "./adamw.js";
+import { adamwFold, adamwInPlace, adamwScalars, adamwUpdate, setAdamwBackend } from "./adamw.js";
 import { seededRandom } from "./models/decode.js";
 
 const optimizer = { beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1, maxGradNorm: 0.5 };
@@ -43,6 +43,29 @@ describe("AdamW in place", () => {
       for (const n of [1, 3, 4, 7, 8192, 8195, 3 * 8192 + 13]) {
         expect(check(backend, n, true), `n ${n}`).toBeLessThan(2e-6);
         expect(check(backend, n, false), `n ${n}, no decay`).toBeLessThan(2e-6);
+      }
+    });
+  }
+
+  for (const backend of ["auto", "js"] as const) {
+    it(`${backend === "auto" ? "WebAssembly" : "JavaScript"}: adamwUpdate then adamwFold give adamwInPlace's bits, and report non-finite values`, () => {
+      setAdamwBackend(backend);
+      for (const n of [3, 8195]) {
+        const r = seededRandom(n);
+        const f32 = (scale: number, offset = 0) => Float32Array.from({ length: n }, () => offset + (r() - 0.5) * scale);
+        const [p, g, m, v] = [f32(2), f32(0.2), f32(0.01), f32(1e-4, 1e-4)];
+        const s = adamwScalars(optimizer, { lr: 1e-2, step: 3, gradNorm: 3 });
+        const whole = [Float32Array.from(p), Float32Array.from(m), Float32Array.from(v)] as const;
+        adamwInPlace(whole[0], g, whole[1], whole[2], s, true);
+        expect(adamwUpdate(p, g, m, v, s, true)).toBe(true);
+        adamwFold(g, m, v, s);
+        expect([p, m, v]).toEqual(whole);
+        // a gradient whose square overflows float32 makes v infinite, and only v: still reported
+        g[n - 1] = 1e30;
+        expect(adamwUpdate(p, g, m, v, adamwScalars({ ...optimizer, maxGradNorm: 0 }, { lr: 1e-2, step: 3, gradNorm: 3 }), true)).toBe(
+          false,
+        );
+        expect(adamwUpdate(p, f32(0.2), m, v, adamwScalars(optimizer, { lr: Infinity, step: 3, gradNorm: 3 }), true)).toBe(false);
       }
     });
   }

@@ -4,7 +4,7 @@ import { openSafetensors, saveSafetensors, type TensorToWrite } from "@neural/sa
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { LoopState } from "./loop.js";
-import type { OptimizerTensors } from "./optimizer.js";
+import type { LazyOptimizerTensors, OptimizerTensors } from "./optimizer.js";
 
 export class CheckpointError extends Error {
   override name = "CheckpointError";
@@ -27,7 +27,7 @@ export function checkpointsDir(outputDir: string): string {
 export async function saveCheckpoint(
   outputDir: string,
   state: LoopState,
-  tensors: CheckpointTensors,
+  tensors: CheckpointTensors | LazyOptimizerTensors,
   options: { files?: (dir: string) => Promise<void> } = {},
 ): Promise<string> {
   const root = checkpointsDir(outputDir);

@@ -17,5 +17,5 @@ export { openModel, type OpenedModel } from "./models/load.js";
 export { createDecoder, type Decoder, type DecoderOptions } from "./models/decoder.js";
 export { loadPeftAdapter, savePeftAdapter } from "./peft.js";
 export { mergeAdapter, type MergeOptions } from "./merge.js";
-export { sessionOptions } from "./runtime.js";
+export { nodeGarbageCollector, sessionOptions } from "./runtime.js";
 export { estimateTrainingMemory, type TrainingMemoryEstimate } from "./memory-config.js";

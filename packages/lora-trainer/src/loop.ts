@@ -1,7 +1,8 @@
 // The training loop. Each optimizer step: learning rate → micro-batches (gradients accumulated in the graphs) →
-// guard → AdamW in place → log → eval → save → stop. It runs graphs through a runner (sessions.ts; a fake in the
-// loop's spec) and reports through hooks: the Node trainer adds checkpoints, metrics and plots around it, the
-// in-memory trainer an export. Its state is plain data, so a resumed run continues bit for bit where it stopped.
+// guard → AdamW in place (not applied if it makes a tensor non-finite) → log → eval → save → stop. It runs graphs
+// through a runner (sessions.ts; a fake in the loop's spec) and reports through hooks: the Node trainer adds
+// checkpoints, metrics and plots around it, the in-memory trainer an export. Its state is plain data, so a resumed
+// run continues bit for bit where it stopped.
 import { hash53, type Batch } from "@neural/dataset";
 import type { TypedArray } from "@neural/graph";
 import { batchFeeds, batchKey } from "./batching.js";
@@ -137,7 +138,7 @@ export async function trainLoop(
   let stopped: StopReason = "completed";
   let lastEval: EvalResult | undefined;
   let stepSeconds = 0;
-  /** The state before the last update, whose tensors optimizer.keep() holds. */
+  /** The loop state before the last update, which optimizer.undo() takes back. */
   let before: LoopState | undefined;
   while (state.step < totalSteps) {
     if (hooks.shouldStop()) {
@@ -169,7 +170,7 @@ export async function trainLoop(
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || loss > DIVERGED_LOSS_FACTOR * Math.max(1, state.firstLoss ?? 0)) {
       // These weights are the last update's work: it is undone, and the weights before it are what the run keeps.
       const step = state.step + 1;
-      const undone = before !== undefined && optimizer.restore();
+      const undone = before !== undefined && optimizer.undo();
       if (undone) Object.assign(state, before);
       hooks.onNote({
         type: "warning",
@@ -178,12 +179,8 @@ export async function trainLoop(
       stopped = "diverged";
       break;
     }
-    before = { ...state };
-    optimizer.keep();
-    optimizer.apply(outputs, { lr, step: state.step + 1, gradNorm });
-    const broken = optimizer.nonFinite();
+    const broken = optimizer.apply(outputs, { lr, step: state.step + 1, gradNorm });
     if (broken !== undefined) {
-      optimizer.restore();
       hooks.onNote({
         type: "warning",
         message: `step ${state.step + 1}: the update makes ${broken} non-finite; it is not applied, stopping with the weights of step ${state.step}`,
@@ -191,6 +188,7 @@ export async function trainLoop(
       stopped = "diverged";
       break;
     }
+    before = { ...state };
 
     const tokens = group.reduce((n, b) => n + b.tokens, 0);
     const slots = group.reduce((n, b) => n + b.batchSize * b.seqLen, 0);

@@ -1,7 +1,13 @@
 // The optimizer's state: the trainable tensors and AdamW's two moments, owned in one place. The step graph reads
-// the tensors as feeds and returns their gradients; apply() updates all three in place (adamw.ts).
+// the tensors as feeds and returns their gradients; apply() updates the tensors in place (adamw.ts).
+//
+// The last update can be undone exactly (the loop does when the next step's loss diverges) without a copy of the
+// tensors and both moments: the moments stay one update behind, with that update's gradients held until the next
+// apply() folds them in (the same arithmetic as one AdamW pass, so the same bits), and the tensors from before it
+// are kept. That is the tensors twice, the moments and one set of gradients (which ONNX Runtime hands over as
+// fresh arrays each step anyway), against the tensors and moments twice with a full copy.
 import type { TypedArray } from "@neural/graph";
-import { adamwInPlace, adamwScalars, type OptimizerSpec } from "./adamw.js";
+import { adamwFold, adamwScalars, adamwUpdate, type AdamWScalars, type OptimizerSpec } from "./adamw.js";
 import type { TrainConfig } from "./train-config.js";
 import { stepNames, type TrainableParam } from "./train-step.js";
 
@@ -17,10 +23,22 @@ export interface OptimizerTensors {
   v: Map<string, Float32Array>;
 }
 
+/** OptimizerTensors whose moments may be computed when read, one tensor at a time (a checkpoint's writer). */
+export interface LazyOptimizerTensors {
+  params: Map<string, { shape: number[]; data: Float32Array }>;
+  m: Map<string, Float32Array | (() => Float32Array)>;
+  v: Map<string, Float32Array | (() => Float32Array)>;
+}
+
 export class OptimizerState {
   readonly values: Map<string, Float32Array>;
+  /** The moments before the last update (`pending`), or current when nothing is pending. */
   private m = new Map<string, Float32Array>();
   private v = new Map<string, Float32Array>();
+  /** The tensors before the last update (allocated at the first). */
+  private before = new Map<string, Float32Array>();
+  /** The last update's gradients and scalars, not yet folded into the moments: what undo() can take back. */
+  private pending: { grads: Map<string, Float32Array>; scalars: AdamWScalars } | undefined;
 
   /** `values`: each parameter's starting value, owned from now on (updated in place). Moments start at zero. */
   constructor(
@@ -40,66 +58,69 @@ export class OptimizerState {
     return Object.fromEntries(this.values);
   }
 
-  /** One AdamW step from a step graph's outputs (grad.<name>), with its learning rate, 1-based step and norm. */
-  apply(outputs: Readonly<Record<string, TypedArray>>, step: { lr: number; step: number; gradNorm: number }): void {
+  /**
+   * One AdamW step from a step graph's outputs (grad.<name>), with its learning rate, 1-based step and norm. The
+   * gradient arrays are held until the next step (the runner must not reuse them). When the update would make a
+   * tensor or a moment non-finite it is not applied and that tensor's name is returned; the update before it can
+   * then no longer be undone.
+   */
+  apply(outputs: Readonly<Record<string, TypedArray>>, step: { lr: number; step: number; gradNorm: number }): string | undefined {
     const scalars = adamwScalars(this.spec, step);
+    const grads = new Map(this.params.map((p) => [p.name, outputs[stepNames.grad(p.name)] as Float32Array]));
+    let broken: string | undefined;
     for (const p of this.params) {
-      adamwInPlace(
-        this.values.get(p.name)!,
-        outputs[stepNames.grad(p.name)] as Float32Array,
-        this.m.get(p.name)!,
-        this.v.get(p.name)!,
-        scalars,
-        p.decay,
-      );
+      const [value, m, v] = [this.values.get(p.name)!, this.m.get(p.name)!, this.v.get(p.name)!];
+      // the previous update's moments, final now; then the tensor before this update, kept for undo()
+      if (this.pending) adamwFold(this.pending.grads.get(p.name)!, m, v, this.pending.scalars);
+      let before = this.before.get(p.name);
+      if (!before) this.before.set(p.name, (before = new Float32Array(value.length)));
+      before.set(value);
+      if (!adamwUpdate(value, grads.get(p.name)!, m, v, scalars, p.decay)) broken ??= p.name;
     }
+    if (broken === undefined) {
+      this.pending = { grads, scalars };
+      return undefined;
+    }
+    for (const [name, value] of this.values) value.set(this.before.get(name)!);
+    this.pending = undefined;
+    return broken;
   }
 
-  private kept: { values: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array> } | undefined;
-
-  /** Copies the tensors and moments aside (into buffers reused step after step), so that an update can be undone. */
-  keep(): void {
-    const copy = (from: Map<string, Float32Array>, into: Map<string, Float32Array> | undefined) =>
-      new Map(
-        [...from].map(([name, data]) => {
-          const buffer = into?.get(name) ?? new Float32Array(data.length);
-          buffer.set(data);
-          return [name, buffer] as const;
-        }),
-      );
-    this.kept = { values: copy(this.values, this.kept?.values), m: copy(this.m, this.kept?.m), v: copy(this.v, this.kept?.v) };
-  }
-
-  /** Puts back what keep() copied; false when nothing was kept. */
-  restore(): boolean {
-    if (!this.kept) return false;
-    for (const [from, into] of [
-      [this.kept.values, this.values],
-      [this.kept.m, this.m],
-      [this.kept.v, this.v],
-    ] as const) {
-      for (const [name, data] of from) into.get(name)!.set(data);
-    }
-    this.kept = undefined;
+  /** Takes back the last update (tensors and moments as they were before it); false when there is none to undo. */
+  undo(): boolean {
+    if (!this.pending) return false;
+    for (const [name, value] of this.values) value.set(this.before.get(name)!);
+    this.pending = undefined;
     return true;
   }
 
-  /** The name of a tensor whose values or moments hold a NaN or an infinity, if any. */
-  nonFinite(): string | undefined {
-    for (const [name, data] of this.values) {
-      for (const array of [data, this.m.get(name)!, this.v.get(name)!]) {
-        for (let i = 0; i < array.length; i++) if (!Number.isFinite(array[i]!)) return name;
-      }
-    }
-    return undefined;
+  /** A parameter's current moments: the held ones, or new arrays with the pending update folded in. */
+  private moments(name: string): { m: Float32Array; v: Float32Array } {
+    const [m, v] = [this.m.get(name)!, this.v.get(name)!];
+    if (!this.pending) return { m, v };
+    const folded = { m: Float32Array.from(m), v: Float32Array.from(v) };
+    adamwFold(this.pending.grads.get(name)!, folded.m, folded.v, this.pending.scalars);
+    return folded;
   }
 
-  /** The state to checkpoint (the arrays themselves, not copies). */
+  /** The state to checkpoint: the tensors themselves, the moments themselves or (after an update) computed copies. */
   save(): OptimizerTensors {
+    const moments = new Map(this.params.map((p) => [p.name, this.moments(p.name)]));
     return {
       params: new Map(this.params.map((p) => [p.name, { shape: p.shape, data: this.values.get(p.name)! }])),
-      m: this.m,
-      v: this.v,
+      m: new Map([...moments].map(([name, x]) => [name, x.m])),
+      v: new Map([...moments].map(([name, x]) => [name, x.v])),
+    };
+  }
+
+  /** save() for a writer that reads one tensor at a time: moments are computed when read, one parameter's at a time. */
+  saveLazily(): LazyOptimizerTensors {
+    let last: { name: string; m: Float32Array; v: Float32Array } | undefined;
+    const read = (name: string) => (last?.name === name ? last : (last = { name, ...this.moments(name) }));
+    return {
+      params: new Map(this.params.map((p) => [p.name, { shape: p.shape, data: this.values.get(p.name)! }])),
+      m: new Map(this.params.map((p) => [p.name, this.pending ? () => read(p.name).m : this.m.get(p.name)!])),
+      v: new Map(this.params.map((p) => [p.name, this.pending ? () => read(p.name).v : this.v.get(p.name)!])),
     };
   }
 
@@ -115,6 +136,7 @@ export class OptimizerState {
       this.m.set(p.name, m);
       this.v.set(p.name, v);
     }
+    this.pending = undefined;
   }
 }
 

@@ -5,6 +5,8 @@ import type { FallbackOptions } from "@neural/graph/node";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { Device } from "./train-config.js";
 
 export interface ProviderChoice {
@@ -80,4 +82,18 @@ export function sessionOptions(providers: readonly string[], threads: number | u
     // QLoRA: the fused 4-bit MatMulNBits computes in float32 (ORT's default, level 4, rounds activations to int8).
     extra: { session: { disable_prepacking: "1", qdq_matmulnbits_accuracy_level: "1" } },
   };
+}
+
+/**
+ * A full garbage collection, for GraphRunner's collectGarbage: V8's `gc`, exposed at run time (the flag applies to
+ * contexts created after it is set); undefined where that fails.
+ */
+export function nodeGarbageCollector(): (() => void) | undefined {
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as unknown;
+    return typeof gc === "function" ? () => gc() : undefined;
+  } catch {
+    return undefined;
+  }
 }

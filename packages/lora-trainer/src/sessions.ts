@@ -88,7 +88,15 @@ export interface RunnerOptions {
   /** "auto": the provider's own (precision.ts). */
   precision: "auto" | Precision;
   build(key: GraphKey, precision: Precision): Graph;
+  /**
+   * Frees unreachable arrays now (on Node: nodeGarbageCollector()). Called before a run when the previous one handed
+   * back at least GARBAGE_BYTES: its outputs (a full fine-tuning step's gradients) are dropped by then, but the
+   * engine frees them only at a later collection, which may come after this run's activations have peaked.
+   */
+  collectGarbage?: () => void;
 }
+
+const GARBAGE_BYTES = 64 * 2 ** 20;
 
 interface Entry {
   key: GraphKey;
@@ -139,9 +147,14 @@ export class GraphRunner {
       if (!data) throw new TrainingError(`internal: no value for graph input ${t.name}`);
       ortFeeds[t.name] = new this.options.ort.Tensor(t.dtype, data, t.shape);
     }
+    if (this.handedBack >= GARBAGE_BYTES) this.options.collectGarbage?.();
     const out = await session.run(ortFeeds);
-    return Object.fromEntries(Object.entries(out).map(([name, value]) => [name, value.data as TypedArray]));
+    const outputs = Object.fromEntries(Object.entries(out).map(([name, value]) => [name, value.data as TypedArray]));
+    this.handedBack = Object.values(outputs).reduce((n, data) => n + data.byteLength, 0);
+    return outputs;
   }
+  /** Bytes of the last run's outputs. */
+  private handedBack = 0;
 
   /**
    * Release the sessions of these kinds, to be reopened when next run. Each session maps the weights on its own,

@@ -36,7 +36,7 @@ import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
 import { lockOutputDir, MetricsFile, writeEvalSplit, writeModelFiles, writeOutputs } from "./outputs.js";
 import { loadPeftAdapter } from "./peft.js";
-import { chooseProviders, sessionOptions } from "./runtime.js";
+import { chooseProviders, nodeGarbageCollector, sessionOptions } from "./runtime.js";
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
 import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
@@ -284,6 +284,7 @@ async function trainLocked(
     sessionFor: (kind) => (kind === "decode" && config.threads === undefined ? { intraOpNumThreads: 1 } : {}),
     precision: "auto",
     build: runGraphs(run),
+    collectGarbage: nodeGarbageCollector(),
   });
   for (const note of runnerNotes(runner)) emit(note);
   const preference = run.preference;
@@ -402,7 +403,7 @@ async function trainLocked(
       },
       onNote: emit,
       async checkpoint(s) {
-        const dir = await saveCheckpoint(outputDir, s, optimizer.save(), {
+        const dir = await saveCheckpoint(outputDir, s, optimizer.saveLazily(), {
           files: (temp) => writeModelFiles(run, optimizer, temp).then(() => {}),
         });
         await pruneCheckpoints(outputDir, config.save_total_limit, s.bestStep);
