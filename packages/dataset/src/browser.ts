@@ -1,20 +1,9 @@
 // @neural/dataset for browsers and Web Workers: everything in index.ts except the Node-only file helpers
 // (read-file.ts, tokenizer-file.ts). Bundlers pick it through the "browser" export condition. Read records from
 // bytes with readRecords(chunks), e.g. a File's stream().
-export { DatasetError, TemplateError, TokenizerError, formatIssue, type Location, type RecordIssue } from "./errors.js";
+export { DatasetError, TemplateError, TokenizerError, formatIssue, type RecordIssue } from "./errors.js";
 export { readRecords, type ReadEvent, type ReadOptions } from "./read.js";
-export {
-  answerOf,
-  detectFormat,
-  exampleKey,
-  exampleTexts,
-  formatSchemas,
-  toExample,
-  type Example,
-  type FormatName,
-  type Message,
-  type Role,
-} from "./formats.js";
+export { exampleTexts, formatSchemas, toExample, type Example, type FormatName, type Message, type Role } from "./formats.js";
 export {
   CHATML_JINJA,
   CHATML_STOP,
@@ -25,17 +14,7 @@ export {
   type TextSpan,
 } from "./templates.js";
 export { createTokenizer, withSpecialTokens, type SpecialToken, type TextTokenizer, type TokenizerFiles } from "./tokenizer.js";
-export {
-  encodeExample,
-  IGNORE_INDEX,
-  measureTokens,
-  tokenLength,
-  type DropReason,
-  type EncodedExample,
-  type EncodeOptions,
-  type EncodeResult,
-  type OverlongPolicy,
-} from "./encode.js";
+export { IGNORE_INDEX, measureTokens, type DropReason, type EncodedExample, type OverlongPolicy } from "./encode.js";
 export {
   attentionMask,
   batches,
@@ -73,12 +52,8 @@ export {
 export { byteToUnicode, CHATML_SPECIAL_TOKENS, trainTokenizer, type TrainedTokenizer, type TrainTokenizerOptions } from "./bpe.js";
 export { checkTokenizerJson, preTokenizerName, PRETOKENIZER_PATTERNS, TOKENIZER_LIMITS, type PreTokenizerName } from "@neural/hf-config";
 export {
-  encodeAnswer,
-  encodeRawAnswer,
-  encodeRowAnswer,
   isPreferenceRecord,
   mismatchedRows,
-  preferenceKey,
   preparePreferenceDataset,
   toPreferenceExample,
   type EncodePreferenceOptions,

@@ -4,21 +4,13 @@
 // downloads) to the same names.
 export {
   PRESETS,
-  presetNames,
   resolveTrainConfig,
   SETTING_GROUPS,
   SETTINGS,
-  TRAIN_DEFAULTS,
   TrainConfigError,
-  trainConfigSchema,
-  type Device,
-  type ModelFamilyName,
   type ResolveConfigInput,
   type ResolvedConfig,
-  type Scheduler,
   type Setting,
-  type SettingGroup,
-  type SettingName,
   type TrainConfig,
 } from "./train-config.js";
 export { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun, type RunInputs } from "./setup.js";
@@ -52,7 +44,6 @@ export type { OptimizerSpec } from "./adamw.js";
 export { evaluate, type EvalResult, type EvalSample, type EvaluateOptions } from "./evaluation.js";
 export { batchesOf } from "./batching.js";
 export {
-  buildEvalGraph,
   buildStepGraph,
   stepNames,
   trainableParams,
@@ -91,7 +82,6 @@ export {
   checkpointSource,
   graphWeights,
   memorySource,
-  readAll,
   type GraphWeightsOptions,
   type Weights,
   type WeightSource,

@@ -2,8 +2,8 @@
 // downloads base models, writes checkpoints, metrics and outputs, and runs on onnxruntime-node.
 export * from "./browser.js";
 export { fileStore, train, type TrainEvent, type TrainOptions, type TrainResult } from "./trainer.js";
-export { CheckpointError, listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointTensors } from "./checkpoint.js";
-export { LOCK_FILE, lockOutputDir, OutputDirLockedError } from "./outputs.js";
+export { CheckpointError, listCheckpoints, loadCheckpoint } from "./checkpoint.js";
+export { OutputDirLockedError } from "./outputs.js";
 export {
   hubToken,
   isHubModelId,
@@ -15,7 +15,6 @@ export {
 } from "./model-source.js";
 export { openModel, type OpenedModel } from "./models/load.js";
 export { createDecoder, type Decoder, type DecoderOptions } from "./models/decoder.js";
-export { loadPeftAdapter, savePeftAdapter } from "./peft.js";
 export { mergeAdapter, type MergeOptions } from "./merge.js";
 export { nodeGarbageCollector, sessionOptions } from "./runtime.js";
 export { estimateTrainingMemory, type TrainingMemoryEstimate } from "./memory-config.js";
