@@ -11,7 +11,9 @@
 //   activations  the largest sum of intermediate tensors alive at once when the step graph runs in order: every
 //                node's outputs live from the node to their last reader (reshapes share their input's buffer).
 //                This is simulated on the very graph the trainer builds, so recomputation, the vocabulary's logits
-//                and attention's seq² scores are all accounted for.
+//                and attention's seq² scores are all accounted for. With the answer-only loss the logits are
+//                answer slots × vocabulary, not batch × seq × vocabulary: the graph is built with the run's answer
+//                slots when they are known (read from the data), else at every position (an upper bound).
 // The constants were fitted on CPU runs (MEMORY_MODEL) and the prediction checked against the measured peaks of
 // other runs (bench/RESULTS.md, "Training speed and memory"). GPU providers keep weights and activations in device memory instead; the same
 // numbers are reported as a device-memory estimate there, unmeasured.
@@ -44,6 +46,14 @@ export interface MemoryEstimateInput {
    * training (as evaluation), so no second model is held.
    */
   preference?: PreferenceSpec;
+  /**
+   * Answer-only loss: the positions of a micro-batch the output projection and the loss run at (the trainer's
+   * answer slots, batching.ts); omitted: every position. Preference objectives compute every position's logits and
+   * ignore it.
+   */
+  answers?: number;
+  /** The same for an evaluation batch; omitted: every position. */
+  evalAnswers?: number;
 }
 
 export interface MemoryPart {
@@ -147,6 +157,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     },
   };
   const qlora = Boolean(input.qlora && lora);
+  const answers = preference || input.answers === undefined ? undefined : Math.min(input.answers, batch * seq);
   const { graph, params } = buildStepGraph({
     config: model,
     source,
@@ -157,9 +168,12 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     kind: (input.gradientAccumulation ?? 1) > 1 ? "step-acc" : "step",
     ...(qlora ? { linear: qloraLinear(source) } : {}),
     ...(preference ? { preference } : {}),
+    ...(answers !== undefined ? { answers } : {}),
   });
   const stepPeak = activationPeak(graph);
   // Evaluation runs its own forward (no arena: the step's activations are gone by then); the larger peak counts.
+  const evalAnswers =
+    preference || !input.evalBatch || input.evalAnswers === undefined ? undefined : Math.min(input.evalAnswers, input.evalBatch * seq);
   const evalPeak = input.evalBatch
     ? activationPeak(
         buildEvalGraph({
@@ -171,6 +185,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
           recompute: false,
           ...(qlora ? { linear: qloraLinear(source) } : {}),
           ...(preference ? { preference } : {}),
+          ...(evalAnswers !== undefined ? { answers: evalAnswers } : {}),
         }),
       )
     : undefined;
@@ -222,7 +237,13 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
       note: `peak of live intermediate tensors (${mib(act.bytes)} at ${act.at}${input.recompute ? ", layers recomputed" : ""}), × ${MEMORY_MODEL.activationFactor}`,
     },
   ];
-  if (preference) parts[4]!.note += `; ${preference.method}: ${input.batch} pairs = ${batch} sequences per micro-batch`;
+  if (preference)
+    parts[4]!.note += `; ${preference.method}: ${input.batch} pairs = ${batch} sequences per micro-batch, logits at every position`;
+  else
+    parts[4]!.note +=
+      answers === undefined
+        ? `; logits at all ${batch * seq} positions`
+        : `; logits at ${answers} answer slots of ${batch * seq} positions (answer-only loss)`;
   return { peakBytes: parts.reduce((n, p) => n + p.bytes, 0), parts, graph: { nodes: act.nodes, activationPeakAt: act.at } };
 }
 
