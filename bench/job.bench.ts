@@ -521,8 +521,11 @@ async function main(): Promise<void> {
       ]);
       anchor = { timed: run, result: JSON.parse(run.stdout.trim().split("\n").at(-1)!) as AnchorResult };
     } catch (error) {
-      // ours are measured: a failed anchor (out of memory on a shared machine) is reported, not fatal
-      anchorFailure = (error as Error).message.split("\n").filter(Boolean).slice(-2).join(" ");
+      // ours are measured: a failed anchor (out of memory on a shared machine) is reported, not fatal: its last words
+      // (a traceback's last line) or the signal that ended it, not /usr/bin/time's figures
+      const message = (error as Error).message;
+      const signal = /Command terminated by signal \d+/.exec(message)?.[0];
+      anchorFailure = signal ?? message.split("\tCommand being timed")[0]!.trim().split("\n").at(-1)!;
     }
   }
   rmSync(rowsFile, { force: true });
