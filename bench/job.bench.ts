@@ -350,6 +350,8 @@ async function trainChild(a: TrainChildArgs): Promise<TrainChildResult> {
 
 interface Timed {
   seconds: number;
+  /** User + system CPU time of the process and its children. */
+  cpuSeconds: number;
   maxRssMiB: number;
   stdout: string;
   stderr: string;
@@ -368,6 +370,9 @@ function timed(command: string[], env: Record<string, string> = {}): Timed {
   if (!rss || !wall) throw new Error(`cannot parse /usr/bin/time output:\n${res.stderr}`);
   return {
     seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]),
+    cpuSeconds:
+      Number(/User time \(seconds\): ([\d.]+)/.exec(res.stderr)?.[1] ?? NaN) +
+      Number(/System time \(seconds\): ([\d.]+)/.exec(res.stderr)?.[1] ?? NaN),
     maxRssMiB: Number(rss[1]) / 1024,
     stdout: res.stdout,
     stderr: res.stderr,
@@ -538,6 +543,7 @@ async function main(): Promise<void> {
     anchorLine =
       `PyTorch (${a.engine}, bench/anchors/torch_job_anchor.py, ${a.threads} threads): the same ${a.examples} examples in ${a.steps} steps of ${anchorBatch} rows, ${(100 * a.padding_share).toFixed(1)} % padding, logits at every position, checkpointing ${a.checkpointing ? "on" : "off"}: ` +
       `${anchor.timed.seconds.toFixed(1)} s (prepare ${a.seconds.prepare.toFixed(1)}, steps ${a.seconds.train.toFixed(1)} at ${a.tokens_per_second.toFixed(1)} tokens/s = ${ofPeak(a.seconds.train)} of the peak over the needed FLOPs, merge + save ${a.seconds.merge.toFixed(1)}), peak RSS ${anchor.timed.maxRssMiB.toFixed(0)} MiB, losses ${a.losses.map((l) => l.toFixed(4)).join(", ")}; ` +
+      `CPU time (user + system) of the whole process: ours ${cold.timed.cpuSeconds.toFixed(0)} s (train), PyTorch ${anchor.timed.cpuSeconds.toFixed(0)} s (${(anchor.timed.cpuSeconds / cold.timed.cpuSeconds).toFixed(2)}×); ` +
       `its wall ÷ ours: train ${(theirsTrain / ours.train).toFixed(2)}×, steps ${(a.seconds.train / r.seconds.steps).toFixed(2)}×, job ${(anchor.timed.seconds / ours.job).toFixed(2)}× (its job has no GGUF export or load; ours has)`;
   } else anchorLine = `PyTorch: not measured (${anchorFailure ? `the anchor failed: ${anchorFailure}` : torch.note})`;
   console.log(anchorLine);
