@@ -7,14 +7,16 @@
 //   2. merge + export: `neural export --quantization Q4_K_M` of the adapter (merged into the base first);
 //   3. load: llama.cpp (node-llama-cpp, child process) loads the GGUF and generates a few tokens.
 // Wall time per stage and in total, tokens/s, padding share, peak RSS per process, and the FLOPs the answer-only loss
-// saved. The PyTorch anchor (bench/anchors/torch_job_anchor.py: the same job as users run it in PyTorch + PEFT, every
-// position's logits, rows padded to the longest in the batch) runs where PyTorch is installed; elsewhere the bench
-// says so and prints no ratio.
+// saved. Then, in the same run, the PyTorch anchor (bench/anchors/torch_job_anchor.py on plain torch: the same job as
+// users run it with transformers + PEFT, on the very examples our steps trained on, one per row, padded to the longest
+// row of its batch, logits at every position, gradient checkpointing like ours; then merge and save): its wall time ÷
+// ours per stage and in total, and both sides' share of this machine's FMA peak (bench/native/fma-peak.c) over the
+// FLOPs the job really needs. Debian's python3-torch is installed when missing (as `pnpm bench train` does).
 // Options: --steps N (3) --examples N (2000) --batch N (1) --max_length N (1536) --no-packing --layers N (24)
-//          --threads N --no-write. The full size: --steps 50 --batch 4.
+//          --threads N --anchor_batch N (4) --no-torch --no-write. The full size: --steps 50 --batch 4.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlamaModelProcess, chatmlPrompt } from "@neural/llama";
@@ -23,6 +25,7 @@ import { readRecordsFromFile, readTokenizerFiles } from "@neural/dataset";
 import { saveShardedSafetensors, type TensorToWrite } from "@neural/safetensors";
 import { hfTensorShapes, realTokenizer, type HfConfig } from "@neural/testkit";
 import { machine, writeSection } from "./results.js";
+import { TORCH_PYTHON, ensureTorch, fmaPeak } from "./torch-anchor.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -186,6 +189,8 @@ interface TrainChildArgs {
   maxLength: number;
   packing: boolean;
   threads?: number;
+  /** Where to write the examples the steps trained on, one per row (the PyTorch anchor's input). */
+  rowsFile?: string;
 }
 
 interface TrainChildResult {
@@ -197,7 +202,31 @@ interface TrainChildResult {
   examples: number;
   paddingShare: number;
   losses: number[];
-  flops: { headAll: number; headAnswers: number; total: number };
+  /**
+   * headAll, headAnswers: the output projection at every position and at the answer slots; total: the steps as run
+   * with logits at every position; needed: the FLOPs the job really needs (see neededFlops).
+   */
+  flops: { headAll: number; headAnswers: number; total: number; needed: number };
+}
+
+/**
+ * The FLOPs training on these examples really needs, whoever runs it: per example (no padding, no packing across
+ * examples), the frozen linear layers' forward and input gradient (4 per weight and token), the adapters' forward,
+ * input and weight gradients (6 per LoRA value and token), causal attention's two products forward and backward
+ * (6 · heads · head_dim per token pair, n²/2 pairs), and the output projection's forward and input gradient only
+ * where a label is learned (4 · hidden · vocab). No recomputation: checkpointing is a choice of memory for time.
+ */
+function neededFlops(
+  examples: readonly { length: number; learned: number }[],
+  m: { linearParams: number; loraParams: number; layers: number; attentionWidth: number; hidden: number; vocab: number },
+): number {
+  let flops = 0;
+  for (const e of examples) {
+    flops += (4 * m.linearParams + 6 * m.loraParams) * e.length;
+    flops += 6 * m.layers * m.attentionWidth * ((e.length * e.length) / 2);
+    flops += 4 * m.hidden * m.vocab * e.learned;
+  }
+  return flops;
 }
 
 const flags = (a: TrainChildArgs) => ({
@@ -250,9 +279,36 @@ async function trainChild(a: TrainChildArgs): Promise<TrainChildResult> {
   await opened.close();
   const used = batchesOf(run, 0).slice(0, a.steps);
   const { hiddenSize: H, vocabSize: V } = run.model;
-  const linearParams = run.source.names
-    .filter((n) => n.includes(".layers.") && n.endsWith("proj.weight"))
-    .reduce((s, n) => s + run.source.shape(n).reduce((x, y) => x * y, 1), 0);
+  const linearWeights = run.source.names.filter((n) => n.includes(".layers.") && n.endsWith("proj.weight"));
+  const linearParams = linearWeights.reduce((s, n) => s + run.source.shape(n).reduce((x, y) => x * y, 1), 0);
+  const loraParams = linearWeights.reduce((s, n) => s + 16 * run.source.shape(n).reduce((x, y) => x + y, 0), 0);
+  // the examples as the steps saw them (each packed segment), for the anchor and the FLOPs the job needs
+  const trained: { ids: number[]; labels: number[] }[] = [];
+  for (const b of used) {
+    for (let row = 0; row < b.batchSize; row++) {
+      const segments = new Map<number, { ids: number[]; labels: number[] }>();
+      for (let i = row * b.seqLen; i < (row + 1) * b.seqLen; i++) {
+        const segment = b.segmentIds[i]!;
+        if (segment <= 0) continue;
+        if (!segments.has(segment)) segments.set(segment, { ids: [], labels: [] });
+        segments.get(segment)!.ids.push(b.inputIds[i]!);
+        segments.get(segment)!.labels.push(b.labels[i]!);
+      }
+      trained.push(...segments.values());
+    }
+  }
+  if (a.rowsFile) writeFileSync(a.rowsFile, JSON.stringify({ rows: trained }));
+  const needed = neededFlops(
+    trained.map((e) => ({ length: e.ids.length, learned: e.labels.slice(1).filter((l) => l >= 0).length })),
+    {
+      linearParams,
+      loraParams,
+      layers: run.model.numLayers,
+      attentionWidth: run.model.numHeads * run.model.headDim,
+      hidden: H,
+      vocab: V,
+    },
+  );
   let examples = 0;
   let headAll = 0;
   let headAnswers = 0;
@@ -285,7 +341,7 @@ async function trainChild(a: TrainChildArgs): Promise<TrainChildResult> {
     examples,
     paddingShare: slots ? 1 - tokens / slots : 0,
     losses,
-    flops: { headAll, headAnswers, total: total + headAll },
+    flops: { headAll, headAnswers, total: total + headAll, needed },
   };
 }
 
@@ -294,6 +350,8 @@ async function trainChild(a: TrainChildArgs): Promise<TrainChildResult> {
 
 interface Timed {
   seconds: number;
+  /** User + system CPU time of the process and its children. */
+  cpuSeconds: number;
   maxRssMiB: number;
   stdout: string;
   stderr: string;
@@ -312,6 +370,9 @@ function timed(command: string[], env: Record<string, string> = {}): Timed {
   if (!rss || !wall) throw new Error(`cannot parse /usr/bin/time output:\n${res.stderr}`);
   return {
     seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]),
+    cpuSeconds:
+      Number(/User time \(seconds\): ([\d.]+)/.exec(res.stderr)?.[1] ?? NaN) +
+      Number(/System time \(seconds\): ([\d.]+)/.exec(res.stderr)?.[1] ?? NaN),
     maxRssMiB: Number(rss[1]) / 1024,
     stdout: res.stdout,
     stderr: res.stderr,
@@ -327,11 +388,21 @@ function trainRun(a: TrainChildArgs, cache: string): { timed: Timed; result: Tra
   return { timed: t, result: JSON.parse(line.slice(7)) as TrainChildResult };
 }
 
-/** Whether the PyTorch anchor can run here: python3 with torch, transformers and peft. */
-function anchorAvailable(): string | undefined {
-  const res = spawnSync("python3", ["-c", "import torch, transformers, peft"], { encoding: "utf8" });
-  if (res.status === 0) return undefined;
-  return (res.stderr || res.error?.message || "python3 failed").trim().split("\n").at(-1);
+interface AnchorResult {
+  engine: string;
+  seconds: { prepare: number; train: number; merge: number; total: number };
+  step_seconds: number[];
+  tokens: number;
+  slots: number;
+  learned: number;
+  tokens_per_second: number;
+  padding_share: number;
+  examples: number;
+  steps: number;
+  losses: number[];
+  saved_bytes: number;
+  checkpointing: boolean;
+  threads: number;
 }
 
 async function main(): Promise<void> {
@@ -348,6 +419,7 @@ async function main(): Promise<void> {
   const layers = Number(opt("layers", "24"));
   const packing = !argv.includes("--no-packing");
   const threads = argv.includes("--threads") ? Number(opt("threads", "0")) : undefined;
+  const anchorBatch = Number(opt("anchor_batch", "4"));
   mkdirSync(out, { recursive: true });
   const load0 = loadavg()[0]!;
 
@@ -375,7 +447,8 @@ async function main(): Promise<void> {
   console.log(
     `train: ${steps} steps of ${batch} × ≤${maxLength} tokens, ${packing ? "packing" : "no packing"}, LoRA r16 on every linear layer, empty graph cache ...`,
   );
-  const cold = trainRun(args, cache);
+  const rowsFile = path.join(out, "trained-rows.json");
+  const cold = trainRun({ ...args, rowsFile }, cache);
   const r = cold.result;
   console.log(
     `  ${cold.timed.seconds.toFixed(1)} s (prepare ${r.seconds.prepare.toFixed(1)}, graphs + sessions ${r.seconds.graphs.toFixed(1)}, steps ${r.seconds.steps.toFixed(1)}, outputs ${r.seconds.outputs.toFixed(1)}), ` +
@@ -426,37 +499,53 @@ async function main(): Promise<void> {
   console.log(
     `job: ${total.toFixed(1)} s; ${tokensPerSecond.toFixed(1)} tokens/s in the steps; answer-only loss saved ${(saved / 1e12).toFixed(2)} TFLOP of ${(r.flops.total / 1e12).toFixed(2)} (${((100 * saved) / r.flops.total).toFixed(1)} %)`,
   );
-  const anchorMissing = anchorAvailable();
-  let anchorLine: string;
-  if (anchorMissing) {
-    anchorLine = `PyTorch anchor: **unavailable on this machine** (${anchorMissing}); bench/anchors/torch_job_anchor.py runs the same job (the same ${r.examples} examples' worth, batch 4, padding to the longest row, logits at every position) where torch, transformers and peft are installed. No ratio is claimed.`;
-  } else {
-    const anchor = timed([
-      "python3",
-      path.join(here, "anchors", "torch_job_anchor.py"),
-      "--model_dir",
-      modelDir,
-      "--dataset",
-      dataset,
-      "--examples",
-      String(r.examples),
-      "--batch",
-      "4",
-      "--max_length",
-      String(maxLength),
-      ...(threads ? ["--threads", String(threads)] : []),
-    ]);
-    const a = JSON.parse(anchor.stdout.trim().split("\n").at(-1)!) as {
-      seconds: { prepare: number; train: number; merge: number; export: number | null; total: number };
-      tokens_per_second: number;
-      padding_share: number;
-      export: string;
-    };
-    const ours = cold.timed.seconds + exported.seconds;
-    anchorLine =
-      `PyTorch anchor (bench/anchors/torch_job_anchor.py, ${r.examples} examples, batch 4, padded to the longest row, logits at every position): ${anchor.seconds.toFixed(1)} s (prepare ${a.seconds.prepare.toFixed(1)}, train ${a.seconds.train.toFixed(1)} at ${a.tokens_per_second.toFixed(1)} tokens/s, padding ${(100 * a.padding_share).toFixed(1)} %, merge ${a.seconds.merge.toFixed(1)}, export ${a.export}), peak RSS ${anchor.maxRssMiB.toFixed(0)} MiB; ` +
-      `its wall time ÷ ours (train + merge/export) = **${(anchor.seconds / ours).toFixed(2)}×**${a.seconds.export === null ? " (its export did not run: ours includes an export it lacks)" : ""}.`;
+  const torch = argv.includes("--no-torch") ? { ok: false, note: "--no-torch" } : ensureTorch();
+  const peak = fmaPeak(out);
+  const usedThreads = threads ?? availableParallelism();
+  // the peak of as many cores as threads, per CPU-second (other sessions' load lowers the wall-clock figure)
+  const peakFlops = peak ? (usedThreads === 1 ? peak.cpu1 : peak.cpu2) * 1e9 : NaN;
+  const ofPeak = (seconds: number) => (peak ? `${((100 * r.flops.needed) / seconds / peakFlops).toFixed(1)} %` : "–");
+  console.log(
+    `fp32 FMA peak: ${peak ? `${JSON.stringify(peak)} GFLOP/s` : "not measured (no C compiler)"}; the job needs ${(r.flops.needed / 1e12).toFixed(2)} TFLOP; ours ${ofPeak(r.seconds.steps)} of the ${usedThreads}-thread peak in the steps`,
+  );
+  let anchor: { timed: Timed; result: AnchorResult } | undefined;
+  let anchorFailure: string | undefined;
+  if (torch.ok) {
+    try {
+      const run = timed([
+        TORCH_PYTHON,
+        path.join(here, "anchors", "torch_job_anchor.py"),
+        "--model_dir",
+        modelDir,
+        "--rows",
+        rowsFile,
+        "--batch",
+        String(anchorBatch),
+        "--threads",
+        String(usedThreads),
+      ]);
+      anchor = { timed: run, result: JSON.parse(run.stdout.trim().split("\n").at(-1)!) as AnchorResult };
+    } catch (error) {
+      // ours are measured: a failed anchor (out of memory on a shared machine) is reported, not fatal: its last words
+      // (a traceback's last line) or the signal that ended it, not /usr/bin/time's figures
+      const message = (error as Error).message;
+      const signal = /Command terminated by signal \d+/.exec(message)?.[0];
+      anchorFailure = signal ?? message.split("\tCommand being timed")[0]!.trim().split("\n").at(-1)!;
+    }
   }
+  rmSync(rowsFile, { force: true });
+  const ours = { train: cold.timed.seconds, job: total };
+  const a = anchor?.result;
+  // the anchor's process up to the end of its steps (interpreter, torch, weights, rows, steps): our train stage's counterpart
+  const theirsTrain = anchor && a ? anchor.timed.seconds - a.seconds.merge : NaN;
+  let anchorLine: string;
+  if (anchor && a) {
+    anchorLine =
+      `PyTorch (${a.engine}, bench/anchors/torch_job_anchor.py, ${a.threads} threads): the same ${a.examples} examples in ${a.steps} steps of ${anchorBatch} rows, ${(100 * a.padding_share).toFixed(1)} % padding, logits at every position, checkpointing ${a.checkpointing ? "on" : "off"}: ` +
+      `${anchor.timed.seconds.toFixed(1)} s (prepare ${a.seconds.prepare.toFixed(1)}, steps ${a.seconds.train.toFixed(1)} at ${a.tokens_per_second.toFixed(1)} tokens/s = ${ofPeak(a.seconds.train)} of the peak over the needed FLOPs, merge + save ${a.seconds.merge.toFixed(1)}), peak RSS ${anchor.timed.maxRssMiB.toFixed(0)} MiB, losses ${a.losses.map((l) => l.toFixed(4)).join(", ")}; ` +
+      `CPU time (user + system) of the whole process: ours ${cold.timed.cpuSeconds.toFixed(0)} s (train), PyTorch ${anchor.timed.cpuSeconds.toFixed(0)} s (${(anchor.timed.cpuSeconds / cold.timed.cpuSeconds).toFixed(2)}×); ` +
+      `its wall ÷ ours: train ${(theirsTrain / ours.train).toFixed(2)}×, steps ${(a.seconds.train / r.seconds.steps).toFixed(2)}×, job ${(anchor.timed.seconds / ours.job).toFixed(2)}× (its job has no GGUF export or load; ours has)`;
+  } else anchorLine = `PyTorch: not measured (${anchorFailure ? `the anchor failed: ${anchorFailure}` : torch.note})`;
   console.log(anchorLine);
   rmSync(gguf, { force: true });
   if (argv.includes("--no-write")) return;
@@ -467,15 +556,17 @@ async function main(): Promise<void> {
       `Machine: ${machine()}. Command: \`${command}\` (bench/job.bench.ts). Measured ${new Date().toISOString().slice(0, 16)}Z; load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other sessions shared the cores: wall times are a ceiling).`,
       `Model: Qwen2.5-0.5B's shapes (${layers} layers, hidden 896, vocab 151,936, tied embeddings), ${(params / 1e6).toFixed(0)} M random bf16 parameters, Qwen2.5's tokenizer. Data: ${examples} generated NornicDB-shaped conversations (one long system prompt listing 16 tools, 0–30 rows of raw graph data, a one-line JSON answer). Training: LoRA r16 α32 on every linear layer, ${steps} optimizer steps of ${batch} × ≤${maxLength} tokens, ${packing ? "packing on (the default)" : "no packing"}, gradient checkpointing (the default), no eval split. Each stage in its own process under /usr/bin/time -v.`,
       "",
-      "| stage | wall time | peak RSS | notes |",
-      "|---|---|---|---|",
-      `| train (empty graph cache) | ${cold.timed.seconds.toFixed(1)} s | ${cold.timed.maxRssMiB.toFixed(0)} MiB | prepare ${r.seconds.prepare.toFixed(1)} s, ${r.graphsBuilt} graphs built + their sessions ${r.seconds.graphs.toFixed(1)} s, ${steps} steps ${r.seconds.steps.toFixed(1)} s (${tokensPerSecond.toFixed(1)} tokens/s), outputs ${r.seconds.outputs.toFixed(1)} s; padding ${(100 * r.paddingShare).toFixed(1)} % of slots |`,
-      `| train again (graph cache filled) | ${warm.timed.seconds.toFixed(1)} s | ${warm.timed.maxRssMiB.toFixed(0)} MiB | ${warm.result.graphsBuilt} graphs built; graphs + sessions ${warm.result.seconds.graphs.toFixed(1)} s instead of ${r.seconds.graphs.toFixed(1)} s (${r.graphsBuilt} built); ${Math.min(steps, 2)} steps |`,
-      `| merge + export Q4_K_M | ${exported.seconds.toFixed(1)} s | ${exported.maxRssMiB.toFixed(0)} MiB | \`neural export\` of the adapter with --base_model |`,
-      `| llama.cpp load + 4 tokens | ${loadSeconds.toFixed(1)} s | — | loads: ${loads} |`,
-      `| **job** (train, export, load) | **${total.toFixed(1)} s** | | |`,
+      "| stage | ours: wall time | ours: peak RSS | PyTorch: wall time | PyTorch: peak RSS | PyTorch ÷ ours | notes |",
+      "|---|---|---|---|---|---|---|",
+      `| train (empty graph cache) | ${cold.timed.seconds.toFixed(1)} s | ${cold.timed.maxRssMiB.toFixed(0)} MiB | ${a ? `${theirsTrain.toFixed(1)} s` : "–"} | ${a ? `${anchor!.timed.maxRssMiB.toFixed(0)} MiB` : "–"} | ${a ? `**${(theirsTrain / ours.train).toFixed(2)}×**` : "–"} | ours: prepare ${r.seconds.prepare.toFixed(1)} s, ${r.graphsBuilt} graphs built + their sessions ${r.seconds.graphs.toFixed(1)} s, ${steps} steps ${r.seconds.steps.toFixed(1)} s, outputs ${r.seconds.outputs.toFixed(1)} s; padding ${(100 * r.paddingShare).toFixed(1)} % of slots.${a ? ` PyTorch: interpreter + torch, weights and rows ${(theirsTrain - a.seconds.train).toFixed(1)} s, ${a.steps} steps ${a.seconds.train.toFixed(1)} s; padding ${(100 * a.padding_share).toFixed(1)} %` : ""} |`,
+      `| the steps alone | ${r.seconds.steps.toFixed(1)} s | | ${a ? `${a.seconds.train.toFixed(1)} s` : "–"} | | ${a ? `${(a.seconds.train / r.seconds.steps).toFixed(2)}×` : "–"} | ${r.tokens} tokens: ours ${tokensPerSecond.toFixed(1)} tokens/s, ${ofPeak(r.seconds.steps)} of the FMA peak${a ? `; PyTorch ${a.tokens_per_second.toFixed(1)} tokens/s, ${ofPeak(a.seconds.train)}` : ""} (over the ${(r.flops.needed / 1e12).toFixed(2)} TFLOP the job needs) |`,
+      `| train again (graph cache filled) | ${warm.timed.seconds.toFixed(1)} s | ${warm.timed.maxRssMiB.toFixed(0)} MiB | | | | ${warm.result.graphsBuilt} graphs built; graphs + sessions ${warm.result.seconds.graphs.toFixed(1)} s instead of ${r.seconds.graphs.toFixed(1)} s (${r.graphsBuilt} built); ${Math.min(steps, 2)} steps |`,
+      `| merge + export Q4_K_M | ${exported.seconds.toFixed(1)} s | ${exported.maxRssMiB.toFixed(0)} MiB | ${a ? `${a.seconds.merge.toFixed(1)} s + llama.cpp's convert and quantize` : "–"} | | – | ours: \`neural export\` of the adapter with --base_model.${a ? ` PyTorch: the adapters merged and the model saved as float32 safetensors (${(a.saved_bytes / 1e9).toFixed(2)} GB); users then run llama.cpp's convert_hf_to_gguf.py and llama-quantize, not installed here: our quantizer against ggml's is in "GGUF export"` : ""} |`,
+      `| llama.cpp load + 4 tokens | ${loadSeconds.toFixed(1)} s | — | | | | loads: ${loads} |`,
+      `| **job** | **${total.toFixed(1)} s** | | ${a ? `${anchor!.timed.seconds.toFixed(1)} s` : "–"} | | ${a ? `**${(anchor!.timed.seconds / total).toFixed(2)}×**` : "–"} | ours: train, export, load; PyTorch: train, merge, save (no GGUF export or load: the ratio understates ours) |`,
       "",
       `Answer-only loss: the output projection and the loss ran at ${((100 * r.flops.headAnswers) / r.flops.headAll).toFixed(1)} % of the positions; it saved ${(saved / 1e12).toFixed(2)} TFLOP of the ${(r.flops.total / 1e12).toFixed(2)} TFLOP the same steps need with logits at every position (${((100 * saved) / r.flops.total).toFixed(1)} %; counted as 4·hidden·vocab per position for the projection's forward and input gradient, and 6 FLOPs per linear weight and position for the layers with checkpointing).`,
+      `FMA peak (bench/native/fma-peak.c): ${peak ? `${peak.cpu1.toFixed(0)} GFLOP/s per CPU-second with 1 thread, ${peak.cpu2.toFixed(0)} with 2 (wall clock ${peak.wall1.toFixed(0)} and ${peak.wall2.toFixed(0)})` : "not measured (no C compiler)"}; both sides ran ${usedThreads} threads. The FLOPs the job really needs: per example, without padding or recomputation, the frozen linear layers' forward and input gradient, the adapters' three products, causal attention and the output projection at the learned positions only (neededFlops in bench/job.bench.ts): ${(r.flops.needed / 1e12).toFixed(2)} TFLOP. The fraction of the peak: those FLOPs over each side's step time and the peak of ${usedThreads} cores.`,
       anchorLine,
     ].join("\n"),
   );

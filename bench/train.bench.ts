@@ -42,6 +42,7 @@ import {
   type LoraSpec,
   type TrainConfig,
 } from "@neural/lora-trainer";
+import { TORCH_PYTHON, ensureTorch, fmaPeak } from "./torch-anchor.js";
 import { machine, resultsFile, writeSection } from "./results.js";
 import { benchTargets, modelConfig, random, randomSource, tokenBatch, type ModelName } from "./train-models.js";
 
@@ -308,7 +309,7 @@ function torchRun(full: boolean, threads: number, steps: number, cpuClock = fals
   const args = ["--threads", String(threads), "--steps", String(steps), "--warmup", "1", ...(full ? ["--full"] : [])];
   const res = cpuClock
     ? spawnSync(
-        "/usr/bin/python3",
+        TORCH_PYTHON,
         [
           "-c",
           "import sys,time; time.perf_counter=time.process_time; sys.argv=[sys.argv[1]]+sys.argv[2:]; exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))",
@@ -317,40 +318,9 @@ function torchRun(full: boolean, threads: number, steps: number, cpuClock = fals
         ],
         { encoding: "utf8" },
       )
-    : spawnSync("/usr/bin/python3", [ANCHOR, ...args], { encoding: "utf8" });
+    : spawnSync(TORCH_PYTHON, [ANCHOR, ...args], { encoding: "utf8" });
   if (res.status !== 0) throw new Error(`PyTorch anchor failed: ${res.stderr.slice(-2000)}`);
   return JSON.parse(res.stdout.trim().split("\n").pop()!) as TorchResult;
-}
-
-/** Debian's python3-torch with the OpenMP OpenBLAS, installed when missing (root); a reason when it cannot be. */
-function ensureTorch(): { ok: boolean; note: string } {
-  const probe = () =>
-    spawnSync("/usr/bin/python3", ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" }).status === 0 &&
-    spawnSync("dpkg-query", ["-W", "-f=${Status}", "libopenblas0-openmp"], { encoding: "utf8" }).stdout.includes("install ok installed");
-  if (probe()) return { ok: true, note: "python3-torch and libopenblas0-openmp were installed" };
-  if (process.getuid?.() !== 0)
-    return {
-      ok: false,
-      note: "python3-torch or libopenblas0-openmp is missing and this is not root: run `apt-get install python3-torch libopenblas0-openmp`",
-    };
-  console.log("installing python3-torch and libopenblas0-openmp (apt-get) for the PyTorch anchor …");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
-  const inst = spawnSync("apt-get", ["install", "-y", "-q", "python3-torch", "libopenblas0-openmp"], { stdio: "inherit", env });
-  if (inst.status !== 0 || !probe())
-    return { ok: false, note: "apt-get could not install python3-torch libopenblas0-openmp (offline?): the PyTorch side is not measured" };
-  return { ok: true, note: "this run installed python3-torch and libopenblas0-openmp with apt-get" };
-}
-
-/** The sustained fp32 FMA peak of this machine (bench/native/fma-peak.c, built with the system's C compiler). */
-function fmaPeak(): { wall1: number; wall2: number; cpu1: number; cpu2: number } | undefined {
-  const exe = path.join(out, "fma-peak");
-  const build = spawnSync("cc", ["-O3", "-march=native", "-pthread", path.join(here, "native", "fma-peak.c"), "-o", exe], {
-    encoding: "utf8",
-  });
-  if (build.status !== 0) return undefined;
-  const res = spawnSync(exe, ["2", "200000000"], { encoding: "utf8" });
-  return res.status === 0 ? (JSON.parse(res.stdout) as { wall1: number; wall2: number; cpu1: number; cpu2: number }) : undefined;
 }
 
 /** FLOPs of one step: every MatMul and Gemm of the step graph without recomputation (the work PyTorch does too). */
@@ -438,7 +408,7 @@ async function main(): Promise<void> {
 
   const torch = argv.includes("--no-torch") ? { ok: false, note: "--no-torch" } : ensureTorch();
   console.log(`PyTorch anchor: ${torch.note}`);
-  const peak = fmaPeak();
+  const peak = fmaPeak(out);
   console.log(peak ? `fp32 FMA peak: ${JSON.stringify(peak)} GFLOP/s` : "fp32 FMA peak: no C compiler, not measured");
 
   // 1. speed ------------------------------------------------------------------------------------------------------

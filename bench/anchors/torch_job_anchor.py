@@ -1,124 +1,259 @@
-"""Anchor for `pnpm bench job`: the same job in PyTorch as users run it (transformers + PEFT).
+"""Anchor for `pnpm bench job`: the same job as users run it in PyTorch, on plain torch (no transformers, no PEFT).
 
-The approach of ../shared/anchors/torch_lora_bench.py (PyTorch eager on the CPU, median step times, peak RSS) on the
-real job: the bench's model directory (Qwen2.5-0.5B's shapes, random weights, Qwen2.5's tokenizer) and NornicDB-shaped
-JSONL, ChatML with the prompt masked (-100), one example per row padded to the longest row of its batch, logits at
-every position (the model's own loss), LoRA r16 alpha 32 on every linear layer (PEFT), AdamW, gradient checkpointing,
-then merge_and_unload and save_pretrained (safetensors). With LLAMA_CPP_DIR naming a llama.cpp checkout with a built
-llama-quantize, also convert_hf_to_gguf.py + llama-quantize Q4_K_M (the ggml toolchain users run); else that stage is
-reported as not run.
+What a user's Hugging Face + PEFT run does, written out by hand the way ../shared/anchors/torch_lora_bench.py is (Debian
+python3-torch 1.13 with the OpenMP OpenBLAS, eager on the CPU):
+  - the model: Qwen2 (RMSNorm, RoPE, grouped-query attention with q/k/v biases, SwiGLU MLP, tied embeddings) built from
+    the bench's config.json and loaded from its bf16 safetensors into float32 (transformers' default dtype);
+  - LoRA r16 alpha 32 on q,k,v,o,gate,up,down of every layer (A uniform, B zero: PEFT's initialisation), AdamW on the
+    LoRA tensors only, the gradient norm clipped at 1, gradient checkpointing per decoder layer (as
+    `model.gradient_checkpointing_enable()`; our trainer checkpoints by default too);
+  - the data: the very token rows our run trained on (--rows, a JSON file the bench writes: each example's ids and
+    labels, -100 where nothing is learned), one example per row, --batch rows per step padded on the right to the
+    longest row of the batch (DataCollatorForSeq2Seq), logits at every position in float32 and the shifted
+    cross-entropy over them (transformers' causal-LM loss);
+  - then the LoRA merged into the weights and the model saved as float32 safetensors (merge_and_unload +
+    save_pretrained). Users then run llama.cpp's convert and quantize; the bench compares our export with ggml's
+    quantizer elsewhere, so no export stage runs here.
 
-  python3 bench/anchors/torch_job_anchor.py --model_dir bench/out/job/qwen2.5-0.5b-shape \
-      --dataset bench/out/job/nornicdb-shaped-2000.jsonl --examples 6 --batch 4 --threads 2
+  /usr/bin/python3 bench/anchors/torch_job_anchor.py --model_dir bench/out/job/qwen2.5-0.5b-shape \
+      --rows /tmp/rows.json --batch 4 --threads 2
 
-Prints one JSON line: seconds per stage and in total, tokens/s (non-padding tokens over step time), padding share,
-peak RSS, losses.
+Prints one JSON line: seconds per stage (prepare, train, merge) and in total, per-step seconds, tokens/s (tokens that
+are not padding over the steps' time), padding share, slots, losses, peak RSS.
 """
-import argparse, json, os, random, resource, subprocess, sys, tempfile, time
-
-p = argparse.ArgumentParser()
-p.add_argument("--model_dir", required=True)
-p.add_argument("--dataset", required=True)
-p.add_argument("--examples", type=int, required=True, help="examples to train on (what our run consumed)")
-p.add_argument("--batch", type=int, default=4)
-p.add_argument("--max_length", type=int, default=1536)
-p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-p.add_argument("--seed", type=int, default=42)
-p.add_argument("--out", default=None)
-a = p.parse_args()
+import argparse, json, math, os, resource, shutil, struct, tempfile, time
 
 t_start = time.perf_counter()
+p = argparse.ArgumentParser()
+p.add_argument("--model_dir", required=True)
+p.add_argument("--rows", required=True, help="JSON: {rows: [{ids: [...], labels: [...]}]}")
+p.add_argument("--batch", type=int, default=4)
+p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+p.add_argument("--rank", type=int, default=16)
+p.add_argument("--alpha", type=float, default=32)
+p.add_argument("--no_checkpointing", action="store_true")
+p.add_argument("--seed", type=int, default=42)
+a = p.parse_args()
+
 import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
-from peft import LoraConfig, get_peft_model  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.utils.checkpoint import checkpoint  # noqa: E402
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
-random.seed(a.seed)
 
-# prepare: tokenizer, data (ChatML, prompt masked), model with LoRA
-t0 = time.perf_counter()
-tok = AutoTokenizer.from_pretrained(a.model_dir)
-rows = []
-with open(a.dataset) as f:
-    for line in f:
-        if not line.strip():
+DTYPES = {"BF16": (torch.bfloat16, 2), "F16": (torch.float16, 2), "F32": (torch.float32, 4)}
+
+
+def read_safetensors(model_dir):
+    """Every tensor of the model directory's *.safetensors files, as float32."""
+    out = {}
+    for name in sorted(os.listdir(model_dir)):
+        if not name.endswith(".safetensors"):
             continue
-        msgs = json.loads(line)["messages"]
-        prompt = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in msgs[:-1]) + "<|im_start|>assistant\n"
-        answer = msgs[-1]["content"] + "<|im_end|>\n"
-        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-        a_ids = tok(answer, add_special_tokens=False)["input_ids"]
-        ids = (p_ids + a_ids)[: a.max_length]
-        labels = ([-100] * len(p_ids) + a_ids)[: a.max_length]
-        rows.append((ids, labels))
-random.shuffle(rows)
-rows = rows[: a.examples]
-model = AutoModelForCausalLM.from_pretrained(a.model_dir, torch_dtype=torch.float32)
-model.gradient_checkpointing_enable()
-model.enable_input_require_grads()
-targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=targets, task_type="CAUSAL_LM"))
-opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=2e-4, weight_decay=0.01)
+        with open(os.path.join(model_dir, name), "rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(size))
+            data = bytearray(f.read())
+        for key, info in header.items():
+            if key == "__metadata__":
+                continue
+            start, end = info["data_offsets"]
+            dtype, size = DTYPES[info["dtype"]]
+            t = torch.frombuffer(data, dtype=dtype, count=(end - start) // size, offset=start)
+            out[key] = t.reshape(info["shape"]).float()
+        del data
+    return out
+
+
+class LoRALinear(nn.Module):
+    def __init__(s, weight, bias, rank, scale):
+        super().__init__()
+        s.weight = nn.Parameter(weight, requires_grad=False)
+        s.bias = nn.Parameter(bias, requires_grad=False) if bias is not None else None
+        out_f, in_f = weight.shape
+        s.lora_A = nn.Parameter(torch.empty(rank, in_f))
+        nn.init.kaiming_uniform_(s.lora_A, a=math.sqrt(5))
+        s.lora_B = nn.Parameter(torch.zeros(out_f, rank))
+        s.scale = scale
+
+    def forward(s, x):
+        return F.linear(x, s.weight, s.bias) + F.linear(F.linear(x, s.lora_A), s.lora_B) * s.scale
+
+    def merge(s):
+        with torch.no_grad():
+            s.weight += (s.lora_B @ s.lora_A) * s.scale
+
+
+class RMSNorm(nn.Module):
+    def __init__(s, weight, eps):
+        super().__init__()
+        s.weight = nn.Parameter(weight, requires_grad=False)
+        s.eps = eps
+
+    def forward(s, x):
+        return s.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + s.eps))
+
+
+def rotate_half(x):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), -1)
+
+
+class Layer(nn.Module):
+    def __init__(s, cfg, w, i, linear):
+        super().__init__()
+        pre = f"model.layers.{i}."
+        s.heads, s.kv_heads = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+        s.head_dim = cfg["hidden_size"] // s.heads
+        s.input_layernorm = RMSNorm(w[pre + "input_layernorm.weight"], cfg["rms_norm_eps"])
+        s.post_attention_layernorm = RMSNorm(w[pre + "post_attention_layernorm.weight"], cfg["rms_norm_eps"])
+        s.q_proj, s.k_proj, s.v_proj, s.o_proj = (linear(pre + f"self_attn.{m}_proj") for m in "qkvo")
+        s.gate_proj, s.up_proj, s.down_proj = (linear(pre + f"mlp.{m}_proj") for m in ("gate", "up", "down"))
+
+    def forward(s, x, cos, sin, mask):
+        B, T, D = x.shape
+        h = s.input_layernorm(x)
+        q = s.q_proj(h).view(B, T, s.heads, s.head_dim).transpose(1, 2)
+        k = s.k_proj(h).view(B, T, s.kv_heads, s.head_dim).transpose(1, 2)
+        v = s.v_proj(h).view(B, T, s.kv_heads, s.head_dim).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        rep = s.heads // s.kv_heads
+        k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(s.head_dim) + mask
+        x = x + s.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, D))
+        h = s.post_attention_layernorm(x)
+        return x + s.down_proj(F.silu(s.gate_proj(h)) * s.up_proj(h))
+
+
+class Qwen2(nn.Module):
+    def __init__(s, cfg, w, rank, alpha):
+        super().__init__()
+
+        def linear(name):
+            return LoRALinear(w[name + ".weight"], w.get(name + ".bias"), rank, alpha / rank)
+
+        s.embed = nn.Parameter(w["model.embed_tokens.weight"], requires_grad=False)
+        s.layers = nn.ModuleList(Layer(cfg, w, i, linear) for i in range(cfg["num_hidden_layers"]))
+        s.norm = RMSNorm(w["model.norm.weight"], cfg["rms_norm_eps"])
+        head = w.get("lm_head.weight")
+        s.lm_head = s.embed if cfg.get("tie_word_embeddings", True) or head is None else nn.Parameter(head, requires_grad=False)
+        s.head_dim = cfg["hidden_size"] // cfg["num_attention_heads"]
+        s.theta = cfg.get("rope_theta", 10000.0)
+        s.checkpointing = False
+
+    def forward(s, ids, attention):
+        B, T = ids.shape
+        inv = 1.0 / (s.theta ** (torch.arange(0, s.head_dim, 2).float() / s.head_dim))
+        freqs = torch.outer(torch.arange(T).float(), inv)
+        emb = torch.cat((freqs, freqs), -1)
+        cos, sin = emb.cos(), emb.sin()
+        causal = torch.ones(T, T, dtype=torch.bool).tril()
+        allowed = causal[None, None] & attention[:, None, None, :].bool()
+        mask = torch.zeros(B, 1, T, T).masked_fill(~allowed, torch.finfo(torch.float32).min)
+        x = F.embedding(ids, s.embed)
+        for layer in s.layers:
+            x = checkpoint(layer, x, cos, sin, mask, use_reentrant=False) if s.checkpointing else layer(x, cos, sin, mask)
+        return F.linear(s.norm(x), s.lm_head).float()
+
+
+def save_safetensors(path, tensors):
+    """float32 safetensors, as save_pretrained writes a model trained in float32."""
+    header, offset = {}, 0
+    for name, t in tensors.items():
+        n = t.numel() * 4
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    blob = json.dumps(header).encode()
+    blob += b" " * (-len(blob) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(blob)))
+        f.write(blob)
+        for t in tensors.values():
+            f.write(t.detach().contiguous().numpy().tobytes())
+
+
+# prepare: the model with its adapters, the optimizer, the rows
+t0 = time.perf_counter()
+with open(os.path.join(a.model_dir, "config.json")) as f:
+    cfg = json.load(f)
+weights = read_safetensors(a.model_dir)
+model = Qwen2(cfg, weights, a.rank, a.alpha)
+del weights
+model.checkpointing = not a.no_checkpointing
+lora_params = [q for n, q in model.named_parameters() if n.endswith("lora_A") or n.endswith("lora_B")]
+opt = torch.optim.AdamW(lora_params, lr=2e-4, weight_decay=0.0)
+with open(a.rows) as f:
+    rows = json.load(f)["rows"]
 prepare_s = time.perf_counter() - t0
 
 # train: one example per row, padded to the longest row of the batch; logits at every position
-pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-step_times, losses, tokens, slots = [], [], 0, 0
-t0 = time.perf_counter()
+step_times, losses, tokens, slots, learned = [], [], 0, 0, 0
 model.train()
+t0 = time.perf_counter()
 for start in range(0, len(rows), a.batch):
     batch = rows[start : start + a.batch]
-    T = max(len(ids) for ids, _ in batch)
-    ids = torch.full((len(batch), T), pad, dtype=torch.long)
-    lab = torch.full((len(batch), T), -100, dtype=torch.long)
-    att = torch.zeros((len(batch), T), dtype=torch.long)
-    for r, (i, l) in enumerate(batch):
-        ids[r, : len(i)] = torch.tensor(i)
-        lab[r, : len(l)] = torch.tensor(l)
-        att[r, : len(i)] = 1
-    tokens += int(att.sum())
+    T = max(len(r["ids"]) for r in batch)
+    ids = torch.zeros((len(batch), T), dtype=torch.long)
+    labels = torch.full((len(batch), T), -100, dtype=torch.long)
+    attention = torch.zeros((len(batch), T), dtype=torch.long)
+    for i, r in enumerate(batch):
+        ids[i, : len(r["ids"])] = torch.tensor(r["ids"])
+        labels[i, : len(r["labels"])] = torch.tensor(r["labels"])
+        attention[i, : len(r["ids"])] = 1
+    tokens += int(attention.sum())
     slots += len(batch) * T
+    learned += int((labels[:, 1:] != -100).sum())
     s = time.perf_counter()
-    out = model(input_ids=ids, attention_mask=att, labels=lab)
-    out.loss.backward()
-    torch.nn.utils.clip_grad_norm_([q for q in model.parameters() if q.requires_grad], 1.0)
+    logits = model(ids, attention)
+    loss = F.cross_entropy(logits[:, :-1, :].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100)
+    del logits
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(lora_params, 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)
     step_times.append(time.perf_counter() - s)
-    losses.append(float(out.loss))
+    losses.append(float(loss))
 train_s = time.perf_counter() - t0
 
-# merge and save
+# merge the adapters into the weights and save
 t0 = time.perf_counter()
-out_dir = a.out or tempfile.mkdtemp(prefix="torch-job-")
-merged = model.merge_and_unload()
-merged.save_pretrained(out_dir, safe_serialization=True)
-tok.save_pretrained(out_dir)
+out_dir = tempfile.mkdtemp(prefix="torch-job-")
+merged = {"model.embed_tokens.weight": model.embed, "model.norm.weight": model.norm.weight}
+for i, layer in enumerate(model.layers):
+    for name, m in layer.named_modules():
+        if isinstance(m, LoRALinear):
+            m.merge()
+            kind = "self_attn" if name[0] in "qkvo" else "mlp"
+            merged[f"model.layers.{i}.{kind}.{name}.weight"] = m.weight
+            if m.bias is not None:
+                merged[f"model.layers.{i}.{kind}.{name}.bias"] = m.bias
+        elif isinstance(m, RMSNorm):
+            merged[f"model.layers.{i}.{name}.weight"] = m.weight
+save_safetensors(os.path.join(out_dir, "model.safetensors"), merged)
+saved_bytes = os.path.getsize(os.path.join(out_dir, "model.safetensors"))
+shutil.rmtree(out_dir)
 merge_s = time.perf_counter() - t0
 
-# export with the ggml toolchain, where present
-export_s, export = None, "not run (set LLAMA_CPP_DIR to a llama.cpp checkout with a built llama-quantize)"
-llama = os.environ.get("LLAMA_CPP_DIR")
-if llama:
-    t0 = time.perf_counter()
-    f32 = os.path.join(out_dir, "model.f32.gguf")
-    q = os.path.join(out_dir, "model.Q4_K_M.gguf")
-    quantize = next((c for c in [os.path.join(llama, "build", "bin", "llama-quantize"), os.path.join(llama, "llama-quantize")] if os.path.exists(c)), "llama-quantize")
-    subprocess.run([sys.executable, os.path.join(llama, "convert_hf_to_gguf.py"), out_dir, "--outtype", "f32", "--outfile", f32], check=True)
-    subprocess.run([quantize, f32, q, "Q4_K_M", str(a.threads)], check=True)
-    export_s = time.perf_counter() - t0
-    export = f"{os.path.getsize(q) / 1e6:.0f} MB"
-
-total_s = time.perf_counter() - t_start
-print(json.dumps({
-    "seconds": {"prepare": prepare_s, "train": train_s, "merge": merge_s, "export": export_s, "total": total_s},
-    "step_seconds": step_times,
-    "tokens_per_second": tokens / sum(step_times) if step_times else 0,
-    "padding_share": 1 - tokens / slots if slots else 0,
-    "examples": len(rows),
-    "losses": losses,
-    "export": export,
-    "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "threads": a.threads,
-}))
+print(
+    json.dumps(
+        {
+            "engine": f"pytorch-{torch.__version__}-cpu",
+            "seconds": {"prepare": prepare_s, "train": train_s, "merge": merge_s, "total": time.perf_counter() - t_start},
+            "step_seconds": step_times,
+            "tokens": tokens,
+            "slots": slots,
+            "learned": learned,
+            "tokens_per_second": tokens / sum(step_times) if step_times else 0,
+            "padding_share": 1 - tokens / slots if slots else 0,
+            "examples": len(rows),
+            "steps": len(step_times),
+            "losses": losses,
+            "saved_bytes": saved_bytes,
+            "checkpointing": model.checkpointing,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "threads": a.threads,
+        }
+    )
+)

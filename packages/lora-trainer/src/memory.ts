@@ -11,7 +11,9 @@
 //   activations  the largest sum of intermediate tensors alive at once when the step graph runs in order: every
 //                node's outputs live from the node to their last reader (reshapes share their input's buffer).
 //                This is simulated on the very graph the trainer builds, so recomputation, the vocabulary's logits
-//                and attention's seq² scores are all accounted for.
+//                and attention's seq² scores are all accounted for. With the answer-only loss the logits are
+//                answer slots × vocabulary, not batch × seq × vocabulary: the graph is built with the run's answer
+//                slots when they are known (read from the data), else at every position (an upper bound).
 // The constants were fitted on CPU runs (MEMORY_MODEL) and the prediction checked against the measured peaks of
 // other runs (bench/RESULTS.md, "Training speed and memory"). GPU providers keep weights and activations in device memory instead; the same
 // numbers are reported as a device-memory estimate there, unmeasured.
@@ -45,6 +47,14 @@ export interface MemoryEstimateInput {
    * training (as evaluation), so no second model is held.
    */
   preference?: PreferenceSpec;
+  /**
+   * Answer-only loss: the positions of a micro-batch the output projection and the loss run at (the trainer's
+   * answer slots, batching.ts); omitted: every position. Preference objectives ignore it: their answer slots are
+   * each pair's two answers, counted at most a whole sequence each.
+   */
+  answers?: number;
+  /** The same for an evaluation batch; omitted: every position. */
+  evalAnswers?: number;
 }
 
 export interface MemoryPart {
@@ -139,7 +149,10 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   // each answer slot of the 2 × batch sequences at most a whole sequence
   const seq = preference ? 2 * input.seq : input.seq;
   const batch = input.batch;
-  const answers = (rows: number) => (preference ? { answers: 2 * rows * input.seq } : {});
+  // the logits' rows: a preference row's two answer slots, each at most a whole sequence; SFT: the run's answer slots
+  // when known (the answer-only loss), else every position
+  const answerSlots = (rows: number, known: number | undefined) =>
+    preference ? 2 * rows * input.seq : known === undefined ? undefined : Math.min(known, rows * seq);
   const shapes = input.weights ?? configWeights(model);
   const size = (name: string) => shapes.shape(name).reduce((a, b) => a * b, 1);
   const source: WeightSource = {
@@ -150,20 +163,22 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     },
   };
   const qlora = Boolean(input.qlora && lora);
+  const answers = answerSlots(batch, input.answers);
   const { graph, params } = buildStepGraph({
     config: model,
     source,
     batch,
     seq,
-    ...answers(batch),
     ...(lora ? { lora } : {}),
     recompute: input.recompute,
     kind: (input.gradientAccumulation ?? 1) > 1 ? "step-acc" : "step",
     ...(qlora ? { linear: qloraLinear(source) } : {}),
     ...(preference ? { preference } : {}),
+    ...(answers !== undefined ? { answers } : {}),
   });
   const stepPeak = activationPeak(graph);
   // Evaluation runs its own forward (no arena: the step's activations are gone by then); the larger peak counts.
+  const evalAnswers = input.evalBatch ? answerSlots(input.evalBatch, input.evalAnswers) : undefined;
   const evalPeak = input.evalBatch
     ? activationPeak(
         buildEvalGraph({
@@ -171,11 +186,11 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
           source,
           batch: input.evalBatch,
           seq,
-          ...answers(input.evalBatch),
           ...(lora ? { lora } : {}),
           recompute: false,
           ...(qlora ? { linear: qloraLinear(source) } : {}),
           ...(preference ? { preference } : {}),
+          ...(evalAnswers !== undefined ? { answers: evalAnswers } : {}),
         }),
       )
     : undefined;
@@ -230,6 +245,11 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   ];
   if (preference)
     parts[4]!.note += `; ${preference.method}: ${input.batch} pairs per micro-batch, each a row of its prompt and both answers (at most ${seq} tokens)`;
+  else
+    parts[4]!.note +=
+      answers === undefined
+        ? `; logits at all ${batch * seq} positions`
+        : `; logits at ${answers} answer slots of ${batch * seq} positions (answer-only loss)`;
   return { peakBytes: parts.reduce((n, p) => n + p.bytes, 0), parts, graph: { nodes: act.nodes, activationPeakAt: act.at } };
 }
 

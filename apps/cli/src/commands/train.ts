@@ -101,7 +101,7 @@ export const trainCommand: Command = {
       throw error;
     }
     if (o.estimate_memory) {
-      const e = await estimateTrainingMemory(config);
+      const e = await estimateTrainingMemory(config, { readData: true });
       io.out(
         `estimated peak memory of this run (${e.device === "cpu" ? "RAM, CPU" : `${config.device}: the CPU figure, unmeasured on GPUs`}): ${(e.peakBytes / 2 ** 30).toFixed(2)} GiB`,
       );
@@ -139,8 +139,10 @@ export const trainCommand: Command = {
       }
     }
     // The model folder is checked (config.json against its tensors) and its memory against the machine's before
-    // the worker starts.
-    const estimate = await estimateTrainingMemory(config);
+    // the worker starts: the upper bound first (logits at every position), then, only when that does not fit, the
+    // figure with the answer-only loss's answer slots read from the data.
+    let estimate = await estimateTrainingMemory(config);
+    if (estimate.device === "cpu" && estimate.peakBytes > totalmem()) estimate = await estimateTrainingMemory(config, { readData: true });
     if (estimate.device === "cpu" && estimate.peakBytes > totalmem() && !o.skip_memory_check) {
       const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
       io.err(
