@@ -79,7 +79,7 @@ describe("memory estimate", () => {
     expect(dpo.parts.find((p) => p.name === "activations")!.note).toContain("4 pairs per micro-batch");
   });
 
-  it("knows the answer-only loss: the logits are answer slots × vocabulary; preference objectives keep every position", () => {
+  it("knows the answer-only loss: the logits are answer slots × vocabulary; preference objectives count their pairs' answers", () => {
     // a vocabulary large against the hidden size, as real models have: the logits dominate the activations
     const model = tinyConfig("LlamaForCausalLM", {
       hidden_size: 64,
@@ -118,7 +118,7 @@ describe("memory estimate", () => {
     };
     const dpo = estimateMemory({ ...base, preference: dpoSpec });
     expect(estimateMemory({ ...base, preference: dpoSpec, answers: 16, evalAnswers: 16 }).peakBytes).toBe(dpo.peakBytes);
-    expect(dpo.parts.find((p) => p.name === "activations")!.note).toContain("logits at every position");
+    expect(dpo.parts.find((p) => p.name === "activations")!.note).toContain("each a row of its prompt and both answers");
   });
 
   it("estimateTrainingMemory reads the dataset for the answer slots when asked: long prompts, short answers", async () => {
