@@ -71,7 +71,15 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   const heldOut = rows.slice(o.pretrainRows + o.finetuneRows);
   const finetuneFile = path.join(data, "finetune.jsonl");
   const heldOutFile = path.join(data, "held-out.jsonl");
-  await writeFile(finetuneFile, finetune.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  // The LoRA stage also reads the pretraining rows' chat exchanges with the short end of their system prompt, whole
+  // rows' answers only: many cheap, packed examples of the choice the long rows are judged on (an envelope or prose,
+  // decided by the user's turn), which the full prompts alone teach too rarely for a model this small to read that turn.
+  const shortChats = pretrain.flatMap((r, i) =>
+    "messages" in r
+      ? [{ messages: [{ role: "system", content: systemTail(r.messages[0]!.content, i % 4) }, r.messages[1]!, r.messages[2]!] }]
+      : [],
+  );
+  await writeFile(finetuneFile, [...finetune, ...shortChats].map((r) => JSON.stringify(r)).join("\n") + "\n");
   await writeFile(heldOutFile, heldOut.map((r) => JSON.stringify(r)).join("\n") + "\n");
   // Stage 1 reads short texts: the system prompt's paragraphs once, each chat exchange as ChatML without the long
   // system prompt (the answer format and its end-of-turn token, cheaply), the short raw-text rows whole.
@@ -89,7 +97,7 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   const pretrainFile = path.join(data, "pretrain.jsonl");
   await writeFile(pretrainFile, [...documents].map((text) => JSON.stringify({ text })).join("\n") + "\n");
   io.err(
-    `${all}: ${rows.length} rows -> ${pretrainFile} (${documents.size} documents), ${finetuneFile} (${finetune.length}), ${heldOutFile} (${heldOut.length})`,
+    `${all}: ${rows.length} rows -> ${pretrainFile} (${documents.size} documents), ${finetuneFile} (${finetune.length} + ${shortChats.length} short chats), ${heldOutFile} (${heldOut.length})`,
   );
 
   step(2, `training a byte-level BPE tokenizer (${o.vocabSize} tokens, ChatML special tokens)`);

@@ -74,7 +74,7 @@ export const quickstart: Command = {
           heldOutRows: o.heldout_rows as number,
           hiddenSize: given("hidden_size", 64),
           layers: given("num_hidden_layers", 2),
-          pretrainEpochs: given("pretrain_epochs", 8),
+          pretrainEpochs: given("pretrain_epochs", 6),
           finetuneEpochs: given("finetune_epochs", 3),
           vocabSize: o.vocab_size as number,
         },
