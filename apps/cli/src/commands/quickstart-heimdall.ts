@@ -7,12 +7,10 @@ import path from "node:path";
 import { saveTokenizer, trainTokenizer, loadTokenizer } from "@neural/dataset";
 import { runGenerator } from "@neural/generators";
 import { buildChatPrompt, formatReport, heimdallGenerator, type HeimdallRow } from "@neural/generator-heimdall";
-import { convertHfToGguf } from "@neural/gguf-writer";
-import { mergeAdapter, resolveTrainConfig, type TrainConfig } from "@neural/lora-trainer";
-import { QuantizePool } from "@neural/quantize/parallel";
+import { resolveTrainConfig, type TrainConfig } from "@neural/lora-trainer";
 import { EXIT, type Io } from "../command.js";
 import { evaluateHeimdall } from "./eval-heimdall.js";
-import { defaultModelfilePath, fromPath, modelfileTemplate, renderModelfile } from "./modelfile.js";
+import { exportQuickstartGgufs } from "./quickstart-export.js";
 import { trainInWorker } from "./train.js";
 
 /** The quickstart's mix: the two paths it is judged on first, the others enough to learn their format. */
@@ -73,7 +71,15 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   const heldOut = rows.slice(o.pretrainRows + o.finetuneRows);
   const finetuneFile = path.join(data, "finetune.jsonl");
   const heldOutFile = path.join(data, "held-out.jsonl");
-  await writeFile(finetuneFile, finetune.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  // The LoRA stage also reads the pretraining rows' chat exchanges with the short end of their system prompt, whole
+  // rows' answers only: many cheap, packed examples of the choice the long rows are judged on (an envelope or prose,
+  // decided by the user's turn), which the full prompts alone teach too rarely for a model this small to read that turn.
+  const shortChats = pretrain.flatMap((r, i) =>
+    "messages" in r
+      ? [{ messages: [{ role: "system", content: systemTail(r.messages[0]!.content, i % 4) }, r.messages[1]!, r.messages[2]!] }]
+      : [],
+  );
+  await writeFile(finetuneFile, [...finetune, ...shortChats].map((r) => JSON.stringify(r)).join("\n") + "\n");
   await writeFile(heldOutFile, heldOut.map((r) => JSON.stringify(r)).join("\n") + "\n");
   // Stage 1 reads short texts: the system prompt's paragraphs once, each chat exchange as ChatML without the long
   // system prompt (the answer format and its end-of-turn token, cheaply), the short raw-text rows whole.
@@ -91,7 +97,7 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   const pretrainFile = path.join(data, "pretrain.jsonl");
   await writeFile(pretrainFile, [...documents].map((text) => JSON.stringify({ text })).join("\n") + "\n");
   io.err(
-    `${all}: ${rows.length} rows -> ${pretrainFile} (${documents.size} documents), ${finetuneFile} (${finetune.length}), ${heldOutFile} (${heldOut.length})`,
+    `${all}: ${rows.length} rows -> ${pretrainFile} (${documents.size} documents), ${finetuneFile} (${finetune.length} + ${shortChats.length} short chats), ${heldOutFile} (${heldOut.length})`,
   );
 
   step(2, `training a byte-level BPE tokenizer (${o.vocabSize} tokens, ChatML special tokens)`);
@@ -182,25 +188,17 @@ export async function heimdallQuickstart(o: HeimdallQuickstartOptions, io: Io): 
   if (tuned.code !== EXIT.ok) return tuned.code;
 
   step(5, "merging the adapter and exporting GGUF (Q8_0, Q4_K_M)");
-  const mergedDir = path.join(o.out, "merged");
-  await mergeAdapter({ adapterDir, baseModel: baseDir, outputDir: mergedDir });
-  const ggufs: Record<string, string> = {};
-  const pool = new QuantizePool(o.threads !== undefined ? { threads: o.threads } : {});
-  try {
-    for (const type of ["Q8_0", "Q4_K_M"] as const) {
-      const file = path.join(o.out, `heimdall-${type.toLowerCase()}.gguf`);
-      const result = await convertHfToGguf({ modelDir: mergedDir, output: file, outType: type, pool, name: "neural-quickstart-heimdall" });
-      ggufs[type] = file;
-      const modelfile = defaultModelfilePath(file);
-      await writeFile(
-        modelfile,
-        renderModelfile(fromPath(modelfile, file), await modelfileTemplate([adapterDir, mergedDir]), "neural quickstart --task heimdall"),
-      );
-      io.err(`${file}: ${(result.fileSize / 1e6).toFixed(1)} MB`);
-    }
-  } finally {
-    await pool.close();
-  }
+  const { mergedDir, ggufs } = await exportQuickstartGgufs(
+    {
+      out: o.out,
+      adapterDir,
+      baseDir,
+      task: "heimdall",
+      command: "neural quickstart --task heimdall",
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    },
+    io,
+  );
 
   step(6, "judging the held-out rows through llama.cpp as NornicDB serves and parses them");
   const contextSize = Math.max(2048, Math.ceil((maxLength + 1024) / 256) * 256);

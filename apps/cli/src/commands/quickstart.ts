@@ -6,13 +6,12 @@ import path from "node:path";
 import { saveTokenizer, trainTokenizer } from "@neural/dataset";
 import { runGenerator } from "@neural/generators";
 import { tlpGenerator } from "@neural/generator-tlp";
-import { convertHfToGguf } from "@neural/gguf-writer";
 import { CHATML_STOP, LlamaModelProcess, chatmlPrompt } from "@neural/llama";
-import { mergeAdapter, resolveTrainConfig, type TrainConfig } from "@neural/lora-trainer";
-import { QuantizePool } from "@neural/quantize/parallel";
+import { resolveTrainConfig, type TrainConfig } from "@neural/lora-trainer";
 import { checkNumber, UsageError } from "../args.js";
 import { EXIT, type Command, type Io } from "../command.js";
-import { defaultModelfilePath, fromPath, modelfileTemplate, renderModelfile } from "./modelfile.js";
+import { defaultModelfilePath } from "./modelfile.js";
+import { exportQuickstartGgufs } from "./quickstart-export.js";
 import { heimdallQuickstart } from "./quickstart-heimdall.js";
 import { trainInWorker } from "./train.js";
 
@@ -75,7 +74,7 @@ export const quickstart: Command = {
           heldOutRows: o.heldout_rows as number,
           hiddenSize: given("hidden_size", 64),
           layers: given("num_hidden_layers", 2),
-          pretrainEpochs: given("pretrain_epochs", 8),
+          pretrainEpochs: given("pretrain_epochs", 6),
           finetuneEpochs: given("finetune_epochs", 3),
           vocabSize: o.vocab_size as number,
         },
@@ -194,25 +193,10 @@ export const quickstart: Command = {
     if (tuned.code !== EXIT.ok) return tuned.code;
 
     step(5, "merging the adapter and exporting GGUF (Q8_0, Q4_K_M)");
-    const mergedDir = path.join(out, "merged");
-    await mergeAdapter({ adapterDir, baseModel: baseDir, outputDir: mergedDir });
-    const ggufs: Record<string, string> = {};
-    const pool = new QuantizePool(threads !== undefined ? { threads } : {});
-    try {
-      for (const type of ["Q8_0", "Q4_K_M"] as const) {
-        const file = path.join(out, `tlp-${type.toLowerCase()}.gguf`);
-        const result = await convertHfToGguf({ modelDir: mergedDir, output: file, outType: type, pool, name: "neural-quickstart-tlp" });
-        ggufs[type] = file;
-        const modelfile = defaultModelfilePath(file);
-        await writeFile(
-          modelfile,
-          renderModelfile(fromPath(modelfile, file), await modelfileTemplate([adapterDir, mergedDir]), "neural quickstart"),
-        );
-        io.err(`${file}: ${(result.fileSize / 1e6).toFixed(1)} MB`);
-      }
-    } finally {
-      await pool.close();
-    }
+    const { mergedDir, ggufs } = await exportQuickstartGgufs(
+      { out, adapterDir, baseDir, task: "tlp", command: "neural quickstart", ...(threads !== undefined ? { threads } : {}) },
+      io,
+    );
 
     step(6, "asking llama.cpp the held-out questions");
     const heldOut = (await readFile(path.join(adapterDir, "eval_split.jsonl"), "utf8"))
