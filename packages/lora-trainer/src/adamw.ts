@@ -131,40 +131,28 @@ declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
 };
+/** The kernels' arguments: where params, gradients, m and v sit in memory, their count, and the step's scalars. */
+type AdamwArgs = [
+  p: number,
+  g: number,
+  m: number,
+  v: number,
+  n: number,
+  beta1: number,
+  beta2: number,
+  c1: number,
+  c2: number,
+  stepSize: number,
+  invBc2: number,
+  epsilon: number,
+  decayed: number,
+];
 interface AdamwExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   heapBase(): number;
-  adamw(
-    p: number,
-    g: number,
-    m: number,
-    v: number,
-    n: number,
-    beta1: number,
-    beta2: number,
-    c1: number,
-    c2: number,
-    stepSize: number,
-    invBc2: number,
-    epsilon: number,
-    decayed: number,
-  ): void;
+  adamw(...args: AdamwArgs): void;
   fold(g: number, m: number, v: number, n: number, beta1: number, beta2: number, c1: number, c2: number): void;
-  update(
-    p: number,
-    g: number,
-    m: number,
-    v: number,
-    n: number,
-    beta1: number,
-    beta2: number,
-    c1: number,
-    c2: number,
-    stepSize: number,
-    invBc2: number,
-    epsilon: number,
-    decayed: number,
-  ): number;
+  update(...args: AdamwArgs): number;
 }
 interface Kernels {
   adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars, decayed: number): void;
