@@ -106,6 +106,11 @@ export const exportCommand: Command = {
     const started = Date.now();
     const onProgress = (p: ConvertProgress) =>
       io.status(`export: [${p.index + 1}/${p.total}] ${p.tensor}  ${mb(p.bytesWritten)} / ${mb(p.totalBytes)}`);
+    const refuseNonFinite = (message: string) => {
+      io.status("");
+      io.err(`neural export: ${message}; nothing written (--allow_non_finite writes it anyway)`);
+      return EXIT.problems;
+    };
 
     let result: ConvertResult;
     let temp: string | undefined;
@@ -168,9 +173,7 @@ export const exportCommand: Command = {
         });
       } catch (error) {
         if (!(error instanceof NonFiniteTensorError)) throw error;
-        io.status("");
-        io.err(`neural export: ${error.message}; nothing written (--allow_non_finite writes it anyway)`);
-        return EXIT.problems;
+        return refuseNonFinite(error.message);
       }
     } else {
       if (o.lora_adapter) {
@@ -191,11 +194,9 @@ export const exportCommand: Command = {
         });
       } catch (error) {
         if (!(error instanceof NonFiniteTensorError)) throw error;
-        io.status("");
         // A merged adapter's weights live in a temporary folder: name what the user gave instead.
         const message = temp ? `${modelDir} merged into its base${error.message.slice(error.file.length)}` : error.message;
-        io.err(`neural export: ${message}; nothing written (--allow_non_finite writes it anyway)`);
-        return EXIT.problems;
+        return refuseNonFinite(message);
       } finally {
         await pool?.close();
         if (temp) await rm(temp, { recursive: true, force: true });
