@@ -30,6 +30,7 @@ import {
   formatMemoryEstimate,
   GraphRunner,
   initialLoopState,
+  mmapLargeBlocks,
   nodeGarbageCollector,
   OptimizerState,
   qloraLinear,
@@ -41,6 +42,7 @@ import {
   type ForwardOptions,
   type LoraSpec,
   type TrainConfig,
+  undoStoreFor,
 } from "@neural/lora-trainer";
 import { TORCH_PYTHON, ensureTorch, fmaPeak } from "./torch-anchor.js";
 import { machine, resultsFile, writeSection } from "./results.js";
@@ -124,6 +126,7 @@ function toFloat16(v: Float32Array): Uint16Array {
 async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const rssNow = () => process.memoryUsage().rss / 2 ** 20;
   const start = rssNow();
+  mmapLargeBlocks(); // as train() does
   const c = modelConfig(a.model, a.layers);
   const source = randomSource(c);
   const lora: LoraSpec | undefined =
@@ -183,7 +186,12 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
       ];
     }),
   );
-  const optimizer = new OptimizerState(params, values, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+  const optimizer = new OptimizerState(
+    params,
+    values,
+    { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 },
+    undoStoreFor(params, dir),
+  );
   let adamwMs = 0;
   const apply = optimizer.apply.bind(optimizer);
   optimizer.apply = (outputs, step) => {
@@ -229,6 +237,7 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
       shouldStop: () => false,
     },
   );
+  optimizer.close();
   await runner.release();
   if (a.profile) {
     // the session wrote its profile when the runner released it

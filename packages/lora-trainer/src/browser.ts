@@ -39,7 +39,7 @@ export {
   type RunnerOptions,
   type StoredGraph,
 } from "./sessions.js";
-export { OptimizerState, optimizerSpec, TrainingError, type OptimizerTensors } from "./optimizer.js";
+export { OptimizerState, optimizerSpec, TrainingError, type OptimizerTensors, type UndoStore } from "./optimizer.js";
 export type { OptimizerSpec } from "./adamw.js";
 export { evaluate, type EvalResult, type EvalSample, type EvaluateOptions } from "./evaluation.js";
 export { batchesOf } from "./batching.js";

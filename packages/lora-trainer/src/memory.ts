@@ -7,7 +7,8 @@
 //                (4 bytes each), QLoRA's two 4-bit copies of every linear layer (1.25 bytes at block 32);
 //   trainable    the trainable tensors, their AdamW moments and their gradients (6 × 4 bytes each: params, m, v
 //                updated in place, the params before the last update and its gradients to undo a diverged step
-//                (optimizer.ts), the gradients copied out of ONNX Runtime), plus gradient accumulators;
+//                (optimizer.ts), the gradients copied out of ONNX Runtime; 4 × 4 when the undo state goes to a
+//                scratch file, as it does for full fine-tuning), plus gradient accumulators;
 //   activations  the largest sum of intermediate tensors alive at once when the step graph runs in order: every
 //                node's outputs live from the node to their last reader (reshapes share their input's buffer).
 //                This is simulated on the very graph the trainer builds, so recomputation, the vocabulary's logits
@@ -26,6 +27,7 @@ import { DEFAULT_QLORA_BLOCK, qloraBytes, qloraLinear } from "./qlora.js";
 import { buildEvalGraph, buildStepGraph, type LoraSpec } from "./train-step.js";
 import { linearModules } from "./models/transformer.js";
 import type { PreferenceSpec } from "./preference.js";
+import { undoInFile } from "./optimizer.js";
 
 export interface MemoryEstimateInput {
   model: ModelConfig;
@@ -214,9 +216,10 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   const trainableCount = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const accumulators = (input.gradientAccumulation ?? 1) > 1 ? 2 : 0;
   // params, m, v in JavaScript, the params before the last update and its gradients (the loop undoes a diverged
-  // step), and the gradients copied out of ONNX Runtime after the step (whose own output buffers are graph outputs,
-  // counted with the activations)
-  const trainableBytes = 4 * trainableCount * (6 + accumulators);
+  // step; in a scratch file for large state), and the gradients copied out of ONNX Runtime after the step (whose own
+  // output buffers are graph outputs, counted with the activations)
+  const undoCopies = undoInFile(params) ? 0 : 2;
+  const trainableBytes = 4 * trainableCount * (4 + undoCopies + accumulators);
   const activationBytes = act.bytes * MEMORY_MODEL.activationFactor;
   const graphBytes = act.nodes * MEMORY_MODEL.bytesPerGraphNode;
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -235,7 +238,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     {
       name: "trainable",
       bytes: trainableBytes,
-      note: `${(trainableCount / 1e6).toFixed(2)} M trainable values × (params, m, v, params and gradients of the last update, new gradients${accumulators ? ", accumulators in and out" : ""})`,
+      note: `${(trainableCount / 1e6).toFixed(2)} M trainable values × (params, m, v, ${undoCopies ? "params and gradients of the last update, " : ""}new gradients${accumulators ? ", accumulators in and out" : ""})`,
     },
     {
       name: "activations",

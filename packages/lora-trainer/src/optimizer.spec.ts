@@ -1,10 +1,15 @@
 // OptimizerState's deferred moments against plain in-place AdamW: the same bits after each step, a checkpoint's lazy
-// moments equal to the eager ones, an exact undo of the last update, and a non-finite update left unapplied.
-import { describe, expect, it } from "vitest";
+// moments equal to the eager ones, an exact undo of the last update, and a non-finite update left unapplied; with
+// undo()'s state in memory and in a scratch file.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { adamwInPlace, adamwScalars } from "./adamw.js";
 import { seededRandom } from "./models/decode.js";
-import { OptimizerState } from "./optimizer.js";
+import { memoryUndoStore, OptimizerState, TrainingError, undoInFile, type UndoStore } from "./optimizer.js";
 import { stepNames } from "./train-step.js";
+import { fileUndoStore } from "./undo-file.js";
 
 const spec = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
 const params = [
@@ -36,10 +41,19 @@ function reference(start: Map<string, Float32Array>, steps: number) {
   return { p, m, v };
 }
 
-describe("OptimizerState", () => {
+const scratch = mkdtempSync(path.join(tmpdir(), "neural-undo-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const stores: [string, () => UndoStore][] = [
+  ["in memory", memoryUndoStore],
+  // pieces of 1000 values: "b" is read back in ten, the last one short
+  ["in a scratch file", () => fileUndoStore(params, path.join(scratch, `undo-${Math.random()}.bin`), 1000)],
+];
+
+describe.each(stores)("OptimizerState, undo state %s", (_, store) => {
   const start = values();
   const stepped = (steps: number) => {
-    const o = new OptimizerState(params, copy(start), spec);
+    const o = new OptimizerState(params, copy(start), spec, store());
     for (let k = 1; k <= steps; k++) expect(o.apply(grads(k), { lr: 1e-3, step: k, gradNorm: 2 })).toBeUndefined();
     return o;
   };
@@ -74,6 +88,14 @@ describe("OptimizerState", () => {
     expect(copy(o.values)).toEqual(reference(start, 3).p);
   });
 
+  it("folds the last update into the moments when closed", () => {
+    const o = stepped(2);
+    o.close();
+    expect(o.undo()).toBe(false);
+    expect(o.save().m).toEqual(reference(start, 2).m);
+    expect(o.save().v).toEqual(reference(start, 2).v);
+  });
+
   it("does not apply an update that makes a tensor non-finite, and names it", () => {
     const o = stepped(2);
     expect(o.apply(grads(3), { lr: Infinity, step: 3, gradNorm: 2 })).toBe("a");
@@ -81,5 +103,31 @@ describe("OptimizerState", () => {
     expect(copy(o.values)).toEqual(want.p);
     expect(o.save().m).toEqual(want.m);
     expect(o.save().v).toEqual(want.v);
+  });
+});
+
+describe("fileUndoStore", () => {
+  it("leaves no file behind, even before close()", () => {
+    const dir = mkdtempSync(path.join(scratch, "run-"));
+    const o = new OptimizerState(params, values(), spec, fileUndoStore(params, path.join(dir, "undo.bin")));
+    o.apply(grads(1), { lr: 1e-3, step: 1, gradNorm: 2 });
+    expect(readdirSync(dir)).toEqual([]);
+    o.close();
+    expect(o.undo()).toBe(false);
+  });
+
+  it("names the file when it cannot be made", () => {
+    const blocker = path.join(scratch, "a-file");
+    writeFileSync(blocker, "");
+    const o = new OptimizerState(params, values(), spec, fileUndoStore(params, path.join(blocker, "undo.bin")));
+    expect(() => o.apply(grads(1), { lr: 1e-3, step: 1, gradNorm: 2 })).toThrow(TrainingError);
+    expect(() => o.apply(grads(1), { lr: 1e-3, step: 1, gradNorm: 2 })).toThrow(`${path.join(blocker, "undo.bin")}: cannot create`);
+    expect(existsSync(path.join(blocker, "undo.bin"))).toBe(false);
+  });
+
+  it("is what a run uses for full fine-tuning's state (64 MiB and up), not for an adapter's", () => {
+    expect(undoInFile([{ name: "w", shape: [4096, 4096], decay: true }])).toBe(true);
+    expect(undoInFile([{ name: "w", shape: [4096, 4095], decay: true }])).toBe(false);
+    expect(undoInFile(params)).toBe(false);
   });
 });

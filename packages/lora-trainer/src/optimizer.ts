@@ -4,8 +4,8 @@
 // The last update can be undone exactly (the loop does when the next step's loss diverges) without a copy of the
 // tensors and both moments: the moments stay one update behind, with that update's gradients held until the next
 // apply() folds them in (the same arithmetic as one AdamW pass, so the same bits), and the tensors from before it
-// are kept. That is the tensors twice, the moments and one set of gradients (which ONNX Runtime hands over as
-// fresh arrays each step anyway), against the tensors and moments twice with a full copy.
+// are kept. Those two sets live in an UndoStore: in memory, or for full fine-tuning in a scratch file (undo-file.ts),
+// so that RAM holds the tensors and moments once.
 import type { TypedArray } from "@neural/graph";
 import { adamwFold, adamwScalars, adamwUpdate, type AdamWScalars, type OptimizerSpec } from "./adamw.js";
 import type { TrainConfig } from "./train-config.js";
@@ -30,21 +30,68 @@ export interface LazyOptimizerTensors {
   v: Map<string, Float32Array | (() => Float32Array)>;
 }
 
+/**
+ * Where undo()'s state lives between updates: each tensor's value before the last update, and that update's
+ * gradients (by parameter name).
+ */
+export interface UndoStore {
+  /** Keeps a copy of the tensor's value before the update. */
+  keepBefore(name: string, value: Float32Array): void;
+  /** Writes the kept value back into `into`. */
+  restoreBefore(name: string, into: Float32Array): void;
+  /** Keeps the update's gradients (the caller does not reuse the array). */
+  keepGrads(name: string, grads: Float32Array): void;
+  /** Hands the kept gradients to `use` in consecutive pieces, each with the offset of its first value. */
+  eachGradPiece(name: string, use: (piece: Float32Array, offset: number) => void): void;
+  /** Frees what it holds. */
+  close(): void;
+}
+
+/** An UndoStore in memory: a copy of every tensor, and the gradient arrays themselves. */
+export function memoryUndoStore(): UndoStore {
+  const before = new Map<string, Float32Array>();
+  let grads = new Map<string, Float32Array>();
+  return {
+    keepBefore(name, value) {
+      let copy = before.get(name);
+      if (!copy) before.set(name, (copy = new Float32Array(value.length)));
+      copy.set(value);
+    },
+    restoreBefore: (name, into) => into.set(before.get(name)!),
+    keepGrads: (name, g) => grads.set(name, g),
+    eachGradPiece: (name, use) => use(grads.get(name)!, 0),
+    close() {
+      before.clear();
+      grads = new Map();
+    },
+  };
+}
+
+/** Trainable state from which a run keeps undo()'s copies in a file (undoStoreFor): full fine-tuning's, not an adapter's. */
+const UNDO_FILE_MIN_BYTES = 64 * 2 ** 20;
+
+/** True when a run keeps `params`' undo state in a file, not in memory. */
+export function undoInFile(params: readonly TrainableParam[]): boolean {
+  return 4 * params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0) >= UNDO_FILE_MIN_BYTES;
+}
+
 export class OptimizerState {
   readonly values: Map<string, Float32Array>;
   /** The moments before the last update (`pending`), or current when nothing is pending. */
   private m = new Map<string, Float32Array>();
   private v = new Map<string, Float32Array>();
-  /** The tensors before the last update (allocated at the first). */
-  private before = new Map<string, Float32Array>();
-  /** The last update's gradients and scalars, not yet folded into the moments: what undo() can take back. */
-  private pending: { grads: Map<string, Float32Array>; scalars: AdamWScalars } | undefined;
+  /** The last update's scalars while its gradients are not yet folded into the moments: what undo() can take back. */
+  private pending: AdamWScalars | undefined;
 
-  /** `values`: each parameter's starting value, owned from now on (updated in place). Moments start at zero. */
+  /**
+   * `values`: each parameter's starting value, owned from now on (updated in place). Moments start at zero. `undo`
+   * keeps what undoing the last update needs (memory by default; close() frees it).
+   */
   constructor(
     readonly params: readonly TrainableParam[],
     values: ReadonlyMap<string, Float32Array>,
     readonly spec: OptimizerSpec,
+    private readonly undoStore: UndoStore = memoryUndoStore(),
   ) {
     this.values = new Map(params.map((p) => [p.name, values.get(p.name)!]));
     for (const p of params) {
@@ -66,22 +113,21 @@ export class OptimizerState {
    */
   apply(outputs: Readonly<Record<string, TypedArray>>, step: { lr: number; step: number; gradNorm: number }): string | undefined {
     const scalars = adamwScalars(this.spec, step);
-    const grads = new Map(this.params.map((p) => [p.name, outputs[stepNames.grad(p.name)] as Float32Array]));
     let broken: string | undefined;
     for (const p of this.params) {
       const [value, m, v] = [this.values.get(p.name)!, this.m.get(p.name)!, this.v.get(p.name)!];
+      const grads = outputs[stepNames.grad(p.name)] as Float32Array;
       // the previous update's moments, final now; then the tensor before this update, kept for undo()
-      if (this.pending) adamwFold(this.pending.grads.get(p.name)!, m, v, this.pending.scalars);
-      let before = this.before.get(p.name);
-      if (!before) this.before.set(p.name, (before = new Float32Array(value.length)));
-      before.set(value);
-      if (!adamwUpdate(value, grads.get(p.name)!, m, v, scalars, p.decay)) broken ??= p.name;
+      this.foldPending(p.name, m, v);
+      this.undoStore.keepBefore(p.name, value);
+      if (!adamwUpdate(value, grads, m, v, scalars, p.decay)) broken ??= p.name;
+      this.undoStore.keepGrads(p.name, grads);
     }
     if (broken === undefined) {
-      this.pending = { grads, scalars };
+      this.pending = scalars;
       return undefined;
     }
-    for (const [name, value] of this.values) value.set(this.before.get(name)!);
+    for (const [name, value] of this.values) this.undoStore.restoreBefore(name, value);
     this.pending = undefined;
     return broken;
   }
@@ -89,9 +135,25 @@ export class OptimizerState {
   /** Takes back the last update (tensors and moments as they were before it); false when there is none to undo. */
   undo(): boolean {
     if (!this.pending) return false;
-    for (const [name, value] of this.values) value.set(this.before.get(name)!);
+    for (const [name, value] of this.values) this.undoStore.restoreBefore(name, value);
     this.pending = undefined;
     return true;
+  }
+
+  /** Frees the undo store (a scratch file's descriptor and space): the last update can no longer be undone. */
+  close(): void {
+    try {
+      for (const p of this.params) this.foldPending(p.name, this.m.get(p.name)!, this.v.get(p.name)!);
+    } finally {
+      this.pending = undefined;
+      this.undoStore.close();
+    }
+  }
+
+  private foldPending(name: string, m: Float32Array, v: Float32Array): void {
+    const scalars = this.pending;
+    if (!scalars) return;
+    this.undoStore.eachGradPiece(name, (g, at) => adamwFold(g, m.subarray(at, at + g.length), v.subarray(at, at + g.length), scalars));
   }
 
   /** A parameter's current moments: the held ones, or new arrays with the pending update folded in. */
@@ -99,7 +161,7 @@ export class OptimizerState {
     const [m, v] = [this.m.get(name)!, this.v.get(name)!];
     if (!this.pending) return { m, v };
     const folded = { m: Float32Array.from(m), v: Float32Array.from(v) };
-    adamwFold(this.pending.grads.get(name)!, folded.m, folded.v, this.pending.scalars);
+    this.foldPending(name, folded.m, folded.v);
     return folded;
   }
 

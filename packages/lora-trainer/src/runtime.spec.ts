@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseProviders, cudaLibrariesInstalled } from "./runtime.js";
+import { chooseProviders, cudaLibrariesInstalled, mmapLargeBlocks } from "./runtime.js";
 
 describe("execution provider choice", () => {
   it("auto: CUDA first on Linux x64 when its libraries are installed, else the CPU, with the reason and the fix only where there is an NVIDIA GPU", () => {
@@ -22,5 +22,12 @@ describe("execution provider choice", () => {
     expect(chooseProviders("auto", "linux", "arm64").providers).toEqual(["cpu"]);
     expect(chooseProviders("cuda", "linux", "x64")).toEqual({ providers: ["cuda"], skipped: [] });
     expect(chooseProviders("webgpu").providers).toEqual(["webgpu"]);
+  });
+});
+
+describe("mmapLargeBlocks", () => {
+  it("sets glibc's mmap threshold through mallopt on Linux, and nothing elsewhere", () => {
+    // this machine's C library is glibc wherever it is Linux (CI: Debian)
+    expect(mmapLargeBlocks()).toBe(process.platform === "linux" && process.env.MALLOC_MMAP_THRESHOLD_ === undefined);
   });
 });

@@ -84,6 +84,27 @@ export function sessionOptions(providers: readonly string[], threads: number | u
   };
 }
 
+const MMAP_THRESHOLD_BYTES = 1 << 20;
+
+/**
+ * Linux with glibc: malloc serves every block of 1 MiB or more from mmap, so the activations a step frees go back
+ * to the system when freed. glibc otherwise raises that threshold (up to 32 MiB) after the first large block is
+ * freed and keeps later ones in its heap, which adds ~100 MiB to full fine-tuning's peak (bench/RESULTS.md).
+ * Process-wide, through mallopt(M_MMAP_THRESHOLD) (koffi); left alone when MALLOC_MMAP_THRESHOLD_ is set. False
+ * where it did not apply (another system or C library).
+ */
+export function mmapLargeBlocks(): boolean {
+  if (process.platform !== "linux" || process.env.MALLOC_MMAP_THRESHOLD_ !== undefined) return false;
+  try {
+    const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
+    const mallopt = koffi.load("libc.so.6").func("int mallopt(int param, int value)") as (param: number, value: number) => number;
+    const M_MMAP_THRESHOLD = -3;
+    return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) === 1;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A full garbage collection, for GraphRunner's collectGarbage: V8's `gc`, exposed at run time (the flag applies to
  * contexts created after it is set); undefined where that fails.

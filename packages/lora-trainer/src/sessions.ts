@@ -89,9 +89,10 @@ export interface RunnerOptions {
   precision: "auto" | Precision;
   build(key: GraphKey, precision: Precision): Graph;
   /**
-   * Frees unreachable arrays now (on Node: nodeGarbageCollector()). Called before a run when the previous one handed
-   * back at least GARBAGE_BYTES: its outputs (a full fine-tuning step's gradients) are dropped by then, but the
-   * engine frees them only at a later collection, which may come after this run's activations have peaked.
+   * Frees unreachable arrays now (on Node: nodeGarbageCollector()). Called before the first run (the weights read
+   * while setting up a run may be garbage by then) and before a run when the previous one handed back at least
+   * GARBAGE_BYTES: its outputs (a full fine-tuning step's gradients) are dropped by then, but the engine frees them
+   * only at a later collection, which may come after this run's activations have peaked.
    */
   collectGarbage?: () => void;
 }
@@ -153,8 +154,8 @@ export class GraphRunner {
     this.handedBack = Object.values(outputs).reduce((n, data) => n + data.byteLength, 0);
     return outputs;
   }
-  /** Bytes of the last run's outputs. */
-  private handedBack = 0;
+  /** Bytes of the last run's outputs; before the first run, what setting up the run left (unknown: collected too). */
+  private handedBack = GARBAGE_BYTES;
 
   /**
    * Release the sessions of these kinds, to be reopened when next run. Each session maps the weights on its own,

@@ -1,5 +1,6 @@
 // The Node trainer end to end at its two early exits: early stopping with patience, and a diverging step (its loss
 // non-finite) that stops the run with the weights from before the update that caused it, checkpointed and written.
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openSafetensors } from "@neural/safetensors";
@@ -37,43 +38,48 @@ describe("the training loop", { timeout: 300_000 }, () => {
     expect(events.filter((e) => e.type === "eval")).toHaveLength(3);
   });
 
-  it("a diverging step is not applied: the run stops with the last finite weights, saved and written", async () => {
-    const events: TrainEvent[] = [];
-    const output = path.join(dir, "nan");
-    const result = await train(
-      tiny({
-        output_dir: output,
-        learning_rate: 1e30,
-        max_grad_norm: 0,
-        weight_decay: 0,
-        eval_steps: 1000,
-        max_steps: 50,
-        lr_scheduler: "constant",
-      }),
-      {
-        onEvent: (e) => events.push(e),
-      },
-    );
-    expect(result.stopped).toBe("diverged");
-    // Step 1's update (±1e30 on every weight) makes step 2's loss non-finite: it is undone, not kept.
-    expect(result.steps).toBe(0);
-    expect(
-      events.some(
-        (e) =>
-          e.type === "warning" &&
-          /step 2: loss .*: the run diverged; stopping with the weights of step 0 \(step 1's update undone\)/.test(e.message),
-      ),
-    ).toBe(true);
-    // step 1's checkpoint (save_steps 1) held the update that was undone: it is gone
-    expect(await listCheckpoints(output)).toEqual([]);
-    const model = await openSafetensors(path.join(output, "model.safetensors"));
-    for (const name of model.names) {
-      const values = await model.readFloat32(name);
+  it.each([false, true])(
+    "a diverging step is not applied: the run stops with the last finite weights, saved and written (undo state in a file: %s)",
+    async (undoInFile) => {
+      const events: TrainEvent[] = [];
+      const output = path.join(dir, `nan-${undoInFile}`);
+      const result = await train(
+        tiny({
+          output_dir: output,
+          learning_rate: 1e30,
+          max_grad_norm: 0,
+          weight_decay: 0,
+          eval_steps: 1000,
+          max_steps: 50,
+          lr_scheduler: "constant",
+        }),
+        {
+          onEvent: (e) => events.push(e),
+          undoInFile,
+        },
+      );
+      expect(result.stopped).toBe("diverged");
+      // Step 1's update (±1e30 on every weight) makes step 2's loss non-finite: it is undone, not kept.
+      expect(result.steps).toBe(0);
       expect(
-        values.every((v) => Math.abs(v) < 100),
-        name,
+        events.some(
+          (e) =>
+            e.type === "warning" &&
+            /step 2: loss .*: the run diverged; stopping with the weights of step 0 \(step 1's update undone\)/.test(e.message),
+        ),
       ).toBe(true);
-    }
-    await model.close();
-  });
+      // step 1's checkpoint (save_steps 1) held the update that was undone: it is gone
+      expect(await listCheckpoints(output)).toEqual([]);
+      const model = await openSafetensors(path.join(output, "model.safetensors"));
+      for (const name of model.names) {
+        const values = await model.readFloat32(name);
+        expect(
+          values.every((v) => Math.abs(v) < 100),
+          name,
+        ).toBe(true);
+      }
+      await model.close();
+      expect(readdirSync(path.join(output))).not.toContain(".graphs");
+    },
+  );
 });

@@ -36,11 +36,12 @@ import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
 import { lockOutputDir, MetricsFile, writeEvalSplit, writeModelFiles, writeOutputs } from "./outputs.js";
 import { loadPeftAdapter } from "./peft.js";
-import { chooseProviders, nodeGarbageCollector, sessionOptions } from "./runtime.js";
+import { chooseProviders, mmapLargeBlocks, nodeGarbageCollector, sessionOptions } from "./runtime.js";
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
 import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
 import { trainableParams } from "./train-step.js";
+import { undoStoreFor } from "./undo-file.js";
 import {
   evaluatePreference,
   objectiveFeeds,
@@ -78,6 +79,8 @@ export interface TrainOptions {
   evalOnly?: boolean;
   /** Where built graphs are kept for the next run of the same model and settings (graph-cache.ts); false: nowhere. Default: defaultGraphCacheDir(). */
   graphCache?: string | false;
+  /** Keep the state that undoes a diverged step in a scratch file instead of memory. Default: when the trainable state reaches 64 MiB (full fine-tuning). */
+  undoInFile?: boolean;
 }
 
 export interface TrainResult {
@@ -237,6 +240,7 @@ async function trainLocked(
 ): Promise<TrainResult> {
   const { config } = run;
   const outputDir = config.output_dir;
+  mmapLargeBlocks();
   // With the lock held, a temporary file here belongs to a run that died while writing it.
   await removeDeadTempFiles(outputDir);
   await removeDeadTempFiles(checkpointsDir(outputDir));
@@ -246,7 +250,12 @@ async function trainLocked(
   const metrics = new MetricsFile(outputDir);
 
   const params = trainableParams(run.model, run.source, run.lora);
-  const optimizer = new OptimizerState(params, await initialValues(run, params), optimizerSpec(config));
+  const optimizer = new OptimizerState(
+    params,
+    await initialValues(run, params),
+    optimizerSpec(config),
+    undoStoreFor(params, workDir, options.undoInFile),
+  );
   let state: LoopState = initialLoopState(resumeKey(config));
   if (config.resume) {
     const dir = await findResume(outputDir, config.resume);
@@ -432,6 +441,7 @@ async function trainLocked(
       graphs: graphStats,
     };
   } finally {
+    optimizer.close();
     await runner.release();
     await graphs.release();
     await rm(workDir, { recursive: true, force: true });
