@@ -553,7 +553,7 @@ async function main(): Promise<void> {
   writeSection(
     "The real job: JSONL → LoRA → Q4_K_M → llama.cpp (issue 20)",
     [
-      `Machine: ${machine()}. Command: \`${command}\` (bench/job.bench.ts). Measured ${new Date().toISOString().slice(0, 16)}Z; load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other sessions shared the cores: wall times are a ceiling).`,
+      `Machine: ${machine()}. Command: \`${command}\` (bench/job.bench.ts). Measured ${new Date().toISOString().slice(0, 16)}Z; load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end${Math.max(load0, loadavg()[0]!) > availableParallelism() ? " (more runnable work than cores: other work shared them, so wall times are a ceiling)" : ""}.`,
       `Model: Qwen2.5-0.5B's shapes (${layers} layers, hidden 896, vocab 151,936, tied embeddings), ${(params / 1e6).toFixed(0)} M random bf16 parameters, Qwen2.5's tokenizer. Data: ${examples} generated NornicDB-shaped conversations (one long system prompt listing 16 tools, 0–30 rows of raw graph data, a one-line JSON answer). Training: LoRA r16 α32 on every linear layer, ${steps} optimizer steps of ${batch} × ≤${maxLength} tokens, ${packing ? "packing on (the default)" : "no packing"}, gradient checkpointing (the default), no eval split. Each stage in its own process under /usr/bin/time -v.`,
       "",
       "| stage | ours: wall time | ours: peak RSS | PyTorch: wall time | PyTorch: peak RSS | PyTorch ÷ ours | notes |",
