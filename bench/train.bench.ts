@@ -126,7 +126,7 @@ function toFloat16(v: Float32Array): Uint16Array {
 async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const rssNow = () => process.memoryUsage().rss / 2 ** 20;
   const start = rssNow();
-  mmapLargeBlocks(); // as train() does
+  if (a.recompute) mmapLargeBlocks(); // as train() does with gradient checkpointing
   const c = modelConfig(a.model, a.layers);
   const source = randomSource(c);
   const lora: LoraSpec | undefined =

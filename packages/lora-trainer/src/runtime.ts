@@ -89,9 +89,10 @@ const MMAP_THRESHOLD_BYTES = 1 << 20;
 /**
  * Linux with glibc: malloc serves every block of 1 MiB or more from mmap, so the activations a step frees go back
  * to the system when freed. glibc otherwise raises that threshold (up to 32 MiB) after the first large block is
- * freed and keeps later ones in its heap, which adds ~100 MiB to full fine-tuning's peak (bench/RESULTS.md).
- * Process-wide, through mallopt(M_MMAP_THRESHOLD) (koffi); left alone when MALLOC_MMAP_THRESHOLD_ is set. False
- * where it did not apply (another system or C library).
+ * freed and keeps later ones in its heap, which adds ~100 MiB to full fine-tuning's peak (bench/RESULTS.md). The
+ * price: those blocks' pages are faulted in again at every run, ~15 % of a bench-small step with activations kept,
+ * within noise with gradient checkpointing (train() calls it then). Process-wide, through mallopt(M_MMAP_THRESHOLD)
+ * (koffi); left alone when MALLOC_MMAP_THRESHOLD_ is set. False where it did not apply (another system or C library).
  */
 export function mmapLargeBlocks(): boolean {
   if (process.platform !== "linux" || process.env.MALLOC_MMAP_THRESHOLD_ !== undefined) return false;

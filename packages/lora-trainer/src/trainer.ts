@@ -240,7 +240,8 @@ async function trainLocked(
 ): Promise<TrainResult> {
   const { config } = run;
   const outputDir = config.output_dir;
-  mmapLargeBlocks();
+  // memory first: freed activations go back to the system (with activations kept, their page faults cost more time)
+  if (config.gradient_checkpointing) mmapLargeBlocks();
   // With the lock held, a temporary file here belongs to a run that died while writing it.
   await removeDeadTempFiles(outputDir);
   await removeDeadTempFiles(checkpointsDir(outputDir));
