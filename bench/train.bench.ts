@@ -190,7 +190,7 @@ async function stepChild(a: StepChildArgs): Promise<StepResult> {
     params,
     values,
     { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 },
-    undoStoreFor(params, dir),
+    undoStoreFor(params, dir).store,
   );
   let adamwMs = 0;
   const apply = optimizer.apply.bind(optimizer);

@@ -1,6 +1,7 @@
 // OptimizerState's deferred moments against plain in-place AdamW: the same bits after each step, a checkpoint's lazy
 // moments equal to the eager ones, an exact undo of the last update, and a non-finite update left unapplied; with
 // undo()'s state in memory and in a scratch file.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,7 +10,7 @@ import { adamwInPlace, adamwScalars } from "./adamw.js";
 import { seededRandom } from "./models/decode.js";
 import { memoryUndoStore, OptimizerState, TrainingError, undoInFile, type UndoStore } from "./optimizer.js";
 import { stepNames } from "./train-step.js";
-import { fileUndoStore } from "./undo-file.js";
+import { fileUndoStore, undoStoreFor } from "./undo-file.js";
 
 const spec = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
 const params = [
@@ -123,6 +124,20 @@ describe("fileUndoStore", () => {
     expect(() => o.apply(grads(1), { lr: 1e-3, step: 1, gradNorm: 2 })).toThrow(TrainingError);
     expect(() => o.apply(grads(1), { lr: 1e-3, step: 1, gradNorm: 2 })).toThrow(`${path.join(blocker, "undo.bin")}: cannot create`);
     expect(existsSync(path.join(blocker, "undo.bin"))).toBe(false);
+  });
+
+  it("stays in memory, with a note, where the file system has not the room (where this machine lets the test mount one)", (context) => {
+    const big = [{ name: "w", shape: [4096, 4096], decay: true }];
+    expect(undoStoreFor(big, path.join(scratch, "roomy", ".graphs")).note).toBeUndefined();
+    const small = mkdtempSync(path.join(scratch, "small-"));
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small]).status !== 0) return context.skip();
+    try {
+      const chosen = undoStoreFor(big, path.join(small, "out", ".graphs"));
+      expect(chosen.note).toMatch(/: 1 MiB free, the state that undoes a diverged step needs 128 MiB: it stays in memory$/);
+      expect(chosen.store).not.toBeUndefined();
+    } finally {
+      spawnSync("umount", ["-l", small]);
+    }
   });
 
   it("is what a run uses for full fine-tuning's state (64 MiB and up), not for an adapter's", () => {

@@ -251,12 +251,9 @@ async function trainLocked(
   const metrics = new MetricsFile(outputDir);
 
   const params = trainableParams(run.model, run.source, run.lora);
-  const optimizer = new OptimizerState(
-    params,
-    await initialValues(run, params),
-    optimizerSpec(config),
-    undoStoreFor(params, workDir, options.undoInFile),
-  );
+  const undo = undoStoreFor(params, workDir, options.undoInFile);
+  if (undo.note) emit({ type: "info", message: undo.note });
+  const optimizer = new OptimizerState(params, await initialValues(run, params), optimizerSpec(config), undo.store);
   let state: LoopState = initialLoopState(resumeKey(config));
   if (config.resume) {
     const dir = await findResume(outputDir, config.resume);

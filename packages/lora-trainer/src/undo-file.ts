@@ -1,7 +1,7 @@
 // undo()'s state in a scratch file instead of RAM. For full fine-tuning it is two copies of every weight (the
 // tensors before the last update and that update's gradients): written once per step and read back once (the next
 // update folds the gradients into the moments), so RAM holds the tensors, the moments and one step's gradients.
-import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { memoryUndoStore, TrainingError, undoInFile, type UndoStore } from "./optimizer.js";
 import type { TrainableParam } from "./train-step.js";
@@ -11,9 +11,42 @@ const IO_BYTES = 1 << 26;
 
 const elementCount = (p: TrainableParam) => p.shape.reduce((a, b) => a * b, 1);
 
-/** The undo store a run uses: a scratch file in `dir` for large trainable state (or when `inFile` says so), memory otherwise. */
-export function undoStoreFor(params: readonly TrainableParam[], dir: string, inFile = undoInFile(params)): UndoStore {
-  return inFile ? fileUndoStore(params, path.join(dir, `undo-${process.pid}.bin`)) : memoryUndoStore();
+/**
+ * The undo store a run uses: a scratch file in `dir` for large trainable state (or when `inFile` says so), memory
+ * otherwise, or (with a note saying so) when the file system under `dir` has not the room.
+ */
+export function undoStoreFor(
+  params: readonly TrainableParam[],
+  dir: string,
+  inFile = undoInFile(params),
+): { store: UndoStore; note?: string } {
+  if (!inFile) return { store: memoryUndoStore() };
+  const file = path.join(dir, `undo-${process.pid}.bin`);
+  const bytes = 8 * params.reduce((n, p) => n + elementCount(p), 0);
+  const free = freeBytes(dir);
+  if (free !== undefined && free < bytes + ROOM_TO_SPARE) {
+    const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+    return {
+      store: memoryUndoStore(),
+      note: `${dir}: ${mib(free)} free, the state that undoes a diverged step needs ${mib(bytes)}: it stays in memory`,
+    };
+  }
+  return { store: fileUndoStore(params, file) };
+}
+
+/** What else a run writes beside the undo file before its end (metrics, temp files), roughly. */
+const ROOM_TO_SPARE = 64 * 2 ** 20;
+
+/** Free bytes for an unprivileged writer on the file system that holds `dir` (or its nearest existing parent). */
+function freeBytes(dir: string): number | undefined {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    try {
+      const s = statfsSync(at);
+      return s.bavail * s.bsize;
+    } catch {
+      if (path.dirname(at) === at) return undefined;
+    }
+  }
 }
 
 /**
