@@ -24,7 +24,7 @@ import { hfTensorShapes } from "@neural/hf-config";
 import type { ModelConfig } from "./models/config.js";
 import type { WeightSource } from "./models/weights.js";
 import { DEFAULT_QLORA_BLOCK, qloraBytes, qloraLinear } from "./qlora.js";
-import { buildEvalGraph, buildStepGraph, type LoraSpec } from "./train-step.js";
+import { buildEvalGraph, buildStepGraph, trainableValueCount, type LoraSpec } from "./train-step.js";
 import { linearModules } from "./models/transformer.js";
 import type { PreferenceSpec } from "./preference.js";
 import { undoInFile } from "./optimizer.js";
@@ -213,7 +213,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
       weightBytes += qloraBytes(out, inp, DEFAULT_QLORA_BLOCK);
     } else weightBytes += 4 * size(name);
   }
-  const trainableCount = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const trainableCount = trainableValueCount(params);
   const accumulators = (input.gradientAccumulation ?? 1) > 1 ? 2 : 0;
   // params, m, v in JavaScript, the params before the last update and its gradients (the loop undoes a diverged
   // step; in a scratch file for large state), and the gradients copied out of ONNX Runtime after the step (whose own

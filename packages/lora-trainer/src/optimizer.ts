@@ -9,7 +9,7 @@
 import type { TypedArray } from "@neural/graph";
 import { adamwFold, adamwScalars, adamwUpdate, type AdamWScalars, type OptimizerSpec } from "./adamw.js";
 import type { TrainConfig } from "./train-config.js";
-import { stepNames, type TrainableParam } from "./train-step.js";
+import { stepNames, trainableValueCount, type TrainableParam } from "./train-step.js";
 
 export function optimizerSpec(c: TrainConfig): OptimizerSpec {
   return { beta1: c.adam_beta1, beta2: c.adam_beta2, epsilon: c.adam_epsilon, weightDecay: c.weight_decay, maxGradNorm: c.max_grad_norm };
@@ -72,7 +72,7 @@ const UNDO_FILE_MIN_BYTES = 64 * 2 ** 20;
 
 /** True when a run keeps `params`' undo state in a file, not in memory. */
 export function undoInFile(params: readonly TrainableParam[]): boolean {
-  return 4 * params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0) >= UNDO_FILE_MIN_BYTES;
+  return 4 * trainableValueCount(params) >= UNDO_FILE_MIN_BYTES;
 }
 
 export class OptimizerState {

@@ -128,6 +128,11 @@ export const stepNames = {
 } as const;
 
 /** The trainable tensors of a model under a LoRA spec (or all weights without one), in a fixed order. */
+/** How many values the trainable tensors hold together. */
+export function trainableValueCount(params: readonly TrainableParam[]): number {
+  return params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+}
+
 export function trainableParams(config: ModelConfig, source: WeightSource, lora?: LoraSpec): TrainableParam[] {
   if (!lora) {
     return source.names.map((name) => ({ name, shape: [...source.shape(name)], decay: !/(norm\.weight|\.bias)$/.test(name) }));

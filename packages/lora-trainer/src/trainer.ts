@@ -40,7 +40,7 @@ import { chooseProviders, mmapLargeBlocks, nodeGarbageCollector, sessionOptions 
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
 import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
-import { trainableParams } from "./train-step.js";
+import { trainableParams, trainableValueCount } from "./train-step.js";
 import { undoStoreFor } from "./undo-file.js";
 import {
   evaluatePreference,
@@ -347,7 +347,7 @@ async function trainLocked(
     emit({
       type: "start",
       mode: run.lora ? "lora" : "full",
-      trainableParameters: params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
+      trainableParameters: trainableValueCount(params),
       totalParameters: run.source.names.reduce((n, name) => n + run.source.shape(name).reduce((a, b) => a * b, 1), 0),
       trainExamples: preference?.train.length ?? run.train.length,
       evalExamples: preference?.eval.length ?? run.eval.length,

@@ -4,12 +4,10 @@
 import { closeSync, mkdirSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { memoryUndoStore, TrainingError, undoInFile, type UndoStore } from "./optimizer.js";
-import type { TrainableParam } from "./train-step.js";
+import { trainableValueCount, type TrainableParam } from "./train-step.js";
 
 const PIECE_VALUES = 1 << 20;
 const IO_BYTES = 1 << 26;
-
-const elementCount = (p: TrainableParam) => p.shape.reduce((a, b) => a * b, 1);
 
 /**
  * The undo store a run uses: a scratch file in `dir` for large trainable state (or when `inFile` says so), memory
@@ -22,7 +20,7 @@ export function undoStoreFor(
 ): { store: UndoStore; note?: string } {
   if (!inFile) return { store: memoryUndoStore() };
   const file = path.join(dir, `undo-${process.pid}.bin`);
-  const bytes = 8 * params.reduce((n, p) => n + elementCount(p), 0);
+  const bytes = 8 * trainableValueCount(params);
   const free = freeBytes(dir);
   if (free !== undefined && free < bytes + ROOM_TO_SPARE) {
     const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
@@ -57,7 +55,7 @@ export function fileUndoStore(params: readonly TrainableParam[], file: string, p
   const slots = new Map<string, { before: number; grads: number; bytes: number }>();
   let end = 0;
   for (const p of params) {
-    const bytes = 4 * elementCount(p);
+    const bytes = 4 * trainableValueCount([p]);
     slots.set(p.name, { before: end, grads: end + bytes, bytes });
     end += 2 * bytes;
   }
