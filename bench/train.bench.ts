@@ -30,6 +30,7 @@ import {
   formatMemoryEstimate,
   GraphRunner,
   initialLoopState,
+  keepFreedBlocks,
   mmapLargeBlocks,
   nodeGarbageCollector,
   OptimizerState,
@@ -126,7 +127,9 @@ function toFloat16(v: Float32Array): Uint16Array {
 async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const rssNow = () => process.memoryUsage().rss / 2 ** 20;
   const start = rssNow();
-  if (a.recompute) mmapLargeBlocks(); // as train() does with gradient checkpointing
+  if (a.recompute && a.mode === "full")
+    mmapLargeBlocks(); // as train() does
+  else keepFreedBlocks();
   const c = modelConfig(a.model, a.layers);
   const source = randomSource(c);
   const lora: LoraSpec | undefined =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseProviders, cudaLibrariesInstalled, mmapLargeBlocks } from "./runtime.js";
+import { chooseProviders, cudaLibrariesInstalled, keepFreedBlocks, mmapLargeBlocks } from "./runtime.js";
 
 describe("execution provider choice", () => {
   it("auto: CUDA first on Linux x64 when its libraries are installed, else the CPU, with the reason and the fix only where there is an NVIDIA GPU", () => {
@@ -25,9 +25,11 @@ describe("execution provider choice", () => {
   });
 });
 
-describe("mmapLargeBlocks", () => {
-  it("sets glibc's mmap threshold through mallopt on Linux, and nothing elsewhere", () => {
+describe("mmapLargeBlocks, keepFreedBlocks", () => {
+  it("set glibc's malloc through mallopt on Linux, and nothing elsewhere", () => {
     // this machine's C library is glibc wherever it is Linux (CI: Debian)
-    expect(mmapLargeBlocks()).toBe(process.platform === "linux" && process.env.MALLOC_MMAP_THRESHOLD_ === undefined);
+    const applies = process.platform === "linux" && !Object.keys(process.env).some((k) => /^MALLOC_.*_$/.test(k));
+    expect(mmapLargeBlocks()).toBe(applies);
+    expect(keepFreedBlocks()).toBe(applies);
   });
 });
