@@ -122,8 +122,8 @@ export function mmapLargeBlocks(): boolean {
 /**
  * Linux with glibc: blocks up to 32 MiB come from malloc's heap, which is never trimmed and grows 256 MiB at a time,
  * so what a step frees serves the next step without new page faults: a bench-small LoRA step with checkpointing took
- * 1.3 s instead of 2.2 s (1 MiB threshold) or 2.0 s (glibc's defaults) on a machine where faults are dear, for
- * 10–50 MiB more at the peak (bench/RESULTS.md). The heap keeps the run's peak until the process ends. Left alone
+ * 1.3–1.7 s instead of 2.2 s (1 MiB threshold) or 2.0 s (glibc's defaults) on a machine where faults are dear, for
+ * 10–80 MiB more at the peak there and 550 MiB more on Qwen2.5-0.5B's shapes (bench/RESULTS.md). The heap keeps the run's peak until the process ends. Left alone
  * when a MALLOC_*_ variable is set; false where it did not apply.
  */
 export function keepFreedBlocks(): boolean {

@@ -240,8 +240,8 @@ async function trainLocked(
 ): Promise<TrainResult> {
   const { config } = run;
   const outputDir = config.output_dir;
-  // Full fine-tuning with checkpointing trades time for memory (its peak target): freed activations go back to the
-  // system and are faulted in again next run. Other runs keep them for the next step.
+  // Full fine-tuning with checkpointing trades time for memory: freed activations go back to the system and are
+  // faulted in again next run. Other runs keep them in malloc's heap for the next step.
   if (config.gradient_checkpointing && !run.lora) mmapLargeBlocks();
   else keepFreedBlocks();
   // With the lock held, a temporary file here belongs to a run that died while writing it.
