@@ -30,13 +30,12 @@ import {
   formatMemoryEstimate,
   GraphRunner,
   initialLoopState,
-  keepFreedBlocks,
-  mmapLargeBlocks,
   nodeGarbageCollector,
   OptimizerState,
   qloraLinear,
   resolveTrainConfig,
   sessionOptions,
+  setMallocForRun,
   trainableParams,
   trainLoop,
   type GraphStore,
@@ -127,9 +126,7 @@ function toFloat16(v: Float32Array): Uint16Array {
 async function stepChild(a: StepChildArgs): Promise<StepResult> {
   const rssNow = () => process.memoryUsage().rss / 2 ** 20;
   const start = rssNow();
-  if (a.recompute && a.mode === "full")
-    mmapLargeBlocks(); // as train() does
-  else keepFreedBlocks();
+  setMallocForRun({ fullFineTuning: a.mode === "full", gradientCheckpointing: a.recompute }); // as train() does
   const c = modelConfig(a.model, a.layers);
   const source = randomSource(c);
   const lora: LoraSpec | undefined =

@@ -16,6 +16,6 @@ export {
 export { openModel, type OpenedModel } from "./models/load.js";
 export { createDecoder, type Decoder, type DecoderOptions } from "./models/decoder.js";
 export { mergeAdapter, type MergeOptions } from "./merge.js";
-export { keepFreedBlocks, mmapLargeBlocks, nodeGarbageCollector, sessionOptions } from "./runtime.js";
+export { keepFreedBlocks, mmapLargeBlocks, nodeGarbageCollector, sessionOptions, setMallocForRun } from "./runtime.js";
 export { undoStoreFor } from "./undo-file.js";
 export { estimateTrainingMemory, type TrainingMemoryEstimate } from "./memory-config.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseProviders, cudaLibrariesInstalled, keepFreedBlocks, mmapLargeBlocks } from "./runtime.js";
+import { chooseProviders, cudaLibrariesInstalled, keepFreedBlocks, mmapLargeBlocks, setMallocForRun } from "./runtime.js";
 
 describe("execution provider choice", () => {
   it("auto: CUDA first on Linux x64 when its libraries are installed, else the CPU, with the reason and the fix only where there is an NVIDIA GPU", () => {
@@ -31,5 +31,6 @@ describe("mmapLargeBlocks, keepFreedBlocks", () => {
     const applies = process.platform === "linux" && !Object.keys(process.env).some((k) => /^MALLOC_.*_$/.test(k));
     expect(mmapLargeBlocks()).toBe(applies);
     expect(keepFreedBlocks()).toBe(applies);
+    expect(setMallocForRun({ fullFineTuning: true, gradientCheckpointing: true })).toBe(applies);
   });
 });

@@ -89,47 +89,60 @@ const M_TOP_PAD = -2;
 const M_MMAP_THRESHOLD = -3;
 const MIB = 1 << 20;
 
-/** glibc's mallopt through koffi; undefined on another system or C library. */
-function glibcMallopt(): ((param: number, value: number) => number) | undefined {
-  if (process.platform !== "linux") return undefined;
+/** mallopt(param, value) pairs: the two ways a run's freed activation blocks are treated. */
+const MALLOC_SETTINGS = {
+  /** every block of 1 MiB or more from mmap; trimming and top pad at glibc's defaults (128 KiB) */
+  returnFreed: [
+    [M_MMAP_THRESHOLD, MIB],
+    [M_TRIM_THRESHOLD, 128 * 1024],
+    [M_TOP_PAD, 128 * 1024],
+  ],
+  /** blocks up to 32 MiB from a heap that is never trimmed and grows 256 MiB at a time */
+  keepFreed: [
+    [M_MMAP_THRESHOLD, 32 * MIB],
+    [M_TRIM_THRESHOLD, 2 ** 31 - 1],
+    [M_TOP_PAD, 256 * MIB],
+  ],
+} as const;
+
+/**
+ * glibc's mallopt (koffi) with these settings, process-wide. Left alone when the user set a MALLOC_*_ variable;
+ * false where it did not apply (another system or C library).
+ */
+function setMalloc(settings: readonly (readonly [number, number])[]): boolean {
+  if (process.platform !== "linux" || Object.keys(process.env).some((k) => k.startsWith("MALLOC_") && k.endsWith("_"))) return false;
   try {
     const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
-    return koffi.load("libc.so.6").func("int mallopt(int param, int value)") as (param: number, value: number) => number;
+    const mallopt = koffi.load("libc.so.6").func("int mallopt(int param, int value)") as (param: number, value: number) => number;
+    return settings.every(([param, value]) => mallopt(param, value) === 1);
   } catch {
-    return undefined;
+    return false;
   }
 }
-
-/** Whether the user set glibc's malloc through its environment variables (then we leave it alone). */
-const mallocSetByUser = () => Object.keys(process.env).some((k) => k.startsWith("MALLOC_") && k.endsWith("_"));
 
 /**
  * Linux with glibc: malloc serves every block of 1 MiB or more from mmap, so the activations a step frees go back
  * to the system when freed. glibc otherwise raises that threshold (up to 32 MiB) after the first large block is
  * freed and keeps later ones in its heap, which adds ~100 MiB to full fine-tuning's peak (bench/RESULTS.md). The
  * price: those blocks' pages are faulted in again at every run, from within noise to 2.4x the step's time
- * depending on the machine (page faults are dear in some virtual machines), so train() uses it only for full
- * fine-tuning with gradient checkpointing, and keepFreedBlocks() otherwise. Process-wide, through mallopt (koffi);
- * left alone when a MALLOC_*_ variable is set. False where it did not apply (another system or C library).
+ * depending on the machine (page faults are dear in some virtual machines).
  */
-export function mmapLargeBlocks(): boolean {
-  const mallopt = mallocSetByUser() ? undefined : glibcMallopt();
-  if (!mallopt) return false;
-  // trimming and top pad at glibc's defaults, whatever keepFreedBlocks() set before in this process
-  return mallopt(M_MMAP_THRESHOLD, MIB) === 1 && mallopt(M_TRIM_THRESHOLD, 128 * 1024) === 1 && mallopt(M_TOP_PAD, 128 * 1024) === 1;
-}
+export const mmapLargeBlocks = (): boolean => setMalloc(MALLOC_SETTINGS.returnFreed);
 
 /**
- * Linux with glibc: blocks up to 32 MiB come from malloc's heap, which is never trimmed and grows 256 MiB at a time,
- * so what a step frees serves the next step without new page faults: a bench-small LoRA step with checkpointing took
- * 1.3–1.7 s instead of 2.2 s (1 MiB threshold) or 2.0 s (glibc's defaults) on a machine where faults are dear, for
- * 10–80 MiB more at the peak there and 550 MiB more on Qwen2.5-0.5B's shapes (bench/RESULTS.md). The heap keeps the run's peak until the process ends. Left alone
- * when a MALLOC_*_ variable is set; false where it did not apply.
+ * Linux with glibc: what a step frees stays in malloc's heap and serves the next step without new page faults: a
+ * bench-small LoRA step with checkpointing took 1.3–1.7 s instead of 2.2 s (1 MiB threshold) or 2.0 s (glibc's
+ * defaults) on a machine where faults are dear, for 10–80 MiB more at the peak there and 550 MiB more on
+ * Qwen2.5-0.5B's shapes (bench/RESULTS.md). The heap keeps the run's peak until the process ends.
  */
-export function keepFreedBlocks(): boolean {
-  const mallopt = mallocSetByUser() ? undefined : glibcMallopt();
-  if (!mallopt) return false;
-  return mallopt(M_MMAP_THRESHOLD, 32 * MIB) === 1 && mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1) === 1 && mallopt(M_TOP_PAD, 256 * MIB) === 1;
+export const keepFreedBlocks = (): boolean => setMalloc(MALLOC_SETTINGS.keepFreed);
+
+/**
+ * The allocator a training run gets (train() and the benchmarks): full fine-tuning with gradient checkpointing trades
+ * time for memory (mmapLargeBlocks), every other run keeps freed blocks for the next step (keepFreedBlocks).
+ */
+export function setMallocForRun(run: { fullFineTuning: boolean; gradientCheckpointing: boolean }): boolean {
+  return run.fullFineTuning && run.gradientCheckpointing ? mmapLargeBlocks() : keepFreedBlocks();
 }
 
 /**

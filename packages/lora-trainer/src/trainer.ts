@@ -36,7 +36,7 @@ import { openModel } from "./models/load.js";
 import { OptimizerState, optimizerSpec } from "./optimizer.js";
 import { lockOutputDir, MetricsFile, writeEvalSplit, writeModelFiles, writeOutputs } from "./outputs.js";
 import { loadPeftAdapter } from "./peft.js";
-import { chooseProviders, keepFreedBlocks, mmapLargeBlocks, nodeGarbageCollector, sessionOptions } from "./runtime.js";
+import { chooseProviders, nodeGarbageCollector, sessionOptions, setMallocForRun } from "./runtime.js";
 import { GraphRunner, runnerNotes, type GraphStore } from "./sessions.js";
 import { initialValues, prepareRun, runGraphs, type BaseModel, type Note, type PreparedRun } from "./setup.js";
 import { resumeDifferences, resumeKey, TrainConfigError, type TrainConfig } from "./train-config.js";
@@ -240,10 +240,7 @@ async function trainLocked(
 ): Promise<TrainResult> {
   const { config } = run;
   const outputDir = config.output_dir;
-  // Full fine-tuning with checkpointing trades time for memory: freed activations go back to the system and are
-  // faulted in again next run. Other runs keep them in malloc's heap for the next step.
-  if (config.gradient_checkpointing && !run.lora) mmapLargeBlocks();
-  else keepFreedBlocks();
+  setMallocForRun({ fullFineTuning: !run.lora, gradientCheckpointing: config.gradient_checkpointing });
   // With the lock held, a temporary file here belongs to a run that died while writing it.
   await removeDeadTempFiles(outputDir);
   await removeDeadTempFiles(checkpointsDir(outputDir));
